@@ -1,0 +1,136 @@
+# reconciler: a GitOps reconciler for Docker hosts.
+# Targets: all check install asan fuzz demo deps clean.  V=1 for full command lines.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/reconciler
+SYSCONFDIR ?= /etc
+PKG_CONFIG ?= pkg-config
+BUILD ?= build
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+PKGS := libgit2 libcurl yaml-0.1 jansson libuv sqlite3 libcrypto zlib
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -pipe -fno-common
+CFLAGS += -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat-security -Wvla -Wwrite-strings -Wno-unused-parameter
+CFLAGS += -MMD -MP -Ireconciler
+CFLAGS += -DRECONCILER_VERSION='"$(VERSION)"' -DRECONCILER_GIT_REV='"$(GIT_REV)"'
+ifeq ($(CI),true)
+CFLAGS += -Werror
+endif
+ifneq ($(WERROR),)
+CFLAGS += -Werror
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CFLAGS += $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS) -lm
+
+ifeq ($(V),1)
+Q :=
+E := @:
+else
+Q := @
+E := @printf '  %-6s %s\n'
+endif
+
+MAINS := reconciler/ctl.c reconciler/reconcilerd.c
+LIB_SRCS := $(filter-out $(MAINS),$(sort $(wildcard reconciler/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libreconciler.a
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+PROGS := $(BUILD)/reconcilerctl $(BUILD)/reconcilerd
+
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	$(E) CC $<
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	$(E) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/reconcilerctl: $(BUILD)/reconciler/ctl.o $(LIB)
+	$(E) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/reconcilerd: $(BUILD)/reconciler/reconcilerd.o $(LIB)
+	$(E) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(E) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+# Every tier: unit (cmocka), manifest corpus + schema agreement, fuzz smoke,
+# end-to-end against the real engine, registry and Git remotes.
+check: all unit
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" check
+
+FUZZ_CC ?= clang
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Ireconciler $(PKG_CFLAGS) \
+	-DRECONCILER_VERSION='"$(VERSION)"' -DRECONCILER_GIT_REV='"$(GIT_REV)"' \
+	-fsanitize=fuzzer-no-link,address,undefined
+FUZZ_OBJS := $(LIB_SRCS:%.c=build-fuzz/%.o)
+
+build-fuzz/%.o: %.c
+	$(E) FUZZCC $<
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	$(E) FUZZ $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS) -lm
+
+.PRECIOUS: build-fuzz/%.o
+
+fuzz-build: $(FUZZ_BINS)
+
+# Longer fuzzing: FUZZ_SECONDS per target (default 60).
+fuzz: fuzz-build
+	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run.sh $(FUZZ_BINS)
+
+deps:
+	$(Q)tests/env/deps.sh
+
+demo: all
+	$(Q)BUILD=$(BUILD) tests/env/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BUILD)/reconcilerctl $(DESTDIR)$(BINDIR)/reconcilerctl
+	install -m 0755 $(BUILD)/reconcilerd $(DESTDIR)$(SBINDIR)/reconcilerd
+	install -m 0644 man/reconcilerctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/reconciler-manifest.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/reconcilerd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 schemas/manifest.schema.json $(DESTDIR)$(DATADIR)/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all unit check asan fuzz fuzz-build deps demo install clean
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/reconciler/ctl.d $(BUILD)/reconciler/reconcilerd.d

@@ -1,0 +1,198 @@
+/*
+ * cron: see cron.h. Day-of-month and day-of-week follow Vixie cron: when both
+ * are restricted, a day matching either runs.
+ */
+#include "cron.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const month_names[] = {
+	"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+};
+static const char *const day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+
+static const struct field {
+	const char *name;
+	int lo, hi;
+	const char *const *names;
+	int nnames, name_base;
+} fields[5] = {
+	{ "minute", 0, 59, NULL, 0, 0 },
+	{ "hour", 0, 23, NULL, 0, 0 },
+	{ "day of month", 1, 31, NULL, 0, 0 },
+	{ "month", 1, 12, month_names, 12, 1 },
+	{ "day of week", 0, 7, day_names, 7, 0 },
+};
+
+static int
+parse_value(const struct field *f, const char **p, int *out)
+{
+	const char *s = *p;
+
+	if (f->names && ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z')) {
+		for (int i = 0; i < f->nnames; i++) {
+			if (strncasecmp(s, f->names[i], 3) == 0) {
+				*out = i + f->name_base;
+				*p = s + 3;
+				return 0;
+			}
+		}
+		return -1;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	*out = 0;
+	while (*s >= '0' && *s <= '9') {
+		*out = *out * 10 + (*s++ - '0');
+		if (*out > 1000)
+			return -1;
+	}
+	*p = s;
+	return 0;
+}
+
+static int
+parse_field(const struct field *f, const char *text, uint64_t *bits, int *star, char *err)
+{
+	const char *p = text;
+
+	*bits = 0;
+	*star = strcmp(text, "*") == 0 || strncmp(text, "*/", 2) == 0;
+	for (;;) {
+		int lo, hi, step = 1;
+
+		if (*p == '*') {
+			lo = f->lo;
+			hi = f->hi;
+			p++;
+		} else {
+			if (parse_value(f, &p, &lo) < 0)
+				goto bad;
+			hi = lo;
+			if (*p == '-') {
+				p++;
+				if (parse_value(f, &p, &hi) < 0)
+					goto bad;
+			}
+		}
+		if (*p == '/') {
+			p++;
+			if (parse_value(&fields[0], &p, &step) < 0 || step < 1)
+				goto bad;
+			if (lo == hi && text[0] != '*')
+				hi = f->hi;
+		}
+		if (lo < f->lo || hi > f->hi || lo > hi)
+			return errf(err, "%s field '%s': values must be %d-%d", f->name, text, f->lo,
+			    f->hi);
+		for (int v = lo; v <= hi; v += step)
+			*bits |= 1ull << v;
+		if (*p == '\0')
+			return 0;
+		if (*p != ',')
+			goto bad;
+		p++;
+	}
+bad:
+	return errf(err, "%s field '%s' is not valid (expected *, N, N-M, */S, N-M/S or lists)",
+	    f->name, text);
+}
+
+int
+cron_parse(struct cron *c, const char *expr, char *err)
+{
+	static const struct { const char *macro, *expansion; } macros[] = {
+		{ "@yearly", "0 0 1 1 *" }, { "@annually", "0 0 1 1 *" },
+		{ "@monthly", "0 0 1 * *" }, { "@weekly", "0 0 * * 0" },
+		{ "@daily", "0 0 * * *" }, { "@midnight", "0 0 * * *" },
+		{ "@hourly", "0 * * * *" },
+	};
+	char copy[256], *f[6], *save = NULL;
+	uint64_t bits;
+	int n = 0, star;
+
+	memset(c, 0, sizeof(*c));
+	if (expr[0] == '@') {
+		for (size_t i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
+			if (strcmp(expr, macros[i].macro) == 0)
+				return cron_parse(c, macros[i].expansion, err);
+		return errf(err, "unknown schedule '%s' (expected 5 fields or @yearly, @monthly, "
+		    "@weekly, @daily, @hourly)", expr);
+	}
+	if (strlen(expr) >= sizeof(copy))
+		return errf(err, "schedule is too long");
+	snprintf(copy, sizeof(copy), "%s", expr);
+	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (n == 6)
+			break;
+		f[n++] = t;
+	}
+	if (n != 5)
+		return errf(err, "schedule '%s' has %d field%s, expected 5 (minute hour day-of-month "
+		    "month day-of-week)", expr, n, n == 1 ? "" : "s");
+	if (parse_field(&fields[0], f[0], &bits, &star, err) < 0)
+		return -1;
+	c->minute = bits;
+	if (parse_field(&fields[1], f[1], &bits, &star, err) < 0)
+		return -1;
+	c->hour = (uint32_t)bits;
+	if (parse_field(&fields[2], f[2], &bits, &star, err) < 0)
+		return -1;
+	c->mday = (uint32_t)bits;
+	c->mday_star = star;
+	if (parse_field(&fields[3], f[3], &bits, &star, err) < 0)
+		return -1;
+	c->month = (uint16_t)bits;
+	if (parse_field(&fields[4], f[4], &bits, &star, err) < 0)
+		return -1;
+	if (bits & (1u << 7))
+		bits |= 1;	/* 7 is Sunday too */
+	c->wday = (uint8_t)(bits & 0x7f);
+	c->wday_star = star;
+	return 0;
+}
+
+static int
+day_matches(const struct cron *c, const struct tm *tm)
+{
+	int md = (c->mday >> tm->tm_mday) & 1, wd = (c->wday >> tm->tm_wday) & 1;
+
+	if (c->mday_star || c->wday_star)
+		return md && wd;
+	return md || wd;
+}
+
+time_t
+cron_next_utc(const struct cron *c, time_t after)
+{
+	time_t t = after - (after % 60) + 60, limit = after + 5 * 366 * 86400;
+	struct tm tm;
+
+	while (t <= limit) {
+		gmtime_r(&t, &tm);
+		if (!((c->month >> (tm.tm_mon + 1)) & 1)) {
+			/* jump to the first minute of the next month */
+			tm.tm_mon++;
+			tm.tm_mday = 1;
+			tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+			t = timegm(&tm);
+			continue;
+		}
+		if (!day_matches(c, &tm)) {
+			t += 86400 - tm.tm_hour * 3600 - tm.tm_min * 60;
+			continue;
+		}
+		if (!((c->hour >> tm.tm_hour) & 1)) {
+			t += 3600 - tm.tm_min * 60;
+			continue;
+		}
+		if ((c->minute >> tm.tm_min) & 1)
+			return t;
+		t += 60;
+	}
+	return -1;
+}

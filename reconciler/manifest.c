@@ -1,0 +1,1892 @@
+/*
+ * manifest: YAML tree to typed model, with every validation rule of
+ * docs/manifest.md. Each rule reports at the node that is wrong; the walk goes
+ * on so that one run shows every error.
+ */
+#include "manifest.h"
+#include "cron.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const manifest_event_names[] = {
+	"rollout_succeeded", "rollout_failed", "revision_quarantined", "manifest_invalid",
+	"git_unreachable", "backup_succeeded", "backup_failed", NULL,
+};
+
+struct ctx {
+	struct diag *d;
+	struct manifest *m;
+};
+
+static void __attribute__((format(printf, 4, 5)))
+err_at(struct ctx *c, const struct yt_node *n, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	diag_add(c->d, n ? n->line : 0, n ? n->col : 0, path, "%s", msg ? msg : "?");
+	free(msg);
+}
+
+static char *
+path_key(const char *path, const char *key)
+{
+	return *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+}
+
+static char *
+path_idx(const char *path, size_t i)
+{
+	return xasprintf("%s[%zu]", path, i);
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+#define GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))), \
+	memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
+
+/* --- names and scalar checks ------------------------------------------- */
+
+static int
+name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+		    s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+manifest_secret_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128 || !isalnum((unsigned char)s[0]) || strstr(s, ".."))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+manifest_image_pinned(const char *ref)
+{
+	const char *at = strstr(ref, "@sha256:");
+
+	if (!at || at == ref || strchr(at + 1, '@'))
+		return 0;
+	at += 8;
+	if (strlen(at) != 64)
+		return 0;
+	for (; *at; at++)
+		if (!isdigit((unsigned char)*at) && !(*at >= 'a' && *at <= 'f'))
+			return 0;
+	return 1;
+}
+
+static int
+image_chars_ok(const char *ref)
+{
+	if (!*ref)
+		return 0;
+	for (const char *p = ref; *p; p++)
+		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+/* --- typed getters ------------------------------------------------------ */
+
+static int
+is_map(struct ctx *c, const struct yt_node *n, const char *path)
+{
+	if (n && n->type == YT_MAP)
+		return 1;
+	err_at(c, n, path, "expected a mapping, found %s", yt_type_name(n));
+	return 0;
+}
+
+static int
+is_seq(struct ctx *c, const struct yt_node *n, const char *path)
+{
+	if (n && n->type == YT_SEQ)
+		return 1;
+	err_at(c, n, path, "expected a list, found %s", yt_type_name(n));
+	return 0;
+}
+
+static char *
+get_str(struct ctx *c, const struct yt_node *n, const char *path)
+{
+	if (n && n->type == YT_SCALAR && !yt_is_null(n))
+		return xstrdup(n->value);
+	err_at(c, n, path, "expected a string, found %s", yt_type_name(n));
+	return NULL;
+}
+
+static int
+get_bool(struct ctx *c, const struct yt_node *n, const char *path, int *out)
+{
+	static const char *const t[] = { "true", "True", "TRUE" }, *const f[] = { "false", "False", "FALSE" };
+
+	if (n && n->type == YT_SCALAR && n->style == YT_PLAIN) {
+		for (int i = 0; i < 3; i++) {
+			if (strcmp(n->value, t[i]) == 0)
+				return *out = 1, 0;
+			if (strcmp(n->value, f[i]) == 0)
+				return *out = 0, 0;
+		}
+	}
+	err_at(c, n, path, "expected true or false, found %s%s%s%s", n && n->type == YT_SCALAR ?
+	    "'" : "", n && n->type == YT_SCALAR ? n->value : yt_type_name(n),
+	    n && n->type == YT_SCALAR ? "'" : "", "");
+	return -1;
+}
+
+static int
+get_int(struct ctx *c, const struct yt_node *n, const char *path, long lo, long hi, int *out)
+{
+	char *end;
+	long v;
+
+	if (n && n->type == YT_SCALAR && n->style == YT_PLAIN && n->vlen > 0 &&
+	    (isdigit((unsigned char)n->value[0]) || n->value[0] == '-')) {
+		v = strtol(n->value, &end, 0);
+		if (*end == '\0' && v >= lo && v <= hi) {
+			*out = (int)v;
+			return 0;
+		}
+	}
+	err_at(c, n, path, "expected an integer from %ld to %ld, found %s%s%s", lo, hi,
+	    n && n->type == YT_SCALAR ? "'" : "", n && n->type == YT_SCALAR ? n->value :
+	    yt_type_name(n), n && n->type == YT_SCALAR ? "'" : "");
+	return -1;
+}
+
+static int
+get_duration(struct ctx *c, const struct yt_node *n, const char *path, int64_t *out)
+{
+	if (n && n->type == YT_SCALAR && duration_parse(n->value, out) == 0)
+		return 0;
+	err_at(c, n, path, "invalid duration %s%s%s (expected e.g. 500ms, 10s, 1m30s, 2h)",
+	    n && n->type == YT_SCALAR ? "'" : "", n && n->type == YT_SCALAR ? n->value :
+	    yt_type_name(n), n && n->type == YT_SCALAR ? "'" : "");
+	return -1;
+}
+
+static char **
+get_str_list(struct ctx *c, const struct yt_node *n, const char *path, size_t *count,
+    struct yt_node ***nodes)
+{
+	char **v;
+	int bad = 0;
+
+	*count = 0;
+	if (!is_seq(c, n, path))
+		return NULL;
+	v = xcalloc(n->n + 1, sizeof(*v));
+	if (nodes)
+		*nodes = xcalloc(n->n + 1, sizeof(**nodes));
+	for (size_t i = 0; i < n->n; i++) {
+		char *p = path_idx(path, i);
+
+		v[i] = get_str(c, n->items[i], p);
+		if (!v[i])
+			bad = 1;
+		if (nodes)
+			(*nodes)[i] = n->items[i];
+		free(p);
+	}
+	if (bad) {
+		free_strv(v, n->n);
+		if (nodes) {
+			free(*nodes);
+			*nodes = NULL;
+		}
+		return NULL;
+	}
+	*count = n->n;
+	return v;
+}
+
+static int
+get_cmd(struct ctx *c, const struct yt_node *n, const char *path, struct mf_cmd *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	if (n && n->type == YT_SCALAR && !yt_is_null(n)) {
+		if (n->vlen == 0) {
+			err_at(c, n, path, "command must not be empty");
+			return -1;
+		}
+		cmd->set = cmd->shell = 1;
+		cmd->argv = xcalloc(2, sizeof(*cmd->argv));
+		cmd->argv[0] = xstrdup(n->value);
+		cmd->argc = 1;
+		return 0;
+	}
+	if (n && n->type == YT_SEQ) {
+		cmd->argv = get_str_list(c, n, path, &cmd->argc, NULL);
+		if (!cmd->argv)
+			return -1;
+		if (cmd->argc == 0) {
+			err_at(c, n, path, "command must not be empty");
+			return -1;
+		}
+		cmd->set = 1;
+		return 0;
+	}
+	err_at(c, n, path, "expected a command (a string or a list of strings), found %s",
+	    yt_type_name(n));
+	return -1;
+}
+
+static void
+cmd_release(struct mf_cmd *cmd)
+{
+	free_strv(cmd->argv, cmd->argc);
+	memset(cmd, 0, sizeof(*cmd));
+}
+
+/* A mapping of string to string (labels, driver options); also accepts the
+ * list form ["k=v", …] when allow_list is set. */
+static struct mf_kv *
+get_kv(struct ctx *c, const struct yt_node *n, const char *path, size_t *count, int allow_list)
+{
+	struct mf_kv *kv = NULL;
+	size_t k = 0;
+
+	*count = 0;
+	if (allow_list && n && n->type == YT_SEQ) {
+		for (size_t i = 0; i < n->n; i++) {
+			char *p = path_idx(path, i), *s = get_str(c, n->items[i], p), *eq;
+
+			if (s && (eq = strchr(s, '=')) && eq != s) {
+				struct mf_kv *e = GROW(kv, k);
+
+				e->key = xstrndup(s, (size_t)(eq - s));
+				e->value = xstrdup(eq + 1);
+			} else if (s) {
+				err_at(c, n->items[i], p, "expected KEY=VALUE, found '%s'", s);
+			}
+			free(s);
+			free(p);
+		}
+		*count = k;
+		return kv;
+	}
+	if (!is_map(c, n, path))
+		return NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		char *p = path_key(path, n->keys[i]->value);
+		const struct yt_node *v = n->items[i];
+
+		if (v->type != YT_SCALAR) {
+			err_at(c, v, p, "expected a string, found %s", yt_type_name(v));
+		} else {
+			struct mf_kv *e = GROW(kv, k);
+
+			e->key = xstrdup(n->keys[i]->value);
+			e->value = xstrdup(yt_is_null(v) ? "" : v->value);
+		}
+		free(p);
+	}
+	*count = k;
+	return kv;
+}
+
+static void
+kv_free(struct mf_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+static const char *
+closest(const char *word, const char *const *choices)
+{
+	const char *best = NULL;
+	size_t bestd = (size_t)-1;
+
+	for (size_t i = 0; choices[i]; i++) {
+		size_t dist = edit_distance(word, choices[i]);
+
+		if (dist < bestd) {
+			bestd = dist;
+			best = choices[i];
+		}
+	}
+	if (best && (bestd <= 2 || bestd * 3 <= strlen(best)) && bestd < strlen(word))
+		return best;
+	return NULL;
+}
+
+/* Unknown keys are errors: a typo must never silently mean "use the default". */
+static void
+check_keys(struct ctx *c, const struct yt_node *map, const char *path,
+    const char *const *allowed)
+{
+	for (size_t i = 0; i < map->n; i++) {
+		const struct yt_node *k = map->keys[i];
+		const char *hint;
+		size_t j;
+		char *p;
+
+		for (j = 0; allowed[j]; j++)
+			if (strcmp(k->value, allowed[j]) == 0)
+				break;
+		if (allowed[j])
+			continue;
+		p = path_key(path, k->value);
+		if ((hint = closest(k->value, allowed))) {
+			err_at(c, k, p, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
+		} else {
+			struct buf b;
+
+			buf_init(&b, 0);
+			for (j = 0; allowed[j]; j++)
+				buf_addf(&b, "%s%s", j ? ", " : "", allowed[j]);
+			err_at(c, k, p, "unknown key '%s' (expected one of: %s)", k->value, b.data);
+			buf_release(&b);
+		}
+		free(p);
+	}
+}
+
+static void
+missing(struct ctx *c, const struct yt_node *map, const char *path, const char *key)
+{
+	const struct yt_node *at = map->n ? map->keys[0] : map;
+	char *p = path_key(path, key);
+
+	err_at(c, at, p, "missing required key '%s'", key);
+	free(p);
+}
+
+/* Calls fn for each present key of map, with the value node and its path. */
+#define FOR_KEYS(map, path, kname, vnode, kpath) \
+	for (size_t kname##_i = 0; (map) && (map)->type == YT_MAP && kname##_i < (map)->n; \
+	    kname##_i++) \
+		for (const char *kname = (map)->keys[kname##_i]->value; kname; kname = NULL) \
+			for (struct yt_node *vnode = (map)->items[kname##_i]; vnode; vnode = NULL) \
+				for (char *kpath = path_key((path), kname); kpath; \
+				    free(kpath), kpath = NULL)
+
+/* --- service fields ----------------------------------------------------- */
+
+static void
+parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+{
+	if (n->type == YT_SEQ) {
+		for (size_t i = 0; i < n->n; i++) {
+			char *p = path_idx(path, i), *str = get_str(c, n->items[i], p), *eq;
+
+			if (str && (eq = strchr(str, '=')) && eq != str) {
+				struct mf_env *e = GROW(s->env, s->nenv);
+
+				e->name = xstrndup(str, (size_t)(eq - str));
+				e->value = xstrdup(eq + 1);
+			} else if (str) {
+				err_at(c, n->items[i], p,
+				    "expected NAME=VALUE, found '%s' (a value is required)", str);
+			}
+			free(str);
+			free(p);
+		}
+		return;
+	}
+	if (!is_map(c, n, path))
+		return;
+	FOR_KEYS(n, path, key, v, p) {
+		struct mf_env e = { 0 };
+
+		if (!*key || strchr(key, '=')) {
+			err_at(c, n->keys[key_i], p, "invalid variable name '%s'", key);
+			continue;
+		}
+		if (v->type == YT_SCALAR) {
+			e.value = xstrdup(yt_is_null(v) ? "" : v->value);
+		} else if (v->type == YT_MAP) {
+			static const char *const keys[] = { "secret", NULL };
+			const struct yt_node *sn = yt_get(v, "secret");
+
+			check_keys(c, v, p, keys);
+			if (!sn) {
+				err_at(c, v, p, "expected a string or a secret ref {secret: NAME}");
+				continue;
+			}
+			char *sp = path_key(p, "secret");
+
+			e.secret = get_str(c, sn, sp);
+			if (e.secret && !manifest_secret_name_ok(e.secret)) {
+				err_at(c, sn, sp, "secret name '%s' must be a plain file name in the "
+				    "secrets directory (letters, digits, '.', '_', '-'; no '/' or '..')",
+				    e.secret);
+				free(e.secret);
+				e.secret = NULL;
+			}
+			free(sp);
+			if (!e.secret)
+				continue;
+		} else {
+			err_at(c, v, p, "expected a string or a secret ref {secret: NAME}, found %s",
+			    yt_type_name(v));
+			continue;
+		}
+		e.name = xstrdup(key);
+		*GROW(s->env, s->nenv) = e;
+	}
+}
+
+static void
+check_secret_name(struct ctx *c, const struct yt_node *n, const char *path, const char *name,
+    const char *what)
+{
+	if (!manifest_secret_name_ok(name))
+		err_at(c, n, path, "%s name '%s' must be a plain file name in the secrets directory "
+		    "(letters, digits, '.', '_', '-'; no '/' or '..')", what, name);
+}
+
+static void
+parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+{
+	if (!is_seq(c, n, path))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *it = n->items[i];
+		char *p = path_idx(path, i);
+		struct mf_secret sec = { NULL, NULL, 0400 };
+
+		if (it->type == YT_SCALAR) {
+			sec.source = get_str(c, it, p);
+			if (sec.source)
+				check_secret_name(c, it, p, sec.source, "secret");
+		} else if (is_map(c, it, p)) {
+			static const char *const keys[] = { "source", "target", "mode", NULL };
+
+			check_keys(c, it, p, keys);
+			FOR_KEYS(it, p, key, v, kp) {
+				if (strcmp(key, "source") == 0) {
+					sec.source = get_str(c, v, kp);
+					if (sec.source)
+						check_secret_name(c, v, kp, sec.source, "secret");
+				} else if (strcmp(key, "target") == 0) {
+					sec.target = get_str(c, v, kp);
+					if (sec.target && sec.target[0] != '/')
+						err_at(c, v, kp, "target must be an absolute path, found '%s'",
+						    sec.target);
+				} else if (strcmp(key, "mode") == 0) {
+					get_int(c, v, kp, 0, 0777, &sec.mode);
+				}
+			}
+			if (!yt_get(it, "source"))
+				missing(c, it, p, "source");
+		}
+		if (sec.source) {
+			if (!sec.target)
+				sec.target = xasprintf("/run/secrets/%s", sec.source);
+			*GROW(s->secrets, s->nsecrets) = sec;
+		} else {
+			free(sec.target);
+		}
+		free(p);
+	}
+}
+
+static int
+parse_port_num(const char *s, size_t n, int *out)
+{
+	int v = 0;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void
+parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+{
+	struct mf_port port = { 0 };
+	const char *v, *slash, *colon;
+	char *spec = NULL, *ip = NULL;
+	const char *rest;
+	size_t plen;
+
+	if (n->type != YT_SCALAR || yt_is_null(n)) {
+		err_at(c, n, path, "expected a port string like \"127.0.0.1:8080:80\", found %s",
+		    yt_type_name(n));
+		return;
+	}
+	v = n->value;
+	slash = strchr(v, '/');
+	snprintf(port.proto, sizeof(port.proto), "tcp");
+	if (slash) {
+		if (strcmp(slash + 1, "tcp") != 0 && strcmp(slash + 1, "udp") != 0)
+			goto bad;
+		snprintf(port.proto, sizeof(port.proto), "%s", slash + 1);
+	}
+	spec = xstrndup(v, slash ? (size_t)(slash - v) : strlen(v));
+	if (strchr(spec, '-')) {
+		err_at(c, n, path, "port ranges are not supported ('%s'): publish each port", v);
+		goto out;
+	}
+	rest = spec;
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (!rb || rb[1] != ':')
+			goto bad;
+		ip = xstrndup(spec + 1, (size_t)(rb - spec - 1));
+		rest = rb + 2;
+	} else if ((colon = strchr(spec, ':')) && strchr(colon + 1, ':')) {
+		ip = xstrndup(spec, (size_t)(colon - spec));
+		rest = colon + 1;
+	}
+	if (ip) {
+		unsigned char addr[16];
+
+		if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1) {
+			err_at(c, n, path, "invalid host IP '%s' in port '%s'", ip, v);
+			goto out;
+		}
+	}
+	colon = strchr(rest, ':');
+	if (!colon)
+		goto bad;
+	plen = (size_t)(colon - rest);
+	if (parse_port_num(rest, plen, &port.host_port) < 0 ||
+	    parse_port_num(colon + 1, strlen(colon + 1), &port.container_port) < 0)
+		goto bad;
+	port.host_ip = ip ? ip : xstrdup("0.0.0.0");
+	ip = NULL;
+	port.line = n->line;
+	port.col = n->col;
+	*GROW(s->ports, s->nports) = port;
+	goto out;
+bad:
+	err_at(c, n, path, "invalid port '%s' (expected [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp], "
+	    "ports 1-65535)", v);
+out:
+	free(ip);
+	free(spec);
+}
+
+static void
+parse_volume(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
+    const struct yt_node *top_volumes)
+{
+	struct mf_mount mnt = { 0 };
+	char *copy, *f[4] = { 0 };
+	size_t nf = 0;
+
+	if (n->type != YT_SCALAR || yt_is_null(n)) {
+		err_at(c, n, path, "expected a volume string like \"data:/var/lib/data\", found %s",
+		    yt_type_name(n));
+		return;
+	}
+	copy = xstrdup(n->value);
+	for (char *p = copy, *q; p && nf < 4; p = q) {
+		q = strchr(p, ':');
+		if (q)
+			*q++ = '\0';
+		f[nf++] = p;
+		if (q && nf == 3) {
+			nf = 4;	/* too many fields */
+			break;
+		}
+	}
+	if (nf < 2 || nf > 3 || !*f[0] || !*f[1]) {
+		err_at(c, n, path, "invalid volume '%s' (expected SOURCE:/container/path[:ro|rw])",
+		    n->value);
+		goto out;
+	}
+	if (nf == 3) {
+		if (strcmp(f[2], "ro") == 0) {
+			mnt.ro = 1;
+		} else if (strcmp(f[2], "rw") != 0) {
+			err_at(c, n, path, "invalid volume mode '%s' in '%s' (expected ro or rw)", f[2],
+			    n->value);
+			goto out;
+		}
+	}
+	if (f[1][0] != '/') {
+		err_at(c, n, path, "container path '%s' must be absolute", f[1]);
+		goto out;
+	}
+	if (f[0][0] == '/') {
+		mnt.bind = 1;
+	} else if (f[0][0] == '.' || f[0][0] == '~') {
+		err_at(c, n, path, "bind mount source '%s' must be an absolute host path (there is "
+		    "no work tree to be relative to)", f[0]);
+		goto out;
+	} else if (!name_ok(f[0])) {
+		err_at(c, n, path, "invalid volume name '%s' (lowercase letters, digits, '_', '-')",
+		    f[0]);
+		goto out;
+	} else if (!yt_get(top_volumes, f[0])) {
+		err_at(c, n, path, "volume '%s' is not declared under top-level 'volumes'", f[0]);
+		goto out;
+	}
+	mnt.source = xstrdup(f[0]);
+	mnt.target = xstrdup(f[1]);
+	*GROW(s->mounts, s->nmounts) = mnt;
+out:
+	free(copy);
+}
+
+static void
+add_netref(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
+    const char *name, const struct yt_node *top_networks)
+{
+	struct mf_netref *r;
+
+	if (strcmp(name, "default") != 0 && !yt_get(top_networks, name)) {
+		err_at(c, n, path, "network '%s' is not declared under top-level 'networks'", name);
+		return;
+	}
+	r = GROW(s->networks, s->nnetworks);
+	r->name = xstrdup(name);
+}
+
+static void
+parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
+    const struct yt_node *top_networks)
+{
+	if (n->type == YT_SEQ) {
+		for (size_t i = 0; i < n->n; i++) {
+			char *p = path_idx(path, i), *name = get_str(c, n->items[i], p);
+
+			if (name)
+				add_netref(c, s, n->items[i], p, name, top_networks);
+			free(name);
+			free(p);
+		}
+		return;
+	}
+	if (!is_map(c, n, path))
+		return;
+	FOR_KEYS(n, path, key, v, p) {
+		size_t before = s->nnetworks;
+
+		add_netref(c, s, n->keys[key_i], p, key, top_networks);
+		if (yt_is_null(v) || s->nnetworks == before)
+			continue;
+		if (is_map(c, v, p)) {
+			static const char *const keys[] = { "aliases", NULL };
+			const struct yt_node *al = yt_get(v, "aliases");
+			struct mf_netref *r = &s->networks[s->nnetworks - 1];
+
+			check_keys(c, v, p, keys);
+			if (al) {
+				char *ap = path_key(p, "aliases");
+
+				r->aliases = get_str_list(c, al, ap, &r->naliases, NULL);
+				for (size_t i = 0; i < r->naliases; i++)
+					if (!name_ok(r->aliases[i]) && !strchr(r->aliases[i], '.'))
+						err_at(c, al->items[i], ap, "invalid alias '%s'",
+						    r->aliases[i]);
+				free(ap);
+			}
+		}
+	}
+}
+
+static int
+restart_ok(const char *r)
+{
+	if (strcmp(r, "no") == 0 || strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0 ||
+	    strcmp(r, "on-failure") == 0)
+		return 1;
+	if (strncmp(r, "on-failure:", 11) == 0 && r[11]) {
+		for (const char *p = r + 11; *p; p++)
+			if (!isdigit((unsigned char)*p))
+				return 0;
+		return strlen(r + 11) < 6;
+	}
+	return 0;
+}
+
+static void
+parse_healthcheck(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+{
+	static const char *const keys[] = {
+		"test", "interval", "timeout", "retries", "start_period", "disable", NULL,
+	};
+	struct mf_health *h = &s->health;
+	int disable = 0;
+
+	if (!is_map(c, n, path))
+		return;
+	check_keys(c, n, path, keys);
+	h->kind = MF_HEALTH_CMD;
+	FOR_KEYS(n, path, key, v, p) {
+		if (strcmp(key, "test") == 0) {
+			if (get_cmd(c, v, p, &h->test) < 0)
+				continue;
+			if (!h->test.shell) {
+				const char *first = h->test.argv[0];
+
+				if (strcmp(first, "NONE") == 0) {
+					h->kind = MF_HEALTH_NONE;
+				} else if (strcmp(first, "CMD") == 0 || strcmp(first, "CMD-SHELL") == 0) {
+					int shell = first[3] == '-';
+
+					if (h->test.argc < 2 || (shell && h->test.argc != 2)) {
+						err_at(c, v, p, "%s needs %s", first, shell ?
+						    "exactly one shell command string" : "a command");
+						continue;
+					}
+					free(h->test.argv[0]);
+					memmove(h->test.argv, h->test.argv + 1,
+					    (h->test.argc - 1) * sizeof(char *));
+					h->test.argc--;
+					h->test.shell = shell;
+				}
+			}
+		} else if (strcmp(key, "interval") == 0) {
+			get_duration(c, v, p, &h->interval);
+		} else if (strcmp(key, "timeout") == 0) {
+			get_duration(c, v, p, &h->timeout);
+		} else if (strcmp(key, "start_period") == 0) {
+			get_duration(c, v, p, &h->start_period);
+		} else if (strcmp(key, "retries") == 0) {
+			get_int(c, v, p, 1, 1000, &h->retries);
+		} else if (strcmp(key, "disable") == 0) {
+			get_bool(c, v, p, &disable);
+		}
+	}
+	if (disable)
+		h->kind = MF_HEALTH_NONE;
+	else if (!yt_get(n, "test"))
+		missing(c, n, path, "test");
+	if (h->interval == 0)
+		h->interval = 30000;
+	if (h->timeout == 0)
+		h->timeout = 30000;
+}
+
+static void
+parse_probe(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+{
+	static const char *const keys[] = { "http", "interval", "timeout", NULL };
+	static const char *const hkeys[] = { "port", "path", "status", NULL };
+	struct mf_probe *pr = &s->probe;
+	const struct yt_node *h;
+
+	if (!is_map(c, n, path))
+		return;
+	check_keys(c, n, path, keys);
+	pr->set = 1;
+	pr->status = 200;
+	pr->interval = 2000;
+	pr->timeout = 60000;
+	FOR_KEYS(n, path, key, v, p) {
+		if (strcmp(key, "interval") == 0)
+			get_duration(c, v, p, &pr->interval);
+		else if (strcmp(key, "timeout") == 0)
+			get_duration(c, v, p, &pr->timeout);
+	}
+	h = yt_get(n, "http");
+	if (!h) {
+		missing(c, n, path, "http");
+		return;
+	}
+	char *hp = path_key(path, "http");
+
+	if (is_map(c, h, hp)) {
+		check_keys(c, h, hp, hkeys);
+		FOR_KEYS(h, hp, key, v, p) {
+			if (strcmp(key, "port") == 0) {
+				get_int(c, v, p, 1, 65535, &pr->port);
+			} else if (strcmp(key, "path") == 0) {
+				pr->path = get_str(c, v, p);
+				if (pr->path && pr->path[0] != '/')
+					err_at(c, v, p, "path must start with '/', found '%s'", pr->path);
+			} else if (strcmp(key, "status") == 0) {
+				get_int(c, v, p, 100, 599, &pr->status);
+			}
+		}
+		if (!yt_get(h, "port"))
+			missing(c, h, hp, "port");
+	}
+	if (!pr->path)
+		pr->path = xstrdup("/");
+	free(hp);
+}
+
+static void
+parse_update(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+{
+	static const char *const keys[] = { "strategy", "min_ready", "timeout", NULL };
+
+	if (!is_map(c, n, path))
+		return;
+	check_keys(c, n, path, keys);
+	FOR_KEYS(n, path, key, v, p) {
+		if (strcmp(key, "strategy") == 0) {
+			if (v->type == YT_SCALAR && strcmp(v->value, "start-first") == 0) {
+				s->update.strategy = MF_START_FIRST;
+				s->update.strategy_explicit = 1;
+			} else if (v->type == YT_SCALAR && strcmp(v->value, "stop-first") == 0) {
+				s->update.strategy = MF_STOP_FIRST;
+				s->update.strategy_explicit = 1;
+			} else {
+				err_at(c, v, p, "unknown strategy %s%s%s (expected start-first or "
+				    "stop-first)", v->type == YT_SCALAR ? "'" : "", v->type == YT_SCALAR ?
+				    v->value : yt_type_name(v), v->type == YT_SCALAR ? "'" : "");
+			}
+		} else if (strcmp(key, "min_ready") == 0) {
+			get_duration(c, v, p, &s->update.min_ready);
+		} else if (strcmp(key, "timeout") == 0) {
+			get_duration(c, v, p, &s->update.timeout);
+		}
+	}
+}
+
+static void
+check_image(struct ctx *c, const struct yt_node *n, const char *path, const char *img,
+    int allow_tags)
+{
+	if (!image_chars_ok(img)) {
+		err_at(c, n, path, "invalid image reference '%s'", img);
+	} else if (strstr(img, "@") && !manifest_image_pinned(img)) {
+		err_at(c, n, path, "invalid digest in image '%s' (expected @sha256: followed by 64 "
+		    "lowercase hex digits)", img);
+	} else if (!allow_tags && !manifest_image_pinned(img)) {
+		err_at(c, n, path, "image '%s' is not pinned by digest (expected repo@sha256:<64 hex>, "
+		    "or set allow_tags: true)", img);
+	}
+}
+
+static void
+parse_hooks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
+    int allow_tags)
+{
+	static const char *const keys[] = { "pre_deploy", NULL };
+	static const char *const hkeys[] = { "name", "command", "image", "timeout", NULL };
+	const struct yt_node *pd;
+	char *pp;
+
+	if (!is_map(c, n, path))
+		return;
+	check_keys(c, n, path, keys);
+	if (!(pd = yt_get(n, "pre_deploy")))
+		return;
+	pp = path_key(path, "pre_deploy");
+	if (is_seq(c, pd, pp)) {
+		for (size_t i = 0; i < pd->n; i++) {
+			const struct yt_node *it = pd->items[i];
+			char *p = path_idx(pp, i);
+			struct mf_hook h = { 0 };
+
+			h.timeout = 300000;
+			if (is_map(c, it, p)) {
+				check_keys(c, it, p, hkeys);
+				FOR_KEYS(it, p, key, v, kp) {
+					if (strcmp(key, "name") == 0) {
+						h.name = get_str(c, v, kp);
+						if (h.name && !name_ok(h.name))
+							err_at(c, v, kp, "invalid hook name '%s' (lowercase "
+							    "letters, digits, '_', '-')", h.name);
+					} else if (strcmp(key, "command") == 0) {
+						get_cmd(c, v, kp, &h.command);
+					} else if (strcmp(key, "image") == 0) {
+						h.image = get_str(c, v, kp);
+						if (h.image)
+							check_image(c, v, kp, h.image, allow_tags);
+					} else if (strcmp(key, "timeout") == 0) {
+						get_duration(c, v, kp, &h.timeout);
+					}
+				}
+				if (!yt_get(it, "name"))
+					missing(c, it, p, "name");
+				if (!yt_get(it, "command"))
+					missing(c, it, p, "command");
+			}
+			*GROW(s->hooks, s->nhooks) = h;
+			free(p);
+		}
+	}
+	free(pp);
+}
+
+static const char *const signal_names[] = {
+	"SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGWINCH", NULL,
+};
+
+static void
+parse_on_dep(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+{
+	static const char *const keys[] = { "service", "signal", "exec", NULL };
+
+	if (!is_seq(c, n, path))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *it = n->items[i];
+		char *p = path_idx(path, i);
+		struct mf_depaction a = { 0 };
+
+		if (is_map(c, it, p)) {
+			check_keys(c, it, p, keys);
+			FOR_KEYS(it, p, key, v, kp) {
+				if (strcmp(key, "service") == 0) {
+					a.service = get_str(c, v, kp);
+				} else if (strcmp(key, "signal") == 0) {
+					size_t j;
+
+					a.signal = get_str(c, v, kp);
+					for (j = 0; a.signal && signal_names[j]; j++)
+						if (strcmp(a.signal, signal_names[j]) == 0)
+							break;
+					if (a.signal && !signal_names[j])
+						err_at(c, v, kp, "unknown signal '%s' (expected SIGHUP, "
+						    "SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGTERM or SIGWINCH)",
+						    a.signal);
+				} else if (strcmp(key, "exec") == 0) {
+					get_cmd(c, v, kp, &a.exec);
+				}
+			}
+			if (!yt_get(it, "service"))
+				missing(c, it, p, "service");
+			if (!!yt_get(it, "signal") == !!yt_get(it, "exec"))
+				err_at(c, it, p, "give exactly one of 'signal' or 'exec'");
+		}
+		*GROW(s->on_dep, s->non_dep) = a;
+		free(p);
+	}
+}
+
+static const char *const service_keys[] = {
+	"image", "allow_tags", "command", "entrypoint", "environment", "env_files", "secrets",
+	"ports", "volumes", "networks", "depends_on", "restart", "logging", "labels", "user",
+	"working_dir", "stop_grace_period", "healthcheck", "probe", "update", "hooks",
+	"on_dependency_update", "backup_before_deploy", NULL,
+};
+
+static void
+parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
+    const struct yt_node *root)
+{
+	const struct yt_node *top_volumes = yt_get(root, "volumes");
+	const struct yt_node *top_networks = yt_get(root, "networks");
+	const struct yt_node *img = yt_get(n, "image"), *at = yt_get(n, "allow_tags");
+
+	s->node = (struct yt_node *)n;
+	s->update.min_ready = 5000;
+	s->stop_grace = 10000;
+	if (!is_map(c, n, path))
+		return;
+	check_keys(c, n, path, service_keys);
+	if (at) {
+		char *p = path_key(path, "allow_tags");
+
+		get_bool(c, at, p, &s->allow_tags);
+		free(p);
+	}
+	if (!img)
+		missing(c, n, path, "image");
+	FOR_KEYS(n, path, key, v, p) {
+		if (strcmp(key, "image") == 0) {
+			s->image_node = v;
+			if ((s->image = get_str(c, v, p)))
+				check_image(c, v, p, s->image, s->allow_tags);
+		} else if (strcmp(key, "command") == 0) {
+			get_cmd(c, v, p, &s->command);
+		} else if (strcmp(key, "entrypoint") == 0) {
+			get_cmd(c, v, p, &s->entrypoint);
+		} else if (strcmp(key, "environment") == 0) {
+			parse_env(c, s, v, p);
+		} else if (strcmp(key, "env_files") == 0) {
+			s->env_files = get_str_list(c, v, p, &s->nenv_files, NULL);
+			for (size_t i = 0; i < s->nenv_files; i++) {
+				char *ip = path_idx(p, i);
+
+				check_secret_name(c, v->items[i], ip, s->env_files[i], "env file");
+				free(ip);
+			}
+		} else if (strcmp(key, "secrets") == 0) {
+			parse_secrets(c, s, v, p);
+		} else if (strcmp(key, "ports") == 0) {
+			if (is_seq(c, v, p)) {
+				for (size_t i = 0; i < v->n; i++) {
+					char *ip = path_idx(p, i);
+
+					parse_port(c, s, v->items[i], ip);
+					free(ip);
+				}
+			}
+		} else if (strcmp(key, "volumes") == 0) {
+			if (is_seq(c, v, p)) {
+				for (size_t i = 0; i < v->n; i++) {
+					char *ip = path_idx(p, i);
+
+					parse_volume(c, s, v->items[i], ip, top_volumes);
+					free(ip);
+				}
+			}
+		} else if (strcmp(key, "networks") == 0) {
+			parse_networks(c, s, v, p, top_networks);
+		} else if (strcmp(key, "depends_on") == 0) {
+			s->depends_on = get_str_list(c, v, p, &s->ndepends_on, &s->depends_on_nodes);
+		} else if (strcmp(key, "restart") == 0) {
+			if ((s->restart = get_str(c, v, p)) && !restart_ok(s->restart))
+				err_at(c, v, p, "invalid restart policy '%s' (expected no, always, "
+				    "on-failure, on-failure:N or unless-stopped)", s->restart);
+		} else if (strcmp(key, "logging") == 0) {
+			static const char *const keys[] = { "driver", "options", NULL };
+
+			if (is_map(c, v, p)) {
+				check_keys(c, v, p, keys);
+				FOR_KEYS(v, p, lk, lv, lp) {
+					if (strcmp(lk, "driver") == 0)
+						s->log_driver = get_str(c, lv, lp);
+					else if (strcmp(lk, "options") == 0)
+						s->log_opts = get_kv(c, lv, lp, &s->nlog_opts, 0);
+				}
+			}
+		} else if (strcmp(key, "labels") == 0) {
+			s->labels = get_kv(c, v, p, &s->nlabels, 1);
+			for (size_t i = 0; i < s->nlabels; i++) {
+				if (strncmp(s->labels[i].key, "io.reconciler.", 14) == 0) {
+					char *lp = path_key(p, s->labels[i].key);
+
+					err_at(c, v->type == YT_MAP ? v->keys[i] : v->items[i], lp,
+					    "label keys under 'io.reconciler.' are reserved");
+					free(lp);
+				}
+			}
+		} else if (strcmp(key, "user") == 0) {
+			s->user = get_str(c, v, p);
+		} else if (strcmp(key, "working_dir") == 0) {
+			if ((s->working_dir = get_str(c, v, p)) && s->working_dir[0] != '/')
+				err_at(c, v, p, "working_dir must be an absolute path, found '%s'",
+				    s->working_dir);
+		} else if (strcmp(key, "stop_grace_period") == 0) {
+			get_duration(c, v, p, &s->stop_grace);
+		} else if (strcmp(key, "healthcheck") == 0) {
+			parse_healthcheck(c, s, v, p);
+		} else if (strcmp(key, "probe") == 0) {
+			parse_probe(c, s, v, p);
+		} else if (strcmp(key, "update") == 0) {
+			parse_update(c, s, v, p);
+		} else if (strcmp(key, "hooks") == 0) {
+			parse_hooks(c, s, v, p, s->allow_tags);
+		} else if (strcmp(key, "on_dependency_update") == 0) {
+			parse_on_dep(c, s, v, p);
+		} else if (strcmp(key, "backup_before_deploy") == 0) {
+			s->backup_before_deploy = get_str(c, v, p);
+		}
+	}
+	if (!s->restart)
+		s->restart = xstrdup("unless-stopped");
+	if (!s->log_driver && !yt_get(n, "logging")) {
+		s->log_driver = xstrdup("json-file");
+		s->log_opts = xcalloc(2, sizeof(*s->log_opts));
+		s->log_opts[0].key = xstrdup("max-file");
+		s->log_opts[0].value = xstrdup("3");
+		s->log_opts[1].key = xstrdup("max-size");
+		s->log_opts[1].value = xstrdup("10m");
+		s->nlog_opts = 2;
+	} else if (!s->log_driver) {
+		s->log_driver = xstrdup("json-file");
+	}
+	if (s->nnetworks == 0 && !yt_get(n, "networks")) {
+		struct mf_netref *r = GROW(s->networks, s->nnetworks);
+
+		r->name = xstrdup("default");
+	}
+	if (!s->update.strategy_explicit)
+		s->update.strategy = s->nports ? MF_STOP_FIRST : MF_START_FIRST;
+	else if (s->update.strategy == MF_START_FIRST && s->nports) {
+		const struct yt_node *u = yt_get(yt_get(n, "update"), "strategy");
+		char *p = path_key(path, "update.strategy");
+
+		err_at(c, u, p, "start-first cannot be used with published host ports (two "
+		    "containers cannot bind one port): use stop-first or remove the ports");
+		free(p);
+	}
+}
+
+/* --- top-level sections ------------------------------------------------- */
+
+static void
+check_name(struct ctx *c, const struct yt_node *k, const char *path, const char *what)
+{
+	if (!name_ok(k->value))
+		err_at(c, k, path, "invalid %s name '%s' (1-63 lowercase letters, digits, '_', '-'; "
+		    "starting with a letter or digit)", what, k->value);
+}
+
+static void
+parse_volumes(struct ctx *c, const struct yt_node *n)
+{
+	static const char *const keys[] = { "driver", "driver_opts", "external", "name", NULL };
+	struct manifest *m = c->m;
+
+	if (!is_map(c, n, "volumes"))
+		return;
+	FOR_KEYS(n, "volumes", key, v, p) {
+		struct mf_volume *vol = GROW(m->volumes, m->nvolumes);
+
+		check_name(c, n->keys[key_i], p, "volume");
+		vol->key = xstrdup(key);
+		if (!yt_is_null(v) && is_map(c, v, p)) {
+			check_keys(c, v, p, keys);
+			FOR_KEYS(v, p, vk, vv, vp) {
+				if (strcmp(vk, "driver") == 0)
+					vol->driver = get_str(c, vv, vp);
+				else if (strcmp(vk, "driver_opts") == 0)
+					vol->opts = get_kv(c, vv, vp, &vol->nopts, 0);
+				else if (strcmp(vk, "external") == 0)
+					get_bool(c, vv, vp, &vol->external);
+				else if (strcmp(vk, "name") == 0)
+					vol->name = get_str(c, vv, vp);
+			}
+		}
+		if (!vol->driver)
+			vol->driver = xstrdup("local");
+		if (!vol->name)
+			vol->name = xasprintf("%s_%s", m->project ? m->project : "", key);
+	}
+}
+
+static void
+parse_networks_top(struct ctx *c, const struct yt_node *n)
+{
+	static const char *const keys[] = { "driver", "internal", "external", "name", NULL };
+	struct manifest *m = c->m;
+
+	if (n && is_map(c, n, "networks")) {
+		FOR_KEYS(n, "networks", key, v, p) {
+			struct mf_network *net = GROW(m->networks, m->nnetworks);
+
+			check_name(c, n->keys[key_i], p, "network");
+			net->key = xstrdup(key);
+			if (!yt_is_null(v) && is_map(c, v, p)) {
+				check_keys(c, v, p, keys);
+				FOR_KEYS(v, p, nk, nv, np) {
+					if (strcmp(nk, "driver") == 0)
+						net->driver = get_str(c, nv, np);
+					else if (strcmp(nk, "internal") == 0)
+						get_bool(c, nv, np, &net->internal);
+					else if (strcmp(nk, "external") == 0)
+						get_bool(c, nv, np, &net->external);
+					else if (strcmp(nk, "name") == 0)
+						net->name = get_str(c, nv, np);
+				}
+			}
+		}
+	}
+	/* The implicit default network, when some service uses it. */
+	if (!manifest_network(m, "default")) {
+		for (size_t i = 0; i < m->nservices; i++) {
+			for (size_t j = 0; j < m->services[i].nnetworks; j++) {
+				if (strcmp(m->services[i].networks[j].name, "default") == 0) {
+					struct mf_network *net = GROW(m->networks, m->nnetworks);
+
+					net->key = xstrdup("default");
+					i = m->nservices - 1;
+					break;
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < m->nnetworks; i++) {
+		if (!m->networks[i].driver)
+			m->networks[i].driver = xstrdup("bridge");
+		if (!m->networks[i].name)
+			m->networks[i].name = xasprintf("%s_%s", m->project ? m->project : "",
+			    m->networks[i].key);
+	}
+}
+
+static void
+parse_backups(struct ctx *c, const struct yt_node *n)
+{
+	static const char *const keys[] = {
+		"service", "schedule", "timezone", "command", "compress", "destination",
+		"retention", "restore", NULL,
+	};
+	static const char *const rkeys[] = { "keep_last", "max_age", NULL };
+	struct manifest *m = c->m;
+
+	if (!is_map(c, n, "backups"))
+		return;
+	FOR_KEYS(n, "backups", key, v, p) {
+		struct mf_backup *b = GROW(m->backups, m->nbackups);
+
+		check_name(c, n->keys[key_i], p, "backup");
+		b->name = xstrdup(key);
+		b->line = n->keys[key_i]->line;
+		b->col = n->keys[key_i]->col;
+		b->keep_last = 7;
+		if (!is_map(c, v, p))
+			continue;
+		check_keys(c, v, p, keys);
+		FOR_KEYS(v, p, bk, bv, bp) {
+			if (strcmp(bk, "service") == 0) {
+				if ((b->service = get_str(c, bv, bp)) && !manifest_service(m, b->service))
+					err_at(c, bv, bp, "unknown service '%s'", b->service);
+			} else if (strcmp(bk, "schedule") == 0) {
+				char err[ERR_LEN];
+				struct cron cr;
+
+				if ((b->schedule = get_str(c, bv, bp)) &&
+				    cron_parse(&cr, b->schedule, err) < 0)
+					err_at(c, bv, bp, "%s", err);
+			} else if (strcmp(bk, "timezone") == 0) {
+				if ((b->timezone = get_str(c, bv, bp)) &&
+				    (strstr(b->timezone, "..") || b->timezone[0] == '/' ||
+				    strspn(b->timezone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789/_+-") != strlen(b->timezone)))
+					err_at(c, bv, bp, "invalid time zone '%s' (expected an IANA name "
+					    "such as Europe/Paris)", b->timezone);
+			} else if (strcmp(bk, "command") == 0) {
+				get_cmd(c, bv, bp, &b->command);
+			} else if (strcmp(bk, "restore") == 0) {
+				get_cmd(c, bv, bp, &b->restore);
+			} else if (strcmp(bk, "compress") == 0) {
+				if (bv->type == YT_SCALAR && strcmp(bv->value, "gzip") == 0)
+					b->compress = MF_GZIP;
+				else if (bv->type == YT_SCALAR && strcmp(bv->value, "none") == 0)
+					b->compress = MF_NONE;
+				else
+					err_at(c, bv, bp, "expected gzip or none");
+			} else if (strcmp(bk, "destination") == 0) {
+				if ((b->destination = get_str(c, bv, bp)) && b->destination[0] != '/')
+					err_at(c, bv, bp, "destination must be an absolute path, found '%s'",
+					    b->destination);
+			} else if (strcmp(bk, "retention") == 0) {
+				if (!is_map(c, bv, bp))
+					continue;
+				check_keys(c, bv, bp, rkeys);
+				b->keep_last = 0;
+				FOR_KEYS(bv, bp, rk, rv, rp) {
+					if (strcmp(rk, "keep_last") == 0)
+						get_int(c, rv, rp, 1, 100000, &b->keep_last);
+					else if (strcmp(rk, "max_age") == 0)
+						get_duration(c, rv, rp, &b->max_age);
+				}
+				if (!yt_get(bv, "keep_last") && !yt_get(bv, "max_age"))
+					err_at(c, bv, bp, "retention needs keep_last, max_age or both");
+			}
+		}
+		if (!yt_get(v, "service"))
+			missing(c, v, p, "service");
+		if (!yt_get(v, "schedule"))
+			missing(c, v, p, "schedule");
+		if (!yt_get(v, "command"))
+			missing(c, v, p, "command");
+		if (!yt_get(v, "destination"))
+			missing(c, v, p, "destination");
+		if (!b->timezone)
+			b->timezone = xstrdup("UTC");
+	}
+}
+
+static char *
+get_secret_ref(struct ctx *c, const struct yt_node *n, const char *path, const char *why)
+{
+	const struct yt_node *s;
+	char *name, *p;
+
+	if (!n || n->type != YT_MAP || !(s = yt_get(n, "secret")) || n->n != 1) {
+		err_at(c, n, path, "expected a secret ref {secret: NAME}%s", why);
+		return NULL;
+	}
+	p = path_key(path, "secret");
+	if ((name = get_str(c, s, p)) && !manifest_secret_name_ok(name)) {
+		check_secret_name(c, s, p, name, "secret");
+		free(name);
+		name = NULL;
+	}
+	free(p);
+	return name;
+}
+
+static void
+parse_notifications(struct ctx *c, const struct yt_node *n)
+{
+	static const char *const keys[] = { "type", "url", "hmac_secret", "events", NULL };
+	struct manifest *m = c->m;
+
+	if (!is_map(c, n, "notifications"))
+		return;
+	FOR_KEYS(n, "notifications", key, v, p) {
+		struct mf_notify *no = GROW(m->notifications, m->nnotifications);
+		const struct yt_node *t;
+
+		check_name(c, n->keys[key_i], p, "notification");
+		no->name = xstrdup(key);
+		no->events = MF_EVENT_ALL;
+		if (!is_map(c, v, p))
+			continue;
+		check_keys(c, v, p, keys);
+		FOR_KEYS(v, p, nk, nv, np) {
+			if (strcmp(nk, "type") == 0) {
+				if (nv->type == YT_SCALAR && strcmp(nv->value, "discord") == 0)
+					no->type = MF_NOTIFY_DISCORD;
+				else if (nv->type == YT_SCALAR && strcmp(nv->value, "slack") == 0)
+					no->type = MF_NOTIFY_SLACK;
+				else if (nv->type == YT_SCALAR && strcmp(nv->value, "webhook") == 0)
+					no->type = MF_NOTIFY_WEBHOOK;
+				else
+					err_at(c, nv, np, "unknown notification type %s%s%s (expected "
+					    "discord, slack or webhook)", nv->type == YT_SCALAR ? "'" : "",
+					    nv->type == YT_SCALAR ? nv->value : yt_type_name(nv),
+					    nv->type == YT_SCALAR ? "'" : "");
+			} else if (strcmp(nk, "url") == 0) {
+				no->url_secret = get_secret_ref(c, nv, np,
+				    ": webhook URLs carry credentials and never live in Git");
+			} else if (strcmp(nk, "hmac_secret") == 0) {
+				no->hmac_secret = get_secret_ref(c, nv, np, "");
+			} else if (strcmp(nk, "events") == 0) {
+				size_t ne;
+				char **ev = get_str_list(c, nv, np, &ne, NULL);
+
+				no->events = 0;
+				for (size_t i = 0; i < ne; i++) {
+					size_t j;
+
+					for (j = 0; manifest_event_names[j]; j++)
+						if (strcmp(ev[i], manifest_event_names[j]) == 0)
+							break;
+					if (manifest_event_names[j]) {
+						no->events |= 1u << j;
+					} else {
+						char *ip = path_idx(np, i);
+						const char *hint = closest(ev[i], manifest_event_names);
+
+						err_at(c, nv->items[i], ip, "unknown event '%s'%s%s%s", ev[i],
+						    hint ? " (did you mean '" : "", hint ? hint : "",
+						    hint ? "'?)" : "");
+						free(ip);
+					}
+				}
+				free_strv(ev, ne);
+			}
+		}
+		if (!(t = yt_get(v, "type")))
+			missing(c, v, p, "type");
+		if (!yt_get(v, "url"))
+			missing(c, v, p, "url");
+		if (yt_get(v, "hmac_secret") && t && t->type == YT_SCALAR &&
+		    strcmp(t->value, "webhook") != 0) {
+			char *hp = path_key(p, "hmac_secret");
+
+			err_at(c, yt_get(v, "hmac_secret"), hp,
+			    "hmac_secret is only for type webhook");
+			free(hp);
+		}
+	}
+}
+
+/* --- cross checks --------------------------------------------------------- */
+
+static const char **
+service_names(const struct manifest *m)
+{
+	const char **v = xcalloc(m->nservices + 1, sizeof(*v));
+
+	for (size_t i = 0; i < m->nservices; i++)
+		v[i] = m->services[i].name;
+	return v;
+}
+
+static void
+check_depends(struct ctx *c)
+{
+	struct manifest *m = c->m;
+	const char **names = service_names(m);
+
+	for (size_t i = 0; i < m->nservices; i++) {
+		struct mf_service *s = &m->services[i];
+
+		for (size_t j = 0; j < s->ndepends_on; j++) {
+			const char *dep = s->depends_on[j];
+			char *p = xasprintf("services.%s.depends_on[%zu]", s->name, j);
+
+			if (strcmp(dep, s->name) == 0) {
+				err_at(c, s->depends_on_nodes[j], p, "service '%s' depends on itself",
+				    dep);
+			} else if (!manifest_service(m, dep)) {
+				const char *hint = closest(dep, names);
+
+				err_at(c, s->depends_on_nodes[j], p, "unknown service '%s'%s%s%s", dep,
+				    hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+			}
+			free(p);
+		}
+		for (size_t j = 0; j < s->non_dep; j++) {
+			size_t k;
+
+			if (!s->on_dep[j].service)
+				continue;
+			for (k = 0; k < s->ndepends_on; k++)
+				if (strcmp(s->depends_on[k], s->on_dep[j].service) == 0)
+					break;
+			if (k == s->ndepends_on) {
+				const struct yt_node *on = yt_get(s->node, "on_dependency_update");
+				const struct yt_node *sv = yt_get(on->items[j], "service");
+				char *p = xasprintf("services.%s.on_dependency_update[%zu].service",
+				    s->name, j);
+
+				err_at(c, sv, p, "service '%s' is not in depends_on of '%s'",
+				    s->on_dep[j].service, s->name);
+				free(p);
+			}
+		}
+		if (s->backup_before_deploy && !manifest_backup(m, s->backup_before_deploy)) {
+			const struct yt_node *bn = yt_get(s->node, "backup_before_deploy");
+			char *p = xasprintf("services.%s.backup_before_deploy", s->name);
+
+			err_at(c, bn, p, "unknown backup '%s'", s->backup_before_deploy);
+			free(p);
+		}
+	}
+	free(names);
+}
+
+enum { WHITE, GREY, BLACK };
+
+/* Depth-first search; a grey node reached again closes a cycle, which is
+ * reported once, at the depends_on item that closes it, naming every hop. */
+static int
+visit(struct ctx *c, size_t i, int *color, size_t *stack, size_t depth)
+{
+	struct manifest *m = c->m;
+	struct mf_service *s = &m->services[i];
+
+	color[i] = GREY;
+	stack[depth] = i;
+	for (size_t j = 0; j < s->ndepends_on; j++) {
+		struct mf_service *d = manifest_service(m, s->depends_on[j]);
+		size_t k = d ? (size_t)(d - m->services) : 0;
+
+		if (!d || d == s)
+			continue;
+		if (color[k] == GREY) {
+			struct buf b;
+			size_t from = 0;
+			char *p;
+
+			while (stack[from] != k)
+				from++;
+			buf_init(&b, 0);
+			for (size_t x = from; x <= depth; x++)
+				buf_addf(&b, "%s -> ", m->services[stack[x]].name);
+			buf_adds(&b, d->name);
+			p = xasprintf("services.%s.depends_on[%zu]", s->name, j);
+			err_at(c, s->depends_on_nodes[j], p, "dependency cycle: %s", b.data);
+			free(p);
+			buf_release(&b);
+			color[i] = BLACK;
+			return -1;
+		}
+		if (color[k] == WHITE && visit(c, k, color, stack, depth + 1) < 0) {
+			color[i] = BLACK;
+			return -1;
+		}
+	}
+	color[i] = BLACK;
+	return 0;
+}
+
+static void
+check_cycles(struct ctx *c)
+{
+	size_t n = c->m->nservices;
+	int *color = xcalloc(n + 1, sizeof(*color));
+	size_t *stack = xcalloc(n + 1, sizeof(*stack));
+
+	for (size_t i = 0; i < n; i++)
+		if (color[i] == WHITE)
+			visit(c, i, color, stack, 0);
+	free(color);
+	free(stack);
+}
+
+static int
+ip_any(const char *ip)
+{
+	return strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0;
+}
+
+static void
+check_ports(struct ctx *c)
+{
+	struct manifest *m = c->m;
+
+	for (size_t i = 0; i < m->nservices; i++) {
+		for (size_t j = 0; j < m->services[i].nports; j++) {
+			struct mf_port *p = &m->services[i].ports[j];
+
+			for (size_t k = 0; k <= i; k++) {
+				size_t lim = k == i ? j : m->services[k].nports;
+
+				for (size_t l = 0; l < lim; l++) {
+					struct mf_port *q = &m->services[k].ports[l];
+					char *path;
+
+					if (p->host_port != q->host_port || strcmp(p->proto, q->proto) ||
+					    (strcmp(p->host_ip, q->host_ip) && !ip_any(p->host_ip) &&
+					    !ip_any(q->host_ip)))
+						continue;
+					path = xasprintf("services.%s.ports[%zu]", m->services[i].name, j);
+					diag_add(c->d, p->line, p->col, path, "host port %s:%d/%s is already "
+					    "published by service '%s' (line %d)", p->host_ip, p->host_port,
+					    p->proto, m->services[k].name, q->line);
+					free(path);
+					goto next;
+				}
+			}
+next:
+			;
+		}
+	}
+}
+
+/* --- entry points --------------------------------------------------------- */
+
+static const char *const top_keys[] = {
+	"version", "project", "services", "volumes", "networks", "backups", "notifications", NULL,
+};
+
+static void
+parse_top(struct ctx *c, const struct yt_node *root)
+{
+	struct manifest *m = c->m;
+	const struct yt_node *v, *svcs;
+
+	for (size_t i = 0; i < root->n; i++) {
+		const struct yt_node *k = root->keys[i];
+
+		if (strncmp(k->value, "x-", 2) == 0)
+			continue;
+		for (size_t j = 0; top_keys[j]; j++)
+			if (strcmp(k->value, top_keys[j]) == 0)
+				goto known;
+		const char *hint = closest(k->value, top_keys);
+
+		if (hint)
+			err_at(c, k, k->value, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
+		else
+			err_at(c, k, k->value, "unknown key '%s' (expected one of: version, project, "
+			    "services, volumes, networks, backups, notifications, or x-*)", k->value);
+known:
+		;
+	}
+	if (!(v = yt_get(root, "version"))) {
+		missing(c, root, "", "version");
+	} else if (v->type == YT_SCALAR && v->style == YT_PLAIN &&
+	    strspn(v->value, "0123456789") == v->vlen && v->vlen > 0) {
+		m->version = atoi(v->value);
+		if (m->version != MANIFEST_VERSION)
+			err_at(c, v, "version", "unsupported version %s (this reconciler reads "
+			    "version %d)", v->value, MANIFEST_VERSION);
+	} else {
+		err_at(c, v, "version", "expected the integer %d, found %s%s%s", MANIFEST_VERSION,
+		    v->type == YT_SCALAR ? "'" : "", v->type == YT_SCALAR ? v->value :
+		    yt_type_name(v), v->type == YT_SCALAR ? "'" : "");
+	}
+	if (!(v = yt_get(root, "project"))) {
+		missing(c, root, "", "project");
+	} else if ((m->project = get_str(c, v, "project")) && !name_ok(m->project)) {
+		err_at(c, v, "project", "invalid project name '%s' (1-63 lowercase letters, digits, "
+		    "'_', '-'; starting with a letter or digit)", m->project);
+	}
+	svcs = yt_get(root, "services");
+	if (!svcs) {
+		missing(c, root, "", "services");
+	} else if (yt_is_null(svcs)) {
+		/* an empty services section is allowed: nothing runs */
+	} else if (is_map(c, svcs, "services")) {
+		m->services = xcalloc(svcs->n + 1, sizeof(*m->services));
+		for (size_t i = 0; i < svcs->n; i++) {
+			struct mf_service *s = &m->services[m->nservices++];
+
+			s->name = xstrdup(svcs->keys[i]->value);
+			s->line = svcs->keys[i]->line;
+			s->col = svcs->keys[i]->col;
+		}
+		for (size_t i = 0; i < svcs->n; i++) {
+			char *p = path_key("services", svcs->keys[i]->value);
+
+			check_name(c, svcs->keys[i], p, "service");
+			parse_service(c, &m->services[i], svcs->items[i], p, root);
+			free(p);
+		}
+	}
+	if ((v = yt_get(root, "volumes")) && !yt_is_null(v))
+		parse_volumes(c, v);
+	v = yt_get(root, "networks");
+	parse_networks_top(c, v && !yt_is_null(v) ? v : NULL);
+	if ((v = yt_get(root, "backups")) && !yt_is_null(v))
+		parse_backups(c, v);
+	if ((v = yt_get(root, "notifications")) && !yt_is_null(v))
+		parse_notifications(c, v);
+	check_depends(c);
+	check_cycles(c);
+	check_ports(c);
+}
+
+int
+manifest_parse(struct manifest **out, const char *file, const char *src, size_t len,
+    struct diag *d)
+{
+	struct manifest *m = xcalloc(1, sizeof(*m));
+	struct ctx c = { d, m };
+	size_t before = d->n;
+
+	*out = NULL;
+	m->file = xstrdup(file ? file : "-");
+	m->src = xstrndup(src, len);
+	m->srclen = len;
+	if (yt_parse(&m->doc, m->src, len, d) < 0)
+		goto fail;
+	if (!m->doc->root || yt_is_null(m->doc->root)) {
+		diag_add(d, 1, 1, "", "empty document (a manifest needs version, project and "
+		    "services)");
+		goto fail;
+	}
+	if (m->doc->root->type != YT_MAP) {
+		err_at(&c, m->doc->root, "", "the top level must be a mapping, found %s",
+		    yt_type_name(m->doc->root));
+		goto fail;
+	}
+	parse_top(&c, m->doc->root);
+	if (d->n != before)
+		goto fail;
+	*out = m;
+	return 0;
+fail:
+	diag_sort(d);
+	manifest_free(m);
+	return -1;
+}
+
+int
+manifest_load(struct manifest **out, const char *path, struct diag *d)
+{
+	char err[ERR_LEN], *src;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (file_read(path, YT_MAX_SIZE + 1, &src, &len, err) < 0) {
+		if (strstr(err, "larger than"))
+			diag_add(d, 0, 0, "", "document is larger than the limit of %u bytes",
+			    YT_MAX_SIZE);
+		else
+			diag_add(d, 0, 0, "", "%s", err);
+		return -1;
+	}
+	rc = manifest_parse(out, path, src, len, d);
+	free(src);
+	return rc;
+}
+
+static void
+service_release(struct mf_service *s)
+{
+	free(s->name);
+	free(s->image);
+	cmd_release(&s->command);
+	cmd_release(&s->entrypoint);
+	for (size_t i = 0; i < s->nenv; i++) {
+		free(s->env[i].name);
+		free(s->env[i].value);
+		free(s->env[i].secret);
+	}
+	free(s->env);
+	free_strv(s->env_files, s->nenv_files);
+	for (size_t i = 0; i < s->nsecrets; i++) {
+		free(s->secrets[i].source);
+		free(s->secrets[i].target);
+	}
+	free(s->secrets);
+	for (size_t i = 0; i < s->nports; i++)
+		free(s->ports[i].host_ip);
+	free(s->ports);
+	for (size_t i = 0; i < s->nmounts; i++) {
+		free(s->mounts[i].source);
+		free(s->mounts[i].target);
+	}
+	free(s->mounts);
+	for (size_t i = 0; i < s->nnetworks; i++) {
+		free(s->networks[i].name);
+		free_strv(s->networks[i].aliases, s->networks[i].naliases);
+	}
+	free(s->networks);
+	free_strv(s->depends_on, s->ndepends_on);
+	free(s->depends_on_nodes);
+	free(s->restart);
+	free(s->log_driver);
+	kv_free(s->log_opts, s->nlog_opts);
+	kv_free(s->labels, s->nlabels);
+	free(s->user);
+	free(s->working_dir);
+	cmd_release(&s->health.test);
+	free(s->probe.path);
+	for (size_t i = 0; i < s->nhooks; i++) {
+		free(s->hooks[i].name);
+		free(s->hooks[i].image);
+		cmd_release(&s->hooks[i].command);
+	}
+	free(s->hooks);
+	for (size_t i = 0; i < s->non_dep; i++) {
+		free(s->on_dep[i].service);
+		free(s->on_dep[i].signal);
+		cmd_release(&s->on_dep[i].exec);
+	}
+	free(s->on_dep);
+	free(s->backup_before_deploy);
+}
+
+void
+manifest_free(struct manifest *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nservices; i++)
+		service_release(&m->services[i]);
+	free(m->services);
+	for (size_t i = 0; i < m->nvolumes; i++) {
+		free(m->volumes[i].key);
+		free(m->volumes[i].name);
+		free(m->volumes[i].driver);
+		kv_free(m->volumes[i].opts, m->volumes[i].nopts);
+	}
+	free(m->volumes);
+	for (size_t i = 0; i < m->nnetworks; i++) {
+		free(m->networks[i].key);
+		free(m->networks[i].name);
+		free(m->networks[i].driver);
+	}
+	free(m->networks);
+	for (size_t i = 0; i < m->nbackups; i++) {
+		struct mf_backup *b = &m->backups[i];
+
+		free(b->name);
+		free(b->service);
+		free(b->schedule);
+		free(b->timezone);
+		cmd_release(&b->command);
+		free(b->destination);
+		cmd_release(&b->restore);
+	}
+	free(m->backups);
+	for (size_t i = 0; i < m->nnotifications; i++) {
+		free(m->notifications[i].name);
+		free(m->notifications[i].url_secret);
+		free(m->notifications[i].hmac_secret);
+	}
+	free(m->notifications);
+	yt_free(m->doc);
+	free(m->src);
+	free(m->project);
+	free(m->file);
+	free(m);
+}
+
+#define FIND(arr, n, field, key) do { \
+	for (size_t _k = 0; _k < (n); _k++) \
+		if ((arr)[_k].field && strcmp((arr)[_k].field, (key)) == 0) \
+			return &(arr)[_k]; \
+	return NULL; \
+} while (0)
+
+struct mf_service *
+manifest_service(const struct manifest *m, const char *name)
+{
+	FIND(m->services, m->nservices, name, name);
+}
+
+struct mf_volume *
+manifest_volume(const struct manifest *m, const char *key)
+{
+	FIND(m->volumes, m->nvolumes, key, key);
+}
+
+struct mf_network *
+manifest_network(const struct manifest *m, const char *key)
+{
+	FIND(m->networks, m->nnetworks, key, key);
+}
+
+struct mf_backup *
+manifest_backup(const struct manifest *m, const char *name)
+{
+	FIND(m->backups, m->nbackups, name, name);
+}
+
+size_t *
+manifest_topo_order(const struct manifest *m)
+{
+	size_t n = m->nservices, k = 0;
+	size_t *order = xcalloc(n + 1, sizeof(*order));
+	int *done = xcalloc(n + 1, sizeof(*done));
+
+	/* Kahn's algorithm; ties broken by manifest order. Cycles are rejected by
+	 * validation, but stay safe: leftovers are appended. */
+	while (k < n) {
+		int progress = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			const struct mf_service *s = &m->services[i];
+			int ready = !done[i];
+
+			for (size_t j = 0; ready && j < s->ndepends_on; j++) {
+				const struct mf_service *d = manifest_service(m, s->depends_on[j]);
+
+				if (d && d != s && !done[d - m->services])
+					ready = 0;
+			}
+			if (ready) {
+				done[i] = 1;
+				order[k++] = i;
+				progress = 1;
+			}
+		}
+		if (!progress) {
+			for (size_t i = 0; i < n; i++)
+				if (!done[i]) {
+					done[i] = 1;
+					order[k++] = i;
+				}
+		}
+	}
+	free(done);
+	return order;
+}

@@ -1,0 +1,233 @@
+/*
+ * manifest: the typed model of a manifest (format version 1, docs/manifest.md)
+ * and its validation. Parsing never stops at the first error: every problem is
+ * reported with file:line:col and a key path. The model keeps the YAML tree so
+ * callers (set-image) can reach source spans.
+ */
+#ifndef RECONCILER_MANIFEST_H
+#define RECONCILER_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "yamltree.h"
+
+#define MANIFEST_VERSION 1
+
+struct mf_kv {
+	char *key;
+	char *value;
+};
+
+/* A command: exec form (argv) or shell form (one string run by /bin/sh -c). */
+struct mf_cmd {
+	int set;
+	int shell;
+	char **argv;
+	size_t argc;
+};
+
+struct mf_env {
+	char *name;
+	char *value;		/* plain value, or NULL */
+	char *secret;		/* secret name, or NULL */
+};
+
+struct mf_secret {
+	char *source;		/* file name under the secrets directory */
+	char *target;		/* absolute path in the container */
+	int mode;		/* file mode (informational; bind mounts keep the host's) */
+};
+
+struct mf_port {
+	char *host_ip;		/* "0.0.0.0" by default */
+	int host_port;
+	int container_port;
+	char proto[4];		/* "tcp" or "udp" */
+	int line, col;
+};
+
+struct mf_mount {
+	int bind;		/* 1: host path; 0: named volume */
+	char *source;		/* volume key (named) or absolute host path (bind) */
+	char *target;
+	int ro;
+};
+
+struct mf_netref {
+	char *name;		/* network key */
+	char **aliases;
+	size_t naliases;
+};
+
+enum mf_health_kind { MF_HEALTH_IMAGE, MF_HEALTH_CMD, MF_HEALTH_NONE };
+
+struct mf_health {
+	enum mf_health_kind kind;	/* IMAGE: not set in the manifest */
+	struct mf_cmd test;
+	int64_t interval, timeout, start_period;	/* ms */
+	int retries;
+};
+
+struct mf_probe {
+	int set;
+	int port;
+	char *path;
+	int status;
+	int64_t interval, timeout;
+};
+
+enum mf_strategy { MF_START_FIRST, MF_STOP_FIRST };
+
+struct mf_update {
+	enum mf_strategy strategy;
+	int strategy_explicit;
+	int64_t min_ready;
+	int64_t timeout;	/* 0: derived */
+};
+
+struct mf_hook {
+	char *name;
+	struct mf_cmd command;
+	char *image;		/* NULL: the service's image */
+	int64_t timeout;
+};
+
+struct mf_depaction {
+	char *service;
+	char *signal;		/* or NULL */
+	struct mf_cmd exec;	/* or unset */
+};
+
+struct mf_service {
+	char *name;
+	int line, col;
+	struct yt_node *node;		/* the service mapping */
+	struct yt_node *image_node;	/* the image scalar, for in-place edits */
+	char *image;
+	int allow_tags;
+	struct mf_cmd command, entrypoint;
+	struct mf_env *env;
+	size_t nenv;
+	char **env_files;
+	size_t nenv_files;
+	struct mf_secret *secrets;
+	size_t nsecrets;
+	struct mf_port *ports;
+	size_t nports;
+	struct mf_mount *mounts;
+	size_t nmounts;
+	struct mf_netref *networks;
+	size_t nnetworks;
+	char **depends_on;
+	struct yt_node **depends_on_nodes;
+	size_t ndepends_on;
+	char *restart;
+	char *log_driver;
+	struct mf_kv *log_opts;
+	size_t nlog_opts;
+	struct mf_kv *labels;
+	size_t nlabels;
+	char *user;
+	char *working_dir;
+	int64_t stop_grace;
+	struct mf_health health;
+	struct mf_probe probe;
+	struct mf_update update;
+	struct mf_hook *hooks;
+	size_t nhooks;
+	struct mf_depaction *on_dep;
+	size_t non_dep;
+	char *backup_before_deploy;
+};
+
+struct mf_volume {
+	char *key;
+	char *name;		/* engine name: <project>_<key> unless set */
+	char *driver;
+	struct mf_kv *opts;
+	size_t nopts;
+	int external;
+};
+
+struct mf_network {
+	char *key;
+	char *name;
+	char *driver;
+	int internal, external;
+};
+
+enum mf_compress { MF_GZIP, MF_NONE };
+
+struct mf_backup {
+	char *name;
+	int line, col;
+	char *service;
+	char *schedule;
+	char *timezone;
+	struct mf_cmd command;
+	enum mf_compress compress;
+	char *destination;
+	int keep_last;		/* 0: not set */
+	int64_t max_age;	/* 0: not set */
+	struct mf_cmd restore;
+};
+
+enum mf_notify_type { MF_NOTIFY_DISCORD, MF_NOTIFY_SLACK, MF_NOTIFY_WEBHOOK };
+
+#define MF_EVENT_ALL 0x7fu
+
+struct mf_notify {
+	char *name;
+	enum mf_notify_type type;
+	char *url_secret;
+	char *hmac_secret;
+	unsigned events;	/* bit per event name, see manifest_event_names */
+};
+
+struct manifest {
+	char *file;
+	int version;
+	char *project;
+	struct mf_service *services;
+	size_t nservices;
+	struct mf_volume *volumes;
+	size_t nvolumes;
+	struct mf_network *networks;
+	size_t nnetworks;
+	struct mf_backup *backups;
+	size_t nbackups;
+	struct mf_notify *notifications;
+	size_t nnotifications;
+	struct yt_doc *doc;
+	char *src;		/* owned copy of the source text */
+	size_t srclen;
+};
+
+extern const char *const manifest_event_names[];
+
+/* Parses and validates src. Returns 0 with *out set when valid; -1 with every
+ * error in d (and *out NULL) otherwise. `file` names the source in errors. */
+int manifest_parse(struct manifest **out, const char *file, const char *src, size_t len,
+    struct diag *d);
+/* Reads path (capped at the size limit) and parses it. */
+int manifest_load(struct manifest **out, const char *path, struct diag *d);
+void manifest_free(struct manifest *m);
+
+struct mf_service *manifest_service(const struct manifest *m, const char *name);
+struct mf_volume *manifest_volume(const struct manifest *m, const char *key);
+struct mf_network *manifest_network(const struct manifest *m, const char *key);
+struct mf_backup *manifest_backup(const struct manifest *m, const char *name);
+
+/* Image reference checks shared with set-image: 1 when ref ends in
+ * @sha256:<64 lowercase hex>. */
+int manifest_image_pinned(const char *ref);
+/* Checks a secret or env-file name (a file name inside the secrets dir). */
+int manifest_secret_name_ok(const char *name);
+
+/* Services in dependency order (dependencies first, then by name). The array
+ * holds indexes into m->services. */
+size_t *manifest_topo_order(const struct manifest *m);
+
+#endif

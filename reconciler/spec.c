@@ -1,0 +1,388 @@
+/*
+ * spec: see spec.h. Equivalent manifests give identical canonical text: the
+ * shell form of a command becomes the argv Docker runs, lists that are sets
+ * (ports, mounts, aliases) are sorted, defaults are written out.
+ */
+#include "spec.h"
+#include "util.h"
+
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *
+cmd_json(const struct mf_cmd *c)
+{
+	json_t *a;
+
+	if (!c->set)
+		return json_null();
+	a = json_array();
+	if (c->shell) {
+		json_array_append_new(a, json_string("/bin/sh"));
+		json_array_append_new(a, json_string("-c"));
+	}
+	for (size_t i = 0; i < c->argc; i++)
+		json_array_append_new(a, json_string(c->argv[i]));
+	return a;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+static void
+sort_strings(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = xcalloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), cmp_str);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
+}
+
+/* KEY=VALUE lines; blank lines and # comments skipped; values verbatim (as
+ * docker run --env-file). */
+static int
+env_file_add(json_t *env, const struct secrets *sec, const char *name, int with_values,
+    json_t *values, char *err)
+{
+	char *data, *line, *save = NULL;
+	size_t len;
+
+	if (secrets_read(sec, name, 0, &data, &len, err) < 0)
+		return -1;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq, *key, digest[80];
+		size_t l;
+
+		while (*line == ' ' || *line == '\t')
+			line++;
+		l = strlen(line);
+		if (l && line[l - 1] == '\r')
+			line[--l] = '\0';
+		if (!*line || *line == '#')
+			continue;
+		if (!(eq = strchr(line, '=')) || eq == line) {
+			errf(err, "env file '%s': line '%.40s' is not KEY=VALUE", name, line);
+			free(data);
+			return -1;
+		}
+		key = xstrndup(line, (size_t)(eq - line));
+		secrets_digest(sec, eq + 1, strlen(eq + 1), digest);
+		json_object_set_new(env, key, json_pack("{s:s,s:s}", "env_file", name, "digest",
+		    digest));
+		if (with_values)
+			json_object_set_new(values, key, json_string(eq + 1));
+		free(key);
+	}
+	free(data);
+	return 0;
+}
+
+/* Builds the canonical spec; when values is non-NULL it also receives the
+ * real env values (for the create body only). */
+static int
+build(const struct manifest *m, const struct mf_service *s, const struct secrets *sec,
+    json_t **out, json_t *values, char *err)
+{
+	json_t *spec = json_object(), *env = json_object(), *arr, *obj;
+	char digest[80];
+
+	*out = NULL;
+	json_object_set_new(spec, "image", json_string(s->image));
+	json_object_set_new(spec, "command", cmd_json(&s->command));
+	json_object_set_new(spec, "entrypoint", cmd_json(&s->entrypoint));
+
+	for (size_t i = 0; i < s->nenv_files; i++)
+		if (env_file_add(env, sec, s->env_files[i], values != NULL, values, err) < 0)
+			goto fail;
+	for (size_t i = 0; i < s->nenv; i++) {
+		const struct mf_env *e = &s->env[i];
+
+		if (e->secret) {
+			char *v;
+			size_t len;
+
+			if (secrets_read(sec, e->secret, 1, &v, &len, err) < 0)
+				goto fail;
+			secrets_digest(sec, v, len, digest);
+			json_object_set_new(env, e->name, json_pack("{s:s,s:s}", "secret", e->secret,
+			    "digest", digest));
+			if (values)
+				json_object_set_new(values, e->name, json_string(v));
+			free(v);
+		} else {
+			json_object_set_new(env, e->name, json_string(e->value));
+			if (values)
+				json_object_set_new(values, e->name, json_string(e->value));
+		}
+	}
+	json_object_set_new(spec, "env", env);
+
+	arr = json_array();
+	for (size_t i = 0; i < s->nsecrets; i++) {
+		char *v;
+		size_t len;
+
+		if (secrets_read(sec, s->secrets[i].source, 0, &v, &len, err) < 0) {
+			json_decref(arr);
+			goto fail;
+		}
+		secrets_digest(sec, v, len, digest);
+		free(v);
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "source", s->secrets[i].source,
+		    "target", s->secrets[i].target, "digest", digest));
+	}
+	json_object_set_new(spec, "secrets", arr);
+
+	arr = json_array();
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct mf_port *p = &s->ports[i];
+
+		json_array_append_new(arr, json_sprintf("%s%s%s:%d:%d/%s",
+		    strchr(p->host_ip, ':') ? "[" : "", p->host_ip, strchr(p->host_ip, ':') ? "]" : "",
+		    p->host_port, p->container_port, p->proto));
+	}
+	sort_strings(arr);
+	json_object_set_new(spec, "ports", arr);
+
+	arr = json_array();
+	for (size_t i = 0; i < s->nmounts; i++) {
+		const struct mf_mount *mt = &s->mounts[i];
+		const struct mf_volume *v = mt->bind ? NULL : manifest_volume(m, mt->source);
+
+		json_array_append_new(arr, json_sprintf("%s:%s:%s:%s", mt->bind ? "bind" : "volume",
+		    v ? v->name : mt->source, mt->target, mt->ro ? "ro" : "rw"));
+	}
+	sort_strings(arr);
+	json_object_set_new(spec, "mounts", arr);
+
+	obj = json_object();
+	for (size_t i = 0; i < s->nnetworks; i++) {
+		const struct mf_netref *r = &s->networks[i];
+		const struct mf_network *net = manifest_network(m, r->name);
+		json_t *al = json_array();
+
+		json_array_append_new(al, json_string(s->name));
+		for (size_t j = 0; j < r->naliases; j++)
+			if (strcmp(r->aliases[j], s->name) != 0)
+				json_array_append_new(al, json_string(r->aliases[j]));
+		sort_strings(al);
+		json_object_set_new(obj, net ? net->name : r->name, al);
+	}
+	json_object_set_new(spec, "networks", obj);
+
+	json_object_set_new(spec, "restart", json_string(s->restart));
+	obj = json_object();
+	for (size_t i = 0; i < s->nlog_opts; i++)
+		json_object_set_new(obj, s->log_opts[i].key, json_string(s->log_opts[i].value));
+	json_object_set_new(spec, "logging", json_pack("{s:s,s:o}", "driver", s->log_driver,
+	    "options", obj));
+	obj = json_object();
+	for (size_t i = 0; i < s->nlabels; i++)
+		json_object_set_new(obj, s->labels[i].key, json_string(s->labels[i].value));
+	json_object_set_new(spec, "labels", obj);
+	json_object_set_new(spec, "user", s->user ? json_string(s->user) : json_null());
+	json_object_set_new(spec, "working_dir", s->working_dir ? json_string(s->working_dir) :
+	    json_null());
+	json_object_set_new(spec, "stop_grace_period", json_integer(s->stop_grace));
+
+	switch (s->health.kind) {
+	case MF_HEALTH_IMAGE:
+		obj = json_null();
+		break;
+	case MF_HEALTH_NONE:
+		obj = json_pack("{s:[s]}", "test", "NONE");
+		break;
+	default:
+		arr = json_array();
+		json_array_append_new(arr, json_string(s->health.test.shell ? "CMD-SHELL" : "CMD"));
+		for (size_t i = 0; i < s->health.test.argc; i++)
+			json_array_append_new(arr, json_string(s->health.test.argv[i]));
+		obj = json_pack("{s:o,s:I,s:I,s:I,s:i}", "test", arr,
+		    "interval", (json_int_t)s->health.interval, "timeout",
+		    (json_int_t)s->health.timeout, "start_period",
+		    (json_int_t)s->health.start_period, "retries",
+		    s->health.retries ? s->health.retries : 3);
+		break;
+	}
+	json_object_set_new(spec, "healthcheck", obj);
+	*out = spec;
+	return 0;
+fail:
+	json_decref(spec);
+	return -1;
+}
+
+int
+spec_service(const struct manifest *m, const struct mf_service *s, const struct secrets *sec,
+    json_t **out, char *err)
+{
+	return build(m, s, sec, out, NULL, err);
+}
+
+char *
+spec_canonical(const json_t *spec)
+{
+	return json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+}
+
+void
+spec_hash(const json_t *spec, char out[65])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char *text = spec_canonical(spec);
+
+	SHA256((const unsigned char *)text, strlen(text), md);
+	hex_encode(md, sizeof(md), out);
+	free(text);
+}
+
+char *
+spec_container_name(const struct manifest *m, const struct mf_service *s)
+{
+	return xasprintf("%s-%s", m->project, s->name);
+}
+
+static json_t *
+nanos(int64_t ms)
+{
+	return json_integer((json_int_t)ms * 1000000);
+}
+
+int
+spec_container_config(const struct manifest *m, const struct mf_service *s,
+    const struct secrets *sec, const char *revision, const char *role, json_t **out, char *err)
+{
+	json_t *values = json_object(), *spec, *cfg, *host, *labels, *envv, *j, *mounts;
+	json_t *exposed, *bindings, *endpoints;
+	const char *key;
+	char hash[65], *canon;
+
+	*out = NULL;
+	if (build(m, s, sec, &spec, values, err) < 0) {
+		json_decref(values);
+		return -1;
+	}
+	spec_hash(spec, hash);
+	canon = spec_canonical(spec);
+	cfg = json_object();
+	json_object_set_new(cfg, "Image", json_string(s->image));
+	if (json_is_array(j = json_object_get(spec, "command")))
+		json_object_set(cfg, "Cmd", j);
+	if (json_is_array(j = json_object_get(spec, "entrypoint")))
+		json_object_set(cfg, "Entrypoint", j);
+	envv = json_array();
+	json_object_foreach(values, key, j)
+		json_array_append_new(envv, json_sprintf("%s=%s", key, json_string_value(j)));
+	json_object_set_new(cfg, "Env", envv);
+	if (s->user)
+		json_object_set_new(cfg, "User", json_string(s->user));
+	if (s->working_dir)
+		json_object_set_new(cfg, "WorkingDir", json_string(s->working_dir));
+	json_object_set_new(cfg, "StopTimeout", json_integer((s->stop_grace + 999) / 1000));
+
+	labels = json_object();
+	for (size_t i = 0; i < s->nlabels; i++)
+		json_object_set_new(labels, s->labels[i].key, json_string(s->labels[i].value));
+	json_object_set_new(labels, LABEL_PROJECT, json_string(m->project));
+	json_object_set_new(labels, LABEL_SERVICE, json_string(s->name));
+	json_object_set_new(labels, LABEL_HASH, json_string(hash));
+	json_object_set_new(labels, LABEL_SPEC, json_string(canon));
+	json_object_set_new(labels, LABEL_REVISION, json_string(revision ? revision : ""));
+	json_object_set_new(labels, LABEL_ROLE, json_string(role ? role : ROLE_PRIMARY));
+	json_object_set_new(cfg, "Labels", labels);
+
+	if (s->health.kind != MF_HEALTH_IMAGE) {
+		json_t *hc = json_object();
+
+		json_object_set(hc, "Test", json_object_get(json_object_get(spec, "healthcheck"),
+		    "test"));
+		if (s->health.kind == MF_HEALTH_CMD) {
+			json_object_set_new(hc, "Interval", nanos(s->health.interval));
+			json_object_set_new(hc, "Timeout", nanos(s->health.timeout));
+			json_object_set_new(hc, "StartPeriod", nanos(s->health.start_period));
+			json_object_set_new(hc, "Retries", json_integer(s->health.retries ?
+			    s->health.retries : 3));
+		}
+		json_object_set_new(cfg, "Healthcheck", hc);
+	}
+
+	host = json_object();
+	exposed = json_object();
+	bindings = json_object();
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct mf_port *p = &s->ports[i];
+		char *k = xasprintf("%d/%s", p->container_port, p->proto);
+		json_t *list = json_object_get(bindings, k);
+
+		json_object_set_new(exposed, k, json_object());
+		if (!list) {
+			list = json_array();
+			json_object_set_new(bindings, k, list);
+		}
+		json_array_append_new(list, json_pack("{s:s,s:o}", "HostIp", p->host_ip,
+		    "HostPort", json_sprintf("%d", p->host_port)));
+		free(k);
+	}
+	json_object_set_new(cfg, "ExposedPorts", exposed);
+	json_object_set_new(host, "PortBindings", bindings);
+
+	mounts = json_array();
+	for (size_t i = 0; i < s->nmounts; i++) {
+		const struct mf_mount *mt = &s->mounts[i];
+		const struct mf_volume *v = mt->bind ? NULL : manifest_volume(m, mt->source);
+
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type",
+		    mt->bind ? "bind" : "volume", "Source", v ? v->name : mt->source, "Target",
+		    mt->target, "ReadOnly", mt->ro));
+	}
+	for (size_t i = 0; i < s->nsecrets; i++) {
+		char *path = secrets_path(sec, s->secrets[i].source);
+
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind",
+		    "Source", path, "Target", s->secrets[i].target, "ReadOnly", 1));
+		free(path);
+	}
+	json_object_set_new(host, "Mounts", mounts);
+	if (strncmp(s->restart, "on-failure:", 11) == 0)
+		json_object_set_new(host, "RestartPolicy", json_pack("{s:s,s:i}", "Name",
+		    "on-failure", "MaximumRetryCount", atoi(s->restart + 11)));
+	else
+		json_object_set_new(host, "RestartPolicy", json_pack("{s:s}", "Name", s->restart));
+	j = json_object();
+	for (size_t i = 0; i < s->nlog_opts; i++)
+		json_object_set_new(j, s->log_opts[i].key, json_string(s->log_opts[i].value));
+	json_object_set_new(host, "LogConfig", json_pack("{s:s,s:o}", "Type", s->log_driver,
+	    "Config", j));
+	json_object_set_new(cfg, "HostConfig", host);
+
+	endpoints = json_object();
+	json_object_foreach(json_object_get(spec, "networks"), key, j)
+		json_object_set_new(endpoints, key, json_pack("{s:O}", "Aliases", j));
+	if (json_object_size(endpoints)) {
+		const char *first = NULL;
+
+		json_object_foreach(endpoints, key, j) {
+			first = key;
+			break;
+		}
+		json_object_set_new(host, "NetworkMode", json_string(first));
+	}
+	json_object_set_new(cfg, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig",
+	    endpoints));
+
+	free(canon);
+	json_decref(spec);
+	json_decref(values);
+	*out = cfg;
+	return 0;
+}

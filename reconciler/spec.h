@@ -1,0 +1,42 @@
+/*
+ * spec: the canonical, normalised form of a service (defaults filled in, key
+ * order fixed, secret values only as keyed digests), its SHA-256 spec hash, and
+ * the Engine create body built from it. Pure: reads secret files, nothing else.
+ */
+#ifndef RECONCILER_SPEC_H
+#define RECONCILER_SPEC_H
+
+#include <jansson.h>
+
+#include "manifest.h"
+#include "secrets.h"
+
+/* Labels that make a container's actual state self-describing. */
+#define LABEL_PROJECT	"io.reconciler.project"
+#define LABEL_SERVICE	"io.reconciler.service"
+#define LABEL_HASH	"io.reconciler.spec-hash"
+#define LABEL_SPEC	"io.reconciler.spec"
+#define LABEL_REVISION	"io.reconciler.revision"
+#define LABEL_ROLE	"io.reconciler.role"
+
+#define ROLE_PRIMARY	"primary"	/* the container serving the service */
+#define ROLE_NEXT	"next"		/* a new version under its health gate */
+#define ROLE_HOOK	"hook"		/* a one-off pre-deploy container */
+
+/* The canonical spec of s (new reference in *out). */
+int spec_service(const struct manifest *m, const struct mf_service *s, const struct secrets *sec,
+    json_t **out, char *err);
+/* Compact JSON with sorted keys: the text that is hashed and stored in a label. */
+char *spec_canonical(const json_t *spec);
+/* Lowercase hex SHA-256 of the canonical text (65 bytes with the NUL). */
+void spec_hash(const json_t *spec, char out[65]);
+
+/* "<project>-<service>", the name of the serving container. */
+char *spec_container_name(const struct manifest *m, const struct mf_service *s);
+
+/* The Engine create body: the spec made concrete (secret values included in
+ * Env, so never log it) plus the io.reconciler.* labels. */
+int spec_container_config(const struct manifest *m, const struct mf_service *s,
+    const struct secrets *sec, const char *revision, const char *role, json_t **out, char *err);
+
+#endif

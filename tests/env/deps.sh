@@ -1,0 +1,23 @@
+#!/bin/bash
+# Install (only when missing) the Debian packages needed to build and test
+# reconciler. Idempotent, non-interactive, prints one line if it installed
+# something and nothing otherwise.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RT_DEPS=(
+	# build
+	gcc make pkg-config clang
+	libgit2-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libuv1-dev
+	libsqlite3-dev libssl-dev zlib1g-dev
+	# tests
+	libcmocka-dev
+	docker.io docker-registry busybox-static git
+	python3-jsonschema python3-yaml python3-prometheus-client docker-compose
+	curl iproute2 shellcheck
+)
+
+rt_apt_ensure "${RT_DEPS[@]}"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every test tier and ends with one summary line, "N passed, N failed".
+#   unit    cmocka tests (build/tests/test_*)
+#   cli     shell tests of the programs (tests/cli/*.sh)
+#   corpus  the manifest corpus: C validator vs expected errors vs JSON Schema
+#   fuzz    a short libFuzzer smoke run of every target (needs clang)
+#   e2e     scenarios against the real engine, registry and Git remotes
+# TIERS="unit cli" limits the run; every tier prints TAP-style "ok"/"not ok".
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+export BUILD=${BUILD:-build}
+export RECONCILERCTL="$top/$BUILD/reconcilerctl" RECONCILERD="$top/$BUILD/reconcilerd"
+tiers=${TIERS:-unit cli corpus fuzz e2e}
+log=$(mktemp /tmp/reconciler-tests.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+tier_unit() {
+	local t
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1 | sed -e "s/^\(not ok\|ok\) \([0-9]*\) - /\1 - $(basename "$t"): /"
+	done
+}
+
+tier_cli() {
+	local t
+	for t in tests/cli/*.sh; do
+		[ -f "$t" ] && bash "$t"
+	done
+}
+
+tier_corpus() { bash tests/corpus.sh; }
+
+tier_fuzz() {
+	if ! command -v clang >/dev/null; then
+		echo "ok - fuzz: skipped, clang is not installed # SKIP"
+		return
+	fi
+	if ! make --no-print-directory -s fuzz-build >/dev/null 2>"$log.fuzz"; then
+		echo "not ok - fuzz: building the fuzz targets failed"
+		sed 's/^/# /' "$log.fuzz"
+		return
+	fi
+	FUZZ_SECONDS=${FUZZ_SECONDS:-10} tests/fuzz/run.sh build-fuzz/fuzz_*
+}
+
+tier_e2e() {
+	local t
+	if ! tests/env/up.sh >"$log.up" 2>&1; then
+		echo "not ok - e2e: the test environment did not come up"
+		sed 's/^/# /' "$log.up"
+		return
+	fi
+	for t in tests/e2e/*.sh; do
+		[ -f "$t" ] && bash "$t"
+	done
+}
+
+for tier in $tiers; do
+	echo "# tier: $tier"
+	"tier_$tier" 2>&1 | tee -a "$log"
+done
+rm -f "$log".*
+
+passed=$(grep -c '^ok ' "$log")
+failed=$(grep -c '^not ok ' "$log")
+if [ "$failed" -gt 0 ]; then
+	echo "# failed:"
+	grep '^not ok ' "$log" | sed 's/^/#   /'
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

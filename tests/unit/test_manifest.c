@@ -1,0 +1,363 @@
+/* Unit tests: YAML tree defences, manifest parsing and validation, cron and
+ * durations. */
+#include "helpers.h"
+#include "cron.h"
+#include "util.h"
+#include "yamltree.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static const char *full =
+	MF_HEAD
+	"x-common: &common\n"
+	"  restart: always\n"
+	"services:\n"
+	"  web:\n"
+	"    <<: *common\n"
+	"    image: r/web@" DIGEST_A "\n"
+	"    command: [\"httpd\", \"-f\"]\n"
+	"    entrypoint: /bin/sh -c 'exec \"$@\"'\n"
+	"    environment:\n"
+	"      A: one\n"
+	"      PORT: 8080\n"
+	"      TOKEN: {secret: token}\n"
+	"    env_files: [web.env]\n"
+	"    secrets: [cert, {source: key, target: /etc/key, mode: 0400}]\n"
+	"    ports: [\"127.0.0.1:8080:80\", \"9000:9000/udp\", \"[::1]:8443:443\"]\n"
+	"    volumes: [\"data:/data\", \"/srv/x:/x:ro\"]\n"
+	"    networks:\n"
+	"      front: {aliases: [www]}\n"
+	"      default:\n"
+	"    depends_on: [db]\n"
+	"    logging: {driver: json-file, options: {max-size: 1m}}\n"
+	"    labels: {team: ops}\n"
+	"    user: \"1000:1000\"\n"
+	"    working_dir: /srv\n"
+	"    stop_grace_period: 1m30s\n"
+	"    healthcheck: {test: [CMD, wget, -q, http://localhost/], interval: 5s, retries: 2}\n"
+	"    probe: {http: {port: 80, path: /health}}\n"
+	"    update: {strategy: stop-first, min_ready: 3s, timeout: 2m}\n"
+	"    hooks: {pre_deploy: [{name: migrate, command: [migrate, up]}]}\n"
+	"    on_dependency_update: [{service: db, signal: SIGHUP}]\n"
+	"    backup_before_deploy: nightly\n"
+	"  db:\n"
+	"    image: r/db@" DIGEST_B "\n"
+	"    volumes: [\"data:/var/lib/db\"]\n"
+	"volumes:\n"
+	"  data:\n"
+	"networks:\n"
+	"  front: {driver: bridge}\n"
+	"backups:\n"
+	"  nightly: {service: db, schedule: '@daily', command: dump, destination: /b,\n"
+	"            retention: {keep_last: 3, max_age: 720h}, restore: [restore]}\n"
+	"notifications:\n"
+	"  ops: {type: webhook, url: {secret: hook}, hmac_secret: {secret: hk},\n"
+	"        events: [rollout_failed]}\n";
+
+static void
+test_full_manifest(void **state)
+{
+	struct diag d;
+	struct manifest *m = parse_text(full, &d);
+	struct mf_service *web, *db;
+
+	if (!m)
+		diag_print(&d, stderr);
+	assert_non_null(m);
+	assert_int_equal(m->nservices, 2);
+	web = manifest_service(m, "web");
+	db = manifest_service(m, "db");
+	assert_non_null(web);
+	assert_non_null(db);
+	assert_string_equal(web->restart, "always");	/* from the merge key */
+	assert_string_equal(db->restart, "unless-stopped");
+	assert_int_equal(web->command.argc, 2);
+	assert_true(web->entrypoint.shell);
+	assert_int_equal(web->nenv, 3);
+	assert_string_equal(web->env[1].value, "8080");
+	assert_string_equal(web->env[2].secret, "token");
+	assert_int_equal(web->nsecrets, 2);
+	assert_string_equal(web->secrets[0].target, "/run/secrets/cert");
+	assert_string_equal(web->secrets[1].target, "/etc/key");
+	assert_int_equal(web->secrets[1].mode, 0400);
+	assert_int_equal(web->nports, 3);
+	assert_string_equal(web->ports[0].host_ip, "127.0.0.1");
+	assert_string_equal(web->ports[1].host_ip, "0.0.0.0");
+	assert_string_equal(web->ports[1].proto, "udp");
+	assert_string_equal(web->ports[2].host_ip, "::1");
+	assert_int_equal(web->nmounts, 2);
+	assert_false(web->mounts[0].bind);
+	assert_true(web->mounts[1].bind);
+	assert_true(web->mounts[1].ro);
+	assert_int_equal(web->nnetworks, 2);
+	assert_string_equal(web->networks[0].aliases[0], "www");
+	assert_int_equal(web->stop_grace, 90000);
+	assert_int_equal(web->health.kind, MF_HEALTH_CMD);
+	assert_false(web->health.test.shell);
+	assert_string_equal(web->health.test.argv[0], "wget");
+	assert_int_equal(web->health.interval, 5000);
+	assert_int_equal(web->health.timeout, 30000);
+	assert_int_equal(web->update.strategy, MF_STOP_FIRST);
+	assert_int_equal(web->probe.port, 80);
+	assert_int_equal(web->nhooks, 1);
+	assert_string_equal(web->on_dep[0].signal, "SIGHUP");
+	/* defaults */
+	assert_int_equal(db->update.strategy, MF_START_FIRST);
+	assert_string_equal(db->log_driver, "json-file");
+	assert_int_equal(db->nlog_opts, 2);
+	assert_int_equal(db->nnetworks, 1);
+	assert_string_equal(db->networks[0].name, "default");
+	assert_string_equal(manifest_network(m, "default")->name, "t_default");
+	assert_string_equal(manifest_volume(m, "data")->name, "t_data");
+	assert_int_equal(m->nbackups, 1);
+	assert_int_equal(m->backups[0].keep_last, 3);
+	assert_int_equal(m->notifications[0].events, 2u);
+	/* dependency order: db before web */
+	size_t *order = manifest_topo_order(m);
+
+	assert_string_equal(m->services[order[0]].name, "db");
+	assert_string_equal(m->services[order[1]].name, "web");
+	free(order);
+	manifest_free(m);
+	diag_release(&d);
+}
+
+static void
+test_all_errors_reported(void **state)
+{
+	struct diag d;
+	struct manifest *m = parse_text(MF_HEAD "services:\n  a:\n    image: x\n  b:\n"
+	    "    image: y\n    restart: sometimes\n", &d);
+
+	assert_null(m);
+	assert_int_equal(d.n, 3);
+	assert_int_equal(d.v[0].line, 5);
+	assert_int_equal(d.v[2].line, 8);
+	manifest_free(m);
+	diag_release(&d);
+}
+
+static void
+test_errors(void **state)
+{
+	assert_error(MF_HEAD "services:\n  web:\n    imge: r@" DIGEST_A "\n",
+	    "5:5: services.web.imge: unknown key 'imge' (did you mean 'image'?)");
+	assert_error(MF_HEAD "services:\n  web:\n    image: nginx:1.25\n",
+	    "5:12: services.web.image: image 'nginx:1.25' is not pinned by digest");
+	assert_error(MF_HEAD "services:\n  web:\n    image: r@sha256:abc\n",
+	    "5:12: services.web.image: invalid digest");
+	assert_error(MF_HEAD "services:\n  web:\n    image: r@" DIGEST_A "\n    image: r@"
+	    DIGEST_B "\n", "6:5: image: duplicate key 'image' (first at line 5)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    depends_on: [b]\n"
+	    "  b:\n    image: r@" DIGEST_A "\n    depends_on: [c]\n  c:\n    image: r@" DIGEST_A
+	    "\n    depends_on: [a]\n", "12:18: services.c.depends_on[0]: dependency cycle: "
+	    "a -> b -> c -> a");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    depends_on: [a]\n",
+	    "6:18: services.a.depends_on[0]: service 'a' depends on itself");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    depends_on: [bb]\n"
+	    "  b:\n    image: r@" DIGEST_A "\n", "6:18: services.a.depends_on[0]: unknown service "
+	    "'bb' (did you mean 'b'?)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    stop_grace_period: 1m1h\n",
+	    "6:24: services.a.stop_grace_period: invalid duration '1m1h'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    ports: [\"8000-8010:80\"]\n",
+	    "6:13: services.a.ports[0]: port ranges are not supported");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    ports: [\"80:80\"]\n"
+	    "  b:\n    image: r@" DIGEST_A "\n    ports: [\"127.0.0.1:80:81\"]\n",
+	    "9:13: services.b.ports[0]: host port 127.0.0.1:80/tcp is already published by "
+	    "service 'a'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    volumes: [\"d:/d:rx\"]\n"
+	    "volumes: {d: }\n", "6:15: services.a.volumes[0]: invalid volume mode 'rx'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    env_files: [../x]\n",
+	    "6:17: services.a.env_files[0]: env file name '../x' must be a plain file name");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    secrets: [a/b]\n",
+	    "6:15: services.a.secrets[0]: secret name 'a/b' must be a plain file name");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    ports: [\"80:80\"]\n"
+	    "    update: {strategy: start-first}\n", "7:24: services.a.update.strategy: start-first "
+	    "cannot be used with published host ports");
+	assert_error("version: 2\nproject: t\nservices: {}\n",
+	    "1:10: version: unsupported version 2 (this reconciler reads version 1)");
+	assert_error("project: t\nservices: {}\n", "1:1: version: missing required key 'version'");
+	assert_error("- a\n- b\n", "1:1: : the top level must be a mapping, found a list");
+	assert_error("", "1:1: : empty document");
+	assert_error(MF_HEAD "services: {}\n---\nversion: 1\n", "4:1: : more than one YAML document");
+	assert_error(MF_HEAD "backups:\n  b: {service: a, schedule: '* * * *', command: x, "
+	    "destination: /b}\nservices:\n  a: {image: r@" DIGEST_A "}\n",
+	    "4:29: backups.b.schedule: schedule '* * * *' has 4 fields, expected 5");
+	assert_error(MF_HEAD "notifications:\n  n: {type: slack, url: https://hooks.example/x}\n"
+	    "services: {}\n", "4:25: notifications.n.url: expected a secret ref {secret: NAME}");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    labels: "
+	    "{io.reconciler.x: y}\n", "6:14: services.a.labels.io.reconciler.x: label keys under "
+	    "'io.reconciler.' are reserved");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    volumes: [\"./ssl:/s\"]\n",
+	    "6:15: services.a.volumes[0]: bind mount source './ssl' must be an absolute host path");
+}
+
+static void
+test_allow_tags(void **state)
+{
+	struct diag d;
+	struct manifest *m = parse_text(MF_HEAD "services:\n  a:\n    image: busybox:1.36\n"
+	    "    allow_tags: true\n", &d);
+
+	assert_non_null(m);
+	manifest_free(m);
+	diag_release(&d);
+}
+
+static void
+test_alias_bomb(void **state)
+{
+	struct buf b;
+	struct diag d;
+	struct manifest *m;
+
+	buf_init(&b, 0);
+	buf_adds(&b, MF_HEAD "x-0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+	for (int i = 1; i < 10; i++)
+		buf_addf(&b, "x-%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+		    i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+	buf_adds(&b, "services: {}\n");
+	m = parse_text(b.data, &d);
+	assert_null(m);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.v[0].msg, "alias bomb"));
+	buf_release(&b);
+	diag_release(&d);
+}
+
+static void
+test_limits(void **state)
+{
+	struct buf b;
+	struct diag d;
+	struct manifest *m;
+	char *big;
+
+	/* depth */
+	buf_init(&b, 0);
+	buf_adds(&b, MF_HEAD "x-deep: ");
+	for (int i = 0; i < 70; i++)
+		buf_adds(&b, "[");
+	for (int i = 0; i < 70; i++)
+		buf_adds(&b, "]");
+	buf_adds(&b, "\nservices: {}\n");
+	m = parse_text(b.data, &d);
+	assert_null(m);
+	assert_non_null(strstr(d.v[0].msg, "nesting deeper than 64"));
+	diag_release(&d);
+	buf_release(&b);
+
+	/* size */
+	big = xcalloc(YT_MAX_SIZE + 16, 1);
+	memset(big, '#', YT_MAX_SIZE + 10);
+	m = parse_text(big, &d);
+	assert_null(m);
+	assert_non_null(strstr(d.v[0].msg, "more than the limit"));
+	diag_release(&d);
+	free(big);
+
+	/* invalid UTF-8, with its position */
+	m = parse_text(MF_HEAD "services: {}\n# caf\xc3\xa9 \xff\n", &d);
+	assert_null(m);
+	assert_int_equal(d.v[0].line, 4);
+	assert_int_equal(d.v[0].col, 8);
+	assert_non_null(strstr(d.v[0].msg, "invalid UTF-8"));
+	diag_release(&d);
+
+	/* overlong encoding and surrogate */
+	assert_true(utf8_invalid_at("\xc0\xaf", 2) == 0);
+	assert_true(utf8_invalid_at("a\xed\xa0\x80", 4) == 1);
+	assert_true(utf8_invalid_at("\xf0\x9f\x98\x80", 4) == (size_t)-1);
+
+	/* recursive alias */
+	m = parse_text(MF_HEAD "x: &a [*a]\nservices: {}\n", &d);
+	assert_null(m);
+	diag_release(&d);
+}
+
+static void
+test_positions_after_utf8(void **state)
+{
+	/* byte spans stay right after multi-byte characters */
+	const char *t = MF_HEAD "# été ☃\nservices:\n  a:\n    image: \"r@" DIGEST_A "\"\n";
+	struct diag d;
+	struct manifest *m = parse_text(t, &d);
+	const struct yt_node *n;
+
+	assert_non_null(m);
+	n = manifest_service(m, "a")->image_node;
+	assert_int_equal(t[n->start], '"');
+	assert_int_equal(t[n->end - 1], '"');
+	assert_int_equal(n->end - n->start, strlen("r@" DIGEST_A) + 2);
+	manifest_free(m);
+	diag_release(&d);
+}
+
+static void
+test_duration(void **state)
+{
+	int64_t ms;
+	char out[32];
+
+	assert_int_equal(duration_parse("1h30m", &ms), 0);
+	assert_int_equal(ms, 5400000);
+	assert_int_equal(duration_parse("500ms", &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(duration_parse("0", &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(duration_parse("1m1h", &ms), -1);
+	assert_int_equal(duration_parse("10", &ms), -1);
+	assert_int_equal(duration_parse("-5s", &ms), -1);
+	assert_int_equal(duration_parse("5s5s", &ms), -1);
+	assert_int_equal(duration_parse("99999999999999999999h", &ms), -1);
+	duration_format(5400500, out, sizeof(out));
+	assert_string_equal(out, "1h30m500ms");
+}
+
+static void
+test_cron(void **state)
+{
+	char err[ERR_LEN];
+	struct cron c;
+	struct tm tm = { 0 };
+	time_t t, next;
+
+	assert_int_equal(cron_parse(&c, "0 3 * * sun", err), 0);
+	/* Tuesday 2026-03-31 12:00 UTC -> Sunday 2026-04-05 03:00 */
+	tm.tm_year = 126; tm.tm_mon = 2; tm.tm_mday = 31; tm.tm_hour = 12;
+	t = timegm(&tm);
+	next = cron_next_utc(&c, t);
+	gmtime_r(&next, &tm);
+	assert_int_equal(tm.tm_mon, 3);
+	assert_int_equal(tm.tm_mday, 5);
+	assert_int_equal(tm.tm_hour, 3);
+	assert_int_equal(cron_parse(&c, "*/15 9-17 1,15 jan-jun 1-5", err), 0);
+	assert_int_equal(cron_parse(&c, "@weekly", err), 0);
+	assert_int_equal(cron_parse(&c, "0 0 31 2 *", err), 0);
+	assert_int_equal(cron_next_utc(&c, t), -1);
+	assert_int_equal(cron_parse(&c, "60 * * * *", err), -1);
+	assert_non_null(strstr(err, "minute"));
+	assert_int_equal(cron_parse(&c, "* * * * * *", err), -1);
+	assert_int_equal(cron_parse(&c, "* * * foo *", err), -1);
+	assert_int_equal(cron_parse(&c, "@sometimes", err), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_manifest),
+		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_allow_tags),
+		cmocka_unit_test(test_alias_bomb),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_positions_after_utf8),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_cron),
+	};
+
+	return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);
+}
