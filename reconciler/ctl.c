@@ -2,9 +2,17 @@
  * reconcilerctl: the operator's command line. A table of subcommands, each a
  * thin cmd_<name> over the library the daemon uses.
  */
+#include "converge.h"
 #include "diag.h"
+#include "diff.h"
+#include "docker.h"
+#include "gitsrc.h"
+#include "log.h"
 #include "manifest.h"
+#include "secrets.h"
 #include "setimage.h"
+#include "spec.h"
+#include "state.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -12,6 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATE_DIR_DEFAULT "/var/lib/reconciler"
+#define DEFAULT_MANIFEST "manifests/prod.yaml"
 
 #define EXIT_USAGE 2
 
@@ -134,36 +147,487 @@ cmd_validate(int argc, char **argv)
 /* --- set-image ------------------------------------------------------------ */
 
 static int
+parse_author(const char *a, char **name, char **email)
+{
+	const char *lt = strchr(a, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	size_t n;
+
+	if (!lt || !gt || gt[1])
+		return -1;
+	n = (size_t)(lt - a);
+	while (n && a[n - 1] == ' ')
+		n--;
+	if (!n)
+		return -1;
+	*name = xstrndup(a, n);
+	*email = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	return 0;
+}
+
+enum { OPT_COMMIT = 300, OPT_PUSH, OPT_AUTHOR, OPT_REMOTE, OPT_TOKEN, OPT_SSHKEY, OPT_KNOWN };
+
+static int
 cmd_set_image(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "commit", no_argument, NULL, OPT_COMMIT },
+		{ "push", no_argument, NULL, OPT_PUSH },
+		{ "message", required_argument, NULL, 'm' },
+		{ "author", required_argument, NULL, OPT_AUTHOR },
+		{ "remote", required_argument, NULL, OPT_REMOTE },
+		{ "token-file", required_argument, NULL, OPT_TOKEN },
+		{ "ssh-key", required_argument, NULL, OPT_SSHKEY },
+		{ "known-hosts", required_argument, NULL, OPT_KNOWN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[ERR_LEN] = "";
+	struct gitsrc_auth auth = { 0 };
+	const char *message = NULL, *author = NULL, *remote = NULL;
+	char err[ERR_LEN] = "", commit[41], *msg = NULL, *aname = NULL, *aemail = NULL;
+	const char *file, *service, *image;
+	int do_commit = 0, do_push = 0, c, rc;
 	struct diag d;
-	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
+	while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_COMMIT: do_commit = 1; break;
+		case OPT_PUSH: do_push = do_commit = 1; break;
+		case 'm': message = optarg; break;
+		case OPT_AUTHOR: author = optarg; break;
+		case OPT_REMOTE: remote = optarg; break;
+		case OPT_TOKEN: auth.token_file = optarg; break;
+		case OPT_SSHKEY: auth.ssh_key = optarg; break;
+		case OPT_KNOWN: auth.known_hosts = optarg; break;
+		case 'h':
 			printf("usage: reconcilerctl set-image %s\n", find_command("set-image")->usage);
 			return 0;
+		default:
+			return usage_error("set-image", "unknown option");
 		}
-		return usage_error("set-image", "unknown option");
 	}
 	if (argc - optind != 3)
 		return usage_error("set-image", "expected FILE SERVICE IMAGE@sha256:DIGEST");
-	diag_init(&d, argv[optind]);
-	rc = setimage_file(argv[optind], argv[optind + 1], argv[optind + 2], &d, err);
+	if (author && parse_author(author, &aname, &aemail) < 0)
+		return usage_error("set-image", "--author wants \"Name <email>\"");
+	file = argv[optind];
+	service = argv[optind + 1];
+	image = argv[optind + 2];
+	diag_init(&d, file);
+	rc = setimage_file(file, service, image, &d, err);
 	diag_print(&d, stderr);
 	diag_release(&d);
 	if (rc < 0) {
 		fprintf(stderr, "reconcilerctl set-image: %s\n", err);
-		return 1;
+		rc = 1;
+		goto out;
 	}
-	printf("%s: services.%s.image %s\n", argv[optind], argv[optind + 1],
+	printf("%s: services.%s.image %s\n", file, service,
 	    rc == 1 ? "already set, nothing to do" : "updated");
+	if (rc == 1 || !do_commit) {
+		rc = 0;
+		goto out;
+	}
+	msg = message ? xstrdup(message) : xasprintf("deploy: %s %s", service,
+	    strstr(image, "@sha256:") ? strstr(image, "@sha256:") + 1 : image);
+	if (gitsrc_commit_file(file, msg, aname, aemail, commit, err) < 0) {
+		fprintf(stderr, "reconcilerctl set-image: commit: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	printf("committed %.12s: %s\n", commit, msg);
+	if (do_push) {
+		if (gitsrc_push(file, remote, &auth, err) < 0) {
+			fprintf(stderr, "reconcilerctl set-image: push: %s\n", err);
+			rc = 1;
+			goto out;
+		}
+		printf("pushed to %s\n", remote ? remote : "origin");
+	}
+	rc = 0;
+out:
+	free(msg);
+	free(aname);
+	free(aemail);
+	return rc;
+}
+
+/* --- where the manifest comes from, shared by diff and status ------------ */
+
+struct source {
+	const char *file;
+	const char *repo, *ref, *path;
+	const char *secrets_dir, *state_dir, *host;
+};
+
+enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_NOCOLOR, OPT_STATS };
+
+#define SOURCE_OPTIONS \
+	{ "file", required_argument, NULL, 'f' }, \
+	{ "repo", required_argument, NULL, OPT_REPO }, \
+	{ "ref", required_argument, NULL, OPT_REF }, \
+	{ "path", required_argument, NULL, OPT_PATH }, \
+	{ "secrets-dir", required_argument, NULL, OPT_SECRETS }, \
+	{ "state-dir", required_argument, NULL, OPT_STATE }, \
+	{ "host", required_argument, NULL, 'H' }
+
+static int
+source_option(struct source *src, int c)
+{
+	switch (c) {
+	case 'f': src->file = optarg; return 1;
+	case OPT_REPO: src->repo = optarg; return 1;
+	case OPT_REF: src->ref = optarg; return 1;
+	case OPT_PATH: src->path = optarg; return 1;
+	case OPT_SECRETS: src->secrets_dir = optarg; return 1;
+	case OPT_STATE: src->state_dir = optarg; return 1;
+	case 'H': src->host = optarg; return 1;
+	}
 	return 0;
+}
+
+/* Loads and validates the manifest; errors are printed. 0 or -1. */
+static int
+source_load(const struct source *src, const char *cmd, struct manifest **m, char *revision)
+{
+	char err[ERR_LEN], *text = NULL, *label = NULL;
+	struct diag d;
+	size_t len;
+	int rc;
+
+	*m = NULL;
+	revision[0] = '\0';
+	if (src->repo) {
+		const char *path = src->path ? src->path : DEFAULT_MANIFEST;
+
+		if (gitsrc_read(src->repo, src->ref, path, YT_MAX_SIZE, &text, &len, revision,
+		    err) < 0) {
+			fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+			return -1;
+		}
+		label = xasprintf("%s@%.12s:%s", src->repo, revision, path);
+	} else {
+		const char *file = src->file ? src->file : DEFAULT_MANIFEST;
+
+		if (file_read(file, YT_MAX_SIZE, &text, &len, err) < 0) {
+			fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+			return -1;
+		}
+		label = xstrdup(file);
+	}
+	diag_init(&d, label);
+	rc = manifest_parse(m, label, text, len, &d);
+	diag_print(&d, stderr);
+	diag_release(&d);
+	free(label);
+	free(text);
+	return rc;
+}
+
+static int
+source_secrets(const struct source *src, struct secrets *sec, char *err)
+{
+	const char *state = src->state_dir ? src->state_dir : STATE_DIR_DEFAULT;
+	char *key = xasprintf("%s/hmac.key", state);
+	int rc;
+
+	/* The key is the daemon's; standalone tools create it the way the daemon
+	 * would, so the digests they compute match what it will deploy. */
+	rc = secrets_open(sec, src->secrets_dir, key, access(state, W_OK) == 0, err);
+	free(key);
+	return rc;
+}
+
+static int
+open_docker(const struct source *src, struct docker **d, const char *cmd)
+{
+	struct docker_options o = DOCKER_OPTIONS_INIT;
+	char err[ERR_LEN];
+
+	o.host = src->host;
+	if (docker_open(d, &o, err) < 0) {
+		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- diff ------------------------------------------------------------------ */
+
+static int
+cmd_diff(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SOURCE_OPTIONS,
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-color", no_argument, NULL, OPT_NOCOLOR },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct source src = { 0 };
+	struct manifest *m = NULL;
+	struct secrets sec = { 0 };
+	struct desired ds = { 0 };
+	struct actual a = { 0 };
+	struct docker *d = NULL;
+	struct plan *p = NULL;
+	char err[ERR_LEN], revision[41];
+	int json = 0, color = isatty(STDOUT_FILENO), stats = 0, c, rc = EXIT_USAGE;
+
+	while ((c = getopt_long(argc, argv, "f:H:jh", opts, NULL)) != -1) {
+		if (source_option(&src, c))
+			continue;
+		switch (c) {
+		case 'j': json = 1; break;
+		case OPT_NOCOLOR: color = 0; break;
+		case OPT_STATS: stats = 1; break;
+		case 'h':
+			printf("usage: reconcilerctl diff %s\n", find_command("diff")->usage);
+			return 0;
+		default:
+			return usage_error("diff", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("diff", "unexpected argument '%s'", argv[optind]);
+	if (getenv("NO_COLOR"))
+		color = 0;
+	if (source_load(&src, "diff", &m, revision) < 0)
+		goto out;
+	if (source_secrets(&src, &sec, err) < 0 || desired_build(&ds, m, &sec, err) < 0) {
+		fprintf(stderr, "reconcilerctl diff: %s\n", err);
+		goto out;
+	}
+	if (open_docker(&src, &d, "diff") < 0)
+		goto out;
+	if (actual_load(&a, d, err) < 0) {
+		fprintf(stderr, "reconcilerctl diff: %s\n", err);
+		goto out;
+	}
+	diff_compute(&p, &ds, &a);
+	if (json) {
+		json_t *o = plan_json(p);
+
+		if (*revision)
+			json_object_set_new(o, "revision", json_string(revision));
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		plan_print(p, stdout, color);
+	}
+	if (stats)
+		fprintf(stderr, "engine calls: %lu\n", docker_calls(d));
+	rc = plan_in_sync(p) ? 0 : 1;
+out:
+	plan_free(p);
+	actual_release(&a);
+	desired_release(&ds);
+	secrets_release(&sec);
+	docker_free(d);
+	manifest_free(m);
+	return rc;
+}
+
+
+/* --- apply ----------------------------------------------------------------- */
+
+static int
+cmd_apply(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SOURCE_OPTIONS,
+		{ "revision", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct converge_options co = CONVERGE_OPTIONS_INIT;
+	struct converge_report rep = { 0 };
+	struct source src = { 0 };
+	struct manifest *m = NULL;
+	struct secrets sec = { 0 };
+	struct desired ds = { 0 };
+	struct actual a = { 0 };
+	struct docker *d = NULL;
+	struct plan *p = NULL;
+	char err[ERR_LEN], revision[41];
+	const char *rev = NULL;
+	int c, rc = EXIT_USAGE;
+
+	while ((c = getopt_long(argc, argv, "f:H:r:h", opts, NULL)) != -1) {
+		if (source_option(&src, c))
+			continue;
+		switch (c) {
+		case 'r': rev = optarg; break;
+		case 'h':
+			printf("usage: reconcilerctl apply %s\n", find_command("apply")->usage);
+			return 0;
+		default:
+			return usage_error("apply", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("apply", "unexpected argument '%s'", argv[optind]);
+	if (source_load(&src, "apply", &m, revision) < 0)
+		goto out;
+	if (source_secrets(&src, &sec, err) < 0 || desired_build(&ds, m, &sec, err) < 0) {
+		fprintf(stderr, "reconcilerctl apply: %s\n", err);
+		goto out;
+	}
+	if (open_docker(&src, &d, "apply") < 0)
+		goto out;
+	if (actual_load(&a, d, err) < 0) {
+		fprintf(stderr, "reconcilerctl apply: %s\n", err);
+		goto out;
+	}
+	diff_compute(&p, &ds, &a);
+	co.revision = rev ? rev : *revision ? revision : "local";
+	co.crash_at = getenv("RECONCILER_CRASH_AT");
+	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
+		fprintf(stderr, "reconcilerctl apply: %s\n", err);
+		goto out;
+	}
+	for (size_t i = 0; i < rep.nservices; i++)
+		if (rep.services[i].outcome != CONVERGE_SKIPPED)
+			printf("%-16s %-9s %s%s%s\n", rep.services[i].service,
+			    plan_action_name(rep.services[i].action),
+			    converge_outcome_name(rep.services[i].outcome),
+			    rep.services[i].reason ? ": " : "",
+			    rep.services[i].reason ? rep.services[i].reason : "");
+	rc = rep.failed ? 1 : 0;
+	if (!rep.changed)
+		printf("in sync, nothing to do\n");
+out:
+	converge_report_release(&rep);
+	plan_free(p);
+	actual_release(&a);
+	desired_release(&ds);
+	secrets_release(&sec);
+	docker_free(d);
+	manifest_free(m);
+	return rc;
+}
+
+/* --- status ---------------------------------------------------------------- */
+
+static const char *
+short_digest(const char *image)
+{
+	const char *at = image ? strstr(image, "@sha256:") : NULL;
+
+	return at ? at + 1 : image ? image : "-";
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SOURCE_OPTIONS,
+		{ "project", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct source src = { 0 };
+	struct manifest *m = NULL;
+	struct docker *d = NULL;
+	struct actual a = { 0 };
+	const char *project = NULL;
+	char err[ERR_LEN], revision[41];
+	json_t *rows = json_array();
+	int json = 0, c, rc = EXIT_USAGE;
+
+	while ((c = getopt_long(argc, argv, "f:H:p:jh", opts, NULL)) != -1) {
+		if (source_option(&src, c))
+			continue;
+		switch (c) {
+		case 'p': project = optarg; break;
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: reconcilerctl status %s\n", find_command("status")->usage);
+			json_decref(rows);
+			return 0;
+		default:
+			json_decref(rows);
+			return usage_error("status", "unknown option");
+		}
+	}
+	if (!project) {
+		if (source_load(&src, "status", &m, revision) < 0)
+			goto out;
+		project = m->project;
+	}
+	if (open_docker(&src, &d, "status") < 0)
+		goto out;
+	if (actual_load(&a, d, err) < 0) {
+		fprintf(stderr, "reconcilerctl status: %s\n", err);
+		goto out;
+	}
+	for (size_t i = 0; i < a.ncontainers; i++) {
+		const struct actual_container *ac = &a.containers[i];
+
+		if (!ac->project || strcmp(ac->project, project) != 0)
+			continue;
+		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+		    "service", ac->service ? ac->service : "?", "container", ac->c.name,
+		    "id", ac->c.id, "state", ac->c.state, "health", ac->c.health ? ac->c.health : "-",
+		    "image", ac->c.image ? ac->c.image : "-", "status", ac->c.status ? ac->c.status : "",
+		    "revision", ac->revision && *ac->revision ? ac->revision : "-",
+		    "role", ac->role ? ac->role : ROLE_PRIMARY));
+	}
+	for (size_t i = 0; m && i < m->nservices; i++) {
+		size_t k;
+		json_t *r;
+		int found = 0;
+
+		json_array_foreach(rows, k, r)
+			if (strcmp(json_string_value(json_object_get(r, "service")),
+			    m->services[i].name) == 0)
+				found = 1;
+		if (!found)
+			json_array_append_new(rows, json_pack("{s:s,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:s}",
+			    "service", m->services[i].name, "container", "id", "state", "missing",
+			    "health", "-", "image", m->services[i].image, "status", "",
+			    "revision", "-", "role", "-"));
+	}
+	if (json) {
+		json_t *o = json_pack("{s:s,s:O}", "project", project, "services", rows);
+
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		size_t k;
+		json_t *r;
+
+		printf("project %s\n", project);
+		printf("%-16s %-24s %-10s %-10s %-20s %-14s %s\n", "SERVICE", "CONTAINER", "STATE",
+		    "HEALTH", "UPTIME", "REVISION", "IMAGE");
+		json_array_foreach(rows, k, r) {
+			const char *st = json_string_value(json_object_get(r, "status"));
+			const char *rev = json_string_value(json_object_get(r, "revision"));
+			char up[21];
+
+			/* "Up 3 minutes (healthy)" -> "3 minutes" */
+			snprintf(up, sizeof(up), "%s", strncmp(st, "Up ", 3) == 0 ? st + 3 : "-");
+			if (strchr(up, '('))
+				*strchr(up, '(') = '\0';
+			printf("%-16s %-24s %-10s %-10s %-20s %-14.12s %s\n",
+			    json_string_value(json_object_get(r, "service")),
+			    json_is_string(json_object_get(r, "container")) ?
+			    json_string_value(json_object_get(r, "container")) : "-",
+			    json_string_value(json_object_get(r, "state")),
+			    json_string_value(json_object_get(r, "health")), up, rev,
+			    short_digest(json_string_value(json_object_get(r, "image"))));
+		}
+	}
+	rc = 0;
+out:
+	json_decref(rows);
+	actual_release(&a);
+	docker_free(d);
+	manifest_free(m);
+	return rc;
 }
 
 /* --- version, help -------------------------------------------------------- */
@@ -180,8 +644,16 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "[--json|--github] FILE...",
 	  "check manifests; exit 0 valid, 1 invalid, 2 usage or I/O error" },
-	{ "set-image", cmd_set_image, "FILE SERVICE IMAGE@sha256:DIGEST",
+	{ "set-image", cmd_set_image, "[--commit [-m MSG] [--author 'N <E>']] [--push [--remote R]\n"
+	  "       [--token-file F | --ssh-key K --known-hosts H]] FILE SERVICE IMAGE@sha256:DIGEST",
 	  "replace one service's image digest in place, keeping everything else" },
+	{ "diff", cmd_diff, "[-f FILE | --repo URL [--ref REF] [--path P]] [--json] [--no-color]\n"
+	  "       [--secrets-dir DIR] [--state-dir DIR] [-H unix:///path/docker.sock]",
+	  "show drift between the manifest and the engine; exit 0 in sync, 1 drift, 2 error" },
+	{ "apply", cmd_apply, "[-f FILE | --repo URL …] [--revision REV] [-H HOST]",
+	  "converge once from a manifest without a daemon (bootstrap, tests); exit 0 ok, 1 failed" },
+	{ "status", cmd_status, "[-f FILE | --repo URL … | -p PROJECT] [--json]",
+	  "show each service's container, state, health, uptime, revision and image" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "[COMMAND]", "show this help" },
 	{ NULL, NULL, NULL, NULL },

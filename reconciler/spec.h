@@ -19,8 +19,8 @@
 #define LABEL_REVISION	"io.reconciler.revision"
 #define LABEL_ROLE	"io.reconciler.role"
 
-#define ROLE_PRIMARY	"primary"	/* the container serving the service */
-#define ROLE_NEXT	"next"		/* a new version under its health gate */
+#define ROLE_PRIMARY	"primary"	/* a service container (under a temporary
+					   "<name>-next" name while it is gated) */
 #define ROLE_HOOK	"hook"		/* a one-off pre-deploy container */
 
 /* The canonical spec of s (new reference in *out). */

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -434,4 +435,16 @@ hex_encode(const unsigned char *in, size_t n, char *out)
 		out[2 * i + 1] = hx[in[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+int
+rmtree(const char *path)
+{
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -49,6 +49,9 @@ int file_read(const char *path, size_t max, char **out, size_t *len, char *err);
  * (0644 for a new one). Nothing is left behind on failure. */
 int file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err);
 
+/* Removes a directory tree (no symlinks followed); 0 or -1. */
+int rmtree(const char *path);
+
 /* Strict UTF-8 check (no overlongs, no surrogates); returns the offset of the
  * first bad byte or (size_t)-1 when valid. */
 size_t utf8_invalid_at(const char *s, size_t len);

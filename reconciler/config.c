@@ -1,0 +1,188 @@
+/*
+ * config: see config.h.
+ */
+#include "config.h"
+#include "util.h"
+#include "yamltree.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->branch = xstrdup("main");
+	c->manifest = xstrdup("manifests/prod.yaml");
+	c->poll_interval = 30000;
+	c->state_dir = xstrdup("/var/lib/reconciler");
+	c->secrets_dir = xstrdup("/etc/reconciler/secrets");
+	c->concurrency = 1;
+	c->engine_timeout = 30000;
+	c->shutdown_timeout = 60000;
+	c->log_format = xstrdup("text");
+}
+
+void
+config_release(struct config *c)
+{
+	free(c->repo);
+	free(c->branch);
+	free(c->manifest);
+	free(c->state_dir);
+	free(c->secrets_dir);
+	free(c->docker_host);
+	free(c->log_format);
+	free(c->token_file);
+	free(c->token_user);
+	free(c->ssh_key);
+	free(c->known_hosts);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+set_str(char **dst, const struct yt_node *v, const char *key, struct diag *d)
+{
+	if (v->type != YT_SCALAR || yt_is_null(v)) {
+		diag_add(d, v->line, v->col, key, "expected a string");
+		return;
+	}
+	free(*dst);
+	*dst = xstrdup(v->value);
+}
+
+static void
+set_duration(int64_t *dst, const struct yt_node *v, const char *key, struct diag *d)
+{
+	if (v->type != YT_SCALAR || duration_parse(v->value, dst) < 0)
+		diag_add(d, v->line, v->col, key, "invalid duration (expected e.g. 30s, 2m)");
+}
+
+static const char *const keys[] = {
+	"repo", "branch", "manifest", "poll_interval", "state_dir", "secrets_dir", "docker_host",
+	"concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", NULL,
+};
+static const char *const git_keys[] = {
+	"token_file", "token_user", "ssh_key", "known_hosts", NULL,
+};
+
+static int
+known(const char *k, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(k, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *path, int required, struct diag *d)
+{
+	struct yt_doc *doc = NULL;
+	char err[ERR_LEN], *src = NULL;
+	const struct yt_node *root;
+	size_t len, before = d->n;
+
+	if (file_read(path, 1 << 20, &src, &len, err) < 0) {
+		if (!required && errno == ENOENT)
+			return 0;
+		diag_add(d, 0, 0, "", "%s", err);
+		return -1;
+	}
+	if (yt_parse(&doc, src, len, d) < 0)
+		goto out;
+	root = doc->root;
+	if (!root || yt_is_null(root))
+		goto out;
+	if (root->type != YT_MAP) {
+		diag_add(d, root->line, root->col, "", "the config must be a mapping");
+		goto out;
+	}
+	for (size_t i = 0; i < root->n; i++) {
+		const char *k = root->keys[i]->value;
+		const struct yt_node *v = root->items[i];
+
+		if (!known(k, keys)) {
+			diag_add(d, root->keys[i]->line, root->keys[i]->col, k, "unknown key '%s'", k);
+		} else if (strcmp(k, "repo") == 0) {
+			set_str(&c->repo, v, k, d);
+		} else if (strcmp(k, "branch") == 0) {
+			set_str(&c->branch, v, k, d);
+		} else if (strcmp(k, "manifest") == 0) {
+			set_str(&c->manifest, v, k, d);
+		} else if (strcmp(k, "state_dir") == 0) {
+			set_str(&c->state_dir, v, k, d);
+		} else if (strcmp(k, "secrets_dir") == 0) {
+			set_str(&c->secrets_dir, v, k, d);
+		} else if (strcmp(k, "docker_host") == 0) {
+			set_str(&c->docker_host, v, k, d);
+		} else if (strcmp(k, "log_format") == 0) {
+			set_str(&c->log_format, v, k, d);
+		} else if (strcmp(k, "poll_interval") == 0) {
+			set_duration(&c->poll_interval, v, k, d);
+		} else if (strcmp(k, "engine_timeout") == 0) {
+			set_duration(&c->engine_timeout, v, k, d);
+		} else if (strcmp(k, "shutdown_timeout") == 0) {
+			set_duration(&c->shutdown_timeout, v, k, d);
+		} else if (strcmp(k, "concurrency") == 0) {
+			c->concurrency = v->type == YT_SCALAR ? atoi(v->value) : 0;
+			if (c->concurrency < 1 || c->concurrency > 64)
+				diag_add(d, v->line, v->col, k, "expected an integer from 1 to 64");
+		} else if (strcmp(k, "git") == 0) {
+			if (v->type != YT_MAP) {
+				diag_add(d, v->line, v->col, k, "expected a mapping");
+				continue;
+			}
+			for (size_t j = 0; j < v->n; j++) {
+				const char *gk = v->keys[j]->value;
+				char *p = xasprintf("git.%s", gk);
+
+				if (!known(gk, git_keys))
+					diag_add(d, v->keys[j]->line, v->keys[j]->col, p,
+					    "unknown key '%s'", gk);
+				else if (strcmp(gk, "token_file") == 0)
+					set_str(&c->token_file, v->items[j], p, d);
+				else if (strcmp(gk, "token_user") == 0)
+					set_str(&c->token_user, v->items[j], p, d);
+				else if (strcmp(gk, "ssh_key") == 0)
+					set_str(&c->ssh_key, v->items[j], p, d);
+				else if (strcmp(gk, "known_hosts") == 0)
+					set_str(&c->known_hosts, v->items[j], p, d);
+				free(p);
+			}
+		}
+	}
+out:
+	yt_free(doc);
+	free(src);
+	return d->n == before ? 0 : -1;
+}
+
+int
+config_check(const struct config *c, char *err)
+{
+	if (!c->repo || !*c->repo)
+		return errf(err, "no repository: set 'repo' in the config or pass --repo URL");
+	if (c->state_dir[0] != '/')
+		return errf(err, "state_dir '%s' must be an absolute path", c->state_dir);
+	if (c->secrets_dir[0] != '/')
+		return errf(err, "secrets_dir '%s' must be an absolute path", c->secrets_dir);
+	if (c->poll_interval < 1000)
+		return errf(err, "poll_interval must be at least 1s");
+	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0)
+		return errf(err, "log_format must be text or json, not '%s'", c->log_format);
+	if (c->ssh_key && !c->known_hosts)
+		return errf(err, "git.ssh_key needs git.known_hosts (the server's host key must be "
+		    "pinned)");
+	return 0;
+}
+
+struct gitsrc_auth
+config_auth(const struct config *c)
+{
+	struct gitsrc_auth a = { c->token_file, c->token_user, c->ssh_key, c->known_hosts };
+
+	return a;
+}

@@ -1,0 +1,39 @@
+/*
+ * config: reconcilerd's settings from /etc/reconciler/reconciler.yaml, with
+ * defaults; command-line flags override them field by field (reconcilerd.c).
+ */
+#ifndef RECONCILER_CONFIG_H
+#define RECONCILER_CONFIG_H
+
+#include <stdint.h>
+
+#include "diag.h"
+#include "gitsrc.h"
+
+#define CONFIG_PATH_DEFAULT "/etc/reconciler/reconciler.yaml"
+
+struct config {
+	char *repo;		/* required */
+	char *branch;		/* main */
+	char *manifest;		/* manifests/prod.yaml */
+	int64_t poll_interval;	/* ms, 30s */
+	char *state_dir;	/* /var/lib/reconciler */
+	char *secrets_dir;	/* /etc/reconciler/secrets */
+	char *docker_host;	/* NULL: $DOCKER_HOST or the default socket */
+	int concurrency;	/* 1 */
+	int64_t engine_timeout;	/* ms, 30s */
+	int64_t shutdown_timeout;	/* ms, 60s */
+	char *log_format;	/* text | json */
+	char *token_file, *token_user, *ssh_key, *known_hosts;
+};
+
+void config_defaults(struct config *c);
+/* Reads path into c (over the defaults); errors with file:line:col in d. A
+ * missing file is an error only when `required`. */
+int config_load(struct config *c, const char *path, int required, struct diag *d);
+void config_release(struct config *c);
+/* Checks the assembled config (after flags): repo set, paths absolute… */
+int config_check(const struct config *c, char *err);
+struct gitsrc_auth config_auth(const struct config *c);
+
+#endif

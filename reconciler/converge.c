@@ -1,0 +1,626 @@
+/*
+ * converge: see converge.h.
+ *
+ * Start-first (no host port): the new container is created as "<name>-next"
+ * beside the old one, on the same networks under the same aliases, and must
+ * pass its gate; then the dependents are reloaded, the old one is stopped and
+ * removed and the new one renamed. Stop-first (host ports): the new container
+ * is created (not started) first, then the old one is stopped but kept, the new
+ * one started and gated; on failure it is removed and the old one started
+ * again. Every step is idempotent against what a crash can leave behind: the
+ * next cycle's diff sees it and acts.
+ */
+#include "converge.h"
+#include "log.h"
+#include "spec.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+crash_point(const struct converge_options *o, const char *step)
+{
+	if (o->crash_at && strcmp(o->crash_at, step) == 0) {
+		log_warn("crash", "step=%s (test hook RECONCILER_CRASH_AT)", step);
+		kill(getpid(), SIGKILL);
+	}
+}
+
+const char *
+converge_outcome_name(enum converge_outcome o)
+{
+	switch (o) {
+	case CONVERGE_SKIPPED: return "skipped";
+	case CONVERGE_OK: return "ok";
+	case CONVERGE_FAILED: return "failed";
+	case CONVERGE_BLOCKED: return "blocked";
+	}
+	return "?";
+}
+
+/* Health gate ----------------------------------------------------------- */
+
+static long long
+gate_timeout(const struct mf_service *s, int has_health, json_t *image_hc)
+{
+	long long interval = 30000, timeout = 30000, start = 0, retries = 3;
+
+	if (s->update.timeout)
+		return s->update.timeout;
+	if (s->health.kind == MF_HEALTH_CMD) {
+		interval = s->health.interval;
+		timeout = s->health.timeout;
+		start = s->health.start_period;
+		retries = s->health.retries ? s->health.retries : 3;
+	} else if (image_hc) {
+		json_int_t v;
+
+		if ((v = json_integer_value(json_object_get(image_hc, "Interval"))) > 0)
+			interval = v / 1000000;
+		if ((v = json_integer_value(json_object_get(image_hc, "Timeout"))) > 0)
+			timeout = v / 1000000;
+		if ((v = json_integer_value(json_object_get(image_hc, "StartPeriod"))) > 0)
+			start = v / 1000000;
+		if ((v = json_integer_value(json_object_get(image_hc, "Retries"))) > 0)
+			retries = v;
+	}
+	if (!has_health)
+		return s->update.min_ready + 30000;
+	return start + (interval + timeout) * retries + 30000;
+}
+
+int
+converge_gate(struct docker *d, const char *id, const struct mf_service *s, char *err)
+{
+	json_t *info = NULL;
+	long long start = now_ms(), deadline = 0, ready_since = -1;
+	long long restarts0 = -1;
+	const char *started0 = NULL;
+	char *started_at = NULL;
+	int rc = -1;
+
+	for (;;) {
+		json_t *st, *health, *hc;
+		const char *status, *hs = NULL;
+		int has_health;
+		long long restarts;
+
+		json_decref(info);
+		info = NULL;
+		if (docker_container_inspect(d, id, &info, err) != 0) {
+			if (!info)
+				errf(err, "the container disappeared during its health gate");
+			goto out;
+		}
+		st = json_object_get(info, "State");
+		status = json_string_value(json_object_get(st, "Status"));
+		health = json_object_get(st, "Health");
+		hc = json_object_get(json_object_get(info, "Config"), "Healthcheck");
+		has_health = health != NULL && s->health.kind != MF_HEALTH_NONE;
+		if (hc && json_string_value(json_array_get(json_object_get(hc, "Test"), 0)) &&
+		    strcmp(json_string_value(json_array_get(json_object_get(hc, "Test"), 0)),
+		    "NONE") == 0)
+			has_health = 0;
+		if (!deadline)
+			deadline = start + gate_timeout(s, has_health, hc);
+		restarts = json_integer_value(json_object_get(info, "RestartCount"));
+		if (restarts0 < 0) {
+			restarts0 = restarts;
+			started0 = json_string_value(json_object_get(st, "StartedAt"));
+			started_at = started0 ? xstrdup(started0) : NULL;
+		}
+		if (status && (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0)) {
+			errf(err, "the container exited with status %lld during its health gate",
+			    (long long)json_integer_value(json_object_get(st, "ExitCode")));
+			goto out;
+		}
+		if ((status && strcmp(status, "restarting") == 0) || restarts != restarts0) {
+			errf(err, "the container restarted during its health gate");
+			goto out;
+		}
+		if (has_health) {
+			hs = json_string_value(json_object_get(health, "Status"));
+			if (hs && strcmp(hs, "healthy") == 0) {
+				rc = 0;
+				goto out;
+			}
+			if (hs && strcmp(hs, "unhealthy") == 0) {
+				json_t *logs = json_object_get(health, "Log");
+				json_t *last = json_array_get(logs, json_array_size(logs) - 1);
+				const char *out = json_string_value(json_object_get(last, "Output"));
+				char line[121];
+				size_t n;
+
+				/* the check's output on one line, trimmed */
+				snprintf(line, sizeof(line), "%s", out ? out : "");
+				for (char *q = line; *q; q++)
+					if (*q == '\n' || *q == '\r' || *q == '\t')
+						*q = ' ';
+				n = strlen(line);
+				while (n && line[n - 1] == ' ')
+					line[--n] = '\0';
+				errf(err, "the container is unhealthy (last check: exit %lld%s%s)",
+				    (long long)json_integer_value(json_object_get(last, "ExitCode")),
+				    n ? ", " : "", line);
+				goto out;
+			}
+		} else if (status && strcmp(status, "running") == 0) {
+			if (ready_since < 0)
+				ready_since = now_ms();
+			if (now_ms() - ready_since >= s->update.min_ready) {
+				rc = 0;
+				goto out;
+			}
+		}
+		if (now_ms() > deadline) {
+			errf(err, "health gate timed out after %llds (state %s%s%s)",
+			    (now_ms() - start) / 1000, status ? status : "?", hs ? ", health " : "",
+			    hs ? hs : "");
+			goto out;
+		}
+		sleep_ms(200);
+	}
+out:
+	free(started_at);
+	json_decref(info);
+	return rc;
+}
+
+/* Steps ------------------------------------------------------------------ */
+
+struct ctx {
+	struct docker *d;
+	const struct desired *ds;
+	const struct secrets *sec;
+	const struct converge_options *o;
+};
+
+static int
+stop_and_remove(struct ctx *c, const char *id, const struct mf_service *s, char *err)
+{
+	int grace = s ? (int)((s->stop_grace + 999) / 1000) : 10;
+
+	if (docker_container_stop(c->d, id, grace, err) < 0)
+		return -1;
+	return docker_container_remove(c->d, id, 0, err);
+}
+
+static int
+create_container(struct ctx *c, const struct desired_service *dsv, const char *name,
+    char **id, char *err)
+{
+	json_t *cfg = NULL;
+	int rc;
+
+	if (docker_image_pull(c->d, dsv->svc->image, err) < 0)
+		return -1;
+	if (spec_container_config(c->ds->m, dsv->svc, c->sec, c->o->revision, ROLE_PRIMARY, &cfg,
+	    err) < 0)
+		return -1;
+	rc = docker_container_create(c->d, name, cfg, id, err);
+	json_decref(cfg);
+	return rc;
+}
+
+/* Pre-deploy hooks: one-off containers of the new image (or the hook's own)
+ * that must exit 0. Their output goes to the log, their container away. */
+static int
+run_hooks(struct ctx *c, const struct desired_service *dsv, char *err)
+{
+	const struct mf_service *s = dsv->svc;
+
+	for (size_t i = 0; i < s->nhooks; i++) {
+		const struct mf_hook *h = &s->hooks[i];
+		json_t *cfg = NULL, *cmd;
+		char *id = NULL, *name, e2[ERR_LEN];
+		int code = -1, rc = -1;
+
+		if (spec_container_config(c->ds->m, s, c->sec, c->o->revision, ROLE_HOOK, &cfg,
+		    err) < 0)
+			return -1;
+		if (h->image)
+			json_object_set_new(cfg, "Image", json_string(h->image));
+		cmd = json_array();
+		if (h->command.shell) {
+			json_array_append_new(cmd, json_string("/bin/sh"));
+			json_array_append_new(cmd, json_string("-c"));
+		}
+		for (size_t k = 0; k < h->command.argc; k++)
+			json_array_append_new(cmd, json_string(h->command.argv[k]));
+		json_object_set_new(cfg, "Cmd", cmd);
+		json_object_del(cfg, "Healthcheck");
+		json_object_set_new(json_object_get(cfg, "HostConfig"), "PortBindings", json_object());
+		json_object_set_new(json_object_get(cfg, "HostConfig"), "RestartPolicy",
+		    json_pack("{s:s}", "Name", "no"));
+		name = xasprintf("%s-hook-%s", dsv->name, h->name);
+		docker_container_remove(c->d, name, 1, err);
+		err[0] = '\0';
+		log_info("hook", "service=%s hook=%s starting", s->name, h->name);
+		if (docker_image_pull(c->d, h->image ? h->image : s->image, err) < 0 ||
+		    docker_container_create(c->d, name, cfg, &id, err) < 0 ||
+		    docker_container_start(c->d, id, err) < 0 ||
+		    docker_container_wait(c->d, id, h->timeout, &code, err) < 0) {
+			goto next;
+		}
+		if (code != 0) {
+			errf(err, "pre-deploy hook '%s' exited with status %d", h->name, code);
+			goto next;
+		}
+		rc = 0;
+next:
+		log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "hook", "service=%s hook=%s %s", s->name,
+		    h->name, rc == 0 ? "ok" : err);
+		if (id)
+			docker_container_remove(c->d, id, 1, e2);
+		free(id);
+		free(name);
+		json_decref(cfg);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* After a dependency's cut-over and before its old container goes: tell the
+ * services that cache its address (nginx) to look again. */
+static void
+notify_dependents(struct ctx *c, const char *service)
+{
+	const struct manifest *m = c->ds->m;
+
+	for (size_t i = 0; i < m->nservices; i++) {
+		const struct mf_service *s = &m->services[i];
+		char *name = spec_container_name(m, s);
+		char err[ERR_LEN];
+
+		for (size_t k = 0; k < s->non_dep; k++) {
+			const struct mf_depaction *a = &s->on_dep[k];
+			int code = 0, rc;
+
+			if (!a->service || strcmp(a->service, service) != 0)
+				continue;
+			if (a->signal) {
+				rc = docker_container_kill(c->d, name, a->signal, err);
+			} else {
+				struct docker_exec_options eo = DOCKER_EXEC_OPTIONS_INIT;
+				const char **argv = xcalloc(a->exec.argc + 3, sizeof(*argv));
+				size_t n = 0;
+
+				if (a->exec.shell) {
+					argv[n++] = "/bin/sh";
+					argv[n++] = "-c";
+				}
+				for (size_t j = 0; j < a->exec.argc; j++)
+					argv[n++] = a->exec.argv[j];
+				eo.argv = argv;
+				rc = docker_exec(c->d, name, &eo, &code, err);
+				if (rc == 0 && code != 0)
+					rc = errf(err, "exited with status %d", code);
+				free(argv);
+			}
+			log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "dependent-reload",
+			    "service=%s after=%s %s%s", s->name, service, rc == 0 ? "ok" : "failed: ",
+			    rc == 0 ? "" : err);
+		}
+		free(name);
+	}
+}
+
+static int
+gate_or_fail(struct ctx *c, const char *id, const struct mf_service *s, char *err)
+{
+	log_info("gate", "service=%s waiting for the health gate", s->name);
+	crash_point(c->o, "gating");
+	return converge_gate(c->d, id, s, err);
+}
+
+static int
+do_create(struct ctx *c, const struct desired_service *dsv, char *err)
+{
+	char *id = NULL, e2[ERR_LEN];
+	int rc = -1;
+
+	if (run_hooks(c, dsv, err) < 0)
+		return -1;
+	if (create_container(c, dsv, dsv->name, &id, err) < 0)
+		return -1;
+	crash_point(c->o, "created");
+	if (docker_container_start(c->d, id, err) < 0)
+		goto fail;
+	crash_point(c->o, "started");
+	if (gate_or_fail(c, id, dsv->svc, err) < 0)
+		goto fail;
+	free(id);
+	return 0;
+fail:
+	/* No old version to keep: remove the failed one so the next try is clean. */
+	docker_container_stop(c->d, id, 1, e2);
+	docker_container_remove(c->d, id, 1, e2);
+	free(id);
+	return rc;
+}
+
+static int
+do_recreate(struct ctx *c, const struct desired_service *dsv, const struct plan_service *ps,
+    char *err)
+{
+	const struct mf_service *s = dsv->svc;
+	char *next = xasprintf("%s-next", dsv->name), *id = NULL, e2[ERR_LEN];
+	int stop_first = s->update.strategy == MF_STOP_FIRST, old_stopped = 0, rc = -1;
+
+	if (run_hooks(c, dsv, err) < 0)
+		goto out;
+	docker_container_remove(c->d, next, 1, e2);
+	if (create_container(c, dsv, next, &id, err) < 0)
+		goto out;
+	crash_point(c->o, "created");
+	if (stop_first) {
+		if (docker_container_stop(c->d, ps->id, (int)((s->stop_grace + 999) / 1000),
+		    err) < 0)
+			goto rollback;
+		old_stopped = 1;
+		crash_point(c->o, "old-stopped");
+	}
+	if (docker_container_start(c->d, id, err) < 0)
+		goto rollback;
+	crash_point(c->o, "started");
+	if (gate_or_fail(c, id, s, err) < 0)
+		goto rollback;
+	notify_dependents(c, s->name);
+	if (!stop_first) {
+		if (docker_container_stop(c->d, ps->id, (int)((s->stop_grace + 999) / 1000),
+		    err) < 0)
+			goto rollback;
+		crash_point(c->o, "old-stopped");
+	}
+	if (docker_container_remove(c->d, ps->id, 0, err) < 0)
+		goto out;
+	crash_point(c->o, "renaming");
+	if (docker_container_rename(c->d, id, dsv->name, err) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+rollback:
+	log_warn("rollback", "service=%s reason=\"%s\"", s->name, err);
+	if (id) {
+		docker_container_stop(c->d, id, 1, e2);
+		docker_container_remove(c->d, id, 1, e2);
+	}
+	if (old_stopped) {
+		if (docker_container_start(c->d, ps->id, e2) < 0)
+			log_error("rollback", "service=%s cannot restart the old container: %s",
+			    s->name, e2);
+		else if (converge_gate(c->d, ps->id, s, e2) < 0)
+			log_error("rollback", "service=%s the old container is not healthy either: %s",
+			    s->name, e2);
+	}
+out:
+	free(next);
+	free(id);
+	return rc;
+}
+
+static int
+do_start(struct ctx *c, const struct desired_service *dsv, const struct plan_service *ps,
+    char *err)
+{
+	if (strcmp(ps->container, dsv->name) != 0 &&
+	    docker_container_rename(c->d, ps->id, dsv->name, err) < 0)
+		return -1;
+	if (docker_container_start(c->d, ps->id, err) < 0)
+		return -1;
+	return gate_or_fail(c, ps->id, dsv->svc, err);
+}
+
+static int
+ensure_resources(struct ctx *c, const struct plan *p, char *err)
+{
+	const struct manifest *m = c->ds->m;
+
+	for (size_t i = 0; i < m->nnetworks; i++) {
+		const struct mf_network *n = &m->networks[i];
+		json_t *body;
+		int rc;
+
+		if (n->external)
+			continue;
+		body = json_pack("{s:s,s:b,s:{s:s}}", "Driver", n->driver, "Internal", n->internal,
+		    "Labels", LABEL_PROJECT, m->project);
+		rc = docker_network_ensure(c->d, n->name, body, err);
+		json_decref(body);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			log_info("network", "name=%s created", n->name);
+	}
+	for (size_t i = 0; i < m->nvolumes; i++) {
+		const struct mf_volume *v = &m->volumes[i];
+		json_t *body, *opts;
+		int rc;
+
+		if (v->external)
+			continue;
+		opts = json_object();
+		for (size_t k = 0; k < v->nopts; k++)
+			json_object_set_new(opts, v->opts[k].key, json_string(v->opts[k].value));
+		body = json_pack("{s:s,s:o,s:{s:s}}", "Driver", v->driver, "DriverOpts", opts,
+		    "Labels", LABEL_PROJECT, m->project);
+		rc = docker_volume_ensure(c->d, v->name, body, err);
+		json_decref(body);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			log_info("volume", "name=%s created", v->name);
+	}
+	for (size_t i = 0; i < p->nnetworks; i++)
+		if (p->networks[i].external)
+			return errf(err, "external network '%s' does not exist", p->networks[i].name);
+	for (size_t i = 0; i < p->nvolumes; i++)
+		if (p->volumes[i].external)
+			return errf(err, "external volume '%s' does not exist", p->volumes[i].name);
+	return 0;
+}
+
+static const struct plan_service *
+plan_for(const struct plan *p, const char *service)
+{
+	for (size_t i = 0; i < p->nservices; i++)
+		if (strcmp(p->services[i].service, service) == 0 &&
+		    p->services[i].action != PLAN_REMOVE)
+			return &p->services[i];
+	return NULL;
+}
+
+int
+converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
+    const struct secrets *sec, const struct converge_options *o, struct converge_report *rep,
+    char *err)
+{
+	struct ctx c = { d, ds, sec, o };
+	const struct manifest *m = ds->m;
+	size_t *order = manifest_topo_order(m);
+	int *failed = xcalloc(m->nservices + 1, sizeof(*failed));
+
+	memset(rep, 0, sizeof(*rep));
+	rep->services = xcalloc(p->nservices + 1, sizeof(*rep->services));
+	if (ensure_resources(&c, p, err) < 0) {
+		free(order);
+		free(failed);
+		return -1;
+	}
+	for (size_t k = 0; k < m->nservices; k++) {
+		size_t i = order[k];
+		const struct desired_service *dsv = &ds->services[i];
+		const struct plan_service *ps = plan_for(p, dsv->svc->name);
+		struct converge_service *cs = &rep->services[rep->nservices++];
+		char e[ERR_LEN] = "";
+		long long t0 = now_ms();
+		size_t j;
+		json_t *x;
+		int rc = 0;
+
+		cs->service = xstrdup(dsv->svc->name);
+		cs->action = ps ? ps->action : PLAN_IN_SYNC;
+		if (!ps)
+			continue;
+		/* Duplicates and rollout leftovers go first, whatever else happens. */
+		json_array_foreach(ps->extra_ids, j, x) {
+			if (stop_and_remove(&c, json_string_value(x), dsv->svc, e) < 0)
+				log_warn("cleanup", "service=%s %s", dsv->svc->name, e);
+			else
+				log_info("cleanup", "service=%s removed extra container %.12s",
+				    dsv->svc->name, json_string_value(x));
+		}
+		if (ps->action == PLAN_IN_SYNC)
+			continue;
+		if (o->stop && *o->stop) {
+			cs->outcome = CONVERGE_SKIPPED;
+			cs->reason = xstrdup("shutting down");
+			continue;
+		}
+		for (size_t dj = 0; dj < dsv->svc->ndepends_on; dj++) {
+			const struct mf_service *dep = manifest_service(m, dsv->svc->depends_on[dj]);
+
+			if (dep && failed[dep - m->services]) {
+				rc = errf(e, "dependency '%s' failed", dep->name);
+				cs->outcome = CONVERGE_BLOCKED;
+			}
+		}
+		if (rc == 0) {
+			log_info("rollout", "service=%s action=%s", dsv->svc->name,
+			    plan_action_name(ps->action));
+			switch (ps->action) {
+			case PLAN_CREATE:
+				rc = do_create(&c, dsv, e);
+				break;
+			case PLAN_RECREATE:
+				rc = do_recreate(&c, dsv, ps, e);
+				break;
+			case PLAN_START:
+				rc = do_start(&c, dsv, ps, e);
+				break;
+			case PLAN_BLOCKED:
+				rc = errf(e, "a container not managed by this project holds the name %s",
+				    dsv->name);
+				cs->outcome = CONVERGE_BLOCKED;
+				break;
+			default:
+				break;
+			}
+			rep->changed++;
+		}
+		cs->ms = now_ms() - t0;
+		if (rc < 0) {
+			if (cs->outcome != CONVERGE_BLOCKED)
+				cs->outcome = CONVERGE_FAILED;
+			cs->reason = xstrdup(e);
+			failed[i] = 1;
+			rep->failed++;
+			log_error("rollout", "service=%s outcome=%s reason=\"%s\"", dsv->svc->name,
+			    converge_outcome_name(cs->outcome), e);
+		} else {
+			cs->outcome = CONVERGE_OK;
+			log_info("rollout", "service=%s outcome=ok ms=%lld", dsv->svc->name, cs->ms);
+		}
+	}
+	/* Services no longer in the manifest: containers go, volumes stay. */
+	for (size_t i = 0; i < p->nservices; i++) {
+		const struct plan_service *ps = &p->services[i];
+		struct converge_service *cs;
+		char e[ERR_LEN];
+		size_t j;
+		json_t *x;
+
+		if (ps->action != PLAN_REMOVE || (o->stop && *o->stop))
+			continue;
+		cs = &rep->services[rep->nservices++];
+		cs->service = xstrdup(ps->service);
+		cs->action = PLAN_REMOVE;
+		cs->outcome = CONVERGE_OK;
+		rep->changed++;
+		if (stop_and_remove(&c, ps->id, NULL, e) < 0) {
+			cs->outcome = CONVERGE_FAILED;
+			cs->reason = xstrdup(e);
+			rep->failed++;
+		}
+		json_array_foreach(ps->extra_ids, j, x)
+			stop_and_remove(&c, json_string_value(x), NULL, e);
+		log_info("remove", "service=%s container=%s outcome=%s (volumes kept)", ps->service,
+		    ps->container, converge_outcome_name(cs->outcome));
+	}
+	free(order);
+	free(failed);
+	return 0;
+}
+
+void
+converge_report_release(struct converge_report *rep)
+{
+	for (size_t i = 0; i < rep->nservices; i++) {
+		free(rep->services[i].service);
+		free(rep->services[i].reason);
+	}
+	free(rep->services);
+	memset(rep, 0, sizeof(*rep));
+}

@@ -1,0 +1,62 @@
+/*
+ * converge: carries out a plan against the engine, service by service in
+ * dependency order, each new container behind a health gate. The old
+ * container is kept until the new one is proven healthy; on failure the old
+ * one is put back and the new one removed. Volumes are never removed.
+ * Blocking: the daemon runs it off its event loop.
+ */
+#ifndef RECONCILER_CONVERGE_H
+#define RECONCILER_CONVERGE_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include "diff.h"
+#include "docker.h"
+#include "manifest.h"
+#include "secrets.h"
+#include "state.h"
+
+enum converge_outcome {
+	CONVERGE_SKIPPED,	/* nothing to do, or not reached */
+	CONVERGE_OK,
+	CONVERGE_FAILED,	/* rolled back: the old version (if any) serves */
+	CONVERGE_BLOCKED,	/* could not act (foreign container, dependency failed) */
+};
+
+struct converge_service {
+	char *service;
+	enum plan_action action;
+	enum converge_outcome outcome;
+	char *reason;		/* why it failed or was blocked */
+	long long ms;		/* time spent */
+};
+
+struct converge_report {
+	struct converge_service *services;
+	size_t nservices;
+	int failed;		/* services that failed or were blocked */
+	int changed;		/* services acted on */
+};
+
+struct converge_options {
+	const char *revision;		/* written to the revision label */
+	volatile sig_atomic_t *stop;	/* when set, no new step starts */
+	/* Test hook: the name of a step ("created", "started", "gating",
+	 * "old-stopped", "renaming") at which the process kills itself with
+	 * SIGKILL, to prove crash safety. NULL in production. */
+	const char *crash_at;
+};
+#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL }
+
+int converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
+    const struct secrets *sec, const struct converge_options *o, struct converge_report *rep,
+    char *err);
+void converge_report_release(struct converge_report *rep);
+const char *converge_outcome_name(enum converge_outcome o);
+
+/* Waits until the container passes its health gate (healthcheck, else running
+ * for min_ready without a restart). 0 healthy, -1 failed with the reason. */
+int converge_gate(struct docker *d, const char *id, const struct mf_service *s, char *err);
+
+#endif

@@ -1,0 +1,2136 @@
+/*
+ * docker: the Engine API client; see docker.h. Plain request/response calls go
+ * through one curl easy handle (connection kept alive); streaming answers
+ * (pull progress, events) are decoded line by line as they arrive; exec's
+ * hijacked stream uses a raw unix socket so stdin can be half-closed.
+ */
+#include "docker.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#ifndef RECONCILER_VERSION
+#define RECONCILER_VERSION "0.0.0"
+#endif
+
+#define API_MIN_MINOR 41
+#define API_MAX_MINOR 44
+#define DEFAULT_SOCK "/var/run/docker.sock"
+#define ARG_MAX_LEN 1024		/* ids, names, refs, signals in a path */
+#define LINE_MAX_LEN (1u << 20)		/* one progress or event line */
+#define HEAD_MAX_LEN (16u << 10)	/* response head of the hijacked exec */
+#define ERRBODY_MAX_LEN (64u << 10)	/* error body read off the raw socket */
+#define CONFIG_MAX_LEN (1u << 20)	/* ~/.docker/config.json */
+#define IO_CHUNK (64u << 10)
+
+struct docker {
+	CURL *curl;
+	char *sock;
+	char api[16];		/* "1.41"; empty until negotiated */
+	char prefix[16];	/* "/v1.41" */
+	int minor;
+	long timeout_ms;
+	size_t max_response;
+	unsigned long calls;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+/*
+ * Response sinks. A buffered sink keeps the whole (capped) body; a line sink
+ * decodes each complete line as JSON and hands it to line_cb, keeping only the
+ * partial line. Whatever the mode, a 3xx-5xx body is buffered for its message.
+ */
+enum sink_mode { SINK_BUFFER, SINK_LINES };
+
+struct sink {
+	struct docker *d;
+	enum sink_mode mode;
+	struct buf body;
+	struct buf line;
+	/* 0 go on, 1 stop (not an error), -1 fail with err filled */
+	int (*line_cb)(json_t *j, void *payload, char *err);
+	void *payload;
+	int stopped, failed, overflow;
+	char err[ERR_LEN];
+};
+
+struct req {
+	const char *method;
+	const char *path;	/* escaped, without the version prefix */
+	const char *body;
+	size_t body_len;
+	const char *header;	/* one extra header line, or NULL */
+	long timeout_ms;	/* whole exchange; 0 = none */
+	long idle_ms;		/* fail when nothing arrives for this long; 0 = none */
+	int timeout_ok;		/* a timeout ends the call normally (events) */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void
+curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ids, names, refs and signals are spliced into paths: keep them sane. */
+static int
+check_arg(const char *what, const char *s, char *err)
+{
+	size_t n;
+
+	if (!s || !*s)
+		return errf(err, "%s is empty", what);
+	n = strlen(s);
+	if (n > ARG_MAX_LEN)
+		return errf(err, "%s is longer than %d bytes", what, ARG_MAX_LEN);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return errf(err, "%s '%.64s' contains a control character", what, s);
+	return 0;
+}
+
+/* Percent-encodes s, keeping unreserved characters and those in keep. */
+static void
+buf_add_escaped(struct buf *b, const char *s, const char *keep)
+{
+	static const char hx[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+		    (keep && strchr(keep, c))) {
+			buf_add(b, s, 1);
+		} else {
+			char e[3] = { '%', hx[c >> 4], hx[c & 15] };
+
+			buf_add(b, e, 3);
+		}
+	}
+}
+
+/* Appends "?key=value" or "&key=value". */
+static void
+query_add(struct buf *b, const char *key, const char *value)
+{
+	buf_adds(b, memchr(b->data ? b->data : "", '?', b->len) ? "&" : "?");
+	buf_adds(b, key);
+	buf_adds(b, "=");
+	buf_add_escaped(b, value, NULL);
+}
+
+/* "<prefix><escaped arg><suffix>" */
+static char *
+path_with(const char *prefix, const char *arg, const char *keep, const char *suffix)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_adds(&b, prefix);
+	buf_add_escaped(&b, arg, keep);
+	buf_adds(&b, suffix);
+	return buf_detach(&b, NULL);
+}
+
+static char *
+label_filters(const char *label)
+{
+	json_t *f = json_pack("{s:[s]}", "label", label);
+	char *s = json_dumps(f, JSON_COMPACT);
+
+	json_decref(f);
+	if (!s)
+		abort();
+	return s;
+}
+
+/* err may be NULL where a caller does not want the message (errf copes). */
+static void
+err_clear(char *err)
+{
+	if (err)
+		err[0] = '\0';
+}
+
+static void
+secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* ---------------------------------------------------------------- errors */
+
+/* What went wrong reaching the socket, in terms a user can act on. */
+static int
+socket_error(const struct docker *d, int e, char *err)
+{
+	struct stat st;
+
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return errf(err, "cannot connect to the docker engine: socket '%s' does not exist "
+		    "(is dockerd running? start it, e.g. 'systemctl start docker', or point "
+		    "DOCKER_HOST at its socket)", d->sock);
+	case EACCES:
+	case EPERM: {
+		char gbuf[4096], pbuf[4096], group[64] = "", user[64] = "";
+		struct group gr, *grp = NULL;
+		struct passwd pw, *pwp = NULL;
+
+		if (getpwuid_r(geteuid(), &pw, pbuf, sizeof(pbuf), &pwp) == 0 && pwp)
+			snprintf(user, sizeof(user), "%s", pwp->pw_name);
+		else
+			snprintf(user, sizeof(user), "%ld", (long)geteuid());
+		if (stat(d->sock, &st) < 0)
+			return errf(err, "permission denied reaching docker socket '%s' (%s): "
+			    "user '%s' cannot get to it; fix the directory permissions or run "
+			    "as a user who can", d->sock, strerror(errno), user);
+		if (getgrgid_r(st.st_gid, &gr, gbuf, sizeof(gbuf), &grp) == 0 && grp)
+			snprintf(group, sizeof(group), "%s", grp->gr_name);
+		else
+			snprintf(group, sizeof(group), "%ld", (long)st.st_gid);
+		return errf(err, "permission denied on docker socket '%s' (mode %04o, group '%s'): "
+		    "add user '%s' to group '%s' ('usermod -aG %s %s', then log in again) "
+		    "or run as root", d->sock, (unsigned)(st.st_mode & 07777), group, user,
+		    group, group, user);
+	}
+	case ECONNREFUSED:
+		return errf(err, "cannot connect to the docker engine at '%s': connection refused "
+		    "(the socket exists but nothing listens on it: is dockerd running?)", d->sock);
+	default:
+		return errf(err, "cannot connect to the docker engine at '%s': %s", d->sock,
+		    strerror(e));
+	}
+}
+
+/* The engine's message from an error body: {"message": …} or the raw text. */
+static void
+engine_message(const char *data, size_t len, char *msg, size_t msglen)
+{
+	json_t *j = NULL, *m;
+	size_t i, o = 0;
+
+	msg[0] = '\0';
+	if (len && (j = json_loadb(data, len, 0, NULL)) &&
+	    (m = json_object_get(j, "message")) && json_is_string(m)) {
+		snprintf(msg, msglen, "%s", json_string_value(m));
+		json_decref(j);
+		return;
+	}
+	json_decref(j);
+	for (i = 0; i < len && o + 1 < msglen && o < 200; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c == '\n' || c == '\r' || c == '\t')
+			c = ' ';
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (c == ' ' && (o == 0 || msg[o - 1] == ' '))
+			continue;
+		msg[o++] = (char)c;
+	}
+	while (o && msg[o - 1] == ' ')
+		o--;
+	msg[o] = '\0';
+	if (!o)
+		snprintf(msg, msglen, "(no message)");
+}
+
+static int
+engine_error(const char *method, const char *path, long status, const char *data, size_t len,
+    char *err)
+{
+	char msg[ERR_LEN];
+
+	engine_message(data, len, msg, sizeof(msg));
+	return errf(err, "engine: %s %s: %ld: %s", method, path, status, msg);
+}
+
+/* ---------------------------------------------------------------- HTTP via curl */
+
+static void
+sink_init(struct sink *s, struct docker *d, enum sink_mode mode)
+{
+	memset(s, 0, sizeof(*s));
+	s->d = d;
+	s->mode = mode;
+	buf_init(&s->body, d->max_response);
+	buf_init(&s->line, LINE_MAX_LEN);
+}
+
+static void
+sink_release(struct sink *s)
+{
+	buf_release(&s->body);
+	buf_release(&s->line);
+}
+
+static int
+line_done(struct sink *s)
+{
+	const char *p = s->line.data;
+	size_t n = s->line.len;
+	json_error_t je;
+	json_t *j;
+	int r;
+
+	while (n && isspace((unsigned char)*p)) {
+		p++;
+		n--;
+	}
+	while (n && isspace((unsigned char)p[n - 1]))
+		n--;
+	if (!n) {
+		buf_reset(&s->line);
+		return 0;
+	}
+	if (!(j = json_loadb(p, n, 0, &je))) {
+		errf(s->err, "malformed JSON line in the stream: %s", je.text);
+		s->failed = 1;
+		return -1;
+	}
+	buf_reset(&s->line);
+	r = s->line_cb(j, s->payload, s->err);
+	json_decref(j);
+	if (r < 0) {
+		s->failed = 1;
+		return -1;
+	}
+	if (r > 0) {
+		s->stopped = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+lines_feed(struct sink *s, const char *p, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+
+		if (buf_add(&s->line, p, k) < 0) {
+			errf(s->err, "a line of the stream is longer than %u bytes", LINE_MAX_LEN);
+			s->failed = 1;
+			return -1;
+		}
+		p += k;
+		n -= k;
+		if (nl) {
+			p++;
+			n--;
+			if (line_done(s) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static size_t
+sink_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	curl_easy_getinfo(s->d->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (s->mode == SINK_BUFFER || status >= 300) {
+		if (buf_add(&s->body, ptr, n) < 0) {
+			s->overflow = 1;
+			return 0;
+		}
+		return n;
+	}
+	return lines_feed(s, ptr, n) < 0 ? 0 : n;
+}
+
+/* One HTTP exchange. 0 when a response came back (any status, in *status),
+ * -1 with err on transport failure, an overflow or a failed line callback. */
+static int
+http_do(struct docker *d, const struct req *r, struct sink *s, long *status, char *err)
+{
+	CURL *c = d->curl;
+	struct curl_slist *hdrs = NULL, *h;
+	char *url = NULL;
+	long os_errno = 0, connect_ms;
+	CURLcode cc;
+	int rc = -1;
+
+	*status = 0;
+	curl_easy_reset(c);
+	url = xasprintf("http://docker%s%s", d->prefix, r->path);
+	h = curl_slist_append(hdrs, "Expect:");
+	if (h)
+		hdrs = h;
+	/* no body: drop the form content type curl would announce for a POST */
+	if ((h = curl_slist_append(hdrs, r->body ? "Content-Type: application/json" :
+	    "Content-Type:")))
+		hdrs = h;
+	if (r->header && (h = curl_slist_append(hdrs, r->header)))
+		hdrs = h;
+	if (!hdrs) {
+		errf(err, "out of memory building a request");
+		goto out;
+	}
+	connect_ms = d->timeout_ms < 10000 ? d->timeout_ms : 10000;
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->sock);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "reconciler/" RECONCILER_VERSION);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, d->curl_err);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	if (r->timeout_ms > 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+	if (r->idle_ms > 0) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (r->idle_ms + 999) / 1000);
+	}
+	if (strcmp(r->method, "GET") == 0) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)(r->body ? r->body_len : 0));
+	} else {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+		if (r->body) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		}
+	}
+	d->curl_err[0] = '\0';
+	d->calls++;
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (cc == CURLE_OK) {
+		/* a last line without its newline */
+		if (s->mode == SINK_LINES && *status < 300 && s->line.len && line_done(s) < 0 &&
+		    s->failed) {
+			errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
+			goto out;
+		}
+		rc = 0;
+	} else if (cc == CURLE_WRITE_ERROR && s->stopped) {
+		rc = 0;
+	} else if (cc == CURLE_WRITE_ERROR && s->failed) {
+		errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
+	} else if (cc == CURLE_WRITE_ERROR && s->overflow) {
+		errf(err, "engine: %s %s: response larger than %zu bytes", r->method, r->path,
+		    s->body.max);
+	} else if (cc == CURLE_OPERATION_TIMEDOUT && r->timeout_ok && *status == 200) {
+		rc = 0;	/* the stream was open and simply ran its time */
+	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		if (*status == 0 && !s->body.len && d->curl_err[0] &&
+		    strstr(d->curl_err, "onnect"))
+			errf(err, "cannot connect to the docker engine at '%s' within %ld ms "
+			    "(is dockerd hung?)", d->sock, connect_ms);
+		else if (r->idle_ms > 0 && !r->timeout_ms)
+			errf(err, "engine: %s %s: nothing received for %ld ms", r->method,
+			    r->path, r->idle_ms);
+		else
+			errf(err, "engine: %s %s: no complete answer within %ld ms (is dockerd "
+			    "overloaded or hung?)", r->method, r->path, r->timeout_ms);
+	} else if (cc == CURLE_COULDNT_CONNECT) {
+		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+		socket_error(d, os_errno ? (int)os_errno : ECONNREFUSED, err);
+	} else if (cc == CURLE_PARTIAL_FILE || cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR) {
+		errf(err, "engine: %s %s: connection closed before the response was complete",
+		    r->method, r->path);
+	} else {
+		errf(err, "engine: %s %s: %s", r->method, r->path,
+		    d->curl_err[0] ? d->curl_err : curl_easy_strerror(cc));
+	}
+out:
+	curl_slist_free_all(hdrs);
+	free(url);
+	return rc;
+}
+
+/* A buffered JSON call. Returns the status (< 400) or -1. */
+static int
+call(struct docker *d, const char *method, const char *path, json_t *body, long timeout_ms,
+    json_t **out, long *status_out, char *err)
+{
+	struct sink s;
+	struct req r = { 0 };
+	json_error_t je;
+	char *text = NULL;
+	long status = 0;
+	int rc = -1;
+
+	if (out)
+		*out = NULL;
+	if (status_out)
+		*status_out = 0;
+	sink_init(&s, d, SINK_BUFFER);
+	if (body && !(text = json_dumps(body, JSON_COMPACT))) {
+		errf(err, "engine: %s %s: cannot encode the request body", method, path);
+		goto out;
+	}
+	r.method = method;
+	r.path = path;
+	r.body = text;
+	r.body_len = text ? strlen(text) : 0;
+	r.timeout_ms = timeout_ms;
+	if (http_do(d, &r, &s, &status, err) < 0)
+		goto out;
+	if (status_out)
+		*status_out = status;
+	if (status >= 400 || status < 200) {
+		engine_error(method, path, status, s.body.data, s.body.len, err);
+		goto out;
+	}
+	if (out && s.body.len) {
+		size_t i = 0;
+
+		while (i < s.body.len && isspace((unsigned char)s.body.data[i]))
+			i++;
+		if (i < s.body.len && !(*out = json_loadb(s.body.data, s.body.len, 0, &je))) {
+			errf(err, "engine: %s %s: %ld: truncated or malformed JSON in the response "
+			    "(%s at byte %d)", method, path, status, je.text, je.position);
+			goto out;
+		}
+	}
+	rc = (int)status;
+out:
+	secret_free(text);	/* create bodies carry env values */
+	sink_release(&s);
+	return rc;
+}
+
+int
+docker_call(struct docker *d, const char *method, const char *path, json_t *body, json_t **out,
+    long *status_out, char *err)
+{
+	return call(d, method, path, body, d->timeout_ms, out, status_out, err);
+}
+
+/* ---------------------------------------------------------------- handle */
+
+/* "1.41" -> 1, 41; strict. */
+static int
+parse_api_version(const char *s, int *major, int *minor)
+{
+	long a = 0, b = 0;
+	int da = 0, db = 0;
+
+	if (!s)
+		return -1;
+	while (*s >= '0' && *s <= '9' && da < 4) {
+		a = a * 10 + (*s++ - '0');
+		da++;
+	}
+	if (!da || *s++ != '.')
+		return -1;
+	while (*s >= '0' && *s <= '9' && db < 4) {
+		b = b * 10 + (*s++ - '0');
+		db++;
+	}
+	if (!db || *s)
+		return -1;
+	*major = (int)a;
+	*minor = (int)b;
+	return 0;
+}
+
+static int
+negotiate(struct docker *d, json_t *v, char *err)
+{
+	const char *api = json_string_value(json_object_get(v, "ApiVersion"));
+	const char *min = json_string_value(json_object_get(v, "MinAPIVersion"));
+	const char *ver = json_string_value(json_object_get(v, "Version"));
+	int maj, minor, mmaj, mminor;
+
+	if (!ver)
+		ver = "?";
+	if (parse_api_version(api, &maj, &minor) < 0)
+		return errf(err, "engine: GET /version: no usable ApiVersion in the answer ('%s')",
+		    api ? api : "missing");
+	if (maj != 1)
+		return errf(err, "docker engine %s speaks API %s, which this reconciler does not "
+		    "know (it speaks %s to %s)", ver, api, DOCKER_API_MIN, DOCKER_API_MAX);
+	if (minor > API_MAX_MINOR)
+		minor = API_MAX_MINOR;
+	if (minor < API_MIN_MINOR)
+		return errf(err, "docker engine %s speaks API %s, older than %s, the oldest this "
+		    "reconciler supports: upgrade docker (20.10 or newer)", ver, api,
+		    DOCKER_API_MIN);
+	if (min && parse_api_version(min, &mmaj, &mminor) == 0 &&
+	    (mmaj > 1 || (mmaj == 1 && mminor > minor)))
+		return errf(err, "docker engine %s requires API %s or newer, but this reconciler "
+		    "speaks at most %s: upgrade reconciler", ver, min, DOCKER_API_MAX);
+	d->minor = minor;
+	snprintf(d->api, sizeof(d->api), "1.%d", minor);
+	snprintf(d->prefix, sizeof(d->prefix), "/v1.%d", minor);
+	return 0;
+}
+
+int
+docker_open(struct docker **out, const struct docker_options *opts, char *err)
+{
+	static const struct docker_options defaults = DOCKER_OPTIONS_INIT;
+	struct docker *d = NULL;
+	json_t *v = NULL;
+	const char *host, *what = "docker host", *path;
+	int rc = -1;
+
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	host = opts->host;
+	if (!host || !*host) {
+		host = getenv("DOCKER_HOST");
+		what = "DOCKER_HOST";
+	}
+	if (!host || !*host) {
+		host = "unix://" DEFAULT_SOCK;
+		what = "docker host";
+	}
+	if (strncmp(host, "unix://", 7) != 0) {
+		if (strstr(host, "://"))
+			return errf(err, "%s '%s': only unix:// sockets are supported (to reach a "
+			    "remote engine, forward its socket, e.g. 'ssh -nNT -L "
+			    "/tmp/docker.sock:/var/run/docker.sock HOST' and "
+			    "DOCKER_HOST=unix:///tmp/docker.sock)", what, host);
+		return errf(err, "%s '%s': expected unix:///path/to/docker.sock", what, host);
+	}
+	path = host + 7;
+	if (*path != '/')
+		return errf(err, "%s '%s': the socket path must be absolute (unix:///path)", what,
+		    host);
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return errf(err, "%s '%s': socket path too long", what, host);
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
+		return errf(err, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_rc));
+	d = xcalloc(1, sizeof(*d));
+	d->sock = xstrdup(path);
+	d->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
+	d->max_response = opts->max_response ? opts->max_response : (size_t)16 << 20;
+	if (!(d->curl = curl_easy_init())) {
+		errf(err, "cannot initialise libcurl");
+		goto out;
+	}
+	/* unversioned: the engine answers /version in its own (newest) version */
+	if (call(d, "GET", "/version", NULL, d->timeout_ms, &v, NULL, err) < 0)
+		goto out;
+	if (!json_is_object(v)) {
+		errf(err, "engine: GET /version: expected a JSON object");
+		goto out;
+	}
+	if (negotiate(d, v, err) < 0)
+		goto out;
+	*out = d;
+	d = NULL;
+	rc = 0;
+out:
+	json_decref(v);
+	docker_free(d);
+	return rc;
+}
+
+void
+docker_free(struct docker *d)
+{
+	if (!d)
+		return;
+	if (d->curl)
+		curl_easy_cleanup(d->curl);
+	free(d->sock);
+	free(d);
+}
+
+const char *
+docker_api_version(const struct docker *d)
+{
+	return d->api;
+}
+
+int
+docker_api_at_least(const struct docker *d, int major, int minor)
+{
+	return major < 1 || (major == 1 && d->minor >= minor);
+}
+
+unsigned long
+docker_calls(const struct docker *d)
+{
+	return d->calls;
+}
+
+/* ---------------------------------------------------------------- containers */
+
+int
+docker_containers_list(struct docker *d, const char *label_filter, int all, json_t **out,
+    char *err)
+{
+	struct buf p;
+	char *filters = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	buf_init(&p, 0);
+	buf_adds(&p, "/containers/json");
+	if (all)
+		query_add(&p, "all", "1");
+	if (label_filter) {
+		if (check_arg("label filter", label_filter, err) < 0)
+			goto out;
+		filters = label_filters(label_filter);
+		query_add(&p, "filters", filters);
+	}
+	if (call(d, "GET", p.data, NULL, d->timeout_ms, out, NULL, err) < 0)
+		goto out;
+	if (!json_is_array(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		errf(err, "engine: GET %s: expected a JSON array", p.data);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(filters);
+	buf_release(&p);
+	return rc;
+}
+
+/* GET that answers 1 (and no error) on 404. */
+static int
+inspect(struct docker *d, const char *what, const char *arg, const char *prefix,
+    const char *keep, const char *suffix, json_t **out, char *err)
+{
+	char *path = NULL;
+	long status = 0;
+	int rc = -1;
+
+	*out = NULL;
+	if (check_arg(what, arg, err) < 0)
+		return -1;
+	path = path_with(prefix, arg, keep, suffix);
+	if (call(d, "GET", path, NULL, d->timeout_ms, out, &status, err) >= 0) {
+		if (!json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			errf(err, "engine: GET %s: expected a JSON object", path);
+			goto out;
+		}
+		rc = 0;
+	} else if (status == 404) {
+		err_clear(err);
+		rc = 1;
+	}
+out:
+	free(path);
+	return rc;
+}
+
+int
+docker_container_inspect(struct docker *d, const char *id_or_name, json_t **out, char *err)
+{
+	return inspect(d, "container", id_or_name, "/containers/", NULL, "/json", out, err);
+}
+
+int
+docker_image_inspect(struct docker *d, const char *ref, json_t **out, char *err)
+{
+	return inspect(d, "image reference", ref, "/images/", "/:@", "/json", out, err);
+}
+
+/* A POST/DELETE whose answer carries no data; ok_status is accepted besides 2xx. */
+static int
+simple(struct docker *d, const char *method, const char *path, json_t *body, long timeout_ms,
+    long ok_status, char *err)
+{
+	long status = 0;
+
+	if (call(d, method, path, body, timeout_ms, NULL, &status, err) >= 0 && status < 300)
+		return 0;
+	if (ok_status && status == ok_status) {
+		err_clear(err);
+		return 0;
+	}
+	if (status >= 300 && status < 400)
+		return engine_error(method, path, status, "", 0, err);
+	return -1;
+}
+
+/*
+ * The endpoints other than the primary one, when the engine cannot take them
+ * at create (API < 1.44): moved out of a copy of the body into *rest.
+ */
+static json_t *
+split_networks(json_t *config, json_t **rest)
+{
+	json_t *copy, *eps, *host, *mode_j;
+	const char *primary = NULL, *mode = NULL, *key;
+	json_t *val;
+	void *tmp;
+
+	*rest = NULL;
+	eps = json_object_get(json_object_get(config, "NetworkingConfig"), "EndpointsConfig");
+	if (!json_is_object(eps) || json_object_size(eps) < 2)
+		return NULL;
+	host = json_object_get(config, "HostConfig");
+	mode_j = json_object_get(host, "NetworkMode");
+	if (json_is_string(mode_j))
+		mode = json_string_value(mode_j);
+	if (mode && json_object_get(eps, mode))
+		primary = mode;
+	else
+		primary = json_object_iter_key(json_object_iter(eps));
+	copy = json_deep_copy(config);
+	eps = json_object_get(json_object_get(copy, "NetworkingConfig"), "EndpointsConfig");
+	*rest = json_object();
+	json_object_foreach_safe(eps, tmp, key, val) {
+		if (strcmp(key, primary) == 0)
+			continue;
+		json_object_set(*rest, key, val);
+		json_object_del(eps, key);
+	}
+	return copy;
+}
+
+int
+docker_container_create(struct docker *d, const char *name, json_t *config, char **id_out,
+    char *err)
+{
+	struct buf p;
+	json_t *res = NULL, *split = NULL, *rest = NULL, *val;
+	const char *id, *key;
+	char rm_err[ERR_LEN];
+	int rc = -1;
+
+	*id_out = NULL;
+	buf_init(&p, 0);
+	if (!json_is_object(config)) {
+		errf(err, "container create: the body must be a JSON object");
+		goto out;
+	}
+	if (name && check_arg("container name", name, err) < 0)
+		goto out;
+	buf_adds(&p, "/containers/create");
+	if (name)
+		query_add(&p, "name", name);
+	if (!docker_api_at_least(d, 1, 44))
+		split = split_networks(config, &rest);
+	if (call(d, "POST", p.data, split ? split : config, d->timeout_ms, &res, NULL, err) < 0)
+		goto out;
+	id = json_string_value(json_object_get(res, "Id"));
+	if (!id || !*id) {
+		errf(err, "engine: POST %s: no Id in the answer", p.data);
+		goto out;
+	}
+	json_object_foreach(rest, key, val) {
+		if (docker_network_connect(d, key, id, val, err) < 0) {
+			/* all or nothing: a half-wired container is worse than none */
+			docker_container_remove(d, id, 1, rm_err);
+			goto out;
+		}
+	}
+	*id_out = xstrdup(id);
+	rc = 0;
+out:
+	json_decref(res);
+	json_decref(split);
+	json_decref(rest);
+	buf_release(&p);
+	return rc;
+}
+
+int
+docker_container_start(struct docker *d, const char *id, char *err)
+{
+	char *path;
+	int rc;
+
+	if (check_arg("container", id, err) < 0)
+		return -1;
+	path = path_with("/containers/", id, NULL, "/start");
+	rc = simple(d, "POST", path, NULL, d->timeout_ms, 304, err);
+	free(path);
+	return rc;
+}
+
+int
+docker_container_stop(struct docker *d, const char *id, int timeout_s, char *err)
+{
+	struct buf p;
+	char t[24];
+	int rc;
+
+	if (check_arg("container", id, err) < 0)
+		return -1;
+	if (timeout_s < 0)
+		timeout_s = 0;
+	snprintf(t, sizeof(t), "%d", timeout_s);
+	buf_init(&p, 0);
+	buf_adds(&p, "/containers/");
+	buf_add_escaped(&p, id, NULL);
+	buf_adds(&p, "/stop");
+	query_add(&p, "t", t);
+	rc = simple(d, "POST", p.data, NULL, (long)timeout_s * 1000 + d->timeout_ms, 304, err);
+	buf_release(&p);
+	return rc;
+}
+
+int
+docker_container_remove(struct docker *d, const char *id, int force, char *err)
+{
+	struct buf p;
+	int rc;
+
+	if (check_arg("container", id, err) < 0)
+		return -1;
+	buf_init(&p, 0);
+	buf_adds(&p, "/containers/");
+	buf_add_escaped(&p, id, NULL);
+	/* never v=1: volumes outlive their containers */
+	if (force)
+		query_add(&p, "force", "1");
+	rc = simple(d, "DELETE", p.data, NULL, d->timeout_ms, 404, err);
+	buf_release(&p);
+	return rc;
+}
+
+int
+docker_container_rename(struct docker *d, const char *id, const char *new_name, char *err)
+{
+	struct buf p;
+	int rc;
+
+	if (check_arg("container", id, err) < 0 || check_arg("new name", new_name, err) < 0)
+		return -1;
+	buf_init(&p, 0);
+	buf_adds(&p, "/containers/");
+	buf_add_escaped(&p, id, NULL);
+	buf_adds(&p, "/rename");
+	query_add(&p, "name", new_name);
+	rc = simple(d, "POST", p.data, NULL, d->timeout_ms, 0, err);
+	buf_release(&p);
+	return rc;
+}
+
+int
+docker_container_kill(struct docker *d, const char *id, const char *signal, char *err)
+{
+	struct buf p;
+	int rc;
+
+	if (check_arg("container", id, err) < 0 || (signal && check_arg("signal", signal, err) < 0))
+		return -1;
+	buf_init(&p, 0);
+	buf_adds(&p, "/containers/");
+	buf_add_escaped(&p, id, NULL);
+	buf_adds(&p, "/kill");
+	if (signal)
+		query_add(&p, "signal", signal);
+	rc = simple(d, "POST", p.data, NULL, d->timeout_ms, 0, err);
+	buf_release(&p);
+	return rc;
+}
+
+int
+docker_container_wait(struct docker *d, const char *id, long timeout_ms, int *exit_code,
+    char *err)
+{
+	json_t *res = NULL, *code, *e;
+	char *path;
+	const char *msg;
+	int rc = -1;
+
+	*exit_code = -1;
+	if (check_arg("container", id, err) < 0)
+		return -1;
+	path = path_with("/containers/", id, NULL, "/wait?condition=not-running");
+	if (call(d, "POST", path, NULL, timeout_ms > 0 ? timeout_ms : 0, &res, NULL, err) < 0)
+		goto out;
+	code = json_object_get(res, "StatusCode");
+	if (!json_is_integer(code)) {
+		errf(err, "engine: POST %s: no StatusCode in the answer", path);
+		goto out;
+	}
+	e = json_object_get(res, "Error");
+	msg = json_string_value(json_object_get(e, "Message"));
+	if (msg && *msg) {
+		errf(err, "engine: POST %s: %s", path, msg);
+		goto out;
+	}
+	*exit_code = (int)json_integer_value(code);
+	rc = 0;
+out:
+	json_decref(res);
+	free(path);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- networks, volumes */
+
+static json_t *
+create_body(json_t *create_body, const char *name)
+{
+	json_t *b = json_is_object(create_body) ? json_deep_copy(create_body) : json_object();
+
+	json_object_set_new(b, "Name", json_string(name));
+	return b;
+}
+
+int
+docker_network_ensure(struct docker *d, const char *name, json_t *create_body_in, char *err)
+{
+	json_t *cur = NULL, *body = NULL;
+	const char *have;
+	long status = 0;
+	int rc = -1, r;
+
+	if ((r = inspect(d, "network", name, "/networks/", NULL, "", &cur, err)) < 0)
+		goto out;
+	/* a name can also match an ID prefix: only the exact name counts */
+	have = json_string_value(json_object_get(cur, "Name"));
+	if (r == 0 && have && strcmp(have, name) == 0) {
+		rc = 0;
+		goto out;
+	}
+	body = create_body(create_body_in, name);
+	/* before 1.44 the engine happily creates a second network of the same name */
+	if (!docker_api_at_least(d, 1, 44))
+		json_object_set_new(body, "CheckDuplicate", json_true());
+	if (call(d, "POST", "/networks/create", body, d->timeout_ms, NULL, &status, err) >= 0) {
+		rc = 1;
+	} else if (status == 409) {
+		err_clear(err);	/* created meanwhile by someone else */
+		rc = 0;
+	}
+out:
+	json_decref(cur);
+	json_decref(body);
+	return rc;
+}
+
+int
+docker_volume_ensure(struct docker *d, const char *name, json_t *create_body_in, char *err)
+{
+	json_t *cur = NULL, *body = NULL;
+	int rc = -1, r;
+
+	if ((r = inspect(d, "volume", name, "/volumes/", NULL, "", &cur, err)) < 0)
+		goto out;
+	if (r == 0) {
+		rc = 0;
+		goto out;
+	}
+	body = create_body(create_body_in, name);
+	if (call(d, "POST", "/volumes/create", body, d->timeout_ms, NULL, NULL, err) >= 0)
+		rc = 1;
+out:
+	json_decref(cur);
+	json_decref(body);
+	return rc;
+}
+
+int
+docker_network_connect(struct docker *d, const char *network, const char *container,
+    json_t *endpoint_config, char *err)
+{
+	json_t *body;
+	char *path;
+	int rc;
+
+	if (check_arg("network", network, err) < 0 || check_arg("container", container, err) < 0)
+		return -1;
+	body = json_pack("{s:s}", "Container", container);
+	if (json_is_object(endpoint_config))
+		json_object_set(body, "EndpointConfig", endpoint_config);
+	path = path_with("/networks/", network, NULL, "/connect");
+	rc = simple(d, "POST", path, body, d->timeout_ms, 0, err);
+	json_decref(body);
+	free(path);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- pull */
+
+static const char b64std[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *
+base64_encode(const unsigned char *in, size_t n, const char *alphabet)
+{
+	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		*o++ = alphabet[v >> 18];
+		*o++ = alphabet[(v >> 12) & 63];
+		*o++ = alphabet[(v >> 6) & 63];
+		*o++ = alphabet[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+
+		*o++ = alphabet[v >> 18];
+		*o++ = alphabet[(v >> 12) & 63];
+		*o++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Standard alphabet, padding optional; NULL if malformed. */
+static char *
+base64_decode(const char *in)
+{
+	size_t n = strlen(in), o = 0;
+	char *out = xmalloc(n / 4 * 3 + 4);
+	uint32_t acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p;
+
+		if (in[i] == '=')
+			break;
+		if (!(p = strchr(b64std, in[i])) || !in[i]) {
+			secret_free(out);
+			return NULL;
+		}
+		acc = acc << 6 | (uint32_t)(p - b64std);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Registry host of a reference, the way docker names it ("docker.io" for Hub). */
+static char *
+ref_registry(const char *ref)
+{
+	const char *slash = strchr(ref, '/');
+
+	if (slash) {
+		char *first = xstrndup(ref, (size_t)(slash - ref));
+
+		if (strchr(first, '.') || strchr(first, ':') || strcmp(first, "localhost") == 0)
+			return first;
+		free(first);
+	}
+	return xstrdup("docker.io");
+}
+
+/* "name[:tag][@digest]" -> fromImage name and tag (the digest wins), as the
+ * docker CLI sends them. */
+static void
+ref_split(const char *ref, char **name, char **tag)
+{
+	const char *at = strchr(ref, '@'), *end = at ? at : ref + strlen(ref);
+	const char *slash = NULL, *colon = NULL, *p;
+
+	for (p = ref; p < end; p++) {
+		if (*p == '/')
+			slash = p;
+		else if (*p == ':')
+			colon = p;
+	}
+	if (colon && slash && colon < slash)
+		colon = NULL;
+	*name = xstrndup(ref, (size_t)((colon ? colon : end) - ref));
+	if (at)
+		*tag = xstrdup(at + 1);
+	else if (colon)
+		*tag = xstrndup(colon + 1, (size_t)(end - colon - 1));
+	else
+		*tag = xstrdup("latest");
+}
+
+/* An auths key ("https://host/v1/", "host") reduced to its host. */
+static int
+auth_key_matches(const char *key, const char *registry)
+{
+	static const char *const hub[] = { "docker.io", "index.docker.io", "registry-1.docker.io" };
+	size_t n;
+
+	if (strncmp(key, "https://", 8) == 0)
+		key += 8;
+	else if (strncmp(key, "http://", 7) == 0)
+		key += 7;
+	n = strcspn(key, "/");
+	if (strcmp(registry, "docker.io") == 0) {
+		for (size_t i = 0; i < sizeof(hub) / sizeof(hub[0]); i++)
+			if (strlen(hub[i]) == n && strncmp(key, hub[i], n) == 0)
+				return 1;
+		return 0;
+	}
+	return strlen(registry) == n && strncmp(key, registry, n) == 0;
+}
+
+/* "X-Registry-Auth: …" for registry from the docker CLI's config, or NULL. */
+static int
+registry_auth_header(const char *registry, char **header, char *err)
+{
+	const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME"), *key;
+	char *path = NULL, *data = NULL, *userpass = NULL, *text = NULL, *enc = NULL;
+	json_t *cfg = NULL, *auths, *entry, *found = NULL, *ac = NULL;
+	const char *user = NULL, *pass = NULL, *token;
+	json_error_t je;
+	struct stat st;
+	size_t len;
+	int rc = -1;
+
+	*header = NULL;
+	if (dir && *dir)
+		path = xasprintf("%s/config.json", dir);
+	else if (home && *home)
+		path = xasprintf("%s/.docker/config.json", home);
+	else
+		return 0;
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		rc = 0;
+		goto out;
+	}
+	if (file_read(path, CONFIG_MAX_LEN, &data, &len, err) < 0)
+		goto out;
+	if (!(cfg = json_loadb(data, len, 0, &je))) {
+		errf(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		goto out;
+	}
+	auths = json_object_get(cfg, "auths");
+	json_object_foreach(auths, key, entry) {
+		if (json_is_object(entry) && auth_key_matches(key, registry)) {
+			found = entry;
+			break;
+		}
+	}
+	if (!found) {
+		rc = 0;
+		goto out;
+	}
+	ac = json_object();
+	if ((token = json_string_value(json_object_get(found, "auth"))) && *token) {
+		char *colon;
+
+		if (!(userpass = base64_decode(token)) || !(colon = strchr(userpass, ':'))) {
+			errf(err, "%s: auths.\"%s\".auth: expected base64 of 'user:password'", path,
+			    key);
+			goto out;
+		}
+		*colon = '\0';
+		user = userpass;
+		pass = colon + 1;
+	} else {
+		user = json_string_value(json_object_get(found, "username"));
+		pass = json_string_value(json_object_get(found, "password"));
+	}
+	if (user)
+		json_object_set_new(ac, "username", json_string(user));
+	if (pass)
+		json_object_set_new(ac, "password", json_string(pass));
+	if ((token = json_string_value(json_object_get(found, "identitytoken"))))
+		json_object_set_new(ac, "identitytoken", json_string(token));
+	json_object_set_new(ac, "serveraddress", json_string(strcmp(registry, "docker.io") == 0 ?
+	    "https://index.docker.io/v1/" : registry));
+	if (!(text = json_dumps(ac, JSON_COMPACT))) {
+		errf(err, "cannot encode registry credentials");
+		goto out;
+	}
+	enc = base64_encode((const unsigned char *)text, strlen(text), b64url);
+	*header = xasprintf("X-Registry-Auth: %s", enc);
+	rc = 0;
+out:
+	secret_free(enc);
+	secret_free(text);
+	secret_free(userpass);
+	if (data) {
+		explicit_bzero(data, len);
+		free(data);
+	}
+	json_decref(ac);
+	json_decref(cfg);
+	free(path);
+	return rc;
+}
+
+static int
+pull_line(json_t *j, void *payload, char *err)
+{
+	json_t *e = json_object_get(j, "error");
+	const char *msg;
+
+	(void)payload;
+	if (!e)
+		return 0;
+	msg = json_string_value(e);
+	if (!msg)
+		msg = json_string_value(json_object_get(json_object_get(j, "errorDetail"),
+		    "message"));
+	errf(err, "%s", msg && *msg ? msg : "the engine reported an error");
+	return -1;
+}
+
+int
+docker_image_pull(struct docker *d, const char *ref, char *err)
+{
+	struct sink s;
+	struct req r = { 0 };
+	struct buf p;
+	json_t *img = NULL;
+	char *name = NULL, *tag = NULL, *registry = NULL, *auth = NULL;
+	long status = 0;
+	int rc = -1, have;
+
+	sink_init(&s, d, SINK_LINES);
+	buf_init(&p, 0);
+	if ((have = docker_image_inspect(d, ref, &img, err)) < 0)
+		goto out;
+	if (have == 0) {
+		rc = 0;
+		goto out;
+	}
+	ref_split(ref, &name, &tag);
+	registry = ref_registry(name);
+	if (registry_auth_header(registry, &auth, err) < 0)
+		goto out;
+	buf_adds(&p, "/images/create");
+	query_add(&p, "fromImage", name);
+	query_add(&p, "tag", tag);
+	s.line_cb = pull_line;
+	r.method = "POST";
+	r.path = p.data;
+	r.header = auth;
+	r.idle_ms = d->timeout_ms;
+	if (http_do(d, &r, &s, &status, err) < 0) {
+		if (s.failed)
+			errf(err, "pull '%s': %s", ref, s.err);
+		goto out;
+	}
+	if (status >= 300) {
+		char msg[ERR_LEN];
+
+		engine_message(s.body.data, s.body.len, msg, sizeof(msg));
+		errf(err, "pull '%s': engine: %ld: %s", ref, status, msg);
+		goto out;
+	}
+	/* the stream can end early without an error line: check the result */
+	json_decref(img);
+	img = NULL;
+	if ((have = docker_image_inspect(d, ref, &img, err)) < 0)
+		goto out;
+	if (have) {
+		errf(err, "pull '%s': the engine ended the pull but does not have the image", ref);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(img);
+	secret_free(auth);
+	free(name);
+	free(tag);
+	free(registry);
+	buf_release(&p);
+	sink_release(&s);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- events */
+
+struct events_ctx {
+	int (*cb)(json_t *event, void *payload);
+	void *payload;
+};
+
+static int
+events_line(json_t *j, void *payload, char *err)
+{
+	struct events_ctx *e = payload;
+
+	(void)err;
+	return e->cb(j, e->payload) ? 1 : 0;
+}
+
+int
+docker_events(struct docker *d, const char *label_filter, long timeout_ms,
+    int (*cb)(json_t *event, void *payload), void *payload, char *err)
+{
+	struct events_ctx e = { cb, payload };
+	struct sink s;
+	struct req r = { 0 };
+	struct buf p;
+	char *filters = NULL;
+	long status = 0;
+	int rc = -1;
+
+	sink_init(&s, d, SINK_LINES);
+	buf_init(&p, 0);
+	buf_adds(&p, "/events");
+	if (label_filter) {
+		if (check_arg("label filter", label_filter, err) < 0)
+			goto out;
+		filters = label_filters(label_filter);
+		query_add(&p, "filters", filters);
+	}
+	s.line_cb = events_line;
+	s.payload = &e;
+	r.method = "GET";
+	r.path = p.data;
+	r.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+	r.timeout_ok = 1;
+	if (http_do(d, &r, &s, &status, err) < 0)
+		goto out;
+	if (status >= 300) {
+		engine_error("GET", p.data, status, s.body.data, s.body.len, err);
+		goto out;
+	}
+	rc = s.stopped ? 1 : 0;
+out:
+	free(filters);
+	buf_release(&p);
+	sink_release(&s);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- demux */
+
+int
+docker_demux_feed(struct docker_demux *m, const char *data, size_t len, docker_output_cb cb,
+    void *payload, char *err)
+{
+	while (len) {
+		if (m->left == 0) {
+			size_t k = 8 - m->hdr_len;
+
+			if (k > len)
+				k = len;
+			memcpy(m->hdr + m->hdr_len, data, k);
+			m->hdr_len += k;
+			data += k;
+			len -= k;
+			if (m->hdr_len < 8)
+				break;
+			m->hdr_len = 0;
+			if (m->hdr[0] > 3 || m->hdr[1] || m->hdr[2] || m->hdr[3])
+				return errf(err, "malformed stream header %02x %02x %02x %02x "
+				    "(not a multiplexed stream?)", m->hdr[0], m->hdr[1], m->hdr[2],
+				    m->hdr[3]);
+			m->stream = m->hdr[0] == 0 ? 1 : m->hdr[0];
+			m->left = (uint32_t)m->hdr[4] << 24 | (uint32_t)m->hdr[5] << 16 |
+			    (uint32_t)m->hdr[6] << 8 | m->hdr[7];
+			if (m->left > DOCKER_DEMUX_MAX_FRAME)
+				return errf(err, "stream frame of %lu bytes, more than %u "
+				    "(not a multiplexed stream?)", (unsigned long)m->left,
+				    DOCKER_DEMUX_MAX_FRAME);
+		} else {
+			size_t k = len < m->left ? len : m->left;
+
+			m->left -= (uint32_t)k;
+			if (cb && cb(m->stream, data, k, payload))
+				return errf(err, "output callback aborted the stream");
+			data += k;
+			len -= k;
+		}
+	}
+	return 0;
+}
+
+int
+docker_demux_finish(const struct docker_demux *m, char *err)
+{
+	if (m->hdr_len)
+		return errf(err, "stream ended inside a frame header (%zu of 8 bytes)", m->hdr_len);
+	if (m->left)
+		return errf(err, "stream ended %lu bytes short of the end of a frame",
+		    (unsigned long)m->left);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- exec */
+
+struct exec_out {
+	docker_output_cb cb;
+	void *payload;
+	struct buf syserr;	/* stream 3: the engine's own error text */
+};
+
+static int
+exec_output(int stream, const char *data, size_t len, void *payload)
+{
+	struct exec_out *o = payload;
+
+	if (stream == 3) {
+		buf_add(&o->syserr, data, len);	/* truncated at its cap, fine */
+		return 0;
+	}
+	return o->cb ? o->cb(stream, data, len, o->payload) : 0;
+}
+
+static int
+raw_wait(int fd, short events, long long deadline)
+{
+	struct pollfd p = { fd, events, 0 };
+	long long left = deadline - now_ms();
+	int n;
+
+	if (left <= 0)
+		return 0;
+	n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+	return n < 0 && errno == EINTR ? 1 : n;
+}
+
+static int
+raw_send_all(int fd, const char *data, size_t len, long long deadline)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			if (raw_wait(fd, POLLOUT, deadline) <= 0) {
+				if (now_ms() >= deadline) {
+					errno = ETIMEDOUT;
+					return -1;
+				}
+			}
+			continue;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads up to len bytes before deadline; 0 at EOF, -1 on error/timeout. */
+static ssize_t
+raw_recv(int fd, char *buf, size_t len, long long deadline)
+{
+	for (;;) {
+		ssize_t n = recv(fd, buf, len, 0);
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (raw_wait(fd, POLLIN, deadline) <= 0 && now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+}
+
+static int
+raw_connect(struct docker *d, int *out, char *err)
+{
+	struct sockaddr_un sa;
+	int fd, e;
+
+	*out = -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return errf(err, "socket: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, d->sock, strlen(d->sock) + 1);	/* length checked at open */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		close(fd);
+		return socket_error(d, e, err);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		e = errno;
+		close(fd);
+		return errf(err, "fcntl: %s", strerror(e));
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Value of header name in a response head (case-insensitive), or NULL. */
+static const char *
+head_value(const char *head, const char *name, size_t *vlen)
+{
+	size_t n = strlen(name);
+	const char *p = strstr(head, "\r\n");
+
+	while (p && p[2] != '\r') {
+		p += 2;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			const char *v = p + n + 1, *e = strstr(v, "\r\n");
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			*vlen = e ? (size_t)(e - v) : strlen(v);
+			return v;
+		}
+		p = strstr(p, "\r\n");
+	}
+	return NULL;
+}
+
+/*
+ * POST /exec/{id}/start on its own connection, upgraded: after the response
+ * head the socket carries stdin one way and the multiplexed output the other.
+ */
+static int
+exec_stream(struct docker *d, const char *exec_id, const struct docker_exec_options *opts,
+    struct exec_out *o, long long deadline, const char *what, char *err)
+{
+	static const char body[] = "{\"Detach\":false,\"Tty\":false}";
+	struct docker_demux dm = DOCKER_DEMUX_INIT;
+	struct buf head, req;
+	char *rbuf = xmalloc(IO_CHUNK), *ibuf = NULL, *end, derr[ERR_LEN];
+	size_t ipos = 0, ilen = 0, skip;
+	int fd = -1, rc = -1, in_open = opts->input != NULL;
+	long status;
+
+	/* room for a whole head plus the stream bytes read along with it */
+	buf_init(&head, HEAD_MAX_LEN + IO_CHUNK);
+	buf_init(&req, 0);
+	if (raw_connect(d, &fd, err) < 0)
+		goto out;
+	buf_addf(&req, "POST %s/exec/%s/start HTTP/1.1\r\nHost: docker\r\n"
+	    "User-Agent: reconciler/%s\r\nContent-Type: application/json\r\n"
+	    "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %zu\r\n\r\n%s",
+	    d->prefix, exec_id, RECONCILER_VERSION, sizeof(body) - 1, body);
+	d->calls++;
+	if (raw_send_all(fd, req.data, req.len, deadline) < 0) {
+		errf(err, "%s: sending the exec start request: %s", what, strerror(errno));
+		goto out;
+	}
+	/* the response head; whatever follows it is already stream */
+	while (!(end = head.data ? strstr(head.data, "\r\n\r\n") : NULL)) {
+		ssize_t n = raw_recv(fd, rbuf, IO_CHUNK, deadline);
+
+		if (n <= 0) {
+			errf(err, "%s: %s before the engine answered the exec start", what,
+			    n == 0 ? "connection closed" : strerror(errno));
+			goto out;
+		}
+		if (head.len > HEAD_MAX_LEN || buf_add(&head, rbuf, (size_t)n) < 0) {
+			errf(err, "%s: exec start answer head larger than %u bytes", what,
+			    HEAD_MAX_LEN);
+			goto out;
+		}
+	}
+	skip = (size_t)(end + 4 - head.data);
+	if (strncmp(head.data, "HTTP/1.", 7) != 0 || head.len < 12 ||
+	    !isdigit((unsigned char)head.data[9])) {
+		errf(err, "%s: not an HTTP answer to exec start", what);
+		goto out;
+	}
+	status = strtol(head.data + 9, NULL, 10);
+	if (status != 101 && status != 200) {
+		/* an error answer: its body says why */
+		struct buf eb;
+		size_t vlen = 0;
+		const char *cl = head_value(head.data, "Content-Length", &vlen);
+		long long want = cl ? strtoll(cl, NULL, 10) : -1;
+		long long until = now_ms() + 1000 < deadline ? now_ms() + 1000 : deadline;
+		char path[160];
+
+		buf_init(&eb, ERRBODY_MAX_LEN);
+		buf_add(&eb, head.data + skip, head.len - skip);
+		while (want < 0 || (long long)eb.len < want) {
+			ssize_t n = raw_recv(fd, rbuf, IO_CHUNK, cl ? deadline : until);
+
+			if (n <= 0 || buf_add(&eb, rbuf, (size_t)n) < 0)
+				break;
+		}
+		snprintf(path, sizeof(path), "/exec/%.64s/start", exec_id);
+		engine_error("POST", path, status, eb.data, eb.len, err);
+		buf_release(&eb);
+		goto out;
+	}
+	if (docker_demux_feed(&dm, head.data + skip, head.len - skip, exec_output, o, derr) < 0) {
+		errf(err, "%s: %s", what, derr);
+		goto out;
+	}
+	if (in_open)
+		ibuf = xmalloc(IO_CHUNK);
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		long long left = deadline - now_ms();
+		int n;
+
+		if (in_open)
+			pfd.events |= POLLOUT;
+		if (left <= 0) {
+			errf(err, "%s: no end within %ld ms (the process may still be running in "
+			    "the container)", what, opts->timeout_ms > 0 ? opts->timeout_ms :
+			    d->timeout_ms);
+			goto out;
+		}
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno != EINTR) {
+			errf(err, "%s: poll: %s", what, strerror(errno));
+			goto out;
+		}
+		if (n <= 0)
+			continue;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t r = recv(fd, rbuf, IO_CHUNK, 0);
+
+			/* a reset after the output is how the engine hangs up on
+			 * stdin it did not read; a cut frame still shows below */
+			if (r == 0 || (r < 0 && errno == ECONNRESET))
+				break;
+			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				errf(err, "%s: reading the output: %s", what, strerror(errno));
+				goto out;
+			}
+			if (r > 0 && docker_demux_feed(&dm, rbuf, (size_t)r, exec_output, o,
+			    derr) < 0) {
+				errf(err, "%s: %s", what, derr);
+				goto out;
+			}
+		}
+		if (in_open && (pfd.revents & POLLOUT)) {
+			ssize_t w;
+
+			if (ipos == ilen) {
+				ssize_t got = opts->input(ibuf, IO_CHUNK, opts->payload);
+
+				if (got < 0 || (size_t)got > IO_CHUNK) {
+					errf(err, "%s: the stdin callback failed", what);
+					goto out;
+				}
+				ipos = 0;
+				ilen = (size_t)got;
+				if (got == 0) {
+					/* EOF on stdin: half-close so the process sees it */
+					shutdown(fd, SHUT_WR);
+					in_open = 0;
+					continue;
+				}
+			}
+			w = send(fd, ibuf + ipos, ilen - ipos, MSG_NOSIGNAL);
+			if (w > 0) {
+				ipos += (size_t)w;
+			} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				/* the process stopped reading (EPIPE): keep its output */
+				in_open = 0;
+			}
+		}
+	}
+	if (docker_demux_finish(&dm, derr) < 0) {
+		errf(err, "%s: output %s", what, derr);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(rbuf);
+	free(ibuf);
+	buf_release(&head);
+	buf_release(&req);
+	return rc;
+}
+
+int
+docker_exec(struct docker *d, const char *container, const struct docker_exec_options *opts,
+    int *exit_code, char *err)
+{
+	struct exec_out o;
+	json_t *body = NULL, *res = NULL, *argv, *env;
+	char *path = NULL, *what = NULL;
+	const char *id;
+	long timeout = opts->timeout_ms > 0 ? opts->timeout_ms : d->timeout_ms;
+	long long deadline = now_ms() + timeout;
+	long pause = 5;
+	int rc = -1;
+
+	*exit_code = -1;
+	memset(&o, 0, sizeof(o));
+	buf_init(&o.syserr, 4096);
+	if (check_arg("container", container, err) < 0)
+		goto out;
+	if (!opts->argv || !opts->argv[0] || !*opts->argv[0]) {
+		errf(err, "exec in '%s': empty command", container);
+		goto out;
+	}
+	what = xasprintf("exec '%s' in '%s'", opts->argv[0], container);
+	o.cb = opts->output;
+	o.payload = opts->payload;
+	argv = json_array();
+	for (size_t i = 0; opts->argv[i]; i++)
+		json_array_append_new(argv, json_string(opts->argv[i]));
+	body = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", opts->input != NULL,
+	    "AttachStdout", 1, "AttachStderr", 1, "Tty", 0, "Cmd", argv);
+	if (opts->user)
+		json_object_set_new(body, "User", json_string(opts->user));
+	if (opts->env) {
+		env = json_array();
+		for (size_t i = 0; opts->env[i]; i++)
+			json_array_append_new(env, json_string(opts->env[i]));
+		json_object_set_new(body, "Env", env);
+	}
+	path = path_with("/containers/", container, NULL, "/exec");
+	if (call(d, "POST", path, body, timeout, &res, NULL, err) < 0)
+		goto out;
+	id = json_string_value(json_object_get(res, "Id"));
+	if (!id || !*id || check_arg("exec id", id, err) < 0) {
+		errf(err, "engine: POST %s: no exec Id in the answer", path);
+		goto out;
+	}
+	if (exec_stream(d, id, opts, &o, deadline, what, err) < 0)
+		goto out;
+	if (o.syserr.len) {
+		errf(err, "%s: engine: %s", what, o.syserr.data);
+		goto out;
+	}
+	/* the stream can end a moment before the engine records the exit code */
+	free(path);
+	path = path_with("/exec/", id, NULL, "/json");
+	for (;;) {
+		json_t *ins = NULL, *code;
+		long left = (long)(deadline - now_ms());
+
+		if (call(d, "GET", path, NULL, left > 1000 ? left : 1000, &ins, NULL, err) < 0)
+			goto out;
+		code = json_object_get(ins, "ExitCode");
+		if (!json_is_true(json_object_get(ins, "Running")) && json_is_integer(code)) {
+			*exit_code = (int)json_integer_value(code);
+			json_decref(ins);
+			break;
+		}
+		json_decref(ins);
+		if (now_ms() >= deadline) {
+			errf(err, "%s: output ended but the process still runs after %ld ms", what,
+			    timeout);
+			goto out;
+		}
+		sleep_ms(pause);
+		if (pause < 100)
+			pause *= 2;
+	}
+	rc = 0;
+out:
+	json_decref(body);
+	json_decref(res);
+	free(path);
+	free(what);
+	buf_release(&o.syserr);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+static const char *
+type_name(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE: case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "?";
+}
+
+/* Copies obj[key] when it is a string; a missing/null field is an error only if
+ * required, a field of another type always is. */
+static int
+get_str(json_t *obj, const char *ctx, const char *key, int required, char **out, char *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		if (required)
+			return errf(err, "%s: field '%s' is missing", ctx, key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return errf(err, "%s: field '%s' must be a string, not %s", ctx, key, type_name(v));
+	*out = xstrndup(json_string_value(v), json_string_length(v));
+	return 0;
+}
+
+static int
+get_labels(json_t *obj, const char *ctx, const char *field, json_t **out, char *err)
+{
+	json_t *v = json_object_get(obj, "Labels"), *val;
+	const char *key;
+
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		*out = json_object();
+		return 0;
+	}
+	if (!json_is_object(v))
+		return errf(err, "%s: field '%s' must be an object, not %s", ctx, field, type_name(v));
+	json_object_foreach(v, key, val) {
+		if (!json_is_string(val))
+			return errf(err, "%s: label '%.64s' must be a string, not %s", ctx, key,
+			    type_name(val));
+	}
+	*out = json_incref(v);
+	return 0;
+}
+
+static long long
+days_from_civil(long long y, unsigned m, unsigned d)
+{
+	long long era;
+	unsigned yoe, doy, doe, mp = m > 2 ? m - 3 : m + 9;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * mp + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long long)doe - 719468;
+}
+
+static int
+two(const char *s, int *v)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+		return -1;
+	*v = (s[0] - '0') * 10 + (s[1] - '0');
+	return 0;
+}
+
+/* RFC 3339 as the engine writes it: 2024-05-01T10:20:30.123456789Z */
+static int
+parse_rfc3339(const char *s, long long *out)
+{
+	int y1, y2, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
+	size_t n = strlen(s);
+	const char *p;
+
+	if (n < 20 || two(s, &y1) || two(s + 2, &y2) || s[4] != '-' || two(s + 5, &mo) ||
+	    s[7] != '-' || two(s + 8, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    two(s + 11, &h) || s[13] != ':' || two(s + 14, &mi) || s[16] != ':' ||
+	    two(s + 17, &se))
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (two(p + 1, &oh) || p[3] != ':' || two(p + 4, &om))
+			return -1;
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 ||
+	    oh > 23 || om > 59)
+		return -1;
+	*out = days_from_civil(y1 * 100 + y2, (unsigned)mo, (unsigned)d) * 86400 +
+	    h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+static char *
+health_from_status(const char *status)
+{
+	if (!status)
+		return NULL;
+	if (strstr(status, "(healthy)"))
+		return xstrdup("healthy");
+	if (strstr(status, "(unhealthy)"))
+		return xstrdup("unhealthy");
+	if (strstr(status, "(health: starting)"))
+		return xstrdup("starting");
+	return NULL;
+}
+
+static int
+from_list_item(struct docker_container *c, json_t *item, const char *ctx, char *err)
+{
+	json_t *names = json_object_get(item, "Names"), *created, *v;
+	const char *pick = NULL;
+	size_t i;
+
+	if (!names || json_is_null(names))
+		return errf(err, "%s: field 'Names' is missing", ctx);
+	if (!json_is_array(names) || json_array_size(names) == 0)
+		return errf(err, "%s: field 'Names' must be a non-empty array of strings", ctx);
+	json_array_foreach(names, i, v) {
+		const char *s = json_string_value(v);
+
+		if (!s)
+			return errf(err, "%s: field 'Names' must be a non-empty array of strings",
+			    ctx);
+		if (*s == '/')
+			s++;
+		/* linked containers also list "/other/alias" names */
+		if (*s && (!pick || (strchr(pick, '/') && !strchr(s, '/'))))
+			pick = s;
+	}
+	if (!pick)
+		return errf(err, "%s: field 'Names' holds no usable name", ctx);
+	c->name = xstrdup(pick);
+	if (get_str(item, ctx, "Image", 1, &c->image, err) < 0 ||
+	    get_str(item, ctx, "ImageID", 0, &c->image_id, err) < 0 ||
+	    get_str(item, ctx, "State", 1, &c->state, err) < 0 ||
+	    get_str(item, ctx, "Status", 0, &c->status, err) < 0)
+		return -1;
+	created = json_object_get(item, "Created");
+	if (!created)
+		return errf(err, "%s: field 'Created' is missing", ctx);
+	if (!json_is_integer(created))
+		return errf(err, "%s: field 'Created' must be an integer, not %s", ctx,
+		    type_name(created));
+	c->created = (long long)json_integer_value(created);
+	c->health = health_from_status(c->status);
+	return get_labels(item, ctx, "Labels", &c->labels, err);
+}
+
+static int
+from_inspect(struct docker_container *c, json_t *item, const char *ctx, char *err)
+{
+	json_t *config = json_object_get(item, "Config"), *state = json_object_get(item, "State");
+	char *name = NULL, *created = NULL, *health = NULL;
+	int rc = -1;
+
+	if (get_str(item, ctx, "Name", 1, &name, err) < 0)
+		goto out;
+	if (!json_is_object(config)) {
+		errf(err, "%s: field 'Config' must be an object", ctx);
+		goto out;
+	}
+	c->name = xstrdup(name[0] == '/' ? name + 1 : name);
+	if (!*c->name) {
+		errf(err, "%s: field 'Name' is empty", ctx);
+		goto out;
+	}
+	if (get_str(config, ctx, "Image", 1, &c->image, err) < 0 ||
+	    get_str(item, ctx, "Image", 0, &c->image_id, err) < 0 ||
+	    get_str(state, ctx, "Status", 1, &c->state, err) < 0 ||
+	    get_str(item, ctx, "Created", 1, &created, err) < 0)
+		goto out;
+	if (parse_rfc3339(created, &c->created) < 0) {
+		errf(err, "%s: field 'Created' is not an RFC 3339 time: '%.40s'", ctx, created);
+		goto out;
+	}
+	if (json_is_object(json_object_get(state, "Health")) &&
+	    get_str(json_object_get(state, "Health"), ctx, "Status", 0, &health, err) < 0)
+		goto out;
+	if (health && (!strcmp(health, "healthy") || !strcmp(health, "unhealthy") ||
+	    !strcmp(health, "starting"))) {
+		c->health = health;
+		health = NULL;
+	}
+	if (get_labels(config, ctx, "Config.Labels", &c->labels, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(name);
+	free(created);
+	free(health);
+	return rc;
+}
+
+int
+docker_container_from_json(struct docker_container *out, json_t *item, char *err)
+{
+	char ctx[64];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(item))
+		return errf(err, "container: expected an object, not %s", item ? type_name(item) :
+		    "nothing");
+	if (get_str(item, "container", "Id", 1, &out->id, err) < 0)
+		return -1;
+	if (!*out->id) {
+		docker_container_release(out);
+		return errf(err, "container: field 'Id' is empty");
+	}
+	snprintf(ctx, sizeof(ctx), "container %.12s", out->id);
+	for (char *p = ctx; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	/* an inspect result has a State object; a list item a State string */
+	if (json_is_object(json_object_get(item, "State")))
+		rc = from_inspect(out, item, ctx, err);
+	else
+		rc = from_list_item(out, item, ctx, err);
+	if (rc < 0)
+		docker_container_release(out);
+	return rc;
+}
+
+void
+docker_container_release(struct docker_container *c)
+{
+	free(c->id);
+	free(c->name);
+	free(c->image);
+	free(c->image_id);
+	free(c->state);
+	free(c->status);
+	free(c->health);
+	json_decref(c->labels);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,248 @@
+/*
+ * journal: see journal.h. Every statement is prepared per call: the journal
+ * is written a few times per cycle, never on a hot path.
+ */
+#include "journal.h"
+#include "util.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct journal {
+	sqlite3 *db;
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS revisions ("
+	" commit_id TEXT PRIMARY KEY, subject TEXT, first_seen INTEGER NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'seen', error TEXT, updated INTEGER);"
+	"CREATE TABLE IF NOT EXISTS cycles ("
+	" id INTEGER PRIMARY KEY, started INTEGER NOT NULL, ended INTEGER, revision TEXT,"
+	" trigger TEXT, outcome TEXT, error TEXT);"
+	"CREATE TABLE IF NOT EXISTS actions ("
+	" id INTEGER PRIMARY KEY, cycle INTEGER, revision TEXT, service TEXT NOT NULL,"
+	" action TEXT NOT NULL, reasons TEXT, outcome TEXT NOT NULL, error TEXT,"
+	" at INTEGER NOT NULL, ms INTEGER);"
+	"CREATE TABLE IF NOT EXISTS failures ("
+	" revision TEXT NOT NULL, service TEXT NOT NULL, reason TEXT, at INTEGER NOT NULL,"
+	" cleared INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (revision, service));"
+	"CREATE INDEX IF NOT EXISTS actions_cycle ON actions (cycle);";
+
+int
+journal_open(struct journal **out, const char *path, int readonly, char *err)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	char *msg = NULL;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &j->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		errf(err, "journal '%s': %s", path, j->db ? sqlite3_errmsg(j->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(j->db, 5000);
+	if (!readonly && sqlite3_exec(j->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		errf(err, "journal '%s': %s", path, msg ? msg : "schema");
+		sqlite3_free(msg);
+		goto fail;
+	}
+	*out = j;
+	return 0;
+fail:
+	sqlite3_close(j->db);
+	free(j);
+	return -1;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (!j)
+		return;
+	sqlite3_close(j->db);
+	free(j);
+}
+
+/* Runs sql with arguments described by types: 's' text (NULL ok), 'i' int64. */
+static int
+run(struct journal *j, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	int rc;
+
+	if (!j)
+		return -1;
+	if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	va_start(ap, types);
+	for (int i = 0; types[i]; i++) {
+		if (types[i] == 's') {
+			const char *s = va_arg(ap, const char *);
+
+			if (s)
+				sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(st, i + 1);
+		} else {
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+		}
+	}
+	va_end(ap);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int64_t
+now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int
+journal_revision_seen(struct journal *j, const char *commit, const char *subject)
+{
+	return run(j, "INSERT OR IGNORE INTO revisions (commit_id, subject, first_seen) "
+	    "VALUES (?, ?, ?)", "ssi", commit, subject, now());
+}
+
+int
+journal_revision_status(struct journal *j, const char *commit, const char *status,
+    const char *error)
+{
+	return run(j, "UPDATE revisions SET status = ?, error = ?, updated = ? WHERE commit_id = ?",
+	    "ssis", status, error, now(), commit);
+}
+
+int64_t
+journal_cycle_begin(struct journal *j, const char *revision, const char *trigger)
+{
+	if (run(j, "INSERT INTO cycles (started, revision, trigger) VALUES (?, ?, ?)", "iss",
+	    now(), revision, trigger) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(j->db);
+}
+
+int
+journal_cycle_end(struct journal *j, int64_t cycle, const char *outcome, const char *error)
+{
+	return run(j, "UPDATE cycles SET ended = ?, outcome = ?, error = ? WHERE id = ?", "issi",
+	    now(), outcome, error, cycle);
+}
+
+int
+journal_action(struct journal *j, int64_t cycle, const char *revision, const char *service,
+    const char *action, json_t *reasons, const char *outcome, const char *error, long long ms)
+{
+	char *r = reasons ? json_dumps(reasons, JSON_COMPACT) : NULL;
+	int rc = run(j, "INSERT INTO actions (cycle, revision, service, action, reasons, outcome, "
+	    "error, at, ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "issssssii", cycle, revision, service, action, r, outcome, error, now(), (int64_t)ms);
+
+	free(r);
+	return rc;
+}
+
+int
+journal_fail(struct journal *j, const char *revision, const char *service, const char *reason)
+{
+	return run(j, "INSERT OR REPLACE INTO failures (revision, service, reason, at, cleared) "
+	    "VALUES (?, ?, ?, ?, 0)", "sssi", revision, service, reason, now());
+}
+
+int
+journal_quarantined(struct journal *j, const char *revision, const char *service, char **reason)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	*reason = NULL;
+	if (!j || sqlite3_prepare_v2(j->db, "SELECT reason FROM failures WHERE revision = ? AND "
+	    "service = ? AND cleared = 0", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, revision, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, service, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *r = sqlite3_column_text(st, 0);
+
+		*reason = xstrdup(r ? (const char *)r : "");
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int
+journal_clear_failures(struct journal *j)
+{
+	if (run(j, "UPDATE failures SET cleared = 1 WHERE cleared = 0", "") < 0)
+		return -1;
+	return sqlite3_changes(j->db);
+}
+
+static json_t *
+col(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, i));
+	default: return json_null();
+	}
+}
+
+json_t *
+journal_history(struct journal *j, int limit)
+{
+	sqlite3_stmt *st = NULL, *as = NULL;
+	json_t *out = json_array();
+
+	if (!j || sqlite3_prepare_v2(j->db, "SELECT c.id, c.started, c.ended, c.revision, "
+	    "c.trigger, c.outcome, c.error, r.subject FROM cycles c LEFT JOIN revisions r ON "
+	    "r.commit_id = c.revision WHERE EXISTS (SELECT 1 FROM actions a WHERE a.cycle = c.id) "
+	    "OR c.outcome NOT IN ('in-sync') ORDER BY c.id DESC LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+		return out;
+	sqlite3_bind_int(st, 1, limit);
+	if (sqlite3_prepare_v2(j->db, "SELECT service, action, reasons, outcome, error, at, ms "
+	    "FROM actions WHERE cycle = ? ORDER BY id", -1, &as, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return out;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *cyc = json_object(), *acts = json_array();
+
+		json_object_set_new(cyc, "cycle", col(st, 0));
+		json_object_set_new(cyc, "started", col(st, 1));
+		json_object_set_new(cyc, "ended", col(st, 2));
+		json_object_set_new(cyc, "revision", col(st, 3));
+		json_object_set_new(cyc, "trigger", col(st, 4));
+		json_object_set_new(cyc, "outcome", col(st, 5));
+		json_object_set_new(cyc, "error", col(st, 6));
+		json_object_set_new(cyc, "subject", col(st, 7));
+		sqlite3_reset(as);
+		sqlite3_bind_int64(as, 1, sqlite3_column_int64(st, 0));
+		while (sqlite3_step(as) == SQLITE_ROW) {
+			json_t *a = json_object();
+			const unsigned char *r = sqlite3_column_text(as, 2);
+
+			json_object_set_new(a, "service", col(as, 0));
+			json_object_set_new(a, "action", col(as, 1));
+			json_object_set_new(a, "reasons", r ? json_loads((const char *)r, 0, NULL) :
+			    json_array());
+			json_object_set_new(a, "outcome", col(as, 3));
+			json_object_set_new(a, "error", col(as, 4));
+			json_object_set_new(a, "at", col(as, 5));
+			json_object_set_new(a, "ms", col(as, 6));
+			json_array_append_new(acts, a);
+		}
+		json_object_set_new(cyc, "actions", acts);
+		json_array_append_new(out, cyc);
+	}
+	sqlite3_finalize(as);
+	sqlite3_finalize(st);
+	return out;
+}

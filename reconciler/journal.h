@@ -1,0 +1,41 @@
+/*
+ * journal: the daemon's memory that outlives it, in SQLite (WAL) in the state
+ * directory: every revision seen and what became of it, every cycle, every
+ * action with its reasons, timing and outcome, and the (revision, service)
+ * pairs that failed their gate, which are not retried until a new revision or
+ * an explicit retry.
+ */
+#ifndef RECONCILER_JOURNAL_H
+#define RECONCILER_JOURNAL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct journal;
+
+int journal_open(struct journal **out, const char *path, int readonly, char *err);
+void journal_close(struct journal *j);
+
+int journal_revision_seen(struct journal *j, const char *commit, const char *subject);
+/* status: applied, failed, invalid, refused */
+int journal_revision_status(struct journal *j, const char *commit, const char *status,
+    const char *error);
+
+int64_t journal_cycle_begin(struct journal *j, const char *revision, const char *trigger);
+int journal_cycle_end(struct journal *j, int64_t cycle, const char *outcome, const char *error);
+
+int journal_action(struct journal *j, int64_t cycle, const char *revision, const char *service,
+    const char *action, json_t *reasons, const char *outcome, const char *error, long long ms);
+
+int journal_fail(struct journal *j, const char *revision, const char *service, const char *reason);
+/* 1 and the reason (caller frees) when (revision, service) failed and was not
+ * cleared; 0 otherwise. */
+int journal_quarantined(struct journal *j, const char *revision, const char *service,
+    char **reason);
+/* Clears every failure (sync --retry); returns how many. */
+int journal_clear_failures(struct journal *j);
+
+/* The last `limit` cycles with their actions, newest first. */
+json_t *journal_history(struct journal *j, int limit);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * state: see state.h.
+ */
+#include "state.h"
+#include "spec.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *
+label(json_t *labels, const char *key)
+{
+	return json_string_value(json_object_get(labels, key));
+}
+
+static json_t *
+name_set(json_t *list, const char *inner)
+{
+	json_t *set = json_object(), *arr = list, *it;
+	size_t i;
+
+	if (inner && json_is_object(list))
+		arr = json_object_get(list, inner);
+	json_array_foreach(arr, i, it) {
+		const char *n = json_string_value(json_object_get(it, "Name"));
+
+		if (n)
+			json_object_set_new(set, n, json_true());
+	}
+	return set;
+}
+
+int
+actual_from_json(struct actual *a, json_t *containers, json_t *networks, json_t *volumes,
+    char *err)
+{
+	size_t i;
+	json_t *it;
+
+	memset(a, 0, sizeof(*a));
+	if (!json_is_array(containers))
+		return errf(err, "engine: the container list is not a JSON array");
+	a->containers = xcalloc(json_array_size(containers) + 1, sizeof(*a->containers));
+	json_array_foreach(containers, i, it) {
+		struct actual_container *ac = &a->containers[a->ncontainers];
+
+		if (docker_container_from_json(&ac->c, it, err) < 0) {
+			docker_container_release(&ac->c);
+			actual_release(a);
+			return -1;
+		}
+		ac->raw = json_incref(it);
+		ac->project = label(ac->c.labels, LABEL_PROJECT);
+		ac->service = label(ac->c.labels, LABEL_SERVICE);
+		ac->hash = label(ac->c.labels, LABEL_HASH);
+		ac->role = label(ac->c.labels, LABEL_ROLE);
+		ac->revision = label(ac->c.labels, LABEL_REVISION);
+		ac->spec = label(ac->c.labels, LABEL_SPEC);
+		a->ncontainers++;
+	}
+	a->networks = name_set(networks, NULL);
+	a->volumes = name_set(volumes, "Volumes");
+	return 0;
+}
+
+int
+actual_load(struct actual *a, struct docker *d, char *err)
+{
+	json_t *c = NULL, *n = NULL, *v = NULL;
+	int rc = -1;
+
+	if (docker_containers_list(d, NULL, 1, &c, err) < 0 ||
+	    docker_call(d, "GET", "/networks", NULL, &n, NULL, err) < 0 ||
+	    docker_call(d, "GET", "/volumes", NULL, &v, NULL, err) < 0)
+		goto out;
+	rc = actual_from_json(a, c, n, v, err);
+out:
+	json_decref(c);
+	json_decref(n);
+	json_decref(v);
+	return rc;
+}
+
+void
+actual_release(struct actual *a)
+{
+	for (size_t i = 0; i < a->ncontainers; i++) {
+		docker_container_release(&a->containers[i].c);
+		json_decref(a->containers[i].raw);
+	}
+	free(a->containers);
+	json_decref(a->networks);
+	json_decref(a->volumes);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+desired_build(struct desired *ds, const struct manifest *m, const struct secrets *sec, char *err)
+{
+	memset(ds, 0, sizeof(*ds));
+	ds->m = m;
+	ds->services = xcalloc(m->nservices + 1, sizeof(*ds->services));
+	for (size_t i = 0; i < m->nservices; i++) {
+		struct desired_service *s = &ds->services[i];
+		char e[ERR_LEN];
+
+		s->svc = &m->services[i];
+		s->name = spec_container_name(m, s->svc);
+		ds->nservices++;
+		if (spec_service(m, s->svc, sec, &s->spec, e) < 0) {
+			errf(err, "services.%s: %s", s->svc->name, e);
+			desired_release(ds);
+			return -1;
+		}
+		spec_hash(s->spec, s->hash);
+	}
+	return 0;
+}
+
+void
+desired_release(struct desired *ds)
+{
+	for (size_t i = 0; i < ds->nservices; i++) {
+		json_decref(ds->services[i].spec);
+		free(ds->services[i].name);
+	}
+	free(ds->services);
+	memset(ds, 0, sizeof(*ds));
+}
