@@ -187,6 +187,86 @@ out:
 	return rc;
 }
 
+/* The optional HTTP probe, run inside the container (the reconciler never
+ * talks to container addresses): busybox or GNU wget, status from its output. */
+struct probe_out {
+	struct buf text;
+};
+
+static int
+probe_collect(int stream, const char *data, size_t len, void *payload)
+{
+	struct probe_out *po = payload;
+
+	buf_add(&po->text, data, len);	/* capped: excess is dropped */
+	return 0;
+}
+
+static int
+probe_status(const char *text)
+{
+	const char *p = text;
+	int status = -1;
+
+	/* the last "HTTP/1.x NNN" seen wins: redirects print several */
+	while ((p = strstr(p, "HTTP/"))) {
+		const char *sp = strchr(p, ' ');
+
+		if (sp && sp[1] >= '1' && sp[1] <= '5')
+			status = atoi(sp + 1);
+		p += 5;
+	}
+	return status;
+}
+
+static int
+probe_once(struct docker *d, const char *id, const struct mf_probe *pr, char *err)
+{
+	struct docker_exec_options eo = DOCKER_EXEC_OPTIONS_INIT;
+	struct probe_out po;
+	char *url = xasprintf("http://127.0.0.1:%d%s", pr->port, pr->path);
+	const char *argv[] = { "wget", "-S", "-q", "-O", "/dev/null", "-T", "5", url, NULL };
+	int code = -1, status, rc = -1;
+
+	buf_init(&po.text, 16384);
+	eo.argv = argv;
+	eo.output = probe_collect;
+	eo.payload = &po;
+	eo.timeout_ms = 10000;
+	if (docker_exec(d, id, &eo, &code, err) < 0)
+		goto out;
+	if (code == 126 || code == 127) {
+		errf(err, "the HTTP probe needs wget in the image (exec exited %d)", code);
+		goto out;
+	}
+	status = probe_status(po.text.data ? po.text.data : "");
+	if (status == pr->status) {
+		rc = 0;
+	} else if (status < 0) {
+		errf(err, "HTTP probe %s: no answer (wget exited %d)", url, code);
+	} else {
+		errf(err, "HTTP probe %s: status %d, expected %d", url, status, pr->status);
+	}
+out:
+	buf_release(&po.text);
+	free(url);
+	return rc;
+}
+
+static int
+probe_gate(struct docker *d, const char *id, const struct mf_probe *pr, char *err)
+{
+	long long deadline = now_ms() + pr->timeout;
+
+	for (;;) {
+		if (probe_once(d, id, pr, err) == 0)
+			return 0;
+		if (strstr(err, "needs wget") || now_ms() + pr->interval > deadline)
+			return -1;
+		sleep_ms(pr->interval);
+	}
+}
+
 /* Steps ------------------------------------------------------------------ */
 
 struct ctx {
@@ -332,7 +412,11 @@ gate_or_fail(struct ctx *c, const char *id, const struct mf_service *s, char *er
 {
 	log_info("gate", "service=%s waiting for the health gate", s->name);
 	crash_point(c->o, "gating");
-	return converge_gate(c->d, id, s, err);
+	if (converge_gate(c->d, id, s, err) < 0)
+		return -1;
+	if (s->probe.set && probe_gate(c->d, id, &s->probe, err) < 0)
+		return -1;
+	return 0;
 }
 
 static int

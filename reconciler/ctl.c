@@ -7,6 +7,7 @@
 #include "diff.h"
 #include "docker.h"
 #include "gitsrc.h"
+#include "journal.h"
 #include "log.h"
 #include "manifest.h"
 #include "secrets.h"
@@ -15,7 +16,9 @@
 #include "state.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -508,6 +511,244 @@ out:
 	return rc;
 }
 
+
+/* --- daemon state: history, sync, and status's daemon line ---------------- */
+
+static char *
+state_file(const struct source *src, const char *name)
+{
+	return xasprintf("%s/%s", src->state_dir ? src->state_dir : STATE_DIR_DEFAULT, name);
+}
+
+static json_t *
+read_json_file(const char *path)
+{
+	return json_load_file(path, 0, NULL);
+}
+
+static void
+fmt_time(long long t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static int
+cmd_history(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct source src = { 0 };
+	struct journal *j = NULL;
+	char err[ERR_LEN], *path;
+	int limit = 20, json = 0, c;
+	json_t *h, *cyc, *act;
+	size_t i, k;
+
+	while ((c = getopt_long(argc, argv, "n:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STATE: src.state_dir = optarg; break;
+		case 'n': limit = atoi(optarg); break;
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: reconcilerctl history %s\n", find_command("history")->usage);
+			return 0;
+		default:
+			return usage_error("history", "unknown option");
+		}
+	}
+	if (limit < 1)
+		return usage_error("history", "--limit wants a positive number");
+	path = state_file(&src, "journal.db");
+	if (access(path, R_OK) < 0) {
+		fprintf(stderr, "reconcilerctl history: no journal at %s (%s; give --state-dir)\n",
+		    path, strerror(errno));
+		free(path);
+		return EXIT_USAGE;
+	}
+	if (journal_open(&j, path, 1, err) < 0) {
+		fprintf(stderr, "reconcilerctl history: %s\n", err);
+		free(path);
+		return EXIT_USAGE;
+	}
+	free(path);
+	h = journal_history(j, limit);
+	journal_close(j);
+	if (json) {
+		json_dumpf(h, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(h);
+		return 0;
+	}
+	if (!json_array_size(h))
+		printf("no rollouts yet\n");
+	json_array_foreach(h, i, cyc) {
+		const char *rev = json_string_value(json_object_get(cyc, "revision"));
+		const char *subj = json_string_value(json_object_get(cyc, "subject"));
+		const char *e = json_string_value(json_object_get(cyc, "error"));
+		char when[32];
+
+		fmt_time(json_integer_value(json_object_get(cyc, "started")), when, sizeof(when));
+		printf("%s  %.12s  %-9s %s%s%s\n", when, rev ? rev : "-",
+		    json_string_value(json_object_get(cyc, "outcome")) ?
+		    json_string_value(json_object_get(cyc, "outcome")) : "running",
+		    subj ? subj : "", e ? "  error: " : "", e ? e : "");
+		json_array_foreach(json_object_get(cyc, "actions"), k, act) {
+			const char *ae = json_string_value(json_object_get(act, "error"));
+			json_t *r;
+			size_t x;
+
+			printf("    %-16s %-9s %-7s %5lldms%s%s\n",
+			    json_string_value(json_object_get(act, "service")),
+			    json_string_value(json_object_get(act, "action")),
+			    json_string_value(json_object_get(act, "outcome")),
+			    (long long)json_integer_value(json_object_get(act, "ms")),
+			    ae ? "  " : "", ae ? ae : "");
+			json_array_foreach(json_object_get(act, "reasons"), x, r)
+				printf("        why: %s\n",
+				    json_string_value(json_object_get(r, "message")));
+		}
+	}
+	json_decref(h);
+	return 0;
+}
+
+static int
+cmd_sync(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "retry", no_argument, NULL, 'r' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct source src = { 0 };
+	char err[ERR_LEN], *path, *data = NULL;
+	int retry = 0, wait = 0, c, rc = EXIT_USAGE;
+	int64_t timeout = 600000;
+	long long before = 0;
+	size_t len;
+	pid_t pid;
+	json_t *st;
+
+	while ((c = getopt_long(argc, argv, "rwt:h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STATE: src.state_dir = optarg; break;
+		case 'r': retry = 1; break;
+		case 'w': wait = 1; break;
+		case 't':
+			if (duration_parse(optarg, &timeout) < 0)
+				return usage_error("sync", "invalid --timeout '%s'", optarg);
+			break;
+		case 'h':
+			printf("usage: reconcilerctl sync %s\n", find_command("sync")->usage);
+			return 0;
+		default:
+			return usage_error("sync", "unknown option");
+		}
+	}
+	path = state_file(&src, "reconcilerd.pid");
+	if (file_read(path, 64, &data, &len, err) < 0 || (pid = (pid_t)atoi(data)) <= 0 ||
+	    kill(pid, 0) < 0) {
+		fprintf(stderr, "reconcilerctl sync: no running reconcilerd (%s); start it, or give "
+		    "--state-dir\n", data ? "stale pid file" : err);
+		goto out;
+	}
+	if (retry) {
+		struct journal *j = NULL;
+		char *jp = state_file(&src, "journal.db");
+		int n;
+
+		if (journal_open(&j, jp, 0, err) < 0) {
+			fprintf(stderr, "reconcilerctl sync: %s\n", err);
+			free(jp);
+			goto out;
+		}
+		n = journal_clear_failures(j);
+		journal_close(j);
+		free(jp);
+		printf("cleared %d quarantined revision/service pair%s\n", n, n == 1 ? "" : "s");
+	}
+	free(path);
+	path = state_file(&src, "status.json");
+	if ((st = read_json_file(path))) {
+		before = json_integer_value(json_object_get(st, "cycle"));
+		json_decref(st);
+	}
+	if (kill(pid, SIGUSR1) < 0) {
+		fprintf(stderr, "reconcilerctl sync: cannot signal pid %d: %s\n", (int)pid,
+		    strerror(errno));
+		goto out;
+	}
+	printf("sync requested from reconcilerd (pid %d)\n", (int)pid);
+	rc = 0;
+	if (wait) {
+		struct timespec ts = { 0, 200000000 };
+
+		for (int64_t waited = 0; waited < timeout; waited += 200) {
+			nanosleep(&ts, NULL);
+			if ((st = read_json_file(path))) {
+				long long now = json_integer_value(json_object_get(st, "cycle"));
+				const char *state = json_string_value(json_object_get(st, "state"));
+				const char *msg = json_string_value(json_object_get(st, "message"));
+
+				if (now > before) {
+					printf("%s\n", msg ? msg : state ? state : "?");
+					rc = state && (strcmp(state, "in-sync") == 0 ||
+					    strcmp(state, "converged") == 0) ? 0 : 1;
+					json_decref(st);
+					goto out;
+				}
+				json_decref(st);
+			}
+		}
+		fprintf(stderr, "reconcilerctl sync: no cycle finished within the timeout\n");
+		rc = 1;
+	}
+out:
+	free(data);
+	free(path);
+	return rc;
+}
+
+static void
+print_daemon_status(const struct source *src)
+{
+	char *path = state_file(src, "status.json"), when[32];
+	json_t *st = read_json_file(path), *q;
+	size_t i;
+
+	free(path);
+	if (!st)
+		return;
+	fmt_time(json_integer_value(json_object_get(st, "updated")), when, sizeof(when));
+	printf("reconcilerd: %s at %.12s (last good %.12s), last cycle %s\n",
+	    json_string_value(json_object_get(st, "state")),
+	    json_string_value(json_object_get(st, "head")) ?
+	    json_string_value(json_object_get(st, "head")) : "-",
+	    json_string_value(json_object_get(st, "last_good")) ?
+	    json_string_value(json_object_get(st, "last_good")) : "-", when);
+	if (json_is_string(json_object_get(st, "message")))
+		printf("  %s\n", json_string_value(json_object_get(st, "message")));
+	json_array_foreach(json_object_get(st, "quarantined"), i, q)
+		if (i > 0)
+			printf("  also: %.12s failed on %s: %s\n",
+			    json_string_value(json_object_get(q, "revision")),
+			    json_string_value(json_object_get(q, "service")),
+			    json_string_value(json_object_get(q, "reason")));
+	json_decref(st);
+}
+
 /* --- status ---------------------------------------------------------------- */
 
 static const char *
@@ -563,32 +804,33 @@ cmd_status(int argc, char **argv)
 		fprintf(stderr, "reconcilerctl status: %s\n", err);
 		goto out;
 	}
-	for (size_t i = 0; i < a.ncontainers; i++) {
-		const struct actual_container *ac = &a.containers[i];
-
-		if (!ac->project || strcmp(ac->project, project) != 0)
-			continue;
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
-		    "service", ac->service ? ac->service : "?", "container", ac->c.name,
-		    "id", ac->c.id, "state", ac->c.state, "health", ac->c.health ? ac->c.health : "-",
-		    "image", ac->c.image ? ac->c.image : "-", "status", ac->c.status ? ac->c.status : "",
-		    "revision", ac->revision && *ac->revision ? ac->revision : "-",
-		    "role", ac->role ? ac->role : ROLE_PRIMARY));
-	}
-	for (size_t i = 0; m && i < m->nservices; i++) {
-		size_t k;
-		json_t *r;
+	/* Manifest order first (missing services included), then containers of
+	 * services the manifest no longer has. */
+	for (size_t pass = 0; pass < (m ? m->nservices : 0) + 1; pass++) {
+		const char *want = m && pass < m->nservices ? m->services[pass].name : NULL;
 		int found = 0;
 
-		json_array_foreach(rows, k, r)
-			if (strcmp(json_string_value(json_object_get(r, "service")),
-			    m->services[i].name) == 0)
-				found = 1;
-		if (!found)
+		for (size_t i = 0; i < a.ncontainers; i++) {
+			const struct actual_container *ac = &a.containers[i];
+
+			if (!ac->project || strcmp(ac->project, project) != 0 || !ac->service)
+				continue;
+			if (want ? strcmp(ac->service, want) != 0 :
+			    (m && manifest_service(m, ac->service)))
+				continue;
+			found = 1;
+			json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+			    "service", ac->service, "container", ac->c.name, "id", ac->c.id,
+			    "state", ac->c.state, "health", ac->c.health ? ac->c.health : "-",
+			    "image", ac->c.image ? ac->c.image : "-",
+			    "status", ac->c.status ? ac->c.status : "",
+			    "revision", ac->revision && *ac->revision ? ac->revision : "-",
+			    "role", ac->role ? ac->role : ROLE_PRIMARY));
+		}
+		if (want && !found)
 			json_array_append_new(rows, json_pack("{s:s,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:s}",
-			    "service", m->services[i].name, "container", "id", "state", "missing",
-			    "health", "-", "image", m->services[i].image, "status", "",
-			    "revision", "-", "role", "-"));
+			    "service", want, "container", "id", "state", "missing", "health", "-",
+			    "image", m->services[pass].image, "status", "", "revision", "-", "role", "-"));
 	}
 	if (json) {
 		json_t *o = json_pack("{s:s,s:O}", "project", project, "services", rows);
@@ -601,6 +843,7 @@ cmd_status(int argc, char **argv)
 		json_t *r;
 
 		printf("project %s\n", project);
+		print_daemon_status(&src);
 		printf("%-16s %-24s %-10s %-10s %-20s %-14s %s\n", "SERVICE", "CONTAINER", "STATE",
 		    "HEALTH", "UPTIME", "REVISION", "IMAGE");
 		json_array_foreach(rows, k, r) {
@@ -654,6 +897,10 @@ static const struct command commands[] = {
 	  "converge once from a manifest without a daemon (bootstrap, tests); exit 0 ok, 1 failed" },
 	{ "status", cmd_status, "[-f FILE | --repo URL … | -p PROJECT] [--json]",
 	  "show each service's container, state, health, uptime, revision and image" },
+	{ "sync", cmd_sync, "[--retry] [--wait [--timeout DURATION]] [--state-dir DIR]",
+	  "ask the running reconcilerd for a cycle now; --retry clears quarantined revisions" },
+	{ "history", cmd_history, "[--limit N] [--json] [--state-dir DIR]",
+	  "show the journal: cycles, actions, reasons and outcomes, newest first" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "[COMMAND]", "show this help" },
 	{ NULL, NULL, NULL, NULL },

@@ -196,6 +196,14 @@ status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
 	json_object_set_new(st->o, "head", *dm->head ? json_string(dm->head) : json_null());
 	json_object_set_new(st->o, "last_good", *dm->good ? json_string(dm->good) : json_null());
 	json_object_set_new(st->o, "updated", json_integer(time(NULL)));
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		/* what `reconcilerctl sync --wait` watches for */
+		json_object_set_new(st->o, "cycle", json_integer((json_int_t)ts.tv_sec * 1000 +
+		    ts.tv_nsec / 1000000));
+	}
 	json_object_set_new(st->o, "pid", json_integer(getpid()));
 	json_object_set_new(st->o, "repo", json_string(dm->cfg->repo));
 	json_object_set_new(st->o, "branch", json_string(dm->cfg->branch));
@@ -555,9 +563,25 @@ signal_cb(uv_signal_t *s, int signum)
 	}
 }
 
+static char *
+write_pidfile(struct daemon *dm)
+{
+	char err[ERR_LEN], line[32], *p = state_path(dm, "reconcilerd.pid");
+
+	if (mkdir(dm->cfg->state_dir, 0700) < 0 && errno != EEXIST) {
+		log_warn("start", "cannot create '%s': %s", dm->cfg->state_dir, strerror(errno));
+	}
+	snprintf(line, sizeof(line), "%d\n", (int)getpid());
+	if (file_write_atomic(p, line, strlen(line), 0644, err) < 0)
+		log_warn("start", "%s", err);
+	return p;
+}
+
 int
 daemon_run(struct daemon *dm)
 {
+	char *pidfile = write_pidfile(dm);
+
 	uv_loop_init(&dm->loop);
 	uv_timer_init(&dm->loop, &dm->poll);
 	uv_timer_init(&dm->loop, &dm->shutdown);
@@ -578,5 +602,7 @@ daemon_run(struct daemon *dm)
 	    (long long)dm->cfg->poll_interval / 1000, (int)getpid());
 	uv_run(&dm->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&dm->loop);
+	unlink(pidfile);
+	free(pidfile);
 	return 0;
 }

@@ -7,9 +7,11 @@
  * handles may be used from separate threads.
  *
  * Conventions: functions return -1 with a message in err (ERR_LEN bytes, or
- * NULL when the caller does not want it) on failure, 0 on success, and 1 where "absent" is an answer rather than an error
- * (inspect of something that does not exist). JSON handed in is borrowed;
- * JSON handed out (json_t **out) is a new reference the caller must decref.
+ * NULL when the caller does not want it) on failure, 0 on success, and 1 where
+ * "absent" or "created" is an answer rather than an error (inspect of
+ * something that does not exist, an ensure that created). JSON handed in is
+ * borrowed; JSON handed out (json_t **out) is a new reference the caller must
+ * decref.
  * Engine errors read "engine: <method> <path>: <status>: <engine message>".
  * The exact list of endpoints used is in docs/engine-api.md.
  */
