@@ -16,21 +16,24 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 PKGS := libgit2 libcurl yaml-0.1 jansson libuv sqlite3 libcrypto zlib
 
+# CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0); what the build needs
+# goes into ALL_CFLAGS, so a command-line CFLAGS never drops it.
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -pipe -fno-common
-CFLAGS += -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pipe -fno-common
+ALL_CFLAGS += -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat-security -Wvla -Wwrite-strings -Wno-unused-parameter
-CFLAGS += -MMD -MP -Ireconciler
-CFLAGS += -DRECONCILER_VERSION='"$(VERSION)"' -DRECONCILER_GIT_REV='"$(GIT_REV)"'
+ALL_CFLAGS += -MMD -MP -Ireconciler
+ALL_CFLAGS += -DRECONCILER_VERSION='"$(VERSION)"' -DRECONCILER_GIT_REV='"$(GIT_REV)"'
 ifeq ($(CI),true)
-CFLAGS += -Werror
+ALL_CFLAGS += -Werror
 endif
 ifneq ($(WERROR),)
-CFLAGS += -Werror
+ALL_CFLAGS += -Werror
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-CFLAGS += $(PKG_CFLAGS)
+ALL_CFLAGS += $(PKG_CFLAGS) $(SANITIZE) $(CFLAGS)
+ALL_LDFLAGS = $(SANITIZE) $(LDFLAGS)
 LDLIBS += $(PKG_LIBS) -lm
 
 ifeq ($(V),1)
@@ -56,7 +59,7 @@ all: $(PROGS)
 $(BUILD)/%.o: %.c
 	$(E) CC $<
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	$(E) AR $@
@@ -64,27 +67,29 @@ $(LIB): $(LIB_OBJS)
 
 $(BUILD)/reconcilerctl: $(BUILD)/reconciler/ctl.o $(LIB)
 	$(E) LINK $@
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/reconcilerd: $(BUILD)/reconciler/reconcilerd.o $(LIB)
 	$(E) LINK $@
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(E) LINK $@
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS)
 
 # Every tier: unit (cmocka), manifest corpus + schema agreement, fuzz smoke,
 # end-to-end against the real engine, registry and Git remotes.
-check: all unit
+check:
+	$(Q)tests/env/deps.sh
+	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-asan \
-		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-		LDFLAGS="-fsanitize=address,undefined" check
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="-O1 -g" \
+		SANITIZE="-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		check
 
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -115,7 +120,11 @@ fuzz: fuzz-build
 deps:
 	$(Q)tests/env/deps.sh
 
-demo: all
+# The README's main command: everything on a fresh machine, then reconcilerd
+# in the foreground on a local Git repository (see tests/env/demo.sh).
+demo:
+	$(Q)tests/env/deps.sh
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/env/demo.sh
 
 install: all
@@ -127,6 +136,9 @@ install: all
 	install -m 0644 man/reconciler-manifest.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/reconcilerd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 schemas/manifest.schema.json $(DESTDIR)$(DATADIR)/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(DATADIR)/examples
+	install -m 0644 contrib/systemd/reconcilerd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 0644 contrib/reconciler.yaml.example $(DESTDIR)$(DATADIR)/examples/reconciler.yaml
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -131,6 +131,8 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 			if (c->concurrency < 1 || c->concurrency > 64)
 				diag_add(d, v->line, v->col, k, "expected an integer from 1 to 64");
 		} else if (strcmp(k, "git") == 0) {
+			if (yt_is_null(v))
+				continue;
 			if (v->type != YT_MAP) {
 				diag_add(d, v->line, v->col, k, "expected a mapping");
 				continue;

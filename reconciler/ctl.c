@@ -935,6 +935,7 @@ int
 main(int argc, char **argv)
 {
 	const struct command *c;
+	int rc;
 
 	if (argc < 2) {
 		cmd_help(0, NULL);
@@ -950,5 +951,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	optind = 1;
-	return c->fn(argc - 1, argv + 1);
+	rc = c->fn(argc - 1, argv + 1);
+	gitsrc_shutdown();
+	return rc;
 }

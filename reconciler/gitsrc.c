@@ -14,19 +14,32 @@
 
 struct gitsrc {
 	git_repository *repo;
+	/* Looked up once: libgit2 1.5 leaks PCRE2 match data on every remote
+	 * lookup (its insteadOf matching), so a per-poll lookup would grow the
+	 * daemon without bound. */
+	git_remote *remote;
 	char *dir;
 	char *url;
 	struct gitsrc_auth auth;
 };
 
+static int initialized;
+
 void
 gitsrc_init(void)
 {
-	static int done;
-
-	if (!done) {
+	if (!initialized) {
 		git_libgit2_init();
-		done = 1;
+		initialized = 1;
+	}
+}
+
+void
+gitsrc_shutdown(void)
+{
+	if (initialized) {
+		git_libgit2_shutdown();
+		initialized = 0;
 	}
 }
 
@@ -263,17 +276,16 @@ callbacks(git_remote_callbacks *cb, struct cbdata *data)
 static int
 clone_init(struct gitsrc *g, char *err)
 {
-	git_remote *r = NULL;
-
+	git_remote_free(g->remote);
+	g->remote = NULL;
 	git_repository_free(g->repo);
 	g->repo = NULL;
 	rmtree(g->dir);
 	if (git_repository_init(&g->repo, g->dir, 1) < 0)
 		return giterr(err, g->dir);
-	if (git_remote_create_with_fetchspec(&r, g->repo, "origin", g->url,
+	if (git_remote_create_with_fetchspec(&g->remote, g->repo, "origin", g->url,
 	    "+refs/heads/*:refs/remotes/origin/*") < 0)
 		return giterr(err, "creating the remote");
-	git_remote_free(r);
 	return 0;
 }
 
@@ -282,7 +294,6 @@ gitsrc_open(struct gitsrc **out, const char *dir, const char *url,
     const struct gitsrc_auth *auth, char *err)
 {
 	struct gitsrc *g = xcalloc(1, sizeof(*g));
-	git_remote *r = NULL;
 
 	gitsrc_init();
 	*out = NULL;
@@ -293,16 +304,13 @@ gitsrc_open(struct gitsrc **out, const char *dir, const char *url,
 	/* A clone that cannot be opened, or that tracks another URL, is rebuilt:
 	 * it is a cache of the remote, never the truth. */
 	if (git_repository_open_bare(&g->repo, dir) < 0 ||
-	    git_remote_lookup(&r, g->repo, "origin") < 0 ||
-	    strcmp(git_remote_url(r), url) != 0) {
-		git_remote_free(r);
-		r = NULL;
+	    git_remote_lookup(&g->remote, g->repo, "origin") < 0 ||
+	    strcmp(git_remote_url(g->remote), url) != 0) {
 		if (clone_init(g, err) < 0) {
 			gitsrc_free(g);
 			return -1;
 		}
 	}
-	git_remote_free(r);
 	*out = g;
 	return 0;
 }
@@ -312,6 +320,7 @@ gitsrc_free(struct gitsrc *g)
 {
 	if (!g)
 		return;
+	git_remote_free(g->remote);
 	git_repository_free(g->repo);
 	free(g->dir);
 	free(g->url);
@@ -373,29 +382,21 @@ fetch(struct gitsrc *g, git_remote *r, const char *branch, char *err)
 int
 gitsrc_poll(struct gitsrc *g, const char *branch, char commit[41], int *fetched, char *err)
 {
-	git_remote *r = NULL;
 	git_oid want, have;
 	char *local = xasprintf("refs/remotes/origin/%s", branch);
 	int rc = -1;
 
 	*fetched = 0;
-	if (git_remote_lookup(&r, g->repo, "origin") < 0) {
-		giterr(err, "the clone has no remote");
-		goto out;
-	}
-	if (remote_head(g, r, branch, &want, err) < 0)
+	if (remote_head(g, g->remote, branch, &want, err) < 0)
 		goto out;
 	if (git_reference_name_to_id(&have, g->repo, local) < 0 || !git_oid_equal(&have, &want)) {
 		git_commit *c = NULL;
 
-		if (fetch(g, r, branch, err) < 0) {
+		if (fetch(g, g->remote, branch, err) < 0) {
 			/* A corrupt clone fails here too: rebuild it once and retry. */
 			char e2[ERR_LEN];
 
-			git_remote_free(r);
-			r = NULL;
-			if (clone_init(g, e2) < 0 || git_remote_lookup(&r, g->repo, "origin") < 0 ||
-			    fetch(g, r, branch, e2) < 0)
+			if (clone_init(g, e2) < 0 || fetch(g, g->remote, branch, e2) < 0)
 				goto out;
 		}
 		*fetched = 1;
@@ -408,7 +409,6 @@ gitsrc_poll(struct gitsrc *g, const char *branch, char commit[41], int *fetched,
 	git_oid_tostr(commit, 41, &want);
 	rc = 0;
 out:
-	git_remote_free(r);
 	free(local);
 	return rc;
 }

@@ -20,6 +20,8 @@ struct gitsrc_auth {
 };
 
 void gitsrc_init(void);
+/* Releases libgit2's global state (once, at exit). */
+void gitsrc_shutdown(void);
 
 /* Reads `path` at `ref` (branch, tag, commit id, or NULL for HEAD) of `url`.
  * A local repository (path or file://) is opened in place; any other URL is

@@ -154,6 +154,7 @@ main(int argc, char **argv)
 	daemon_free(dm);
 	config_release(&cfg);
 	curl_global_cleanup();
+	gitsrc_shutdown();
 done:
 	config_release(&flags);
 	return rc;

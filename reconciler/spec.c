@@ -97,6 +97,8 @@ build(const struct manifest *m, const struct mf_service *s, const struct secrets
 	char digest[80];
 
 	*out = NULL;
+	/* env hangs off spec from the start, so the one decref at fail frees it */
+	json_object_set_new(spec, "env", env);
 	json_object_set_new(spec, "image", json_string(s->image));
 	json_object_set_new(spec, "command", cmd_json(&s->command));
 	json_object_set_new(spec, "entrypoint", cmd_json(&s->entrypoint));
@@ -125,8 +127,6 @@ build(const struct manifest *m, const struct mf_service *s, const struct secrets
 				json_object_set_new(values, e->name, json_string(e->value));
 		}
 	}
-	json_object_set_new(spec, "env", env);
-
 	arr = json_array();
 	for (size_t i = 0; i < s->nsecrets; i++) {
 		char *v;

@@ -12,6 +12,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 export BUILD=${BUILD:-build}
 export RECONCILERCTL="$top/$BUILD/reconcilerctl" RECONCILERD="$top/$BUILD/reconcilerd"
+# Only read by sanitizer builds (make asan).
+export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 tiers=${TIERS:-unit cli corpus fuzz e2e}
 log=$(mktemp /tmp/reconciler-tests.XXXXXX)
 trap 'rm -f "$log"' EXIT
@@ -21,6 +24,9 @@ tier_unit() {
 	for t in "$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
 		CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1 | sed -e "s/^\(not ok\|ok\) \([0-9]*\) - /\1 - $(basename "$t"): /"
+		# a sanitizer report at exit changes only the exit status
+		rc=${PIPESTATUS[0]}
+		[ "$rc" -eq 0 ] || echo "not ok - $(basename "$t"): exited with status $rc"
 	done
 }
 
