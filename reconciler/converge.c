@@ -15,6 +15,7 @@
 #include "spec.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,10 +350,12 @@ run_hooks(struct ctx *c, const struct desired_service *dsv, char *err)
 		}
 		rc = 0;
 next:
-		log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "hook", "service=%s hook=%s %s", s->name,
-		    h->name, rc == 0 ? "ok" : err);
-		if (id)
-			docker_container_remove(c->d, id, 1, e2);
+		/* The container stays (exited) until this hook runs again, so its
+		 * output is there for `docker logs`. */
+		log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "hook", "service=%s hook=%s %s (output: "
+		    "docker logs %s)", s->name, h->name, rc == 0 ? "ok" : err, name);
+		if (id && rc < 0 && code < 0)
+			docker_container_kill(c->d, id, NULL, e2);
 		free(id);
 		free(name);
 		json_decref(cfg);
@@ -576,6 +579,167 @@ plan_for(const struct plan *p, const char *service)
 	return NULL;
 }
 
+/* One service's rollout; runs in a worker with its own engine handle. */
+static void
+run_service(struct ctx *c, const struct plan *p, size_t i, const int *failed,
+    struct converge_service *cs)
+{
+	const struct manifest *m = c->ds->m;
+	const struct desired_service *dsv = &c->ds->services[i];
+	const struct plan_service *ps = plan_for(p, dsv->svc->name);
+	char e[ERR_LEN] = "";
+	long long t0 = now_ms();
+	size_t j;
+	json_t *x;
+	int rc = 0;
+
+	cs->service = xstrdup(dsv->svc->name);
+	cs->action = ps ? ps->action : PLAN_IN_SYNC;
+	if (!ps)
+		return;
+	/* Duplicates and rollout leftovers go first, whatever else happens. */
+	json_array_foreach(ps->extra_ids, j, x) {
+		if (stop_and_remove(c, json_string_value(x), dsv->svc, e) < 0)
+			log_warn("cleanup", "service=%s %s", dsv->svc->name, e);
+		else
+			log_info("cleanup", "service=%s removed extra container %.12s",
+			    dsv->svc->name, json_string_value(x));
+	}
+	if (ps->action == PLAN_IN_SYNC)
+		return;
+	if (c->o->stop && *c->o->stop) {
+		cs->outcome = CONVERGE_SKIPPED;
+		cs->reason = xstrdup("shutting down");
+		return;
+	}
+	for (size_t dj = 0; dj < dsv->svc->ndepends_on; dj++) {
+		const struct mf_service *dep = manifest_service(m, dsv->svc->depends_on[dj]);
+
+		if (dep && failed[dep - m->services]) {
+			rc = errf(e, "dependency '%s' failed", dep->name);
+			cs->outcome = CONVERGE_BLOCKED;
+		}
+	}
+	if (rc == 0) {
+		log_info("rollout", "service=%s action=%s", dsv->svc->name,
+		    plan_action_name(ps->action));
+		switch (ps->action) {
+		case PLAN_CREATE:
+			rc = do_create(c, dsv, e);
+			break;
+		case PLAN_RECREATE:
+			rc = do_recreate(c, dsv, ps, e);
+			break;
+		case PLAN_START:
+			rc = do_start(c, dsv, ps, e);
+			break;
+		case PLAN_BLOCKED:
+			rc = errf(e, "a container not managed by this project holds the name %s",
+			    dsv->name);
+			cs->outcome = CONVERGE_BLOCKED;
+			break;
+		default:
+			break;
+		}
+	}
+	cs->ms = now_ms() - t0;
+	if (rc < 0) {
+		if (cs->outcome != CONVERGE_BLOCKED)
+			cs->outcome = CONVERGE_FAILED;
+		cs->reason = xstrdup(e);
+		log_error("rollout", "service=%s outcome=%s reason=\"%s\"", dsv->svc->name,
+		    converge_outcome_name(cs->outcome), e);
+	} else {
+		cs->outcome = CONVERGE_OK;
+		log_info("rollout", "service=%s outcome=ok ms=%lld", dsv->svc->name, cs->ms);
+	}
+}
+
+/* The scheduler: services start in dependency order, as soon as everything
+ * they depend on is done, at most `concurrency` at once. */
+struct sched {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ctx *base;
+	const struct plan *p;
+	size_t *order;
+	int *state;		/* 0 waiting, 1 running, 2 done */
+	int *failed;
+	struct converge_service *slots;
+	size_t n;
+};
+
+static int
+ready(struct sched *sc, size_t i)
+{
+	const struct manifest *m = sc->base->ds->m;
+	const struct mf_service *s = &m->services[i];
+
+	for (size_t d = 0; d < s->ndepends_on; d++) {
+		const struct mf_service *dep = manifest_service(m, s->depends_on[d]);
+
+		if (dep && dep != s && sc->state[dep - m->services] != 2)
+			return 0;
+	}
+	return 1;
+}
+
+struct worker_arg {
+	struct sched *sc;
+	int own_handle;
+};
+
+static void *
+worker(void *arg)
+{
+	struct worker_arg *wa = arg;
+	struct sched *sc = wa->sc;
+	struct ctx c = *sc->base;
+	struct docker *own = NULL;
+	char err[ERR_LEN];
+
+	/* An engine handle is one thread's at a time: extra workers open theirs;
+	 * one that cannot simply takes no work (the others carry on). */
+	if (wa->own_handle) {
+		if (docker_open(&own, c.o->docker, err) < 0) {
+			log_warn("rollout", "worker: %s", err);
+			return NULL;
+		}
+		c.d = own;
+	}
+	pthread_mutex_lock(&sc->mu);
+	for (;;) {
+		size_t pick = (size_t)-1, left = 0;
+
+		for (size_t k = 0; k < sc->n; k++) {
+			size_t i = sc->order[k];
+
+			if (sc->state[i] != 2)
+				left++;
+			if (sc->state[i] == 0 && pick == (size_t)-1 && ready(sc, i))
+				pick = i;
+		}
+		if (!left)
+			break;
+		if (pick == (size_t)-1) {
+			pthread_cond_wait(&sc->cv, &sc->mu);
+			continue;
+		}
+		sc->state[pick] = 1;
+		pthread_mutex_unlock(&sc->mu);
+		run_service(&c, sc->p, pick, sc->failed, &sc->slots[pick]);
+		pthread_mutex_lock(&sc->mu);
+		if (sc->slots[pick].outcome == CONVERGE_FAILED ||
+		    sc->slots[pick].outcome == CONVERGE_BLOCKED)
+			sc->failed[pick] = 1;
+		sc->state[pick] = 2;
+		pthread_cond_broadcast(&sc->cv);
+	}
+	pthread_mutex_unlock(&sc->mu);
+	docker_free(own);
+	return NULL;
+}
+
 int
 converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
     const struct secrets *sec, const struct converge_options *o, struct converge_report *rep,
@@ -583,91 +747,58 @@ converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
 {
 	struct ctx c = { d, ds, sec, o };
 	const struct manifest *m = ds->m;
-	size_t *order = manifest_topo_order(m);
-	int *failed = xcalloc(m->nservices + 1, sizeof(*failed));
+	struct sched sc;
+	pthread_t tids[64];
+	struct worker_arg main_arg, extra_arg;
+	size_t nthreads = 0, want;
 
 	memset(rep, 0, sizeof(*rep));
-	rep->services = xcalloc(p->nservices + 1, sizeof(*rep->services));
-	if (ensure_resources(&c, p, err) < 0) {
-		free(order);
-		free(failed);
+	rep->services = xcalloc(p->nservices + m->nservices + 1, sizeof(*rep->services));
+	if (ensure_resources(&c, p, err) < 0)
 		return -1;
-	}
-	for (size_t k = 0; k < m->nservices; k++) {
-		size_t i = order[k];
-		const struct desired_service *dsv = &ds->services[i];
-		const struct plan_service *ps = plan_for(p, dsv->svc->name);
-		struct converge_service *cs = &rep->services[rep->nservices++];
-		char e[ERR_LEN] = "";
-		long long t0 = now_ms();
-		size_t j;
-		json_t *x;
-		int rc = 0;
+	memset(&sc, 0, sizeof(sc));
+	pthread_mutex_init(&sc.mu, NULL);
+	pthread_cond_init(&sc.cv, NULL);
+	sc.base = &c;
+	sc.p = p;
+	sc.n = m->nservices;
+	sc.order = manifest_topo_order(m);
+	sc.state = xcalloc(sc.n + 1, sizeof(*sc.state));
+	sc.failed = xcalloc(sc.n + 1, sizeof(*sc.failed));
+	sc.slots = xcalloc(sc.n + 1, sizeof(*sc.slots));
+	want = o->concurrency > 1 && o->docker ? (size_t)o->concurrency : 1;
+	if (want > sc.n)
+		want = sc.n ? sc.n : 1;
+	if (want > sizeof(tids) / sizeof(tids[0]))
+		want = sizeof(tids) / sizeof(tids[0]);
+	/* The calling thread is a worker too, with the caller's handle. */
+	main_arg.sc = extra_arg.sc = &sc;
+	main_arg.own_handle = 0;
+	extra_arg.own_handle = 1;
+	for (size_t t = 1; t < want; t++)
+		if (pthread_create(&tids[nthreads], NULL, worker, &extra_arg) == 0)
+			nthreads++;
+	worker(&main_arg);
+	for (size_t t = 0; t < nthreads; t++)
+		pthread_join(tids[t], NULL);
+	for (size_t k = 0; k < sc.n; k++) {
+		size_t i = sc.order[k];
 
-		cs->service = xstrdup(dsv->svc->name);
-		cs->action = ps ? ps->action : PLAN_IN_SYNC;
-		if (!ps)
+		if (!sc.slots[i].service)
 			continue;
-		/* Duplicates and rollout leftovers go first, whatever else happens. */
-		json_array_foreach(ps->extra_ids, j, x) {
-			if (stop_and_remove(&c, json_string_value(x), dsv->svc, e) < 0)
-				log_warn("cleanup", "service=%s %s", dsv->svc->name, e);
-			else
-				log_info("cleanup", "service=%s removed extra container %.12s",
-				    dsv->svc->name, json_string_value(x));
-		}
-		if (ps->action == PLAN_IN_SYNC)
-			continue;
-		if (o->stop && *o->stop) {
-			cs->outcome = CONVERGE_SKIPPED;
-			cs->reason = xstrdup("shutting down");
-			continue;
-		}
-		for (size_t dj = 0; dj < dsv->svc->ndepends_on; dj++) {
-			const struct mf_service *dep = manifest_service(m, dsv->svc->depends_on[dj]);
-
-			if (dep && failed[dep - m->services]) {
-				rc = errf(e, "dependency '%s' failed", dep->name);
-				cs->outcome = CONVERGE_BLOCKED;
-			}
-		}
-		if (rc == 0) {
-			log_info("rollout", "service=%s action=%s", dsv->svc->name,
-			    plan_action_name(ps->action));
-			switch (ps->action) {
-			case PLAN_CREATE:
-				rc = do_create(&c, dsv, e);
-				break;
-			case PLAN_RECREATE:
-				rc = do_recreate(&c, dsv, ps, e);
-				break;
-			case PLAN_START:
-				rc = do_start(&c, dsv, ps, e);
-				break;
-			case PLAN_BLOCKED:
-				rc = errf(e, "a container not managed by this project holds the name %s",
-				    dsv->name);
-				cs->outcome = CONVERGE_BLOCKED;
-				break;
-			default:
-				break;
-			}
-			rep->changed++;
-		}
-		cs->ms = now_ms() - t0;
-		if (rc < 0) {
-			if (cs->outcome != CONVERGE_BLOCKED)
-				cs->outcome = CONVERGE_FAILED;
-			cs->reason = xstrdup(e);
-			failed[i] = 1;
+		rep->services[rep->nservices++] = sc.slots[i];
+		if (sc.slots[i].outcome == CONVERGE_FAILED || sc.slots[i].outcome == CONVERGE_BLOCKED)
 			rep->failed++;
-			log_error("rollout", "service=%s outcome=%s reason=\"%s\"", dsv->svc->name,
-			    converge_outcome_name(cs->outcome), e);
-		} else {
-			cs->outcome = CONVERGE_OK;
-			log_info("rollout", "service=%s outcome=ok ms=%lld", dsv->svc->name, cs->ms);
-		}
+		if (sc.slots[i].action != PLAN_IN_SYNC && sc.slots[i].outcome != CONVERGE_SKIPPED)
+			rep->changed++;
 	}
+	free(sc.slots);
+	free(sc.state);
+	free(sc.failed);
+	free(sc.order);
+	pthread_mutex_destroy(&sc.mu);
+	pthread_cond_destroy(&sc.cv);
+
 	/* Services no longer in the manifest: containers go, volumes stay. */
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct plan_service *ps = &p->services[i];
@@ -693,8 +824,6 @@ converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
 		log_info("remove", "service=%s container=%s outcome=%s (volumes kept)", ps->service,
 		    ps->container, converge_outcome_name(cs->outcome));
 	}
-	free(order);
-	free(failed);
 	return 0;
 }
 

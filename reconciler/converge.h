@@ -46,8 +46,13 @@ struct converge_options {
 	 * "old-stopped", "renaming") at which the process kills itself with
 	 * SIGKILL, to prove crash safety. NULL in production. */
 	const char *crash_at;
+	/* Independent services rolled out at once (dependency order is always
+	 * kept). Workers past the first open their own engine handle with these
+	 * options; NULL keeps everything on the caller's handle, one at a time. */
+	int concurrency;
+	const struct docker_options *docker;
 };
-#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL }
+#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, 1, NULL }
 
 int converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
     const struct secrets *sec, const struct converge_options *o, struct converge_report *rep,

@@ -441,10 +441,12 @@ cmd_apply(int argc, char **argv)
 	static const struct option opts[] = {
 		SOURCE_OPTIONS,
 		{ "revision", required_argument, NULL, 'r' },
+		{ "concurrency", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct converge_options co = CONVERGE_OPTIONS_INIT;
+	struct docker_options dopts = DOCKER_OPTIONS_INIT;
 	struct converge_report rep = { 0 };
 	struct source src = { 0 };
 	struct manifest *m = NULL;
@@ -457,11 +459,16 @@ cmd_apply(int argc, char **argv)
 	const char *rev = NULL;
 	int c, rc = EXIT_USAGE;
 
-	while ((c = getopt_long(argc, argv, "f:H:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:H:r:j:h", opts, NULL)) != -1) {
 		if (source_option(&src, c))
 			continue;
 		switch (c) {
 		case 'r': rev = optarg; break;
+		case 'j':
+			co.concurrency = atoi(optarg);
+			if (co.concurrency < 1 || co.concurrency > 64)
+				return usage_error("apply", "--concurrency wants 1 to 64");
+			break;
 		case 'h':
 			printf("usage: reconcilerctl apply %s\n", find_command("apply")->usage);
 			return 0;
@@ -486,6 +493,8 @@ cmd_apply(int argc, char **argv)
 	diff_compute(&p, &ds, &a);
 	co.revision = rev ? rev : *revision ? revision : "local";
 	co.crash_at = getenv("RECONCILER_CRASH_AT");
+	dopts.host = src.host;
+	co.docker = &dopts;
 	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
 		fprintf(stderr, "reconcilerctl apply: %s\n", err);
 		goto out;
@@ -893,7 +902,7 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "[-f FILE | --repo URL [--ref REF] [--path P]] [--json] [--no-color]\n"
 	  "       [--secrets-dir DIR] [--state-dir DIR] [-H unix:///path/docker.sock]",
 	  "show drift between the manifest and the engine; exit 0 in sync, 1 drift, 2 error" },
-	{ "apply", cmd_apply, "[-f FILE | --repo URL …] [--revision REV] [-H HOST]",
+	{ "apply", cmd_apply, "[-f FILE | --repo URL …] [--revision REV] [-j N] [-H HOST]",
 	  "converge once from a manifest without a daemon (bootstrap, tests); exit 0 ok, 1 failed" },
 	{ "status", cmd_status, "[-f FILE | --repo URL … | -p PROJECT] [--json]",
 	  "show each service's container, state, health, uptime, revision and image" },

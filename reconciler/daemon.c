@@ -31,6 +31,7 @@ struct daemon {
 	uv_work_t work;
 	uv_timer_t shutdown;
 	int busy;		/* a cycle is in the thread pool */
+	int errors;		/* cycles in a row that ended in error: backoff */
 	int again;		/* a trigger came while busy */
 	int stopping;
 	const char *trigger;
@@ -220,6 +221,41 @@ status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
 	json_decref(st->quarantined);
 }
 
+/* After a good rollout: images this reconciler deployed that no service uses
+ * any more go, except the previous one per service (a revert is then fast).
+ * An image some container still uses is refused by the engine (409) and
+ * kept for a later try. */
+static void
+prune_images(struct daemon *dm, struct docker *d, const struct desired *ds)
+{
+	json_t *stale, *it;
+	size_t i;
+
+	for (i = 0; i < ds->nservices; i++)
+		journal_image_used(dm->journal, ds->services[i].svc->name, ds->services[i].svc->image);
+	stale = journal_images_stale(dm->journal, 2);
+	json_array_foreach(stale, i, it) {
+		const char *svc = json_string_value(json_object_get(it, "service"));
+		const char *img = json_string_value(json_object_get(it, "image"));
+		char err[ERR_LEN], *path = xasprintf("/images/%s", img);
+		long status = 0;
+		int in_use = 0;
+
+		for (size_t k = 0; k < ds->nservices; k++)
+			if (strcmp(ds->services[k].svc->image, img) == 0)
+				in_use = 1;
+		if (!in_use && (docker_call(d, "DELETE", path, NULL, NULL, &status, err) >= 0 ||
+		    status == 404)) {
+			journal_image_forget(dm->journal, svc, img);
+			log_info("prune", "service=%s image=%s removed", svc, img);
+		} else if (!in_use && status != 409) {
+			log_warn("prune", "service=%s image=%s: %s", svc, img, err);
+		}
+		free(path);
+	}
+	json_decref(stale);
+}
+
 /* The cycle ------------------------------------------------------------- */
 
 /* Reads and validates the manifest at commit; errors go to the status. */
@@ -351,6 +387,8 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	co.revision = rev;
 	co.stop = &dm->stop;
 	co.crash_at = dm->crash_at;
+	co.concurrency = dm->cfg->concurrency;
+	co.docker = &dopt;
 	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
 		status_error(&st, "converge: %s", err);
 		log_error("cycle", "%s", err);
@@ -375,6 +413,8 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		}
 	}
 	out = rep.failed || nquar ? CYCLE_FAILED : CYCLE_CONVERGED;
+	if (!rep.failed)
+		prune_images(dm, d, &ds);
 	journal_cycle_end(dm->journal, cycle, cycle_outcome_name(out), NULL);
 	journal_revision_status(dm->journal, rev, rep.failed ? "failed" : "applied", NULL);
 out:
@@ -427,6 +467,7 @@ out:
 /* The loop ---------------------------------------------------------------- */
 
 static void schedule(struct daemon *dm, const char *trigger);
+static void poll_cb(uv_timer_t *t);
 
 static void
 work_cb(uv_work_t *w)
@@ -458,6 +499,24 @@ after_work_cb(uv_work_t *w, int status)
 		log_info("shutdown", "cycle finished, exiting");
 		close_all(dm);
 		return;
+	}
+	/* A remote or an engine that is down is asked again less and less often
+	 * (up to 5 minutes); the first good cycle restores the interval. */
+	if (dm->last == CYCLE_ERROR) {
+		uint64_t delay = (uint64_t)dm->cfg->poll_interval << (dm->errors < 8 ? dm->errors : 8);
+
+		if (delay > 300000)
+			delay = 300000;
+		if (delay < (uint64_t)dm->cfg->poll_interval)
+			delay = (uint64_t)dm->cfg->poll_interval;
+		dm->errors++;
+		uv_timer_start(&dm->poll, poll_cb, delay, (uint64_t)dm->cfg->poll_interval);
+		if (dm->errors > 1)
+			log_warn("backoff", "next try in %llus", (unsigned long long)delay / 1000);
+	} else if (dm->errors) {
+		dm->errors = 0;
+		uv_timer_start(&dm->poll, poll_cb, (uint64_t)dm->cfg->poll_interval,
+		    (uint64_t)dm->cfg->poll_interval);
 	}
 	if (dm->again) {
 		dm->again = 0;

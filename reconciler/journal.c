@@ -31,6 +31,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS failures ("
 	" revision TEXT NOT NULL, service TEXT NOT NULL, reason TEXT, at INTEGER NOT NULL,"
 	" cleared INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (revision, service));"
+	"CREATE TABLE IF NOT EXISTS images ("
+	" service TEXT NOT NULL, image TEXT NOT NULL, last_used INTEGER NOT NULL,"
+	" PRIMARY KEY (service, image));"
 	"CREATE INDEX IF NOT EXISTS actions_cycle ON actions (cycle);";
 
 int
@@ -183,6 +186,43 @@ journal_clear_failures(struct journal *j)
 	if (run(j, "UPDATE failures SET cleared = 1 WHERE cleared = 0", "") < 0)
 		return -1;
 	return sqlite3_changes(j->db);
+}
+
+int
+journal_image_used(struct journal *j, const char *service, const char *image)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* milliseconds: two rollouts in one second must still be ordered */
+	return run(j, "INSERT INTO images (service, image, last_used) VALUES (?, ?, ?) "
+	    "ON CONFLICT (service, image) DO UPDATE SET last_used = excluded.last_used", "ssi",
+	    service, image, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+json_t *
+journal_images_stale(struct journal *j, int keep)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = json_array();
+
+	if (!j || sqlite3_prepare_v2(j->db, "SELECT service, image FROM (SELECT service, image, "
+	    "ROW_NUMBER() OVER (PARTITION BY service ORDER BY last_used DESC) AS n FROM images) "
+	    "WHERE n > ?", -1, &st, NULL) != SQLITE_OK)
+		return out;
+	sqlite3_bind_int(st, 1, keep);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(out, json_pack("{s:s,s:s}", "service",
+		    (const char *)sqlite3_column_text(st, 0), "image",
+		    (const char *)sqlite3_column_text(st, 1)));
+	sqlite3_finalize(st);
+	return out;
+}
+
+int
+journal_image_forget(struct journal *j, const char *service, const char *image)
+{
+	return run(j, "DELETE FROM images WHERE service = ? AND image = ?", "ss", service, image);
 }
 
 static json_t *

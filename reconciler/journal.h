@@ -35,6 +35,13 @@ int journal_quarantined(struct journal *j, const char *revision, const char *ser
 /* Clears every failure (sync --retry); returns how many. */
 int journal_clear_failures(struct journal *j);
 
+/* Images this reconciler deployed, per service, for pruning: record one as in
+ * use now; list the ones older than the `keep` most recent (caller decrefs);
+ * forget one once it is removed. */
+int journal_image_used(struct journal *j, const char *service, const char *image);
+json_t *journal_images_stale(struct journal *j, int keep);
+int journal_image_forget(struct journal *j, const char *service, const char *image);
+
 /* The last `limit` cycles with their actions, newest first. */
 json_t *journal_history(struct journal *j, int limit);
 
