@@ -61,6 +61,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The version and Git revision are baked into objects: rebuild those that use
+# them when either changes (the stamp is rewritten only on a change).
+$(BUILD)/git-rev: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION) $(GIT_REV)' | cmp -s - $@ || echo '$(VERSION) $(GIT_REV)' > $@
+$(BUILD)/reconciler/ctl.o $(BUILD)/reconciler/reconcilerd.o $(BUILD)/reconciler/daemon.o \
+	$(BUILD)/reconciler/docker.o: $(BUILD)/git-rev
+FORCE:
+
 $(LIB): $(LIB_OBJS)
 	$(E) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -143,6 +152,6 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check asan fuzz fuzz-build deps demo install clean
+.PHONY: all unit check asan fuzz fuzz-build deps demo install clean FORCE
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/reconciler/ctl.d $(BUILD)/reconciler/reconcilerd.d

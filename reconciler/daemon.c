@@ -15,6 +15,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +26,9 @@
 
 struct daemon {
 	struct config *cfg;
-	char *config_path;
+	daemon_reload_fn reload;
+	void *reload_payload;
+	int lockfd;
 	uv_loop_t loop;
 	uv_timer_t poll;
 	uv_signal_t sigterm, sigint, sighup, sigusr1;
@@ -93,12 +97,14 @@ save_good(struct daemon *dm, const char *commit)
 }
 
 struct daemon *
-daemon_new(struct config *cfg, const char *config_path)
+daemon_new(struct config *cfg, daemon_reload_fn reload, void *payload)
 {
 	struct daemon *dm = xcalloc(1, sizeof(*dm));
 
 	dm->cfg = cfg;
-	dm->config_path = config_path ? xstrdup(config_path) : NULL;
+	dm->reload = reload;
+	dm->reload_payload = payload;
+	dm->lockfd = -1;
 	dm->crash_at = getenv("RECONCILER_CRASH_AT");
 	return dm;
 }
@@ -110,8 +116,35 @@ daemon_free(struct daemon *dm)
 		return;
 	gitsrc_free(dm->git);
 	journal_close(dm->journal);
-	free(dm->config_path);
+	if (dm->lockfd >= 0)
+		close(dm->lockfd);
 	free(dm);
+}
+
+/* One reconciler per state directory: two would fight over containers. */
+static int
+lock_state(struct daemon *dm, char *err)
+{
+	char *p;
+
+	if (dm->lockfd >= 0)
+		return 0;
+	if (mkdir(dm->cfg->state_dir, 0700) < 0 && errno != EEXIST)
+		return errf(err, "cannot create the state directory '%s': %s", dm->cfg->state_dir,
+		    strerror(errno));
+	p = state_path(dm, "lock");
+	dm->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(p);
+	if (dm->lockfd < 0)
+		return errf(err, "cannot open the lock in '%s': %s", dm->cfg->state_dir,
+		    strerror(errno));
+	if (flock(dm->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		close(dm->lockfd);
+		dm->lockfd = -1;
+		return errf(err, "another reconcilerd is using the state directory '%s'",
+		    dm->cfg->state_dir);
+	}
+	return 0;
 }
 
 static int
@@ -123,6 +156,8 @@ prepare(struct daemon *dm, char *err)
 	if (mkdir(dm->cfg->state_dir, 0700) < 0 && errno != EEXIST)
 		return errf(err, "cannot create the state directory '%s': %s", dm->cfg->state_dir,
 		    strerror(errno));
+	if (lock_state(dm, err) < 0)
+		return -1;
 	if (!dm->journal) {
 		p = state_path(dm, "journal.db");
 		rc = journal_open(&dm->journal, p, 0, err);
@@ -406,7 +441,11 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 				reasons = p->services[k].reasons;
 		journal_action(dm->journal, cycle, rev, cs->service, plan_action_name(cs->action),
 		    reasons, converge_outcome_name(cs->outcome), cs->reason, cs->ms);
-		if (cs->outcome == CONVERGE_FAILED) {
+		/* A service held back because its dependency failed is held at this
+		 * revision too: rolling it out next cycle against the old dependency
+		 * is not what the commit asked for. */
+		if (cs->outcome == CONVERGE_FAILED || (cs->outcome == CONVERGE_BLOCKED &&
+		    cs->reason && strncmp(cs->reason, "dependency '", 12) == 0)) {
 			journal_fail(dm->journal, rev, cs->service, cs->reason);
 			json_array_append_new(st.quarantined, json_pack("{s:s,s:s,s:s}", "revision",
 			    rev, "service", cs->service, "reason", cs->reason ? cs->reason : ""));
@@ -554,9 +593,11 @@ shutdown_timeout_cb(uv_timer_t *t)
 	struct daemon *dm = t->data;
 
 	/* Level-triggered: whatever step was cut short, the next start converges. */
+	char *pidfile = state_path(dm, "reconcilerd.pid");
+
 	log_warn("shutdown", "a step is still running after the shutdown timeout; exiting");
+	unlink(pidfile);
 	_exit(0);
-	(void)dm;
 }
 
 static void
@@ -566,24 +607,15 @@ signal_cb(uv_signal_t *s, int signum)
 
 	if (signum == SIGHUP) {
 		struct config fresh;
-		struct diag d;
-		char err[ERR_LEN];
+		char err[ERR_LEN] = "";
 
-		config_defaults(&fresh);
-		diag_init(&d, dm->config_path ? dm->config_path : "-");
-		if (!dm->config_path || config_load(&fresh, dm->config_path, 1, &d) < 0 ||
-		    config_check(&fresh, err) < 0) {
-			char *first = diag_first(&d);
-
-			log_error("reload", "config not reloaded: %s", first ? first :
-			    dm->config_path ? err : "no config file (started without --config)");
-			free(first);
-			config_release(&fresh);
+		if (!dm->reload || dm->reload(&fresh, err, dm->reload_payload) < 0) {
+			log_error("reload", "config not reloaded: %s", err);
 		} else if (dm->busy) {
 			log_warn("reload", "a cycle is running; send SIGHUP again after it");
 			config_release(&fresh);
 		} else {
-			/* repo and state dir changes take a new clone and journal */
+			/* repo and state dir changes take a new clone, journal and lock */
 			int moved = strcmp(fresh.repo, dm->cfg->repo) ||
 			    strcmp(fresh.state_dir, dm->cfg->state_dir);
 
@@ -594,12 +626,18 @@ signal_cb(uv_signal_t *s, int signum)
 				dm->git = NULL;
 				journal_close(dm->journal);
 				dm->journal = NULL;
+				if (dm->lockfd >= 0)
+					close(dm->lockfd);
+				dm->lockfd = -1;
+				dm->head[0] = dm->good[0] = '\0';
 			}
+			log_setup(strcmp(dm->cfg->log_format, "json") == 0 ? LOG_JSON : LOG_TEXT,
+			    LOG_INFO);
 			uv_timer_set_repeat(&dm->poll, (uint64_t)dm->cfg->poll_interval);
-			log_info("reload", "config reloaded from %s", dm->config_path);
+			log_info("reload", "config reloaded: poll=%llds repo=%s branch=%s",
+			    (long long)dm->cfg->poll_interval / 1000, dm->cfg->repo, dm->cfg->branch);
 			schedule(dm, "reload");
 		}
-		diag_release(&d);
 		return;
 	}
 	if (signum == SIGUSR1) {
@@ -639,7 +677,13 @@ write_pidfile(struct daemon *dm)
 int
 daemon_run(struct daemon *dm)
 {
-	char *pidfile = write_pidfile(dm);
+	char err[ERR_LEN], *pidfile;
+
+	if (lock_state(dm, err) < 0) {
+		log_error("start", "%s", err);
+		return 2;
+	}
+	pidfile = write_pidfile(dm);
 
 	uv_loop_init(&dm->loop);
 	uv_timer_init(&dm->loop, &dm->poll);

@@ -23,7 +23,11 @@ enum cycle_outcome {
 
 struct daemon;
 
-struct daemon *daemon_new(struct config *cfg, const char *config_path);
+typedef int (*daemon_reload_fn)(struct config *out, char *err, void *payload);
+
+/* cfg is borrowed and updated in place on SIGHUP through reload, which
+ * assembles a fresh config (file plus the original flags). */
+struct daemon *daemon_new(struct config *cfg, daemon_reload_fn reload, void *payload);
 void daemon_free(struct daemon *dm);
 
 /* One cycle in the calling thread; the outcome doubles as --once's exit code. */

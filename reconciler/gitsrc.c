@@ -497,17 +497,21 @@ open_worktree(git_repository **repo, const char *file, char **rel, char *err)
 	return 0;
 }
 
+/* Commits exactly one file: HEAD's tree with that path replaced, whatever else
+ * is staged (a deploy commit must never sweep up someone's other work). */
 int
 gitsrc_commit_file(const char *file, const char *message, const char *author_name,
     const char *author_email, char commit[41], char *err)
 {
 	git_repository *repo = NULL;
 	git_index *idx = NULL;
-	git_tree *tree = NULL;
+	git_tree *base = NULL, *tree = NULL;
+	git_treebuilder *tb = NULL;
 	git_signature *sig = NULL;
 	git_reference *head = NULL;
 	git_commit *parent = NULL;
-	git_oid tree_oid, oid;
+	git_tree_update upd;
+	git_oid blob, tree_oid, oid;
 	char *rel = NULL;
 	int rc = -1;
 
@@ -523,15 +527,29 @@ gitsrc_commit_file(const char *file, const char *message, const char *author_nam
 		giterr(err, "author");
 		goto out;
 	}
-	if (git_repository_index(&idx, repo) < 0 || git_index_add_bypath(idx, rel) < 0 ||
-	    git_index_write(idx) < 0 || git_index_write_tree(&tree_oid, idx) < 0 ||
-	    git_tree_lookup(&tree, repo, &tree_oid) < 0) {
-		giterr(err, "staging the file");
+	if (git_repository_head(&head, repo) == 0) {
+		if (git_reference_peel((git_object **)&parent, head, GIT_OBJECT_COMMIT) < 0 ||
+		    git_commit_tree(&base, parent) < 0) {
+			giterr(err, "reading HEAD");
+			goto out;
+		}
+	} else if (git_treebuilder_new(&tb, repo, NULL) < 0 ||
+	    git_treebuilder_write(&tree_oid, tb) < 0 || git_tree_lookup(&base, repo, &tree_oid) < 0) {
+		giterr(err, "an empty tree for the first commit");
 		goto out;
 	}
-	if (git_repository_head(&head, repo) == 0 &&
-	    git_reference_peel((git_object **)&parent, head, GIT_OBJECT_COMMIT) < 0) {
-		giterr(err, "reading HEAD");
+	if (git_blob_create_from_workdir(&blob, repo, rel) < 0) {
+		giterr(err, rel);
+		goto out;
+	}
+	memset(&upd, 0, sizeof(upd));
+	upd.action = GIT_TREE_UPDATE_UPSERT;
+	upd.id = blob;
+	upd.filemode = GIT_FILEMODE_BLOB;
+	upd.path = rel;
+	if (git_tree_create_updated(&tree_oid, repo, base, 1, &upd) < 0 ||
+	    git_tree_lookup(&tree, repo, &tree_oid) < 0) {
+		giterr(err, "building the tree");
 		goto out;
 	}
 	if (parent && git_oid_equal(git_commit_tree_id(parent), &tree_oid)) {
@@ -543,6 +561,9 @@ gitsrc_commit_file(const char *file, const char *message, const char *author_nam
 		giterr(err, "committing");
 		goto out;
 	}
+	/* the index follows for that one path, so `git status` stays clean */
+	if (git_repository_index(&idx, repo) == 0 && git_index_add_bypath(idx, rel) == 0)
+		git_index_write(idx);
 	git_oid_tostr(commit, 41, &oid);
 	rc = 0;
 out:
@@ -550,6 +571,8 @@ out:
 	git_reference_free(head);
 	git_signature_free(sig);
 	git_tree_free(tree);
+	git_tree_free(base);
+	git_treebuilder_free(tb);
 	git_index_free(idx);
 	git_repository_free(repo);
 	free(rel);

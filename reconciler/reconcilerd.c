@@ -44,11 +44,61 @@ usage(FILE *fp)
 enum { OPT_ONCE = 256, OPT_REPO, OPT_BRANCH, OPT_MANIFEST, OPT_POLL, OPT_STATE, OPT_SECRETS,
 	OPT_DOCKER, OPT_LOGFMT };
 
+/* What the command line said; kept to re-apply over the file on SIGHUP. */
+struct flags {
+	const char *config_path;	/* NULL: the default path, optional */
+	struct config over;		/* only the fields given are set */
+	int64_t poll;			/* 0: not given */
+};
+
 static void
 replace(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = xstrdup(v);
+}
+
+static void
+take(char **dst, const char *v)
+{
+	if (v)
+		replace(dst, v);
+}
+
+/* The config file over the defaults, then the flags over both. */
+static int
+assemble(struct config *out, char *err, void *payload)
+{
+	const struct flags *f = payload;
+	const char *path = f->config_path ? f->config_path : CONFIG_PATH_DEFAULT;
+	struct diag d;
+
+	config_defaults(out);
+	diag_init(&d, path);
+	if (config_load(out, path, f->config_path != NULL, &d) < 0) {
+		char *first = diag_first(&d);
+
+		errf(err, "%s%s", first ? first : path, d.n > 1 ? " (and more)" : "");
+		free(first);
+		diag_release(&d);
+		config_release(out);
+		return -1;
+	}
+	diag_release(&d);
+	take(&out->repo, f->over.repo);
+	take(&out->branch, f->over.branch);
+	take(&out->manifest, f->over.manifest);
+	take(&out->state_dir, f->over.state_dir);
+	take(&out->secrets_dir, f->over.secrets_dir);
+	take(&out->docker_host, f->over.docker_host);
+	take(&out->log_format, f->over.log_format);
+	if (f->poll)
+		out->poll_interval = f->poll;
+	if (config_check(out, err) < 0) {
+		config_release(out);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -70,30 +120,29 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct config cfg, flags;
-	const char *config_path = NULL;
+	struct flags f;
+	struct config cfg;
 	int check = 0, once = 0, c, rc = 2;
-	int64_t poll = 0;
 	struct daemon *dm = NULL;
 	char err[ERR_LEN];
-	struct diag d;
 
-	memset(&flags, 0, sizeof(flags));
+	memset(&f, 0, sizeof(f));
 	while ((c = getopt_long(argc, argv, "c:nVh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config_path = optarg; break;
+		case 'c': f.config_path = optarg; break;
 		case 'n': check = 1; break;
 		case OPT_ONCE: once = 1; break;
-		case OPT_REPO: replace(&flags.repo, optarg); break;
-		case OPT_BRANCH: replace(&flags.branch, optarg); break;
-		case OPT_MANIFEST: replace(&flags.manifest, optarg); break;
-		case OPT_STATE: replace(&flags.state_dir, optarg); break;
-		case OPT_SECRETS: replace(&flags.secrets_dir, optarg); break;
-		case OPT_DOCKER: replace(&flags.docker_host, optarg); break;
-		case OPT_LOGFMT: replace(&flags.log_format, optarg); break;
+		case OPT_REPO: replace(&f.over.repo, optarg); break;
+		case OPT_BRANCH: replace(&f.over.branch, optarg); break;
+		case OPT_MANIFEST: replace(&f.over.manifest, optarg); break;
+		case OPT_STATE: replace(&f.over.state_dir, optarg); break;
+		case OPT_SECRETS: replace(&f.over.secrets_dir, optarg); break;
+		case OPT_DOCKER: replace(&f.over.docker_host, optarg); break;
+		case OPT_LOGFMT: replace(&f.over.log_format, optarg); break;
 		case OPT_POLL:
-			if (duration_parse(optarg, &poll) < 0) {
-				fprintf(stderr, "reconcilerd: --poll: invalid duration '%s'\n", optarg);
+			if (duration_parse(optarg, &f.poll) < 0 || f.poll < 1000) {
+				fprintf(stderr, "reconcilerd: --poll: '%s' is not a duration of at "
+				    "least 1s\n", optarg);
 				goto done;
 			}
 			break;
@@ -114,37 +163,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "reconcilerd: unexpected argument '%s'\n", argv[optind]);
 		goto done;
 	}
-	config_defaults(&cfg);
-	diag_init(&d, config_path ? config_path : CONFIG_PATH_DEFAULT);
-	if (config_load(&cfg, config_path ? config_path : CONFIG_PATH_DEFAULT, config_path != NULL,
-	    &d) < 0) {
-		diag_print(&d, stderr);
-		diag_release(&d);
-		config_release(&cfg);
-		goto done;
-	}
-	diag_release(&d);
-#define OVERRIDE(f) if (flags.f) { free(cfg.f); cfg.f = flags.f; flags.f = NULL; }
-	OVERRIDE(repo);
-	OVERRIDE(branch);
-	OVERRIDE(manifest);
-	OVERRIDE(state_dir);
-	OVERRIDE(secrets_dir);
-	OVERRIDE(docker_host);
-	OVERRIDE(log_format);
-#undef OVERRIDE
-	if (poll)
-		cfg.poll_interval = poll;
-	if (config_check(&cfg, err) < 0) {
+	if (assemble(&cfg, err, &f) < 0) {
 		fprintf(stderr, "reconcilerd: %s\n", err);
-		config_release(&cfg);
 		goto done;
 	}
 	log_setup(strcmp(cfg.log_format, "json") == 0 ? LOG_JSON : LOG_TEXT, LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_ALL);
 	gitsrc_init();
-	dm = daemon_new(&cfg, config_path);
+	dm = daemon_new(&cfg, assemble, &f);
 	if (check)
 		rc = daemon_check(dm);
 	else if (once)
@@ -156,6 +183,6 @@ main(int argc, char **argv)
 	curl_global_cleanup();
 	gitsrc_shutdown();
 done:
-	config_release(&flags);
+	config_release(&f.over);
 	return rc;
 }
