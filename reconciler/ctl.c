@@ -457,7 +457,7 @@ cmd_apply(int argc, char **argv)
 	struct plan *p = NULL;
 	char err[ERR_LEN], revision[41];
 	const char *rev = NULL;
-	int c, rc = EXIT_USAGE;
+	int c, lockfd = -1, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:r:j:h", opts, NULL)) != -1) {
 		if (source_option(&src, c))
@@ -478,6 +478,10 @@ cmd_apply(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("apply", "unexpected argument '%s'", argv[optind]);
+	if (dir_lock(src.state_dir ? src.state_dir : STATE_DIR_DEFAULT, &lockfd, err) < 0) {
+		fprintf(stderr, "reconcilerctl apply: %s\n", err);
+		goto out;
+	}
 	if (source_load(&src, "apply", &m, revision) < 0)
 		goto out;
 	if (source_secrets(&src, &sec, err) < 0 || desired_build(&ds, m, &sec, err) < 0) {
@@ -517,6 +521,8 @@ out:
 	secrets_release(&sec);
 	docker_free(d);
 	manifest_free(m);
+	if (lockfd >= 0)
+		close(lockfd);
 	return rc;
 }
 

@@ -15,8 +15,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -122,29 +120,11 @@ daemon_free(struct daemon *dm)
 }
 
 /* One reconciler per state directory: two would fight over containers. */
+/* One reconciler per state directory: two would fight over containers. */
 static int
 lock_state(struct daemon *dm, char *err)
 {
-	char *p;
-
-	if (dm->lockfd >= 0)
-		return 0;
-	if (mkdir(dm->cfg->state_dir, 0700) < 0 && errno != EEXIST)
-		return errf(err, "cannot create the state directory '%s': %s", dm->cfg->state_dir,
-		    strerror(errno));
-	p = state_path(dm, "lock");
-	dm->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(p);
-	if (dm->lockfd < 0)
-		return errf(err, "cannot open the lock in '%s': %s", dm->cfg->state_dir,
-		    strerror(errno));
-	if (flock(dm->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		close(dm->lockfd);
-		dm->lockfd = -1;
-		return errf(err, "another reconcilerd is using the state directory '%s'",
-		    dm->cfg->state_dir);
-	}
-	return 0;
+	return dm->lockfd >= 0 ? 0 : dir_lock(dm->cfg->state_dir, &dm->lockfd, err);
 }
 
 static int

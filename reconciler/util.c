@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -447,4 +448,26 @@ int
 rmtree(const char *path)
 {
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+dir_lock(const char *dir, int *fd, char *err)
+{
+	char *p;
+
+	*fd = -1;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return errf(err, "cannot create the state directory '%s': %s", dir,
+		    strerror(errno));
+	p = xasprintf("%s/lock", dir);
+	*fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(p);
+	if (*fd < 0)
+		return errf(err, "cannot open the lock in '%s': %s", dir, strerror(errno));
+	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		close(*fd);
+		*fd = -1;
+		return errf(err, "another reconcilerd is using the state directory '%s'", dir);
+	}
+	return 0;
 }
