@@ -354,6 +354,49 @@ open_docker(const struct source *src, struct docker **d, const char *cmd)
 	return 0;
 }
 
+/* Everything a plan needs: the manifest, its desired state (secrets read),
+ * the engine's actual state and the diff. Errors are printed. */
+struct world {
+	struct manifest *m;
+	struct secrets sec;
+	struct desired ds;
+	struct actual a;
+	struct docker *d;
+	struct plan *p;
+	char revision[41];
+};
+
+static int
+world_load(struct world *w, const struct source *src, const char *cmd)
+{
+	char err[ERR_LEN];
+
+	memset(w, 0, sizeof(*w));
+	if (source_load(src, cmd, &w->m, w->revision) < 0)
+		return -1;
+	if (source_secrets(src, &w->sec, err) < 0 || desired_build(&w->ds, w->m, &w->sec, err) < 0 ||
+	    (open_docker(src, &w->d, cmd) == 0 && actual_load(&w->a, w->d, err) < 0)) {
+		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+		return -1;
+	}
+	if (!w->d)
+		return -1;
+	diff_compute(&w->p, &w->ds, &w->a);
+	return 0;
+}
+
+static void
+world_release(struct world *w)
+{
+	plan_free(w->p);
+	actual_release(&w->a);
+	desired_release(&w->ds);
+	secrets_release(&w->sec);
+	docker_free(w->d);
+	manifest_free(w->m);
+	memset(w, 0, sizeof(*w));
+}
+
 /* --- diff ------------------------------------------------------------------ */
 
 static int
@@ -368,13 +411,7 @@ cmd_diff(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct source src = { 0 };
-	struct manifest *m = NULL;
-	struct secrets sec = { 0 };
-	struct desired ds = { 0 };
-	struct actual a = { 0 };
-	struct docker *d = NULL;
-	struct plan *p = NULL;
-	char err[ERR_LEN], revision[41];
+	struct world w = { 0 };
 	int json = 0, color = isatty(STDOUT_FILENO), stats = 0, c, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:jh", opts, NULL)) != -1) {
@@ -395,40 +432,24 @@ cmd_diff(int argc, char **argv)
 		return usage_error("diff", "unexpected argument '%s'", argv[optind]);
 	if (getenv("NO_COLOR"))
 		color = 0;
-	if (source_load(&src, "diff", &m, revision) < 0)
+	if (world_load(&w, &src, "diff") < 0)
 		goto out;
-	if (source_secrets(&src, &sec, err) < 0 || desired_build(&ds, m, &sec, err) < 0) {
-		fprintf(stderr, "reconcilerctl diff: %s\n", err);
-		goto out;
-	}
-	if (open_docker(&src, &d, "diff") < 0)
-		goto out;
-	if (actual_load(&a, d, err) < 0) {
-		fprintf(stderr, "reconcilerctl diff: %s\n", err);
-		goto out;
-	}
-	diff_compute(&p, &ds, &a);
 	if (json) {
-		json_t *o = plan_json(p);
+		json_t *o = plan_json(w.p);
 
-		if (*revision)
-			json_object_set_new(o, "revision", json_string(revision));
+		if (*w.revision)
+			json_object_set_new(o, "revision", json_string(w.revision));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(o);
 	} else {
-		plan_print(p, stdout, color);
+		plan_print(w.p, stdout, color);
 	}
 	if (stats)
-		fprintf(stderr, "engine calls: %lu\n", docker_calls(d));
-	rc = plan_in_sync(p) ? 0 : 1;
+		fprintf(stderr, "engine calls: %lu\n", docker_calls(w.d));
+	rc = plan_in_sync(w.p) ? 0 : 1;
 out:
-	plan_free(p);
-	actual_release(&a);
-	desired_release(&ds);
-	secrets_release(&sec);
-	docker_free(d);
-	manifest_free(m);
+	world_release(&w);
 	return rc;
 }
 
@@ -449,13 +470,8 @@ cmd_apply(int argc, char **argv)
 	struct docker_options dopts = DOCKER_OPTIONS_INIT;
 	struct converge_report rep = { 0 };
 	struct source src = { 0 };
-	struct manifest *m = NULL;
-	struct secrets sec = { 0 };
-	struct desired ds = { 0 };
-	struct actual a = { 0 };
-	struct docker *d = NULL;
-	struct plan *p = NULL;
-	char err[ERR_LEN], revision[41];
+	struct world w = { 0 };
+	char err[ERR_LEN];
 	const char *rev = NULL;
 	int c, lockfd = -1, rc = EXIT_USAGE;
 
@@ -482,24 +498,13 @@ cmd_apply(int argc, char **argv)
 		fprintf(stderr, "reconcilerctl apply: %s\n", err);
 		goto out;
 	}
-	if (source_load(&src, "apply", &m, revision) < 0)
+	if (world_load(&w, &src, "apply") < 0)
 		goto out;
-	if (source_secrets(&src, &sec, err) < 0 || desired_build(&ds, m, &sec, err) < 0) {
-		fprintf(stderr, "reconcilerctl apply: %s\n", err);
-		goto out;
-	}
-	if (open_docker(&src, &d, "apply") < 0)
-		goto out;
-	if (actual_load(&a, d, err) < 0) {
-		fprintf(stderr, "reconcilerctl apply: %s\n", err);
-		goto out;
-	}
-	diff_compute(&p, &ds, &a);
-	co.revision = rev ? rev : *revision ? revision : "local";
+	co.revision = rev ? rev : *w.revision ? w.revision : "local";
 	co.crash_at = getenv("RECONCILER_CRASH_AT");
 	dopts.host = src.host;
 	co.docker = &dopts;
-	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
+	if (converge_apply(w.d, &w.ds, w.p, &w.sec, &co, &rep, err) < 0) {
 		fprintf(stderr, "reconcilerctl apply: %s\n", err);
 		goto out;
 	}
@@ -515,12 +520,7 @@ cmd_apply(int argc, char **argv)
 		printf("in sync, nothing to do\n");
 out:
 	converge_report_release(&rep);
-	plan_free(p);
-	actual_release(&a);
-	desired_release(&ds);
-	secrets_release(&sec);
-	docker_free(d);
-	manifest_free(m);
+	world_release(&w);
 	if (lockfd >= 0)
 		close(lockfd);
 	return rc;

@@ -82,6 +82,45 @@ resolve(git_repository *repo, const char *ref, git_commit **out, char *err)
 	return rc;
 }
 
+/* The file at `path` in commit c, at most max bytes. */
+static int
+read_path(git_repository *repo, git_commit *c, const char *path, size_t max, char **data,
+    size_t *len, char *err)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *entry = NULL;
+	git_blob *blob = NULL;
+	char commit[41];
+	int rc = -1;
+
+	git_oid_tostr(commit, sizeof(commit), git_commit_id(c));
+	if (git_commit_tree(&tree, c) < 0) {
+		giterr(err, "reading the commit's tree");
+		goto out;
+	}
+	if (git_tree_entry_bypath(&entry, tree, path) < 0) {
+		errf(err, "'%s' not found at %.12s", path, commit);
+		goto out;
+	}
+	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) < 0) {
+		errf(err, "'%s' at %.12s is not a file", path, commit);
+		goto out;
+	}
+	if ((size_t)git_blob_rawsize(blob) > max) {
+		errf(err, "'%s' at %.12s is larger than %zu bytes", path, commit, max);
+		goto out;
+	}
+	*len = (size_t)git_blob_rawsize(blob);
+	*data = xstrndup(git_blob_rawcontent(blob), *len);
+	rc = 0;
+out:
+	git_blob_free(blob);
+	git_tree_entry_free(entry);
+	git_tree_free(tree);
+	return rc;
+}
+
 int
 gitsrc_read(const char *url, const char *ref, const char *path, size_t max, char **data,
     size_t *len, char commit[41], char *err)
@@ -89,9 +128,6 @@ gitsrc_read(const char *url, const char *ref, const char *path, size_t max, char
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_commit *c = NULL;
-	git_tree *tree = NULL;
-	git_tree_entry *entry = NULL;
-	git_blob *blob = NULL;
 	char tmpl[] = "/tmp/reconciler-git.XXXXXX", *tmp = NULL;
 	const char *local = url;
 	int rc = -1;
@@ -130,33 +166,8 @@ gitsrc_read(const char *url, const char *ref, const char *path, size_t max, char
 	if (resolve(repo, ref, &c, err) < 0)
 		goto out;
 	git_oid_tostr(commit, 41, git_commit_id(c));
-	if (git_commit_tree(&tree, c) < 0) {
-		giterr(err, "reading the commit's tree");
-		goto out;
-	}
-	if (git_tree_entry_bypath(&entry, tree, path) < 0) {
-		errf(err, "'%s' not found at %.12s", path, commit);
-		goto out;
-	}
-	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
-		errf(err, "'%s' at %.12s is not a file", path, commit);
-		goto out;
-	}
-	if (git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) < 0) {
-		giterr(err, path);
-		goto out;
-	}
-	if ((size_t)git_blob_rawsize(blob) > max) {
-		errf(err, "'%s' at %.12s is larger than %zu bytes", path, commit, max);
-		goto out;
-	}
-	*len = (size_t)git_blob_rawsize(blob);
-	*data = xstrndup(git_blob_rawcontent(blob), *len);
-	rc = 0;
+	rc = read_path(repo, c, path, max, data, len, err);
 out:
-	git_blob_free(blob);
-	git_tree_entry_free(entry);
-	git_tree_free(tree);
 	git_commit_free(c);
 	git_remote_free(remote);
 	git_repository_free(repo);
@@ -417,42 +428,14 @@ int
 gitsrc_blob(struct gitsrc *g, const char *commit, const char *path, size_t max, char **data,
     size_t *len, char *err)
 {
-	git_oid oid;
 	git_commit *c = NULL;
-	git_tree *tree = NULL;
-	git_tree_entry *entry = NULL;
-	git_blob *blob = NULL;
-	int rc = -1;
+	git_oid oid;
+	int rc;
 
 	*data = NULL;
-	if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&c, g->repo, &oid) < 0) {
-		giterr(err, commit);
-		goto out;
-	}
-	if (git_commit_tree(&tree, c) < 0) {
-		giterr(err, "reading the commit's tree");
-		goto out;
-	}
-	if (git_tree_entry_bypath(&entry, tree, path) < 0) {
-		errf(err, "'%s' not found at %.12s", path, commit);
-		goto out;
-	}
-	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
-	    git_blob_lookup(&blob, g->repo, git_tree_entry_id(entry)) < 0) {
-		errf(err, "'%s' at %.12s is not a file", path, commit);
-		goto out;
-	}
-	if ((size_t)git_blob_rawsize(blob) > max) {
-		errf(err, "'%s' at %.12s is larger than %zu bytes", path, commit, max);
-		goto out;
-	}
-	*len = (size_t)git_blob_rawsize(blob);
-	*data = xstrndup(git_blob_rawcontent(blob), *len);
-	rc = 0;
-out:
-	git_blob_free(blob);
-	git_tree_entry_free(entry);
-	git_tree_free(tree);
+	if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&c, g->repo, &oid) < 0)
+		return giterr(err, commit);
+	rc = read_path(g->repo, c, path, max, data, len, err);
 	git_commit_free(c);
 	return rc;
 }

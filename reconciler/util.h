@@ -49,6 +49,10 @@ int file_read(const char *path, size_t max, char **out, size_t *len, char *err);
  * (0644 for a new one). Nothing is left behind on failure. */
 int file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err);
 
+/* Monotonic milliseconds, and a sleep in milliseconds. */
+long long now_ms(void);
+void sleep_ms(long ms);
+
 /* Takes the exclusive lock <dir>/lock (creating dir 0700 if needed); *fd
  * holds it until closed. -1 with err when another process has it. */
 int dir_lock(const char *dir, int *fd, char *err);
