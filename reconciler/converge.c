@@ -584,9 +584,11 @@ run_service(struct ctx *c, const struct plan *p, size_t i, const int *failed,
 	json_array_foreach(ps->extra_ids, j, x) {
 		if (stop_and_remove(c, json_string_value(x), dsv->svc, e) < 0)
 			log_warn("cleanup", "service=%s %s", dsv->svc->name, e);
-		else
+		else {
+			cs->extras++;
 			log_info("cleanup", "service=%s removed extra container %.12s",
 			    dsv->svc->name, json_string_value(x));
+		}
 	}
 	if (ps->action == PLAN_IN_SYNC)
 		return;
@@ -772,7 +774,8 @@ converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
 		rep->services[rep->nservices++] = sc.slots[i];
 		if (sc.slots[i].outcome == CONVERGE_FAILED || sc.slots[i].outcome == CONVERGE_BLOCKED)
 			rep->failed++;
-		if (sc.slots[i].action != PLAN_IN_SYNC && sc.slots[i].outcome != CONVERGE_SKIPPED)
+		if ((sc.slots[i].action != PLAN_IN_SYNC && sc.slots[i].outcome != CONVERGE_SKIPPED) ||
+		    sc.slots[i].extras)
 			rep->changed++;
 	}
 	free(sc.slots);

@@ -29,6 +29,7 @@ struct converge_service {
 	enum plan_action action;
 	enum converge_outcome outcome;
 	char *reason;		/* why it failed or was blocked */
+	int extras;		/* duplicate or leftover containers removed */
 	long long ms;		/* time spent */
 };
 

@@ -508,13 +508,17 @@ cmd_apply(int argc, char **argv)
 		fprintf(stderr, "reconcilerctl apply: %s\n", err);
 		goto out;
 	}
-	for (size_t i = 0; i < rep.nservices; i++)
+	for (size_t i = 0; i < rep.nservices; i++) {
+		if (rep.services[i].extras)
+			printf("%-16s %-9s removed %d extra container%s\n", rep.services[i].service,
+			    "cleanup", rep.services[i].extras, rep.services[i].extras == 1 ? "" : "s");
 		if (rep.services[i].outcome != CONVERGE_SKIPPED)
 			printf("%-16s %-9s %s%s%s\n", rep.services[i].service,
 			    plan_action_name(rep.services[i].action),
 			    converge_outcome_name(rep.services[i].outcome),
 			    rep.services[i].reason ? ": " : "",
 			    rep.services[i].reason ? rep.services[i].reason : "");
+	}
 	rc = rep.failed ? 1 : 0;
 	if (!rep.changed)
 		printf("in sync, nothing to do\n");

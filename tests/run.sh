@@ -60,6 +60,7 @@ tier_e2e() {
 		return
 	fi
 	for t in tests/e2e/*.sh; do
+		case $t in *lib.sh) continue ;; esac
 		[ -f "$t" ] && bash "$t"
 	done
 }
