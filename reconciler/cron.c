@@ -1,6 +1,8 @@
 /*
  * cron: see cron.h. Day-of-month and day-of-week follow Vixie cron: when both
- * are restricted, a day matching either runs.
+ * are restricted, a day matching either runs. Stricter than Vixie cron where a
+ * typo would run a backup at the wrong time: a step needs * or a range before
+ * it and is at most the field's largest value; names are lowercase.
  */
 #include "cron.h"
 #include "util.h"
@@ -8,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const char *const month_names[] = {
 	"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
@@ -28,14 +29,16 @@ static const struct field {
 	{ "day of week", 0, 7, day_names, 7, 0 },
 };
 
+/* One value: at most two digits (05 is fine), or a lowercase name where the
+ * field has names. */
 static int
 parse_value(const struct field *f, const char **p, int *out)
 {
 	const char *s = *p;
 
-	if (f->names && ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z')) {
+	if (f->names && s[0] >= 'a' && s[0] <= 'z') {
 		for (int i = 0; i < f->nnames; i++) {
-			if (strncasecmp(s, f->names[i], 3) == 0) {
+			if (strncmp(s, f->names[i], 3) == 0) {
 				*out = i + f->name_base;
 				*p = s + 3;
 				return 0;
@@ -46,10 +49,10 @@ parse_value(const struct field *f, const char **p, int *out)
 	if (*s < '0' || *s > '9')
 		return -1;
 	*out = 0;
-	while (*s >= '0' && *s <= '9') {
-		*out = *out * 10 + (*s++ - '0');
-		if (*out > 1000)
+	for (int n = 0; *s >= '0' && *s <= '9'; n++) {
+		if (n == 2)
 			return -1;
+		*out = *out * 10 + (*s++ - '0');
 	}
 	*p = s;
 	return 0;
@@ -63,7 +66,7 @@ parse_field(const struct field *f, const char *text, uint64_t *bits, int *star, 
 	*bits = 0;
 	*star = strcmp(text, "*") == 0 || strncmp(text, "*/", 2) == 0;
 	for (;;) {
-		int lo, hi, step = 1;
+		int lo, hi, step = 1, spread = 1;
 
 		if (*p == '*') {
 			lo = f->lo;
@@ -73,22 +76,34 @@ parse_field(const struct field *f, const char *text, uint64_t *bits, int *star, 
 			if (parse_value(f, &p, &lo) < 0)
 				goto bad;
 			hi = lo;
+			spread = 0;
 			if (*p == '-') {
 				p++;
 				if (parse_value(f, &p, &hi) < 0)
 					goto bad;
+				spread = 1;
 			}
 		}
 		if (*p == '/') {
+			/* Vixie cron reads 5/15 as 5-59/15; it is more often a typo for
+			 * 5,15 or for a step of all values, so a step needs * or a range. */
+			if (!spread)
+				return errf(err, "%s field '%s': a step needs * or a range before it "
+				    "(*/S or N-M/S)", f->name, text);
 			p++;
-			if (parse_value(&fields[0], &p, &step) < 0 || step < 1)
+			if (parse_value(&fields[0], &p, &step) < 0)
 				goto bad;
-			if (lo == hi && text[0] != '*')
-				hi = f->hi;
+			/* a step of 60 minutes would only ever match the first value */
+			if (step < 1 || step > f->hi)
+				return errf(err, "%s field '%s': the step must be 1-%d", f->name, text,
+				    f->hi);
 		}
-		if (lo < f->lo || hi > f->hi || lo > hi)
+		if (lo < f->lo || hi > f->hi)
 			return errf(err, "%s field '%s': values must be %d-%d", f->name, text, f->lo,
 			    f->hi);
+		if (lo > hi)
+			return errf(err, "%s field '%s': the range %d-%d runs backwards", f->name,
+			    text, lo, hi);
 		for (int v = lo; v <= hi; v += step)
 			*bits |= 1ull << v;
 		if (*p == '\0')
@@ -98,8 +113,9 @@ parse_field(const struct field *f, const char *text, uint64_t *bits, int *star, 
 		p++;
 	}
 bad:
-	return errf(err, "%s field '%s' is not valid (expected *, N, N-M, */S, N-M/S or lists)",
-	    f->name, text);
+	return errf(err, "%s field '%s' is not valid (expected *, N, N-M, */S, N-M/S or lists%s%s)",
+	    f->name, text, f->names ? "; names in lowercase, such as " : "",
+	    f->names ? f->names[1] : "");
 }
 
 int
@@ -111,7 +127,7 @@ cron_parse(struct cron *c, const char *expr, char *err)
 		{ "@daily", "0 0 * * *" }, { "@midnight", "0 0 * * *" },
 		{ "@hourly", "0 * * * *" },
 	};
-	char copy[256], *f[6], *save = NULL;
+	char copy[256], *f[5], *t;
 	uint64_t bits;
 	int n = 0, star;
 
@@ -125,11 +141,18 @@ cron_parse(struct cron *c, const char *expr, char *err)
 	}
 	if (strlen(expr) >= sizeof(copy))
 		return errf(err, "schedule is too long");
+	/* Fields are separated by spaces, as the schema's pattern has it: no tabs,
+	 * nothing before the first or after the last. */
+	if (expr[0] == ' ' || (*expr && expr[strlen(expr) - 1] == ' ') || strchr(expr, '\t'))
+		return errf(err, "schedule '%s' must be fields separated by spaces, with none "
+		    "around them", expr);
 	snprintf(copy, sizeof(copy), "%s", expr);
-	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		if (n == 6)
-			break;
-		f[n++] = t;
+	for (t = copy; *t; n++) {
+		if (n < 5)
+			f[n] = t;
+		t += strcspn(t, " ");
+		while (*t == ' ')
+			*t++ = '\0';
 	}
 	if (n != 5)
 		return errf(err, "schedule '%s' has %d field%s, expected 5 (minute hour day-of-month "

@@ -27,13 +27,18 @@ static void __attribute__((format(printf, 4, 5)))
 err_at(struct ctx *c, const struct yt_node *n, const char *path, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
+	char *msg, *epath, *emsg;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	diag_add(c->d, n ? n->line : 0, n ? n->col : 0, path, "%s", msg ? msg : "?");
+	/* Keys and values may hold newlines; an error stays one line. */
+	epath = yt_escape(path);
+	emsg = yt_escape(msg ? msg : "?");
+	diag_add(c->d, n ? n->line : 0, n ? n->col : 0, epath, "%s", emsg);
+	free(emsg);
+	free(epath);
 	free(msg);
 }
 
@@ -76,6 +81,90 @@ name_ok(const char *s)
 	return 1;
 }
 
+/* ^[A-Za-z_][A-Za-z0-9_.-]*$: a shell name, plus the dots and dashes Docker
+ * passes through (some images read such variables). */
+static int
+env_name_ok(const char *s)
+{
+	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (s++; *s; s++)
+		if (!(isalnum((unsigned char)*s) || strchr("_.-", *s)))
+			return 0;
+	return 1;
+}
+
+/* A network alias: one or more names joined by dots (a DNS name). */
+static int
+alias_ok(const char *s)
+{
+	char *copy = xstrdup(s), *p = copy, *dot;
+	int ok = 1;
+
+	do {
+		if ((dot = strchr(p, '.')))
+			*dot++ = '\0';
+		ok = name_ok(p);
+		p = dot;
+	} while (ok && dot);
+	free(copy);
+	return ok;
+}
+
+/* uid, or a name ([A-Za-z_][A-Za-z0-9_.-]*), then optionally ':' and a gid or group. */
+static int
+user_part_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (isdigit((unsigned char)s[0])) {
+		for (i = 0; i < n; i++)
+			if (!isdigit((unsigned char)s[i]))
+				return 0;
+		return 1;
+	}
+	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || strchr("_.-", s[i])))
+			return 0;
+	return 1;
+}
+
+static int
+user_ok(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	if (!colon)
+		return user_part_ok(s, strlen(s));
+	return user_part_ok(s, (size_t)(colon - s)) && user_part_ok(colon + 1, strlen(colon + 1));
+}
+
+/* An IANA zone name: Area[/Location…], each part letters, digits, '_', '+', '-'
+ * and the first starting with a letter ("Europe/Paris", "Etc/GMT+5", "UTC"). */
+static int
+timezone_ok(const char *s)
+{
+	const char *part = s;
+
+	if (!isalpha((unsigned char)s[0]))
+		return 0;
+	for (;; s++) {
+		if (*s == '/' || *s == '\0') {
+			if (s == part)
+				return 0;
+			if (*s == '\0')
+				return 1;
+			part = s + 1;
+		} else if (!(isalnum((unsigned char)*s) || strchr("_+-", *s))) {
+			return 0;
+		}
+	}
+}
+
 int
 manifest_secret_name_ok(const char *s)
 {
@@ -106,14 +195,108 @@ manifest_image_pinned(const char *ref)
 }
 
 static int
-image_chars_ok(const char *ref)
+lower_or_digit(char ch)
 {
-	if (!*ref)
-		return 0;
-	for (const char *p = ref; *p; p++)
-		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* One repository path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
+static int
+ref_component_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (;;) {
+		size_t start = i;
+
+		while (i < n && lower_or_digit(s[i]))
+			i++;
+		if (i == start)
 			return 0;
-	return 1;
+		if (i == n)
+			return 1;
+		if (s[i] == '.') {
+			i++;
+		} else if (s[i] == '_') {
+			i += i + 1 < n && s[i + 1] == '_' ? 2 : 1;
+		} else if (s[i] == '-') {
+			while (i < n && s[i] == '-')
+				i++;
+		} else {
+			return 0;
+		}
+	}
+}
+
+/* A registry host: DNS labels joined by dots, then an optional :port. */
+static int
+ref_domain_ok(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t hn = colon ? (size_t)(colon - s) : n, i = 0;
+
+	if (colon && (n - hn < 2 || strspn(colon + 1, "0123456789") < n - hn - 1))
+		return 0;
+	while (i < hn) {
+		size_t start = i;
+
+		while (i < hn && (isalnum((unsigned char)s[i]) || s[i] == '-'))
+			i++;
+		if (i == start || s[start] == '-' || s[i - 1] == '-')
+			return 0;
+		if (i < hn && (s[i] != '.' || ++i == hn))
+			return 0;
+	}
+	return hn > 0;
+}
+
+/* Docker's reference grammar without the digest: [DOMAIN/]PATH[:TAG], PATH
+ * lowercase components joined by '/'. What Docker would refuse at pull time
+ * is refused here, before a rollout starts. */
+static int
+image_ref_ok(const char *ref, size_t n)
+{
+	const char *slash = NULL, *colon = NULL, *p, *first_end;
+	size_t name_len;
+	int all_paths = 1;
+
+	for (p = ref; p < ref + n; p++) {
+		if (*p == '/')
+			slash = p;
+		else if (*p == ':')
+			colon = p;
+	}
+	if (colon && slash && colon < slash)
+		colon = NULL;	/* a registry port, not a tag */
+	if (colon) {
+		size_t tlen = (size_t)(ref + n - colon - 1);
+
+		if (tlen == 0 || tlen > 128 || !(isalnum((unsigned char)colon[1]) ||
+		    colon[1] == '_'))
+			return 0;
+		for (p = colon + 1; p < ref + n; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+				return 0;
+	}
+	name_len = colon ? (size_t)(colon - ref) : n;
+	if (name_len == 0)
+		return 0;
+	first_end = memchr(ref, '/', name_len);
+	for (p = ref; p < ref + name_len;) {
+		const char *e = memchr(p, '/', (size_t)(ref + name_len - p));
+
+		if (!e)
+			e = ref + name_len;
+		if (!ref_component_ok(p, (size_t)(e - p))) {
+			if (p != ref || !first_end)
+				return 0;
+			all_paths = 0;
+		}
+		p = e + 1;
+		if (e < ref + name_len && p == ref + name_len)
+			return 0;	/* a trailing '/' */
+	}
+	return all_paths || ref_domain_ok(ref, (size_t)(first_end - ref));
 }
 
 /* --- typed getters ------------------------------------------------------ */
@@ -136,12 +319,55 @@ is_seq(struct ctx *c, const struct yt_node *n, const char *path)
 	return 0;
 }
 
+/* A string in the YAML 1.2 sense: `8080`, `true` and `~` are not strings
+ * (quote them to make them one), so that the C validator and the JSON Schema
+ * read a manifest the same way. */
 static char *
 get_str(struct ctx *c, const struct yt_node *n, const char *path)
 {
-	if (n && n->type == YT_SCALAR && !yt_is_null(n))
+	enum yt_kind k = yt_kind(n);
+
+	if (k == YT_KIND_STR)
 		return xstrdup(n->value);
-	err_at(c, n, path, "expected a string, found %s", yt_type_name(n));
+	err_at(c, n, path, "expected a string, found %s%s", yt_type_name(n),
+	    k == YT_KIND_INT || k == YT_KIND_FLOAT || k == YT_KIND_BOOL ? " (quote it)" : "");
+	return NULL;
+}
+
+/* Driver and engine names: a string, and not an empty one. */
+static char *
+get_name_str(struct ctx *c, const struct yt_node *n, const char *path)
+{
+	char *s = get_str(c, n, path);
+
+	if (s && !*s) {
+		err_at(c, n, path, "expected a non-empty string");
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* A value taken as its literal text, as Compose does for environment values,
+ * labels and driver options: a string, a number or a boolean (`8080`, `true`);
+ * null is the empty string when null_ok is set. */
+static char *
+get_text(struct ctx *c, const struct yt_node *n, const char *path, int null_ok)
+{
+	switch (yt_kind(n)) {
+	case YT_KIND_NULL:
+		if (null_ok)
+			return xstrdup("");
+		break;
+	case YT_KIND_STR:
+	case YT_KIND_INT:
+	case YT_KIND_FLOAT:
+	case YT_KIND_BOOL:
+		return xstrdup(n->value);
+	default:
+		break;
+	}
+	err_at(c, n, path, "expected a string, number or boolean, found %s", yt_type_name(n));
 	return NULL;
 }
 
@@ -167,16 +393,11 @@ get_bool(struct ctx *c, const struct yt_node *n, const char *path, int *out)
 static int
 get_int(struct ctx *c, const struct yt_node *n, const char *path, long lo, long hi, int *out)
 {
-	char *end;
-	long v;
+	long long v;
 
-	if (n && n->type == YT_SCALAR && n->style == YT_PLAIN && n->vlen > 0 &&
-	    (isdigit((unsigned char)n->value[0]) || n->value[0] == '-')) {
-		v = strtol(n->value, &end, 0);
-		if (*end == '\0' && v >= lo && v <= hi) {
-			*out = (int)v;
-			return 0;
-		}
+	if (yt_int(n, &v) == 0 && v >= lo && v <= hi) {
+		*out = (int)v;
+		return 0;
 	}
 	err_at(c, n, path, "expected an integer from %ld to %ld, found %s%s%s", lo, hi,
 	    n && n->type == YT_SCALAR ? "'" : "", n && n->type == YT_SCALAR ? n->value :
@@ -187,9 +408,36 @@ get_int(struct ctx *c, const struct yt_node *n, const char *path, long lo, long 
 static int
 get_duration(struct ctx *c, const struct yt_node *n, const char *path, int64_t *out)
 {
-	if (n && n->type == YT_SCALAR && duration_parse(n->value, out) == 0)
+	long long zero;
+
+	if (yt_kind(n) == YT_KIND_STR && duration_parse(n->value, out) == 0)
 		return 0;
+	if (yt_int(n, &zero) == 0 && zero == 0) {	/* a plain 0 */
+		*out = 0;
+		return 0;
+	}
 	err_at(c, n, path, "invalid duration %s%s%s (expected e.g. 500ms, 10s, 1m30s, 2h)",
+	    n && n->type == YT_SCALAR ? "'" : "", n && n->type == YT_SCALAR ? n->value :
+	    yt_type_name(n), n && n->type == YT_SCALAR ? "'" : "");
+	return -1;
+}
+
+/* A file mode in octal digits, as chmod takes it: 0400, 440 or 0o440. YAML 1.2
+ * reads 0400 as the integer 400, so the digits are what counts here. */
+static int
+get_mode(struct ctx *c, const struct yt_node *n, const char *path, int *out)
+{
+	const char *digits = yt_kind(n) == YT_KIND_INT ? n->value : NULL;
+	long v;
+
+	if (digits && strncmp(digits, "0o", 2) == 0)
+		digits += 2;
+	if (digits && *digits && strspn(digits, "01234567") == strlen(digits) &&
+	    (v = strtol(digits, NULL, 8)) <= 0777) {
+		*out = (int)v;
+		return 0;
+	}
+	err_at(c, n, path, "expected a file mode in octal digits such as 0400, found %s%s%s",
 	    n && n->type == YT_SCALAR ? "'" : "", n && n->type == YT_SCALAR ? n->value :
 	    yt_type_name(n), n && n->type == YT_SCALAR ? "'" : "");
 	return -1;
@@ -234,7 +482,7 @@ static int
 get_cmd(struct ctx *c, const struct yt_node *n, const char *path, struct mf_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
-	if (n && n->type == YT_SCALAR && !yt_is_null(n)) {
+	if (yt_kind(n) == YT_KIND_STR) {
 		if (n->vlen == 0) {
 			err_at(c, n, path, "command must not be empty");
 			return -1;
@@ -266,53 +514,6 @@ cmd_release(struct mf_cmd *cmd)
 {
 	free_strv(cmd->argv, cmd->argc);
 	memset(cmd, 0, sizeof(*cmd));
-}
-
-/* A mapping of string to string (labels, driver options); also accepts the
- * list form ["k=v", …] when allow_list is set. */
-static struct mf_kv *
-get_kv(struct ctx *c, const struct yt_node *n, const char *path, size_t *count, int allow_list)
-{
-	struct mf_kv *kv = NULL;
-	size_t k = 0;
-
-	*count = 0;
-	if (allow_list && n && n->type == YT_SEQ) {
-		for (size_t i = 0; i < n->n; i++) {
-			char *p = path_idx(path, i), *s = get_str(c, n->items[i], p), *eq;
-
-			if (s && (eq = strchr(s, '=')) && eq != s) {
-				struct mf_kv *e = GROW(kv, k);
-
-				e->key = xstrndup(s, (size_t)(eq - s));
-				e->value = xstrdup(eq + 1);
-			} else if (s) {
-				err_at(c, n->items[i], p, "expected KEY=VALUE, found '%s'", s);
-			}
-			free(s);
-			free(p);
-		}
-		*count = k;
-		return kv;
-	}
-	if (!is_map(c, n, path))
-		return NULL;
-	for (size_t i = 0; i < n->n; i++) {
-		char *p = path_key(path, n->keys[i]->value);
-		const struct yt_node *v = n->items[i];
-
-		if (v->type != YT_SCALAR) {
-			err_at(c, v, p, "expected a string, found %s", yt_type_name(v));
-		} else {
-			struct mf_kv *e = GROW(kv, k);
-
-			e->key = xstrdup(n->keys[i]->value);
-			e->value = xstrdup(yt_is_null(v) ? "" : v->value);
-		}
-		free(p);
-	}
-	*count = k;
-	return kv;
 }
 
 static void
@@ -397,18 +598,128 @@ missing(struct ctx *c, const struct yt_node *map, const char *path, const char *
 
 /* --- service fields ----------------------------------------------------- */
 
+/* A list entry given twice is a mistake (and Docker refuses most of them): the
+ * error is at the second one. v[i] is the key of item i (NULL: skip it). */
+static void
+check_dups(struct ctx *c, const struct yt_node *seq, const char *path, char *const *v,
+    size_t n, const char *what)
+{
+	for (size_t i = 1; i < n; i++) {
+		for (size_t j = 0; v[i] && j < i; j++) {
+			if (v[j] && strcmp(v[i], v[j]) == 0) {
+				char *p = path_idx(path, i);
+
+				err_at(c, seq->items[i], p, "duplicate %s '%s' (first at line %d)", what,
+				    v[i], seq->items[j]->line);
+				free(p);
+				break;
+			}
+		}
+	}
+}
+
+enum { KV_LIST = 1, KV_LABELS = 2 };
+
+static int
+kv_key_ok(struct ctx *c, const struct yt_node *n, const char *path, const char *key, int flags)
+{
+	if (!*key) {
+		err_at(c, n, path, "%s must not be empty", flags & KV_LABELS ? "a label key" : "a key");
+		return 0;
+	}
+	if ((flags & KV_LABELS) && strncmp(key, "io.reconciler.", 14) == 0) {
+		err_at(c, n, path, "label keys under 'io.reconciler.' are reserved");
+		return 0;
+	}
+	return 1;
+}
+
+/* A mapping of keys to values taken as text (labels, log and driver options):
+ * strings, numbers and booleans, as Compose reads them. With KV_LIST the list
+ * form ["k=v", …] is accepted too; KV_LABELS reserves the io.reconciler. keys. */
+static struct mf_kv *
+get_kv(struct ctx *c, const struct yt_node *n, const char *path, size_t *count, int flags)
+{
+	struct mf_kv *kv = NULL;
+	size_t k = 0;
+
+	*count = 0;
+	if ((flags & KV_LIST) && n && n->type == YT_SEQ) {
+		char **keys = xcalloc(n->n + 1, sizeof(*keys));
+
+		for (size_t i = 0; i < n->n; i++) {
+			char *p = path_idx(path, i), *s = get_str(c, n->items[i], p), *eq;
+
+			if (s && (eq = strchr(s, '='))) {
+				char *key = xstrndup(s, (size_t)(eq - s));
+
+				if (kv_key_ok(c, n->items[i], p, key, flags)) {
+					struct mf_kv *e = GROW(kv, k);
+
+					e->key = xstrdup(key);
+					e->value = xstrdup(eq + 1);
+					keys[i] = key;
+				} else {
+					free(key);
+				}
+			} else if (s) {
+				err_at(c, n->items[i], p, "expected KEY=VALUE, found '%s'", s);
+			}
+			free(s);
+			free(p);
+		}
+		check_dups(c, n, path, keys, n->n, "label");
+		free_strv(keys, n->n);
+		*count = k;
+		return kv;
+	}
+	if (!is_map(c, n, path))
+		return NULL;
+	FOR_KEYS(n, path, key, v, p) {
+		char *value;
+
+		if (!kv_key_ok(c, n->keys[key_i], p, key, flags))
+			continue;
+		if ((value = get_text(c, v, p, 0))) {
+			struct mf_kv *e = GROW(kv, k);
+
+			e->key = xstrdup(key);
+			e->value = value;
+		}
+	}
+	*count = k;
+	return kv;
+}
+
+static void
+bad_env_name(struct ctx *c, const struct yt_node *n, const char *path, const char *name)
+{
+	err_at(c, n, path, "invalid variable name '%s' (expected a letter or '_', then letters, "
+	    "digits, '_', '.' or '-')", name);
+}
+
 static void
 parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
 	if (n->type == YT_SEQ) {
+		char **names = xcalloc(n->n + 1, sizeof(*names));
+
 		for (size_t i = 0; i < n->n; i++) {
 			char *p = path_idx(path, i), *str = get_str(c, n->items[i], p), *eq;
 
 			if (str && (eq = strchr(str, '=')) && eq != str) {
-				struct mf_env *e = GROW(s->env, s->nenv);
+				char *name = xstrndup(str, (size_t)(eq - str));
 
-				e->name = xstrndup(str, (size_t)(eq - str));
-				e->value = xstrdup(eq + 1);
+				if (env_name_ok(name)) {
+					struct mf_env *e = GROW(s->env, s->nenv);
+
+					e->name = xstrdup(name);
+					e->value = xstrdup(eq + 1);
+					names[i] = name;
+				} else {
+					bad_env_name(c, n->items[i], p, name);
+					free(name);
+				}
 			} else if (str) {
 				err_at(c, n->items[i], p,
 				    "expected NAME=VALUE, found '%s' (a value is required)", str);
@@ -416,6 +727,8 @@ parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const ch
 			free(str);
 			free(p);
 		}
+		check_dups(c, n, path, names, n->n, "variable");
+		free_strv(names, n->n);
 		return;
 	}
 	if (!is_map(c, n, path))
@@ -423,21 +736,23 @@ parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const ch
 	FOR_KEYS(n, path, key, v, p) {
 		struct mf_env e = { 0 };
 
-		if (!*key || strchr(key, '=')) {
-			err_at(c, n->keys[key_i], p, "invalid variable name '%s'", key);
+		if (!env_name_ok(key)) {
+			bad_env_name(c, n->keys[key_i], p, key);
 			continue;
 		}
 		if (v->type == YT_SCALAR) {
-			e.value = xstrdup(yt_is_null(v) ? "" : v->value);
+			/* 8080 and true are taken as written; null is the empty string */
+			e.value = get_text(c, v, p, 1);
 		} else if (v->type == YT_MAP) {
 			static const char *const keys[] = { "secret", NULL };
 			const struct yt_node *sn = yt_get(v, "secret");
 
-			check_keys(c, v, p, keys);
+			/* Without `secret` it is not a secret ref at all: one error. */
 			if (!sn) {
 				err_at(c, v, p, "expected a string or a secret ref {secret: NAME}");
 				continue;
 			}
+			check_keys(c, v, p, keys);
 			char *sp = path_key(p, "secret");
 
 			e.secret = get_str(c, sn, sp);
@@ -473,8 +788,11 @@ check_secret_name(struct ctx *c, const struct yt_node *n, const char *path, cons
 static void
 parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
+	char **targets;
+
 	if (!is_seq(c, n, path))
 		return;
+	targets = xcalloc(n->n + 1, sizeof(*targets));
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *it = n->items[i];
 		char *p = path_idx(path, i);
@@ -499,7 +817,7 @@ parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 						err_at(c, v, kp, "target must be an absolute path, found '%s'",
 						    sec.target);
 				} else if (strcmp(key, "mode") == 0) {
-					get_int(c, v, kp, 0, 0777, &sec.mode);
+					get_mode(c, v, kp, &sec.mode);
 				}
 			}
 			if (!yt_get(it, "source"))
@@ -508,12 +826,16 @@ parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		if (sec.source) {
 			if (!sec.target)
 				sec.target = xasprintf("/run/secrets/%s", sec.source);
+			targets[i] = xstrdup(sec.target);
 			*GROW(s->secrets, s->nsecrets) = sec;
 		} else {
 			free(sec.target);
 		}
 		free(p);
 	}
+	/* two files cannot be mounted at one path */
+	check_dups(c, n, path, targets, n->n, "secret target");
+	free_strv(targets, n->n);
 }
 
 static int
@@ -521,6 +843,8 @@ parse_port_num(const char *s, size_t n, int *out)
 {
 	int v = 0;
 
+	if (n > 1 && s[0] == '0')	/* 080 is a typo more often than 80 */
+		return -2;
 	if (n == 0 || n > 5)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -542,6 +866,7 @@ parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const c
 	char *spec = NULL, *ip = NULL;
 	const char *rest;
 	size_t plen;
+	int rc;
 
 	if (n->type != YT_SCALAR || yt_is_null(n)) {
 		err_at(c, n, path, "expected a port string like \"127.0.0.1:8080:80\", found %s",
@@ -576,8 +901,10 @@ parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const c
 	if (ip) {
 		unsigned char addr[16];
 
-		if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1) {
-			err_at(c, n, path, "invalid host IP '%s' in port '%s'", ip, v);
+		/* [::1]:8443:443 as Compose writes it; an IPv4 address goes bare */
+		if (inet_pton(spec[0] == '[' ? AF_INET6 : AF_INET, ip, addr) != 1) {
+			err_at(c, n, path, "invalid host IP '%s' in port '%s' (expected an IPv4 "
+			    "address, or an IPv6 address in brackets)", ip, v);
 			goto out;
 		}
 	}
@@ -585,8 +912,13 @@ parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const c
 	if (!colon)
 		goto bad;
 	plen = (size_t)(colon - rest);
-	if (parse_port_num(rest, plen, &port.host_port) < 0 ||
-	    parse_port_num(colon + 1, strlen(colon + 1), &port.container_port) < 0)
+	if ((rc = parse_port_num(rest, plen, &port.host_port)) == 0)
+		rc = parse_port_num(colon + 1, strlen(colon + 1), &port.container_port);
+	if (rc == -2) {
+		err_at(c, n, path, "invalid port '%s' (port numbers have no leading zeros)", v);
+		goto out;
+	}
+	if (rc < 0)
 		goto bad;
 	port.host_ip = ip ? ip : xstrdup("0.0.0.0");
 	ip = NULL;
@@ -684,14 +1016,17 @@ parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, con
     const struct yt_node *top_networks)
 {
 	if (n->type == YT_SEQ) {
-		for (size_t i = 0; i < n->n; i++) {
-			char *p = path_idx(path, i), *name = get_str(c, n->items[i], p);
+		char **names = xcalloc(n->n + 1, sizeof(*names));
 
-			if (name)
-				add_netref(c, s, n->items[i], p, name, top_networks);
-			free(name);
+		for (size_t i = 0; i < n->n; i++) {
+			char *p = path_idx(path, i);
+
+			if ((names[i] = get_str(c, n->items[i], p)))
+				add_netref(c, s, n->items[i], p, names[i], top_networks);
 			free(p);
 		}
+		check_dups(c, n, path, names, n->n, "network");
+		free_strv(names, n->n);
 		return;
 	}
 	if (!is_map(c, n, path))
@@ -712,10 +1047,18 @@ parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, con
 				char *ap = path_key(p, "aliases");
 
 				r->aliases = get_str_list(c, al, ap, &r->naliases, NULL);
-				for (size_t i = 0; i < r->naliases; i++)
-					if (!name_ok(r->aliases[i]) && !strchr(r->aliases[i], '.'))
-						err_at(c, al->items[i], ap, "invalid alias '%s'",
+				for (size_t i = 0; i < r->naliases; i++) {
+					if (!alias_ok(r->aliases[i])) {
+						char *ip = path_idx(ap, i);
+
+						err_at(c, al->items[i], ip, "invalid alias '%s' (names of "
+						    "lowercase letters, digits, '_', '-', joined by '.')",
 						    r->aliases[i]);
+						free(ip);
+					}
+				}
+				if (r->aliases)
+					check_dups(c, al, ap, r->aliases, r->naliases, "alias");
 				free(ap);
 			}
 		}
@@ -728,12 +1071,9 @@ restart_ok(const char *r)
 	if (strcmp(r, "no") == 0 || strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0 ||
 	    strcmp(r, "on-failure") == 0)
 		return 1;
-	if (strncmp(r, "on-failure:", 11) == 0 && r[11]) {
-		for (const char *p = r + 11; *p; p++)
-			if (!isdigit((unsigned char)*p))
-				return 0;
-		return strlen(r + 11) < 6;
-	}
+	if (strncmp(r, "on-failure:", 11) == 0)	/* 1-99999 retries: 0 would mean never */
+		return r[11] >= '1' && r[11] <= '9' && strspn(r + 11, "0123456789") ==
+		    strlen(r + 11) && strlen(r + 11) < 6;
 	return 0;
 }
 
@@ -758,6 +1098,8 @@ parse_healthcheck(struct ctx *c, struct mf_service *s, const struct yt_node *n, 
 				const char *first = h->test.argv[0];
 
 				if (strcmp(first, "NONE") == 0) {
+					if (h->test.argc > 1)
+						err_at(c, v, p, "NONE takes no arguments");
 					h->kind = MF_HEALTH_NONE;
 				} else if (strcmp(first, "CMD") == 0 || strcmp(first, "CMD-SHELL") == 0) {
 					int shell = first[3] == '-';
@@ -874,24 +1216,33 @@ parse_update(struct ctx *c, struct mf_service *s, const struct yt_node *n, const
 	}
 }
 
+enum { IMAGE_SERVICE, IMAGE_SERVICE_TAGS_OK, IMAGE_HOOK };
+
 static void
 check_image(struct ctx *c, const struct yt_node *n, const char *path, const char *img,
-    int allow_tags)
+    int kind)
 {
-	if (!image_chars_ok(img)) {
-		err_at(c, n, path, "invalid image reference '%s'", img);
-	} else if (strstr(img, "@") && !manifest_image_pinned(img)) {
+	const char *at = strchr(img, '@');
+
+	if (at && !manifest_image_pinned(img)) {
 		err_at(c, n, path, "invalid digest in image '%s' (expected @sha256: followed by 64 "
 		    "lowercase hex digits)", img);
-	} else if (!allow_tags && !manifest_image_pinned(img)) {
+	} else if (!image_ref_ok(img, at ? (size_t)(at - img) : strlen(img))) {
+		err_at(c, n, path, "invalid image reference '%s' (expected [REGISTRY/]NAME[:TAG]"
+		    "[@sha256:<64 hex>], NAME in lowercase)", img);
+	} else if (kind == IMAGE_SERVICE && !at) {
 		err_at(c, n, path, "image '%s' is not pinned by digest (expected repo@sha256:<64 hex>, "
 		    "or set allow_tags: true)", img);
+	} else if (kind == IMAGE_HOOK && !at) {
+		/* A hook runs once, before the rollout: nothing would show that a tag
+		 * moved, so allow_tags does not reach it. */
+		err_at(c, n, path, "image '%s' is not pinned by digest (expected repo@sha256:<64 hex>; "
+		    "allow_tags does not apply to hooks)", img);
 	}
 }
 
 static void
-parse_hooks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
-    int allow_tags)
+parse_hooks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
 	static const char *const keys[] = { "pre_deploy", NULL };
 	static const char *const hkeys[] = { "name", "command", "image", "timeout", NULL };
@@ -924,7 +1275,7 @@ parse_hooks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const 
 					} else if (strcmp(key, "image") == 0) {
 						h.image = get_str(c, v, kp);
 						if (h.image)
-							check_image(c, v, kp, h.image, allow_tags);
+							check_image(c, v, kp, h.image, IMAGE_HOOK);
 					} else if (strcmp(key, "timeout") == 0) {
 						get_duration(c, v, kp, &h.timeout);
 					}
@@ -939,6 +1290,33 @@ parse_hooks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const 
 		}
 	}
 	free(pp);
+}
+
+static const struct yt_node *
+key_node(const struct yt_node *map, const char *key)
+{
+	for (size_t i = 0; map && map->type == YT_MAP && i < map->n; i++)
+		if (strcmp(map->keys[i]->value, key) == 0)
+			return map->keys[i];
+	return NULL;
+}
+
+/* Exactly one of keys a and b: with both, the error is at the second written
+ * (the clash); with neither, where a missing key is reported, under a's path. */
+static void
+both_or_neither(struct ctx *c, const struct yt_node *map, const char *path, const char *a,
+    const char *b)
+{
+	const struct yt_node *ka = key_node(map, a), *kb = key_node(map, b), *at;
+	char *p;
+
+	if (!!ka != !!kb)
+		return;
+	at = !ka ? (map->n ? map->keys[0] : map) : (kb->line > ka->line ||
+	    (kb->line == ka->line && kb->col > ka->col)) ? kb : ka;
+	p = path_key(path, at == kb ? b : a);
+	err_at(c, at, p, "give exactly one of '%s' or '%s'", a, b);
+	free(p);
 }
 
 static const char *const signal_names[] = {
@@ -979,8 +1357,7 @@ parse_on_dep(struct ctx *c, struct mf_service *s, const struct yt_node *n, const
 			}
 			if (!yt_get(it, "service"))
 				missing(c, it, p, "service");
-			if (!!yt_get(it, "signal") == !!yt_get(it, "exec"))
-				err_at(c, it, p, "give exactly one of 'signal' or 'exec'");
+			both_or_neither(c, it, p, "signal", "exec");
 		}
 		*GROW(s->on_dep, s->non_dep) = a;
 		free(p);
@@ -1020,7 +1397,8 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		if (strcmp(key, "image") == 0) {
 			s->image_node = v;
 			if ((s->image = get_str(c, v, p)))
-				check_image(c, v, p, s->image, s->allow_tags);
+				check_image(c, v, p, s->image, s->allow_tags ?
+				    IMAGE_SERVICE_TAGS_OK : IMAGE_SERVICE);
 		} else if (strcmp(key, "command") == 0) {
 			get_cmd(c, v, p, &s->command);
 		} else if (strcmp(key, "entrypoint") == 0) {
@@ -1035,6 +1413,8 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 				check_secret_name(c, v->items[i], ip, s->env_files[i], "env file");
 				free(ip);
 			}
+			if (s->env_files)
+				check_dups(c, v, p, s->env_files, s->nenv_files, "env file");
 		} else if (strcmp(key, "secrets") == 0) {
 			parse_secrets(c, s, v, p);
 		} else if (strcmp(key, "ports") == 0) {
@@ -1047,20 +1427,36 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 				}
 			}
 		} else if (strcmp(key, "volumes") == 0) {
-			if (is_seq(c, v, p)) {
-				for (size_t i = 0; i < v->n; i++) {
-					char *ip = path_idx(p, i);
+			char **targets;
 
-					parse_volume(c, s, v->items[i], ip, top_volumes);
-					free(ip);
-				}
+			if (!is_seq(c, v, p))
+				continue;
+			targets = xcalloc(v->n + 1, sizeof(*targets));
+			for (size_t i = 0; i < v->n; i++) {
+				char *ip = path_idx(p, i);
+				size_t before = s->nmounts;
+
+				parse_volume(c, s, v->items[i], ip, top_volumes);
+				if (s->nmounts > before)
+					targets[i] = xstrdup(s->mounts[before].target);
+				free(ip);
 			}
+			/* Docker refuses two mounts at one path */
+			check_dups(c, v, p, targets, v->n, "mount target");
+			free_strv(targets, v->n);
 		} else if (strcmp(key, "networks") == 0) {
 			parse_networks(c, s, v, p, top_networks);
 		} else if (strcmp(key, "depends_on") == 0) {
 			s->depends_on = get_str_list(c, v, p, &s->ndepends_on, &s->depends_on_nodes);
+			if (s->depends_on)
+				check_dups(c, v, p, s->depends_on, s->ndepends_on, "dependency");
 		} else if (strcmp(key, "restart") == 0) {
-			if ((s->restart = get_str(c, v, p)) && !restart_ok(s->restart))
+			if (!(s->restart = get_str(c, v, p)) || restart_ok(s->restart))
+				continue;
+			if (strncmp(s->restart, "on-failure:", 11) == 0)
+				err_at(c, v, p, "invalid restart policy '%s' (on-failure:N needs N from "
+				    "1 to 99999, without leading zeros)", s->restart);
+			else
 				err_at(c, v, p, "invalid restart policy '%s' (expected no, always, "
 				    "on-failure, on-failure:N or unless-stopped)", s->restart);
 		} else if (strcmp(key, "logging") == 0) {
@@ -1070,24 +1466,21 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 				check_keys(c, v, p, keys);
 				FOR_KEYS(v, p, lk, lv, lp) {
 					if (strcmp(lk, "driver") == 0)
-						s->log_driver = get_str(c, lv, lp);
+						s->log_driver = get_name_str(c, lv, lp);
 					else if (strcmp(lk, "options") == 0)
 						s->log_opts = get_kv(c, lv, lp, &s->nlog_opts, 0);
 				}
 			}
 		} else if (strcmp(key, "labels") == 0) {
-			s->labels = get_kv(c, v, p, &s->nlabels, 1);
-			for (size_t i = 0; i < s->nlabels; i++) {
-				if (strncmp(s->labels[i].key, "io.reconciler.", 14) == 0) {
-					char *lp = path_key(p, s->labels[i].key);
-
-					err_at(c, v->type == YT_MAP ? v->keys[i] : v->items[i], lp,
-					    "label keys under 'io.reconciler.' are reserved");
-					free(lp);
-				}
-			}
+			s->labels = get_kv(c, v, p, &s->nlabels, KV_LIST | KV_LABELS);
 		} else if (strcmp(key, "user") == 0) {
-			s->user = get_str(c, v, p);
+			long long uid;
+
+			if (yt_int(v, &uid) == 0 && uid >= 0)	/* user: 1000 */
+				s->user = xasprintf("%lld", uid);
+			else if ((s->user = get_str(c, v, p)) && !user_ok(s->user))
+				err_at(c, v, p, "invalid user '%s' (expected uid[:gid] or name[:group])",
+				    s->user);
 		} else if (strcmp(key, "working_dir") == 0) {
 			if ((s->working_dir = get_str(c, v, p)) && s->working_dir[0] != '/')
 				err_at(c, v, p, "working_dir must be an absolute path, found '%s'",
@@ -1101,7 +1494,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		} else if (strcmp(key, "update") == 0) {
 			parse_update(c, s, v, p);
 		} else if (strcmp(key, "hooks") == 0) {
-			parse_hooks(c, s, v, p, s->allow_tags);
+			parse_hooks(c, s, v, p);
 		} else if (strcmp(key, "on_dependency_update") == 0) {
 			parse_on_dep(c, s, v, p);
 		} else if (strcmp(key, "backup_before_deploy") == 0) {
@@ -1165,13 +1558,13 @@ parse_volumes(struct ctx *c, const struct yt_node *n)
 			check_keys(c, v, p, keys);
 			FOR_KEYS(v, p, vk, vv, vp) {
 				if (strcmp(vk, "driver") == 0)
-					vol->driver = get_str(c, vv, vp);
+					vol->driver = get_name_str(c, vv, vp);
 				else if (strcmp(vk, "driver_opts") == 0)
 					vol->opts = get_kv(c, vv, vp, &vol->nopts, 0);
 				else if (strcmp(vk, "external") == 0)
 					get_bool(c, vv, vp, &vol->external);
 				else if (strcmp(vk, "name") == 0)
-					vol->name = get_str(c, vv, vp);
+					vol->name = get_name_str(c, vv, vp);
 			}
 		}
 		if (!vol->driver)
@@ -1197,13 +1590,13 @@ parse_networks_top(struct ctx *c, const struct yt_node *n)
 				check_keys(c, v, p, keys);
 				FOR_KEYS(v, p, nk, nv, np) {
 					if (strcmp(nk, "driver") == 0)
-						net->driver = get_str(c, nv, np);
+						net->driver = get_name_str(c, nv, np);
 					else if (strcmp(nk, "internal") == 0)
 						get_bool(c, nv, np, &net->internal);
 					else if (strcmp(nk, "external") == 0)
 						get_bool(c, nv, np, &net->external);
 					else if (strcmp(nk, "name") == 0)
-						net->name = get_str(c, nv, np);
+						net->name = get_name_str(c, nv, np);
 				}
 			}
 		}
@@ -1266,10 +1659,7 @@ parse_backups(struct ctx *c, const struct yt_node *n)
 				    cron_parse(&cr, b->schedule, err) < 0)
 					err_at(c, bv, bp, "%s", err);
 			} else if (strcmp(bk, "timezone") == 0) {
-				if ((b->timezone = get_str(c, bv, bp)) &&
-				    (strstr(b->timezone, "..") || b->timezone[0] == '/' ||
-				    strspn(b->timezone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				    "0123456789/_+-") != strlen(b->timezone)))
+				if ((b->timezone = get_str(c, bv, bp)) && !timezone_ok(b->timezone))
 					err_at(c, bv, bp, "invalid time zone '%s' (expected an IANA name "
 					    "such as Europe/Paris)", b->timezone);
 			} else if (strcmp(bk, "command") == 0) {
@@ -1375,6 +1765,12 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 				size_t ne;
 				char **ev = get_str_list(c, nv, np, &ne, NULL);
 
+				/* [] would read as "none" or as "all": leave it out for all */
+				if (ev && ne == 0)
+					err_at(c, nv, np, "events must not be empty (leave it out to send "
+					    "every event)");
+				if (ev)
+					check_dups(c, nv, np, ev, ne, "event");
 				no->events = 0;
 				for (size_t i = 0; i < ne; i++) {
 					size_t j;
@@ -1405,7 +1801,7 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 		    strcmp(t->value, "webhook") != 0) {
 			char *hp = path_key(p, "hmac_secret");
 
-			err_at(c, yt_get(v, "hmac_secret"), hp,
+			err_at(c, key_node(v, "hmac_secret"), hp,
 			    "hmac_secret is only for type webhook");
 			free(hp);
 		}
@@ -1588,6 +1984,7 @@ parse_top(struct ctx *c, const struct yt_node *root)
 {
 	struct manifest *m = c->m;
 	const struct yt_node *v, *svcs;
+	long long version;
 
 	for (size_t i = 0; i < root->n; i++) {
 		const struct yt_node *k = root->keys[i];
@@ -1609,16 +2006,17 @@ known:
 	}
 	if (!(v = yt_get(root, "version"))) {
 		missing(c, root, "", "version");
-	} else if (v->type == YT_SCALAR && v->style == YT_PLAIN &&
-	    strspn(v->value, "0123456789") == v->vlen && v->vlen > 0) {
-		m->version = atoi(v->value);
+	} else if (yt_int(v, &version) == 0) {
+		m->version = version > 0 && version < 1000 ? (int)version : -1;
 		if (m->version != MANIFEST_VERSION)
 			err_at(c, v, "version", "unsupported version %s (this reconciler reads "
 			    "version %d)", v->value, MANIFEST_VERSION);
 	} else {
-		err_at(c, v, "version", "expected the integer %d, found %s%s%s", MANIFEST_VERSION,
-		    v->type == YT_SCALAR ? "'" : "", v->type == YT_SCALAR ? v->value :
-		    yt_type_name(v), v->type == YT_SCALAR ? "'" : "");
+		/* "1" and 1.0 print like 1: say what they are */
+		err_at(c, v, "version", "expected the integer %d, found %s%s%s%s", MANIFEST_VERSION,
+		    yt_type_name(v), yt_is_null(v) || v->type != YT_SCALAR ? "" : " '",
+		    yt_is_null(v) || v->type != YT_SCALAR ? "" : v->value,
+		    yt_is_null(v) || v->type != YT_SCALAR ? "" : "'");
 	}
 	if (!(v = yt_get(root, "project"))) {
 		missing(c, root, "", "project");

@@ -4,6 +4,9 @@
 #include "yamltree.h"
 #include "util.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -20,8 +23,58 @@ struct builder {
 	size_t nanchors, capanchors;
 	size_t bom;		/* bytes of a leading BOM: libyaml does not count them */
 	size_t last_char, last_byte;	/* cursor for char index -> byte offset */
+	struct yt_node **stack;		/* open collections, outermost first */
+	struct yt_node **pending_key;	/* per open mapping: the key awaiting its value */
+	int depth;
 	int failed;
 };
+
+/* The key path of the slot being filled in the innermost open collection, as
+ * manifest errors spell it ("services.web.ports[0]"); when that collection is
+ * a mapping waiting for a key, `key` is that key. */
+static char *
+slot_path(const struct builder *b, const char *key)
+{
+	struct buf p;
+
+	buf_init(&p, 0);
+	for (int i = 0; i < b->depth; i++) {
+		const struct yt_node *c = b->stack[i];
+		const char *k = b->pending_key[i] ? b->pending_key[i]->value :
+		    i == b->depth - 1 ? key : NULL;
+
+		if (c->type == YT_SEQ)
+			buf_addf(&p, "[%zu]", c->n);
+		else if (k)
+			buf_addf(&p, "%s%s", p.len ? "." : "", k);
+	}
+	return buf_detach(&p, NULL);
+}
+
+/* An error about a node, with its key path (suffix is appended to it). */
+static void __attribute__((format(printf, 6, 7)))
+node_error(struct builder *b, int line, int col, const char *key, const char *suffix,
+    const char *fmt, ...)
+{
+	char *path = slot_path(b, key), *full, *msg, *epath, *emsg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	full = xasprintf("%s%s%s", path, *path && suffix && *suffix != '[' ? "." : "",
+	    suffix ? suffix : "");
+	epath = yt_escape(full);
+	emsg = yt_escape(msg ? msg : "out of memory");
+	diag_add(b->d, line, col, epath, "%s", emsg);
+	free(emsg);
+	free(epath);
+	free(full);
+	free(msg);
+	free(path);
+	b->failed = 1;
+}
 
 static size_t
 byte_offset(struct builder *b, size_t idx)
@@ -110,28 +163,170 @@ yt_get(const struct yt_node *map, const char *key)
 	return NULL;
 }
 
+static int
+tagged(const struct yt_node *n, const char *name)
+{
+	static const char core[] = "tag:yaml.org,2002:";
+
+	return n->tag && strncmp(n->tag, core, sizeof(core) - 1) == 0 &&
+	    strcmp(n->tag + sizeof(core) - 1, name) == 0;
+}
+
 int
 yt_is_null(const struct yt_node *n)
 {
 	if (!n)
 		return 1;
-	if (n->type != YT_SCALAR || n->style != YT_PLAIN)
+	if (n->type != YT_SCALAR || tagged(n, "str"))
+		return 0;
+	if (tagged(n, "null"))
+		return 1;
+	if (n->style != YT_PLAIN || n->tag)
 		return 0;
 	return n->vlen == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
 	    strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0;
 }
 
+static int
+all_of(const char *s, const char *set)
+{
+	return *s && strspn(s, set) == strlen(s);
+}
+
+#define DIGITS "0123456789"
+
+/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, or .inf / .nan */
+static int
+is_float(const char *s)
+{
+	const char *p = s;
+	size_t n;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	if (strcmp(p, ".inf") == 0 || strcmp(p, ".Inf") == 0 || strcmp(p, ".INF") == 0)
+		return 1;
+	if (p == s && (strcmp(p, ".nan") == 0 || strcmp(p, ".NaN") == 0 || strcmp(p, ".NAN") == 0))
+		return 1;
+	n = strspn(p, DIGITS);
+	p += n;
+	if (*p == '.') {
+		size_t frac = strspn(p + 1, DIGITS);
+
+		if (n == 0 && frac == 0)
+			return 0;
+		p += 1 + frac;
+	} else if (n == 0) {
+		return 0;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		n = strspn(p, DIGITS);
+		if (n == 0)
+			return 0;
+		p += n;
+	}
+	return *p == '\0';
+}
+
+static int
+is_int(const char *s)
+{
+	if (strncmp(s, "0o", 2) == 0)
+		return all_of(s + 2, "01234567");
+	if (strncmp(s, "0x", 2) == 0)
+		return all_of(s + 2, DIGITS "abcdefABCDEF");
+	if (*s == '-' || *s == '+')
+		s++;
+	return all_of(s, DIGITS);
+}
+
+enum yt_kind
+yt_kind(const struct yt_node *n)
+{
+	static const char *const bools[] = { "true", "True", "TRUE", "false", "False", "FALSE" };
+
+	if (!n || yt_is_null(n))
+		return YT_KIND_NULL;
+	if (n->type == YT_SEQ)
+		return YT_KIND_SEQ;
+	if (n->type == YT_MAP)
+		return YT_KIND_MAP;
+	if (tagged(n, "bool"))
+		return YT_KIND_BOOL;
+	if (tagged(n, "int"))
+		return YT_KIND_INT;
+	if (tagged(n, "float"))
+		return YT_KIND_FLOAT;
+	if (n->style != YT_PLAIN || n->tag)
+		return YT_KIND_STR;
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (strcmp(n->value, bools[i]) == 0)
+			return YT_KIND_BOOL;
+	if (is_int(n->value))
+		return YT_KIND_INT;
+	if (is_float(n->value))
+		return YT_KIND_FLOAT;
+	return YT_KIND_STR;
+}
+
 const char *
 yt_type_name(const struct yt_node *n)
 {
-	if (!n || yt_is_null(n))
-		return "null";
-	switch (n->type) {
-	case YT_SCALAR: return "a scalar";
-	case YT_SEQ: return "a list";
-	case YT_MAP: return "a mapping";
+	switch (yt_kind(n)) {
+	case YT_KIND_NULL: return "null";
+	case YT_KIND_BOOL: return "a boolean";
+	case YT_KIND_INT: return "an integer";
+	case YT_KIND_FLOAT: return "a number";
+	case YT_KIND_STR: return "a string";
+	case YT_KIND_SEQ: return "a list";
+	case YT_KIND_MAP: return "a mapping";
 	}
 	return "?";
+}
+
+int
+yt_int(const struct yt_node *n, long long *out)
+{
+	const char *s;
+	char *end;
+	int base = 10;
+
+	if (yt_kind(n) != YT_KIND_INT || !is_int(n->value))
+		return -1;
+	s = n->value;
+	if (strncmp(s, "0o", 2) == 0 || strncmp(s, "0x", 2) == 0) {
+		base = s[1] == 'o' ? 8 : 16;
+		s += 2;
+	}
+	errno = 0;
+	*out = strtoll(s, &end, base);	/* base 10 reads 010 as ten, as YAML 1.2 does */
+	return errno || *end ? -1 : 0;
+}
+
+char *
+yt_escape(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			buf_adds(&b, "\\n");
+		else if (c == '\t')
+			buf_adds(&b, "\\t");
+		else if (c == '\r')
+			buf_adds(&b, "\\r");
+		else if (c < 0x20 || c == 0x7f)
+			buf_addf(&b, "\\x%02x", c);
+		else
+			buf_add(&b, s, 1);
+	}
+	return buf_detach(&b, NULL);
 }
 
 static int
@@ -172,9 +367,12 @@ apply_merges(struct builder *b, struct yt_node *map)
 		}
 		for (size_t s = 0; s < nsrc; s++) {
 			if (srcs[s]->type != YT_MAP) {
-				diag_add(b->d, srcs[s]->line, srcs[s]->col, "",
+				char where[32] = "<<";
+
+				if (src->type == YT_SEQ)
+					snprintf(where, sizeof(where), "<<[%zu]", s);
+				node_error(b, srcs[s]->line, srcs[s]->col, NULL, where,
 				    "'<<' merges mappings only, found %s", yt_type_name(srcs[s]));
-				b->failed = 1;
 				continue;
 			}
 			for (size_t k = 0; k < srcs[s]->n; k++) {
@@ -236,9 +434,8 @@ check_duplicate(struct builder *b, const struct yt_node *map, const struct yt_no
 		const struct yt_node *k = map->keys[i];
 
 		if (k->type == YT_SCALAR && strcmp(k->value, key->value) == 0) {
-			diag_add(b->d, key->line, key->col, key->value,
+			node_error(b, key->line, key->col, key->value, NULL,
 			    "duplicate key '%s' (first at line %d)", key->value, k->line);
-			b->failed = 1;
 			return;
 		}
 	}
@@ -253,8 +450,8 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 	yaml_event_t ev;
 	struct builder b;
 	struct yt_doc *doc;
-	size_t bad, total = 0;
-	int depth = 0, docs = 0, done = 0, rc = -1;
+	size_t bad, total;
+	int docs = 0, done = 0, rc = -1;
 
 	*out = NULL;
 	if (len > YT_MAX_SIZE) {
@@ -291,6 +488,8 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 	if (len >= 3 && memcmp(src, "\xef\xbb\xbf", 3) == 0)
 		b.bom = 3;
 	b.last_byte = b.bom;
+	b.stack = stack;
+	b.pending_key = pending_key;
 
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)src, len);
@@ -298,6 +497,8 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 
 	while (!done) {
 		struct yt_node *n = NULL, *parent;
+		const char *as_key;
+		int line = 0, col = 0;
 
 		if (!yaml_parser_parse(&parser, &ev)) {
 			diag_add(d, (int)parser.problem_mark.line + 1,
@@ -334,17 +535,19 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 			add_anchor(&b, ev.data.scalar.anchor, n);
 			break;
 		case YAML_ALIAS_EVENT:
+			/* Errors about an alias are reported where it is written. */
+			line = (int)ev.start_mark.line + 1;
+			col = (int)ev.start_mark.column + 1;
 			n = find_anchor(&b, ev.data.alias.anchor);
 			if (!n) {
-				diag_add(d, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				    "", "unknown alias '*%s'", (const char *)ev.data.alias.anchor);
+				node_error(&b, line, col, NULL, NULL, "unknown alias '*%s'",
+				    (const char *)ev.data.alias.anchor);
 				yaml_event_delete(&ev);
 				goto out;
 			}
-			for (int i = 0; i < depth; i++) {
+			for (int i = 0; i < b.depth; i++) {
 				if (stack[i] == n) {
-					diag_add(d, (int)ev.start_mark.line + 1,
-					    (int)ev.start_mark.column + 1, "",
+					node_error(&b, line, col, NULL, NULL,
 					    "alias '*%s' refers to a node that contains it",
 					    (const char *)ev.data.alias.anchor);
 					yaml_event_delete(&ev);
@@ -362,9 +565,9 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 			int flow = seq ? ev.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE :
 			    ev.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
 
-			if (depth >= YT_MAX_DEPTH) {
-				diag_add(d, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				    "", "nesting deeper than %d levels", YT_MAX_DEPTH);
+			if (b.depth >= YT_MAX_DEPTH) {
+				node_error(&b, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				    NULL, NULL, "nesting deeper than %d levels", YT_MAX_DEPTH);
 				yaml_event_delete(&ev);
 				goto out;
 			}
@@ -373,15 +576,15 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 			if (tag)
 				n->tag = xstrdup((const char *)tag);
 			add_anchor(&b, anchor, n);
-			stack[depth] = n;
-			pending_key[depth] = NULL;
-			depth++;
+			stack[b.depth] = n;
+			pending_key[b.depth] = NULL;
+			b.depth++;
 			yaml_event_delete(&ev);
 			continue;
 		}
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
-			n = stack[--depth];
+			n = stack[--b.depth];
 			n->end = byte_offset(&b, ev.end_mark.index);
 			if (n->type == YT_MAP)
 				apply_merges(&b, n);
@@ -393,36 +596,43 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 		if (!n)
 			continue;
 
-		/* Attach the finished node (or alias target) to its parent. */
-		if (depth == 0) {
-			doc->root = n;
-			total = n->weight;
-		} else {
-			parent = stack[depth - 1];
-			parent->weight += n->weight;
-			if (parent->type == YT_SEQ) {
-				push_item(parent, NULL, n);
-			} else if (!pending_key[depth - 1]) {
-				if (n->type != YT_SCALAR) {
-					diag_add(d, n->line, n->col, "",
-					    "mapping keys must be scalars, found %s", yt_type_name(n));
-					goto out;
-				}
-				check_duplicate(&b, parent, n);
-				pending_key[depth - 1] = n;
-			} else {
-				push_item(parent, pending_key[depth - 1], n);
-				pending_key[depth - 1] = NULL;
-			}
-			total = 0;
-			for (int i = 0; i < depth; i++)
-				total += stack[i]->weight;
+		if (!line) {
+			line = n->line;
+			col = n->col;
 		}
-		if (total > YT_MAX_NODES || n->weight > YT_MAX_NODES) {
-			diag_add(d, n->line, n->col, "",
+		/* Refused before it is attached, so that the error names its slot. */
+		total = n->weight;
+		for (int i = 0; i < b.depth; i++)
+			total += stack[i]->weight;
+		as_key = b.depth > 0 && stack[b.depth - 1]->type == YT_MAP &&
+		    !pending_key[b.depth - 1] && n->type == YT_SCALAR ? n->value : NULL;
+		if (total > YT_MAX_NODES) {
+			node_error(&b, line, col, as_key, NULL,
 			    "document expands to more than %d nodes through aliases (alias bomb?)",
 			    YT_MAX_NODES);
 			goto out;
+		}
+
+		/* Attach the finished node (or alias target) to its parent. */
+		if (b.depth == 0) {
+			doc->root = n;
+			continue;
+		}
+		parent = stack[b.depth - 1];
+		parent->weight += n->weight;
+		if (parent->type == YT_SEQ) {
+			push_item(parent, NULL, n);
+		} else if (!pending_key[b.depth - 1]) {
+			if (n->type != YT_SCALAR) {
+				node_error(&b, line, col, NULL, NULL,
+				    "mapping keys must be scalars, found %s", yt_type_name(n));
+				goto out;
+			}
+			check_duplicate(&b, parent, n);
+			pending_key[b.depth - 1] = n;
+		} else {
+			push_item(parent, pending_key[b.depth - 1], n);
+			pending_key[b.depth - 1] = NULL;
 		}
 	}
 	if (b.failed)

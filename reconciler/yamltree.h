@@ -19,6 +19,13 @@ enum yt_type { YT_SCALAR, YT_SEQ, YT_MAP };
 
 enum yt_style { YT_PLAIN, YT_SINGLE, YT_DOUBLE, YT_LITERAL, YT_FOLDED, YT_FLOW, YT_BLOCK };
 
+/* What a node is under the YAML 1.2 core schema (the schema the JSON Schema
+ * side reads with): plain `8080` is an integer, `1.5` a number, `true` a
+ * boolean, `~` or nothing null, `yes` and `2024-01-01` strings; a quoted or
+ * block scalar is always a string. */
+enum yt_kind { YT_KIND_NULL, YT_KIND_BOOL, YT_KIND_INT, YT_KIND_FLOAT, YT_KIND_STR,
+	YT_KIND_SEQ, YT_KIND_MAP };
+
 struct yt_node {
 	enum yt_type type;
 	enum yt_style style;
@@ -49,6 +56,14 @@ void yt_free(struct yt_doc *doc);
 /* Map lookup by key text; NULL when absent. */
 struct yt_node *yt_get(const struct yt_node *map, const char *key);
 int yt_is_null(const struct yt_node *n);	/* ~, null, empty plain scalar */
+enum yt_kind yt_kind(const struct yt_node *n);	/* NULL is null */
+/* "a string", "an integer", "null", "a list"…, for "found %s" in messages. */
 const char *yt_type_name(const struct yt_node *n);
+/* A YAML 1.2 integer ([-+]?[0-9]+, 0o[0-7]+, 0x[0-9a-fA-F]+) into *out; -1 when
+ * n is not one or does not fit. */
+int yt_int(const struct yt_node *n, long long *out);
+/* s with control characters spelled \n, \t, \xNN, so that a message stays on
+ * one line whatever a key or value holds. The caller frees it. */
+char *yt_escape(const char *s);
 
 #endif

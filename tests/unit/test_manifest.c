@@ -149,7 +149,7 @@ test_errors(void **state)
 	assert_error(MF_HEAD "services:\n  web:\n    image: r@sha256:abc\n",
 	    "5:12: services.web.image: invalid digest");
 	assert_error(MF_HEAD "services:\n  web:\n    image: r@" DIGEST_A "\n    image: r@"
-	    DIGEST_B "\n", "6:5: image: duplicate key 'image' (first at line 5)");
+	    DIGEST_B "\n", "6:5: services.web.image: duplicate key 'image' (first at line 5)");
 	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    depends_on: [b]\n"
 	    "  b:\n    image: r@" DIGEST_A "\n    depends_on: [c]\n  c:\n    image: r@" DIGEST_A
 	    "\n    depends_on: [a]\n", "12:18: services.c.depends_on[0]: dependency cycle: "
@@ -180,6 +180,10 @@ test_errors(void **state)
 	    "1:10: version: unsupported version 2 (this reconciler reads version 1)");
 	assert_error("project: t\nservices: {}\n", "1:1: version: missing required key 'version'");
 	assert_error("- a\n- b\n", "1:1: : the top level must be a mapping, found a list");
+	assert_error("version: \"1\"\nproject: t\nservices: {}\n",
+	    "1:10: version: expected the integer 1, found a string '1'");
+	assert_error("version: 1.0\nproject: t\nservices: {}\n",
+	    "1:10: version: expected the integer 1, found a number '1.0'");
 	assert_error("", "1:1: : empty document");
 	assert_error(MF_HEAD "services: {}\n---\nversion: 1\n", "4:1: : more than one YAML document");
 	assert_error(MF_HEAD "backups:\n  b: {service: a, schedule: '* * * *', command: x, "
@@ -192,6 +196,174 @@ test_errors(void **state)
 	    "'io.reconciler.' are reserved");
 	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    volumes: [\"./ssl:/s\"]\n",
 	    "6:15: services.a.volumes[0]: bind mount source './ssl' must be an absolute host path");
+}
+
+/* Values as the YAML 1.2 core schema types them, as the JSON Schema reads them. */
+static void
+test_scalar_types(void **state)
+{
+	struct diag d;
+	struct manifest *m;
+	struct mf_service *a;
+
+	/* environment, labels, log and driver options take numbers and booleans
+	 * as written; a null environment value is empty; user may be a bare uid */
+	m = parse_text(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    environment: {PORT: 8080, DEBUG: true, RATIO: 0.5, EMPTY: , my.var-x: 010}\n"
+	    "    labels: {n: 3, b: false}\n"
+	    "    logging: {options: {max-file: 5}}\n"
+	    "    user: 1000\n"
+	    "volumes:\n  v: {driver_opts: {uid: 1000}}\n", &d);
+	if (!m)
+		diag_print(&d, stderr);
+	assert_non_null(m);
+	a = manifest_service(m, "a");
+	assert_int_equal(a->nenv, 5);
+	assert_string_equal(a->env[0].value, "8080");
+	assert_string_equal(a->env[1].value, "true");
+	assert_string_equal(a->env[2].value, "0.5");
+	assert_string_equal(a->env[3].value, "");
+	assert_string_equal(a->env[4].name, "my.var-x");
+	assert_string_equal(a->env[4].value, "010");	/* as written, not 10 or 8 */
+	assert_string_equal(a->labels[0].value, "3");
+	assert_string_equal(a->log_driver, "json-file");	/* logging without a driver */
+	assert_string_equal(a->user, "1000");
+	manifest_free(m);
+	diag_release(&d);
+
+	/* elsewhere a number is not a string */
+	assert_error("version: 1\nproject: 2024\nservices: {}\n",
+	    "2:10: project: expected a string, found an integer (quote it)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    command: [sleep, 5]\n",
+	    "6:22: services.a.command[1]: expected a string, found an integer (quote it)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    labels: {k: }\n",
+	    "6:17: services.a.labels.k: expected a string, number or boolean, found null");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    labels: [a=1, a=2]\n",
+	    "6:19: services.a.labels[1]: duplicate label 'a' (first at line 6)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    environment: {1A: x}\n",
+	    "6:19: services.a.environment.1A: invalid variable name '1A'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    user: 'a:'\n",
+	    "6:11: services.a.user: invalid user 'a:'");
+	/* a plain 0 is a duration; 00 too (the integer 0) */
+	m = parse_text(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    stop_grace_period: 00\n    healthcheck: {test: [CMD, x], retries: 0x10}\n", &d);
+	assert_non_null(m);
+	assert_int_equal(manifest_service(m, "a")->stop_grace, 0);
+	assert_int_equal(manifest_service(m, "a")->health.retries, 16);
+	manifest_free(m);
+	diag_release(&d);
+	/* a file mode is octal digits */
+	m = parse_text(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    secrets: [{source: a, mode: 440}, {source: b, mode: 0o640, target: /b}]\n", &d);
+	assert_non_null(m);
+	assert_int_equal(manifest_service(m, "a")->secrets[0].mode, 0440);
+	assert_int_equal(manifest_service(m, "a")->secrets[1].mode, 0640);
+	manifest_free(m);
+	diag_release(&d);
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    secrets: [{source: a, mode: 0488}]\n", "6:33: services.a.secrets[0].mode: expected "
+	    "a file mode in octal digits");
+}
+
+static void
+test_yaml_kinds(void **state)
+{
+	static const struct { const char *text; enum yt_kind kind; } cases[] = {
+		{ "a: 8080", YT_KIND_INT }, { "a: -1", YT_KIND_INT }, { "a: 0o17", YT_KIND_INT },
+		{ "a: 0x1F", YT_KIND_INT }, { "a: 1.5", YT_KIND_FLOAT }, { "a: 1e3", YT_KIND_FLOAT },
+		{ "a: .inf", YT_KIND_FLOAT }, { "a: .nan", YT_KIND_FLOAT }, { "a: true", YT_KIND_BOOL },
+		{ "a: FALSE", YT_KIND_BOOL }, { "a: ~", YT_KIND_NULL }, { "a:", YT_KIND_NULL },
+		{ "a: yes", YT_KIND_STR }, { "a: off", YT_KIND_STR }, { "a: '8080'", YT_KIND_STR },
+		{ "a: 8080:80", YT_KIND_STR }, { "a: 2024-01-01", YT_KIND_STR }, { "a: 0o8", YT_KIND_STR },
+		{ "a: -.nan", YT_KIND_STR }, { "a: !!str 1", YT_KIND_STR }, { "a: .", YT_KIND_STR },
+		{ "a: [1]", YT_KIND_SEQ }, { "a: {}", YT_KIND_MAP },
+	};
+	long long v;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct yt_doc *doc;
+		struct diag d;
+
+		diag_init(&d, "t");
+		assert_int_equal(yt_parse(&doc, cases[i].text, strlen(cases[i].text), &d), 0);
+		if (yt_kind(yt_get(doc->root, "a")) != cases[i].kind)
+			print_error("%s: kind %d\n", cases[i].text, yt_kind(yt_get(doc->root, "a")));
+		assert_int_equal(yt_kind(yt_get(doc->root, "a")), cases[i].kind);
+		if (strcmp(cases[i].text, "a: 0o17") == 0) {
+			assert_int_equal(yt_int(yt_get(doc->root, "a"), &v), 0);
+			assert_int_equal(v, 15);
+		}
+		yt_free(doc);
+		diag_release(&d);
+	}
+}
+
+static void
+test_stricter_rules(void **state)
+{
+	/* hooks need a digest even with allow_tags */
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1\n    allow_tags: true\n"
+	    "    hooks: {pre_deploy: [{name: m, command: x, image: 'r:1'}]}\n",
+	    "7:55: services.a.hooks.pre_deploy[0].image: image 'r:1' is not pinned by digest");
+	assert_error(MF_HEAD "services:\n  a:\n    image: R@" DIGEST_A "\n",
+	    "5:12: services.a.image: invalid image reference");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    restart: on-failure:0\n",
+	    "6:14: services.a.restart: invalid restart policy 'on-failure:0'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    ports: ['080:80']\n",
+	    "6:13: services.a.ports[0]: invalid port '080:80' (port numbers have no leading zeros)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    ports: ['8080']\n",
+	    "6:13: services.a.ports[0]: invalid port '8080'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    ports: ['[1.2.3.4]:8:8']\n",
+	    "6:13: services.a.ports[0]: invalid host IP '1.2.3.4'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    depends_on: [b, b]\n"
+	    "  b:\n    image: r@" DIGEST_A "\n",
+	    "6:21: services.a.depends_on[1]: duplicate dependency 'b' (first at line 6)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    env_files: [e, e]\n",
+	    "6:20: services.a.env_files[1]: duplicate env file 'e'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    secrets: [s, {source: s}]\n",
+	    "6:18: services.a.secrets[1]: duplicate secret target '/run/secrets/s'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    environment: [A=1, A=2]\n", "6:24: services.a.environment[1]: duplicate variable 'A'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    volumes: [/x:/d, /y:/d]\n", "6:22: services.a.volumes[1]: duplicate mount target '/d'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    healthcheck: {test: [NONE, x]}\n", "6:25: services.a.healthcheck.test: NONE takes no "
+	    "arguments");
+	assert_error(MF_HEAD "services: {}\nnotifications:\n  n: {type: slack, url: {secret: u}, "
+	    "events: []}\n", "5:46: notifications.n.events: events must not be empty");
+	assert_error(MF_HEAD "services: {}\nnotifications:\n  n: {type: slack, url: {secret: u}, "
+	    "hmac_secret: {secret: h}}\n", "5:38: notifications.n.hmac_secret: hmac_secret is only "
+	    "for type webhook");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n  b:\n    image: r@" DIGEST_A
+	    "\n    depends_on: [a]\n    on_dependency_update: [{service: a, signal: SIGHUP, exec: x}]\n",
+	    "9:57: services.b.on_dependency_update[0].exec: give exactly one of 'signal' or 'exec'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n  b:\n    image: r@" DIGEST_A
+	    "\n    depends_on: [a]\n    on_dependency_update: [{service: a}]\n",
+	    "9:29: services.b.on_dependency_update[0].signal: give exactly one of 'signal' or 'exec'");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    networks: {n: {aliases: [ok.name, Bad]}}\nnetworks: {n: }\n",
+	    "6:39: services.a.networks.n.aliases[1]: invalid alias 'Bad'");
+	/* a newline in a value is spelled out: an error stays one line */
+	assert_error("version: 1\nproject: \"a\\nb\"\nservices: {}\n",
+	    "2:10: project: invalid project name 'a\\nb'");
+}
+
+static void
+test_null_means_defaults(void **state)
+{
+	struct diag d;
+	struct manifest *m = parse_text(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    networks: {n: , default: }\n    ports: ['[::1]:8443:443']\nnetworks:\n  n:\n"
+	    "volumes:\nbackups:\n", &d);
+
+	if (!m)
+		diag_print(&d, stderr);
+	assert_non_null(m);
+	assert_string_equal(manifest_network(m, "n")->driver, "bridge");
+	assert_string_equal(manifest_service(m, "a")->ports[0].host_ip, "::1");
+	manifest_free(m);
+	diag_release(&d);
 }
 
 static void
@@ -223,6 +395,10 @@ test_alias_bomb(void **state)
 	assert_null(m);
 	assert_int_equal(d.n, 1);
 	assert_non_null(strstr(d.v[0].msg, "alias bomb"));
+	/* reported at the alias that crosses the limit, not at its anchor */
+	assert_int_equal(d.v[0].line, 8);
+	assert_int_equal(d.v[0].col, 11);
+	assert_string_equal(d.v[0].path, "x-5[0]");
 	buf_release(&b);
 	diag_release(&d);
 }
@@ -246,6 +422,7 @@ test_limits(void **state)
 	m = parse_text(b.data, &d);
 	assert_null(m);
 	assert_non_null(strstr(d.v[0].msg, "nesting deeper than 64"));
+	assert_int_equal(strncmp(d.v[0].path, "x-deep[0][0]", 12), 0);
 	diag_release(&d);
 	buf_release(&b);
 
@@ -342,6 +519,27 @@ test_cron(void **state)
 	assert_int_equal(cron_parse(&c, "* * * * * *", err), -1);
 	assert_int_equal(cron_parse(&c, "* * * foo *", err), -1);
 	assert_int_equal(cron_parse(&c, "@sometimes", err), -1);
+	/* a step needs * or a range, and fits the field */
+	assert_int_equal(cron_parse(&c, "5/15 * * * *", err), -1);
+	assert_non_null(strstr(err, "a step needs * or a range"));
+	assert_int_equal(cron_parse(&c, "*/60 * * * *", err), -1);
+	assert_non_null(strstr(err, "the step must be 1-59"));
+	assert_int_equal(cron_parse(&c, "*/59 */23 */31 */12 */7", err), 0);
+	assert_int_equal(cron_parse(&c, "0 */24 * * *", err), -1);
+	assert_int_equal(cron_parse(&c, "5-5/2 05 01 01 0", err), 0);
+	assert_int_equal(c.minute, 1ull << 5);
+	/* two digits at most, lowercase names, fields split by spaces only */
+	assert_int_equal(cron_parse(&c, "30-10 * * * *", err), -1);
+	assert_non_null(strstr(err, "the range 30-10 runs backwards"));
+	assert_int_equal(cron_parse(&c, "0 0 * * sat-sun", err), -1);
+	assert_int_equal(cron_parse(&c, "005 * * * *", err), -1);
+	assert_int_equal(cron_parse(&c, "0 3 * * MON", err), -1);
+	assert_int_equal(cron_parse(&c, "0 3 * * mon-fri", err), 0);
+	assert_int_equal(cron_parse(&c, "0  3 * * *", err), 0);
+	assert_int_equal(cron_parse(&c, " 0 3 * * *", err), -1);
+	assert_int_equal(cron_parse(&c, "0 3 * * *\t", err), -1);
+	assert_int_equal(cron_parse(&c, "* * * * * * *", err), -1);
+	assert_non_null(strstr(err, "has 7 fields"));
 }
 
 int
@@ -351,6 +549,10 @@ main(void)
 		cmocka_unit_test(test_full_manifest),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_scalar_types),
+		cmocka_unit_test(test_yaml_kinds),
+		cmocka_unit_test(test_stricter_rules),
+		cmocka_unit_test(test_null_means_defaults),
 		cmocka_unit_test(test_allow_tags),
 		cmocka_unit_test(test_alias_bomb),
 		cmocka_unit_test(test_limits),
