@@ -39,6 +39,9 @@ config_release(struct config *c)
 	free(c->token_user);
 	free(c->ssh_key);
 	free(c->known_hosts);
+	free(c->control_socket);
+	free(c->control_group);
+	free(c->listen);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -54,6 +57,13 @@ set_str(char **dst, const struct yt_node *v, const char *key, struct diag *d)
 }
 
 static void
+replace_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static void
 set_duration(int64_t *dst, const struct yt_node *v, const char *key, struct diag *d)
 {
 	if (v->type != YT_SCALAR || duration_parse(v->value, dst) < 0)
@@ -62,7 +72,8 @@ set_duration(int64_t *dst, const struct yt_node *v, const char *key, struct diag
 
 static const char *const keys[] = {
 	"repo", "branch", "manifest", "poll_interval", "state_dir", "secrets_dir", "docker_host",
-	"concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", NULL,
+	"concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", "control_socket",
+	"control_group", "listen", NULL,
 };
 static const char *const git_keys[] = {
 	"token_file", "token_user", "ssh_key", "known_hosts", NULL,
@@ -120,6 +131,15 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 			set_str(&c->docker_host, v, k, d);
 		} else if (strcmp(k, "log_format") == 0) {
 			set_str(&c->log_format, v, k, d);
+		} else if (strcmp(k, "control_socket") == 0) {
+			if (yt_is_null(v))
+				replace_str(&c->control_socket, "");
+			else
+				set_str(&c->control_socket, v, k, d);
+		} else if (strcmp(k, "control_group") == 0) {
+			set_str(&c->control_group, v, k, d);
+		} else if (strcmp(k, "listen") == 0) {
+			set_str(&c->listen, v, k, d);
 		} else if (strcmp(k, "poll_interval") == 0) {
 			set_duration(&c->poll_interval, v, k, d);
 		} else if (strcmp(k, "engine_timeout") == 0) {
@@ -175,6 +195,8 @@ config_check(const struct config *c, char *err)
 		return errf(err, "poll_interval must be at least 1s");
 	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0)
 		return errf(err, "log_format must be text or json, not '%s'", c->log_format);
+	if (c->control_socket && *c->control_socket && c->control_socket[0] != '/')
+		return errf(err, "control_socket '%s' must be an absolute path", c->control_socket);
 	if (c->ssh_key && !c->known_hosts)
 		return errf(err, "git.ssh_key needs git.known_hosts (the server's host key must be "
 		    "pinned)");

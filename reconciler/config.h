@@ -25,6 +25,9 @@ struct config {
 	int64_t shutdown_timeout;	/* ms, 60s */
 	char *log_format;	/* text | json */
 	char *token_file, *token_user, *ssh_key, *known_hosts;
+	char *control_socket;	/* NULL: <state_dir>/reconcilerd.sock; "" disables */
+	char *control_group;	/* group given the socket (mode 0660) */
+	char *listen;		/* HOST:PORT for /healthz, /metrics; NULL: off */
 };
 
 void config_defaults(struct config *c);

@@ -16,6 +16,7 @@
 #include "state.h"
 #include "util.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -260,9 +261,11 @@ struct source {
 	const char *file;
 	const char *repo, *ref, *path;
 	const char *secrets_dir, *state_dir, *host;
+	const char *socket;
 };
 
-enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_NOCOLOR, OPT_STATS };
+enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_NOCOLOR, OPT_STATS,
+	OPT_SOCKET };
 
 #define SOURCE_OPTIONS \
 	{ "file", required_argument, NULL, 'f' }, \
@@ -271,7 +274,8 @@ enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_NOCOLOR, O
 	{ "path", required_argument, NULL, OPT_PATH }, \
 	{ "secrets-dir", required_argument, NULL, OPT_SECRETS }, \
 	{ "state-dir", required_argument, NULL, OPT_STATE }, \
-	{ "host", required_argument, NULL, 'H' }
+	{ "host", required_argument, NULL, 'H' }, \
+	{ "socket", required_argument, NULL, OPT_SOCKET }
 
 static int
 source_option(struct source *src, int c)
@@ -284,6 +288,7 @@ source_option(struct source *src, int c)
 	case OPT_SECRETS: src->secrets_dir = optarg; return 1;
 	case OPT_STATE: src->state_dir = optarg; return 1;
 	case 'H': src->host = optarg; return 1;
+	case OPT_SOCKET: src->socket = optarg; return 1;
 	}
 	return 0;
 }
@@ -545,6 +550,48 @@ read_json_file(const char *path)
 	return json_load_file(path, 0, NULL);
 }
 
+static size_t
+collect(char *data, size_t size, size_t n, void *payload)
+{
+	return buf_add(payload, data, size * n) < 0 ? 0 : size * n;
+}
+
+/* A call to the daemon's control socket (<state_dir>/reconcilerd.sock or
+ * --socket). Returns the HTTP status with *out the JSON answer, or -1 when no
+ * daemon answers there. */
+static long
+daemon_call(const struct source *src, const char *method, const char *path, json_t **out)
+{
+	char *sock = src->socket ? xstrdup(src->socket) : state_file(src, "reconcilerd.sock");
+	char *url = xasprintf("http://reconcilerd%s", path);
+	CURL *c = curl_easy_init();
+	struct buf b;
+	long status = -1;
+
+	*out = NULL;
+	buf_init(&b, 16 << 20);
+	if (c && access(sock, F_OK) == 0) {
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+		if (strcmp(method, "POST") == 0)
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+		if (curl_easy_perform(c) == CURLE_OK) {
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+			*out = b.data ? json_loads(b.data, 0, NULL) : NULL;
+		}
+	}
+	if (c)
+		curl_easy_cleanup(c);
+	buf_release(&b);
+	free(url);
+	free(sock);
+	return status;
+}
+
 static void
 fmt_time(long long t, char *out, size_t n)
 {
@@ -560,6 +607,7 @@ cmd_history(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -575,6 +623,7 @@ cmd_history(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_STATE: src.state_dir = optarg; break;
+		case OPT_SOCKET: src.socket = optarg; break;
 		case 'n': limit = atoi(optarg); break;
 		case 'j': json = 1; break;
 		case 'h':
@@ -586,21 +635,27 @@ cmd_history(int argc, char **argv)
 	}
 	if (limit < 1)
 		return usage_error("history", "--limit wants a positive number");
-	path = state_file(&src, "journal.db");
-	if (access(path, R_OK) < 0) {
-		fprintf(stderr, "reconcilerctl history: no journal at %s (%s; give --state-dir)\n",
-		    path, strerror(errno));
+	path = xasprintf("/v1/history?limit=%d", limit);
+	if (daemon_call(&src, "GET", path, &h) != 200 || !json_is_array(h)) {
+		/* no daemon answers: read the journal file itself */
+		json_decref(h);
 		free(path);
-		return EXIT_USAGE;
-	}
-	if (journal_open(&j, path, 1, err) < 0) {
-		fprintf(stderr, "reconcilerctl history: %s\n", err);
-		free(path);
-		return EXIT_USAGE;
+		path = state_file(&src, "journal.db");
+		if (access(path, R_OK) < 0) {
+			fprintf(stderr, "reconcilerctl history: no journal at %s (%s; give "
+			    "--state-dir)\n", path, strerror(errno));
+			free(path);
+			return EXIT_USAGE;
+		}
+		if (journal_open(&j, path, 1, err) < 0) {
+			fprintf(stderr, "reconcilerctl history: %s\n", err);
+			free(path);
+			return EXIT_USAGE;
+		}
+		h = journal_history(j, limit);
+		journal_close(j);
 	}
 	free(path);
-	h = journal_history(j, limit);
-	journal_close(j);
 	if (json) {
 		json_dumpf(h, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -640,11 +695,57 @@ cmd_history(int argc, char **argv)
 	return 0;
 }
 
+/* The daemon's status: from its socket, else from status.json. */
+static json_t *
+daemon_status(const struct source *src, int *live)
+{
+	char *path;
+	json_t *st = NULL;
+
+	*live = daemon_call(src, "GET", "/v1/status", &st) == 200 && json_is_object(st);
+	if (*live)
+		return st;
+	json_decref(st);
+	path = state_file(src, "status.json");
+	st = read_json_file(path);
+	free(path);
+	return st;
+}
+
+static int
+sync_wait(const struct source *src, long long before, int64_t timeout)
+{
+	for (int64_t waited = 0; waited < timeout; waited += 200) {
+		int live;
+		json_t *st;
+
+		sleep_ms(200);
+		if ((st = daemon_status(src, &live))) {
+			long long now = json_integer_value(json_object_get(st, "cycle"));
+			const char *state = json_string_value(json_object_get(st, "state"));
+			const char *msg = json_string_value(json_object_get(st, "message"));
+
+			if (now > before) {
+				int rc = state && (strcmp(state, "in-sync") == 0 ||
+				    strcmp(state, "converged") == 0) ? 0 : 1;
+
+				printf("%s\n", msg ? msg : state ? state : "?");
+				json_decref(st);
+				return rc;
+			}
+			json_decref(st);
+		}
+	}
+	fprintf(stderr, "reconcilerctl sync: no cycle finished within the timeout\n");
+	return 1;
+}
+
 static int
 cmd_sync(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "retry", no_argument, NULL, 'r' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -658,11 +759,12 @@ cmd_sync(int argc, char **argv)
 	long long before = 0;
 	size_t len;
 	pid_t pid;
-	json_t *st;
+	json_t *st = NULL;
 
 	while ((c = getopt_long(argc, argv, "rwt:h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_STATE: src.state_dir = optarg; break;
+		case OPT_SOCKET: src.socket = optarg; break;
 		case 'r': retry = 1; break;
 		case 'w': wait = 1; break;
 		case 't':
@@ -676,6 +778,17 @@ cmd_sync(int argc, char **argv)
 			return usage_error("sync", "unknown option");
 		}
 	}
+	/* the control socket first; a daemon without one is signalled */
+	if (daemon_call(&src, "POST", retry ? "/v1/sync?retry=1" : "/v1/sync", &st) == 202) {
+		before = json_integer_value(json_object_get(st, "cycle_before"));
+		json_decref(st);
+		printf("sync requested from reconcilerd%s\n", retry ? " (quarantine cleared)" : "");
+		rc = 0;
+		if (wait)
+			rc = sync_wait(&src, before, timeout);
+		return rc;
+	}
+	json_decref(st);
 	path = state_file(&src, "reconcilerd.pid");
 	if (file_read(path, 64, &data, &len, err) < 0 || (pid = (pid_t)atoi(data)) <= 0 ||
 	    kill(pid, 0) < 0) {
@@ -711,29 +824,8 @@ cmd_sync(int argc, char **argv)
 	}
 	printf("sync requested from reconcilerd (pid %d)\n", (int)pid);
 	rc = 0;
-	if (wait) {
-		struct timespec ts = { 0, 200000000 };
-
-		for (int64_t waited = 0; waited < timeout; waited += 200) {
-			nanosleep(&ts, NULL);
-			if ((st = read_json_file(path))) {
-				long long now = json_integer_value(json_object_get(st, "cycle"));
-				const char *state = json_string_value(json_object_get(st, "state"));
-				const char *msg = json_string_value(json_object_get(st, "message"));
-
-				if (now > before) {
-					printf("%s\n", msg ? msg : state ? state : "?");
-					rc = state && (strcmp(state, "in-sync") == 0 ||
-					    strcmp(state, "converged") == 0) ? 0 : 1;
-					json_decref(st);
-					goto out;
-				}
-				json_decref(st);
-			}
-		}
-		fprintf(stderr, "reconcilerctl sync: no cycle finished within the timeout\n");
-		rc = 1;
-	}
+	if (wait)
+		rc = sync_wait(&src, before, timeout);
 out:
 	free(data);
 	free(path);
@@ -743,13 +835,17 @@ out:
 static void
 print_daemon_status(const struct source *src)
 {
-	char *path = state_file(src, "status.json"), when[32];
-	json_t *st = read_json_file(path), *q;
+	char when[32];
+	int live;
+	json_t *st = daemon_status(src, &live), *q;
 	size_t i;
 
-	free(path);
-	if (!st)
+	if (!st) {
+		printf("(no reconcilerd answers for this state directory: the engine's view only)\n");
 		return;
+	}
+	if (!live)
+		printf("(no reconcilerd answers; its last status file says:)\n");
 	fmt_time(json_integer_value(json_object_get(st, "updated")), when, sizeof(when));
 	printf("reconcilerd: %s at %.12s (last good %.12s), last cycle %s\n",
 	    json_string_value(json_object_get(st, "state")),

@@ -6,6 +6,7 @@
 #include "diff.h"
 #include "docker.h"
 #include "gitsrc.h"
+#include "httpd.h"
 #include "journal.h"
 #include "log.h"
 #include "manifest.h"
@@ -15,12 +16,32 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
+
+/* Counters for /metrics: written by the cycle (a pool thread), read by the
+ * loop, so behind a mutex. */
+#define DURATION_BUCKETS 9
+static const double duration_bounds[DURATION_BUCKETS] = { 1, 2, 5, 10, 30, 60, 120, 300, 600 };
+
+struct metrics {
+	pthread_mutex_t mu;
+	unsigned long cycles[4];	/* by enum cycle_outcome */
+	unsigned long rollouts_ok, rollouts_failed, rollouts_blocked;
+	unsigned long duration_buckets[DURATION_BUCKETS];
+	double duration_sum;
+	unsigned long duration_count;
+	unsigned long git_errors, engine_errors;
+	long long last_cycle;		/* unix seconds */
+	long long last_success;		/* unix seconds of the last in-sync/converged */
+	int drifted, quarantined;
+	char revision[41];
+};
 
 struct daemon {
 	struct config *cfg;
@@ -45,6 +66,10 @@ struct daemon {
 	char head[41];		/* the branch head last seen */
 	char good[41];		/* the last revision whose manifest was valid */
 	const char *crash_at;
+	volatile sig_atomic_t retry;	/* sync --retry: clear quarantine first */
+	struct httpd *control, *web;
+	long long started;
+	struct metrics m;
 };
 
 const char *
@@ -104,6 +129,7 @@ daemon_new(struct config *cfg, daemon_reload_fn reload, void *payload)
 	dm->reload_payload = payload;
 	dm->lockfd = -1;
 	dm->crash_at = getenv("RECONCILER_CRASH_AT");
+	pthread_mutex_init(&dm->m.mu, NULL);
 	return dm;
 }
 
@@ -116,6 +142,7 @@ daemon_free(struct daemon *dm)
 	journal_close(dm->journal);
 	if (dm->lockfd >= 0)
 		close(dm->lockfd);
+	pthread_mutex_destroy(&dm->m.mu);
 	free(dm);
 }
 
@@ -320,7 +347,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	enum cycle_outcome out = CYCLE_ERROR;
 	char err[ERR_LEN], commit[41] = "", *rev = NULL, *key;
 	int64_t cycle = -1;
-	int fetched = 0, nquar = 0;
+	int fetched = 0, nquar = 0, git_failed = 0, engine_failed = 0;
 
 	status_init(&st);
 	if (prepare(dm, err) < 0) {
@@ -328,8 +355,17 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		log_error("cycle", "%s", err);
 		goto out;
 	}
+	if (dm->retry) {
+		int n;
+
+		dm->retry = 0;
+		n = journal_clear_failures(dm->journal);
+		log_info("retry", "cleared %d quarantined revision/service pair%s", n,
+		    n == 1 ? "" : "s");
+	}
 	/* 1. Git: the head, or the last good revision when the remote is down. */
 	if (gitsrc_poll(dm->git, dm->cfg->branch, commit, &fetched, err) < 0) {
+		git_failed = 1;
 		status_error(&st, "git: %s", err);
 		log_error("git", "%s", err);
 		commit[0] = '\0';
@@ -372,6 +408,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	dopt.host = dm->cfg->docker_host;
 	dopt.timeout_ms = dm->cfg->engine_timeout;
 	if (docker_open(&d, &dopt, err) < 0 || actual_load(&a, d, err) < 0) {
+		engine_failed = 1;
 		status_error(&st, "engine: %s", err);
 		log_error("engine", "%s", err);
 		goto out;
@@ -443,6 +480,39 @@ out:
 	    "cycle", "trigger=%s revision=%.12s outcome=%s", trigger, rev ? rev : "-",
 	    cycle_outcome_name(out));
 	dm->last = out;
+	pthread_mutex_lock(&dm->m.mu);
+	dm->m.cycles[out]++;
+	dm->m.git_errors += git_failed;
+	dm->m.engine_errors += engine_failed;
+	dm->m.last_cycle = time(NULL);
+	if (out == CYCLE_IN_SYNC || out == CYCLE_CONVERGED)
+		dm->m.last_success = dm->m.last_cycle;
+	if (rev)
+		snprintf(dm->m.revision, sizeof(dm->m.revision), "%s", rev);
+	dm->m.quarantined = (int)json_array_size(st.quarantined);
+	dm->m.drifted = 0;
+	for (size_t i = 0; p && i < p->nservices; i++)
+		if (p->services[i].action != PLAN_IN_SYNC)
+			dm->m.drifted++;
+	for (size_t i = 0; i < rep.nservices; i++) {
+		const struct converge_service *cs = &rep.services[i];
+		double secs = (double)cs->ms / 1000.0;
+
+		if (cs->outcome == CONVERGE_SKIPPED || cs->action == PLAN_REMOVE)
+			continue;
+		if (cs->outcome == CONVERGE_OK)
+			dm->m.rollouts_ok++;
+		else if (cs->outcome == CONVERGE_FAILED)
+			dm->m.rollouts_failed++;
+		else
+			dm->m.rollouts_blocked++;
+		for (int b = 0; b < DURATION_BUCKETS; b++)
+			if (secs <= duration_bounds[b])
+				dm->m.duration_buckets[b]++;
+		dm->m.duration_sum += secs;
+		dm->m.duration_count++;
+	}
+	pthread_mutex_unlock(&dm->m.mu);
 	status_write(dm, &st, out);
 	converge_report_release(&rep);
 	plan_free(p);
@@ -483,6 +553,179 @@ out:
 	return rc;
 }
 
+/* The control API and the HTTP listener --------------------------------- */
+
+static void
+json_body(struct http_response *r, int status, json_t *o)
+{
+	char *text = json_dumps(o, JSON_INDENT(2));
+
+	r->status = status;
+	buf_adds(&r->body, text);
+	buf_adds(&r->body, "\n");
+	free(text);
+	json_decref(o);
+}
+
+static void schedule(struct daemon *dm, const char *trigger);
+
+static json_t *
+status_now(struct daemon *dm)
+{
+	char *p = state_path(dm, "status.json");
+	json_t *st = json_load_file(p, 0, NULL);
+
+	free(p);
+	if (!st)
+		st = json_pack("{s:s}", "state", "starting");
+	json_object_set_new(st, "daemon", json_pack("{s:i,s:b,s:I,s:s}", "pid", (int)getpid(),
+	    "busy", dm->busy, "started", (json_int_t)dm->started, "version", RECONCILER_VERSION));
+	return st;
+}
+
+static int
+query_flag(const char *query, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *q = query; q && *q; q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL)
+		if (strncmp(q, name, n) == 0 && (q[n] == '\0' || q[n] == '&' ||
+		    (q[n] == '=' && (q[n + 1] == '1' || q[n + 1] == 't'))))
+			return 1;
+	return 0;
+}
+
+static void
+metrics_text(struct daemon *dm, struct buf *b)
+{
+	struct metrics *m = &dm->m;
+	unsigned long cum = 0;
+
+	pthread_mutex_lock(&m->mu);
+	buf_addf(b, "# HELP reconciler_build_info Version of reconcilerd.\n"
+	    "# TYPE reconciler_build_info gauge\n"
+	    "reconciler_build_info{version=\"%s\",revision=\"%s\"} 1\n", RECONCILER_VERSION,
+	    RECONCILER_GIT_REV);
+	buf_addf(b, "# HELP reconciler_sync_cycles_total Reconcile cycles by outcome.\n"
+	    "# TYPE reconciler_sync_cycles_total counter\n");
+	for (int o = 0; o < 4; o++)
+		buf_addf(b, "reconciler_sync_cycles_total{outcome=\"%s\"} %lu\n",
+		    cycle_outcome_name((enum cycle_outcome)o), m->cycles[o]);
+	buf_addf(b, "# HELP reconciler_last_sync_timestamp_seconds End of the last cycle.\n"
+	    "# TYPE reconciler_last_sync_timestamp_seconds gauge\n"
+	    "reconciler_last_sync_timestamp_seconds %lld\n", m->last_cycle);
+	buf_addf(b, "# HELP reconciler_last_success_timestamp_seconds End of the last cycle that "
+	    "ended in sync or converged.\n# TYPE reconciler_last_success_timestamp_seconds gauge\n"
+	    "reconciler_last_success_timestamp_seconds %lld\n", m->last_success);
+	if (*m->revision)
+		buf_addf(b, "# HELP reconciler_revision_info The revision of the last cycle.\n"
+		    "# TYPE reconciler_revision_info gauge\n"
+		    "reconciler_revision_info{revision=\"%s\"} 1\n", m->revision);
+	buf_addf(b, "# HELP reconciler_drifted_services Services that differed from the manifest at "
+	    "the last cycle.\n# TYPE reconciler_drifted_services gauge\n"
+	    "reconciler_drifted_services %d\n", m->drifted);
+	buf_addf(b, "# HELP reconciler_quarantined_services (revision, service) pairs held after a "
+	    "failed rollout.\n# TYPE reconciler_quarantined_services gauge\n"
+	    "reconciler_quarantined_services %d\n", m->quarantined);
+	buf_addf(b, "# HELP reconciler_rollouts_total Service rollouts by outcome.\n"
+	    "# TYPE reconciler_rollouts_total counter\n"
+	    "reconciler_rollouts_total{outcome=\"ok\"} %lu\n"
+	    "reconciler_rollouts_total{outcome=\"failed\"} %lu\n"
+	    "reconciler_rollouts_total{outcome=\"blocked\"} %lu\n", m->rollouts_ok,
+	    m->rollouts_failed, m->rollouts_blocked);
+	buf_addf(b, "# HELP reconciler_rollout_duration_seconds Time to roll one service out.\n"
+	    "# TYPE reconciler_rollout_duration_seconds histogram\n");
+	for (int i = 0; i < DURATION_BUCKETS; i++) {
+		cum = m->duration_buckets[i];
+		buf_addf(b, "reconciler_rollout_duration_seconds_bucket{le=\"%g\"} %lu\n",
+		    duration_bounds[i], cum);
+	}
+	buf_addf(b, "reconciler_rollout_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+	    "reconciler_rollout_duration_seconds_sum %.3f\n"
+	    "reconciler_rollout_duration_seconds_count %lu\n", m->duration_count, m->duration_sum,
+	    m->duration_count);
+	buf_addf(b, "# HELP reconciler_git_errors_total Cycles whose Git poll failed.\n"
+	    "# TYPE reconciler_git_errors_total counter\nreconciler_git_errors_total %lu\n"
+	    "# HELP reconciler_engine_errors_total Cycles that could not reach the engine.\n"
+	    "# TYPE reconciler_engine_errors_total counter\nreconciler_engine_errors_total %lu\n",
+	    m->git_errors, m->engine_errors);
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void
+handle(const struct http_request *req, struct http_response *r, void *payload)
+{
+	struct daemon *dm = payload;
+	int get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+
+	if (strcmp(req->path, "/healthz") == 0 && get) {
+		json_body(r, 200, json_pack("{s:s}", "status", "ok"));
+	} else if (strcmp(req->path, "/readyz") == 0 && get) {
+		int ready = dm->m.last_cycle && dm->last != CYCLE_ERROR;
+
+		json_body(r, ready ? 200 : 503, json_pack("{s:b,s:s}", "ready", ready, "last",
+		    dm->m.last_cycle ? cycle_outcome_name(dm->last) : "none"));
+	} else if (strcmp(req->path, "/metrics") == 0 && get) {
+		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		metrics_text(dm, &r->body);
+	} else if (strcmp(req->path, "/v1/status") == 0 && get) {
+		json_body(r, 200, status_now(dm));
+	} else if (strcmp(req->path, "/v1/sync") == 0 && post) {
+		json_t *st = status_now(dm);
+		json_t *before = json_object_get(st, "cycle");
+
+		if (query_flag(req->query, "retry"))
+			dm->retry = 1;
+		schedule(dm, "api");
+		json_body(r, 202, json_pack("{s:b,s:b,s:O}", "requested", 1, "retry", dm->retry != 0,
+		    "cycle_before", before ? before : json_null()));
+		json_decref(st);
+	} else if (strcmp(req->path, "/v1/history") == 0 && get) {
+		char *p = state_path(dm, "journal.db"), err[ERR_LEN];
+		struct journal *j = NULL;
+		int limit = 20;
+		const char *l = strstr(req->query, "limit=");
+
+		if (l)
+			limit = atoi(l + 6);
+		if (limit < 1 || limit > 1000)
+			limit = 20;
+		if (journal_open(&j, p, 1, err) < 0) {
+			json_body(r, 503, json_pack("{s:s}", "error", err));
+		} else {
+			json_body(r, 200, journal_history(j, limit));
+			journal_close(j);
+		}
+		free(p);
+	} else if (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/readyz") ||
+	    !strcmp(req->path, "/metrics") || !strncmp(req->path, "/v1/", 4)) {
+		json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
+	} else {
+		json_body(r, 404, json_pack("{s:s}", "error", "not found"));
+	}
+}
+
+static int
+open_listeners(struct daemon *dm, char *err)
+{
+	char *sock = dm->cfg->control_socket ? xstrdup(dm->cfg->control_socket) :
+	    state_path(dm, "reconcilerd.sock");
+	char *addr = xasprintf("unix:%s", sock);
+	int rc = 0;
+
+	if (*sock)
+		rc = httpd_listen(&dm->control, &dm->loop, addr, dm->cfg->control_group, handle, dm,
+		    err);
+	if (rc == 0 && dm->cfg->listen)
+		rc = httpd_listen(&dm->web, &dm->loop, dm->cfg->listen, NULL, handle, dm, err);
+	if (rc == 0)
+		log_info("start", "control socket %s%s%s", *sock ? sock : "off",
+		    dm->cfg->listen ? ", listening on " : "", dm->cfg->listen ? dm->cfg->listen : "");
+	free(addr);
+	free(sock);
+	return rc;
+}
+
 /* The loop ---------------------------------------------------------------- */
 
 static void schedule(struct daemon *dm, const char *trigger);
@@ -499,6 +742,9 @@ work_cb(uv_work_t *w)
 static void
 close_all(struct daemon *dm)
 {
+	httpd_close(dm->control);
+	httpd_close(dm->web);
+	dm->control = dm->web = NULL;
 	uv_timer_stop(&dm->poll);
 	uv_close((uv_handle_t *)&dm->poll, NULL);
 	uv_close((uv_handle_t *)&dm->sigterm, NULL);
@@ -664,6 +910,7 @@ daemon_run(struct daemon *dm)
 		return 2;
 	}
 	pidfile = write_pidfile(dm);
+	dm->started = (long long)time(NULL);
 
 	uv_loop_init(&dm->loop);
 	uv_timer_init(&dm->loop, &dm->poll);
@@ -678,6 +925,16 @@ daemon_run(struct daemon *dm)
 	uv_signal_start(&dm->sigint, signal_cb, SIGINT);
 	uv_signal_start(&dm->sighup, signal_cb, SIGHUP);
 	uv_signal_start(&dm->sigusr1, signal_cb, SIGUSR1);
+	if (open_listeners(dm, err) < 0) {
+		log_error("start", "%s", err);
+		dm->stopping = 1;
+		close_all(dm);
+		uv_run(&dm->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&dm->loop);
+		unlink(pidfile);
+		free(pidfile);
+		return 2;
+	}
 	/* the first cycle right away, then one per poll interval */
 	uv_timer_start(&dm->poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
 	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%llds pid=%d",

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The operating surface of reconcilerd: the control socket (mode 0660, stale
+# socket handled, size checks), /healthz, /readyz, /metrics (parsed by a real
+# Prometheus text parser), /v1/status, /v1/sync, /v1/history, and proof that
+# the loop answers a status request while a rollout waits on its health gate.
+. "$(dirname "$0")/daemon-lib.sh"
+
+dl_setup rt-ctl
+dl_repo_init
+DL_MANIFEST=manifests/ctl.yaml
+mkdir -p "$DL_WORK/manifests"
+
+manifest() { # IMAGE HEALTH-TEST
+	cat >"$DL_WORK/$DL_MANIFEST" <<EOT
+version: 1
+project: rt-ctl
+services:
+  api:
+    image: $1
+    healthcheck:
+      test: $2
+      interval: 1s
+      timeout: 15s
+      retries: 3
+EOT
+}
+
+quick='["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"]'
+manifest "$IMG_WEB_V1" "$quick"
+rev1=$(dl_commit_push "ctl: v1")
+dl_daemon_args
+check "the daemon starts" dl_daemon_start "${DL_ARGS[@]}"
+check "first deploy converges" dl_wait_head 90 "$rev1" "in-sync converged"
+
+sock=$DL_STATE/reconcilerd.sock
+# jtrue JSON EXPR: a Python boolean expression over the JSON text `d`.
+jtrue() {
+	"$E2E_PYTHON" -c 'import json, sys; d = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2], {"d": d}) else 1)' "$1" "$2" 2>/dev/null
+}
+api() { curl -s --max-time 10 --unix-socket "$sock" "$@"; }
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 15 --unix-socket "$sock" "$@"; }
+
+check "the control socket exists" test -S "$sock"
+check "the control socket is mode 0660" test "$(stat -c %a "$sock")" = 660
+check "/healthz answers 200" test "$(code http://r/healthz)" = 200
+check "/readyz answers 200 after a good cycle" test "$(code http://r/readyz)" = 200
+out=$(api http://r/v1/status)
+check "/v1/status gives the daemon's state" jtrue "$out" 'd["state"] in ("in-sync", "converged") and d["head"] == "'"$rev1"'" and d["daemon"]["pid"] > 0'
+out=$(api http://r/v1/history)
+check "/v1/history lists the first rollout" jtrue "$out" 'd[-1]["actions"][0]["service"] == "api"'
+check "an unknown path is 404" test "$(code http://r/nope)" = 404
+check "a wrong method is 405" test "$(code -X DELETE http://r/v1/status)" = 405
+check "a body over 1 MiB is refused with 413" test "$(head -c 1100000 /dev/zero | code -X POST --data-binary @- http://r/v1/sync)" = 413
+check "a chunked body is refused" test "$(echo x | code -X POST -H 'Transfer-Encoding: chunked' --data-binary @- http://r/v1/sync)" = 501
+
+# A slow client: half a request, then silence. The daemon answers 408 after
+# its read timeout and keeps serving others meanwhile.
+slow=$("$E2E_PYTHON" - "$sock" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")
+s.settimeout(30)
+data = b""
+try:
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    pass
+print(data.split(b"\r\n")[0].decode() if data else "closed")
+PY
+)
+check "a slow client is cut off with 408 ($slow)" test "$slow" = "HTTP/1.1 408 Request Timeout"
+
+# /metrics, parsed by python3-prometheus-client's own parser.
+metrics() {
+	api http://r/metrics | "$E2E_PYTHON" -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+want = sys.argv[1]
+name, _, label = want.partition("@")
+total = 0
+for s in fams[name].samples:
+    if label and label not in s.labels.values():
+        continue
+    if s.name in (name, name + "_total"):
+        total += s.value
+print(int(total))' "$1"
+}
+ok_before=$(metrics "reconciler_rollouts@ok")
+check "/metrics parses and counts the first rollout ($ok_before)" test "$ok_before" -ge 1
+check "/metrics has build info" test "$(metrics reconciler_build_info)" = 1
+
+# reconcilerctl talks to the socket.
+expect_exit "reconcilerctl sync --wait through the socket" 0 "$RECONCILERCTL" sync --wait --state-dir "$DL_STATE"
+expect_contains "sync said it asked the daemon" "sync requested from reconcilerd"
+expect_exit "reconcilerctl status with a daemon" 0 "$RECONCILERCTL" status -f "$DL_WORK/$DL_MANIFEST" --state-dir "$DL_STATE"
+expect_not_contains "status shows the live daemon" "no reconcilerd answers"
+expect_exit "reconcilerctl history through the socket" 0 "$RECONCILERCTL" history --state-dir "$DL_STATE" --json
+
+# A status request while a rollout waits on a slow health gate (about 6 s per
+# check): it must be answered before the rollout ends.
+manifest "$IMG_WEB_V2" '["CMD-SHELL", "sleep 6 && wget -q -O /dev/null http://127.0.0.1:8080/health"]'
+mark=$(dl_log_mark)
+rev2=$(dl_commit_push "ctl: v2 behind a slow gate")
+gating() { dl_log_since "$mark" | grep -q 'service=api waiting for the health gate'; }
+check "the rollout reaches its health gate" rt_wait 90 gating
+t0=$(date +%s%N)
+out=$(api http://r/v1/status)
+t1=$(date +%s%N)
+echo "# status answered in $(( (t1 - t0) / 1000000 )) ms during the health wait"
+check "status answers while the rollout is in progress" jtrue "$out" 'd["daemon"]["busy"] is True'
+check "and the rollout had not ended when it answered" test "$(dl_log_since "$mark" | grep -c 'service=api outcome=')" -eq 0
+check "the rollout then completes" dl_wait_head 120 "$rev2" "in-sync converged"
+check "the new version serves" test "$(docker exec rt-ctl-api wget -qO- http://127.0.0.1:8080/)" = "web v2"
+ok_after=$(metrics "reconciler_rollouts@ok")
+check "/metrics counted the rollout ($ok_before -> $ok_after)" test "$ok_after" -gt "$ok_before"
+
+# SIGTERM: the socket and the pid file go with the daemon; a stale socket
+# file left by a killed daemon does not stop the next one.
+dl_daemon_stop 60
+check "SIGTERM exits 0" test "$DL_DAEMON_RC" = 0
+check "the socket is removed on exit" test ! -e "$sock"
+check "the pid file is removed on exit" test ! -e "$DL_STATE/reconcilerd.pid"
+"$E2E_PYTHON" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
+check "a stale socket file is there" test -S "$sock"
+check "the daemon starts over a stale socket" dl_daemon_start "${DL_ARGS[@]}"
+check "and answers on it" test "$(code http://r/healthz)" = 200
+dl_daemon_stop 60
