@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "converge.h"
 #include "diff.h"
+#include "events.h"
 #include "docker.h"
 #include "gitsrc.h"
 #include "httpd.h"
@@ -16,6 +17,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,10 @@ struct metrics {
 	int drifted, quarantined;
 	char revision[41];
 };
+
+#define FLAP_LIMIT	5		/* deaths ... */
+#define FLAP_WINDOW	600000		/* ... within this many ms */
+#define FLAP_SERVICES	64
 
 struct daemon {
 	struct config *cfg;
@@ -70,6 +76,20 @@ struct daemon {
 	struct httpd *control, *web;
 	long long started;
 	struct metrics m;
+	/* Self-heal: engine events for managed containers trigger a cycle (after
+	 * a short debounce); a service whose container dies too often is
+	 * "flapping" and no longer healed until a new revision or a retry. */
+	struct events *events;
+	uv_pipe_t evpipe;
+	uv_timer_t debounce;
+	int evpipe_open;
+	struct flap {
+		char service[64];
+		long long times[FLAP_LIMIT];	/* ring of recent deaths, ms */
+		int n, flapping;
+	} flaps[FLAP_SERVICES];
+	char flap_head[41];	/* the head the flapping marks belong to */
+	char project[64];	/* the manifest's project, for events (under m.mu) */
 };
 
 const char *
@@ -298,6 +318,37 @@ prune_images(struct daemon *dm, struct docker *d, const struct desired *ds)
 	json_decref(stale);
 }
 
+/* Counts one heal (a start or create of an existing service's container);
+ * returns 1 when the service just became flapping. */
+static int
+flap_note(struct daemon *dm, const char *service)
+{
+	long long now = now_ms();
+	struct flap *f = NULL;
+	int newly = 0, recent = 0;
+
+	pthread_mutex_lock(&dm->m.mu);
+	for (int i = 0; i < FLAP_SERVICES && !f; i++)
+		if (strcmp(dm->flaps[i].service, service) == 0)
+			f = &dm->flaps[i];
+	for (int i = 0; i < FLAP_SERVICES && !f; i++)
+		if (!dm->flaps[i].service[0]) {
+			f = &dm->flaps[i];
+			snprintf(f->service, sizeof(f->service), "%s", service);
+		}
+	if (f) {
+		f->times[f->n % FLAP_LIMIT] = now;
+		f->n++;
+		for (int i = 0; i < FLAP_LIMIT && i < f->n; i++)
+			if (now - f->times[i] <= FLAP_WINDOW)
+				recent++;
+		if (recent >= FLAP_LIMIT && !f->flapping)
+			newly = f->flapping = 1;
+	}
+	pthread_mutex_unlock(&dm->m.mu);
+	return newly;
+}
+
 /* The cycle ------------------------------------------------------------- */
 
 /* Reads and validates the manifest at commit; errors go to the status. */
@@ -358,6 +409,10 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	if (dm->retry) {
 		int n;
 
+		pthread_mutex_lock(&dm->m.mu);
+		for (int i = 0; i < FLAP_SERVICES; i++)
+			dm->flaps[i].flapping = dm->flaps[i].n = 0;
+		pthread_mutex_unlock(&dm->m.mu);
 		dm->retry = 0;
 		n = journal_clear_failures(dm->journal);
 		log_info("retry", "cleared %d quarantined revision/service pair%s", n,
@@ -379,6 +434,14 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 			free(subject);
 		}
 		snprintf(dm->head, sizeof(dm->head), "%s", commit);
+		/* a new revision gets a fresh chance */
+		pthread_mutex_lock(&dm->m.mu);
+		if (strcmp(dm->flap_head, commit) != 0) {
+			for (int i = 0; i < FLAP_SERVICES; i++)
+				dm->flaps[i].flapping = dm->flaps[i].n = 0;
+			snprintf(dm->flap_head, sizeof(dm->flap_head), "%s", commit);
+		}
+		pthread_mutex_unlock(&dm->m.mu);
 	}
 	/* 2. The manifest at the head; an invalid one changes nothing. */
 	if (*commit && (m = manifest_at(dm, commit, &st))) {
@@ -393,6 +456,9 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		rev = dm->good;
 		log_warn("cycle", "keeping the last good revision %.12s", rev);
 	}
+	pthread_mutex_lock(&dm->m.mu);
+	snprintf(dm->project, sizeof(dm->project), "%s", m->project);
+	pthread_mutex_unlock(&dm->m.mu);
 	/* 3. Desired and actual state, and the plan. */
 	key = state_path(dm, "hmac.key");
 	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0 ||
@@ -427,6 +493,34 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 			nquar++;
 		}
 		free(reason);
+	}
+	/* A flapping service is not healed (started or created again). */
+	pthread_mutex_lock(&dm->m.mu);
+	for (size_t i = 0; i < p->nservices; i++) {
+		struct plan_service *ps = &p->services[i];
+
+		for (int k = 0; k < FLAP_SERVICES; k++) {
+			if (!dm->flaps[k].flapping || strcmp(dm->flaps[k].service, ps->service) != 0)
+				continue;
+			json_array_append_new(st.quarantined, json_pack("{s:s,s:s,s:o}", "revision",
+			    rev, "service", ps->service, "reason", json_sprintf("flapping: healed %d "
+			    "times in %d minutes; not healed again until a new revision or "
+			    "`reconcilerctl sync --retry`", FLAP_LIMIT, FLAP_WINDOW / 60000)));
+			nquar++;
+			if (ps->action == PLAN_START || ps->action == PLAN_CREATE)
+				ps->action = PLAN_IN_SYNC;
+		}
+	}
+	pthread_mutex_unlock(&dm->m.mu);
+	/* Every heal counts; too many in the window and the service is left alone. */
+	for (size_t i = 0; i < p->nservices; i++) {
+		struct plan_service *ps = &p->services[i];
+
+		if ((ps->action == PLAN_START || (ps->action == PLAN_CREATE && *dm->good &&
+		    strcmp(rev, dm->good) == 0 && fetched == 0)) && flap_note(dm, ps->service))
+			log_warn("flapping", "service=%s healed %d times in %d minutes: no longer "
+			    "healed until a new revision or a retry", ps->service, FLAP_LIMIT,
+			    FLAP_WINDOW / 60000);
 	}
 	json_object_set_new(st.o, "plan", plan_json(p));
 	if (plan_in_sync(p)) {
@@ -742,6 +836,14 @@ work_cb(uv_work_t *w)
 static void
 close_all(struct daemon *dm)
 {
+	events_stop(dm->events);
+	dm->events = NULL;
+	if (dm->evpipe_open) {
+		uv_close((uv_handle_t *)&dm->evpipe, NULL);
+		dm->evpipe_open = 0;
+	}
+	uv_timer_stop(&dm->debounce);
+	uv_close((uv_handle_t *)&dm->debounce, NULL);
 	httpd_close(dm->control);
 	httpd_close(dm->web);
 	dm->control = dm->web = NULL;
@@ -811,6 +913,77 @@ static void
 poll_cb(uv_timer_t *t)
 {
 	schedule(t->data, "poll");
+}
+
+static void
+debounce_cb(uv_timer_t *t)
+{
+	schedule(t->data, "event");
+}
+
+static void
+evalloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	static char buf[4096];
+
+	b->base = buf;
+	b->len = sizeof(buf);
+}
+
+static void
+evread_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct daemon *dm = s->data;
+	char *save = NULL, *line;
+
+	if (n <= 0)
+		return;
+	b->base[n < (ssize_t)b->len ? n : (ssize_t)b->len - 1] = '\0';
+	for (line = strtok_r(b->base, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' '), *svc;
+		int ours;
+
+		if (!sp || !(svc = sp + 1, sp = strchr(svc, ' ')))
+			continue;
+		*sp = '\0';
+		svc[-1] = '\0';
+		pthread_mutex_lock(&dm->m.mu);
+		ours = strcmp(line, dm->project) == 0;
+		pthread_mutex_unlock(&dm->m.mu);
+		if (!ours)
+			continue;
+		line = svc;
+		if (dm->busy) {
+			dm->again = 1;	/* our own doing, most likely: look once more after */
+			continue;
+		}
+		log_info("event", "service=%s %s", line, sp + 1);
+		uv_timer_start(&dm->debounce, debounce_cb, 1000, 0);
+	}
+}
+
+static void
+events_open(struct daemon *dm)
+{
+	struct docker_options o = DOCKER_OPTIONS_INIT;
+	char err[ERR_LEN];
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_warn("events", "pipe: %s", strerror(errno));
+		return;
+	}
+	uv_pipe_init(&dm->loop, &dm->evpipe, 0);
+	dm->evpipe.data = dm;
+	uv_pipe_open(&dm->evpipe, fds[0]);
+	dm->evpipe_open = 1;
+	uv_read_start((uv_stream_t *)&dm->evpipe, evalloc_cb, evread_cb);
+	o.host = dm->cfg->docker_host;
+	o.timeout_ms = dm->cfg->engine_timeout;
+	if (events_start(&dm->events, &o, fds[1], err) < 0) {
+		log_warn("events", "%s (self-heal waits for the next poll)", err);
+		close(fds[1]);
+	}
 }
 
 static void
@@ -915,7 +1088,8 @@ daemon_run(struct daemon *dm)
 	uv_loop_init(&dm->loop);
 	uv_timer_init(&dm->loop, &dm->poll);
 	uv_timer_init(&dm->loop, &dm->shutdown);
-	dm->poll.data = dm->shutdown.data = dm;
+	uv_timer_init(&dm->loop, &dm->debounce);
+	dm->poll.data = dm->shutdown.data = dm->debounce.data = dm;
 	uv_signal_init(&dm->loop, &dm->sigterm);
 	uv_signal_init(&dm->loop, &dm->sigint);
 	uv_signal_init(&dm->loop, &dm->sighup);
@@ -935,6 +1109,7 @@ daemon_run(struct daemon *dm)
 		free(pidfile);
 		return 2;
 	}
+	events_open(dm);
 	/* the first cycle right away, then one per poll interval */
 	uv_timer_start(&dm->poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
 	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%llds pid=%d",

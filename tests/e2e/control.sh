@@ -131,3 +131,45 @@ check "a stale socket file is there" test -S "$sock"
 check "the daemon starts over a stale socket" dl_daemon_start "${DL_ARGS[@]}"
 check "and answers on it" test "$(code http://r/healthz)" = 200
 dl_daemon_stop 60
+
+# Self-heal from the engine's events: with a poll interval far beyond the test,
+# a removed container comes back within seconds.
+cat >"$DL_WORK/$DL_MANIFEST" <<EOT
+version: 1
+project: rt-ctl
+services:
+  api:
+    image: $IMG_WEB_V1
+    healthcheck:
+      test: $quick
+      interval: 1s
+      retries: 3
+  crash:
+    image: $IMG_SLEEPER
+    command: ["sh", "-c", "sleep 4; exit 1"]
+    restart: "no"
+    update: {min_ready: 1s}
+EOT
+rev3=$(dl_commit_push "ctl: a service that dies every few seconds")
+DL_POLL=300s
+dl_daemon_args
+mark=$(dl_log_mark)
+check "the daemon starts with a 300 s poll" dl_daemon_start "${DL_ARGS[@]}"
+check "it converges on its first cycle" dl_wait_status 120 'd.get("head") == "'"$rev3"'"'
+old=$(docker inspect -f '{{.Id}}' rt-ctl-api)
+docker rm -f rt-ctl-api >/dev/null
+healed() { docker inspect -f '{{.State.Health.Status}}' rt-ctl-api 2>/dev/null | grep -qx healthy; }
+check "a removed container is healed long before the next poll" rt_wait 60 healed
+check "by a cycle the engine's event triggered" grep -q 'trigger=event' <(dl_log_since "$mark")
+check "it is a new container" test "$(docker inspect -f '{{.Id}}' rt-ctl-api)" != "$old"
+
+# A container that keeps dying is healed a few times, then left alone and
+# reported, until a retry.
+flapping() { dl_status 'd.get("message") or ""' | grep -q 'failed on crash: flapping'; }
+check "a service that keeps dying is reported as flapping" rt_wait 150 flapping
+n1=$(dl_log_since "$mark" | grep -c 'service=crash action=start')
+sleep 12
+n2=$(dl_log_since "$mark" | grep -c 'service=crash action=start')
+check "and is no longer healed ($n1 -> $n2 starts)" test "$n2" -eq "$n1"
+check "the status says why" test -n "$(dl_status 'd["message"]')"
+dl_daemon_stop 60

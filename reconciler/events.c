@@ -1,0 +1,146 @@
+/*
+ * events: see events.h.
+ */
+#include "events.h"
+#include "log.h"
+#include "spec.h"
+#include "util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct events {
+	pthread_t tid;
+	struct docker_options opts;
+	char *host;
+	int fd;
+	atomic_int stop;
+};
+
+int
+events_relevant(json_t *event, char *project, size_t plen, char *service, size_t slen,
+    char *action, size_t alen)
+{
+	json_t *attrs = json_object_get(json_object_get(event, "Actor"), "Attributes");
+	const char *proj = json_string_value(json_object_get(attrs, LABEL_PROJECT));
+	const char *type = json_string_value(json_object_get(event, "Type"));
+	const char *act = json_string_value(json_object_get(event, "Action"));
+	const char *svc = json_string_value(json_object_get(attrs, LABEL_SERVICE));
+	const char *role = json_string_value(json_object_get(attrs, LABEL_ROLE));
+	const char *name = json_string_value(json_object_get(attrs, "name"));
+	const char *word;
+
+	if (!type || strcmp(type, "container") != 0 || !act || !svc || !*svc || !proj || !*proj)
+		return 0;
+	if (role && strcmp(role, ROLE_PRIMARY) != 0)
+		return 0;	/* hooks exit by design */
+	if (name && strlen(name) > 5 && strcmp(name + strlen(name) - 5, "-next") == 0)
+		return 0;	/* a rollout's own container under its gate */
+	if (strcmp(act, "die") == 0)
+		word = "die";
+	else if (strcmp(act, "destroy") == 0)
+		word = "destroy";
+	else if (strcmp(act, "health_status: unhealthy") == 0)
+		word = "unhealthy";
+	else
+		return 0;
+	for (const char *p = svc; *p; p++)
+		if (*p == ' ' || *p == '\n' || *p == '\t')
+			return 0;
+	for (const char *p = proj; *p; p++)
+		if (*p == ' ' || *p == '\n' || *p == '\t')
+			return 0;
+	snprintf(project, plen, "%s", proj);
+	snprintf(service, slen, "%s", svc);
+	snprintf(action, alen, "%s", word);
+	return 1;
+}
+
+static int
+on_event(json_t *event, void *payload)
+{
+	struct events *ev = payload;
+	char proj[128], svc[128], act[16], line[300];
+	int n;
+
+	if (ev->stop)
+		return 1;
+	if (!events_relevant(event, proj, sizeof(proj), svc, sizeof(svc), act, sizeof(act)))
+		return 0;
+	n = snprintf(line, sizeof(line), "%s %s %s\n", proj, svc, act);
+	/* a full pipe drops the line: one trigger is as good as many */
+	if (write(ev->fd, line, (size_t)n) < 0 && errno == EPIPE)
+		return 1;
+	return 0;
+}
+
+static void *
+run(void *arg)
+{
+	struct events *ev = arg;
+	long backoff = 1000;
+	int connected = 0;
+
+	while (!ev->stop) {
+		struct docker *d = NULL;
+		char err[ERR_LEN];
+		int rc;
+
+		if (docker_open(&d, &ev->opts, err) < 0) {
+			if (connected)
+				log_warn("events", "engine unreachable: %s", err);
+			connected = 0;
+			sleep_ms(backoff);
+			backoff = backoff < 30000 ? backoff * 2 : 30000;
+			continue;
+		}
+		if (!connected)
+			log_info("events", "following the engine's events");
+		connected = 1;
+		backoff = 1000;
+		/* a bounded stream, reopened: the stop flag is seen within it */
+		rc = docker_events(d, LABEL_PROJECT, 5000, on_event, ev, err);
+		docker_free(d);
+		if (rc < 0 && !ev->stop) {
+			log_warn("events", "stream: %s", err);
+			connected = 0;
+			sleep_ms(backoff);
+		}
+	}
+	close(ev->fd);
+	free(ev->host);
+	free(ev);
+	return NULL;
+}
+
+int
+events_start(struct events **out, const struct docker_options *opts, int fd, char *err)
+{
+	struct events *ev = xcalloc(1, sizeof(*ev));
+	int rc;
+
+	ev->opts = *opts;
+	if (opts->host)
+		ev->opts.host = ev->host = xstrdup(opts->host);
+	ev->fd = fd;
+	if ((rc = pthread_create(&ev->tid, NULL, run, ev)) != 0) {
+		free(ev->host);
+		free(ev);
+		return errf(err, "cannot start the events thread: %s", strerror(rc));
+	}
+	pthread_detach(ev->tid);
+	*out = ev;
+	return 0;
+}
+
+void
+events_stop(struct events *ev)
+{
+	if (ev)
+		ev->stop = 1;	/* the thread frees itself */
+}
