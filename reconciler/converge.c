@@ -272,9 +272,10 @@ stop_and_remove(struct ctx *c, const char *id, const struct mf_service *s, char 
 
 static int
 create_container(struct ctx *c, const struct desired_service *dsv, const char *name,
-    char **id, char *err)
+    int gated, char **id, char *err)
 {
-	json_t *cfg = NULL;
+	json_t *cfg = NULL, *eps, *ep;
+	const char *net;
 	int rc;
 
 	if (docker_image_pull(c->d, dsv->svc->image, err) < 0)
@@ -282,9 +283,41 @@ create_container(struct ctx *c, const struct desired_service *dsv, const char *n
 	if (spec_container_config(c->ds->m, dsv->svc, c->sec, c->o->revision, ROLE_PRIMARY, &cfg,
 	    err) < 0)
 		return -1;
+	/* A container under its gate is on the networks (it may need to reach
+	 * its dependencies) but not under the service's aliases: no client is
+	 * sent to a version that has not proven itself. */
+	if (gated) {
+		eps = json_object_get(json_object_get(cfg, "NetworkingConfig"), "EndpointsConfig");
+		json_object_foreach(eps, net, ep)
+			json_object_del(ep, "Aliases");
+	}
 	rc = docker_container_create(c->d, name, cfg, id, err);
 	json_decref(cfg);
 	return rc;
+}
+
+/* After the gate: the new container takes the service's aliases (a network
+ * endpoint's aliases are fixed, so it leaves and rejoins each network). */
+static int
+take_aliases(struct ctx *c, const struct desired_service *dsv, const char *id, char *err)
+{
+	json_t *nets = json_object_get(dsv->spec, "networks"), *aliases;
+	const char *net;
+
+	json_object_foreach(nets, net, aliases) {
+		json_t *body = json_pack("{s:s,s:b}", "Container", id, "Force", 1);
+		json_t *ep = json_pack("{s:O}", "Aliases", aliases);
+		char *path = xasprintf("/networks/%s/disconnect", net);
+		int rc = docker_call(c->d, "POST", path, body, NULL, NULL, err) < 0 ||
+		    docker_network_connect(c->d, net, id, ep, err) < 0 ? -1 : 0;
+
+		free(path);
+		json_decref(body);
+		json_decref(ep);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Pre-deploy hooks: one-off containers of the new image (or the hook's own)
@@ -405,6 +438,41 @@ gate_or_fail(struct ctx *c, const char *id, const struct mf_service *s, char *er
 	return 0;
 }
 
+/* 1 when the container no longer exists (a stop or remove that failed with
+ * 404 found nothing to do). */
+static int
+gone(struct ctx *c, const char *id)
+{
+	json_t *info = NULL;
+	char e[ERR_LEN];
+	int rc = docker_container_inspect(c->d, id, &info, e);
+
+	json_decref(info);
+	return rc == 1;
+}
+
+static void
+disconnect_all(struct ctx *c, const char *id)
+{
+	json_t *info = NULL, *nets, *v;
+	const char *name;
+	char e[ERR_LEN];
+
+	if (docker_container_inspect(c->d, id, &info, e) != 0)
+		return;
+	nets = json_object_get(json_object_get(info, "NetworkSettings"), "Networks");
+	json_object_foreach(nets, name, v) {
+		json_t *body = json_pack("{s:s,s:b}", "Container", id, "Force", 1);
+		char *path = xasprintf("/networks/%s/disconnect", name);
+
+		if (docker_call(c->d, "POST", path, body, NULL, NULL, e) < 0)
+			log_warn("cutover", "disconnect %.12s from %s: %s", id, name, e);
+		free(path);
+		json_decref(body);
+	}
+	json_decref(info);
+}
+
 static int
 do_create(struct ctx *c, const struct desired_service *dsv, char *err)
 {
@@ -413,7 +481,7 @@ do_create(struct ctx *c, const struct desired_service *dsv, char *err)
 
 	if (run_hooks(c, dsv, err) < 0)
 		return -1;
-	if (create_container(c, dsv, dsv->name, &id, err) < 0)
+	if (create_container(c, dsv, dsv->name, 0, &id, err) < 0)
 		return -1;
 	crash_point(c->o, "created");
 	if (docker_container_start(c->d, id, err) < 0)
@@ -441,8 +509,16 @@ do_recreate(struct ctx *c, const struct desired_service *dsv, const struct plan_
 
 	if (run_hooks(c, dsv, err) < 0)
 		goto out;
-	docker_container_remove(c->d, next, 1, e2);
-	if (create_container(c, dsv, next, &id, err) < 0)
+	/* The serving container may itself be a "-next" adopted after a crash:
+	 * give it the service's name first, so the new one can take "-next". */
+	if (ps->container && strcmp(ps->container, next) == 0) {
+		if (docker_container_rename(c->d, ps->id, dsv->name, err) < 0)
+			goto out;
+		log_info("adopt", "service=%s renamed %s to %s", s->name, next, dsv->name);
+	} else {
+		docker_container_remove(c->d, next, 1, e2);
+	}
+	if (create_container(c, dsv, next, 1, &id, err) < 0)
 		goto out;
 	crash_point(c->o, "created");
 	if (stop_first) {
@@ -457,14 +533,19 @@ do_recreate(struct ctx *c, const struct desired_service *dsv, const struct plan_
 	crash_point(c->o, "started");
 	if (gate_or_fail(c, id, s, err) < 0)
 		goto rollback;
+	if (take_aliases(c, dsv, id, err) < 0)
+		goto rollback;
 	notify_dependents(c, s->name);
 	if (!stop_first) {
+		/* Out of the network first: its alias stops resolving to it at once,
+		 * while stopping takes a while during which it would still be named. */
+		disconnect_all(c, ps->id);
 		if (docker_container_stop(c->d, ps->id, (int)((s->stop_grace + 999) / 1000),
-		    err) < 0)
+		    err) < 0 && !gone(c, ps->id))
 			goto rollback;
 		crash_point(c->o, "old-stopped");
 	}
-	if (docker_container_remove(c->d, ps->id, 0, err) < 0)
+	if (docker_container_remove(c->d, ps->id, 0, err) < 0 && !gone(c, ps->id))
 		goto out;
 	crash_point(c->o, "renaming");
 	if (docker_container_rename(c->d, id, dsv->name, err) < 0)
@@ -495,8 +576,10 @@ static int
 do_start(struct ctx *c, const struct desired_service *dsv, const struct plan_service *ps,
     char *err)
 {
+	/* An adopted "-next" may have been cut short before it took the aliases. */
 	if (strcmp(ps->container, dsv->name) != 0 &&
-	    docker_container_rename(c->d, ps->id, dsv->name, err) < 0)
+	    (take_aliases(c, dsv, ps->id, err) < 0 ||
+	    docker_container_rename(c->d, ps->id, dsv->name, err) < 0))
 		return -1;
 	if (docker_container_start(c->d, ps->id, err) < 0)
 		return -1;

@@ -10,6 +10,7 @@
 #include "httpd.h"
 #include "journal.h"
 #include "log.h"
+#include "notify.h"
 #include "manifest.h"
 #include "secrets.h"
 #include "spec.h"
@@ -48,6 +49,7 @@ struct metrics {
 #define FLAP_LIMIT	5		/* deaths ... */
 #define FLAP_WINDOW	600000		/* ... within this many ms */
 #define FLAP_SERVICES	64
+#define GIT_DOWN_NOTIFY	300000		/* ms of Git failures before telling anyone */
 
 struct daemon {
 	struct config *cfg;
@@ -90,6 +92,10 @@ struct daemon {
 	} flaps[FLAP_SERVICES];
 	char flap_head[41];	/* the head the flapping marks belong to */
 	char project[64];	/* the manifest's project, for events (under m.mu) */
+	struct notifier *notifier;
+	char notified_invalid[41];	/* dedupe: one message per state change */
+	long long git_down_since;	/* ms, 0 while Git answers */
+	int git_down_notified;
 };
 
 const char *
@@ -349,6 +355,60 @@ flap_note(struct daemon *dm, const char *service)
 	return newly;
 }
 
+/* Notifications: one message per change of state, never one per cycle. */
+static void
+notify_git(struct daemon *dm, const struct manifest *m, const struct secrets *sec, int failed,
+    const char *why)
+{
+	if (!failed) {
+		if (dm->git_down_notified)
+			notify_event(dm->notifier, m, sec, "git_unreachable", NULL, NULL,
+			    "the Git remote answers again");
+		dm->git_down_since = 0;
+		dm->git_down_notified = 0;
+		return;
+	}
+	if (!dm->git_down_since)
+		dm->git_down_since = now_ms();
+	/* a remote that stays down for long, not one missed poll */
+	if (!dm->git_down_notified && now_ms() - dm->git_down_since >= GIT_DOWN_NOTIFY) {
+		notify_event(dm->notifier, m, sec, "git_unreachable", NULL, NULL, why ? why :
+		    "the Git remote does not answer");
+		dm->git_down_notified = 1;
+	}
+}
+
+static void
+notify_rollout(struct daemon *dm, const struct manifest *m, const struct secrets *sec,
+    const char *rev, const struct converge_report *rep)
+{
+	struct buf ok;
+
+	buf_init(&ok, 0);
+	for (size_t i = 0; i < rep->nservices; i++) {
+		const struct converge_service *cs = &rep->services[i];
+
+		if (cs->outcome == CONVERGE_OK && (cs->action == PLAN_CREATE ||
+		    cs->action == PLAN_RECREATE))
+			buf_addf(&ok, "%s%s", ok.len ? ", " : "", cs->service);
+		if (cs->outcome == CONVERGE_FAILED) {
+			char *msg = xasprintf("rolled back: %s", cs->reason ? cs->reason : "?");
+
+			notify_event(dm->notifier, m, sec, "rollout_failed", rev, cs->service, msg);
+			notify_event(dm->notifier, m, sec, "revision_quarantined", rev, cs->service,
+			    "not retried until a new commit or `reconcilerctl sync --retry`");
+			free(msg);
+		}
+	}
+	if (ok.len) {
+		char *msg = xasprintf("healthy: %s", ok.data);
+
+		notify_event(dm->notifier, m, sec, "rollout_succeeded", rev, ok.data, msg);
+		free(msg);
+	}
+	buf_release(&ok);
+}
+
 /* The cycle ------------------------------------------------------------- */
 
 /* Reads and validates the manifest at commit; errors go to the status. */
@@ -383,6 +443,20 @@ manifest_at(struct daemon *dm, const char *commit, struct status *st)
 }
 
 enum cycle_outcome
+daemon_once(struct daemon *dm)
+{
+	enum cycle_outcome out;
+	char err[ERR_LEN];
+
+	if (notify_start(&dm->notifier, err) < 0)
+		log_warn("start", "%s", err);
+	out = daemon_cycle(dm, "once");
+	notify_stop(dm->notifier, 15000);
+	dm->notifier = NULL;
+	return out;
+}
+
+enum cycle_outcome
 daemon_cycle(struct daemon *dm, const char *trigger)
 {
 	struct converge_options co = CONVERGE_OPTIONS_INIT;
@@ -398,7 +472,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	enum cycle_outcome out = CYCLE_ERROR;
 	char err[ERR_LEN], commit[41] = "", *rev = NULL, *key;
 	int64_t cycle = -1;
-	int fetched = 0, nquar = 0, git_failed = 0, engine_failed = 0;
+	int fetched = 0, nquar = 0, git_failed = 0, engine_failed = 0, notify_pending = 0;
 
 	status_init(&st);
 	if (prepare(dm, err) < 0) {
@@ -455,14 +529,27 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 			goto out;
 		rev = dm->good;
 		log_warn("cycle", "keeping the last good revision %.12s", rev);
+		if (*commit && strcmp(dm->notified_invalid, commit) != 0) {
+			snprintf(dm->notified_invalid, sizeof(dm->notified_invalid), "%s", commit);
+			notify_pending = 1;
+		}
 	}
 	pthread_mutex_lock(&dm->m.mu);
 	snprintf(dm->project, sizeof(dm->project), "%s", m->project);
 	pthread_mutex_unlock(&dm->m.mu);
 	/* 3. Desired and actual state, and the plan. */
 	key = state_path(dm, "hmac.key");
-	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0 ||
-	    desired_build(&ds, m, &sec, err) < 0) {
+	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0) {
+		free(key);
+		status_error(&st, "%s", err);
+		goto out;
+	}
+	if (notify_pending)
+		notify_event(dm->notifier, m, &sec, "manifest_invalid", commit, NULL,
+		    json_string_value(json_array_get(st.errors, 0)));
+	notify_git(dm, m, &sec, git_failed, json_array_size(st.errors) ?
+	    json_string_value(json_array_get(st.errors, 0)) : NULL);
+	if (desired_build(&ds, m, &sec, err) < 0) {
 		free(key);
 		status_error(&st, "revision %.12s cannot be applied: %s", rev, err);
 		log_error("cycle", "revision %.12s cannot be applied: %s", rev, err);
@@ -541,6 +628,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		journal_cycle_end(dm->journal, cycle, "error", err);
 		goto out;
 	}
+	notify_rollout(dm, m, &sec, rev, &rep);
 	for (size_t i = 0; i < rep.nservices; i++) {
 		struct converge_service *cs = &rep.services[i];
 		json_t *reasons = NULL;
@@ -824,6 +912,8 @@ open_listeners(struct daemon *dm, char *err)
 
 static void schedule(struct daemon *dm, const char *trigger);
 static void poll_cb(uv_timer_t *t);
+static void notify_git(struct daemon *dm, const struct manifest *m,
+    const struct secrets *sec, int failed, const char *why);
 
 static void
 work_cb(uv_work_t *w)
@@ -1110,6 +1200,8 @@ daemon_run(struct daemon *dm)
 		return 2;
 	}
 	events_open(dm);
+	if (notify_start(&dm->notifier, err) < 0)
+		log_warn("start", "%s", err);
 	/* the first cycle right away, then one per poll interval */
 	uv_timer_start(&dm->poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
 	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%llds pid=%d",
@@ -1117,6 +1209,8 @@ daemon_run(struct daemon *dm)
 	    (long long)dm->cfg->poll_interval / 1000, (int)getpid());
 	uv_run(&dm->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&dm->loop);
+	notify_stop(dm->notifier, 3000);
+	dm->notifier = NULL;
 	unlink(pidfile);
 	free(pidfile);
 	return 0;

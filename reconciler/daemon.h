@@ -32,6 +32,8 @@ void daemon_free(struct daemon *dm);
 
 /* One cycle in the calling thread; the outcome doubles as --once's exit code. */
 enum cycle_outcome daemon_cycle(struct daemon *dm, const char *trigger);
+/* --once: one cycle, and its notifications delivered before returning. */
+enum cycle_outcome daemon_once(struct daemon *dm);
 
 /* Runs the loop until SIGTERM/SIGINT; SIGHUP reloads the config, SIGUSR1
  * starts a cycle now. Returns the process exit code. */

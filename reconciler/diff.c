@@ -266,6 +266,14 @@ better(const struct actual_container *a, const struct actual_container *b, const
 	return a->c.created > b->c.created;
 }
 
+static int
+is_next(const struct actual_container *ac, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(ac->c.name, name, n) == 0 && strcmp(ac->c.name + n, "-next") == 0;
+}
+
 static void
 plan_one(struct plan *p, const struct desired_service *ds, const struct actual *a)
 {
@@ -286,14 +294,37 @@ plan_one(struct plan *p, const struct desired_service *ds, const struct actual *
 		    is_role(ac, ROLE_PRIMARY) && strcmp(ac->c.name, ds->name) == 0)
 			cur = ac;
 	}
+	/* A start-first rollout cut short after the old container stopped: the
+	 * "-next" one passed its gate and is the only one serving. It is adopted
+	 * (the stopped old one goes) rather than removed, which would leave a gap. */
+	if (cur && strcmp(cur->c.state, "running") != 0) {
+		for (size_t i = 0; i < a->ncontainers; i++) {
+			const struct actual_container *ac = &a->containers[i];
+
+			if (is_ours(ac, project) && ac->service &&
+			    strcmp(ac->service, ds->svc->name) == 0 && is_next(ac, ds->name) &&
+			    strcmp(ac->c.state, "running") == 0 && ac->hash &&
+			    strcmp(ac->hash, ds->hash) == 0 &&
+			    (!ac->c.health || strcmp(ac->c.health, "healthy") == 0)) {
+				anomaly(ps, "stale-rollout", cur->c.name, "container %s was stopped by "
+				    "an interrupted rollout; its healthy successor %s is adopted",
+				    cur->c.name, ac->c.name);
+				json_array_append_new(ps->extra_ids, json_string(cur->c.id));
+				cur = ac;
+				break;
+			}
+		}
+	}
 	for (size_t i = 0; i < a->ncontainers; i++) {
 		const struct actual_container *ac = &a->containers[i];
 
 		if (ac == cur || !is_ours(ac, project) || !ac->service ||
 		    strcmp(ac->service, ds->svc->name) != 0 || is_role(ac, ROLE_HOOK))
 			continue;
-		if (cur && strcmp(cur->c.name, ds->name) == 0 && strncmp(ac->c.name, ds->name,
-		    strlen(ds->name)) == 0 && strcmp(ac->c.name + strlen(ds->name), "-next") == 0) {
+		if (json_array_size(ps->extra_ids) && strcmp(ac->c.name, ds->name) == 0 &&
+		    strcmp(cur->c.name, ds->name) != 0)
+			continue;	/* the stopped old one, already marked to go */
+		if (cur && strcmp(cur->c.name, ds->name) == 0 && is_next(ac, ds->name)) {
 			anomaly(ps, "stale-rollout", ac->c.name, "container %s is left from an "
 			    "interrupted rollout", ac->c.name);
 			json_array_append_new(ps->extra_ids, json_string(ac->c.id));

@@ -54,6 +54,11 @@ journal_open(struct journal **out, const char *path, int readonly, char *err)
 		sqlite3_free(msg);
 		goto fail;
 	}
+	/* One writer per state directory (the daemon's lock): a cycle still open
+	 * here was cut short by a crash or a kill. */
+	if (!readonly)
+		sqlite3_exec(j->db, "UPDATE cycles SET outcome = 'interrupted', ended = started "
+		    "WHERE ended IS NULL", NULL, NULL, NULL);
 	*out = j;
 	return 0;
 fail:
@@ -244,7 +249,7 @@ journal_history(struct journal *j, int limit)
 	if (!j || sqlite3_prepare_v2(j->db, "SELECT c.id, c.started, c.ended, c.revision, "
 	    "c.trigger, c.outcome, c.error, r.subject FROM cycles c LEFT JOIN revisions r ON "
 	    "r.commit_id = c.revision WHERE EXISTS (SELECT 1 FROM actions a WHERE a.cycle = c.id) "
-	    "OR c.outcome NOT IN ('in-sync') ORDER BY c.id DESC LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+	    "OR c.outcome IS NULL OR c.outcome NOT IN ('in-sync') ORDER BY c.id DESC LIMIT ?", -1, &st, NULL) != SQLITE_OK)
 		return out;
 	sqlite3_bind_int(st, 1, limit);
 	if (sqlite3_prepare_v2(j->db, "SELECT service, action, reasons, outcome, error, at, ms "

@@ -175,7 +175,7 @@ main(int argc, char **argv)
 	if (check)
 		rc = daemon_check(dm);
 	else if (once)
-		rc = (int)daemon_cycle(dm, "once");
+		rc = (int)daemon_once(dm);
 	else
 		rc = daemon_run(dm);
 	daemon_free(dm);

@@ -5,10 +5,13 @@
 # e2e_free_port, e2e_jq, ok/fail/check/expect_*) is available too.
 #
 #   . "$(dirname "$0")/daemon-lib.sh"
-#   dl_setup rt-NAME                e2e_setup, plus a cleanup that first stops
-#                                   every reconcilerd, git daemon and event
-#                                   stream started here (before the project's
-#                                   containers go), keeping the exit status
+#   dl_setup rt-NAME                e2e_setup; RECONCILERD and RECONCILERCTL
+#                                   then name copies in $E2E_TMP/bin (builds
+#                                   elsewhere cannot swap them mid-run); and a
+#                                   cleanup that first stops every reconcilerd,
+#                                   git daemon and event stream started here
+#                                   (before the project's containers go),
+#                                   keeping the exit status
 #
 # Git
 #   dl_repo_init [DIR]              bare remote DIR/remote.git (branch main) and
@@ -97,10 +100,32 @@ dl_setup() {
 		fail "setup: $RECONCILERD is missing (run make)"
 		exit 1
 	fi
+	DL_SRC_RECONCILERD=$RECONCILERD
+	DL_SRC_RECONCILERCTL=$RECONCILERCTL
+	# a snapshot of the programs: other work may rebuild build/ meanwhile
+	if ! rt_wait 120 _dl_snapshot_bins; then
+		fail "setup: cannot copy working $RECONCILERD and $RECONCILERCTL"
+		exit 1
+	fi
 	DL_STATE=${DL_STATE:-$E2E_STATE}
 	DL_LOG=${DL_LOG:-$E2E_TMP/reconcilerd.log}
 	: >"$DL_LOG"
 	trap dl_cleanup EXIT
+}
+
+# _dl_snapshot_bins: copy reconcilerd and reconcilerctl to $E2E_TMP/bin (once
+# both answer --version: a link may be in progress) and use the copies.
+_dl_snapshot_bins() {
+	local d=$E2E_TMP/bin
+	mkdir -p "$d"
+	cp "$DL_SRC_RECONCILERD" "$d/reconcilerd.tmp" 2>/dev/null &&
+		cp "$DL_SRC_RECONCILERCTL" "$d/reconcilerctl.tmp" 2>/dev/null &&
+		"$d/reconcilerd.tmp" --version >/dev/null 2>&1 &&
+		"$d/reconcilerctl.tmp" --version >/dev/null 2>&1 &&
+		mv -f "$d/reconcilerd.tmp" "$d/reconcilerd" &&
+		mv -f "$d/reconcilerctl.tmp" "$d/reconcilerctl" || return 1
+	RECONCILERD=$d/reconcilerd
+	RECONCILERCTL=$d/reconcilerctl
 }
 
 # dl_cleanup: stop what was started here, then e2e_cleanup (which removes the
