@@ -380,7 +380,7 @@ world_load(struct world *w, const struct source *src, const char *cmd)
 	if (source_load(src, cmd, &w->m, w->revision) < 0)
 		return -1;
 	if (source_secrets(src, &w->sec, err) < 0 || desired_build(&w->ds, w->m, &w->sec, err) < 0 ||
-	    (open_docker(src, &w->d, cmd) == 0 && actual_load(&w->a, w->d, err) < 0)) {
+	    (open_docker(src, &w->d, cmd) == 0 && actual_load(&w->a, w->d, w->m->project, err) < 0)) {
 		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 		return -1;
 	}
@@ -915,7 +915,7 @@ cmd_status(int argc, char **argv)
 	}
 	if (open_docker(&src, &d, "status") < 0)
 		goto out;
-	if (actual_load(&a, d, err) < 0) {
+	if (actual_load(&a, d, project, err) < 0) {
 		fprintf(stderr, "reconcilerctl status: %s\n", err);
 		goto out;
 	}

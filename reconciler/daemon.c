@@ -560,7 +560,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		save_good(dm, commit);
 	dopt.host = dm->cfg->docker_host;
 	dopt.timeout_ms = dm->cfg->engine_timeout;
-	if (docker_open(&d, &dopt, err) < 0 || actual_load(&a, d, err) < 0) {
+	if (docker_open(&d, &dopt, err) < 0 || actual_load(&a, d, m->project, err) < 0) {
 		engine_failed = 1;
 		status_error(&st, "engine: %s", err);
 		log_error("engine", "%s", err);

@@ -5,6 +5,7 @@
 #include "spec.h"
 #include "util.h"
 
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,17 +66,29 @@ actual_from_json(struct actual *a, json_t *containers, json_t *networks, json_t 
 }
 
 int
-actual_load(struct actual *a, struct docker *d, char *err)
+actual_load(struct actual *a, struct docker *d, const char *project, char *err)
 {
-	json_t *c = NULL, *n = NULL, *v = NULL;
+	json_t *c = NULL, *n = NULL, *v = NULL, *f;
+	char *filters, *esc, *path;
 	int rc = -1;
 
-	if (docker_containers_list(d, NULL, 1, &c, err) < 0 ||
+	/* Project names are [a-z0-9_-]: nothing in them is special to the
+	 * engine's name regex. The filter is applied by the engine, so a host
+	 * full of other containers costs nothing here. */
+	f = json_pack("{s:[o]}", "name", json_sprintf("^/?%s-", project));
+	filters = json_dumps(f, JSON_COMPACT);
+	esc = curl_easy_escape(NULL, filters, 0);
+	path = xasprintf("/containers/json?all=1&filters=%s", esc);
+	if (docker_call(d, "GET", path, NULL, &c, NULL, err) < 0 ||
 	    docker_call(d, "GET", "/networks", NULL, &n, NULL, err) < 0 ||
 	    docker_call(d, "GET", "/volumes", NULL, &v, NULL, err) < 0)
 		goto out;
 	rc = actual_from_json(a, c, n, v, err);
 out:
+	curl_free(esc);
+	free(filters);
+	free(path);
+	json_decref(f);
 	json_decref(c);
 	json_decref(n);
 	json_decref(v);

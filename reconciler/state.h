@@ -47,8 +47,10 @@ struct desired {
  * (either may be NULL). */
 int actual_from_json(struct actual *a, json_t *containers, json_t *networks, json_t *volumes,
     char *err);
-/* Lists everything it needs from the engine: 3 calls. */
-int actual_load(struct actual *a, struct docker *d, char *err);
+/* Lists what it needs from the engine in 3 calls: the containers whose name
+ * starts with "<project>-" (every container of the project, and any foreign
+ * one holding a name the project needs), the networks and the volumes. */
+int actual_load(struct actual *a, struct docker *d, const char *project, char *err);
 void actual_release(struct actual *a);
 
 /* Computes every service's canonical spec and hash (reads secrets). */
