@@ -18,6 +18,7 @@ expect_contains "errors name file:line:col and the key" "$tmp/bad.yaml:5:12: ser
 expect_contains "all errors at once, with a hint" "$tmp/bad.yaml:6:5: services.web.restrat: unknown key 'restrat' (did you mean 'restart'?)"
 
 expect_exit "--json on an invalid manifest" 1 "$RECONCILERCTL" validate --json "$tmp/bad.yaml"
+# shellcheck disable=SC2154 # $out is set by expect_exit
 if /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["valid"] is False; e=d["files"][0]["errors"]; assert e[0]["line"]==5 and e[0]["column"]==12 and e[0]["path"]=="services.web.image", e' <<<"$out"; then
 	ok "--json is machine-readable"
 else

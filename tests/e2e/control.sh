@@ -151,6 +151,7 @@ services:
     update: {min_ready: 1s}
 EOT
 rev3=$(dl_commit_push "ctl: a service that dies every few seconds")
+# shellcheck disable=SC2034 # read by dl_daemon_args
 DL_POLL=300s
 dl_daemon_args
 mark=$(dl_log_mark)
