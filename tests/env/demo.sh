@@ -34,6 +34,9 @@ if [ ! -d "$demo/remote.git" ]; then
 	git init -q --bare -b main "$demo/remote.git"
 	git clone -q "$demo/remote.git" "$demo/work" 2>/dev/null
 	git -C "$demo/work" checkout -q -b main 2>/dev/null || true
+	# so that the walk-through's `git revert` works on a machine with no Git identity
+	git -C "$demo/work" config user.name "demo"
+	git -C "$demo/work" config user.email "demo@localhost"
 	mkdir -p "$demo/work/manifests"
 	cp "$top/manifests/demo.yaml" "$demo/work/manifests/demo.yaml"
 	for s in api web; do
@@ -41,8 +44,7 @@ if [ ! -d "$demo/remote.git" ]; then
 	done
 	"$bin/reconcilerctl" set-image "$demo/work/manifests/demo.yaml" store "$IMG_STATEFUL" >/dev/null
 	git -C "$demo/work" add manifests/demo.yaml
-	git -C "$demo/work" -c user.name=demo -c user.email=demo@localhost \
-		commit -q -m "demo: web v1 everywhere"
+	git -C "$demo/work" commit -q -m "demo: web v1 everywhere"
 	git -C "$demo/work" push -q origin main
 fi
 
