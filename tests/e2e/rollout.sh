@@ -176,13 +176,16 @@ label() { docker inspect --format "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/
 image_of() { docker inspect --format '{{.Config.Image}}' "$1" 2>/dev/null; }
 body_port() { curl -fsS -m 5 "http://127.0.0.1:$port/" 2>/dev/null; }
 # The test images' static busybox wget crashes (SIGSEGV) when it resolves a
-# name and when given -T: names are resolved with nslookup (Docker's DNS; the
-# alias's first address, as a client library would take it), wget gets the
-# address, and `timeout` bounds it.
+# name and when given -T: names are resolved with nslookup (Docker's DNS), wget
+# gets an address, and `timeout` bounds it. Like a client library working
+# through getaddrinfo's answer, the client tries the addresses in turn until
+# one connects: during a cut-over the alias names both containers, and the
+# old one may leave the network between a lookup and the connect.
 # shellcheck disable=SC2016 # for the container's shell
-RESOLVE='resolve() { nslookup "$1" 2>/dev/null | awk '\''/^Name:/ { getline; print $2; exit }'\''; }'
+RESOLVE='resolve() { nslookup "$1" 2>/dev/null | awk '\''/^Name:/ { getline; print $2 }'\''; }
+fetch() { for a in $(resolve "$1"); do b=$(timeout 3 wget -q -O - "http://$a:8080/" 2>/dev/null) && { echo "$a $b"; return 0; }; done; return 1; }'
 body_api() {
-	docker exec "$P-web" sh -c "$RESOLVE"'; a=$(resolve api) && timeout 5 wget -q -O - "http://$a:8080/"' 2>/dev/null
+	docker exec "$P-web" sh -c "$RESOLVE"'; r=$(fetch api) && echo "${r#* }"' 2>/dev/null
 }
 reloads() { docker exec "$P-web" sh -c 'cat /tmp/reloads 2>/dev/null | wc -l' 2>/dev/null | tr -d ' '; }
 ids() {
@@ -213,9 +216,11 @@ created() { awk '$2 == "create"' <<<"$EV" | wc -l | tr -d ' '; }
 # shellcheck disable=SC2016 # for the container's shell
 CLIENT_SCRIPT=$RESOLVE'
 mkdir -p /tmp
-ok=0; bad=0; last=""; : >/tmp/seen; : >/tmp/ips; date +%s >/tmp/t0
+ok=0; bad=0; last=""; : >/tmp/seen; : >/tmp/ips; : >/tmp/err; date +%s >/tmp/t0
 while [ ! -e /tmp/stop ]; do
-	if a=$(resolve api) && [ -n "$a" ] && b=$(timeout 3 wget -q -O - "http://$a:8080/" 2>/tmp/err); then
+	a=""
+	if r=$(fetch api); then
+		a=${r%% *}; b=${r#* }
 		ok=$((ok + 1)); last=$b
 		grep -qxF "$b" /tmp/seen || echo "$b" >>/tmp/seen
 		grep -q "^$a " /tmp/ips || echo "$a $b" >>/tmp/ips
