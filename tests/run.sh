@@ -67,7 +67,18 @@ tier_e2e() {
 
 for tier in $tiers; do
 	echo "# tier: $tier"
-	"tier_$tier" 2>&1 | tee -a "$log"
+	"tier_$tier" > >(tee -a "$log") 2>&1
+	tee_pid=$!
+	# A process a test left running would hold tee's pipe open, and a plain
+	# pipe would then hang the whole run: say so and go on instead.
+	for _ in $(seq 100); do
+		kill -0 "$tee_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$tee_pid" 2>/dev/null; then
+		echo "not ok - $tier: a process started by this tier is still running" | tee -a "$log"
+		kill "$tee_pid" 2>/dev/null
+	fi
 done
 rm -f "$log".*
 

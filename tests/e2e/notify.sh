@@ -13,7 +13,7 @@ mkdir -p "$DL_WORK/manifests"
 port=$(e2e_free_port)
 rec=$E2E_TMP/received.jsonl
 pidf=$E2E_TMP/receiver.pid
-"$E2E_PYTHON" - "$port" "$rec" <<'PY' &
+"$E2E_PYTHON" - "$port" "$rec" >/dev/null 2>&1 <<'PY' &
 import hashlib, hmac, http.server, json, sys
 port, out = int(sys.argv[1]), sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
@@ -30,7 +30,8 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 echo $! >"$pidf"
-DL_PIDFILES+=("$pidf")
+# the receiver is no reconcilerd: stop it here, then the usual cleanup
+trap 'kill "$(cat "$pidf")" 2>/dev/null; dl_cleanup' EXIT
 rt_wait 20 _dl_port_open "$port"
 
 printf 'http://127.0.0.1:%s/discord/token-SECRET-d1\n' "$port" >"$E2E_SECRETS/discord_url"
