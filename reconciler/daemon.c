@@ -232,14 +232,10 @@ static void
 status_error(struct status *st, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	json_array_append_new(st->errors, json_vsprintf(fmt, ap));
 	va_end(ap);
-	json_array_append_new(st->errors, json_string(msg ? msg : "?"));
-	free(msg);
 }
 
 static void

@@ -25,15 +25,11 @@ static void
 reason(struct plan_service *ps, const char *field, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	json_array_append_new(ps->reasons, json_pack("{s:s,s:o}", "field", field, "message",
+	    json_vsprintf(fmt, ap)));
 	va_end(ap);
-	json_array_append_new(ps->reasons, json_pack("{s:s,s:s}", "field", field, "message",
-	    msg ? msg : "?"));
-	free(msg);
 }
 
 static void
@@ -44,18 +40,14 @@ static void
 anomaly(struct plan_service *ps, const char *kind, const char *container, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 	json_t *o;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	o = json_pack("{s:s,s:o}", "kind", kind, "message", json_vsprintf(fmt, ap));
 	va_end(ap);
-	o = json_pack("{s:s,s:s}", "kind", kind, "message", msg ? msg : "?");
 	if (container)
 		json_object_set_new(o, "container", json_string(container));
 	json_array_append_new(ps->anomalies, o);
-	free(msg);
 }
 
 static char *
