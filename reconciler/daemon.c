@@ -657,8 +657,8 @@ out:
 	log_msg(out == CYCLE_ERROR ? LOG_ERROR : out == CYCLE_FAILED ? LOG_WARN : LOG_INFO,
 	    "cycle", "trigger=%s revision=%.12s outcome=%s", trigger, rev ? rev : "-",
 	    cycle_outcome_name(out));
-	dm->last = out;
 	pthread_mutex_lock(&dm->m.mu);
+	dm->last = out;	/* /readyz reads it from the loop while a cycle runs */
 	dm->m.cycles[out]++;
 	dm->m.git_errors += git_failed;
 	dm->m.engine_errors += engine_failed;
@@ -839,10 +839,15 @@ handle(const struct http_request *req, struct http_response *r, void *payload)
 	if (strcmp(req->path, "/healthz") == 0 && get) {
 		json_body(r, 200, json_pack("{s:s}", "status", "ok"));
 	} else if (strcmp(req->path, "/readyz") == 0 && get) {
-		int ready = dm->m.last_cycle && dm->last != CYCLE_ERROR;
+		enum cycle_outcome last;
+		int ready;
 
+		pthread_mutex_lock(&dm->m.mu);
+		last = dm->last;
+		ready = dm->m.last_cycle && last != CYCLE_ERROR;
+		pthread_mutex_unlock(&dm->m.mu);
 		json_body(r, ready ? 200 : 503, json_pack("{s:b,s:s}", "ready", ready, "last",
-		    dm->m.last_cycle ? cycle_outcome_name(dm->last) : "none"));
+		    ready || last == CYCLE_ERROR ? cycle_outcome_name(last) : "none"));
 	} else if (strcmp(req->path, "/metrics") == 0 && get) {
 		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 		metrics_text(dm, &r->body);
