@@ -54,7 +54,7 @@ tier_fuzz() {
 
 tier_e2e() {
 	local t
-	if ! tests/env/up.sh >"$log.up" 2>&1; then
+	if [ "$env_up" != ok ]; then
 		echo "not ok - e2e: the test environment did not come up"
 		sed 's/^/# /' "$log.up"
 		return
@@ -64,6 +64,23 @@ tier_e2e() {
 		[ -f "$t" ] && bash "$t"
 	done
 }
+
+# The engine and registry come up once, before any tier, outside the tee
+# below: the unit tier's real-engine tests need them as much as e2e does, and
+# the daemons started here must not be taken for a test's leftover.
+env_up=none
+case " $tiers " in
+*" unit "* | *" e2e "*)
+	echo "# test environment: tests/env/up.sh"
+	if tests/env/up.sh >"$log.up" 2>&1; then
+		env_up=ok
+	else
+		env_up=failed
+		echo "# the test environment did not come up:"
+		sed 's/^/#   /' "$log.up" | tail -20
+	fi
+	;;
+esac
 
 for tier in $tiers; do
 	echo "# tier: $tier"

@@ -128,6 +128,22 @@ rt_rm_pidfile() {
 
 # rt_lock: serialise up.sh and down.sh runs sharing $RT_STATE (fd 9, held
 # until the script exits).
+# rt_detach LOG CMD...: start CMD as a daemon in its own session, its output
+# in LOG, with every descriptor above 2 closed, so that it holds neither the
+# lock (fd 9) nor a pipe of the caller (a test runner's tee, a $(...)): a
+# daemon that did would keep the caller's reader waiting for EOF. $! is its pid.
+rt_detach() {
+	local log=$1
+	shift
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+		done
+		exec setsid nohup "$@" </dev/null >"$log" 2>&1
+	) &
+}
+
 rt_lock() {
 	mkdir -p "$RT_STATE"
 	exec 9>"$RT_STATE/lock"

@@ -48,10 +48,8 @@ start_dockerd() {
 	rm -f "$pidfile"
 	# dockerd refuses to start while its pidfile names a live process; its
 	# default /var/run/docker.pid may be stale, so it gets its own pidfile.
-	# fd 9 (rt_lock) closed: the daemon must not hold the lock.
-	setsid nohup env PATH="$path_prefix${path_prefix:+:}$PATH" \
-		dockerd --host "unix://$RT_DOCKER_SOCK" --pidfile "$pidfile" "${extra[@]}" \
-		</dev/null >"$log" 2>&1 9>&- &
+	rt_detach "$log" env PATH="$path_prefix${path_prefix:+:}$PATH" \
+		dockerd --host "unix://$RT_DOCKER_SOCK" --pidfile "$pidfile" "${extra[@]}"
 	pid=$!
 	rt_log "dockerd: starting (pid $pid, log $log)"
 	local deadline=$((SECONDS + 60))
@@ -175,9 +173,7 @@ ensure_registry() {
 	[ -x /usr/bin/docker-registry ] || rt_die "/usr/bin/docker-registry missing (package docker-registry)"
 	write_registry_config
 	[ -f "$log" ] && mv -f "$log" "$log.1"
-	# fd 9 (rt_lock) closed: the daemon must not hold the lock.
-	setsid nohup /usr/bin/docker-registry serve "$RT_STATE/registry.yml" \
-		</dev/null >"$log" 2>&1 9>&- &
+	rt_detach "$log" /usr/bin/docker-registry serve "$RT_STATE/registry.yml"
 	pid=$!
 	printf '%s\n' "$pid" >"$pidfile"
 	rt_log "registry: starting (pid $pid, log $log)"
