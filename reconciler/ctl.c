@@ -890,7 +890,7 @@ cmd_status(int argc, char **argv)
 	struct actual a = { 0 };
 	const char *project = NULL;
 	char err[ERR_LEN], revision[41];
-	json_t *rows = json_array();
+	json_t *rows = NULL;
 	int json = 0, c, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:p:jh", opts, NULL)) != -1) {
@@ -901,10 +901,8 @@ cmd_status(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'h':
 			printf("usage: reconcilerctl status %s\n", find_command("status")->usage);
-			json_decref(rows);
 			return 0;
 		default:
-			json_decref(rows);
 			return usage_error("status", "unknown option");
 		}
 	}
@@ -919,34 +917,7 @@ cmd_status(int argc, char **argv)
 		fprintf(stderr, "reconcilerctl status: %s\n", err);
 		goto out;
 	}
-	/* Manifest order first (missing services included), then containers of
-	 * services the manifest no longer has. */
-	for (size_t pass = 0; pass < (m ? m->nservices : 0) + 1; pass++) {
-		const char *want = m && pass < m->nservices ? m->services[pass].name : NULL;
-		int found = 0;
-
-		for (size_t i = 0; i < a.ncontainers; i++) {
-			const struct actual_container *ac = &a.containers[i];
-
-			if (!ac->project || strcmp(ac->project, project) != 0 || !ac->service)
-				continue;
-			if (want ? strcmp(ac->service, want) != 0 :
-			    (m && manifest_service(m, ac->service)))
-				continue;
-			found = 1;
-			json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
-			    "service", ac->service, "container", ac->c.name, "id", ac->c.id,
-			    "state", ac->c.state, "health", ac->c.health ? ac->c.health : "-",
-			    "image", ac->c.image ? ac->c.image : "-",
-			    "status", ac->c.status ? ac->c.status : "",
-			    "revision", ac->revision && *ac->revision ? ac->revision : "-",
-			    "role", ac->role ? ac->role : ROLE_PRIMARY));
-		}
-		if (want && !found)
-			json_array_append_new(rows, json_pack("{s:s,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:s}",
-			    "service", want, "container", "id", "state", "missing", "health", "-",
-			    "image", m->services[pass].image, "status", "", "revision", "-", "role", "-"));
-	}
+	rows = actual_services_json(&a, m, project);
 	if (json) {
 		json_t *o = json_pack("{s:s,s:O}", "project", project, "services", rows);
 

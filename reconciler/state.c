@@ -108,6 +108,42 @@ actual_release(struct actual *a)
 	memset(a, 0, sizeof(*a));
 }
 
+json_t *
+actual_services_json(const struct actual *a, const struct manifest *m, const char *project)
+{
+	json_t *rows = json_array();
+
+	/* Manifest order first (missing services included), then containers of
+	 * services the manifest no longer has. */
+	for (size_t pass = 0; pass < (m ? m->nservices : 0) + 1; pass++) {
+		const char *want = m && pass < m->nservices ? m->services[pass].name : NULL;
+		int found = 0;
+
+		for (size_t i = 0; i < a->ncontainers; i++) {
+			const struct actual_container *ac = &a->containers[i];
+
+			if (!ac->project || strcmp(ac->project, project) != 0 || !ac->service)
+				continue;
+			if (want ? strcmp(ac->service, want) != 0 :
+			    (m && manifest_service(m, ac->service)))
+				continue;
+			found = 1;
+			json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+			    "service", ac->service, "container", ac->c.name, "id", ac->c.id,
+			    "state", ac->c.state, "health", ac->c.health ? ac->c.health : "-",
+			    "image", ac->c.image ? ac->c.image : "-",
+			    "status", ac->c.status ? ac->c.status : "",
+			    "revision", ac->revision && *ac->revision ? ac->revision : "-",
+			    "role", ac->role ? ac->role : ROLE_PRIMARY));
+		}
+		if (want && !found)
+			json_array_append_new(rows, json_pack("{s:s,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:s}",
+			    "service", want, "container", "id", "state", "missing", "health", "-",
+			    "image", m->services[pass].image, "status", "", "revision", "-", "role", "-"));
+	}
+	return rows;
+}
+
 int
 desired_build(struct desired *ds, const struct manifest *m, const struct secrets *sec, char *err)
 {

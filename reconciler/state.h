@@ -52,6 +52,13 @@ int actual_from_json(struct actual *a, json_t *containers, json_t *networks, jso
  * one holding a name the project needs), the networks and the volumes. */
 int actual_load(struct actual *a, struct docker *d, const char *project, char *err);
 void actual_release(struct actual *a);
+/* One row per service of m (manifest order; state "missing" when it has no
+ * container), then per container of project whose service m no longer has
+ * (every service when m is NULL): service, container, id, state, health,
+ * image, status, revision, role. What `reconcilerctl status` shows and
+ * status.json's "services". */
+json_t *actual_services_json(const struct actual *a, const struct manifest *m,
+    const char *project);
 
 /* Computes every service's canonical spec and hash (reads secrets). */
 int desired_build(struct desired *ds, const struct manifest *m, const struct secrets *sec,
