@@ -15,6 +15,7 @@
 #include "secrets.h"
 #include "spec.h"
 #include "state.h"
+#include "statuspage.h"
 #include "util.h"
 
 #include <errno.h>
@@ -405,6 +406,44 @@ notify_rollout(struct daemon *dm, const struct manifest *m, const struct secrets
 	buf_release(&ok);
 }
 
+/* What the status page shows of the revision in use. */
+static void
+status_revision(struct daemon *dm, struct status *st, const struct manifest *m, const char *rev)
+{
+	char *subject = gitsrc_subject(dm->git, rev);
+
+	json_object_set_new(st->o, "project", json_string(m->project));
+	json_object_set_new(st->o, "revision", json_string(rev));
+	json_object_set_new(st->o, "subject", subject ? json_string(subject) : json_null());
+	free(subject);
+}
+
+/* Each service's container as the cycle leaves it, and what still differs
+ * from the manifest ("drift": the plan now, quarantined services included);
+ * after a rollout the engine is asked again. */
+static void
+status_services(struct status *st, struct docker *d, const struct desired *ds,
+    const struct actual *before, int applied)
+{
+	struct actual fresh = { 0 };
+	const struct actual *a = before;
+	struct plan *now = NULL;
+	char err[ERR_LEN];
+
+	if (applied) {
+		if (actual_load(&fresh, d, ds->m->project, err) < 0) {
+			log_warn("status", "services not listed: %s", err);
+			return;
+		}
+		a = &fresh;
+	}
+	json_object_set_new(st->o, "services", actual_services_json(a, ds->m, ds->m->project));
+	if (diff_compute(&now, ds, a) == 0)
+		json_object_set_new(st->o, "drift", plan_json(now));
+	plan_free(now);
+	actual_release(&fresh);
+}
+
 /* The cycle ------------------------------------------------------------- */
 
 /* Reads and validates the manifest at commit; errors go to the status. */
@@ -469,6 +508,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	char err[ERR_LEN], commit[41] = "", *rev = NULL, *key;
 	int64_t cycle = -1;
 	int fetched = 0, nquar = 0, git_failed = 0, engine_failed = 0, notify_pending = 0;
+	int applied = 0;
 
 	status_init(&st);
 	if (prepare(dm, err) < 0) {
@@ -533,6 +573,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	pthread_mutex_lock(&dm->m.mu);
 	snprintf(dm->project, sizeof(dm->project), "%s", m->project);
 	pthread_mutex_unlock(&dm->m.mu);
+	status_revision(dm, &st, m, rev);
 	/* 3. Desired and actual state, and the plan. */
 	key = state_path(dm, "hmac.key");
 	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0) {
@@ -618,6 +659,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	co.crash_at = dm->crash_at;
 	co.concurrency = dm->cfg->concurrency;
 	co.docker = &dopt;
+	applied = 1;
 	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
 		status_error(&st, "converge: %s", err);
 		log_error("cycle", "%s", err);
@@ -691,6 +733,8 @@ out:
 		dm->m.duration_count++;
 	}
 	pthread_mutex_unlock(&dm->m.mu);
+	if (p)
+		status_services(&st, d, &ds, &a, applied);
 	status_write(dm, &st, out);
 	converge_report_release(&rep);
 	plan_free(p);
@@ -830,6 +874,35 @@ metrics_text(struct daemon *dm, struct buf *b)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* GET /: the status page, from what /v1/status and /v1/history answer. */
+static void
+status_page(struct daemon *dm, struct http_response *r)
+{
+	struct statuspage_options o = STATUSPAGE_OPTIONS_INIT;
+	char *p = state_path(dm, "journal.db"), err[ERR_LEN];
+	json_t *st = status_now(dm), *hist = NULL;
+	struct journal *j = NULL;
+	struct buf page;
+
+	/* more cycles than listed: each service's last rollout may be older */
+	if (journal_open(&j, p, 1, err) == 0)
+		hist = journal_history(j, 100);
+	journal_close(j);
+	o.now = (long long)time(NULL);
+	buf_init(&page, 4u << 20);
+	if (statuspage_render(&page, st, hist, &o) < 0) {
+		json_body(r, 500, json_pack("{s:s}", "error", "status page: over 4 MiB"));
+	} else {
+		r->content_type = STATUSPAGE_CONTENT_TYPE;
+		snprintf(r->extra_headers, sizeof(r->extra_headers), "%s", STATUSPAGE_HEADERS);
+		buf_add(&r->body, page.data, page.len);
+	}
+	buf_release(&page);
+	json_decref(hist);
+	json_decref(st);
+	free(p);
+}
+
 static void
 handle(const struct http_request *req, struct http_response *r, void *payload)
 {
@@ -851,6 +924,8 @@ handle(const struct http_request *req, struct http_response *r, void *payload)
 	} else if (strcmp(req->path, "/metrics") == 0 && get) {
 		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 		metrics_text(dm, &r->body);
+	} else if (strcmp(req->path, "/") == 0 && get) {
+		status_page(dm, r);
 	} else if (strcmp(req->path, "/v1/status") == 0 && get) {
 		json_body(r, 200, status_now(dm));
 	} else if (strcmp(req->path, "/v1/sync") == 0 && post) {
@@ -880,7 +955,8 @@ handle(const struct http_request *req, struct http_response *r, void *payload)
 			journal_close(j);
 		}
 		free(p);
-	} else if (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/readyz") ||
+	} else if (!strcmp(req->path, "/") || !strcmp(req->path, "/healthz") ||
+	    !strcmp(req->path, "/readyz") ||
 	    !strcmp(req->path, "/metrics") || !strncmp(req->path, "/v1/", 4)) {
 		json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
 	} else {
