@@ -278,6 +278,15 @@ when(struct page *pg, long long t, int long_form)
 
 /* Sections ----------------------------------------------------------------- */
 
+/* 1 once a cycle has written the status. */
+static int
+started(const json_t *st)
+{
+	const char *state = str(st, "state");
+
+	return state && strcmp(state, "starting") != 0;
+}
+
 static void
 header(struct page *pg, const json_t *st)
 {
@@ -392,7 +401,8 @@ services(struct page *pg, const json_t *st, const json_t *history)
 		putf(pg, " <span class=\"n\">(%zu)</span>", json_array_size(rows));
 	put(pg, "</h2>\n");
 	if (!json_is_array(rows)) {
-		put(pg, "<p class=\"mut\">Not known yet: no cycle has reached the engine.</p>"
+		put(pg, started(st) ? "<p class=\"mut\">Not known: the last cycle did not reach the "
+		    "engine.</p></section>\n" : "<p class=\"mut\">No cycle has finished yet.</p>"
 		    "</section>\n");
 		return;
 	}
@@ -472,8 +482,9 @@ drift(struct page *pg, const json_t *st)
 
 	put(pg, "<section id=\"drift\"><h2>Drift</h2>\n");
 	if (!json_is_object(plan)) {
-		put(pg, "<p class=\"mut\">Not known: the last cycle did not compare the manifest with "
-		    "the engine.</p>\n");
+		put(pg, started(st) ? "<p class=\"mut\">Not known: the last cycle did not compare the "
+		    "manifest with the engine.</p>\n" : "<p class=\"mut\">No cycle has finished yet."
+		    "</p>\n");
 	} else {
 		put(pg, "<ul class=\"l\">");
 		json_array_foreach(json_object_get(plan, "services"), i, s) {

@@ -222,8 +222,8 @@ test_empty(void **state)
 
 	assert_has(p, "<title>starting &middot; reconciler</title>");
 	assert_has(p, ">starting</span>");
-	assert_has(p, "Not known yet: no cycle has reached the engine.");
-	assert_has(p, "Not known: the last cycle did not compare");
+	assert_has(p, "<p class=\"mut\">No cycle has finished yet.</p></section>\n<section "
+	    "id=\"drift\"><h2>Drift</h2>\n<p class=\"mut\">No cycle has finished yet.</p>");
 	assert_has(p, "The journal cannot be read now.");
 	assert_lacks(p, "Held back");
 	free(p);
@@ -235,7 +235,7 @@ test_empty(void **state)
 	    "UTC\">2001-09-09 01:46:40 UTC</time>");
 	assert_lacks(p, ">busy<");
 	free(p);
-	/* an engine error: the errors, and no services or drift */
+	/* the errors, a manifest without services, nothing drifted */
 	p = render("{\"state\": \"error\", \"message\": \"engine: down\", \"errors\": "
 	    "[\"engine: <down>\", \"git: x\"], \"services\": [], \"drift\": {\"services\": []}}",
 	    "[]", 1000);
@@ -243,6 +243,11 @@ test_empty(void **state)
 	    "</ul></div>");
 	assert_has(p, "The manifest has no services.");
 	assert_has(p, "None: every service matches the manifest.");
+	free(p);
+	/* an engine error: neither services nor drift known */
+	p = render("{\"state\": \"error\", \"errors\": [\"engine: down\"]}", "[]", 1000);
+	assert_has(p, "Not known: the last cycle did not reach the engine.");
+	assert_has(p, "Not known: the last cycle did not compare the manifest with the engine.");
 	free(p);
 }
 
