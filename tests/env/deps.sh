@@ -18,6 +18,7 @@ RT_DEPS=(
 	docker.io docker-registry busybox-static git
 	python3-jsonschema python3-yaml python3-prometheus-client docker-compose
 	curl iproute2 shellcheck
+	chromium # the status page, rendered headless by tests/e2e/statuspage.sh
 )
 
 rt_apt_ensure "${RT_DEPS[@]}"
