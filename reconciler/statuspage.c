@@ -27,7 +27,7 @@ static const char style[] =
 	"--bad:#ff7b72;--badb:#33161a;--nb:#262c34}}"
 	"*{box-sizing:border-box}"
 	"body{margin:0;background:var(--bg);color:var(--fg);"
-	"font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;overflow-wrap:anywhere}"
+	"font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;overflow-wrap:break-word}"
 	"main{max-width:1120px;margin:0 auto;padding:14px}"
 	"header{padding:6px 2px 2px}"
 	"h1{font-size:1.35rem;margin:0 0 6px;display:flex;flex-wrap:wrap;gap:8px;align-items:center}"
@@ -52,7 +52,7 @@ static const char style[] =
 	"th{font-size:12px;font-weight:600;color:var(--mut);border-top:0;padding-top:0}"
 	"td.nw{white-space:nowrap}"
 	"ul.l{margin:4px 0;padding-left:18px}ul.l li{margin:2px 0}"
-	".act{margin:1px 0}"
+	"ul.l,.act,.msg{overflow-wrap:anywhere}.act{margin:1px 0}.blk{display:block}"
 	"footer{color:var(--mut);font-size:12.5px;text-align:center;margin:14px 0 20px}"
 	"footer a{color:inherit}a.b{text-decoration:none}"
 	"@media(max-width:700px){main{padding:8px}section{padding:10px}"
@@ -163,7 +163,8 @@ tone(const char *word)
 	static const char *const good[] = { "in-sync", "converged", "running", "healthy", "ok",
 	    "applied", NULL };
 	static const char *const warn[] = { "degraded", "starting", "restarting", "created",
-	    "paused", "blocked", "skipped", "interrupted", "busy", "drift", NULL };
+	    "paused", "blocked", "skipped", "interrupted", "busy", "drift", "create", "recreate",
+	    "start", "remove", NULL };
 	static const char *const bad[] = { "error", "exited", "dead", "missing", "unhealthy",
 	    "failed", "removing", "invalid", NULL };
 
@@ -562,13 +563,13 @@ history_section(struct page *pg, const json_t *history)
 		put(pg, "</td><td data-l=\"Revision\">");
 		rev(pg, str(c, "revision"));
 		if (str(c, "subject")) {
-			put(pg, " <span class=\"mut sm\">");
+			put(pg, " <span class=\"mut sm blk\">");
 			esc(pg, str(c, "subject"));
 			put(pg, "</span>");
 		}
-		put(pg, "</td><td data-l=\"Trigger\">");
+		put(pg, "</td><td data-l=\"Trigger\" class=\"nw\">");
 		esc(pg, str(c, "trigger"));
-		put(pg, "</td><td data-l=\"Outcome\">");
+		put(pg, "</td><td data-l=\"Outcome\" class=\"nw\">");
 		badge(pg, str(c, "outcome") ? str(c, "outcome") : "running", str(c, "error"));
 		put(pg, "</td><td data-l=\"Actions\"><div>");
 		json_array_foreach(json_object_get(c, "actions"), k, a) {

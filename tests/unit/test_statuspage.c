@@ -163,12 +163,12 @@ test_page(void **state)
 	    "</span> <span class=\"mut sm\"><code title=\"" REV2 "\">fedcba987654</code> <time");
 	assert_has(p, ">2h 46m ago</time></span></td></tr>\n</tbody>");	/* worker's, cycle 1 */
 	/* drift: api and worker, not cache; the network; the held-back pair */
-	assert_has(p, "<li><b>api</b> <span class=\"b\">recreate</span><ul class=\"l sm\"><li>env "
+	assert_has(p, "<li><b>api</b> <span class=\"b warn\">recreate</span><ul class=\"l sm\"><li>env "
 	    "GREETING changed: &quot;hi&quot; -&gt; &quot;&lt;script&gt;alert(1)&lt;/script&gt;"
 	    "&quot;</li></ul></li>");
-	assert_has(p, "<li><b>worker</b> <span class=\"b\">create</span>");
+	assert_has(p, "<li><b>worker</b> <span class=\"b warn\">create</span>");
 	assert_lacks(p, "<b>cache</b>");
-	assert_has(p, "<li>network <code>shop_default</code> <span class=\"b\">create</span></li>");
+	assert_has(p, "<li>network <code>shop_default</code> <span class=\"b warn\">create</span></li>");
 	assert_has(p, "Held back");
 	assert_has(p, "the container is unhealthy &lt;x&gt;");
 	/* history */
