@@ -166,7 +166,7 @@ tone(const char *word)
 	    "paused", "blocked", "skipped", "interrupted", "busy", "drift", "create", "recreate",
 	    "start", "remove", NULL };
 	static const char *const bad[] = { "error", "exited", "dead", "missing", "unhealthy",
-	    "failed", "removing", "invalid", NULL };
+	    "failed", "removing", "invalid", "missing-external", NULL };
 
 	for (int i = 0; word && good[i]; i++)
 		if (strcmp(word, good[i]) == 0)

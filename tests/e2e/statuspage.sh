@@ -97,6 +97,11 @@ check "status.json lists the services after the cycle" \
 	"web:running worker:running"
 check "status.json's drift names web's image" \
 	test "$(dl_status '[s["action"] for s in d["drift"]["services"] if s["service"] == "web"][0]')" = recreate
+# reconcilerctl status lists the same containers (one function serves both)
+expect_exit "reconcilerctl status --json" 0 "$RECONCILERCTL" status -f "$DL_WORK/$DL_MANIFEST" --json
+check "and agrees with status.json" test \
+	"$("$E2E_PYTHON" -c 'import json, sys; print(" ".join(s["service"] + ":" + s["state"] + ":" + s["image"] for s in json.loads(sys.argv[1])["services"]))' "$out")" = \
+	"$(dl_status '" ".join(s["service"] + ":" + s["state"] + ":" + s["image"] for s in d["services"])')"
 
 # ---- HTTP: headers, escaping, no external reference
 hdr=$E2E_TMP/page.headers
