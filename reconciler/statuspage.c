@@ -96,46 +96,56 @@ esc(struct page *pg, const char *s)
 		pg->err = 1;
 }
 
+/* The length of the UTF-8 character at s (left bytes remain), 0 when the
+ * bytes there are not one. */
+static size_t
+utf8_char(const char *s, size_t left)
+{
+	unsigned char c = (unsigned char)*s;
+	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+
+	return n <= left && utf8_invalid_at(s, n) == (size_t)-1 ? n : 0;
+}
+
 int
 statuspage_escape(struct buf *out, const char *s)
 {
-	static const char fffd[] = "\xef\xbf\xbd";
-	size_t len, run = 0, bad, i = 0;
+	static const char fffd[] = "\xef\xbf\xbd";	/* U+FFFD */
+	size_t len, run = 0, i = 0;
 
 	if (!s)
 		return 0;
 	len = strlen(s);
-	bad = utf8_invalid_at(s, len);
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 		const char *rep = NULL;
+		size_t step = 1;
 
-		if (i == bad) {
-			rep = fffd;
-		} else switch (c) {
+		switch (c) {
 		case '&': rep = "&amp;"; break;
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&#39;"; break;
 		default:
-			if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+			if (c >= 0x80) {
+				step = utf8_char(s + i, len - i);
+				if (!step) {
+					step = 1;
+					rep = fffd;
+				}
+			} else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
 				rep = fffd;
+			}
 		}
-		if (!rep) {
-			run++;
-			i++;
-			continue;
+		if (rep) {
+			if (buf_add(out, s + i - run, run) < 0 || buf_adds(out, rep) < 0)
+				return -1;
+			run = 0;
+		} else {
+			run += step;
 		}
-		if (buf_add(out, s + i - run, run) < 0 || buf_adds(out, rep) < 0)
-			return -1;
-		run = 0;
-		i++;
-		if (i - 1 == bad) {
-			size_t next = utf8_invalid_at(s + i, len - i);
-
-			bad = next == (size_t)-1 ? (size_t)-1 : i + next;
-		}
+		i += step;
 	}
 	return buf_add(out, s + len - run, run);
 }
