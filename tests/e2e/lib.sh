@@ -55,6 +55,13 @@ e2e_setup() {
 		fail "setup: the test environment is not up (run tests/env/up.sh)"
 		exit 1
 	fi
+	# Two runs of one project (two work trees, a re-run beside a hung one)
+	# would fight over the same containers: the second waits for the first.
+	exec 7>"$RT_STATE/e2e-project-$E2E_PROJECT.lock"
+	if ! flock -w 1800 7; then
+		fail "setup: another run of $E2E_PROJECT holds $RT_STATE/e2e-project-$E2E_PROJECT.lock"
+		exit 1
+	fi
 	rt_images_load
 	e2e_docker_cleanup
 	E2E_TMP=$(mktemp -d "/tmp/$E2E_PROJECT.XXXXXX")
