@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "log.h"
 #include "notify.h"
+#include "sdnotify.h"
 #include "manifest.h"
 #include "secrets.h"
 #include "spec.h"
@@ -97,6 +98,9 @@ struct daemon {
 	char notified_invalid[41];	/* dedupe: one message per state change */
 	long long git_down_since;	/* ms, 0 while Git answers */
 	int git_down_notified;
+	/* systemd: readiness, a STATUS= line per cycle, the watchdog (sdnotify.h) */
+	struct sdnotify *sd;
+	uv_timer_t watchdog;
 };
 
 const char *
@@ -239,6 +243,29 @@ status_error(struct status *st, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The cycle's outcome on one line for the service manager (`systemctl status`
+ * shows it): "in sync at <rev>", "converged to <rev>", "degraded: …", "error: …". */
+static void
+sd_status(struct daemon *dm, const char *state, const char *msg)
+{
+	char line[512];
+
+	if (!dm->sd || dm->stop)	/* after STOPPING=1, that stays the status */
+		return;
+	if (!strcmp(state, "in-sync"))
+		snprintf(line, sizeof(line), "in sync at %.12s", dm->head);
+	else if (!strcmp(state, "converged"))
+		snprintf(line, sizeof(line), "converged to %.12s", dm->head);
+	else if (msg && !strncmp(msg, state, strlen(state)))
+		snprintf(line, sizeof(line), "%s", msg);
+	else
+		snprintf(line, sizeof(line), "%s%s%s", state, msg ? ": " : "", msg ? msg : "");
+	for (char *c = line; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	sdnotify_send(dm->sd, "STATUS=%s", line);
+}
+
 static void
 status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
 {
@@ -259,6 +286,7 @@ status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
 	json_object_set_new(st->o, "state", json_string(out == CYCLE_FAILED || (q &&
 	    out != CYCLE_ERROR) ? "degraded" : cycle_outcome_name(out)));
 	json_object_set_new(st->o, "message", msg ? json_string(msg) : json_null());
+	sd_status(dm, json_string_value(json_object_get(st->o, "state")), msg);
 	json_object_set_new(st->o, "head", *dm->head ? json_string(dm->head) : json_null());
 	json_object_set_new(st->o, "last_good", *dm->good ? json_string(dm->good) : json_null());
 	json_object_set_new(st->o, "updated", json_integer(time(NULL)));
@@ -1021,6 +1049,7 @@ close_all(struct daemon *dm)
 	uv_close((uv_handle_t *)&dm->sighup, NULL);
 	uv_close((uv_handle_t *)&dm->sigusr1, NULL);
 	uv_close((uv_handle_t *)&dm->shutdown, NULL);
+	uv_close((uv_handle_t *)&dm->watchdog, NULL);
 }
 
 static void
@@ -1166,6 +1195,52 @@ shutdown_timeout_cb(uv_timer_t *t)
 	_exit(0);
 }
 
+/* systemd (Type=notify-reload reads MONOTONIC_USEC; Type=notify ignores it) */
+static void
+sd_reloading(struct daemon *dm)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sdnotify_send(dm->sd, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+}
+
+/* The loop is alive: it never blocks, so a ping from it is a true sign. */
+static void
+watchdog_cb(uv_timer_t *t)
+{
+	struct daemon *dm = t->data;
+
+	sdnotify_send(dm->sd, "WATCHDOG=1");
+}
+
+/* READY=1 once the control socket and the listener are open: the daemon then
+ * answers reconcilerctl and /healthz. Not after the first cycle, which may
+ * pull images and wait out health gates for longer than a start timeout;
+ * STATUS= lines tell how each cycle ended. */
+static void
+sd_start(struct daemon *dm)
+{
+	char err[ERR_LEN];
+	uint64_t wd;
+
+	if (sdnotify_open(&dm->sd, getenv("NOTIFY_SOCKET"), err) < 0) {
+		log_warn("sdnotify", "%s", err);
+		return;
+	}
+	if (!dm->sd)
+		return;
+	sdnotify_send(dm->sd, "READY=1\nSTATUS=started, first cycle running");
+	wd = sdnotify_watchdog_usec(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), getpid());
+	if (wd) {
+		uint64_t ms = wd / 2000 ? wd / 2000 : 1;
+
+		uv_timer_start(&dm->watchdog, watchdog_cb, 0, ms);
+		log_info("sdnotify", "watchdog: a ping every %llums", (unsigned long long)ms);
+	}
+}
+
 static void
 signal_cb(uv_signal_t *s, int signum)
 {
@@ -1175,6 +1250,7 @@ signal_cb(uv_signal_t *s, int signum)
 		struct config fresh;
 		char err[ERR_LEN] = "";
 
+		sd_reloading(dm);
 		if (!dm->reload || dm->reload(&fresh, err, dm->reload_payload) < 0) {
 			log_error("reload", "config not reloaded: %s", err);
 		} else if (dm->busy) {
@@ -1204,6 +1280,7 @@ signal_cb(uv_signal_t *s, int signum)
 			    (long long)dm->cfg->poll_interval / 1000, dm->cfg->repo, dm->cfg->branch);
 			schedule(dm, "reload");
 		}
+		sdnotify_send(dm->sd, "READY=1");
 		return;
 	}
 	if (signum == SIGUSR1) {
@@ -1217,6 +1294,8 @@ signal_cb(uv_signal_t *s, int signum)
 	dm->stop = 1;
 	log_info("shutdown", "signal %d: %s", signum, dm->busy ? "finishing the current step" :
 	    "exiting");
+	sdnotify_send(dm->sd, "STOPPING=1\nSTATUS=stopping%s",
+	    dm->busy ? ": finishing the current step" : "");
 	if (dm->busy) {
 		uv_timer_start(&dm->shutdown, shutdown_timeout_cb,
 		    (uint64_t)dm->cfg->shutdown_timeout, 0);
@@ -1256,7 +1335,8 @@ daemon_run(struct daemon *dm)
 	uv_timer_init(&dm->loop, &dm->poll);
 	uv_timer_init(&dm->loop, &dm->shutdown);
 	uv_timer_init(&dm->loop, &dm->debounce);
-	dm->poll.data = dm->shutdown.data = dm->debounce.data = dm;
+	uv_timer_init(&dm->loop, &dm->watchdog);
+	dm->poll.data = dm->shutdown.data = dm->debounce.data = dm->watchdog.data = dm;
 	uv_signal_init(&dm->loop, &dm->sigterm);
 	uv_signal_init(&dm->loop, &dm->sigint);
 	uv_signal_init(&dm->loop, &dm->sighup);
@@ -1279,6 +1359,7 @@ daemon_run(struct daemon *dm)
 	events_open(dm);
 	if (notify_start(&dm->notifier, err) < 0)
 		log_warn("start", "%s", err);
+	sd_start(dm);
 	/* the first cycle right away, then one per poll interval */
 	uv_timer_start(&dm->poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
 	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%llds pid=%d",
@@ -1288,6 +1369,8 @@ daemon_run(struct daemon *dm)
 	uv_loop_close(&dm->loop);
 	notify_stop(dm->notifier, 3000);
 	dm->notifier = NULL;
+	sdnotify_free(dm->sd);
+	dm->sd = NULL;
 	unlink(pidfile);
 	free(pidfile);
 	return 0;
