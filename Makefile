@@ -1,5 +1,5 @@
 # reconciler: a GitOps reconciler for Docker hosts.
-# Targets: all check install asan fuzz demo deps clean.  V=1 for full command lines.
+# Targets: all check install uninstall asan fuzz demo deps clean.  V=1 for full command lines.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -8,6 +8,14 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/reconciler
 SYSCONFDIR ?= /etc
+# systemd looks in /lib/systemd/system for the distribution's units and in
+# /usr/local/lib/systemd/system for the administrator's.
+ifeq ($(PREFIX),/usr)
+UNITDIR ?= /lib/systemd/system
+else
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 
@@ -136,22 +144,48 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/env/demo.sh
 
+# Paths written into the installed unit and install.sh follow the directory
+# variables; DESTDIR only prefixes where the files land (staged installs).
+INSTALL ?= install
+SED_UNIT = sed -e 's|/usr/local/sbin/reconcilerd|$(SBINDIR)/reconcilerd|g' \
+	-e 's|/etc/reconciler/reconciler.yaml|$(SYSCONFDIR)/reconciler/reconciler.yaml|g'
+SED_SCRIPT = sed -e 's|^DEFAULT_PREFIX=.*|DEFAULT_PREFIX=$(PREFIX)|' \
+	-e 's|^DEFAULT_SBINDIR=.*|DEFAULT_SBINDIR=$(SBINDIR)|' \
+	-e 's|^DEFAULT_UNITDIR=.*|DEFAULT_UNITDIR=$(UNITDIR)|'
+INSTALLED := $(BINDIR)/reconcilerctl $(SBINDIR)/reconcilerd \
+	$(MANDIR)/man1/reconcilerctl.1 $(MANDIR)/man5/reconciler-manifest.5 \
+	$(MANDIR)/man8/reconcilerd.8 $(UNITDIR)/reconcilerd.service \
+	$(DATADIR)/manifest.schema.json $(DATADIR)/reconciler.yaml.example \
+	$(DATADIR)/install.sh $(BASHCOMPDIR)/reconcilerctl
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)
-	install -m 0755 $(BUILD)/reconcilerctl $(DESTDIR)$(BINDIR)/reconcilerctl
-	install -m 0755 $(BUILD)/reconcilerd $(DESTDIR)$(SBINDIR)/reconcilerd
-	install -m 0644 man/reconcilerctl.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 man/reconciler-manifest.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 man/reconcilerd.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 schemas/manifest.schema.json $(DESTDIR)$(DATADIR)/
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(DATADIR)/examples
-	install -m 0644 contrib/systemd/reconcilerd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
-	install -m 0644 contrib/reconciler.yaml.example $(DESTDIR)$(DATADIR)/examples/reconciler.yaml
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(BUILD)/reconcilerctl $(DESTDIR)$(BINDIR)/reconcilerctl
+	$(INSTALL) -m 0755 $(BUILD)/reconcilerd $(DESTDIR)$(SBINDIR)/reconcilerd
+	$(INSTALL) -m 0644 man/reconcilerctl.1 $(DESTDIR)$(MANDIR)/man1/reconcilerctl.1
+	$(INSTALL) -m 0644 man/reconciler-manifest.5 $(DESTDIR)$(MANDIR)/man5/reconciler-manifest.5
+	$(INSTALL) -m 0644 man/reconcilerd.8 $(DESTDIR)$(MANDIR)/man8/reconcilerd.8
+	$(INSTALL) -m 0644 schemas/manifest.schema.json $(DESTDIR)$(DATADIR)/manifest.schema.json
+	$(SED_UNIT) contrib/systemd/reconcilerd.service > $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp
+	mv -f $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp $(DESTDIR)$(UNITDIR)/reconcilerd.service
+	$(INSTALL) -m 0644 contrib/reconciler.yaml.example $(DESTDIR)$(DATADIR)/reconciler.yaml.example
+	$(SED_SCRIPT) contrib/install.sh > $(DESTDIR)$(DATADIR)/install.sh.tmp
+	chmod 0755 $(DESTDIR)$(DATADIR)/install.sh.tmp
+	mv -f $(DESTDIR)$(DATADIR)/install.sh.tmp $(DESTDIR)$(DATADIR)/install.sh
+	$(INSTALL) -m 0644 contrib/completion/reconcilerctl.bash $(DESTDIR)$(BASHCOMPDIR)/reconcilerctl
+
+# Removes exactly what install put there (configuration and state are the
+# administrator's: /etc/reconciler and /var/lib/reconciler stay).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check asan fuzz fuzz-build deps demo install clean FORCE
+.PHONY: all unit check asan fuzz fuzz-build deps demo install uninstall clean FORCE
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/reconciler/ctl.d $(BUILD)/reconciler/reconcilerd.d

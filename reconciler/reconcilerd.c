@@ -38,7 +38,9 @@ usage(FILE *fp)
 	    "      --log-format F   text or json\n"
 	    "  -V, --version        print the version\n"
 	    "\nSignals: TERM/INT stop after the current step, HUP reloads the config,\n"
-	    "USR1 starts a cycle now. See reconcilerd(8).\n", CONFIG_PATH_DEFAULT);
+	    "USR1 starts a cycle now. With NOTIFY_SOCKET set (systemd Type=notify), readiness,\n"
+	    "a status line per cycle and watchdog pings are sent to it. See reconcilerd(8).\n",
+	    CONFIG_PATH_DEFAULT);
 }
 
 enum { OPT_ONCE = 256, OPT_REPO, OPT_BRANCH, OPT_MANIFEST, OPT_POLL, OPT_STATE, OPT_SECRETS,
