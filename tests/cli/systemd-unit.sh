@@ -21,6 +21,7 @@ check "syntax: sections and Key=Value lines only${bad:+ ($bad)}" test -z "$bad"
 check "syntax: no setting given twice" test -z "$(grep -oE '^[A-Za-z]+=' "$unit" | sort | uniq -d | grep -vx 'ReadWritePaths=')"
 
 has() { grep -qxF -- "$1" "$unit"; }
+# shellcheck disable=SC2016 # $MAINPID is systemd's
 for want in Type=notify NotifyAccess=main User=reconciler Group=reconciler \
 	SupplementaryGroups=docker StateDirectory=reconciler ConfigurationDirectory=reconciler \
 	ProtectSystem=strict NoNewPrivileges=yes ProtectHome=yes PrivateTmp=yes \

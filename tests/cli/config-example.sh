@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# contrib/reconciler.yaml.example: every key config.c knows is in it, and it
+# parses (reconcilerd -n against a local repository), as shipped and with
+# every commented key turned on.
+. "$(dirname "$0")/lib.sh"
+tmp=$(mktemp -d /tmp/rt-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+RECONCILERD=${RECONCILERD:-build/reconcilerd}
+example=contrib/reconciler.yaml.example
+
+# the key tables of config.c: keys[] and git_keys[]
+table() {
+	awk -v name="$1" '
+		$0 ~ "^static const char \\*const " name "\\[\\] = \\{" { on = 1; next }
+		on && /^\};/ { exit }
+		on { while (match($0, /"[a-z_]+"/)) { print substr($0, RSTART + 1, RLENGTH - 2); $0 = substr($0, RSTART + RLENGTH) } }
+	' reconciler/config.c
+}
+keys=$(table keys)
+git_keys=$(table git_keys)
+check "config.c's key tables were found ($(wc -w <<<"$keys") + $(wc -w <<<"$git_keys") keys)" \
+	test "$(wc -w <<<"$keys")" -ge 10 -a "$(wc -w <<<"$git_keys")" -ge 4
+for k in $keys; do
+	check "the example has '$k'" grep -qE "^(# )?$k:" "$example"
+done
+for k in $git_keys; do
+	check "the example has 'git.$k'" grep -qE "^  (# )?$k:" "$example"
+done
+# each key comes with its default (or says it has none / is required)
+for k in $keys $git_keys; do
+	[ "$k" = git ] && continue
+	# shellcheck disable=SC2016 # an awk program
+	check "the comment above '$k' gives its default" awk -v k="$k" '
+		/^ *#/ && !/^ *# [a-z_]+: / { text = text $0 "\n"; next }
+		$0 ~ "^ *(# )?" k ":" { found = 1; exit !(text ~ /Default|required/) }
+		{ text = "" }
+		END { if (!found) exit 1 }' "$example"
+done
+
+# a repository with a valid manifest at the example's manifest path
+git -c init.defaultBranch=main init -q "$tmp/repo"
+mkdir -p "$tmp/repo/manifests"
+cp manifests/prod.yaml "$tmp/repo/manifests/prod.yaml"
+git -C "$tmp/repo" add -A
+git -C "$tmp/repo" -c user.name=t -c user.email=t@localhost commit -q -m prod
+mkdir -p "$tmp/secrets"
+chmod 0700 "$tmp/secrets"
+
+# local: the example with the repo, state and secrets in $tmp
+localize() {
+	sed -e "s|^repo: .*|repo: file://$tmp/repo|" \
+		-e "s|^state_dir: .*|state_dir: $tmp/state|" \
+		-e "s|^secrets_dir: .*|secrets_dir: $tmp/secrets|" "$@"
+}
+localize "$example" >"$tmp/conf.yaml"
+expect_exit "the example parses and checks (reconcilerd -n)" 0 "$RECONCILERD" -n -c "$tmp/conf.yaml"
+expect_contains "config ok" "config ok"
+
+# every commented key turned on (paths kept in $tmp)
+pattern=$(printf '%s\n' "$keys" "$git_keys" | paste -sd'|')
+sed -E "s/^( *)# ($pattern): /\\1\\2: /" "$example" |
+	localize -e "s|^control_socket: .*|control_socket: $tmp/state/c.sock|" >"$tmp/all.yaml"
+check "every key is on in the second copy" test "$(grep -cE "^ *($pattern):" "$tmp/all.yaml")" -eq \
+	"$(printf '%s\n' "$keys" "$git_keys" | wc -l)"
+expect_exit "with every key on, it still parses and checks" 0 "$RECONCILERD" -n -c "$tmp/all.yaml"
+
+printf 'bogus: 1\n' >>"$tmp/conf.yaml"
+expect_exit "an unknown key is refused" 2 "$RECONCILERD" -n -c "$tmp/conf.yaml"
+expect_contains "it is named with its place" "conf.yaml:"
+expect_contains "it is named" "unknown key 'bogus'"
