@@ -19,6 +19,8 @@ RT_DEPS=(
 	python3-jsonschema python3-yaml python3-prometheus-client docker-compose
 	curl iproute2 shellcheck
 	chromium # the status page, rendered headless by tests/e2e/statuspage.sh
+	# make install checks: man pages render, the unit verifies
+	groff-base man-db systemd
 )
 
 rt_apt_ensure "${RT_DEPS[@]}"
