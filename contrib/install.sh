@@ -312,6 +312,6 @@ elif [ "$changes" = 0 ]; then
 else
 	say "done: $changes change(s)"
 	say "next: put the secrets the manifest names in $etc/secrets (mode 0600, owner $USER_NAME),"
-	say "check with: runuser -u $USER_NAME -- $sbindir/reconcilerd -n -c /etc/reconciler/reconciler.yaml"
+	say "check with: runuser -u $USER_NAME -- $sbindir/reconcilerd -n -c /etc/reconciler/reconciler.yaml --state-dir /tmp/rcheck"
 	say "and watch: systemctl status reconcilerd; reconcilerctl status"
 fi
