@@ -266,6 +266,28 @@ sd_status(struct daemon *dm, const char *state, const char *msg)
 	sdnotify_send(dm->sd, "STATUS=%s", line);
 }
 
+/* Before a rollout: "converging api, web to <rev>" (names cut at the line's end). */
+static void
+sd_converging(struct daemon *dm, const struct plan *p, const char *rev)
+{
+	struct buf b;
+
+	if (!dm->sd || dm->stop)
+		return;
+	buf_init(&b, 300);
+	buf_adds(&b, "STATUS=converging");
+	for (size_t i = 0, n = 0; i < p->nservices; i++) {
+		if (p->services[i].action == PLAN_IN_SYNC)
+			continue;
+		if (buf_addf(&b, "%s %s", n++ ? "," : "", p->services[i].service) < 0) {
+			buf_adds(&b, " ...");
+			break;
+		}
+	}
+	sdnotify_send(dm->sd, "%s to %.12s", b.data, rev);
+	buf_release(&b);
+}
+
 static void
 status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
 {
@@ -681,6 +703,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		goto out;
 	}
 	/* 5. Converge. */
+	sd_converging(dm, p, rev);
 	cycle = journal_cycle_begin(dm->journal, rev, trigger);
 	co.revision = rev;
 	co.stop = &dm->stop;

@@ -87,6 +87,7 @@ dl_daemon_args
 check "the daemon starts" start_notified "$sock" 400000 ""
 check "READY=1 arrives" rt_wait 30 got "$out" 'READY=1'
 check "the first cycle converges" dl_wait_head 90 "$rev" "in-sync converged"
+check "STATUS= names the services being converged" got "$out" "STATUS=converging app to ${rev:0:12}"
 check "STATUS= tells how the cycle ended" rt_wait 30 got "$out" "STATUS=(converged to|in sync at) ${rev:0:12}"
 check "WATCHDOG=1 pings arrive" rt_wait 10 got "$out" 'WATCHDOG=1'
 w1=$(count "$out" 'WATCHDOG=1')
