@@ -2,7 +2,8 @@
 # sd_notify: reconcilerd started as systemd would (NOTIFY_SOCKET, WATCHDOG_USEC)
 # speaks the protocol to a local datagram receiver: READY=1 once it listens, a
 # STATUS= line per cycle, WATCHDOG=1 pings, RELOADING=1 then READY=1 around
-# SIGHUP, STOPPING=1 on SIGTERM. The abstract namespace works too, and a
+# SIGHUP, STOPPING=1 on SIGTERM; "converging …" and "degraded: …" lines. The
+# abstract namespace works too, and a
 # watchdog meant for another process (WATCHDOG_PID) is not answered.
 . "$(dirname "$0")/daemon-lib.sh"
 
@@ -116,6 +117,10 @@ check "READY=1 arrives on the abstract socket" rt_wait 30 got "$out2" 'READY=1'
 check "STATUS= says in sync" rt_wait 60 got "$out2" "STATUS=in sync at ${rev:0:12}"
 sleep 1
 check "no WATCHDOG=1 when WATCHDOG_PID is another process" test "$(count "$out2" 'WATCHDOG=1')" = 0
+sed -i "s|image: .*|image: $IMG_EXITS|" "$DL_WORK/$DL_MANIFEST"
+rev2=$(dl_commit_push "sdnotify: an image that exits")
+check "a revision whose container exits is degraded" dl_wait_head 120 "$rev2" degraded
+check "STATUS= says degraded, with the reason" rt_wait 30 got "$out2" "STATUS=degraded: ${rev2:0:12} failed on app: .+"
 dl_daemon_stop 60
 check "STOPPING=1 arrives on the abstract socket" rt_wait 10 got "$out2" 'STOPPING=1'
 
