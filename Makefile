@@ -159,29 +159,31 @@ INSTALLED := $(BINDIR)/reconcilerctl $(SBINDIR)/reconcilerd \
 	$(DATADIR)/install.sh $(BASHCOMPDIR)/reconcilerctl
 
 install: all
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	$(E) INSTALL "$(DESTDIR) $(PREFIX)"
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
-	$(INSTALL) -m 0755 $(BUILD)/reconcilerctl $(DESTDIR)$(BINDIR)/reconcilerctl
-	$(INSTALL) -m 0755 $(BUILD)/reconcilerd $(DESTDIR)$(SBINDIR)/reconcilerd
-	$(INSTALL) -m 0644 man/reconcilerctl.1 $(DESTDIR)$(MANDIR)/man1/reconcilerctl.1
-	$(INSTALL) -m 0644 man/reconciler-manifest.5 $(DESTDIR)$(MANDIR)/man5/reconciler-manifest.5
-	$(INSTALL) -m 0644 man/reconcilerd.8 $(DESTDIR)$(MANDIR)/man8/reconcilerd.8
-	$(INSTALL) -m 0644 schemas/manifest.schema.json $(DESTDIR)$(DATADIR)/manifest.schema.json
-	$(SED_UNIT) contrib/systemd/reconcilerd.service > $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp
-	chmod 0644 $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp
-	mv -f $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp $(DESTDIR)$(UNITDIR)/reconcilerd.service
-	$(INSTALL) -m 0644 contrib/reconciler.yaml.example $(DESTDIR)$(DATADIR)/reconciler.yaml.example
-	$(SED_SCRIPT) contrib/install.sh > $(DESTDIR)$(DATADIR)/install.sh.tmp
-	chmod 0755 $(DESTDIR)$(DATADIR)/install.sh.tmp
-	mv -f $(DESTDIR)$(DATADIR)/install.sh.tmp $(DESTDIR)$(DATADIR)/install.sh
-	$(INSTALL) -m 0644 contrib/completion/reconcilerctl.bash $(DESTDIR)$(BASHCOMPDIR)/reconcilerctl
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/reconcilerctl $(DESTDIR)$(BINDIR)/reconcilerctl
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/reconcilerd $(DESTDIR)$(SBINDIR)/reconcilerd
+	$(Q)$(INSTALL) -m 0644 man/reconcilerctl.1 $(DESTDIR)$(MANDIR)/man1/reconcilerctl.1
+	$(Q)$(INSTALL) -m 0644 man/reconciler-manifest.5 $(DESTDIR)$(MANDIR)/man5/reconciler-manifest.5
+	$(Q)$(INSTALL) -m 0644 man/reconcilerd.8 $(DESTDIR)$(MANDIR)/man8/reconcilerd.8
+	$(Q)$(INSTALL) -m 0644 schemas/manifest.schema.json $(DESTDIR)$(DATADIR)/manifest.schema.json
+	$(Q)$(SED_UNIT) contrib/systemd/reconcilerd.service > $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp
+	$(Q)mv -f $(DESTDIR)$(UNITDIR)/reconcilerd.service.tmp $(DESTDIR)$(UNITDIR)/reconcilerd.service
+	$(Q)$(INSTALL) -m 0644 contrib/reconciler.yaml.example $(DESTDIR)$(DATADIR)/reconciler.yaml.example
+	$(Q)$(SED_SCRIPT) contrib/install.sh > $(DESTDIR)$(DATADIR)/install.sh.tmp
+	$(Q)chmod 0755 $(DESTDIR)$(DATADIR)/install.sh.tmp
+	$(Q)mv -f $(DESTDIR)$(DATADIR)/install.sh.tmp $(DESTDIR)$(DATADIR)/install.sh
+	$(Q)$(INSTALL) -m 0644 contrib/completion/reconcilerctl.bash $(DESTDIR)$(BASHCOMPDIR)/reconcilerctl
 
 # Removes exactly what install put there (configuration and state are the
 # administrator's: /etc/reconciler and /var/lib/reconciler stay).
 uninstall:
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+	$(E) UNINST "$(DESTDIR) $(PREFIX)"
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-$(Q)rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-fuzz
