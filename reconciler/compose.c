@@ -1252,6 +1252,16 @@ conv_env_file(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 	strv_free(names, nn);
 }
 
+/* A file mode as the manifest reads it: octal digits, at most 0777. */
+static int
+mode_ok(const char *s)
+{
+	if (strncmp(s, "0o", 2) == 0)
+		s += 2;
+	return *s && strlen(s) <= 6 && strspn(s, "01234567") == strlen(s) &&
+	    strtol(s, NULL, 8) <= 0777;
+}
+
 /* secrets: Compose's file/environment secrets become files in the secrets
  * directory, mounted where Compose mounts them. */
 static void
@@ -1284,8 +1294,7 @@ conv_secrets(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 			if (str_of(t))
 				target = t->value[0] == '/' ? xstrdup(t->value) :
 				    xasprintf("/run/secrets/%s", t->value);
-			if (m && yt_kind(m) == YT_KIND_INT && strspn(m->value, "01234567") ==
-			    strlen(m->value) && strlen(m->value) <= 4)
+			if (m && yt_kind(m) == YT_KIND_INT && mode_ok(m->value))
 				mode = m->value;
 			else if (m)
 				report(c, m, p, L_UNMAPPED, "expected a file mode in octal digits");
@@ -2700,6 +2709,15 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 			report(&c, svcs->items[i], p, L_ERROR, "expected a mapping, found %s",
 			    yt_type_name(svcs->items[i]));
 		free(p);
+	}
+	for (size_t i = 0; c.o->images && c.o->images[i]; i++) {
+		const char *eq = strchr(c.o->images[i], '=');
+		char *name = eq ? xstrndup(c.o->images[i], (size_t)(eq - c.o->images[i])) : NULL;
+
+		if (!name || !yt_get(svcs, name))
+			report(&c, NULL, "", L_ERROR, "--image %s: there is no service '%s'",
+			    c.o->images[i], name ? name : c.o->images[i]);
+		free(name);
 	}
 	if (c.failed || !(c.project = pick_project(&c)))
 		goto out;

@@ -1093,7 +1093,14 @@ cmd_import_compose(int argc, char **argv)
 			}
 			images[nimages++] = optarg;
 			break;
-		case OPT_BASEDIR: base = optarg; break;
+		case OPT_BASEDIR:
+			if (optarg[0] != '/') {
+				rc = usage_error("import-compose", "--base-dir wants an absolute path (the "
+				    "directory the relative bind mounts are in on the host)");
+				goto out;
+			}
+			base = optarg;
+			break;
 		case 'H': rv.host = optarg; break;
 		case 'h':
 			printf("usage: reconcilerctl import-compose %s\n",
@@ -1126,25 +1133,15 @@ cmd_import_compose(int argc, char **argv)
 		goto out;
 	}
 	/* As Compose: relative paths and the default project come from the
-	 * directory that holds the file. */
+	 * directory that holds the file (--base-dir: where those paths are on
+	 * the host that will run it, which need not be this one). */
 	dir = xstrdup(file);
-	if (!realpath(base ? base : dirname(dir), real)) {
-		fprintf(stderr, "reconcilerctl import-compose: %s: %s\n", base ? base : file,
-		    strerror(errno));
+	if (!realpath(dirname(dir), real)) {
+		fprintf(stderr, "reconcilerctl import-compose: %s: %s\n", file, strerror(errno));
 		goto out;
 	}
-	co.base_dir = real;
+	co.base_dir = base ? base : real;
 	defproj = compose_project_name(strrchr(real, '/') ? strrchr(real, '/') + 1 : real);
-	if (base) {
-		/* the project still comes from the file's own directory */
-		char fdir[PATH_MAX];
-
-		free(dir);
-		dir = xstrdup(file);
-		free(defproj);
-		defproj = realpath(dirname(dir), fdir) ? compose_project_name(strrchr(fdir, '/') ?
-		    strrchr(fdir, '/') + 1 : fdir) : NULL;
-	}
 	co.default_project = defproj;
 	co.images = (const char *const *)images;
 	if (resolve) {
