@@ -10,7 +10,8 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d /tmp/rt-cli-import.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+registry_pid=
+trap '[ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 ref=/work/shared/reference/docker-compose.prod.yml
 [ -f "$ref" ] || ref=tests/fuzz/seeds/compose/reference.yml
 ks=tests/cli/compose/kitchen-sink.yml
@@ -217,3 +218,63 @@ expect_exit "import-compose --help" 0 ctl import-compose --help
 expect_contains "--help shows the usage" "usage: reconcilerctl import-compose"
 expect_exit "help lists import-compose" 0 ctl help
 expect_contains "help lists import-compose" "import-compose"
+
+# --- --resolve against a registry that wants a bearer token ----------------
+# A fake registry on loopback: HEAD on a manifest without a token gets 401 and
+# a Bearer challenge; the token endpoint hands out "rt-token"; with it, the
+# digest comes in Docker-Content-Digest if the Accept header asks for an
+# image index. No engine is asked (-H points at no socket).
+digest="sha256:$(printf 'ab%.0s' $(seq 32))"
+/usr/bin/python3 - "$tmp/registry.port" "$digest" >"$tmp/registry.log" 2>&1 <<'PY' &
+import http.server, sys
+port_file, digest = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        sys.stderr.write("%s %s\n" % (self.command, self.path))
+    def do_GET(self):
+        if self.path.startswith("/token?") and "scope=repository%3Ateam%2Fapp%3Apull" in self.path:
+            body = b'{"token": "rt-token"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+    def do_HEAD(self):
+        port = self.server.server_address[1]
+        if self.path not in ("/v2/team/app/manifests/v1", "/v2/team/app/manifests/gone"):
+            self.send_response(404)
+        elif self.headers.get("Authorization") != "Bearer rt-token":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Bearer realm="http://127.0.0.1:%d/token",'
+                             'service="fake",scope="repository:team/app:pull"' % port)
+        elif self.path.endswith("/gone"):
+            self.send_response(404)
+        elif "application/vnd.oci.image.index.v1+json" not in self.headers.get("Accept", ""):
+            self.send_response(406)
+        else:
+            self.send_response(200)
+            self.send_header("Docker-Content-Digest", digest)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(port_file, "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+registry_pid=$!
+for _ in $(seq 50); do [ -s "$tmp/registry.port" ] && break; sleep 0.1; done
+rport=$(cat "$tmp/registry.port" 2>/dev/null)
+printf 'services:\n  app:\n    image: 127.0.0.1:%s/team/app:v1\n  old:\n    image: 127.0.0.1:%s/team/app:gone\n' \
+	"$rport" "$rport" >"$tmp/token.yml"
+expect_exit "--resolve with a token: converted, one image not pinned" 1 ctl import-compose --resolve \
+	-H unix:///nonexistent/docker.sock -o "$tmp/token.yaml" "$tmp/token.yml"
+expect_contains "the token was fetched and the digest pinned" \
+	"services.app.image: note: '127.0.0.1:$rport/team/app:v1' is pinned as 127.0.0.1:$rport/team/app@$digest, from the registry"
+expect_contains "a missing tag is not pinned, and says why" \
+	"services.old.image: not pinned: cannot resolve '127.0.0.1:$rport/team/app:gone' to a digest: 127.0.0.1:$rport has no tag 'gone' of team/app"
+expect_exit "... the output validates" 0 ctl validate "$tmp/token.yaml"
+kill "$registry_pid" 2>/dev/null
+wait "$registry_pid" 2>/dev/null
+registry_pid=
