@@ -1528,16 +1528,34 @@ strv_has(char *const *v, size_t n, const char *s)
 	return 0;
 }
 
+/* The next field of *p up to sep (which is cut), advancing *p; NULL at the
+ * end. Empty fields are returned too. */
+static char *
+next_field(char **p, char sep)
+{
+	char *f = *p, *e;
+
+	if (!f)
+		return NULL;
+	if ((e = strchr(f, sep))) {
+		*e = '\0';
+		*p = e + 1;
+	} else {
+		*p = NULL;
+	}
+	return f;
+}
+
 /* base + rel, with "." and ".." resolved; NULL when ".." climbs above "/". */
 static char *
 path_join(const char *base, const char *rel)
 {
-	char *whole = xasprintf("%s/%s", base, rel), *seg, *save = NULL;
+	char *whole = xasprintf("%s/%s", base, rel), *rest = whole, *seg;
 	struct buf out;
 
 	buf_init(&out, 0);
-	for (seg = strtok_r(whole, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
-		if (strcmp(seg, ".") == 0)
+	while ((seg = next_field(&rest, '/'))) {
+		if (!*seg || strcmp(seg, ".") == 0)
 			continue;
 		if (strcmp(seg, "..") == 0) {
 			if (out.len == 0) {
@@ -1633,9 +1651,11 @@ conv_volume_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const
 		goto out;
 	}
 	if (nf == 3) {
-		char *save = NULL;
+		char *rest = f[2], *o;
 
-		for (char *o = strtok_r(f[2], ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		while ((o = next_field(&rest, ','))) {
+			if (!*o)
+				continue;
 			if (strcmp(o, "ro") == 0)
 				ro = 1;
 			else if (strcmp(o, "rw") != 0)
@@ -1822,7 +1842,7 @@ conv_depends(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *kn = n->type == YT_SEQ ? n->items[i] : n->keys[i];
 		const struct yt_node *v = n->type == YT_MAP ? n->items[i] : NULL;
-		const char *name = str_of(kn);
+		const char *name = text_of(kn);
 		char *p = n->type == YT_SEQ ? pidx(path, i) : pkey(path, name ? name : "?");
 
 		if (v && v->type == YT_MAP) {
@@ -2699,7 +2719,7 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 		goto out;
 	}
 	for (size_t i = 0; i < svcs->n; i++) {
-		const char *name = str_of(svcs->keys[i]);
+		const char *name = text_of(svcs->keys[i]);
 		char *p = pkey("services", name ? name : "?");
 
 		if (!name || !manifest_name_ok(name))
