@@ -133,6 +133,8 @@ unmapped "$tmp/ks.err" >"$tmp/got"
 exact_lines "kitchen sink: the list of keys not mapped is exactly the expected one" \
 	tests/cli/compose/kitchen-sink.unmapped "$tmp/got"
 expect_exit "kitchen sink: the output validates" 0 ctl validate "$tmp/ks.yaml"
+expect_exit "both outputs pass the JSON Schema too" 0 /usr/bin/python3 tests/schema_check.py \
+	"$tmp/ref.yaml" "$tmp/ks.yaml"
 out=$(cat "$tmp/ks.yaml" "$tmp/ks.err")
 expect_not_contains "kitchen sink: a \${VAR:-default} default is never copied" "hunter2"
 out=$(cat "$tmp/ks.err")
