@@ -1157,6 +1157,16 @@ cmd_import_compose(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	{
+		/* Compose takes the values of the variables from this file; it is
+		 * not read here (its values are the secrets), only pointed at. */
+		char *envf = xasprintf("%s/.env", real);
+
+		if (res.nsecrets && access(envf, F_OK) == 0)
+			fprintf(stderr, "%s: note: %s sets the variables' values for Compose: they go into "
+			    "the secret files listed at the end (it was not read)\n", file, envf);
+		free(envf);
+	}
 	if (output) {
 		if (file_write_atomic(output, res.text, res.len, 0644, err) < 0) {
 			fprintf(stderr, "reconcilerctl import-compose: %s\n", err);

@@ -172,6 +172,14 @@ expect_contains "kitchen sink: external network keeps its unprefixed name" "  fr
 expect_contains "kitchen sink: volume driver_opts" "    driver_opts:
       type: none"
 
+# A .env beside the file holds Compose's values: pointed at, never read.
+mkdir "$tmp/envdir"
+printf 'services:\n  a:\n    image: nginx:1\n    environment: ["X=${X}"]\n' >"$tmp/envdir/compose.yml"
+printf 'X=rt-dotenv-value-31337\n' >"$tmp/envdir/.env"
+expect_exit "a .env beside the file: converted" 0 ctl import-compose "$tmp/envdir/compose.yml"
+expect_contains "... and pointed at" "note: $(cd "$tmp/envdir" && pwd -P)/.env sets the variables' values for Compose"
+expect_not_contains "... but never read" "31337"
+
 # --- errors ----------------------------------------------------------------
 printf 'services:\n  web:\n    image: "nginx\n' >"$tmp/bad-yaml.yml"
 expect_exit "not YAML: exit 2" 2 ctl import-compose -o "$tmp/never.yaml" "$tmp/bad-yaml.yml"
