@@ -299,6 +299,40 @@ image_ref_ok(const char *ref, size_t n)
 	return all_paths || ref_domain_ok(ref, (size_t)(first_end - ref));
 }
 
+int
+manifest_name_ok(const char *s)
+{
+	return name_ok(s);
+}
+
+int
+manifest_alias_ok(const char *s)
+{
+	return *s && alias_ok(s);
+}
+
+int
+manifest_env_name_ok(const char *s)
+{
+	return *s && env_name_ok(s);
+}
+
+int
+manifest_user_ok(const char *s)
+{
+	return user_ok(s);
+}
+
+int
+manifest_image_ref_ok(const char *ref)
+{
+	const char *at = strchr(ref, '@');
+
+	if (at && !manifest_image_pinned(ref))
+		return 0;
+	return image_ref_ok(ref, at ? (size_t)(at - ref) : strlen(ref));
+}
+
 /* --- typed getters ------------------------------------------------------ */
 
 static int

@@ -225,6 +225,15 @@ struct mf_backup *manifest_backup(const struct manifest *m, const char *name);
 int manifest_image_pinned(const char *ref);
 /* Checks a secret or env-file name (a file name inside the secrets dir). */
 int manifest_secret_name_ok(const char *name);
+/* The other name rules of docs/manifest.md, for tools that write manifests
+ * (import-compose): project/service/volume/network names, network aliases,
+ * environment variable names, `user`, and an image reference (Docker's
+ * grammar, with or without a digest). 1 when valid. */
+int manifest_name_ok(const char *s);
+int manifest_alias_ok(const char *s);
+int manifest_env_name_ok(const char *s);
+int manifest_user_ok(const char *s);
+int manifest_image_ref_ok(const char *ref);
 
 /* Services in dependency order (dependencies first, then by name). The array
  * holds indexes into m->services. */

@@ -1,0 +1,2832 @@
+/*
+ * compose: Compose file to manifest; see compose.h. The Compose tree is read
+ * with yamltree, so every report has the position of the key it is about.
+ * Each service is converted into a set of rendered sections first, the global
+ * checks (dependency cycles, host ports published twice) drop what the
+ * manifest would refuse, and only then is the text assembled and validated.
+ */
+#include "compose.h"
+#include "manifest.h"
+#include "util.h"
+#include "yamltree.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PLACEHOLDER_IMAGE "unset.invalid/placeholder@sha256:" \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+#define MAX_REPORTS 5000
+
+enum level { L_NOTE, L_SECRET, L_UNMAPPED, L_UNPINNED, L_ERROR };
+
+/* A file the operator must create in the secrets directory. */
+struct csecret {
+	char *name;
+	char *what;		/* what the file holds, for the list at the end */
+};
+
+/* A host port already published, to keep a second service off it. */
+struct cport {
+	char *ip;
+	int port;
+	char proto[4];
+	const char *service;
+	int line;
+};
+
+enum section {
+	S_IMAGE, S_COMMAND, S_ENTRYPOINT, S_USER, S_WORKDIR, S_ENV, S_ENVFILES, S_SECRETS,
+	S_PORTS, S_VOLUMES, S_NETWORKS, S_DEPENDS, S_RESTART, S_LOGGING, S_LABELS, S_HEALTH,
+	S_GRACE, S_NSECTIONS
+};
+
+struct cmount {			/* a secret mounted in the service */
+	char *source, *target, *mode;
+};
+
+struct cdep {
+	char *name;
+	const struct yt_node *node;
+	char *path;
+	int dropped;
+};
+
+struct csvc {
+	const char *name;
+	const struct yt_node *key, *node;
+	char *path;
+	struct buf sec[S_NSECTIONS];
+	struct cmount *mounts;
+	size_t nmounts;
+	struct cdep *deps;
+	size_t ndeps;
+	int has_ports;
+};
+
+struct ctx {
+	struct diag *d;
+	const struct compose_options *o;
+	const struct yt_node *root, *top_volumes, *top_networks, *top_secrets;
+	char *project;
+	struct csecret *secrets;
+	size_t nsecrets;
+	struct cport *ports;
+	size_t nports;
+	struct csvc *svcs;
+	size_t nsvcs;
+	size_t unmapped;
+	int failed;
+	char **volumes, **networks;	/* keys written under the top-level sections */
+	size_t nvolumes, nnetworks;
+};
+
+/* --- reports -------------------------------------------------------------- */
+
+static void __attribute__((format(printf, 5, 6)))
+report(struct ctx *c, const struct yt_node *n, const char *path, enum level lv,
+    const char *fmt, ...)
+{
+	static const char *const prefix[] = {
+		"note: ", "secret: ", "not mapped: ", "not pinned: ", "",
+	};
+	char *msg, *emsg, *epath;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	epath = yt_escape(path ? path : "");
+	emsg = yt_escape(msg ? msg : "out of memory");
+	diag_add(c->d, n ? n->line : 0, n ? n->col : 0, epath, "%s%s", prefix[lv], emsg);
+	if (lv == L_UNMAPPED || lv == L_UNPINNED)
+		c->unmapped++;
+	if (lv == L_ERROR)
+		c->failed = 1;
+	free(emsg);
+	free(epath);
+	free(msg);
+}
+
+static char *
+pkey(const char *path, const char *key)
+{
+	return *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+}
+
+static char *
+pidx(const char *path, size_t i)
+{
+	return xasprintf("%s[%zu]", path, i);
+}
+
+/* The text of a scalar that is a string in Compose's eyes (numbers and
+ * booleans taken as written); NULL for null, collections and text with NUL. */
+static const char *
+text_of(const struct yt_node *n)
+{
+	if (!n || n->type != YT_SCALAR || yt_is_null(n) || strlen(n->value) != n->vlen)
+		return NULL;
+	return n->value;
+}
+
+static const char *
+str_of(const struct yt_node *n)
+{
+	return yt_kind(n) == YT_KIND_STR ? text_of(n) : NULL;
+}
+
+/* --- YAML output ---------------------------------------------------------- */
+
+static int
+plain_ok(const char *s, int flow)
+{
+	static const char *const words[] = {
+		"true", "false", "null", "yes", "no", "on", "off", "y", "n", NULL,
+	};
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 200 || !(isalpha((unsigned char)s[0]) || s[0] == '/' || s[0] == '_'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!(isalnum(ch) || strchr(flow ? "_./-" : "_./@:+=-", ch)))
+			return 0;
+	}
+	if (s[n - 1] == ':')
+		return 0;
+	for (size_t i = 0; words[i]; i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return 0;
+	return 1;
+}
+
+static void
+put_quoted(struct buf *b, const char *s)
+{
+	buf_adds(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addf(b, "\\%c", *p);
+		else if (*p == '\n')
+			buf_adds(b, "\\n");
+		else if (*p == '\t')
+			buf_adds(b, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_addf(b, "\\x%02x", *p);
+		else if (p[0] == 0xc2 && p[1] == 0x85)		/* NEL: a line break to YAML */
+			buf_adds(b, "\\N"), p++;
+		else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+			buf_adds(b, p[2] == 0xa8 ? "\\L" : "\\P"), p += 2;
+		else if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+			buf_adds(b, "\\uFEFF"), p += 2;
+		else
+			buf_add(b, p, 1);
+	}
+	buf_adds(b, "\"");
+}
+
+static void
+put_scalar(struct buf *b, const char *s)
+{
+	if (plain_ok(s, 0))
+		buf_adds(b, s);
+	else
+		put_quoted(b, s);
+}
+
+static void
+put_flow_item(struct buf *b, const char *s)
+{
+	if (plain_ok(s, 1))
+		buf_adds(b, s);
+	else
+		put_quoted(b, s);
+}
+
+/* "  # text" with the text kept on one line. */
+static void
+put_comment(struct buf *b, const char *text)
+{
+	char *e = yt_escape(text);
+
+	buf_addf(b, "   # %s", e);
+	free(e);
+}
+
+static void
+put_flow_list(struct buf *b, char *const *v, size_t n, int always_quote)
+{
+	buf_adds(b, "[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_adds(b, ", ");
+		if (always_quote)
+			put_quoted(b, v[i]);
+		else
+			put_flow_item(b, v[i]);
+	}
+	buf_adds(b, "]");
+}
+
+/* --- interpolation: $VAR, ${VAR}, ${VAR:-default}, $$ ---------------------- */
+
+struct iseg {
+	char *text;		/* literal text ($$ already made $), or NULL */
+	char *var;		/* variable name, or NULL */
+	int alt;		/* ${VAR:+alt} / ${VAR+alt}: not the variable's value */
+	int has_default;
+};
+
+struct interp {
+	struct iseg *v;
+	size_t n;
+	size_t nvars;
+};
+
+static void
+interp_release(struct interp *in)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		free(in->v[i].text);
+		free(in->v[i].var);
+	}
+	free(in->v);
+	memset(in, 0, sizeof(*in));
+}
+
+static void
+interp_push(struct interp *in, char *text, char *var)
+{
+	in->v = xrealloc(in->v, (in->n + 1) * sizeof(*in->v));
+	memset(&in->v[in->n], 0, sizeof(*in->v));
+	in->v[in->n].text = text;
+	in->v[in->n].var = var;
+	if (var)
+		in->nvars++;
+	in->n++;
+}
+
+static int
+var_start(char ch)
+{
+	return isalpha((unsigned char)ch) || ch == '_';
+}
+
+static int
+var_char(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '_';
+}
+
+/* Splits s into literal text and variable references as Compose reads them.
+ * -1 with why filled on a malformed reference. */
+static int
+interp_parse(const char *s, struct interp *out, char *why)
+{
+	struct buf lit;
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&lit, 0);
+	while (s[i]) {
+		size_t j, k;
+		int depth;
+
+		if (s[i] != '$') {
+			buf_add(&lit, &s[i++], 1);
+			continue;
+		}
+		if (s[i + 1] == '$') {
+			buf_adds(&lit, "$");
+			i += 2;
+			continue;
+		}
+		if (s[i + 1] != '{' && !var_start(s[i + 1])) {
+			buf_adds(&lit, "$");	/* a lone '$' is kept */
+			i++;
+			continue;
+		}
+		if (lit.len)
+			interp_push(out, buf_detach(&lit, NULL), NULL);
+		if (s[i + 1] != '{') {
+			for (j = i + 1; var_char(s[j]); j++)
+				;
+			interp_push(out, NULL, xstrndup(s + i + 1, j - i - 1));
+			i = j;
+			continue;
+		}
+		j = i + 2;
+		if (!var_start(s[j])) {
+			errf(why, "invalid variable reference '%.40s' (expected ${NAME})", s + i);
+			goto bad;
+		}
+		for (k = j; var_char(s[k]); k++)
+			;
+		interp_push(out, NULL, xstrndup(s + j, k - j));
+		if (s[k] == '}') {
+			i = k + 1;
+			continue;
+		}
+		if (s[k] == ':')
+			k++;
+		if (s[k] != '-' && s[k] != '?' && s[k] != '+') {
+			errf(why, "invalid variable reference '%.40s' (expected ${NAME}, "
+			    "${NAME:-default} or ${NAME:?error})", s + i);
+			goto bad;
+		}
+		out->v[out->n - 1].alt = s[k] == '+';
+		out->v[out->n - 1].has_default = s[k] == '-';
+		for (depth = 1, k++; s[k] && depth; k++) {
+			if (s[k] == '$' && s[k + 1] == '{')
+				depth++, k++;
+			else if (s[k] == '}')
+				depth--;
+		}
+		if (depth) {
+			errf(why, "unterminated variable reference '%.40s'", s + i);
+			goto bad;
+		}
+		i = k;
+	}
+	if (lit.len || out->n == 0)
+		interp_push(out, buf_detach(&lit, NULL), NULL);
+	buf_release(&lit);
+	return 0;
+bad:
+	buf_release(&lit);
+	interp_release(out);
+	return -1;
+}
+
+/* The value as a reader should see it: literal text and ${NAME}, with every
+ * default left out (a default may be the secret itself). */
+static char *
+interp_show(const struct interp *in)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < in->n; i++) {
+		if (in->v[i].var)
+			buf_addf(&b, "${%s}", in->v[i].var);
+		else
+			buf_adds(&b, in->v[i].text);
+	}
+	return buf_detach(&b, NULL);
+}
+
+/* The literal text when s has no variable; NULL (why filled) otherwise. */
+static char *
+literal(const char *s, char *why)
+{
+	struct interp in;
+	char *r = NULL, *show;
+
+	if (interp_parse(s, &in, why) < 0)
+		return NULL;
+	if (in.nvars == 0) {
+		r = xstrdup(in.v[0].text);
+	} else {
+		show = interp_show(&in);
+		errf(why, "'%s' needs ${%s}, and the manifest reads no variables of the host "
+		    "here: write the value", show, in.v[in.n > 1 && !in.v[0].var ? 1 : 0].var);
+		free(show);
+	}
+	interp_release(&in);
+	return r;
+}
+
+/* --- secrets -------------------------------------------------------------- */
+
+/* The secret file for a variable: its name lowercased (DB_PASSWORD ->
+ * db_password). NULL when that is not a usable file name. */
+static char *
+var_secret_name(const char *var)
+{
+	char *s;
+
+	while (*var == '_')
+		var++;
+	s = xstrdup(var);
+	for (char *p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!manifest_secret_name_ok(s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Registers the secret file `want` holding `what` and returns the name to
+ * use (borrowed): the same name for the same content; another one (prefixed
+ * with the service) when the name is taken by something else. */
+static const char *
+secret_add(struct ctx *c, const char *want, const char *what, const char *service)
+{
+	char *name = xstrdup(want);
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		size_t i;
+
+		for (i = 0; i < c->nsecrets; i++)
+			if (strcmp(c->secrets[i].name, name) == 0)
+				break;
+		if (i < c->nsecrets && strcmp(c->secrets[i].what, what) == 0) {
+			free(name);
+			return c->secrets[i].name;
+		}
+		if (i == c->nsecrets && manifest_secret_name_ok(name)) {
+			c->secrets = xrealloc(c->secrets, (c->nsecrets + 1) * sizeof(*c->secrets));
+			c->secrets[c->nsecrets].name = name;
+			c->secrets[c->nsecrets].what = xstrdup(what);
+			return c->secrets[c->nsecrets++].name;
+		}
+		free(name);
+		name = attempt == 0 ? xasprintf("%s_%s", service, want) :
+		    xasprintf("%s_%s-%d", service, want, attempt + 1);
+	}
+	free(name);
+	return NULL;
+}
+
+static const char *
+var_secret(struct ctx *c, const char *var, const char *service)
+{
+	char *want = var_secret_name(var), *what;
+	const char *name;
+
+	if (!want)
+		return NULL;
+	what = xasprintf("${%s}", var);
+	name = secret_add(c, want, what, service);
+	free(what);
+	free(want);
+	return name;
+}
+
+/* Mounts a secret file in the service (once per target). */
+static void
+mount_add(struct csvc *s, const char *source, const char *target, const char *mode)
+{
+	char *t = target ? xstrdup(target) : xasprintf("/run/secrets/%s", source);
+
+	for (size_t i = 0; i < s->nmounts; i++) {
+		if (strcmp(s->mounts[i].target, t) == 0) {
+			free(t);
+			return;
+		}
+	}
+	s->mounts = xrealloc(s->mounts, (s->nmounts + 1) * sizeof(*s->mounts));
+	s->mounts[s->nmounts].source = xstrdup(source);
+	s->mounts[s->nmounts].target = t;
+	s->mounts[s->nmounts].mode = mode ? xstrdup(mode) : NULL;
+	s->nmounts++;
+}
+
+/* --- durations ------------------------------------------------------------ */
+
+/* A Go duration as Compose writes it ("1m30s", "1.5s", "500ms", "10us") in
+ * milliseconds; *lossy when it had a part below the millisecond. */
+static int
+compose_duration(const char *s, int64_t *ms, int *lossy)
+{
+	static const struct { const char *u; int64_t ns; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 },
+		{ "ms", 1000000 }, { "h", 3600000000000LL }, { "m", 60000000000LL },
+		{ "s", 1000000000LL },
+	};
+	const int64_t cap = INT64_C(1) << 60;
+	int64_t total = 0;
+
+	*lossy = 0;
+	if (strcmp(s, "0") == 0) {
+		*ms = 0;
+		return 0;
+	}
+	if (!*s)
+		return -1;
+	while (*s) {
+		int64_t whole = 0, frac = 0, scale = 1, part;
+		int digits = 0;
+		size_t u;
+
+		while (isdigit((unsigned char)*s)) {
+			if (whole > cap / 10)
+				return -1;
+			whole = whole * 10 + (*s++ - '0');
+			digits++;
+		}
+		if (*s == '.') {
+			s++;
+			while (isdigit((unsigned char)*s)) {
+				if (scale < 1000000000LL) {
+					frac = frac * 10 + (*s - '0');
+					scale *= 10;
+				}
+				s++;
+				digits++;
+			}
+		}
+		if (!digits)
+			return -1;
+		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+			if (strncmp(s, units[u].u, strlen(units[u].u)) == 0)
+				break;
+		if (u == sizeof(units) / sizeof(units[0]))
+			return -1;
+		s += strlen(units[u].u);
+		if (whole > cap / units[u].ns)
+			return -1;
+		part = whole * units[u].ns + (int64_t)((double)frac * (double)units[u].ns /
+		    (double)scale);
+		if (part > cap - total)
+			return -1;
+		total += part;
+	}
+	*lossy = total % 1000000 != 0;
+	*ms = total / 1000000;
+	return 0;
+}
+
+/* Writes "key: duration" for a Compose duration node; reports what it cannot. */
+static void
+put_duration(struct ctx *c, struct buf *b, const char *indent, const char *key,
+    const struct yt_node *n, const char *path)
+{
+	char why[ERR_LEN], out[64], *lit;
+	int64_t ms;
+	int lossy;
+
+	if (!str_of(n)) {
+		report(c, n, path, L_UNMAPPED, "expected a duration string such as \"30s\", found %s",
+		    yt_type_name(n));
+		return;
+	}
+	if (!(lit = literal(n->value, why))) {
+		report(c, n, path, L_UNMAPPED, "%s", why);
+		return;
+	}
+	if (compose_duration(lit, &ms, &lossy) < 0) {
+		report(c, n, path, L_UNMAPPED, "invalid duration '%s' (expected e.g. 10s, 1m30s)", lit);
+		free(lit);
+		return;
+	}
+	if (lossy)
+		report(c, n, path, L_NOTE, "'%s' rounded down to the millisecond", lit);
+	duration_format(ms, out, sizeof(out));
+	buf_addf(b, "%s%s: %s\n", indent, key, out);
+	free(lit);
+}
+
+/* --- shell text ----------------------------------------------------------- */
+
+static void
+sh_quote(struct buf *b, const char *s)
+{
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	    "_./:=@%+,-") == strlen(s)) {
+		buf_adds(b, s);
+		return;
+	}
+	buf_adds(b, "'");
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_adds(b, "'\\''");
+		else
+			buf_add(b, s, 1);
+	}
+	buf_adds(b, "'");
+}
+
+#define SECRET_READ "$(cat /run/secrets/%s)"
+
+/* Splits a Compose string command into words as Compose does (quotes and
+ * backslashes, no expansion); ${...} stays whole. -1 on an open quote. */
+static int
+sh_split(const char *s, char ***out, size_t *n)
+{
+	char **v = NULL;
+	size_t nv = 0;
+	struct buf w;
+	int in_word = 0;
+
+	buf_init(&w, 0);
+	for (;;) {
+		char ch = *s;
+
+		if (ch == '\0' || ch == ' ' || ch == '\t' || ch == '\n') {
+			if (in_word) {
+				v = xrealloc(v, (nv + 2) * sizeof(*v));
+				v[nv++] = buf_detach(&w, NULL);
+				in_word = 0;
+			}
+			if (!ch)
+				break;
+			s++;
+			continue;
+		}
+		in_word = 1;
+		if (ch == '\'' || ch == '"') {
+			const char *end = s + 1;
+
+			while (*end && *end != ch) {
+				if (ch == '"' && *end == '\\' && end[1])
+					end++;
+				end++;
+			}
+			if (!*end)
+				goto bad;
+			for (const char *p = s + 1; p < end; p++) {
+				if (ch == '"' && *p == '\\' && strchr("\"\\$`", p[1]))
+					p++;
+				buf_add(&w, p, 1);
+			}
+			s = end + 1;
+		} else if (ch == '\\' && s[1]) {
+			buf_add(&w, s + 1, 1);
+			s += 2;
+		} else if (ch == '$' && s[1] == '{') {
+			int depth = 0;
+
+			do {
+				if (*s == '{')
+					depth++;
+				else if (*s == '}')
+					depth--;
+				buf_add(&w, s++, 1);
+			} while (*s && depth > 0);
+		} else {
+			buf_add(&w, s++, 1);
+		}
+	}
+	buf_release(&w);
+	if (v)
+		v[nv] = NULL;
+	*out = v;
+	*n = nv;
+	return 0;
+bad:
+	buf_release(&w);
+	for (size_t i = 0; i < nv; i++)
+		free(v[i]);
+	free(v);
+	return -1;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* One argument as shell text: literal parts quoted, each variable read from
+ * its secret file. Returns -1 (why filled) on an unmappable reference. */
+static int
+sh_word(struct ctx *c, struct csvc *s, struct buf *b, const char *arg, char *why)
+{
+	struct interp in;
+
+	if (interp_parse(arg, &in, why) < 0)
+		return -1;
+	if (in.n == 1 && in.v[0].text && !*in.v[0].text)
+		buf_adds(b, "''");
+	for (size_t i = 0; i < in.n; i++) {
+		const char *name;
+
+		if (in.v[i].text) {
+			if (*in.v[i].text)
+				sh_quote(b, in.v[i].text);
+			continue;
+		}
+		if (in.v[i].alt || !(name = var_secret(c, in.v[i].var, s->name))) {
+			errf(why, "${%s%s} cannot become a secret file", in.v[i].var,
+			    in.v[i].alt ? ":+…" : "");
+			interp_release(&in);
+			return -1;
+		}
+		mount_add(s, name, NULL, NULL);
+		buf_adds(b, "\"");
+		buf_addf(b, SECRET_READ, name);
+		buf_adds(b, "\"");
+	}
+	interp_release(&in);
+	return 0;
+}
+
+/* Shell text with variables replaced by reads of their secret files, quoted
+ * for where each one stands (outside quotes, in "…", in '…'). */
+static int
+sh_text(struct ctx *c, struct csvc *s, struct buf *b, const char *text, char *why)
+{
+	enum { Q_NONE, Q_SINGLE, Q_DOUBLE } q = Q_NONE;
+	struct interp in;
+
+	if (interp_parse(text, &in, why) < 0)
+		return -1;
+	for (size_t i = 0; i < in.n; i++) {
+		const char *name;
+
+		if (in.v[i].text) {
+			for (const char *p = in.v[i].text; *p; p++) {
+				if (q != Q_SINGLE && *p == '\\' && p[1]) {
+					buf_add(b, p, 2);
+					p++;
+					continue;
+				}
+				if (*p == '\'' && q != Q_DOUBLE)
+					q = q == Q_SINGLE ? Q_NONE : Q_SINGLE;
+				else if (*p == '"' && q != Q_SINGLE)
+					q = q == Q_DOUBLE ? Q_NONE : Q_DOUBLE;
+				buf_add(b, p, 1);
+			}
+			continue;
+		}
+		if (in.v[i].alt || !(name = var_secret(c, in.v[i].var, s->name))) {
+			errf(why, "${%s%s} cannot become a secret file", in.v[i].var,
+			    in.v[i].alt ? ":+…" : "");
+			interp_release(&in);
+			return -1;
+		}
+		mount_add(s, name, NULL, NULL);
+		if (q == Q_SINGLE)
+			buf_adds(b, "'\"");
+		else if (q == Q_NONE)
+			buf_adds(b, "\"");
+		buf_addf(b, SECRET_READ, name);
+		if (q == Q_SINGLE)
+			buf_adds(b, "\"'");
+		else if (q == Q_NONE)
+			buf_adds(b, "\"");
+	}
+	interp_release(&in);
+	return 0;
+}
+
+static size_t
+count_vars(const char *s)
+{
+	struct interp in;
+	char why[ERR_LEN];
+	size_t n;
+
+	if (interp_parse(s, &in, why) < 0)
+		return 1;	/* let the caller's own parse report it */
+	n = in.nvars;
+	interp_release(&in);
+	return n;
+}
+
+/* --- services: commands --------------------------------------------------- */
+
+enum cmd_kind { K_COMMAND, K_ENTRYPOINT, K_TEST };
+
+/* Reads a command node into argv (Compose's meaning: a list is exec form, a
+ * string is split into words). NULL with a report when it is not one. */
+static char **
+cmd_argv(struct ctx *c, const struct yt_node *n, const char *path, size_t *argc)
+{
+	char **v;
+
+	if (str_of(n)) {
+		if (sh_split(n->value, &v, argc) < 0) {
+			report(c, n, path, L_UNMAPPED, "unbalanced quotes in the command");
+			return NULL;
+		}
+		if (!*argc) {
+			report(c, n, path, L_UNMAPPED, "the command is empty");
+			free(v);
+			return NULL;
+		}
+		return v;
+	}
+	if (n->type != YT_SEQ || n->n == 0) {
+		report(c, n, path, L_UNMAPPED, "expected a command (a string or a list of strings), "
+		    "found %s", n->type == YT_SEQ ? "an empty list" : yt_type_name(n));
+		return NULL;
+	}
+	v = xcalloc(n->n + 1, sizeof(*v));
+	for (size_t i = 0; i < n->n; i++) {
+		if (!text_of(n->items[i])) {
+			char *ip = pidx(path, i);
+
+			report(c, n->items[i], ip, L_UNMAPPED, "expected a string, found %s",
+			    yt_type_name(n->items[i]));
+			free(ip);
+			strv_free(v, i);
+			return NULL;
+		}
+		v[i] = xstrdup(n->items[i]->value);
+	}
+	*argc = n->n;
+	return v;
+}
+
+/* command and entrypoint: exec form, unless a variable is used; then the
+ * shell form reads the variable from its secret file. */
+static void
+conv_command(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path,
+    enum cmd_kind kind)
+{
+	struct buf *b = &s->sec[kind == K_COMMAND ? S_COMMAND : S_ENTRYPOINT];
+	const char *key = kind == K_COMMAND ? "command" : "entrypoint";
+	char why[ERR_LEN];
+	size_t argc = 0, nvars = 0;
+	char **argv;
+
+	if (yt_is_null(n))
+		return;
+	if (!(argv = cmd_argv(c, n, path, &argc)))
+		return;
+	for (size_t i = 0; i < argc; i++)
+		nvars += count_vars(argv[i]);
+	if (nvars == 0) {
+		char **lit = xcalloc(argc + 1, sizeof(*lit));
+
+		for (size_t i = 0; i < argc; i++)
+			lit[i] = literal(argv[i], why);	/* no variables: $$ -> $ */
+		buf_addf(b, "    %s: ", key);
+		put_flow_list(b, lit, argc, 1);
+		buf_adds(b, "\n");
+		strv_free(lit, argc);
+	} else if (kind == K_ENTRYPOINT) {
+		report(c, n, path, L_UNMAPPED, "the entrypoint uses a variable; a shell-form entrypoint "
+		    "would drop the command's arguments: write the value, or read it in the image");
+	} else {
+		struct buf sh;
+		int ok = 1;
+
+		buf_init(&sh, 0);
+		buf_adds(&sh, "exec");
+		for (size_t i = 0; i < argc && ok; i++) {
+			buf_adds(&sh, " ");
+			ok = sh_word(c, s, &sh, argv[i], why) == 0;
+		}
+		if (ok) {
+			buf_addf(b, "    %s: ", key);
+			put_quoted(b, sh.data);
+			buf_adds(b, "\n");
+			report(c, n, path, L_SECRET, "the command uses variables: it runs with /bin/sh "
+			    "and reads each one from its secret file (the image needs a shell)");
+		} else {
+			report(c, n, path, L_UNMAPPED, "%s", why);
+		}
+		buf_release(&sh);
+	}
+	strv_free(argv, argc);
+}
+
+static void
+conv_health_test(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_node *n,
+    const char *path)
+{
+	char why[ERR_LEN];
+	size_t argc = 0, nvars = 0, first = 0;
+	char **argv = NULL;
+	int shell = 0;
+
+	if (str_of(n)) {
+		shell = 1;
+		argv = xcalloc(2, sizeof(*argv));
+		argv[0] = xstrdup(n->value);
+		argc = 1;
+	} else if (n->type == YT_SEQ && n->n && text_of(n->items[0])) {
+		const char *k = n->items[0]->value;
+
+		if (!(argv = cmd_argv(c, n, path, &argc)))
+			return;
+		if (strcmp(k, "NONE") == 0) {
+			if (argc > 1)
+				report(c, n, path, L_NOTE, "the arguments after NONE are ignored");
+			buf_adds(b, "      test: [\"NONE\"]\n");
+			strv_free(argv, argc);
+			return;
+		}
+		if (strcmp(k, "CMD-SHELL") == 0) {
+			if (argc != 2) {
+				report(c, n, path, L_UNMAPPED, "CMD-SHELL takes exactly one string");
+				strv_free(argv, argc);
+				return;
+			}
+			shell = 1;
+			first = 1;
+		} else if (strcmp(k, "CMD") == 0) {
+			if (argc < 2) {
+				report(c, n, path, L_UNMAPPED, "CMD needs a command");
+				strv_free(argv, argc);
+				return;
+			}
+			first = 1;
+		}
+	} else {
+		report(c, n, path, L_UNMAPPED, "expected a test (a string, or a list starting with "
+		    "CMD, CMD-SHELL or NONE), found %s", yt_type_name(n));
+		return;
+	}
+	for (size_t i = first; i < argc; i++)
+		nvars += count_vars(argv[i]);
+	if (nvars == 0) {
+		char **lit = xcalloc(argc + 2, sizeof(*lit));
+		size_t m = 0;
+
+		if (shell && first == 0)
+			lit[m++] = xstrdup("CMD-SHELL");
+		for (size_t i = 0; i < argc; i++)
+			lit[m++] = i < first ? xstrdup(argv[i]) : literal(argv[i], why);
+		buf_adds(b, "      test: ");
+		put_flow_list(b, lit, m, 1);
+		buf_adds(b, "\n");
+		strv_free(lit, m);
+	} else {
+		struct buf sh;
+		int ok = 1;
+
+		buf_init(&sh, 0);
+		if (shell) {
+			ok = sh_text(c, s, &sh, argv[first], why) == 0;
+		} else {
+			for (size_t i = first; i < argc && ok; i++) {
+				if (i > first)
+					buf_adds(&sh, " ");
+				ok = sh_word(c, s, &sh, argv[i], why) == 0;
+			}
+		}
+		if (ok) {
+			buf_adds(b, "      test: [\"CMD-SHELL\", ");
+			put_quoted(b, sh.data);
+			buf_adds(b, "]\n");
+			report(c, n, path, L_SECRET, "the test uses variables: it runs with /bin/sh and "
+			    "reads each one from its secret file");
+		} else {
+			report(c, n, path, L_UNMAPPED, "%s", why);
+		}
+		buf_release(&sh);
+	}
+	strv_free(argv, argc);
+}
+
+static void
+conv_healthcheck(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	struct buf *b = &s->sec[S_HEALTH];
+	const struct yt_node *dis = yt_get(n, "disable");
+	size_t start;
+
+	if (n->type != YT_MAP) {
+		report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
+		return;
+	}
+	buf_adds(b, "    healthcheck:\n");
+	start = b->len;
+	if (dis && yt_kind(dis) == YT_KIND_BOOL && strcasecmp(dis->value, "true") == 0) {
+		buf_adds(b, "      disable: true\n");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->type == YT_SCALAR ? n->keys[i]->value : "?";
+		const struct yt_node *v = n->items[i];
+		char *p = pkey(path, k);
+
+		if (strcmp(k, "test") == 0) {
+			conv_health_test(c, s, b, v, p);
+		} else if (strcmp(k, "interval") == 0 || strcmp(k, "timeout") == 0 ||
+		    strcmp(k, "start_period") == 0) {
+			put_duration(c, b, "      ", k, v, p);
+		} else if (strcmp(k, "retries") == 0) {
+			long long r;
+
+			if (yt_int(v, &r) == 0 && r >= 1 && r <= 1000)
+				buf_addf(b, "      retries: %lld\n", r);
+			else
+				report(c, v, p, L_UNMAPPED, "retries must be an integer from 1 to 1000 "
+				    "here");
+		} else if (strcmp(k, "disable") == 0) {
+			if (yt_kind(v) != YT_KIND_BOOL)
+				report(c, v, p, L_UNMAPPED, "expected true or false");
+		} else if (strcmp(k, "start_interval") == 0) {
+			report(c, n->keys[i], p, L_UNMAPPED, "the manifest has no start_interval: the "
+			    "interval applies from the start");
+		} else {
+			report(c, n->keys[i], p, L_UNMAPPED, "not a healthcheck key the manifest has");
+		}
+		free(p);
+	}
+	if (!strstr(b->data + start, "      test: ")) {
+		/* Without a test the manifest would refuse the block: the image's own
+		 * check applies, as it does in Compose when only timings are given. */
+		if (b->len > start)
+			report(c, n, path, L_UNMAPPED, "timings without a usable test: the image's own "
+			    "healthcheck is kept as it is");
+		b->len = 0;
+		b->data[0] = '\0';
+	}
+}
+
+/* --- services: environment ------------------------------------------------ */
+
+struct cenv {
+	char *name;
+	char *line;		/* rendered value, comment included */
+	const struct yt_node *node;
+};
+
+static void
+env_set(struct cenv **v, size_t *n, const char *name, char *line, const struct yt_node *node,
+    struct ctx *c, const char *path)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*v)[i].name, name) == 0) {
+			report(c, node, path, L_NOTE, "'%s' is given again (first at line %d): the last "
+			    "one is kept", name, (*v)[i].node->line);
+			free((*v)[i].line);
+			(*v)[i].line = line;
+			(*v)[i].node = node;
+			return;
+		}
+	}
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].line = line;
+	(*v)[*n].node = node;
+	(*n)++;
+}
+
+/* One variable's value (NULL value: passed through from the host). Returns
+ * the rendered value, or NULL with a report. */
+static char *
+env_value(struct ctx *c, struct csvc *s, const char *name, const char *value,
+    const struct yt_node *n, const char *path)
+{
+	struct interp in;
+	char why[ERR_LEN], *show, *r = NULL;
+	const char *sec;
+	struct buf b;
+
+	if (!value) {
+		if (!(sec = var_secret(c, name, s->name))) {
+			report(c, n, path, L_UNMAPPED, "'%s' is passed from the host's environment, and "
+			    "no secret file name can be made from it", name);
+			return NULL;
+		}
+		report(c, n, path, L_SECRET, "'%s' is passed from the host's environment: it becomes "
+		    "{secret: %s}", name, sec);
+		return xasprintf("{secret: %s}", sec);
+	}
+	if (interp_parse(value, &in, why) < 0) {
+		report(c, n, path, L_UNMAPPED, "%s", why);
+		return NULL;
+	}
+	buf_init(&b, 0);
+	for (size_t i = 0; i < in.n; i++) {
+		if (in.v[i].alt) {
+			report(c, n, path, L_UNMAPPED, "${%s:+…} picks a text by whether %s is set on the "
+			    "host: write the value", in.v[i].var, in.v[i].var);
+			goto out;
+		}
+	}
+	if (in.nvars == 0) {
+		put_scalar(&b, in.v[0].text);
+		r = buf_detach(&b, NULL);
+	} else if (in.n == 1) {
+		if ((sec = var_secret(c, in.v[0].var, s->name))) {
+			r = xasprintf("{secret: %s}", sec);
+			report(c, n, path, L_SECRET, "${%s} becomes {secret: %s}%s", in.v[0].var, sec,
+			    in.v[0].has_default ? " (its default is not copied)" : "");
+		} else {
+			report(c, n, path, L_UNMAPPED, "no secret file name can be made from ${%s}",
+			    in.v[0].var);
+		}
+	} else {
+		/* The manifest has no templates: the whole value is the secret. */
+		char *want = var_secret_name(name);
+
+		show = interp_show(&in);
+		if (want && (sec = secret_add(c, want, show, s->name))) {
+			buf_addf(&b, "{secret: %s}", sec);
+			put_comment(&b, show);
+			r = buf_detach(&b, NULL);
+			report(c, n, path, L_SECRET, "'%s' is only partly a variable, and the manifest has "
+			    "no templates: the whole value becomes {secret: %s}; write the complete "
+			    "value into that file", show, sec);
+		} else {
+			report(c, n, path, L_UNMAPPED, "no secret file name can be made from '%s'", name);
+		}
+		free(want);
+		free(show);
+	}
+out:
+	buf_release(&b);
+	interp_release(&in);
+	return r;
+}
+
+static void
+conv_environment(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	struct cenv *v = NULL;
+	size_t nv = 0;
+
+	if (yt_is_null(n))
+		return;
+	if (n->type == YT_SEQ) {
+		for (size_t i = 0; i < n->n; i++) {
+			const struct yt_node *it = n->items[i];
+			char *p = pidx(path, i), *name, *line;
+			const char *t = text_of(it), *eq;
+
+			if (!t) {
+				report(c, it, p, L_UNMAPPED, "expected NAME=VALUE, found %s",
+				    yt_type_name(it));
+				free(p);
+				continue;
+			}
+			eq = strchr(t, '=');
+			name = eq ? xstrndup(t, (size_t)(eq - t)) : xstrdup(t);
+			if (!manifest_env_name_ok(name))
+				report(c, it, p, L_UNMAPPED, "invalid variable name '%s'", name);
+			else if ((line = env_value(c, s, name, eq ? eq + 1 : NULL, it, p)))
+				env_set(&v, &nv, name, line, it, c, p);
+			free(name);
+			free(p);
+		}
+	} else if (n->type == YT_MAP) {
+		for (size_t i = 0; i < n->n; i++) {
+			const struct yt_node *k = n->keys[i], *it = n->items[i];
+			const char *name = k->type == YT_SCALAR ? k->value : "?";
+			char *p = pkey(path, name), *line;
+
+			if (!manifest_env_name_ok(name))
+				report(c, k, p, L_UNMAPPED, "invalid variable name '%s'", name);
+			else if (it->type != YT_SCALAR || (!yt_is_null(it) && !text_of(it)))
+				report(c, it, p, L_UNMAPPED, "expected a string, number or boolean, found %s",
+				    yt_type_name(it));
+			else if ((line = env_value(c, s, name, text_of(it), it, p)))
+				env_set(&v, &nv, name, line, it, c, p);
+			free(p);
+		}
+	} else {
+		report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s", yt_type_name(n));
+	}
+	if (nv)
+		buf_adds(&s->sec[S_ENV], "    environment:\n");
+	for (size_t i = 0; i < nv; i++) {
+		buf_adds(&s->sec[S_ENV], "      ");
+		put_scalar(&s->sec[S_ENV], v[i].name);
+		buf_addf(&s->sec[S_ENV], ": %s\n", v[i].line);
+		free(v[i].name);
+		free(v[i].line);
+	}
+	free(v);
+}
+
+/* env_file: the files go to the secrets directory, under their base name. */
+static void
+conv_env_file(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	const struct yt_node *one[1] = { n };
+	const struct yt_node *const *items = n->type == YT_SEQ ? (const struct yt_node *const *)n->items :
+	    one;
+	size_t count = n->type == YT_SEQ ? n->n : 1;
+	char **names = xcalloc(count + 1, sizeof(*names));
+	size_t nn = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		const struct yt_node *it = items[i], *pn = it;
+		char *p = n->type == YT_SEQ ? pidx(path, i) : xstrdup(path), *lit, *want, *what;
+		char why[ERR_LEN];
+		const char *base, *name;
+
+		if (it->type == YT_MAP) {
+			const struct yt_node *req = yt_get(it, "required");
+
+			pn = yt_get(it, "path");
+			if (req && yt_kind(req) == YT_KIND_BOOL && strcasecmp(req->value, "false") == 0)
+				report(c, req, p, L_NOTE, "the manifest needs every env file: create it, "
+				    "even empty");
+		}
+		if (!str_of(pn)) {
+			report(c, it, p, L_UNMAPPED, "expected a file path");
+			free(p);
+			continue;
+		}
+		if (!(lit = literal(pn->value, why))) {
+			report(c, pn, p, L_UNMAPPED, "%s", why);
+			free(p);
+			continue;
+		}
+		base = strrchr(lit, '/') ? strrchr(lit, '/') + 1 : lit;
+		while (*base == '.')
+			base++;
+		want = xstrdup(base);
+		what = xasprintf("KEY=VALUE lines, from %s", lit);
+		if (!manifest_secret_name_ok(want) || !(name = secret_add(c, want, what, s->name))) {
+			report(c, pn, p, L_UNMAPPED, "no env file name can be made from '%s'", lit);
+		} else {
+			size_t k;
+
+			for (k = 0; k < nn; k++)
+				if (strcmp(names[k], name) == 0)
+					break;
+			if (k == nn)
+				names[nn++] = xstrdup(name);
+			report(c, pn, p, L_SECRET, "'%s' becomes env_files: [%s]: copy it into the secrets "
+			    "directory under that name", lit, name);
+		}
+		free(what);
+		free(want);
+		free(lit);
+		free(p);
+	}
+	if (nn) {
+		buf_adds(&s->sec[S_ENVFILES], "    env_files: ");
+		put_flow_list(&s->sec[S_ENVFILES], names, nn, 0);
+		buf_adds(&s->sec[S_ENVFILES], "\n");
+	}
+	strv_free(names, nn);
+}
+
+/* A file mode as the manifest reads it: octal digits, at most 0777. */
+static int
+mode_ok(const char *s)
+{
+	if (strncmp(s, "0o", 2) == 0)
+		s += 2;
+	return *s && strlen(s) <= 6 && strspn(s, "01234567") == strlen(s) &&
+	    strtol(s, NULL, 8) <= 0777;
+}
+
+/* secrets: Compose's file/environment secrets become files in the secrets
+ * directory, mounted where Compose mounts them. */
+static void
+conv_secrets(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	if (n->type != YT_SEQ) {
+		report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *it = n->items[i], *src = it, *def;
+		char *p = pidx(path, i), *target = NULL, *what = NULL;
+		const char *mode = NULL, *name;
+
+		if (it->type == YT_MAP) {
+			const struct yt_node *t = yt_get(it, "target"), *m = yt_get(it, "mode");
+
+			src = yt_get(it, "source");
+			for (size_t k = 0; k < it->n; k++) {
+				const char *kk = it->keys[k]->type == YT_SCALAR ? it->keys[k]->value : "?";
+
+				if (strcmp(kk, "uid") == 0 || strcmp(kk, "gid") == 0) {
+					char *kp = pkey(p, kk);
+
+					report(c, it->keys[k], kp, L_UNMAPPED, "secret files keep the host "
+					    "file's owner: chown it in the secrets directory");
+					free(kp);
+				}
+			}
+			if (str_of(t))
+				target = t->value[0] == '/' ? xstrdup(t->value) :
+				    xasprintf("/run/secrets/%s", t->value);
+			if (m && yt_kind(m) == YT_KIND_INT && mode_ok(m->value))
+				mode = m->value;
+			else if (m)
+				report(c, m, p, L_UNMAPPED, "expected a file mode in octal digits");
+		}
+		if (!str_of(src) || !manifest_secret_name_ok(src->value)) {
+			report(c, it, p, L_UNMAPPED, "expected a secret name the secrets directory can "
+			    "hold (letters, digits, '.', '_', '-')");
+			goto next;
+		}
+		def = c->top_secrets ? yt_get(c->top_secrets, src->value) : NULL;
+		if (!def) {
+			report(c, src, p, L_UNMAPPED, "secret '%s' is not declared under the top-level "
+			    "'secrets'", src->value);
+			goto next;
+		}
+		if (str_of(yt_get(def, "file")))
+			what = xasprintf("copy of %s", yt_get(def, "file")->value);
+		else if (str_of(yt_get(def, "environment")))
+			what = xasprintf("${%s}", yt_get(def, "environment")->value);
+		else
+			what = xasprintf("the secret '%s'", src->value);
+		if ((name = secret_add(c, src->value, what, s->name))) {
+			mount_add(s, name, target, mode);
+			report(c, src, p, L_SECRET, "secret '%s' is mounted from the file %s of the "
+			    "secrets directory", src->value, name);
+		}
+next:
+		free(what);
+		free(target);
+		free(p);
+	}
+}
+
+/* --- services: ports, volumes, networks ----------------------------------- */
+
+static int
+port_num(const char *s, size_t n)
+{
+	int v = 0;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= 65535 ? v : -1;
+}
+
+static int
+ip_any(const char *ip)
+{
+	return strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0;
+}
+
+/* Adds one published port; reports what the manifest would refuse. */
+static void
+port_add(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path,
+    const char *ip, int host, int cport, const char *proto, char **names, size_t *nn)
+{
+	int v6 = strchr(ip, ':') != NULL;
+	unsigned char addr[16];
+
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, ip, addr) != 1) {
+		report(c, n, path, L_UNMAPPED, "invalid host IP '%s'", ip);
+		return;
+	}
+	for (size_t i = 0; i < c->nports; i++) {
+		struct cport *q = &c->ports[i];
+
+		if (q->port == host && strcmp(q->proto, proto) == 0 && (strcmp(q->ip, ip) == 0 ||
+		    ip_any(q->ip) || ip_any(ip))) {
+			report(c, n, path, L_UNMAPPED, "host port %d/%s is already published by "
+			    "service '%s' (line %d)", host, proto, q->service, q->line);
+			return;
+		}
+	}
+	c->ports = xrealloc(c->ports, (c->nports + 1) * sizeof(*c->ports));
+	c->ports[c->nports].ip = xstrdup(ip);
+	c->ports[c->nports].port = host;
+	snprintf(c->ports[c->nports].proto, sizeof(c->ports[c->nports].proto), "%s", proto);
+	c->ports[c->nports].service = s->name;
+	c->ports[c->nports].line = n->line;
+	c->nports++;
+	if (ip_any(ip))
+		report(c, n, path, L_NOTE, "port %d is published on every interface, as written; if "
+		    "only a local proxy needs it, write \"127.0.0.1:%d:%d\"", host, host, cport);
+	names[(*nn)++] = ip_any(ip) && !v6 ?
+	    xasprintf("%d:%d%s%s", host, cport, strcmp(proto, "tcp") ? "/" : "",
+	    strcmp(proto, "tcp") ? proto : "") :
+	    xasprintf("%s%s%s:%d:%d%s%s", v6 ? "[" : "", ip, v6 ? "]" : "", host, cport,
+	    strcmp(proto, "tcp") ? "/" : "", strcmp(proto, "tcp") ? proto : "");
+	s->has_ports = 1;
+}
+
+static void
+conv_port_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const char *p,
+    char **names, size_t *nn)
+{
+	char why[ERR_LEN], *spec, *ip = NULL, *slash;
+	const char *rest, *colon, *proto = "tcp";
+	int host, cport;
+
+	if (!text_of(it) || !(spec = literal(it->value, why))) {
+		report(c, it, p, L_UNMAPPED, "%s", text_of(it) ? why : "expected a port string");
+		return;
+	}
+	if ((slash = strchr(spec, '/'))) {
+		*slash = '\0';
+		proto = slash + 1;
+		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
+			report(c, it, p, L_UNMAPPED, "protocol '%s' (the manifest publishes tcp and udp)",
+			    proto);
+			goto out;
+		}
+	}
+	rest = spec;
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (rb && rb[1] == ':') {
+			ip = xstrndup(spec + 1, (size_t)(rb - spec - 1));
+			rest = rb + 2;
+		}
+	} else if ((colon = strchr(spec, ':')) && strchr(colon + 1, ':')) {
+		ip = xstrndup(spec, (size_t)(colon - spec));
+		rest = colon + 1;
+	}
+	if (strchr(rest, '-')) {
+		report(c, it, p, L_UNMAPPED, "port ranges are not supported: publish each port");
+		goto out;
+	}
+	if (!(colon = strchr(rest, ':')) || colon == rest) {
+		report(c, it, p, L_UNMAPPED, "no host port: the reconciler never publishes a random "
+		    "host port; write HOST_PORT:%s", colon ? colon + 1 : rest);
+		goto out;
+	}
+	host = port_num(rest, (size_t)(colon - rest));
+	cport = port_num(colon + 1, strlen(colon + 1));
+	if (host < 0 || cport < 0) {
+		report(c, it, p, L_UNMAPPED, "invalid port '%s'", it->value);
+		goto out;
+	}
+	port_add(c, s, it, p, ip && *ip ? ip : "0.0.0.0", host, cport, proto, names, nn);
+out:
+	free(ip);
+	free(spec);
+}
+
+static void
+conv_port_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const char *p,
+    char **names, size_t *nn)
+{
+	const struct yt_node *t = yt_get(it, "target"), *pub = yt_get(it, "published");
+	const struct yt_node *ipn = yt_get(it, "host_ip"), *pr = yt_get(it, "protocol");
+	const char *ip = str_of(ipn) ? ipn->value : "0.0.0.0";
+	const char *proto = str_of(pr) ? pr->value : "tcp";
+	int host, cport;
+
+	for (size_t k = 0; k < it->n; k++) {
+		const char *kk = it->keys[k]->type == YT_SCALAR ? it->keys[k]->value : "?";
+
+		if (strcmp(kk, "mode") == 0 || strcmp(kk, "name") == 0 ||
+		    strcmp(kk, "app_protocol") == 0) {
+			char *kp = pkey(p, kk);
+
+			report(c, it->keys[k], kp, L_NOTE, "'%s' has no effect on a single host: left out",
+			    kk);
+			free(kp);
+		} else if (strcmp(kk, "target") && strcmp(kk, "published") && strcmp(kk, "host_ip") &&
+		    strcmp(kk, "protocol")) {
+			char *kp = pkey(p, kk);
+
+			report(c, it->keys[k], kp, L_UNMAPPED, "not a port key the manifest has");
+			free(kp);
+		}
+	}
+	cport = text_of(t) ? port_num(t->value, strlen(t->value)) : -1;
+	host = text_of(pub) ? port_num(pub->value, strlen(pub->value)) : -1;
+	if (cport < 0 || host < 0) {
+		report(c, it, p, L_UNMAPPED, "%s", cport < 0 ? "expected a target port from 1 to 65535" :
+		    "no usable published port: the reconciler never publishes a random host port, "
+		    "nor ranges");
+		return;
+	}
+	if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
+		report(c, it, p, L_UNMAPPED, "protocol '%s' (the manifest publishes tcp and udp)", proto);
+		return;
+	}
+	port_add(c, s, it, p, ip, host, cport, proto, names, nn);
+}
+
+static void
+conv_ports(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	char **names;
+	size_t nn = 0;
+
+	if (n->type != YT_SEQ) {
+		report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
+		return;
+	}
+	names = xcalloc(n->n + 1, sizeof(*names));
+	for (size_t i = 0; i < n->n; i++) {
+		char *p = pidx(path, i);
+
+		if (n->items[i]->type == YT_MAP)
+			conv_port_long(c, s, n->items[i], p, names, &nn);
+		else
+			conv_port_short(c, s, n->items[i], p, names, &nn);
+		free(p);
+	}
+	if (nn) {
+		buf_adds(&s->sec[S_PORTS], "    ports:\n");
+		for (size_t i = 0; i < nn; i++) {
+			buf_adds(&s->sec[S_PORTS], "      - ");
+			put_quoted(&s->sec[S_PORTS], names[i]);
+			buf_adds(&s->sec[S_PORTS], "\n");
+		}
+	}
+	strv_free(names, nn);
+}
+
+static int
+strv_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* The next field of *p up to sep (which is cut), advancing *p; NULL at the
+ * end. Empty fields are returned too. */
+static char *
+next_field(char **p, char sep)
+{
+	char *f = *p, *e;
+
+	if (!f)
+		return NULL;
+	if ((e = strchr(f, sep))) {
+		*e = '\0';
+		*p = e + 1;
+	} else {
+		*p = NULL;
+	}
+	return f;
+}
+
+/* base + rel, with "." and ".." resolved; NULL when ".." climbs above "/". */
+static char *
+path_join(const char *base, const char *rel)
+{
+	char *whole = xasprintf("%s/%s", base, rel), *rest = whole, *seg;
+	struct buf out;
+
+	buf_init(&out, 0);
+	while ((seg = next_field(&rest, '/'))) {
+		if (!*seg || strcmp(seg, ".") == 0)
+			continue;
+		if (strcmp(seg, "..") == 0) {
+			if (out.len == 0) {
+				buf_release(&out);
+				free(whole);
+				return NULL;
+			}
+			while (out.len > 0 && out.data[out.len - 1] != '/')
+				out.len--;
+			out.len = out.len ? out.len - 1 : 0;
+			out.data[out.len] = '\0';
+			continue;
+		}
+		buf_addf(&out, "/%s", seg);
+	}
+	if (out.len == 0)
+		buf_adds(&out, "/");
+	free(whole);
+	return buf_detach(&out, NULL);
+}
+
+/* One mount: source (volume key, absolute or relative path), target, ro. */
+static void
+mount_out(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *p, const char *src,
+    const char *target, int ro, int bind_hint, char **lines, size_t *nl, char **targets)
+{
+	char *host = NULL;
+
+	if (!target || target[0] != '/' || strchr(target, ':')) {
+		report(c, n, p, L_UNMAPPED, "the container path must be absolute (and without ':')");
+		return;
+	}
+	if (!src || !*src) {
+		report(c, n, p, L_UNMAPPED, "an anonymous volume has no equivalent: declare a named "
+		    "volume under the top-level 'volumes' and mount it here");
+		return;
+	}
+	if (strv_has(targets, *nl, target)) {
+		report(c, n, p, L_UNMAPPED, "'%s' is mounted twice", target);
+		return;
+	}
+	if (src[0] == '/') {
+		host = xstrdup(src);
+	} else if (src[0] == '.' || bind_hint) {
+		if (!(host = path_join(c->o->base_dir, src))) {
+			report(c, n, p, L_UNMAPPED, "'%s' climbs above '/'", src);
+			return;
+		}
+		report(c, n, p, L_NOTE, "'%s' becomes '%s' (Compose reads it from the file's "
+		    "directory; --base-dir DIR to change)", src, host);
+	} else if (src[0] == '~') {
+		report(c, n, p, L_UNMAPPED, "'%s' is relative to a home directory: write the absolute "
+		    "path", src);
+		return;
+	} else if (!strv_has(c->volumes, c->nvolumes, src)) {
+		report(c, n, p, L_UNMAPPED, "volume '%s' is not declared under the top-level 'volumes' "
+		    "(or could not be converted)", src);
+		return;
+	}
+	if (host && strchr(host, ':')) {
+		report(c, n, p, L_UNMAPPED, "a host path with ':' cannot be written in a volume string");
+		free(host);
+		return;
+	}
+	targets[*nl] = xstrdup(target);
+	lines[(*nl)++] = xasprintf("%s:%s%s", host ? host : src, target, ro ? ":ro" : "");
+	free(host);
+}
+
+static void
+conv_volume_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const char *p,
+    char **lines, size_t *nl, char **targets)
+{
+	char why[ERR_LEN], *spec, *f[3] = { 0 }, *q;
+	size_t nf = 0;
+	int ro = 0;
+
+	if (!str_of(it) || !(spec = literal(it->value, why))) {
+		report(c, it, p, L_UNMAPPED, "%s", str_of(it) ? why : "expected a volume string");
+		return;
+	}
+	for (char *x = spec; x && nf < 3; x = q) {
+		if ((q = strchr(x, ':')))
+			*q++ = '\0';
+		f[nf++] = x;
+		if (nf == 3 && q) {
+			report(c, it, p, L_UNMAPPED, "too many ':' in '%s'", it->value);
+			goto out;
+		}
+	}
+	if (nf == 1) {
+		mount_out(c, s, it, p, NULL, f[0], 0, 0, lines, nl, targets);
+		goto out;
+	}
+	if (nf == 3) {
+		char *rest = f[2], *o;
+
+		while ((o = next_field(&rest, ','))) {
+			if (!*o)
+				continue;
+			if (strcmp(o, "ro") == 0)
+				ro = 1;
+			else if (strcmp(o, "rw") != 0)
+				report(c, it, p, L_UNMAPPED, "mount option '%s' has no equivalent: left out",
+				    o);
+		}
+	}
+	mount_out(c, s, it, p, f[0], f[1], ro, 0, lines, nl, targets);
+out:
+	free(spec);
+}
+
+static void
+conv_volume_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const char *p,
+    char **lines, size_t *nl, char **targets)
+{
+	const struct yt_node *type = yt_get(it, "type"), *src = yt_get(it, "source");
+	const struct yt_node *tgt = yt_get(it, "target"), *ro = yt_get(it, "read_only");
+	const char *t = str_of(type) ? type->value : "volume";
+
+	for (size_t k = 0; k < it->n; k++) {
+		const char *kk = it->keys[k]->type == YT_SCALAR ? it->keys[k]->value : "?";
+
+		if (strcmp(kk, "type") && strcmp(kk, "source") && strcmp(kk, "target") &&
+		    strcmp(kk, "read_only") && strcmp(kk, "consistency")) {
+			char *kp = pkey(p, kk);
+
+			report(c, it->keys[k], kp, L_UNMAPPED, "mount option '%s' has no equivalent", kk);
+			free(kp);
+		}
+	}
+	if (strcmp(t, "volume") && strcmp(t, "bind")) {
+		report(c, type, p, L_UNMAPPED, "mount type '%s' has no equivalent (volumes and bind "
+		    "mounts only)", t);
+		return;
+	}
+	if (src && !str_of(src)) {
+		report(c, src, p, L_UNMAPPED, "expected a source string");
+		return;
+	}
+	mount_out(c, s, it, p, src ? src->value : NULL, str_of(tgt) ? tgt->value : NULL,
+	    ro && yt_kind(ro) == YT_KIND_BOOL && strcasecmp(ro->value, "true") == 0,
+	    strcmp(t, "bind") == 0, lines, nl, targets);
+}
+
+static void
+conv_volumes(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	char **lines, **targets;
+	size_t nl = 0;
+
+	if (n->type != YT_SEQ) {
+		report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
+		return;
+	}
+	lines = xcalloc(n->n + 1, sizeof(*lines));
+	targets = xcalloc(n->n + 1, sizeof(*targets));
+	for (size_t i = 0; i < n->n; i++) {
+		char *p = pidx(path, i);
+
+		if (n->items[i]->type == YT_MAP)
+			conv_volume_long(c, s, n->items[i], p, lines, &nl, targets);
+		else
+			conv_volume_short(c, s, n->items[i], p, lines, &nl, targets);
+		free(p);
+	}
+	if (nl) {
+		buf_adds(&s->sec[S_VOLUMES], "    volumes:\n");
+		for (size_t i = 0; i < nl; i++) {
+			buf_adds(&s->sec[S_VOLUMES], "      - ");
+			put_scalar(&s->sec[S_VOLUMES], lines[i]);
+			buf_adds(&s->sec[S_VOLUMES], "\n");
+		}
+	}
+	strv_free(lines, nl);
+	strv_free(targets, nl);
+}
+
+static int
+network_known(struct ctx *c, const char *name)
+{
+	return strcmp(name, "default") == 0 || strv_has(c->networks, c->nnetworks, name);
+}
+
+static void
+conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	struct buf *b = &s->sec[S_NETWORKS];
+	char **names;
+	size_t nn = 0;
+	int any_alias = 0;
+	struct buf body;
+
+	if (n->type != YT_SEQ && n->type != YT_MAP) {
+		report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s", yt_type_name(n));
+		return;
+	}
+	names = xcalloc(n->n + 1, sizeof(*names));
+	buf_init(&body, 0);
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *kn = n->type == YT_SEQ ? n->items[i] : n->keys[i];
+		const struct yt_node *v = n->type == YT_MAP ? n->items[i] : NULL;
+		const char *name = str_of(kn);
+		char *p = n->type == YT_SEQ ? pidx(path, i) : pkey(path, name ? name : "?");
+		char **aliases = NULL;
+		size_t na = 0;
+
+		if (!name || !network_known(c, name) || strv_has(names, nn, name)) {
+			report(c, kn, p, L_UNMAPPED, !name ? "expected a network name" :
+			    strv_has(names, nn, name) ? "network given twice" :
+			    "network '%s' is not declared under the top-level 'networks' (or could not "
+			    "be converted)", name ? name : "");
+			free(p);
+			continue;
+		}
+		if (v && v->type == YT_MAP) {
+			const struct yt_node *al = yt_get(v, "aliases");
+
+			for (size_t k = 0; k < v->n; k++) {
+				const char *kk = v->keys[k]->type == YT_SCALAR ? v->keys[k]->value : "?";
+				char *kp = pkey(p, kk);
+
+				if (strcmp(kk, "aliases") != 0)
+					report(c, v->keys[k], kp, L_UNMAPPED, "'%s' has no equivalent: the "
+					    "engine assigns addresses, and the service name is always an alias",
+					    kk);
+				free(kp);
+			}
+			if (al && al->type == YT_SEQ) {
+				aliases = xcalloc(al->n + 1, sizeof(*aliases));
+				for (size_t k = 0; k < al->n; k++) {
+					const char *a = str_of(al->items[k]);
+					char *ap = xasprintf("%s.aliases[%zu]", p, k);
+
+					if (a && manifest_alias_ok(a) && !strv_has(aliases, na, a))
+						aliases[na++] = xstrdup(a);
+					else
+						report(c, al->items[k], ap, L_UNMAPPED, "alias %s%s%s cannot be "
+						    "used (lowercase DNS names only, each once)", a ? "'" : "",
+						    a ? a : yt_type_name(al->items[k]), a ? "'" : "");
+					free(ap);
+				}
+			} else if (al && !yt_is_null(al)) {
+				report(c, al, p, L_UNMAPPED, "expected a list of aliases");
+			}
+		} else if (v && !yt_is_null(v)) {
+			report(c, v, p, L_UNMAPPED, "expected a mapping or nothing");
+		}
+		names[nn++] = xstrdup(name);
+		buf_adds(&body, "      ");
+		put_scalar(&body, name);
+		if (na) {
+			any_alias = 1;
+			buf_adds(&body, ": {aliases: ");
+			put_flow_list(&body, aliases, na, 0);
+			buf_adds(&body, "}\n");
+		} else {
+			buf_adds(&body, ":\n");
+		}
+		strv_free(aliases, na);
+		free(p);
+	}
+	if (nn && any_alias) {
+		buf_addf(b, "    networks:\n%s", body.data);
+	} else if (nn) {
+		buf_adds(b, "    networks: ");
+		put_flow_list(b, names, nn, 0);
+		buf_adds(b, "\n");
+	} else if (n->n) {
+		/* every network was refused: the manifest's default is [default] */
+		report(c, n, path, L_NOTE, "no network left: the service joins 'default'");
+	}
+	buf_release(&body);
+	strv_free(names, nn);
+}
+
+static void
+conv_depends(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	if (n->type != YT_SEQ && n->type != YT_MAP) {
+		report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s", yt_type_name(n));
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *kn = n->type == YT_SEQ ? n->items[i] : n->keys[i];
+		const struct yt_node *v = n->type == YT_MAP ? n->items[i] : NULL;
+		const char *name = text_of(kn);
+		char *p = n->type == YT_SEQ ? pidx(path, i) : pkey(path, name ? name : "?");
+
+		if (v && v->type == YT_MAP) {
+			const struct yt_node *cond = yt_get(v, "condition");
+			const struct yt_node *req = yt_get(v, "required");
+			const char *cv = str_of(cond);
+
+			if (cv && strcmp(cv, "service_completed_successfully") == 0)
+				report(c, cond, p, L_UNMAPPED, "a one-off container that must finish first "
+				    "has no equivalent: make it a hooks.pre_deploy of this service");
+			else if (cv && strcmp(cv, "service_started") == 0)
+				report(c, cond, p, L_NOTE, "the reconciler waits until '%s' passes its "
+				    "health gate, not only until it has started", name ? name : "?");
+			else if (cond && (!cv || strcmp(cv, "service_healthy") != 0))
+				report(c, cond, p, L_UNMAPPED, "unknown condition");
+			if (req && yt_kind(req) == YT_KIND_BOOL && strcasecmp(req->value, "false") == 0)
+				report(c, req, p, L_NOTE, "required: false has no equivalent: the dependency "
+				    "is kept");
+			if (yt_get(v, "restart"))
+				report(c, yt_get(v, "restart"), p, L_NOTE, "restart: true is what "
+				    "on_dependency_update does: add one if this service must be told");
+		}
+		if (!name) {
+			report(c, kn, p, L_UNMAPPED, "expected a service name");
+			free(p);
+			continue;
+		}
+		s->deps = xrealloc(s->deps, (s->ndeps + 1) * sizeof(*s->deps));
+		s->deps[s->ndeps].name = xstrdup(name);
+		s->deps[s->ndeps].node = kn;
+		s->deps[s->ndeps].path = p;
+		s->deps[s->ndeps].dropped = 0;
+		s->ndeps++;
+	}
+}
+
+/* --- services: the rest --------------------------------------------------- */
+
+static int
+restart_ok(const char *r)
+{
+	if (strcmp(r, "no") == 0 || strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0 ||
+	    strcmp(r, "on-failure") == 0)
+		return 1;
+	return strncmp(r, "on-failure:", 11) == 0 && r[11] >= '1' && r[11] <= '9' &&
+	    strspn(r + 11, "0123456789") == strlen(r + 11) && strlen(r + 11) < 6;
+}
+
+static void
+conv_restart(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	const char *r = str_of(n);
+
+	if (r && strcmp(r, "on-failure:0") == 0)
+		r = "on-failure";	/* Docker: 0 retries is no limit */
+	if (!r || !restart_ok(r)) {
+		report(c, n, path, L_UNMAPPED, "restart policy %s%s%s has no equivalent (no, always, "
+		    "on-failure[:N], unless-stopped)", r ? "'" : "", r ? r : yt_type_name(n),
+		    r ? "'" : "");
+		return;
+	}
+	buf_addf(&s->sec[S_RESTART], "    restart: %s\n", r);
+}
+
+/* A map or KEY=VALUE list of text values (labels, log options). */
+static void
+conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *n,
+    const char *path, int labels)
+{
+	char **keys, **vals;
+	size_t nk = 0, count = n->n;
+
+	if (n->type != YT_MAP && !(labels && n->type == YT_SEQ)) {
+		report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
+		return;
+	}
+	keys = xcalloc(count + 1, sizeof(*keys));
+	vals = xcalloc(count + 1, sizeof(*vals));
+	for (size_t i = 0; i < count; i++) {
+		const struct yt_node *it = n->items[i], *at = it;
+		char *key = NULL, *raw = NULL, *val, why[ERR_LEN], *p;
+
+		if (n->type == YT_SEQ) {
+			const char *t = text_of(it), *eq = t ? strchr(t, '=') : NULL;
+
+			p = pidx(path, i);
+			if (t) {
+				key = eq ? xstrndup(t, (size_t)(eq - t)) : xstrdup(t);
+				raw = xstrdup(eq ? eq + 1 : "");
+			}
+		} else {
+			const char *k = text_of(n->keys[i]), *t = text_of(it);
+
+			p = pkey(path, k ? k : "?");
+			key = k ? xstrdup(k) : NULL;
+			at = n->keys[i];
+			if (t)
+				raw = xstrdup(t);
+			else if (yt_is_null(it) && labels)
+				raw = xstrdup("");
+		}
+		if (!key || !*key || !raw) {
+			report(c, at, p, L_UNMAPPED, "expected a key and a string, number or boolean");
+		} else if (labels && strncmp(key, "io.reconciler.", 14) == 0) {
+			report(c, at, p, L_UNMAPPED, "label keys under 'io.reconciler.' are the "
+			    "reconciler's own");
+		} else if (!(val = literal(raw, why))) {
+			report(c, it, p, L_UNMAPPED, "%s", why);
+		} else if (strv_has(keys, nk, key)) {
+			report(c, at, p, L_NOTE, "'%s' is given twice: the first one is kept", key);
+			free(val);
+		} else {
+			keys[nk] = key;
+			vals[nk++] = val;
+			key = NULL;
+		}
+		free(key);
+		free(raw);
+		free(p);
+	}
+	for (size_t i = 0; i < nk; i++) {
+		buf_adds(b, indent);
+		put_scalar(b, keys[i]);
+		buf_adds(b, ": ");
+		put_scalar(b, vals[i]);
+		buf_adds(b, "\n");
+	}
+	strv_free(keys, nk);
+	strv_free(vals, nk);
+}
+
+static void
+conv_logging(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	struct buf *b = &s->sec[S_LOGGING];
+	const struct yt_node *drv = yt_get(n, "driver"), *opts = yt_get(n, "options");
+	char why[ERR_LEN], *d = NULL;
+	struct buf ob;
+
+	if (n->type != YT_MAP) {
+		report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->type == YT_SCALAR ? n->keys[i]->value : "?";
+
+		if (strcmp(k, "driver") && strcmp(k, "options")) {
+			char *p = pkey(path, k);
+
+			report(c, n->keys[i], p, L_UNMAPPED, "not a logging key the manifest has");
+			free(p);
+		}
+	}
+	if (drv) {
+		char *p = pkey(path, "driver");
+
+		if (!str_of(drv) || !*drv->value || !(d = literal(drv->value, why)) || !*d)
+			report(c, drv, p, L_UNMAPPED, "%s", str_of(drv) && strchr(drv->value, '$') ? why :
+			    "expected a driver name");
+		free(p);
+	}
+	buf_init(&ob, 0);
+	if (opts && !yt_is_null(opts)) {
+		char *p = pkey(path, "options");
+
+		conv_kv(c, &ob, "        ", opts, p, 0);
+		free(p);
+	}
+	buf_adds(b, "    logging:\n");
+	buf_adds(b, "      driver: ");
+	put_scalar(b, d ? d : "json-file");
+	buf_adds(b, "\n");
+	if (ob.len)
+		buf_addf(b, "      options:\n%s", ob.data);
+	buf_release(&ob);
+	free(d);
+}
+
+static void
+conv_user(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	char why[ERR_LEN], *u;
+
+	if (!text_of(n) || !(u = literal(n->value, why))) {
+		report(c, n, path, L_UNMAPPED, "%s", text_of(n) ? why : "expected a user");
+		return;
+	}
+	if (!manifest_user_ok(u)) {
+		report(c, n, path, L_UNMAPPED, "user '%s' is not uid[:gid] or name[:group]", u);
+	} else {
+		buf_adds(&s->sec[S_USER], "    user: ");
+		put_scalar(&s->sec[S_USER], u);
+		buf_adds(&s->sec[S_USER], "\n");
+	}
+	free(u);
+}
+
+static void
+conv_workdir(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	char why[ERR_LEN], *w;
+
+	if (!str_of(n) || !(w = literal(n->value, why))) {
+		report(c, n, path, L_UNMAPPED, "%s", str_of(n) ? why : "expected a path");
+		return;
+	}
+	if (w[0] != '/') {
+		report(c, n, path, L_UNMAPPED, "working_dir must be absolute");
+	} else {
+		buf_adds(&s->sec[S_WORKDIR], "    working_dir: ");
+		put_scalar(&s->sec[S_WORKDIR], w);
+		buf_adds(&s->sec[S_WORKDIR], "\n");
+	}
+	free(w);
+}
+
+/* --- images --------------------------------------------------------------- */
+
+static const char *
+image_override(struct ctx *c, const char *service)
+{
+	size_t n = strlen(service);
+
+	for (size_t i = 0; c->o->images && c->o->images[i]; i++)
+		if (strncmp(c->o->images[i], service, n) == 0 && c->o->images[i][n] == '=')
+			return c->o->images[i] + n + 1;
+	return NULL;
+}
+
+/* The name part of a reference: without its tag and digest. */
+static char *
+image_name(const char *ref)
+{
+	const char *at = strchr(ref, '@'), *end = at ? at : ref + strlen(ref);
+	const char *slash = NULL, *colon = NULL;
+
+	for (const char *p = ref; p < end; p++) {
+		if (*p == '/')
+			slash = p;
+		else if (*p == ':')
+			colon = p;
+	}
+	if (colon && (!slash || colon > slash))
+		end = colon;
+	return xstrndup(ref, (size_t)(end - ref));
+}
+
+static void
+put_placeholder(struct buf *b, const char *why)
+{
+	buf_adds(b, "    image: " PLACEHOLDER_IMAGE);
+	put_comment(b, why);
+	buf_adds(b, "\n");
+}
+
+static void
+conv_image(struct ctx *c, struct csvc *s)
+{
+	const struct yt_node *n = yt_get(s->node, "image"), *build = yt_get(s->node, "build");
+	const char *over = image_override(c, s->name), *how = NULL;
+	struct buf *b = &s->sec[S_IMAGE];
+	char why[ERR_LEN], err[ERR_LEN], digest[80], *ref = NULL, *path = pkey(s->path, "image");
+	const struct yt_node *at = n ? n : s->key;
+
+	if (over) {
+		ref = xstrdup(over);
+		report(c, at, path, L_NOTE, "the image is '%s' (--image)", ref);
+	} else if (!n) {
+		report(c, build ? build : s->key, path, L_UNMAPPED, "no image%s: give one with --image "
+		    "%s=REPO@sha256:… (or set it later with reconcilerctl set-image); a placeholder "
+		    "that cannot be pulled is written meanwhile", build ? " to run (the reconciler "
+		    "does not build; build and push it in CI)" : "", s->name);
+		put_placeholder(b, "placeholder: set the image");
+		goto out;
+	} else if (!str_of(n)) {
+		report(c, n, path, L_UNMAPPED, "expected an image reference, found %s", yt_type_name(n));
+		put_placeholder(b, "placeholder: set the image");
+		goto out;
+	} else if (!(ref = literal(n->value, why))) {
+		struct interp in;
+		char *show = NULL;
+
+		if (interp_parse(n->value, &in, err) == 0) {
+			show = interp_show(&in);
+			interp_release(&in);
+		}
+		report(c, n, path, L_UNMAPPED, "the image uses a variable of the host; give it with "
+		    "--image %s=REF; a placeholder that cannot be pulled is written meanwhile",
+		    s->name);
+		put_placeholder(b, show ? show : "placeholder: set the image");
+		free(show);
+		goto out;
+	}
+	if (!manifest_image_ref_ok(ref)) {
+		report(c, at, path, L_UNMAPPED, "'%s' is not an image reference the manifest accepts "
+		    "([REGISTRY/]NAME[:TAG][@sha256:…], NAME in lowercase)", ref);
+		put_placeholder(b, ref);
+		goto out;
+	}
+	if (manifest_image_pinned(ref)) {
+		buf_adds(b, "    image: ");
+		put_scalar(b, ref);
+		buf_adds(b, "\n");
+	} else if (c->o->resolve && c->o->resolve(ref, digest, sizeof(digest), &how, err,
+	    c->o->payload) == 0) {
+		char *name = image_name(ref), *pinned = xasprintf("%s@%s", name, digest);
+
+		if (manifest_image_pinned(pinned)) {
+			buf_adds(b, "    image: ");
+			put_scalar(b, pinned);
+			put_comment(b, ref);
+			buf_adds(b, "\n");
+			report(c, at, path, L_NOTE, "'%s' is pinned as %s%s%s", ref, pinned,
+			    how ? ", from " : "", how ? how : "");
+		} else {
+			report(c, at, path, L_UNPINNED, "'%s' resolved to an unusable digest '%s'", ref,
+			    digest);
+			buf_addf(b, "    image: %s\n    allow_tags: true\n", ref);
+		}
+		free(pinned);
+		free(name);
+	} else {
+		if (c->o->resolve)
+			report(c, at, path, L_UNPINNED, "cannot resolve '%s' to a digest: %s; it is kept "
+			    "as a tag (allow_tags: true): pin it later with reconcilerctl set-image", ref,
+			    err);
+		else
+			report(c, at, path, L_NOTE, "'%s' is a tag: written with allow_tags: true; run "
+			    "with --resolve to pin it by digest", ref);
+		buf_adds(b, "    image: ");
+		put_scalar(b, ref);
+		buf_adds(b, "\n    allow_tags: true\n");
+	}
+out:
+	if (build && n && !over) {
+		char *bp = pkey(s->path, "build");
+
+		report(c, build, bp, L_UNMAPPED, "the reconciler does not build: build and push the "
+		    "image in CI");
+		free(bp);
+	}
+	free(ref);
+	free(path);
+}
+
+/* --- services: which keys map --------------------------------------------- */
+
+struct unmapped_key {
+	const char *key;
+	const char *why;
+};
+
+static const struct unmapped_key unmapped_keys[] = {
+	{ "deploy", "swarm and resource settings have no equivalent (one container per service, "
+	  "no limits)" },
+	{ "profiles", "every service of the manifest runs: leave this one out of the output if it "
+	  "must not" },
+	{ "extends", "not followed: copy the keys of the extended service into this one" },
+	{ "links", "on a shared network the service name is an alias already; other names go "
+	  "under networks.NAME.aliases of the linked service" },
+	{ "external_links", "join the other project's network (external: true) instead" },
+	{ "expose", "ports are reachable between containers on a network without it" },
+	{ "configs", "mount the file with a bind mount (volumes) instead" },
+	{ "network_mode", "the manifest attaches services to networks only" },
+	{ "scale", "one container per service" },
+	{ "volumes_from", "mount the same named volumes instead" },
+	{ "stop_signal", "the manifest stops with the image's stop signal" },
+	{ "pull_policy", "images are pulled by digest, when absent" },
+	{ NULL, "the manifest has no equivalent" },
+};
+
+static const char *const mapped_keys[] = {
+	"image", "build", "command", "entrypoint", "environment", "env_file", "secrets", "ports",
+	"volumes", "networks", "depends_on", "restart", "logging", "labels", "user", "working_dir",
+	"stop_grace_period", "healthcheck", "container_name", NULL,
+};
+
+static void
+check_service_keys(struct ctx *c, struct csvc *s)
+{
+	const struct yt_node *n = s->node;
+
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *k = n->keys[i];
+		const char *key = k->type == YT_SCALAR ? k->value : "?";
+		char *p = pkey(s->path, key);
+		size_t j;
+
+		for (j = 0; mapped_keys[j]; j++)
+			if (strcmp(key, mapped_keys[j]) == 0)
+				break;
+		if (mapped_keys[j]) {
+			/* mapped */
+		} else if (strncmp(key, "x-", 2) == 0) {
+			report(c, k, p, L_NOTE, "extension field, left out");
+		} else {
+			for (j = 0; unmapped_keys[j].key; j++)
+				if (strcmp(key, unmapped_keys[j].key) == 0)
+					break;
+			report(c, k, p, L_UNMAPPED, "%s", unmapped_keys[j].why);
+		}
+		free(p);
+	}
+}
+
+static void
+conv_container_name(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+{
+	char *want = xasprintf("%s-%s", c->project, s->name);
+
+	if (str_of(n) && strcmp(n->value, want) == 0)
+		report(c, n, path, L_NOTE, "'%s' is the name the reconciler gives the container", want);
+	else
+		report(c, n, path, L_UNMAPPED, "the reconciler names the container '%s' "
+		    "(<project>-<service>): choose --project to match, or update what uses the old "
+		    "name", want);
+	free(want);
+}
+
+static void
+conv_service(struct ctx *c, struct csvc *s)
+{
+	const struct yt_node *n = s->node;
+
+	for (int i = 0; i < S_NSECTIONS; i++)
+		buf_init(&s->sec[i], 0);
+	check_service_keys(c, s);
+	conv_image(c, s);
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->type == YT_SCALAR ? n->keys[i]->value : "";
+		const struct yt_node *v = n->items[i];
+		char *p = pkey(s->path, k);
+
+		if (strcmp(k, "command") == 0)
+			conv_command(c, s, v, p, K_COMMAND);
+		else if (strcmp(k, "entrypoint") == 0)
+			conv_command(c, s, v, p, K_ENTRYPOINT);
+		else if (strcmp(k, "healthcheck") == 0)
+			conv_healthcheck(c, s, v, p);
+		else if (strcmp(k, "environment") == 0)
+			conv_environment(c, s, v, p);
+		else if (strcmp(k, "env_file") == 0)
+			conv_env_file(c, s, v, p);
+		else if (strcmp(k, "secrets") == 0)
+			conv_secrets(c, s, v, p);
+		else if (strcmp(k, "ports") == 0)
+			conv_ports(c, s, v, p);
+		else if (strcmp(k, "volumes") == 0)
+			conv_volumes(c, s, v, p);
+		else if (strcmp(k, "networks") == 0)
+			conv_networks(c, s, v, p);
+		else if (strcmp(k, "depends_on") == 0)
+			conv_depends(c, s, v, p);
+		else if (strcmp(k, "restart") == 0)
+			conv_restart(c, s, v, p);
+		else if (strcmp(k, "logging") == 0)
+			conv_logging(c, s, v, p);
+		else if (strcmp(k, "labels") == 0 && !yt_is_null(v))
+			conv_kv(c, &s->sec[S_LABELS], "      ", v, p, 1);
+		else if (strcmp(k, "user") == 0)
+			conv_user(c, s, v, p);
+		else if (strcmp(k, "working_dir") == 0)
+			conv_workdir(c, s, v, p);
+		else if (strcmp(k, "stop_grace_period") == 0)
+			put_duration(c, &s->sec[S_GRACE], "    ", "stop_grace_period", v, p);
+		else if (strcmp(k, "container_name") == 0)
+			conv_container_name(c, s, v, p);
+		free(p);
+	}
+	if (s->sec[S_LABELS].len) {
+		char *body = buf_detach(&s->sec[S_LABELS], NULL);
+
+		buf_addf(&s->sec[S_LABELS], "    labels:\n%s", body);
+		free(body);
+	}
+	if (s->nmounts) {
+		struct buf *b = &s->sec[S_SECRETS];
+
+		buf_adds(b, "    secrets:\n");
+		for (size_t i = 0; i < s->nmounts; i++) {
+			struct cmount *m = &s->mounts[i];
+			char *def = xasprintf("/run/secrets/%s", m->source);
+
+			if (strcmp(m->target, def) == 0 && !m->mode) {
+				buf_adds(b, "      - ");
+				put_scalar(b, m->source);
+			} else {
+				buf_adds(b, "      - {source: ");
+				put_flow_item(b, m->source);
+				buf_adds(b, ", target: ");
+				put_quoted(b, m->target);
+				if (m->mode)
+					buf_addf(b, ", mode: %s", m->mode);
+				buf_adds(b, "}");
+			}
+			buf_adds(b, "\n");
+			free(def);
+		}
+	}
+}
+
+/* --- dependencies --------------------------------------------------------- */
+
+static struct csvc *
+svc_find(struct ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsvcs; i++)
+		if (strcmp(c->svcs[i].name, name) == 0)
+			return &c->svcs[i];
+	return NULL;
+}
+
+/* 1 when `to` is reachable from `from` through the edges kept so far. */
+static int
+reaches(struct ctx *c, struct csvc *from, struct csvc *to, unsigned char *seen)
+{
+	size_t i = (size_t)(from - c->svcs);
+
+	if (from == to)
+		return 1;
+	if (seen[i])
+		return 0;
+	seen[i] = 1;
+	for (size_t j = 0; j < from->ndeps; j++) {
+		struct csvc *d;
+
+		if (from->deps[j].dropped || !(d = svc_find(c, from->deps[j].name)))
+			continue;
+		if (reaches(c, d, to, seen))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+check_depends(struct ctx *c)
+{
+	unsigned char *seen = xcalloc(c->nsvcs + 1, 1);
+
+	for (size_t i = 0; i < c->nsvcs; i++) {
+		struct csvc *s = &c->svcs[i];
+
+		for (size_t j = 0; j < s->ndeps; j++)
+			s->deps[j].dropped = 1;
+		for (size_t j = 0; j < s->ndeps; j++) {
+			struct cdep *dp = &s->deps[j];
+			struct csvc *d = svc_find(c, dp->name);
+			int twice = 0;
+
+			for (size_t k = 0; k < j; k++)
+				if (!s->deps[k].dropped && strcmp(s->deps[k].name, dp->name) == 0)
+					twice = 1;
+			memset(seen, 0, c->nsvcs + 1);
+			if (!d)
+				report(c, dp->node, dp->path, L_UNMAPPED, "unknown service '%s'", dp->name);
+			else if (d == s)
+				report(c, dp->node, dp->path, L_UNMAPPED, "a service cannot depend on itself");
+			else if (twice)
+				report(c, dp->node, dp->path, L_NOTE, "'%s' is given twice", dp->name);
+			else if (reaches(c, d, s, seen))
+				report(c, dp->node, dp->path, L_UNMAPPED, "this dependency closes a cycle "
+				    "('%s' already depends on '%s')", dp->name, s->name);
+			else
+				dp->dropped = 0;
+		}
+	}
+	free(seen);
+	for (size_t i = 0; i < c->nsvcs; i++) {
+		struct csvc *s = &c->svcs[i];
+		char **names = xcalloc(s->ndeps + 1, sizeof(*names));
+		size_t nn = 0;
+
+		for (size_t j = 0; j < s->ndeps; j++)
+			if (!s->deps[j].dropped)
+				names[nn++] = xstrdup(s->deps[j].name);
+		if (nn) {
+			buf_adds(&s->sec[S_DEPENDS], "    depends_on: ");
+			put_flow_list(&s->sec[S_DEPENDS], names, nn, 0);
+			buf_adds(&s->sec[S_DEPENDS], "\n");
+		}
+		strv_free(names, nn);
+	}
+}
+
+/* --- top level ------------------------------------------------------------ */
+
+/* What the engine takes as a network or volume name. */
+static int
+engine_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < 256 && isalnum((unsigned char)s[0]) &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+/* volumes: and networks: at the top level. */
+static void
+conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const char *section,
+    char ***keys, size_t *nkeys)
+{
+	int is_net = strcmp(section, "networks") == 0;
+
+	if (!n || yt_is_null(n))
+		return;
+	if (n->type != YT_MAP) {
+		report(c, n, section, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
+		return;
+	}
+	*keys = xcalloc(n->n + 1, sizeof(**keys));
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *k = n->keys[i], *v = n->items[i], *ext, *nm;
+		const char *key = str_of(k);
+		char *p = pkey(section, key ? key : "?"), *name = NULL;
+		int external = 0;
+		struct buf body;
+
+		if (!key || !manifest_name_ok(key)) {
+			report(c, k, p, L_UNMAPPED, "the manifest names %s with 1-63 lowercase letters, "
+			    "digits, '_', '-': rename it here and where it is used", section);
+			free(p);
+			continue;
+		}
+		buf_init(&body, 0);
+		if (v && v->type == YT_MAP) {
+			ext = yt_get(v, "external");
+			nm = yt_get(v, "name");
+			if (ext && ext->type == YT_MAP && str_of(yt_get(ext, "name")))
+				nm = yt_get(ext, "name");	/* the old external: {name: …} */
+			external = ext && (ext->type == YT_MAP || (yt_kind(ext) == YT_KIND_BOOL &&
+			    strcasecmp(ext->value, "true") == 0));
+			if (nm && (!str_of(nm) || !engine_name_ok(nm->value)))
+				report(c, nm, p, L_UNMAPPED, "expected an engine name (letters, digits, '_', "
+				    "'.', '-')");
+			else if (nm)
+				name = xstrdup(nm->value);
+			for (size_t j = 0; j < v->n; j++) {
+				const char *kk = v->keys[j]->type == YT_SCALAR ? v->keys[j]->value : "?";
+				const struct yt_node *vv = v->items[j];
+				char *kp = pkey(p, kk);
+
+				if (strcmp(kk, "driver") == 0) {
+					if (str_of(vv) && *vv->value) {
+						buf_adds(&body, "    driver: ");
+						put_scalar(&body, vv->value);
+						buf_adds(&body, "\n");
+					} else {
+						report(c, vv, kp, L_UNMAPPED, "expected a driver name");
+					}
+				} else if (strcmp(kk, "internal") == 0 && is_net) {
+					if (yt_kind(vv) == YT_KIND_BOOL)
+						buf_addf(&body, "    internal: %s\n",
+						    strcasecmp(vv->value, "true") == 0 ? "true" : "false");
+					else
+						report(c, vv, kp, L_UNMAPPED, "expected true or false");
+				} else if (strcmp(kk, "driver_opts") == 0 && !is_net) {
+					struct buf ob;
+
+					buf_init(&ob, 0);
+					conv_kv(c, &ob, "      ", vv, kp, 0);
+					if (ob.len)
+						buf_addf(&body, "    driver_opts:\n%s", ob.data);
+					buf_release(&ob);
+				} else if (strcmp(kk, "external") == 0 || strcmp(kk, "name") == 0) {
+					if (strcmp(kk, "external") == 0 && !external && ext->type != YT_MAP &&
+					    yt_kind(ext) != YT_KIND_BOOL)
+						report(c, vv, kp, L_UNMAPPED, "expected true or false");
+				} else {
+					report(c, v->keys[j], kp, L_UNMAPPED, "'%s' has no equivalent for %s",
+					    kk, section);
+				}
+				free(kp);
+			}
+		} else if (v && !yt_is_null(v)) {
+			report(c, v, p, L_UNMAPPED, "expected a mapping or nothing, found %s",
+			    yt_type_name(v));
+		}
+		if (external) {
+			buf_adds(&body, "    external: true\n");
+			if (!name) {
+				/* Compose looks an external object up by its key, unprefixed */
+				name = xstrdup(key);
+				report(c, k, p, L_NOTE, "external: the engine's '%s' is used, as in Compose",
+				    key);
+			}
+		}
+		if (name)
+			buf_addf(&body, "    name: %s\n", name);
+		buf_adds(b, "  ");
+		put_scalar(b, key);
+		if (body.len)
+			buf_addf(b, ":\n%s", body.data);
+		else
+			buf_adds(b, ":\n");
+		(*keys)[(*nkeys)++] = xstrdup(key);
+		buf_release(&body);
+		free(name);
+		free(p);
+	}
+}
+
+static char *
+pick_project(struct ctx *c)
+{
+	const struct yt_node *nm = yt_get(c->root, "name");
+	const char *want = c->o->project;
+
+	if (!want && nm) {
+		if (str_of(nm) && manifest_name_ok(nm->value))
+			want = nm->value;
+		else
+			report(c, nm, "name", L_NOTE, "not a usable project name: the directory's name "
+			    "is used (or give --project)");
+	}
+	if (!want)
+		want = c->o->default_project;
+	if (!want || !manifest_name_ok(want)) {
+		report(c, c->root, "", L_ERROR, "no usable project name%s%s%s: give --project NAME "
+		    "(1-63 lowercase letters, digits, '_', '-')", want ? " ('" : "", want ? want : "",
+		    want ? "')" : "");
+		return NULL;
+	}
+	return xstrdup(want);
+}
+
+static void
+check_top_keys(struct ctx *c)
+{
+	static const char *const known[] = {
+		"version", "name", "services", "volumes", "networks", "secrets", NULL,
+	};
+	const struct yt_node *r = c->root;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const char *k = r->keys[i]->type == YT_SCALAR ? r->keys[i]->value : "?";
+		size_t j;
+
+		for (j = 0; known[j]; j++)
+			if (strcmp(k, known[j]) == 0)
+				break;
+		if (known[j] && strcmp(k, "version") == 0)
+			report(c, r->keys[i], k, L_NOTE, "Compose's version is obsolete; the manifest "
+			    "has its own (version: 1)");
+		else if (strncmp(k, "x-", 2) == 0)
+			report(c, r->keys[i], k, L_NOTE, "extension field: anchors are expanded where they "
+			    "are used, the field itself is left out");
+		else if (strcmp(k, "configs") == 0)
+			report(c, r->keys[i], k, L_UNMAPPED, "mount each config file with a bind mount "
+			    "(volumes) instead");
+		else if (!known[j])
+			report(c, r->keys[i], k, L_UNMAPPED, "the manifest has no equivalent");
+	}
+}
+
+static void
+emit_header(struct ctx *c, struct buf *b, const char *file)
+{
+	char *e = yt_escape(file);
+
+	buf_addf(b, "# Converted from the Compose file %s by reconcilerctl import-compose.\n"
+	    "# Review it before committing: keys that could not be mapped were reported\n"
+	    "# on the standard error, and the secret files to create are listed at the end.\n"
+	    "version: 1\nproject: %s\n", e, c->project);
+	free(e);
+}
+
+static void
+emit_secrets(struct ctx *c, struct buf *b)
+{
+	size_t w = 0;
+
+	if (!c->nsecrets)
+		return;
+	for (size_t i = 0; i < c->nsecrets; i++)
+		if (strlen(c->secrets[i].name) > w)
+			w = strlen(c->secrets[i].name);
+	buf_adds(b, "\n# Secret files to create in the secrets directory (reconcilerd's\n"
+	    "# --secrets-dir, default /etc/reconciler/secrets), each holding only the value:\n");
+	for (size_t i = 0; i < c->nsecrets; i++) {
+		char *e = yt_escape(c->secrets[i].what);
+
+		buf_addf(b, "#   %-*s  %s\n", (int)w, c->secrets[i].name, e);
+		free(e);
+	}
+}
+
+static void
+svc_release(struct csvc *s)
+{
+	for (int i = 0; i < S_NSECTIONS; i++)
+		buf_release(&s->sec[i]);
+	for (size_t i = 0; i < s->nmounts; i++) {
+		free(s->mounts[i].source);
+		free(s->mounts[i].target);
+		free(s->mounts[i].mode);
+	}
+	free(s->mounts);
+	for (size_t i = 0; i < s->ndeps; i++) {
+		free(s->deps[i].name);
+		free(s->deps[i].path);
+	}
+	free(s->deps);
+	free(s->path);
+}
+
+static void
+ctx_release(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nsvcs; i++)
+		svc_release(&c->svcs[i]);
+	free(c->svcs);
+	for (size_t i = 0; i < c->nsecrets; i++) {
+		free(c->secrets[i].name);
+		free(c->secrets[i].what);
+	}
+	free(c->secrets);
+	for (size_t i = 0; i < c->nports; i++)
+		free(c->ports[i].ip);
+	free(c->ports);
+	strv_free(c->volumes, c->nvolumes);
+	strv_free(c->networks, c->nnetworks);
+	free(c->project);
+}
+
+/* The output must be a manifest the validator accepts; anything else is a
+ * bug here, said as such rather than written out. */
+static int
+self_check(struct ctx *c, const char *text, size_t len)
+{
+	struct manifest *m = NULL;
+	struct diag d;
+	int rc;
+
+	diag_init(&d, "import-compose output");
+	rc = manifest_parse(&m, "import-compose output", text, len, &d);
+	for (size_t i = 0; i < d.n; i++)
+		report(c, NULL, "", L_ERROR, "the converted manifest does not validate, which is a bug "
+		    "in import-compose: line %d:%d: %s: %s", d.v[i].line, d.v[i].col, d.v[i].path,
+		    d.v[i].msg);
+	manifest_free(m);
+	diag_release(&d);
+	return rc;
+}
+
+int
+compose_convert(struct compose_result *out, const char *file, const char *src, size_t len,
+    const struct compose_options *opts, struct diag *d)
+{
+	struct compose_options defaults = COMPOSE_OPTIONS_INIT;
+	struct ctx c = { 0 };
+	struct yt_doc *doc = NULL;
+	const struct yt_node *svcs;
+	struct buf b;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&b, 0);
+	c.d = d;
+	c.o = opts ? opts : &defaults;
+	if (!d->max)
+		d->max = MAX_REPORTS;
+	if (yt_parse(&doc, src, len, d) < 0)
+		goto out;
+	c.root = doc->root;
+	if (!c.root || c.root->type != YT_MAP) {
+		report(&c, c.root, "", L_ERROR, "a Compose file is a mapping with 'services', found %s",
+		    c.root ? yt_type_name(c.root) : "an empty document");
+		goto out;
+	}
+	svcs = yt_get(c.root, "services");
+	if (!svcs || svcs->type != YT_MAP) {
+		report(&c, svcs ? svcs : c.root, "services", L_ERROR, "expected a mapping of services, "
+		    "found %s", svcs ? yt_type_name(svcs) : "nothing");
+		goto out;
+	}
+	for (size_t i = 0; i < svcs->n; i++) {
+		const char *name = text_of(svcs->keys[i]);
+		char *p = pkey("services", name ? name : "?");
+
+		if (!name || !manifest_name_ok(name))
+			report(&c, svcs->keys[i], p, L_ERROR, "the manifest names services with 1-63 "
+			    "lowercase letters, digits, '_', '-': rename it (and where it is used)");
+		else if (svcs->items[i]->type != YT_MAP)
+			report(&c, svcs->items[i], p, L_ERROR, "expected a mapping, found %s",
+			    yt_type_name(svcs->items[i]));
+		free(p);
+	}
+	for (size_t i = 0; c.o->images && c.o->images[i]; i++) {
+		const char *eq = strchr(c.o->images[i], '=');
+		char *name = eq ? xstrndup(c.o->images[i], (size_t)(eq - c.o->images[i])) : NULL;
+
+		if (!name || !yt_get(svcs, name))
+			report(&c, NULL, "", L_ERROR, "--image %s: there is no service '%s'",
+			    c.o->images[i], name ? name : c.o->images[i]);
+		free(name);
+	}
+	if (c.failed || !(c.project = pick_project(&c)))
+		goto out;
+	c.top_volumes = yt_get(c.root, "volumes");
+	c.top_networks = yt_get(c.root, "networks");
+	c.top_secrets = yt_get(c.root, "secrets");
+	if (c.top_secrets && c.top_secrets->type != YT_MAP)
+		c.top_secrets = NULL;
+	check_top_keys(&c);
+
+	struct buf nets, vols;
+
+	buf_init(&nets, 0);
+	buf_init(&vols, 0);
+	conv_top_objects(&c, &nets, c.top_networks, "networks", &c.networks, &c.nnetworks);
+	conv_top_objects(&c, &vols, c.top_volumes, "volumes", &c.volumes, &c.nvolumes);
+	c.svcs = xcalloc(svcs->n + 1, sizeof(*c.svcs));
+	for (size_t i = 0; i < svcs->n; i++) {
+		struct csvc *s = &c.svcs[c.nsvcs++];
+
+		s->name = svcs->keys[i]->value;
+		s->key = svcs->keys[i];
+		s->node = svcs->items[i];
+		s->path = pkey("services", s->name);
+	}
+	for (size_t i = 0; i < c.nsvcs; i++)
+		conv_service(&c, &c.svcs[i]);
+	check_depends(&c);
+
+	emit_header(&c, &b, file);
+	buf_adds(&b, c.nsvcs ? "\nservices:\n" : "\nservices: {}\n");
+	for (size_t i = 0; i < c.nsvcs; i++) {
+		struct csvc *s = &c.svcs[i];
+
+		buf_adds(&b, i ? "\n  " : "  ");
+		put_scalar(&b, s->name);
+		buf_adds(&b, ":\n");
+		for (int k = 0; k < S_NSECTIONS; k++)
+			if (s->sec[k].len)
+				buf_add(&b, s->sec[k].data, s->sec[k].len);
+	}
+	if (nets.len)
+		buf_addf(&b, "\nnetworks:\n%s", nets.data);
+	if (vols.len)
+		buf_addf(&b, "\nvolumes:\n%s", vols.data);
+	buf_release(&nets);
+	buf_release(&vols);
+	emit_secrets(&c, &b);
+	if (c.failed || self_check(&c, b.data, b.len) < 0)
+		goto out;
+	out->nservices = c.nsvcs;
+	out->nunmapped = c.unmapped;
+	out->nsecrets = c.nsecrets;
+	out->text = buf_detach(&b, &out->len);
+	rc = c.unmapped ? 1 : 0;
+out:
+	diag_sort(d);
+	buf_release(&b);
+	ctx_release(&c);
+	yt_free(doc);
+	return rc;
+}
+
+void
+compose_result_release(struct compose_result *r)
+{
+	free(r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+char *
+compose_project_name(const char *dirname)
+{
+	struct buf b;
+	char *s;
+
+	buf_init(&b, 0);
+	for (const char *p = dirname; *p; p++) {
+		char ch = (char)tolower((unsigned char)*p);
+
+		if ((isalnum((unsigned char)ch) && !(ch & 0x80)) || ((ch == '_' || ch == '-') && b.len))
+			buf_add(&b, &ch, 1);
+	}
+	s = buf_detach(&b, NULL);
+	if (strlen(s) > 63)
+		s[63] = '\0';
+	if (!*s || !manifest_name_ok(s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
