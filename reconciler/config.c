@@ -42,6 +42,9 @@ config_release(struct config *c)
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->listen);
+	free(c->hook_github_file);
+	free(c->hook_gitea_file);
+	free(c->hook_generic_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -73,10 +76,13 @@ set_duration(int64_t *dst, const struct yt_node *v, const char *key, struct diag
 static const char *const keys[] = {
 	"repo", "branch", "manifest", "poll_interval", "state_dir", "secrets_dir", "docker_host",
 	"concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", "control_socket",
-	"control_group", "listen", NULL,
+	"control_group", "listen", "webhooks", NULL,
 };
 static const char *const git_keys[] = {
 	"token_file", "token_user", "ssh_key", "known_hosts", NULL,
+};
+static const char *const hook_keys[] = {
+	"github_secret_file", "gitea_secret_file", "generic_token_file", NULL,
 };
 
 static int
@@ -86,6 +92,31 @@ known(const char *k, const char *const *list)
 		if (strcmp(k, list[i]) == 0)
 			return 1;
 	return 0;
+}
+
+static void
+load_webhooks(struct config *c, const struct yt_node *v, struct diag *d)
+{
+	if (yt_is_null(v))
+		return;
+	if (v->type != YT_MAP) {
+		diag_add(d, v->line, v->col, "webhooks", "expected a mapping");
+		return;
+	}
+	for (size_t j = 0; j < v->n; j++) {
+		const char *hk = v->keys[j]->value;
+		char *p = xasprintf("webhooks.%s", hk);
+
+		if (!known(hk, hook_keys))
+			diag_add(d, v->keys[j]->line, v->keys[j]->col, p, "unknown key '%s'", hk);
+		else if (strcmp(hk, "github_secret_file") == 0)
+			set_str(&c->hook_github_file, v->items[j], p, d);
+		else if (strcmp(hk, "gitea_secret_file") == 0)
+			set_str(&c->hook_gitea_file, v->items[j], p, d);
+		else if (strcmp(hk, "generic_token_file") == 0)
+			set_str(&c->hook_generic_file, v->items[j], p, d);
+		free(p);
+	}
 }
 
 int
@@ -174,6 +205,8 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 					set_str(&c->known_hosts, v->items[j], p, d);
 				free(p);
 			}
+		} else if (strcmp(k, "webhooks") == 0) {
+			load_webhooks(c, v, d);
 		}
 	}
 out:
@@ -197,6 +230,18 @@ config_check(const struct config *c, char *err)
 		return errf(err, "log_format must be text or json, not '%s'", c->log_format);
 	if (c->control_socket && *c->control_socket && c->control_socket[0] != '/')
 		return errf(err, "control_socket '%s' must be an absolute path", c->control_socket);
+	{
+		const char *const hooks[][2] = {
+			{ "webhooks.github_secret_file", c->hook_github_file },
+			{ "webhooks.gitea_secret_file", c->hook_gitea_file },
+			{ "webhooks.generic_token_file", c->hook_generic_file },
+		};
+
+		for (size_t i = 0; i < 3; i++)
+			if (hooks[i][1] && hooks[i][1][0] != '/')
+				return errf(err, "%s '%s' must be an absolute path", hooks[i][0],
+				    hooks[i][1]);
+	}
 	if (c->ssh_key && !c->known_hosts)
 		return errf(err, "git.ssh_key needs git.known_hosts (the server's host key must be "
 		    "pinned)");

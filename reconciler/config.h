@@ -28,6 +28,8 @@ struct config {
 	char *control_socket;	/* NULL: <state_dir>/reconcilerd.sock; "" disables */
 	char *control_group;	/* group given the socket (mode 0660) */
 	char *listen;		/* HOST:PORT for /healthz, /metrics; NULL: off */
+	/* webhooks: files holding each source's secret; NULL: that hook is off */
+	char *hook_github_file, *hook_gitea_file, *hook_generic_file;
 };
 
 void config_defaults(struct config *c);
