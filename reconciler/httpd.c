@@ -18,7 +18,7 @@
 
 #define READ_TIMEOUT_MS 5000
 
-struct conn;
+struct http_conn;
 
 struct httpd {
 	uv_loop_t *loop;
@@ -32,12 +32,12 @@ struct httpd {
 	char *path;		/* unix socket path, to unlink at close */
 	http_handler fn;
 	void *payload;
-	struct conn *conns;	/* open connections */
+	struct http_conn *conns;	/* open connections */
 	int closing;
 	int open_handles;	/* listener + connections not yet closed */
 };
 
-struct conn {
+struct http_conn {
 	struct httpd *h;
 	union {
 		uv_pipe_t pipe;
@@ -49,7 +49,8 @@ struct conn {
 	struct buf in;
 	int handles;		/* 2 while open: stream and timer */
 	int answered;
-	struct conn *next, **prevp;
+	int held;		/* deferred: freed by http_answer, not at close */
+	struct http_conn *next, **prevp;
 	uv_write_t wr;
 	char *out;
 	char peer[64];
@@ -215,24 +216,30 @@ handle_closed(uv_handle_t *hd)
 }
 
 static void
-conn_handle_closed(uv_handle_t *hd)
+conn_free(struct http_conn *c)
 {
-	struct conn *c = hd->data;
 	struct httpd *h = c->h;
 
-	if (--c->handles == 0) {
-		buf_release(&c->in);
-		free(c->out);
-		free(c);
-		if (--h->open_handles == 0 && h->closing) {
-			free(h->path);
-			free(h);
-		}
+	buf_release(&c->in);
+	free(c->out);
+	free(c);
+	if (--h->open_handles == 0 && h->closing) {
+		free(h->path);
+		free(h);
 	}
 }
 
 static void
-conn_close(struct conn *c)
+conn_handle_closed(uv_handle_t *hd)
+{
+	struct http_conn *c = hd->data;
+
+	if (--c->handles == 0 && !c->held)
+		conn_free(c);
+}
+
+static void
+conn_close(struct http_conn *c)
 {
 	if (uv_is_closing(&c->s.handle))
 		return;
@@ -254,15 +261,11 @@ written(uv_write_t *w, int status)
 }
 
 static void
-respond(struct conn *c, struct http_response *r)
+send_response(struct http_conn *c, struct http_response *r)
 {
 	uv_buf_t b;
 	struct buf out;
 
-	if (c->answered)
-		return;
-	c->answered = 1;
-	uv_read_stop(&c->s.stream);
 	buf_init(&out, 0);
 	buf_addf(&out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\nConnection: close\r\n%s\r\n", r->status,
@@ -278,7 +281,34 @@ respond(struct conn *c, struct http_response *r)
 }
 
 static void
-respond_error(struct conn *c, int status, const char *msg)
+respond(struct http_conn *c, struct http_response *r)
+{
+	if (c->answered)
+		return;
+	c->answered = 1;
+	uv_read_stop(&c->s.stream);
+	send_response(c, r);
+}
+
+struct http_conn *
+http_defer(struct http_response *r)
+{
+	r->deferred = 1;
+	return r->conn;
+}
+
+void
+http_answer(struct http_conn *c, struct http_response *r)
+{
+	c->held = 0;
+	if (c->handles == 0)
+		conn_free(c);	/* closed meanwhile: nobody to answer */
+	else if (!uv_is_closing(&c->s.handle))
+		send_response(c, r);
+}
+
+static void
+respond_error(struct http_conn *c, int status, const char *msg)
 {
 	struct http_response r;
 
@@ -302,7 +332,7 @@ alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *b)
 static void
 read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
-	struct conn *c = s->data;
+	struct http_conn *c = s->data;
 	struct http_request req;
 	int rc;
 
@@ -329,9 +359,17 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 			memset(&r, 0, sizeof(r));
 			r.status = 200;
 			buf_init(&r.body, 0);
+			r.conn = c;
 			snprintf(req.peer, sizeof(req.peer), "%s", c->peer);
 			c->h->fn(&req, &r, c->h->payload);
-			respond(c, &r);
+			if (r.deferred) {
+				/* the answer may take long: no read timeout, no more input */
+				c->held = c->answered = 1;
+				uv_timer_stop(&c->timer);
+				uv_read_stop(&c->s.stream);
+			} else {
+				respond(c, &r);
+			}
 			buf_release(&r.body);
 		} else if (rc > 1) {
 			respond_error(c, rc, http_status_text(rc));
@@ -343,7 +381,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 static void
 timeout_cb(uv_timer_t *t)
 {
-	struct conn *c = t->data;
+	struct http_conn *c = t->data;
 
 	/* a slow or silent client: answer 408 if it sent anything, else drop */
 	if (c->in.len)
@@ -356,7 +394,7 @@ static void
 accept_cb(uv_stream_t *server, int status)
 {
 	struct httpd *h = server->data;
-	struct conn *c;
+	struct http_conn *c;
 
 	if (status < 0 || h->closing)
 		return;

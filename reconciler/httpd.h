@@ -40,12 +40,24 @@ int http_parse(char *buf, size_t len, struct http_request *req);
 /* Case-insensitive header lookup; NULL when absent. */
 const char *http_header(const struct http_request *req, const char *name);
 
+struct http_conn;
+
 struct http_response {
 	int status;
 	const char *content_type;	/* default application/json */
 	struct buf body;
 	char extra_headers[256];	/* "Name: value\r\n" lines, or empty */
+	struct http_conn *conn;		/* set by the server, for http_defer */
+	int deferred;
 };
+
+/* From a handler: no answer now; it comes later through http_answer, on the
+ * loop's thread (the request, and its buffer, are gone by then). The read
+ * timeout no longer applies. Returns the connection to answer on. */
+struct http_conn *http_defer(struct http_response *resp);
+/* Sends resp on a deferred connection, or only forgets the connection when
+ * it was closed meanwhile (client gone, server closed). Exactly once. */
+void http_answer(struct http_conn *c, struct http_response *resp);
 
 /* The handler fills resp; payload is the server's. */
 typedef void (*http_handler)(const struct http_request *req, struct http_response *resp,
