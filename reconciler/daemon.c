@@ -18,6 +18,7 @@
 #include "state.h"
 #include "statuspage.h"
 #include "util.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@ struct metrics {
 	long long last_success;		/* unix seconds of the last in-sync/converged */
 	int drifted, quarantined;
 	char revision[41];
+	unsigned long hooks[WEBHOOK_NSOURCES][WEBHOOK_NOUTCOMES];
 };
 
 #define FLAP_LIMIT	5		/* deaths ... */
@@ -101,6 +103,8 @@ struct daemon {
 	/* systemd: readiness, a STATUS= line per cycle, the watchdog (sdnotify.h) */
 	struct sdnotify *sd;
 	uv_timer_t watchdog;
+	struct webhook_rate hook_rate;	/* loop thread only */
+	int diffs;		/* GET /v1/diff jobs in the thread pool */
 };
 
 const char *
@@ -922,6 +926,13 @@ metrics_text(struct daemon *dm, struct buf *b)
 	    "# HELP reconciler_engine_errors_total Cycles that could not reach the engine.\n"
 	    "# TYPE reconciler_engine_errors_total counter\nreconciler_engine_errors_total %lu\n",
 	    m->git_errors, m->engine_errors);
+	buf_addf(b, "# HELP reconciler_webhooks_total Webhook requests by source and outcome.\n"
+	    "# TYPE reconciler_webhooks_total counter\n");
+	for (int s = 0; s < WEBHOOK_NSOURCES; s++)
+		for (int o = 0; o < WEBHOOK_NOUTCOMES; o++)
+			buf_addf(b, "reconciler_webhooks_total{source=\"%s\",outcome=\"%s\"} %lu\n",
+			    webhook_source_name((enum webhook_source)s),
+			    webhook_outcome_name((enum webhook_outcome)o), m->hooks[s][o]);
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -952,6 +963,211 @@ status_page(struct daemon *dm, struct http_response *r)
 	json_decref(hist);
 	json_decref(st);
 	free(p);
+}
+
+/* Webhooks: the pure decision is webhook.c's; here only the secret file,
+ * the rate limit, the counter and the cycle. */
+static int
+hook_secret(const char *file, char **out, size_t *len, char *err)
+{
+	if (file_read(file, 4096, out, len, err) < 0)
+		return -1;
+	while (*len && strchr(" \t\r\n", (*out)[*len - 1]))
+		(*out)[--*len] = '\0';
+	if (*len == 0)
+		return errf(err, "the secret file '%s' is empty", file);
+	return 0;
+}
+
+static void
+hook(struct daemon *dm, const struct http_request *req, struct http_response *r)
+{
+	struct webhook_request wr = { 0 };
+	struct webhook_verdict v;
+	const char *file;
+	char *secret = NULL, err[ERR_LEN];
+	size_t len = 0;
+	int wait;
+
+	if (webhook_source_parse(req->path + 7, &wr.source) < 0) {
+		json_body(r, 404, json_pack("{s:s}", "error", "no such webhook: use /hooks/github, "
+		    "/hooks/gitea or /hooks/generic"));
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	file = wr.source == WEBHOOK_GITHUB ? dm->cfg->hook_github_file :
+	    wr.source == WEBHOOK_GITEA ? dm->cfg->hook_gitea_file : dm->cfg->hook_generic_file;
+	if (!webhook_rate_take(&dm->hook_rate, req->peer, now_ms(), &wait)) {
+		v.status = 429;
+		v.outcome = WEBHOOK_RATE_LIMITED;
+		snprintf(v.reason, sizeof(v.reason), "too many requests from %s: retry in %ds",
+		    req->peer, wait);
+		snprintf(r->extra_headers, sizeof(r->extra_headers), "Retry-After: %d\r\n", wait);
+	} else if (file && hook_secret(file, &secret, &len, err) < 0) {
+		v.status = 500;
+		v.outcome = WEBHOOK_ERROR;
+		snprintf(v.reason, sizeof(v.reason), "webhook secret: %.400s", err);
+	} else {
+		wr.signature = http_header(req, wr.source == WEBHOOK_GITHUB ? "X-Hub-Signature-256" :
+		    "X-Gitea-Signature");
+		wr.authorization = http_header(req, "Authorization");
+		wr.event = http_header(req, wr.source == WEBHOOK_GITHUB ? "X-GitHub-Event" :
+		    "X-Gitea-Event");
+		wr.content_type = http_header(req, "Content-Type");
+		wr.body = req->body;
+		wr.body_len = req->body_len;
+		webhook_judge(&wr, (const unsigned char *)secret, len, dm->cfg->branch, &v);
+	}
+	if (secret) {
+		explicit_bzero(secret, len);
+		free(secret);
+	}
+	pthread_mutex_lock(&dm->m.mu);
+	dm->m.hooks[wr.source][v.outcome]++;
+	pthread_mutex_unlock(&dm->m.mu);
+	log_msg(v.status >= 500 ? LOG_ERROR : v.status >= 400 ? LOG_WARN : LOG_INFO, "webhook",
+	    "source=%s peer=%s status=%d outcome=%s: %s", webhook_source_name(wr.source), req->peer,
+	    v.status, webhook_outcome_name(v.outcome), v.reason);
+	if (v.sync)
+		schedule(dm, "webhook");
+	json_body(r, v.status, json_pack("{s:s,s:s}", "outcome", webhook_outcome_name(v.outcome),
+	    v.status >= 400 ? "error" : "message", v.reason));
+}
+
+/* GET /v1/diff: the manifest at the revision of the last cycle against the
+ * engine now, computed in the thread pool on a copy of what it needs (a
+ * reload may swap the config meanwhile), and the bare clone opened afresh
+ * (the cycle's own handle is its alone). */
+#define DIFF_JOBS 2
+
+struct diffjob {
+	uv_work_t work;
+	struct daemon *dm;
+	struct http_conn *conn;
+	char *clone, *manifest, *secrets_dir, *key, *docker_host;
+	int64_t timeout;
+	char rev[41];
+	int status;
+	json_t *out;
+};
+
+static void
+diff_work(uv_work_t *w)
+{
+	struct diffjob *j = w->data;
+	struct docker_options o = DOCKER_OPTIONS_INIT;
+	struct manifest *m = NULL;
+	struct secrets sec = { 0 };
+	struct desired ds = { 0 };
+	struct actual a = { 0 };
+	struct docker *d = NULL;
+	struct plan *p = NULL;
+	char err[ERR_LEN], commit[41], *text = NULL, *label;
+	struct diag dg;
+	size_t len;
+
+	j->status = 503;
+	if (gitsrc_read(j->clone, j->rev, j->manifest, YT_MAX_SIZE, &text, &len, commit,
+	    err) < 0) {
+		j->out = json_pack("{s:s}", "error", err);
+		return;
+	}
+	label = xasprintf("%s@%.12s", j->manifest, j->rev);
+	diag_init(&dg, label);
+	if (manifest_parse(&m, label, text, len, &dg) < 0) {
+		char *first = diag_first(&dg);
+
+		j->out = json_pack("{s:s}", "error", first);
+		free(first);
+		goto out;
+	}
+	o.host = j->docker_host;
+	o.timeout_ms = j->timeout;
+	if (secrets_open(&sec, j->secrets_dir, j->key, 0, err) < 0 ||
+	    desired_build(&ds, m, &sec, err) < 0 || docker_open(&d, &o, err) < 0 ||
+	    actual_load(&a, d, m->project, err) < 0) {
+		j->out = json_pack("{s:s}", "error", err);
+		goto out;
+	}
+	diff_compute(&p, &ds, &a);
+	j->out = plan_json(p);
+	json_object_set_new(j->out, "revision", json_string(commit));
+	j->status = 200;
+out:
+	plan_free(p);
+	actual_release(&a);
+	desired_release(&ds);
+	secrets_release(&sec);
+	docker_free(d);
+	manifest_free(m);
+	diag_release(&dg);
+	free(label);
+	free(text);
+}
+
+static void
+diff_done(uv_work_t *w, int status)
+{
+	struct diffjob *j = w->data;
+	struct http_response r;
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&r.body, 0);
+	json_body(&r, j->out ? j->status : 500, j->out ? j->out : json_pack("{s:s}", "error",
+	    "the diff was cancelled"));
+	http_answer(j->conn, &r);
+	buf_release(&r.body);
+	j->dm->diffs--;
+	free(j->clone);
+	free(j->manifest);
+	free(j->secrets_dir);
+	free(j->key);
+	free(j->docker_host);
+	free(j);
+}
+
+static void
+diff_start(struct daemon *dm, struct http_response *r)
+{
+	struct diffjob *j;
+	char rev[41];
+
+	pthread_mutex_lock(&dm->m.mu);
+	snprintf(rev, sizeof(rev), "%s", dm->m.revision);
+	pthread_mutex_unlock(&dm->m.mu);
+	if (!*rev) {
+		json_body(r, 503, json_pack("{s:s}", "error", "no cycle has read the manifest yet: "
+		    "try again after the first cycle"));
+		return;
+	}
+	if (dm->diffs >= DIFF_JOBS) {
+		snprintf(r->extra_headers, sizeof(r->extra_headers), "Retry-After: 1\r\n");
+		json_body(r, 429, json_pack("{s:s}", "error", "diffs are already being computed: "
+		    "try again in a second"));
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->dm = dm;
+	j->clone = state_path(dm, "repo.git");
+	j->manifest = xstrdup(dm->cfg->manifest);
+	j->secrets_dir = xstrdup(dm->cfg->secrets_dir);
+	j->key = state_path(dm, "hmac.key");
+	j->docker_host = dm->cfg->docker_host ? xstrdup(dm->cfg->docker_host) : NULL;
+	j->timeout = dm->cfg->engine_timeout;
+	snprintf(j->rev, sizeof(j->rev), "%s", rev);
+	j->work.data = j;
+	if (uv_queue_work(&dm->loop, &j->work, diff_work, diff_done) < 0) {
+		free(j->clone);
+		free(j->manifest);
+		free(j->secrets_dir);
+		free(j->key);
+		free(j->docker_host);
+		free(j);
+		json_body(r, 500, json_pack("{s:s}", "error", "cannot queue the diff"));
+		return;
+	}
+	dm->diffs++;
+	j->conn = http_defer(r);
 }
 
 static void
@@ -989,6 +1205,10 @@ handle(const struct http_request *req, struct http_response *r, void *payload)
 		json_body(r, 202, json_pack("{s:b,s:b,s:O}", "requested", 1, "retry", dm->retry != 0,
 		    "cycle_before", before ? before : json_null()));
 		json_decref(st);
+	} else if (strncmp(req->path, "/hooks/", 7) == 0 && post) {
+		hook(dm, req, r);
+	} else if (strcmp(req->path, "/v1/diff") == 0 && get) {
+		diff_start(dm, r);
 	} else if (strcmp(req->path, "/v1/history") == 0 && get) {
 		char *p = state_path(dm, "journal.db"), err[ERR_LEN];
 		struct journal *j = NULL;
@@ -1008,7 +1228,8 @@ handle(const struct http_request *req, struct http_response *r, void *payload)
 		free(p);
 	} else if (!strcmp(req->path, "/") || !strcmp(req->path, "/healthz") ||
 	    !strcmp(req->path, "/readyz") ||
-	    !strcmp(req->path, "/metrics") || !strncmp(req->path, "/v1/", 4)) {
+	    !strcmp(req->path, "/metrics") || !strncmp(req->path, "/v1/", 4) ||
+	    !strncmp(req->path, "/hooks/", 7)) {
 		json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
 	} else {
 		json_body(r, 404, json_pack("{s:s}", "error", "not found"));
