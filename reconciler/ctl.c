@@ -408,6 +408,43 @@ world_release(struct world *w)
 
 /* --- diff ------------------------------------------------------------------ */
 
+static long daemon_call(const struct source *src, const char *method, const char *path,
+    json_t **out);
+
+/* The daemon's GET /v1/diff answer, printed as a standalone diff would be. */
+static int
+diff_from_daemon(long status, json_t *o, int json, int color)
+{
+	struct plan *p = NULL;
+	char err[ERR_LEN];
+	int rc = EXIT_USAGE;
+
+	if (status != 200) {
+		fprintf(stderr, "reconcilerctl diff: reconcilerd answered %ld: %s\n", status,
+		    json_string_value(json_object_get(o, "error")) ?
+		    json_string_value(json_object_get(o, "error")) : "no reason given");
+		goto out;
+	}
+	if (plan_from_json(&p, o, err) < 0) {
+		fprintf(stderr, "reconcilerctl diff: reconcilerd's answer: %s\n", err);
+		goto out;
+	}
+	if (json) {
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		const char *rev = json_string_value(json_object_get(o, "revision"));
+
+		printf("(from reconcilerd, at revision %.12s)\n", rev ? rev : "-");
+		plan_print(p, stdout, color);
+	}
+	rc = plan_in_sync(p) ? 0 : 1;
+out:
+	plan_free(p);
+	json_decref(o);
+	return rc;
+}
+
 static int
 cmd_diff(int argc, char **argv)
 {
@@ -441,6 +478,17 @@ cmd_diff(int argc, char **argv)
 		return usage_error("diff", "unexpected argument '%s'", argv[optind]);
 	if (getenv("NO_COLOR"))
 		color = 0;
+	/* No manifest named: the running daemon's view, when one answers. */
+	if (!src.file && !src.repo) {
+		json_t *o = NULL;
+		long status = daemon_call(&src, "GET", "/v1/diff", &o);
+
+		if (status >= 0)
+			return diff_from_daemon(status, o, json, color);
+		json_decref(o);
+		fprintf(stderr, "reconcilerctl diff: no reconcilerd answers (give --state-dir or "
+		    "--socket); diffing %s without it\n", DEFAULT_MANIFEST);
+	}
 	if (world_load(&w, &src, "diff") < 0)
 		goto out;
 	if (json) {
@@ -1213,8 +1261,8 @@ static const struct command commands[] = {
 	  "       [--token-file F | --ssh-key K --known-hosts H]] FILE SERVICE IMAGE@sha256:DIGEST",
 	  "replace one service's image digest in place, keeping everything else" },
 	{ "diff", cmd_diff, "[-f FILE | --repo URL [--ref REF] [--path P]] [--json] [--no-color]\n"
-	  "       [--secrets-dir DIR] [--state-dir DIR] [-H unix:///path/docker.sock]",
-	  "show drift between the manifest and the engine; exit 0 in sync, 1 drift, 2 error" },
+	  "       [--secrets-dir DIR] [--state-dir DIR] [--socket PATH] [-H unix:///path/docker.sock]",
+	  "show drift between the manifest (or reconcilerd's) and the engine; exit 0 in sync, 1 drift, 2 error" },
 	{ "apply", cmd_apply, "[-f FILE | --repo URL …] [--revision REV] [-j N] [-H HOST]",
 	  "converge once from a manifest without a daemon (bootstrap, tests); exit 0 ok, 1 failed" },
 	{ "status", cmd_status, "[-f FILE | --repo URL … | -p PROJECT] [--json]",

@@ -619,3 +619,93 @@ plan_json(const struct plan *p)
 	    "in_sync", plan_in_sync(p), "summary", sum, "services", svcs, "networks", nets,
 	    "volumes", vols);
 }
+
+static char *
+json_strdup(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? xstrdup(v) : NULL;
+}
+
+static json_t *
+json_array_or_new(const json_t *o, const char *key)
+{
+	json_t *a = json_object_get(o, key);
+
+	return json_is_array(a) ? json_incref(a) : json_array();
+}
+
+static int
+resources_from_json(const json_t *a, struct plan_resource **out, size_t *n)
+{
+	size_t i;
+	json_t *it;
+
+	*out = xcalloc(json_array_size(a) + 1, sizeof(**out));
+	json_array_foreach(a, i, it) {
+		const char *name = json_string_value(json_object_get(it, "name"));
+		const char *act = json_string_value(json_object_get(it, "action"));
+
+		if (!name || !act)
+			return -1;
+		(*out)[*n].name = xstrdup(name);
+		(*out)[*n].external = strcmp(act, "missing-external") == 0;
+		(*n)++;
+	}
+	return 0;
+}
+
+int
+plan_from_json(struct plan **out, const json_t *o, char *err)
+{
+	struct plan *p = xcalloc(1, sizeof(*p));
+	json_t *svcs = json_object_get(o, "services"), *it;
+	size_t i;
+
+	*out = NULL;
+	if (!json_is_object(o) || json_integer_value(json_object_get(o, "format")) != 1 ||
+	    !json_is_string(json_object_get(o, "project")) || !json_is_array(svcs)) {
+		plan_free(p);
+		return errf(err, "not a diff document of format 1");
+	}
+	p->project = json_strdup(o, "project");
+	p->services = xcalloc(json_array_size(svcs) + 1, sizeof(*p->services));
+	json_array_foreach(svcs, i, it) {
+		struct plan_service *ps = &p->services[p->nservices];
+		const char *act = json_string_value(json_object_get(it, "action"));
+		int found = 0;
+
+		if (!json_is_string(json_object_get(it, "service")) || !act) {
+			plan_free(p);
+			return errf(err, "services[%zu]: no service name or action", i);
+		}
+		for (int a = PLAN_IN_SYNC; a <= PLAN_BLOCKED; a++)
+			if (strcmp(act, plan_action_name((enum plan_action)a)) == 0) {
+				ps->action = (enum plan_action)a;
+				found = 1;
+			}
+		if (!found) {
+			plan_free(p);
+			return errf(err, "services[%zu]: unknown action '%s'", i, act);
+		}
+		ps->service = json_strdup(it, "service");
+		ps->container = json_strdup(it, "container");
+		ps->id = json_strdup(it, "id");
+		ps->hash = json_strdup(it, "spec_hash");
+		ps->current_hash = json_strdup(it, "current_spec_hash");
+		ps->revision = json_strdup(it, "revision");
+		ps->reasons = json_array_or_new(it, "reasons");
+		ps->anomalies = json_array_or_new(it, "anomalies");
+		ps->kept_volumes = json_array_or_new(it, "kept_volumes");
+		ps->extra_ids = json_array();
+		p->nservices++;
+	}
+	if (resources_from_json(json_object_get(o, "networks"), &p->networks, &p->nnetworks) < 0 ||
+	    resources_from_json(json_object_get(o, "volumes"), &p->volumes, &p->nvolumes) < 0) {
+		plan_free(p);
+		return errf(err, "a network or volume without name or action");
+	}
+	*out = p;
+	return 0;
+}

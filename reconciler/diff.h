@@ -61,5 +61,8 @@ const char *plan_action_name(enum plan_action a);
 void plan_print(const struct plan *p, FILE *fp, int color);
 /* The documented --json form (docs/diff-json.md). */
 json_t *plan_json(const struct plan *p);
+/* Back from that form (a daemon's GET /v1/diff), enough for plan_print and
+ * plan_in_sync; -1 with err when o is not such a document. */
+int plan_from_json(struct plan **out, const json_t *o, char *err);
 
 #endif
