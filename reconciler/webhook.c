@@ -295,7 +295,8 @@ webhook_rate_take(struct webhook_rate *rl, const char *peer, long long now, int 
 		t += (double)(now - rl->slot[slot].last) / WEBHOOK_RATE_REFILL_MS;
 	if (t > WEBHOOK_RATE_BURST)
 		t = WEBHOOK_RATE_BURST;
-	rl->slot[slot].last = now;
+	if (now > rl->slot[slot].last)
+		rl->slot[slot].last = now;	/* a clock that steps back refunds nothing */
 	if (t < 1.0) {
 		rl->slot[slot].tokens = t;
 		*retry_after = (int)((1.0 - t) * WEBHOOK_RATE_REFILL_MS / 1000.0) + 1;
