@@ -8,7 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 RECONCILERD=${RECONCILERD:-build/reconcilerd}
 example=contrib/reconciler.yaml.example
 
-# the key tables of config.c: keys[] and git_keys[]
+# the key tables of config.c: keys[], git_keys[] and hook_keys[]
 table() {
 	awk -v name="$1" '
 		$0 ~ "^static const char \\*const " name "\\[\\] = \\{" { on = 1; next }
@@ -18,6 +18,7 @@ table() {
 }
 keys=$(table keys)
 git_keys=$(table git_keys)
+hook_keys=$(table hook_keys)
 check "config.c's key tables were found ($(wc -w <<<"$keys") + $(wc -w <<<"$git_keys") keys)" \
 	test "$(wc -w <<<"$keys")" -ge 10 -a "$(wc -w <<<"$git_keys")" -ge 4
 for k in $keys; do
@@ -26,9 +27,12 @@ done
 for k in $git_keys; do
 	check "the example has 'git.$k'" grep -qE "^  (# )?$k:" "$example"
 done
+for k in $hook_keys; do
+	check "the example has 'webhooks.$k'" grep -qE "^  (# )?$k:" "$example"
+done
 # each key comes with its default (or says it has none / is required)
-for k in $keys $git_keys; do
-	[ "$k" = git ] && continue
+for k in $keys $git_keys $hook_keys; do
+	[ "$k" = git ] || [ "$k" = webhooks ] && continue
 	# shellcheck disable=SC2016 # an awk program
 	check "the comment above '$k' gives its default" awk -v k="$k" '
 		/^ *#/ && !/^ *# [a-z_]+: / { text = text $0 "\n"; next }
@@ -57,11 +61,11 @@ expect_exit "the example parses and checks (reconcilerd -n)" 0 "$RECONCILERD" -n
 expect_contains "config ok" "config ok"
 
 # every commented key turned on (paths kept in $tmp)
-pattern=$(printf '%s\n' "$keys" "$git_keys" | paste -sd'|')
+pattern=$(printf '%s\n' "$keys" "$git_keys" "$hook_keys" | paste -sd'|')
 sed -E "s/^( *)# ($pattern): /\\1\\2: /" "$example" |
 	localize -e "s|^control_socket: .*|control_socket: $tmp/state/c.sock|" >"$tmp/all.yaml"
 check "every key is on in the second copy" test "$(grep -cE "^ *($pattern):" "$tmp/all.yaml")" -eq \
-	"$(printf '%s\n' "$keys" "$git_keys" | wc -l)"
+	"$(printf '%s\n' "$keys" "$git_keys" "$hook_keys" | wc -l)"
 expect_exit "with every key on, it still parses and checks" 0 "$RECONCILERD" -n -c "$tmp/all.yaml"
 
 printf 'bogus: 1\n' >>"$tmp/conf.yaml"
