@@ -4,6 +4,7 @@
 # self-contained (works without the bash-completion package too).
 # shellcheck shell=bash
 
+_reconcilerctl_cmds='validate set-image diff apply status sync history import-compose version'
 _reconcilerctl_source_opts='-f --file --repo --ref --path --secrets-dir --state-dir -H --host --socket'
 
 _reconcilerctl_opts() { # COMMAND: its options
@@ -15,6 +16,7 @@ _reconcilerctl_opts() { # COMMAND: its options
 	status) echo "$_reconcilerctl_source_opts -p --project --json --help" ;;
 	sync) echo '--state-dir --socket --retry --wait --timeout --help' ;;
 	history) echo '--state-dir --socket --limit --json --help' ;;
+	import-compose) echo '--resolve -H --host -o --output --force --project --image --base-dir --help' ;;
 	esac
 }
 
@@ -48,7 +50,7 @@ _reconcilerctl() {
 		-f | --file | --repo | --ref | --path | --secrets-dir | --state-dir | -H | --host | \
 			--socket | -m | --message | --author | --remote | --token-file | --ssh-key | \
 			--known-hosts | --revision | -j | --concurrency | -p | --project | --timeout | \
-			--limit) ((i++)) ;;
+			--limit | -o | --output | --image | --base-dir) ((i++)) ;;
 		-*) ;;
 		*) ((npos++)) ;;
 		esac
@@ -57,7 +59,7 @@ _reconcilerctl() {
 	if [ -z "$cmd" ]; then
 		case $cur in
 		-*) mapfile -t COMPREPLY < <(compgen -W '--help --version' -- "$cur") ;;
-		*) mapfile -t COMPREPLY < <(compgen -W 'validate set-image diff apply status sync history version help' -- "$cur") ;;
+		*) mapfile -t COMPREPLY < <(compgen -W "$_reconcilerctl_cmds help" -- "$cur") ;;
 		esac
 		return 0
 	fi
@@ -68,11 +70,11 @@ _reconcilerctl() {
 		_reconcilerctl_manifests "$cur"
 		return 0
 		;;
-	--secrets-dir | --state-dir)
+	--secrets-dir | --state-dir | --base-dir)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return 0
 		;;
-	--socket | --token-file | --ssh-key | --known-hosts)
+	--socket | --token-file | --ssh-key | --known-hosts | -o | --output)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return 0
 		;;
@@ -81,7 +83,7 @@ _reconcilerctl() {
 		return 0
 		;;
 	--repo | --ref | --path | -m | --message | --author | --remote | --revision | -j | \
-		--concurrency | -p | --project | --timeout | --limit)
+		--concurrency | -p | --project | --timeout | --limit | --image)
 		return 0
 		;;
 	esac
@@ -95,10 +97,10 @@ _reconcilerctl() {
 	esac
 	case $cmd in
 	validate) _reconcilerctl_manifests "$cur" ;;
-	set-image) [ "$npos" -ne 0 ] || _reconcilerctl_manifests "$cur" ;;
+	set-image | import-compose) [ "$npos" -ne 0 ] || _reconcilerctl_manifests "$cur" ;;
 	help)
 		[ "$npos" -ne 0 ] ||
-			mapfile -t COMPREPLY < <(compgen -W 'validate set-image diff apply status sync history version' -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "$_reconcilerctl_cmds" -- "$cur")
 		;;
 	esac
 	return 0
