@@ -112,18 +112,6 @@ report(struct ctx *c, const struct yt_node *n, const char *path, enum level lv,
 	free(msg);
 }
 
-static char *
-pkey(const char *path, const char *key)
-{
-	return *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
-}
-
-static char *
-pidx(const char *path, size_t i)
-{
-	return xasprintf("%s[%zu]", path, i);
-}
-
 /* The text of a scalar that is a string in Compose's eyes (numbers and
  * booleans taken as written); NULL for null, collections and text with NUL. */
 static const char *
@@ -815,7 +803,7 @@ cmd_argv(struct ctx *c, const struct yt_node *n, const char *path, size_t *argc)
 	v = xcalloc(n->n + 1, sizeof(*v));
 	for (size_t i = 0; i < n->n; i++) {
 		if (!text_of(n->items[i])) {
-			char *ip = pidx(path, i);
+			char *ip = yt_path_idx(path, i);
 
 			report(c, n->items[i], ip, L_UNMAPPED, "expected a string, found %s",
 			    yt_type_name(n->items[i]));
@@ -992,7 +980,7 @@ conv_healthcheck(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i]->type == YT_SCALAR ? n->keys[i]->value : "?";
 		const struct yt_node *v = n->items[i];
-		char *p = pkey(path, k);
+		char *p = yt_path_key(path, k);
 
 		if (strcmp(k, "test") == 0) {
 			conv_health_test(c, s, b, v, p);
@@ -1138,7 +1126,7 @@ conv_environment(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 	if (n->type == YT_SEQ) {
 		for (size_t i = 0; i < n->n; i++) {
 			const struct yt_node *it = n->items[i];
-			char *p = pidx(path, i), *name, *line;
+			char *p = yt_path_idx(path, i), *name, *line;
 			const char *t = text_of(it), *eq;
 
 			if (!t) {
@@ -1160,7 +1148,7 @@ conv_environment(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 		for (size_t i = 0; i < n->n; i++) {
 			const struct yt_node *k = n->keys[i], *it = n->items[i];
 			const char *name = k->type == YT_SCALAR ? k->value : "?";
-			char *p = pkey(path, name), *line;
+			char *p = yt_path_key(path, name), *line;
 
 			if (!manifest_env_name_ok(name))
 				report(c, k, p, L_UNMAPPED, "invalid variable name '%s'", name);
@@ -1199,7 +1187,7 @@ conv_env_file(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 
 	for (size_t i = 0; i < count; i++) {
 		const struct yt_node *it = items[i], *pn = it;
-		char *p = n->type == YT_SEQ ? pidx(path, i) : xstrdup(path), *lit, *want, *what;
+		char *p = n->type == YT_SEQ ? yt_path_idx(path, i) : xstrdup(path), *lit, *want, *what;
 		char why[ERR_LEN];
 		const char *base, *name;
 
@@ -1273,7 +1261,7 @@ conv_secrets(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 	}
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *it = n->items[i], *src = it, *def;
-		char *p = pidx(path, i), *target = NULL, *what = NULL;
+		char *p = yt_path_idx(path, i), *target = NULL, *what = NULL;
 		const char *mode = NULL, *name;
 
 		if (it->type == YT_MAP) {
@@ -1284,7 +1272,7 @@ conv_secrets(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 				const char *kk = it->keys[k]->type == YT_SCALAR ? it->keys[k]->value : "?";
 
 				if (strcmp(kk, "uid") == 0 || strcmp(kk, "gid") == 0) {
-					char *kp = pkey(p, kk);
+					char *kp = yt_path_key(p, kk);
 
 					report(c, it->keys[k], kp, L_UNMAPPED, "secret files keep the host "
 					    "file's owner: chown it in the secrets directory");
@@ -1460,14 +1448,14 @@ conv_port_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const ch
 
 		if (strcmp(kk, "mode") == 0 || strcmp(kk, "name") == 0 ||
 		    strcmp(kk, "app_protocol") == 0) {
-			char *kp = pkey(p, kk);
+			char *kp = yt_path_key(p, kk);
 
 			report(c, it->keys[k], kp, L_NOTE, "'%s' has no effect on a single host: left out",
 			    kk);
 			free(kp);
 		} else if (strcmp(kk, "target") && strcmp(kk, "published") && strcmp(kk, "host_ip") &&
 		    strcmp(kk, "protocol")) {
-			char *kp = pkey(p, kk);
+			char *kp = yt_path_key(p, kk);
 
 			report(c, it->keys[k], kp, L_UNMAPPED, "not a port key the manifest has");
 			free(kp);
@@ -1500,7 +1488,7 @@ conv_ports(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *p
 	}
 	names = xcalloc(n->n + 1, sizeof(*names));
 	for (size_t i = 0; i < n->n; i++) {
-		char *p = pidx(path, i);
+		char *p = yt_path_idx(path, i);
 
 		if (n->items[i]->type == YT_MAP)
 			conv_port_long(c, s, n->items[i], p, names, &nn);
@@ -1681,7 +1669,7 @@ conv_volume_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const 
 
 		if (strcmp(kk, "type") && strcmp(kk, "source") && strcmp(kk, "target") &&
 		    strcmp(kk, "read_only") && strcmp(kk, "consistency")) {
-			char *kp = pkey(p, kk);
+			char *kp = yt_path_key(p, kk);
 
 			report(c, it->keys[k], kp, L_UNMAPPED, "mount option '%s' has no equivalent", kk);
 			free(kp);
@@ -1714,7 +1702,7 @@ conv_volumes(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 	lines = xcalloc(n->n + 1, sizeof(*lines));
 	targets = xcalloc(n->n + 1, sizeof(*targets));
 	for (size_t i = 0; i < n->n; i++) {
-		char *p = pidx(path, i);
+		char *p = yt_path_idx(path, i);
 
 		if (n->items[i]->type == YT_MAP)
 			conv_volume_long(c, s, n->items[i], p, lines, &nl, targets);
@@ -1759,7 +1747,7 @@ conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 		const struct yt_node *kn = n->type == YT_SEQ ? n->items[i] : n->keys[i];
 		const struct yt_node *v = n->type == YT_MAP ? n->items[i] : NULL;
 		const char *name = str_of(kn);
-		char *p = n->type == YT_SEQ ? pidx(path, i) : pkey(path, name ? name : "?");
+		char *p = n->type == YT_SEQ ? yt_path_idx(path, i) : yt_path_key(path, name ? name : "?");
 		char **aliases = NULL;
 		size_t na = 0;
 
@@ -1776,7 +1764,7 @@ conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 
 			for (size_t k = 0; k < v->n; k++) {
 				const char *kk = v->keys[k]->type == YT_SCALAR ? v->keys[k]->value : "?";
-				char *kp = pkey(p, kk);
+				char *kp = yt_path_key(p, kk);
 
 				if (strcmp(kk, "aliases") != 0)
 					report(c, v->keys[k], kp, L_UNMAPPED, "'%s' has no equivalent: the "
@@ -1843,7 +1831,7 @@ conv_depends(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 		const struct yt_node *kn = n->type == YT_SEQ ? n->items[i] : n->keys[i];
 		const struct yt_node *v = n->type == YT_MAP ? n->items[i] : NULL;
 		const char *name = text_of(kn);
-		char *p = n->type == YT_SEQ ? pidx(path, i) : pkey(path, name ? name : "?");
+		char *p = n->type == YT_SEQ ? yt_path_idx(path, i) : yt_path_key(path, name ? name : "?");
 
 		if (v && v->type == YT_MAP) {
 			const struct yt_node *cond = yt_get(v, "condition");
@@ -1928,7 +1916,7 @@ conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *
 		if (n->type == YT_SEQ) {
 			const char *t = text_of(it), *eq = t ? strchr(t, '=') : NULL;
 
-			p = pidx(path, i);
+			p = yt_path_idx(path, i);
 			if (t) {
 				key = eq ? xstrndup(t, (size_t)(eq - t)) : xstrdup(t);
 				raw = xstrdup(eq ? eq + 1 : "");
@@ -1936,7 +1924,7 @@ conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *
 		} else {
 			const char *k = text_of(n->keys[i]), *t = text_of(it);
 
-			p = pkey(path, k ? k : "?");
+			p = yt_path_key(path, k ? k : "?");
 			key = k ? xstrdup(k) : NULL;
 			at = n->keys[i];
 			if (t)
@@ -1990,14 +1978,14 @@ conv_logging(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 		const char *k = n->keys[i]->type == YT_SCALAR ? n->keys[i]->value : "?";
 
 		if (strcmp(k, "driver") && strcmp(k, "options")) {
-			char *p = pkey(path, k);
+			char *p = yt_path_key(path, k);
 
 			report(c, n->keys[i], p, L_UNMAPPED, "not a logging key the manifest has");
 			free(p);
 		}
 	}
 	if (drv) {
-		char *p = pkey(path, "driver");
+		char *p = yt_path_key(path, "driver");
 
 		if (!str_of(drv) || !*drv->value || !(d = literal(drv->value, why)) || !*d)
 			report(c, drv, p, L_UNMAPPED, "%s", str_of(drv) && strchr(drv->value, '$') ? why :
@@ -2006,7 +1994,7 @@ conv_logging(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 	}
 	buf_init(&ob, 0);
 	if (opts && !yt_is_null(opts)) {
-		char *p = pkey(path, "options");
+		char *p = yt_path_key(path, "options");
 
 		conv_kv(c, &ob, "        ", opts, p, 0);
 		free(p);
@@ -2104,7 +2092,7 @@ conv_image(struct ctx *c, struct csvc *s)
 	const struct yt_node *n = yt_get(s->node, "image"), *build = yt_get(s->node, "build");
 	const char *over = image_override(c, s->name), *how = NULL;
 	struct buf *b = &s->sec[S_IMAGE];
-	char why[ERR_LEN], err[ERR_LEN], digest[80], *ref = NULL, *path = pkey(s->path, "image");
+	char why[ERR_LEN], err[ERR_LEN], digest[80], *ref = NULL, *path = yt_path_key(s->path, "image");
 	const struct yt_node *at = n ? n : s->key;
 
 	if (over) {
@@ -2178,7 +2166,7 @@ conv_image(struct ctx *c, struct csvc *s)
 	}
 out:
 	if (build && n && !over) {
-		char *bp = pkey(s->path, "build");
+		char *bp = yt_path_key(s->path, "build");
 
 		report(c, build, bp, L_UNMAPPED, "the reconciler does not build: build and push the "
 		    "image in CI");
@@ -2228,7 +2216,7 @@ check_service_keys(struct ctx *c, struct csvc *s)
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *k = n->keys[i];
 		const char *key = k->type == YT_SCALAR ? k->value : "?";
-		char *p = pkey(s->path, key);
+		char *p = yt_path_key(s->path, key);
 		size_t j;
 
 		for (j = 0; mapped_keys[j]; j++)
@@ -2274,7 +2262,7 @@ conv_service(struct ctx *c, struct csvc *s)
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i]->type == YT_SCALAR ? n->keys[i]->value : "";
 		const struct yt_node *v = n->items[i];
-		char *p = pkey(s->path, k);
+		char *p = yt_path_key(s->path, k);
 
 		if (strcmp(k, "command") == 0)
 			conv_command(c, s, v, p, K_COMMAND);
@@ -2456,7 +2444,7 @@ conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const ch
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *k = n->keys[i], *v = n->items[i], *ext, *nm;
 		const char *key = str_of(k);
-		char *p = pkey(section, key ? key : "?"), *name = NULL;
+		char *p = yt_path_key(section, key ? key : "?"), *name = NULL;
 		int external = 0;
 		struct buf body;
 
@@ -2482,7 +2470,7 @@ conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const ch
 			for (size_t j = 0; j < v->n; j++) {
 				const char *kk = v->keys[j]->type == YT_SCALAR ? v->keys[j]->value : "?";
 				const struct yt_node *vv = v->items[j];
-				char *kp = pkey(p, kk);
+				char *kp = yt_path_key(p, kk);
 
 				if (strcmp(kk, "driver") == 0) {
 					if (str_of(vv) && *vv->value) {
@@ -2720,7 +2708,7 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 	}
 	for (size_t i = 0; i < svcs->n; i++) {
 		const char *name = text_of(svcs->keys[i]);
-		char *p = pkey("services", name ? name : "?");
+		char *p = yt_path_key("services", name ? name : "?");
 
 		if (!name || !manifest_name_ok(name))
 			report(&c, svcs->keys[i], p, L_ERROR, "the manifest names services with 1-63 "
@@ -2761,7 +2749,7 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 		s->name = svcs->keys[i]->value;
 		s->key = svcs->keys[i];
 		s->node = svcs->items[i];
-		s->path = pkey("services", s->name);
+		s->path = yt_path_key("services", s->name);
 	}
 	for (size_t i = 0; i < c.nsvcs; i++)
 		conv_service(&c, &c.svcs[i]);

@@ -42,18 +42,6 @@ err_at(struct ctx *c, const struct yt_node *n, const char *path, const char *fmt
 	free(msg);
 }
 
-static char *
-path_key(const char *path, const char *key)
-{
-	return *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
-}
-
-static char *
-path_idx(const char *path, size_t i)
-{
-	return xasprintf("%s[%zu]", path, i);
-}
-
 static void
 free_strv(char **v, size_t n)
 {
@@ -491,7 +479,7 @@ get_str_list(struct ctx *c, const struct yt_node *n, const char *path, size_t *c
 	if (nodes)
 		*nodes = xcalloc(n->n + 1, sizeof(**nodes));
 	for (size_t i = 0; i < n->n; i++) {
-		char *p = path_idx(path, i);
+		char *p = yt_path_idx(path, i);
 
 		v[i] = get_str(c, n->items[i], p);
 		if (!v[i])
@@ -595,7 +583,7 @@ check_keys(struct ctx *c, const struct yt_node *map, const char *path,
 				break;
 		if (allowed[j])
 			continue;
-		p = path_key(path, k->value);
+		p = yt_path_key(path, k->value);
 		if ((hint = closest(k->value, allowed))) {
 			err_at(c, k, p, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
 		} else {
@@ -615,7 +603,7 @@ static void
 missing(struct ctx *c, const struct yt_node *map, const char *path, const char *key)
 {
 	const struct yt_node *at = map->n ? map->keys[0] : map;
-	char *p = path_key(path, key);
+	char *p = yt_path_key(path, key);
 
 	err_at(c, at, p, "missing required key '%s'", key);
 	free(p);
@@ -627,7 +615,7 @@ missing(struct ctx *c, const struct yt_node *map, const char *path, const char *
 	    kname##_i++) \
 		for (const char *kname = (map)->keys[kname##_i]->value; kname; kname = NULL) \
 			for (struct yt_node *vnode = (map)->items[kname##_i]; vnode; vnode = NULL) \
-				for (char *kpath = path_key((path), kname); kpath; \
+				for (char *kpath = yt_path_key((path), kname); kpath; \
 				    free(kpath), kpath = NULL)
 
 /* --- service fields ----------------------------------------------------- */
@@ -641,7 +629,7 @@ check_dups(struct ctx *c, const struct yt_node *seq, const char *path, char *con
 	for (size_t i = 1; i < n; i++) {
 		for (size_t j = 0; v[i] && j < i; j++) {
 			if (v[j] && strcmp(v[i], v[j]) == 0) {
-				char *p = path_idx(path, i);
+				char *p = yt_path_idx(path, i);
 
 				err_at(c, seq->items[i], p, "duplicate %s '%s' (first at line %d)", what,
 				    v[i], seq->items[j]->line);
@@ -682,7 +670,7 @@ get_kv(struct ctx *c, const struct yt_node *n, const char *path, size_t *count, 
 		char **keys = xcalloc(n->n + 1, sizeof(*keys));
 
 		for (size_t i = 0; i < n->n; i++) {
-			char *p = path_idx(path, i), *s = get_str(c, n->items[i], p), *eq;
+			char *p = yt_path_idx(path, i), *s = get_str(c, n->items[i], p), *eq;
 
 			if (s && (eq = strchr(s, '='))) {
 				char *key = xstrndup(s, (size_t)(eq - s));
@@ -739,7 +727,7 @@ parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const ch
 		char **names = xcalloc(n->n + 1, sizeof(*names));
 
 		for (size_t i = 0; i < n->n; i++) {
-			char *p = path_idx(path, i), *str = get_str(c, n->items[i], p), *eq;
+			char *p = yt_path_idx(path, i), *str = get_str(c, n->items[i], p), *eq;
 
 			if (str && (eq = strchr(str, '=')) && eq != str) {
 				char *name = xstrndup(str, (size_t)(eq - str));
@@ -787,7 +775,7 @@ parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const ch
 				continue;
 			}
 			check_keys(c, v, p, keys);
-			char *sp = path_key(p, "secret");
+			char *sp = yt_path_key(p, "secret");
 
 			e.secret = get_str(c, sn, sp);
 			if (e.secret && !manifest_secret_name_ok(e.secret)) {
@@ -829,7 +817,7 @@ parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 	targets = xcalloc(n->n + 1, sizeof(*targets));
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *it = n->items[i];
-		char *p = path_idx(path, i);
+		char *p = yt_path_idx(path, i);
 		struct mf_secret sec = { NULL, NULL, 0400 };
 
 		if (it->type == YT_SCALAR) {
@@ -1053,7 +1041,7 @@ parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, con
 		char **names = xcalloc(n->n + 1, sizeof(*names));
 
 		for (size_t i = 0; i < n->n; i++) {
-			char *p = path_idx(path, i);
+			char *p = yt_path_idx(path, i);
 
 			if ((names[i] = get_str(c, n->items[i], p)))
 				add_netref(c, s, n->items[i], p, names[i], top_networks);
@@ -1078,12 +1066,12 @@ parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, con
 
 			check_keys(c, v, p, keys);
 			if (al) {
-				char *ap = path_key(p, "aliases");
+				char *ap = yt_path_key(p, "aliases");
 
 				r->aliases = get_str_list(c, al, ap, &r->naliases, NULL);
 				for (size_t i = 0; i < r->naliases; i++) {
 					if (!alias_ok(r->aliases[i])) {
-						char *ip = path_idx(ap, i);
+						char *ip = yt_path_idx(ap, i);
 
 						err_at(c, al->items[i], ip, "invalid alias '%s' (names of "
 						    "lowercase letters, digits, '_', '-', joined by '.')",
@@ -1198,7 +1186,7 @@ parse_probe(struct ctx *c, struct mf_service *s, const struct yt_node *n, const 
 		missing(c, n, path, "http");
 		return;
 	}
-	char *hp = path_key(path, "http");
+	char *hp = yt_path_key(path, "http");
 
 	if (is_map(c, h, hp)) {
 		check_keys(c, h, hp, hkeys);
@@ -1288,11 +1276,11 @@ parse_hooks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const 
 	check_keys(c, n, path, keys);
 	if (!(pd = yt_get(n, "pre_deploy")))
 		return;
-	pp = path_key(path, "pre_deploy");
+	pp = yt_path_key(path, "pre_deploy");
 	if (is_seq(c, pd, pp)) {
 		for (size_t i = 0; i < pd->n; i++) {
 			const struct yt_node *it = pd->items[i];
-			char *p = path_idx(pp, i);
+			char *p = yt_path_idx(pp, i);
 			struct mf_hook h = { 0 };
 
 			h.timeout = 300000;
@@ -1348,7 +1336,7 @@ both_or_neither(struct ctx *c, const struct yt_node *map, const char *path, cons
 		return;
 	at = !ka ? (map->n ? map->keys[0] : map) : (kb->line > ka->line ||
 	    (kb->line == ka->line && kb->col > ka->col)) ? kb : ka;
-	p = path_key(path, at == kb ? b : a);
+	p = yt_path_key(path, at == kb ? b : a);
 	err_at(c, at, p, "give exactly one of '%s' or '%s'", a, b);
 	free(p);
 }
@@ -1366,7 +1354,7 @@ parse_on_dep(struct ctx *c, struct mf_service *s, const struct yt_node *n, const
 		return;
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *it = n->items[i];
-		char *p = path_idx(path, i);
+		char *p = yt_path_idx(path, i);
 		struct mf_depaction a = { 0 };
 
 		if (is_map(c, it, p)) {
@@ -1420,7 +1408,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		return;
 	check_keys(c, n, path, service_keys);
 	if (at) {
-		char *p = path_key(path, "allow_tags");
+		char *p = yt_path_key(path, "allow_tags");
 
 		get_bool(c, at, p, &s->allow_tags);
 		free(p);
@@ -1442,7 +1430,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		} else if (strcmp(key, "env_files") == 0) {
 			s->env_files = get_str_list(c, v, p, &s->nenv_files, NULL);
 			for (size_t i = 0; i < s->nenv_files; i++) {
-				char *ip = path_idx(p, i);
+				char *ip = yt_path_idx(p, i);
 
 				check_secret_name(c, v->items[i], ip, s->env_files[i], "env file");
 				free(ip);
@@ -1454,7 +1442,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		} else if (strcmp(key, "ports") == 0) {
 			if (is_seq(c, v, p)) {
 				for (size_t i = 0; i < v->n; i++) {
-					char *ip = path_idx(p, i);
+					char *ip = yt_path_idx(p, i);
 
 					parse_port(c, s, v->items[i], ip);
 					free(ip);
@@ -1467,7 +1455,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 				continue;
 			targets = xcalloc(v->n + 1, sizeof(*targets));
 			for (size_t i = 0; i < v->n; i++) {
-				char *ip = path_idx(p, i);
+				char *ip = yt_path_idx(p, i);
 				size_t before = s->nmounts;
 
 				parse_volume(c, s, v->items[i], ip, top_volumes);
@@ -1557,7 +1545,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		s->update.strategy = s->nports ? MF_STOP_FIRST : MF_START_FIRST;
 	else if (s->update.strategy == MF_START_FIRST && s->nports) {
 		const struct yt_node *u = yt_get(yt_get(n, "update"), "strategy");
-		char *p = path_key(path, "update.strategy");
+		char *p = yt_path_key(path, "update.strategy");
 
 		err_at(c, u, p, "start-first cannot be used with published host ports (two "
 		    "containers cannot bind one port): use stop-first or remove the ports");
@@ -1749,7 +1737,7 @@ get_secret_ref(struct ctx *c, const struct yt_node *n, const char *path, const c
 		err_at(c, n, path, "expected a secret ref {secret: NAME}%s", why);
 		return NULL;
 	}
-	p = path_key(path, "secret");
+	p = yt_path_key(path, "secret");
 	if ((name = get_str(c, s, p)) && !manifest_secret_name_ok(name)) {
 		check_secret_name(c, s, p, name, "secret");
 		free(name);
@@ -1815,7 +1803,7 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 					if (manifest_event_names[j]) {
 						no->events |= 1u << j;
 					} else {
-						char *ip = path_idx(np, i);
+						char *ip = yt_path_idx(np, i);
 						const char *hint = closest(ev[i], manifest_event_names);
 
 						err_at(c, nv->items[i], ip, "unknown event '%s'%s%s%s", ev[i],
@@ -1833,7 +1821,7 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 			missing(c, v, p, "url");
 		if (yt_get(v, "hmac_secret") && t && t->type == YT_SCALAR &&
 		    strcmp(t->value, "webhook") != 0) {
-			char *hp = path_key(p, "hmac_secret");
+			char *hp = yt_path_key(p, "hmac_secret");
 
 			err_at(c, key_node(v, "hmac_secret"), hp,
 			    "hmac_secret is only for type webhook");
@@ -2073,7 +2061,7 @@ known:
 			s->col = svcs->keys[i]->col;
 		}
 		for (size_t i = 0; i < svcs->n; i++) {
-			char *p = path_key("services", svcs->keys[i]->value);
+			char *p = yt_path_key("services", svcs->keys[i]->value);
 
 			check_name(c, svcs->keys[i], p, "service");
 			parse_service(c, &m->services[i], svcs->items[i], p, root);

@@ -307,6 +307,18 @@ yt_int(const struct yt_node *n, long long *out)
 }
 
 char *
+yt_path_key(const char *path, const char *key)
+{
+	return *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+}
+
+char *
+yt_path_idx(const char *path, size_t i)
+{
+	return xasprintf("%s[%zu]", path, i);
+}
+
+char *
 yt_escape(const char *s)
 {
 	struct buf b;

@@ -65,5 +65,10 @@ int yt_int(const struct yt_node *n, long long *out);
 /* s with control characters spelled \n, \t, \xNN, so that a message stays on
  * one line whatever a key or value holds. The caller frees it. */
 char *yt_escape(const char *s);
+/* The path of a mapping's key ("services.web" from "services" and "web"; the
+ * key alone at the root) and of a list's item ("ports[0]"), for messages.
+ * The caller frees them. */
+char *yt_path_key(const char *path, const char *key);
+char *yt_path_idx(const char *path, size_t i);
 
 #endif
