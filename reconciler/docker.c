@@ -228,8 +228,9 @@ socket_error(const struct docker *d, int e, char *err)
 	}
 }
 
-/* The engine's message from an error body: {"message": …} or the raw text. */
-static void
+/* The engine's message from an error body: {"message": …} (returns 1) or the
+ * raw text, flattened to one line (returns 0). */
+static int
 engine_message(const char *data, size_t len, char *msg, size_t msglen)
 {
 	json_t *j = NULL, *m;
@@ -240,7 +241,7 @@ engine_message(const char *data, size_t len, char *msg, size_t msglen)
 	    (m = json_object_get(j, "message")) && json_is_string(m)) {
 		snprintf(msg, msglen, "%s", json_string_value(m));
 		json_decref(j);
-		return;
+		return 1;
 	}
 	json_decref(j);
 	for (i = 0; i < len && o + 1 < msglen && o < 200; i++) {
@@ -259,6 +260,25 @@ engine_message(const char *data, size_t len, char *msg, size_t msglen)
 	msg[o] = '\0';
 	if (!o)
 		snprintf(msg, msglen, "(no message)");
+	return 0;
+}
+
+/*
+ * A 403 whose body is not the engine's JSON was written by something in front
+ * of the engine: a socket proxy refusing the endpoint. Says which request and
+ * what to do (returns -1), or returns 0 for any other answer.
+ */
+static int
+proxy_denied(const char *method, const char *path, long status, const char *data, size_t len,
+    char *err)
+{
+	char msg[ERR_LEN];
+
+	if (status != 403 || engine_message(data, len, msg, sizeof(msg)))
+		return 0;
+	return errf(err, "engine denied %s %.*s (403 Forbidden: %.160s): the Docker socket proxy "
+	    "in front of the engine does not allow this endpoint; allow it (see "
+	    "docs/engine-api.md)", method, (int)strcspn(path, "?"), path, msg);
 }
 
 static int
@@ -267,6 +287,8 @@ engine_error(const char *method, const char *path, long status, const char *data
 {
 	char msg[ERR_LEN];
 
+	if (proxy_denied(method, path, status, data, len, err) < 0)
+		return -1;
 	engine_message(data, len, msg, sizeof(msg));
 	return errf(err, "engine: %s %s: %ld: %s", method, path, status, msg);
 }
@@ -1374,6 +1396,10 @@ docker_image_pull(struct docker *d, const char *ref, char *err)
 	if (status >= 300) {
 		char msg[ERR_LEN];
 
+		if (proxy_denied("POST", p.data, status, s.body.data, s.body.len, msg) < 0) {
+			errf(err, "pull '%s': %s", ref, msg);
+			goto out;
+		}
 		engine_message(s.body.data, s.body.len, msg, sizeof(msg));
 		errf(err, "pull '%s': engine: %ld: %s", ref, status, msg);
 		goto out;

@@ -12,7 +12,10 @@
  * something that does not exist, an ensure that created). JSON handed in is
  * borrowed; JSON handed out (json_t **out) is a new reference the caller must
  * decref.
- * Engine errors read "engine: <method> <path>: <status>: <engine message>".
+ * Engine errors read "engine: <method> <path>: <status>: <engine message>";
+ * a 403 that the engine did not write (a socket proxy's refusal) reads
+ * "engine denied <method> <path> (403 Forbidden: <its text>): …" and says what
+ * to allow.
  * The exact list of endpoints used is in docs/engine-api.md.
  */
 #ifndef RECONCILER_DOCKER_H

@@ -365,8 +365,8 @@ struct fake {
 	char path[108];
 	int fd;
 	pthread_t th;
-	const char *responses[4];
-	char requests[4][8192];	/* what each connection sent, head only */
+	const char *responses[6];
+	char requests[6][8192];	/* what each connection sent, head only */
 	int n;
 	int silent;	/* accept nothing, answer nothing */
 };
@@ -540,6 +540,93 @@ test_transport_errors_fake(void **state)
 	assert_int_equal(fake_open(&silent, 300, 0, &d, err), -1);
 	assert_contains(err, "within 300 ms");
 	fake_stop(&silent);
+}
+
+/* What a socket proxy says when its allow-list refuses a request. */
+static char *
+proxy_refusal(const char *request)
+{
+	char *body = xasprintf("reconciler docker socket proxy: %s is not on the allow-list\n",
+	    request);
+	char *r = xasprintf("HTTP/1.1 403 Forbidden\r\ncontent-length: %zu\r\n"
+	    "content-type: text/plain\r\nconnection: close\r\n\r\n%s", strlen(body), body);
+
+	free(body);
+	return r;
+}
+
+#define DENIED_HINT "the Docker socket proxy in front of the engine does not allow this " \
+	"endpoint; allow it (see docs/engine-api.md)"
+
+/* A 403 the engine did not write names the request and the way out, on every
+ * path an answer comes back by: buffered calls, the hijacked exec start, the
+ * pull stream; the engine's own 403 keeps its message. */
+static void
+test_proxy_denied_fake(void **state)
+{
+	static const char engine403[] = "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 39\r\n\r\n{\"message\":\"authorization denied by x\"}";
+	static const char exec_created[] = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 11\r\n\r\n{\"Id\":\"e1\"}";
+	static const char absent[] = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 34\r\n\r\n{\"message\":\"No such image: a/b:1\"}";
+	char *ver = version_response("1.41", "1.12");
+	char *no_create = proxy_refusal("POST /v1.41/containers/create");
+	char *no_start = proxy_refusal("POST /v1.41/exec/e1/start");
+	char *no_pull = proxy_refusal("POST /v1.41/images/create");
+	char *no_version = proxy_refusal("GET /version");
+	struct fake f = { .responses = { ver, no_create, engine403, exec_created, no_start },
+		.n = 5 };
+	struct fake f2 = { .responses = { ver, absent, no_pull, no_version }, .n = 4 };
+	struct docker_exec_options xo = DOCKER_EXEC_OPTIONS_INIT;
+	const char *argv[] = { "true", NULL };
+	json_t *body = json_pack("{s:s}", "Image", "i");
+	struct docker *d = NULL;
+	char err[ERR_LEN], *id = NULL;
+	int code = 0;
+
+	(void)state;
+	fake_start(&f);
+	assert_int_equal(fake_open(&f, 5000, 0, &d, err), 0);
+	assert_int_equal(docker_container_create(d, "web", body, &id, err), -1);
+	assert_string_equal(err, "engine denied POST /containers/create (403 Forbidden: "
+	    "reconciler docker socket proxy: POST /v1.41/containers/create is not on the "
+	    "allow-list): " DENIED_HINT);
+	assert_int_equal(docker_container_create(d, "web", body, &id, err), -1);
+	assert_string_equal(err, "engine: POST /containers/create?name=web: 403: "
+	    "authorization denied by x");
+	xo.argv = argv;
+	assert_int_equal(docker_exec(d, "web", &xo, &code, err), -1);
+	assert_string_equal(err, "engine denied POST /exec/e1/start (403 Forbidden: "
+	    "reconciler docker socket proxy: POST /v1.41/exec/e1/start is not on the "
+	    "allow-list): " DENIED_HINT);
+	docker_free(d);
+	fake_stop(&f);
+	assert_contains(f.requests[1], "POST /v1.41/containers/create?name=web HTTP/1.1");
+	assert_contains(f.requests[4], "POST /v1.41/exec/e1/start HTTP/1.1");
+
+	fake_start(&f2);
+	assert_int_equal(fake_open(&f2, 5000, 0, &d, err), 0);
+	assert_int_equal(docker_image_pull(d, "a/b:1", err), -1);
+	assert_string_equal(err, "pull 'a/b:1': engine denied POST /images/create (403 Forbidden: "
+	    "reconciler docker socket proxy: POST /v1.41/images/create is not on the "
+	    "allow-list): " DENIED_HINT);
+	docker_free(d);
+	/* refused at open: the negotiation itself */
+	assert_int_equal(fake_open(&f2, 5000, 0, &d, err), -1);
+	assert_null(d);
+	assert_string_equal(err, "engine denied GET /version (403 Forbidden: "
+	    "reconciler docker socket proxy: GET /version is not on the allow-list): "
+	    DENIED_HINT);
+	fake_stop(&f2);
+	assert_contains(f2.requests[2], "POST /v1.41/images/create?fromImage=a%2Fb&tag=1 HTTP/1.1");
+	assert_null(id);
+	json_decref(body);
+	free(ver);
+	free(no_create);
+	free(no_start);
+	free(no_pull);
+	free(no_version);
 }
 
 static void
@@ -1651,6 +1738,7 @@ main(void)
 		cmocka_unit_test(test_container_from_inspect),
 		cmocka_unit_test(test_negotiation_fake),
 		cmocka_unit_test(test_transport_errors_fake),
+		cmocka_unit_test(test_proxy_denied_fake),
 		cmocka_unit_test(test_pull_fake),
 		cmocka_unit_test(test_create_split_fake),
 		cmocka_unit_test(test_host_errors),
