@@ -21,6 +21,7 @@ RT_DEPS=(
 	chromium # the status page, rendered headless by tests/e2e/statuspage.sh
 	# make install checks: man pages render, the unit verifies
 	groff-base man-db systemd
+	haproxy # the allow-list Docker socket proxy the e2e tier runs behind
 )
 
 rt_apt_ensure "${RT_DEPS[@]}"
