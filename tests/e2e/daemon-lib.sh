@@ -68,6 +68,13 @@
 #                                   (default "in-sync"); e.g. "degraded"
 #   dl_diag                         status.json and the log's tail as "# " lines
 #
+# Docker socket proxy
+#   dl_proxy_start DIR [CONFIG]     haproxy with CONFIG (default the shipped
+#                                   contrib/docker-socket-proxy/haproxy.cfg) on
+#                                   DIR/docker.sock, stopped at cleanup; sets
+#                                   DL_PROXY_HOST (unix://DIR/docker.sock) and
+#                                   DL_PROXY_LOG (every request, one a line)
+#
 # Engine events (a live `docker events` stream: the engine keeps only its last
 # 256 events, too few on a busy machine for `docker events --since` after the fact)
 #   dl_events_start [DOCKER-EVENTS-ARGS…]  e.g. --filter label=io.reconciler.project=P
@@ -138,6 +145,7 @@ dl_cleanup() {
 		case $pf in
 		*.git-daemon.pid) rt_stop_pidfile "$pf" git-daemon 10 >/dev/null 2>&1 ;;
 		*.events.pid) rt_stop_pidfile "$pf" docker 10 >/dev/null 2>&1 ;;
+		*/haproxy.pid) "$E2E_TOP/tests/env/proxy-down.sh" "${pf%/*}" >/dev/null 2>&1 ;;
 		*) rt_stop_pidfile "$pf" reconcilerd 30 >/dev/null 2>&1 ;;
 		esac
 	done
@@ -389,6 +397,17 @@ dl_diag() {
 	sed 's/^/#   /' "$DL_STATE/status.json" 2>/dev/null
 	echo "# reconcilerd log (last 25 lines):"
 	tail -n 25 "$DL_LOG" 2>/dev/null | sed 's/^/#   /'
+}
+
+# ---------------------------------------------------------------- socket proxy
+
+dl_proxy_start() {
+	local dir=$1 config=${2:-}
+	_dl_register_pidfile "$dir/haproxy.pid"
+	DL_PROXY_HOST=$("$E2E_TOP/tests/env/proxy-up.sh" ${config:+-c "$config"} "$dir" | tail -n 1) ||
+		return 1
+	DL_PROXY_LOG=$dir/haproxy.log
+	[ "$DL_PROXY_HOST" = "unix://$dir/docker.sock" ]
 }
 
 # ---------------------------------------------------------------- engine events

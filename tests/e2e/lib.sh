@@ -34,6 +34,18 @@ export RT_QUIET
 # shellcheck source=../env/lib.sh
 . "$E2E_TOP/tests/env/lib.sh"
 
+# E2E_DOCKER_HOST (tests/run.sh sets it with RT_PROXY=1): the programs under
+# test reach the engine there, a socket proxy's allow-list; the scenarios'
+# own docker commands still go to $RT_DOCKER_SOCK (tests/e2e/direct/docker).
+if [ -n "${E2E_DOCKER_HOST:-}" ]; then
+	if [ -z "${E2E_DOCKER_CLI:-}" ]; then
+		E2E_DOCKER_CLI=$(command -v docker) || E2E_DOCKER_CLI=/usr/bin/docker
+		PATH=$E2E_DIR/direct:$PATH
+		export E2E_DOCKER_CLI PATH
+	fi
+	export DOCKER_HOST=$E2E_DOCKER_HOST
+fi
+
 E2E_START=$SECONDS
 
 # e2e_setup PROJECT: see above. Exits (one "not ok" line) when the

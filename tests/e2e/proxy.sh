@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The allow-list Docker socket proxy shipped in contrib/docker-socket-proxy
+# (haproxy, started by tests/env/proxy-up.sh): what it passes and what it
+# refuses, with a body naming the request; and what reconcilerctl apply and
+# reconcilerd say when a proxy refuses an endpoint they need (here POST
+# /containers/create): the request, the proxy's words and where the list is.
+# tests/run.sh runs the whole e2e tier behind the same proxy (RT_PROXY=1);
+# this scenario starts its own, whatever the tier does.
+# shellcheck source=daemon-lib.sh
+. "$(dirname "$0")/daemon-lib.sh"
+
+dl_setup rt-proxy
+P=rt-proxy
+cfg=$E2E_TOP/contrib/docker-socket-proxy/haproxy.cfg
+if ! command -v haproxy >/dev/null; then
+	fail "setup: haproxy is not installed (tests/env/deps.sh installs it)"
+	exit 1
+fi
+
+check "haproxy accepts the shipped configuration" haproxy -c -q -f "$cfg"
+check "the proxy comes up with the shipped configuration" dl_proxy_start "$E2E_TMP/full"
+full=$DL_PROXY_HOST full_log=$DL_PROXY_LOG
+
+# req METHOD PATH: the proxy's status for the request; its body in $E2E_TMP/body.
+req() {
+	curl -s --max-time 10 --path-as-is -X "$1" -o "$E2E_TMP/body" -w '%{http_code}' \
+		--unix-socket "${full#unix://}" "http://docker$2"
+}
+
+not_proxy_body() { ! grep -q "reconciler docker socket proxy" "$E2E_TMP/body"; }
+for r in "GET /_ping" "GET /v1.41/version" "GET /v1.44/containers/json?all=1" \
+	"GET /containers/json" "GET /v1.41/networks" "GET /v1.41/volumes" \
+	"GET /v1.41/containers/$P-none/json" "GET /v1.41/images/$IMG_WEB_V1/json" \
+	"POST /v1.41/containers/$P-none/start"; do
+	# shellcheck disable=SC2086 # METHOD and PATH
+	code=$(req $r)
+	# passed on: the engine's own answer (404 for what does not exist, 400
+	# for an API version above the engine's)
+	check "passes $r ($code)" test "$code" != 403 -a "$code" != 000
+	check "the engine answered $r" not_proxy_body
+done
+# Each of these would be harmless should it reach the engine.
+for r in "GET /v1.41/info" "POST /v1.41/build" "GET /v1.41/containers/$P-none/archive" \
+	"POST /v1.41/containers/$P-none/attach" "POST /v1.41/containers/$P-none/update" \
+	"DELETE /v1.41/volumes/$P-none" "DELETE /v1.41/networks/$P-none" \
+	"GET /v1.40/containers/json" "GET /v1.41/system/df" "PUT /v1.41/containers/$P-none/archive" \
+	"POST /v1.41/images/$P-none/push" "GET /v1.41/images/json"; do
+	# shellcheck disable=SC2086 # METHOD and PATH
+	code=$(req $r)
+	check "refuses $r ($code)" test "$code" = 403
+	check "the answer names $r" grep -qxF "reconciler docker socket proxy: $r is not on the allow-list" "$E2E_TMP/body"
+done
+check "refuses a volume removal with the container (?v=1)" test "$(req DELETE "/v1.41/containers/$P-none?v=1")" = 403
+check "refuses an image import (?fromSrc)" test "$(req POST "/v1.41/images/create?fromSrc=http://127.0.0.1:1/x")" = 403
+check "refuses a forced image removal" test "$(req DELETE "/v1.41/images/$P-none:1?force=1")" = 403
+check "refuses a dot segment" test "$(req GET "/v1.41/containers/../info")" = 403
+check "refuses an encoded dot segment" test "$(req GET "/v1.41/containers/%2e%2e/info")" = 403
+check "the dot segment answer says so" grep -q "dot segments" "$E2E_TMP/body"
+check "refuses HEAD" test "$(req HEAD /_ping)" = 403
+
+# ---------------------------------------------------------------- refusal
+
+mf=$E2E_TMP/proxy.yaml
+cat >"$mf" <<EOT
+version: 1
+project: $P
+services:
+  web:
+    image: $IMG_WEB_V1
+EOT
+# the shipped list less the one line that allows container creation
+grep -v "/containers/create\\$'" "$cfg" >"$E2E_TMP/nocreate.cfg"
+check "the list without container creation is one line shorter" \
+	test "$(diff "$cfg" "$E2E_TMP/nocreate.cfg" | grep -c '^<')" = 1
+check "a proxy refusing container creation comes up" dl_proxy_start "$E2E_TMP/nocreate" "$E2E_TMP/nocreate.cfg"
+nocreate=$DL_PROXY_HOST
+
+denied="engine denied POST /containers/create (403 Forbidden: reconciler docker socket proxy: POST /v1.4"
+hint="the Docker socket proxy in front of the engine does not allow this endpoint; allow it (see docs/engine-api.md)"
+expect_exit "apply through it fails" 1 env DOCKER_HOST="$nocreate" \
+	"$RECONCILERCTL" apply -f "$mf" --state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS"
+expect_contains "apply names the refused endpoint and the proxy's answer" "$denied"
+expect_contains "apply says what to do" "$hint"
+check "nothing was created" test "$(e2e_state "$P-web")" = missing
+
+# the daemon: one cycle from Git, the refusal in its status
+dl_repo_init
+DL_MANIFEST=manifests/proxy.yaml
+mkdir -p "$DL_WORK/manifests"
+cp "$mf" "$DL_WORK/$DL_MANIFEST"
+dl_commit_push "proxy: web" >/dev/null
+dl_daemon_args
+DOCKER_HOST=$nocreate dl_once "${DL_ARGS[@]}"
+check "reconcilerd --once through it fails ($DL_ONCE_RC)" test "$DL_ONCE_RC" != 0 -a "$DL_ONCE_RC" != 3
+status=$(dl_status 'd.get("message") or ""')
+out=$status
+expect_contains "its status names the refused endpoint" "$denied"
+expect_contains "its status says what to do" "$hint"
+# shellcheck disable=SC2034 # read by expect_contains
+out=$(cat "$DL_LOG")
+expect_contains "its log names the refused endpoint" "$denied"
+check "still nothing was created" test "$(e2e_state "$P-web")" = missing
+
+# ---------------------------------------------------------------- the full list
+
+mark=$(wc -l <"$full_log")
+expect_exit "apply through the shipped list converges" 0 env DOCKER_HOST="$full" \
+	"$RECONCILERCTL" apply -f "$mf" --state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS"
+check "the service runs" test "$(e2e_state "$P-web")" = running
+expect_exit "diff through it: in sync" 0 env DOCKER_HOST="$full" \
+	"$RECONCILERCTL" diff -f "$mf" --state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS"
+DOCKER_HOST=$full dl_once "${DL_ARGS[@]}"
+check "reconcilerd --once through it: in sync ($DL_ONCE_RC)" test "$DL_ONCE_RC" = 0
+check "the proxy logged those requests" test "$(tail -n "+$((mark + 1))" "$full_log" | grep -c ' engine/engine ')" -gt 5
+refused=$(tail -n "+$((mark + 1))" "$full_log" | grep '<NOSRV>')
+check "and refused none of them" test -z "$refused"
+[ -z "$refused" ] || printf '%s\n' "$refused" | sed 's/^/#   /'
