@@ -107,6 +107,86 @@ mark=$(wc -l <"$full_log")
 expect_exit "apply through the shipped list converges" 0 env DOCKER_HOST="$full" \
 	"$RECONCILERCTL" apply -f "$mf" --state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS"
 check "the service runs" test "$(e2e_state "$P-web")" = running
+# exec_through CONTAINER BYTES: an exec as reconcilerd runs one (a probe, a
+# reload command), through the proxy: created, started on a connection asked
+# to upgrade, output demultiplexed, exit code read. BYTES > 0: with that much
+# stdin, its end a half-close, counted by the process. Prints the start's
+# status, the output and the exit code.
+exec_through() {
+	"$E2E_PYTHON" - "${full#unix://}" "$1" "$2" <<'PY'
+import http.client, json, socket, struct, sys
+path, container, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+class Conn(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(path)
+
+def call(method, url, body=None):
+    c = Conn("docker", timeout=30)
+    c.request(method, url, body=json.dumps(body) if body is not None else None,
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    if r.status >= 300:
+        sys.exit(f"{method} {url}: {r.status} {data!r}")
+    return json.loads(data)
+
+cmd = "wc -c; exit 3" if size else "echo out; echo err >&2; exit 3"
+ex = call("POST", f"/v1.41/containers/{container}/exec",
+          {"AttachStdin": size > 0, "AttachStdout": True, "AttachStderr": True,
+           "Cmd": ["sh", "-c", cmd]})["Id"]
+body = b'{"Detach":false,"Tty":false}'
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(path)
+s.sendall(f"POST /v1.41/exec/{ex}/start HTTP/1.1\r\nHost: docker\r\n"
+          "Content-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+          f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+buf = b""
+while b"\r\n\r\n" not in buf:
+    chunk = s.recv(65536)
+    if not chunk:
+        sys.exit(f"closed before the answer: {buf!r}")
+    buf += chunk
+head, _, buf = buf.partition(b"\r\n\r\n")
+status = head.split(b" ")[1].decode()
+if size:
+    if status != "101":
+        print(status)
+        sys.exit(0)
+    s.sendall(b"x" * size)
+    s.shutdown(socket.SHUT_WR)
+while True:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        sys.exit("no end of the output")
+    if not chunk:
+        break
+    buf += chunk
+out = {1: b"", 2: b""}
+while len(buf) >= 8:
+    kind, n = struct.unpack(">BxxxL", buf[:8])
+    out[kind] = out.get(kind, b"") + buf[8:8 + n]
+    buf = buf[8 + n:]
+code = call("GET", f"/v1.41/exec/{ex}/json")["ExitCode"]
+print(status, out[1].decode().strip(), out[2].decode().strip(), code)
+PY
+}
+got=$(exec_through "$P-web" 0 2>&1)
+check "exec through it: output, errors and exit code come back ($got)" \
+	test "${got#* }" = "out err 3"
+# HAProxy 2.4 to 3.0 (Debian 12 has 2.6) drop the upgrade of a request that
+# has a body, as exec start does: stdin then cannot reach the process (see
+# docs/engine-api.md); say which it is here.
+got=$(exec_through "$P-web" 300000 2>&1)
+case $got in
+"101 300000"*) echo "# haproxy $(haproxy -v | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p') passes exec start's upgrade: stdin works" ;;
+*) echo "# haproxy $(haproxy -v | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p') answers exec start with stdin by $got, not 101: stdin cannot pass" ;;
+esac
+
 expect_exit "diff through it: in sync" 0 env DOCKER_HOST="$full" \
 	"$RECONCILERCTL" diff -f "$mf" --state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS"
 DOCKER_HOST=$full dl_once "${DL_ARGS[@]}"
