@@ -6,6 +6,9 @@
 #   fuzz    a short libFuzzer smoke run of every target (needs clang)
 #   e2e     scenarios against the real engine, registry and Git remotes
 # TIERS="unit cli" limits the run; every tier prints TAP-style "ok"/"not ok".
+# RT_PROXY=1 (the default): the programs under test reach the engine through
+# the allow-list socket proxy (contrib/docker-socket-proxy/haproxy.cfg) in the
+# e2e tier, which then proves the list; RT_PROXY=0 gives them the socket itself.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +19,7 @@ export RECONCILERCTL="$top/$BUILD/reconcilerctl" RECONCILERD="$top/$BUILD/reconc
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 tiers=${TIERS:-unit cli corpus fuzz e2e}
+RT_PROXY=${RT_PROXY:-1}
 log=$(mktemp /tmp/reconciler-tests.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
@@ -59,10 +63,35 @@ tier_e2e() {
 		sed 's/^/# /' "$log.up"
 		return
 	fi
+	local proxy="" refused
+	if [ "$RT_PROXY" = 1 ]; then
+		proxy=$(mktemp -d "${RECONCILER_TEST_STATE:-/var/tmp/reconciler-test}/proxy.XXXXXX")
+		if ! E2E_DOCKER_HOST=$(tests/env/proxy-up.sh "$proxy" 2>"$log.proxy" | tail -n 1) ||
+			[ -z "$E2E_DOCKER_HOST" ]; then
+			echo "not ok - e2e: the docker socket proxy did not come up (RT_PROXY=0 runs without)"
+			sed 's/^/# /' "$log.proxy"
+			rm -rf "$proxy"
+			return
+		fi
+		export E2E_DOCKER_HOST
+		echo "# e2e: the programs under test reach the engine through $E2E_DOCKER_HOST"
+	fi
 	for t in tests/e2e/*.sh; do
 		case $t in *lib.sh) continue ;; esac
 		[ -f "$t" ] && bash "$t"
 	done
+	[ -n "$proxy" ] || return 0
+	tests/env/proxy-down.sh "$proxy"
+	unset E2E_DOCKER_HOST
+	# every request the programs made must be on the list
+	refused=$(grep -o '<NOSRV>.* 403 .*"[A-Z]* [^ ]*' "$proxy/haproxy.log" | sed 's/.*"//')
+	if [ -z "$refused" ]; then
+		echo "ok - e2e: the socket proxy passed all $(grep -c ' engine/engine ' "$proxy/haproxy.log") requests of the programs, refused none"
+	else
+		echo "not ok - e2e: the socket proxy refused requests of the programs (add them to docs/engine-api.md and the proxy's list):"
+		sort <<<"$refused" | uniq -c | sed 's/^/#   /'
+	fi
+	rm -rf "$proxy"
 }
 
 # The engine and registry come up once, before any tier, outside the tee
