@@ -1736,6 +1736,17 @@ exec_stream(struct docker *d, const char *exec_id, const struct docker_exec_opti
 		buf_release(&eb);
 		goto out;
 	}
+	/* The engine answers 101 to a request that asks for the upgrade: a 200
+	 * means something in between dropped the ask. The output still comes
+	 * back (until close), but nothing more we send reaches the process. */
+	if (status == 200 && in_open) {
+		errf(err, "%s: exec start was answered 200, not 101: something in front of the "
+		    "engine (a socket proxy) did not pass the connection upgrade, so stdin "
+		    "cannot reach the process; it must pass the upgrade of POST "
+		    "/exec/{id}/start, a request with a body (HAProxy 2.4 to 3.0 cannot; see "
+		    "docs/engine-api.md)", what);
+		goto out;
+	}
 	if (docker_demux_feed(&dm, head.data + skip, head.len - skip, exec_output, o, derr) < 0) {
 		errf(err, "%s: %s", what, derr);
 		goto out;

@@ -366,6 +366,7 @@ struct fake {
 	int fd;
 	pthread_t th;
 	const char *responses[6];
+	size_t lens[6];		/* 0: strlen (a response with NUL bytes needs it) */
 	char requests[6][8192];	/* what each connection sent, head only */
 	int n;
 	int silent;	/* accept nothing, answer nothing */
@@ -413,7 +414,7 @@ fake_run(void *arg)
 			i--;
 			continue;
 		}
-		if (write(c, f->responses[i], strlen(f->responses[i])) < 0)
+		if (write(c, f->responses[i], f->lens[i] ? f->lens[i] : strlen(f->responses[i])) < 0)
 			break;
 		close(c);
 	}
@@ -604,6 +605,7 @@ test_proxy_denied_fake(void **state)
 	fake_stop(&f);
 	assert_contains(f.requests[1], "POST /v1.41/containers/create?name=web HTTP/1.1");
 	assert_contains(f.requests[4], "POST /v1.41/exec/e1/start HTTP/1.1");
+	assert_contains(f.requests[4], "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n");
 
 	fake_start(&f2);
 	assert_int_equal(fake_open(&f2, 5000, 0, &d, err), 0);
@@ -627,6 +629,63 @@ test_proxy_denied_fake(void **state)
 	free(no_start);
 	free(no_pull);
 	free(no_version);
+}
+
+static ssize_t
+stdin_never(char *buf, size_t len, void *payload)
+{
+	(void)buf;
+	(void)len;
+	(void)payload;
+	fail_msg("stdin was read although it cannot reach the process");
+	return -1;
+}
+
+/* A proxy that drops exec start's upgrade (HAProxy 2.4 to 3.0 do, the request
+ * having a body) gets a 200 and a stream until close: fine for the output, a
+ * dead end for stdin, which is refused at once rather than left hanging. */
+static void
+test_exec_no_upgrade_fake(void **state)
+{
+	static const char exec_created[] = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 11\r\n\r\n{\"Id\":\"e1\"}";
+	static const char started[] = "HTTP/1.1 200 OK\r\n"
+	    "content-type: application/vnd.docker.raw-stream\r\nconnection: close\r\n\r\n"
+	    "\1\0\0\0\0\0\0\3hi\n";
+	static const char exited[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 30\r\n\r\n{\"Running\":false,\"ExitCode\":0}";
+	char *ver = version_response("1.41", "1.12");
+	struct fake f = { .responses = { ver, exec_created, started, exited, exec_created,
+		started }, .lens = { 0, 0, sizeof(started) - 1, 0, 0, sizeof(started) - 1 }, .n = 6 };
+	struct docker_exec_options xo = DOCKER_EXEC_OPTIONS_INIT;
+	const char *argv[] = { "restore", NULL };
+	struct capture cap;
+	struct docker *d = NULL;
+	char err[ERR_LEN];
+	int code = -1;
+
+	(void)state;
+	capture_init(&cap);
+	fake_start(&f);
+	assert_int_equal(fake_open(&f, 5000, 0, &d, err), 0);
+	xo.argv = argv;
+	xo.output = capture_cb;
+	xo.payload = &cap;
+	if (docker_exec(d, "db", &xo, &code, err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(code, 0);
+	assert_string_equal(cap.out.data, "hi\n");
+	xo.input = stdin_never;
+	assert_int_equal(docker_exec(d, "db", &xo, &code, err), -1);
+	assert_string_equal(err, "exec 'restore' in 'db': exec start was answered 200, not 101: "
+	    "something in front of the engine (a socket proxy) did not pass the connection "
+	    "upgrade, so stdin cannot reach the process; it must pass the upgrade of POST "
+	    "/exec/{id}/start, a request with a body (HAProxy 2.4 to 3.0 cannot; see "
+	    "docs/engine-api.md)");
+	docker_free(d);
+	fake_stop(&f);
+	capture_release(&cap);
+	free(ver);
 }
 
 static void
@@ -1739,6 +1798,7 @@ main(void)
 		cmocka_unit_test(test_negotiation_fake),
 		cmocka_unit_test(test_transport_errors_fake),
 		cmocka_unit_test(test_proxy_denied_fake),
+		cmocka_unit_test(test_exec_no_upgrade_fake),
 		cmocka_unit_test(test_pull_fake),
 		cmocka_unit_test(test_create_split_fake),
 		cmocka_unit_test(test_host_errors),
