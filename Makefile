@@ -148,7 +148,8 @@ demo:
 # variables; DESTDIR only prefixes where the files land (staged installs).
 INSTALL ?= install
 SED_UNIT = sed -e 's|/usr/local/sbin/reconcilerd|$(SBINDIR)/reconcilerd|g' \
-	-e 's|/etc/reconciler/reconciler.yaml|$(SYSCONFDIR)/reconciler/reconciler.yaml|g'
+	-e 's|/etc/reconciler/reconciler.yaml|$(SYSCONFDIR)/reconciler/reconciler.yaml|g' \
+	-e 's|/etc/reconciler/docker-proxy.cfg|$(SYSCONFDIR)/reconciler/docker-proxy.cfg|g'
 SED_SCRIPT = sed -e 's|^DEFAULT_PREFIX=.*|DEFAULT_PREFIX=$(PREFIX)|' \
 	-e 's|^DEFAULT_SBINDIR=.*|DEFAULT_SBINDIR=$(SBINDIR)|' \
 	-e 's|^DEFAULT_UNITDIR=.*|DEFAULT_UNITDIR=$(UNITDIR)|'
@@ -156,7 +157,10 @@ INSTALLED := $(BINDIR)/reconcilerctl $(SBINDIR)/reconcilerd \
 	$(MANDIR)/man1/reconcilerctl.1 $(MANDIR)/man5/reconciler-manifest.5 \
 	$(MANDIR)/man8/reconcilerd.8 $(UNITDIR)/reconcilerd.service \
 	$(DATADIR)/manifest.schema.json $(DATADIR)/reconciler.yaml.example \
-	$(DATADIR)/install.sh $(BASHCOMPDIR)/reconcilerctl
+	$(DATADIR)/install.sh $(BASHCOMPDIR)/reconcilerctl \
+	$(DATADIR)/docker-socket-proxy/haproxy.cfg \
+	$(DATADIR)/docker-socket-proxy/reconcilerd-docker-proxy.conf \
+	$(UNITDIR)/reconciler-docker-proxy.service
 
 install: all
 	$(E) INSTALL "$(DESTDIR) $(PREFIX)"
@@ -177,12 +181,22 @@ install: all
 	$(Q)chmod 0755 $(DESTDIR)$(DATADIR)/install.sh.tmp
 	$(Q)mv -f $(DESTDIR)$(DATADIR)/install.sh.tmp $(DESTDIR)$(DATADIR)/install.sh
 	$(Q)$(INSTALL) -m 0644 contrib/completion/reconcilerctl.bash $(DESTDIR)$(BASHCOMPDIR)/reconcilerctl
+	$(Q)$(INSTALL) -d $(DESTDIR)$(DATADIR)/docker-socket-proxy
+	$(Q)$(INSTALL) -m 0644 contrib/docker-socket-proxy/haproxy.cfg \
+		contrib/docker-socket-proxy/reconcilerd-docker-proxy.conf \
+		$(DESTDIR)$(DATADIR)/docker-socket-proxy/
+	$(Q)$(SED_UNIT) contrib/docker-socket-proxy/reconciler-docker-proxy.service \
+		> $(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service.tmp
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service.tmp
+	$(Q)mv -f $(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service.tmp \
+		$(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service
 
 # Removes exactly what install put there (configuration and state are the
 # administrator's: /etc/reconciler and /var/lib/reconciler stay).
 uninstall:
 	$(E) UNINST "$(DESTDIR) $(PREFIX)"
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-$(Q)rmdir $(DESTDIR)$(DATADIR)/docker-socket-proxy 2>/dev/null
 	-$(Q)rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:

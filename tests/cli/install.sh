@@ -14,11 +14,14 @@ layout() { (cd "$1" && find . \( -type f -o -type l \) -printf '%m %P\n' | LC_AL
 d=$tmp/d
 check "make install DESTDIR=… succeeds" inst install DESTDIR="$d"
 cat >"$tmp/want" <<'EOT'
+644 usr/local/lib/systemd/system/reconciler-docker-proxy.service
 644 usr/local/lib/systemd/system/reconcilerd.service
 644 usr/local/share/bash-completion/completions/reconcilerctl
 644 usr/local/share/man/man1/reconcilerctl.1
 644 usr/local/share/man/man5/reconciler-manifest.5
 644 usr/local/share/man/man8/reconcilerd.8
+644 usr/local/share/reconciler/docker-socket-proxy/haproxy.cfg
+644 usr/local/share/reconciler/docker-socket-proxy/reconcilerd-docker-proxy.conf
 644 usr/local/share/reconciler/manifest.schema.json
 644 usr/local/share/reconciler/reconciler.yaml.example
 755 usr/local/bin/reconcilerctl
@@ -86,8 +89,11 @@ check "make install with BINDIR, SBINDIR, MANDIR, DATADIR, UNITDIR, BASHCOMPDIR"
 	inst install DESTDIR="$d" PREFIX=/opt/r BINDIR=/opt/r/b SBINDIR=/opt/r/sb MANDIR=/opt/r/m \
 	DATADIR=/opt/r/d UNITDIR=/etc/systemd/system BASHCOMPDIR=/opt/r/c SYSCONFDIR=/etc/r
 cat >"$tmp/want" <<'EOT'
+644 etc/systemd/system/reconciler-docker-proxy.service
 644 etc/systemd/system/reconcilerd.service
 644 opt/r/c/reconcilerctl
+644 opt/r/d/docker-socket-proxy/haproxy.cfg
+644 opt/r/d/docker-socket-proxy/reconcilerd-docker-proxy.conf
 644 opt/r/d/manifest.schema.json
 644 opt/r/d/reconciler.yaml.example
 644 opt/r/m/man1/reconcilerctl.1
