@@ -71,3 +71,13 @@ fi
 sed 's/^NotifyAccess=/NotifyAcess=/' "$tmp/u/reconcilerd.service" >"$tmp/u/rt-typo.service"
 out=$(cd "$tmp" && systemd-analyze verify --man=no "$tmp/u/rt-typo.service" 2>&1)
 check "systemd-analyze verify reports a misspelt setting" grep -q 'NotifyAcess' <<<"$out"
+# the Docker socket proxy's unit (contrib/docker-socket-proxy)
+cp contrib/docker-socket-proxy/reconciler-docker-proxy.service "$tmp/u/"
+out=$(cd "$tmp" && systemd-analyze verify --man=no "$tmp/u/reconciler-docker-proxy.service" 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && [ -z "$out" ]; then
+	ok "systemd-analyze verify of the socket proxy's unit: no error, no warning"
+else
+	fail "systemd-analyze verify of the socket proxy's unit: no error, no warning (exit $rc)"
+	printf '%s\n' "$out" | sed 's/^/#   /'
+fi
