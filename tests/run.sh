@@ -81,7 +81,7 @@ tier_e2e() {
 		[ -f "$t" ] && bash "$t"
 	done
 	[ -n "$proxy" ] || return 0
-	tests/env/proxy-down.sh "$proxy"
+	RT_QUIET=1 tests/env/proxy-down.sh "$proxy"
 	unset E2E_DOCKER_HOST
 	# every request the programs made must be on the list
 	refused=$(grep -o '<NOSRV>.* 403 .*"[A-Z]* [^ ]*' "$proxy/haproxy.log" | sed 's/.*"//')
