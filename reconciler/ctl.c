@@ -132,7 +132,7 @@ cmd_validate(int argc, char **argv)
 				    d.v[k].path, d.v[k].msg);
 		} else {
 			diag_print(&d, stderr);
-			if (!d.n && !quiet)
+			if (!d.n && !quiet && m)
 				printf("%s: valid (%zu service%s)\n", argv[i], m->nservices,
 				    m->nservices == 1 ? "" : "s");
 		}
@@ -537,11 +537,14 @@ cmd_apply(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'r': rev = optarg; break;
-		case 'j':
-			co.concurrency = atoi(optarg);
-			if (co.concurrency < 1 || co.concurrency > 64)
+		case 'j': {
+			long n;
+
+			if (int_parse(optarg, 1, 64, &n) < 0)
 				return usage_error("apply", "--concurrency wants 1 to 64");
+			co.concurrency = (int)n;
 			break;
+		}
 		case 'h':
 			printf("usage: reconcilerctl apply %s\n", find_command("apply")->usage);
 			return 0;
@@ -676,7 +679,14 @@ cmd_history(int argc, char **argv)
 		switch (c) {
 		case OPT_STATE: src.state_dir = optarg; break;
 		case OPT_SOCKET: src.socket = optarg; break;
-		case 'n': limit = atoi(optarg); break;
+		case 'n': {
+			long n;
+
+			if (int_parse(optarg, 1, 1000000, &n) < 0)
+				return usage_error("history", "--limit wants a positive number");
+			limit = (int)n;
+			break;
+		}
 		case 'j': json = 1; break;
 		case 'h':
 			printf("usage: reconcilerctl history %s\n", find_command("history")->usage);
@@ -810,7 +820,7 @@ cmd_sync(int argc, char **argv)
 	int64_t timeout = 600000;
 	long long before = 0;
 	size_t len;
-	pid_t pid;
+	long pid;
 	json_t *st = NULL;
 
 	while ((c = getopt_long(argc, argv, "rwt:h", opts, NULL)) != -1) {
@@ -842,8 +852,9 @@ cmd_sync(int argc, char **argv)
 	}
 	json_decref(st);
 	path = state_file(&src, "reconcilerd.pid");
-	if (file_read(path, 64, &data, &len, err) < 0 || (pid = (pid_t)atoi(data)) <= 0 ||
-	    kill(pid, 0) < 0) {
+	if (file_read(path, 64, &data, &len, err) == 0)
+		data[strcspn(data, "\n")] = '\0';
+	if (!data || int_parse(data, 1, INT32_MAX, &pid) < 0 || kill((pid_t)pid, 0) < 0) {
 		fprintf(stderr, "reconcilerctl sync: no running reconcilerd (%s); start it, or give "
 		    "--state-dir\n", data ? "stale pid file" : err);
 		goto out;
@@ -869,12 +880,12 @@ cmd_sync(int argc, char **argv)
 		before = json_integer_value(json_object_get(st, "cycle"));
 		json_decref(st);
 	}
-	if (kill(pid, SIGUSR1) < 0) {
+	if (kill((pid_t)pid, SIGUSR1) < 0) {
 		fprintf(stderr, "reconcilerctl sync: cannot signal pid %d: %s\n", (int)pid,
 		    strerror(errno));
 		goto out;
 	}
-	printf("sync requested from reconcilerd (pid %d)\n", (int)pid);
+	printf("sync requested from reconcilerd (pid %ld)\n", pid);
 	rc = 0;
 	if (wait)
 		rc = sync_wait(&src, before, timeout);
