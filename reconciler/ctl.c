@@ -72,6 +72,20 @@ diag_json(const struct diag *d)
 
 /* --- validate ------------------------------------------------------------- */
 
+/* Prints s escaped as a workflow command's message (property: also as one of
+ * its name=value properties), so a '%', a newline, or a ',' in a file name
+ * cannot end the annotation early or start another command. */
+static void
+gh_escaped(const char *s, int property)
+{
+	for (; *s; s++) {
+		if (*s == '%' || *s == '\r' || *s == '\n' || (property && (*s == ':' || *s == ',')))
+			printf("%%%02X", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+}
+
 static int
 cmd_validate(int argc, char **argv)
 {
@@ -126,10 +140,18 @@ cmd_validate(int argc, char **argv)
 			json_array_append_new(files, json_pack("{s:s,s:b,s:o}", "file", argv[i],
 			    "valid", d.n == 0, "errors", diag_json(&d)));
 		} else if (github) {
-			for (size_t k = 0; k < d.n; k++)
-				printf("::error file=%s,line=%d,col=%d::%s: %s\n", argv[i],
-				    d.v[k].line ? d.v[k].line : 1, d.v[k].col ? d.v[k].col : 1,
-				    d.v[k].path, d.v[k].msg);
+			for (size_t k = 0; k < d.n; k++) {
+				fputs("::error file=", stdout);
+				gh_escaped(argv[i], 1);
+				printf(",line=%d,col=%d::", d.v[k].line ? d.v[k].line : 1,
+				    d.v[k].col ? d.v[k].col : 1);
+				if (*d.v[k].path) {
+					gh_escaped(d.v[k].path, 0);
+					fputs(": ", stdout);
+				}
+				gh_escaped(d.v[k].msg, 0);
+				putchar('\n');
+			}
 		} else {
 			diag_print(&d, stderr);
 			if (!d.n && !quiet && m)
