@@ -260,13 +260,14 @@ INSTALLED := $(BINDIR)/reconcilerctl $(SBINDIR)/reconcilerd \
 	$(MANDIR)/man1/reconcilerctl.1 $(MANDIR)/man5/reconciler-manifest.5 \
 	$(MANDIR)/man8/reconcilerd.8 $(UNITDIR)/reconcilerd.service \
 	$(DATADIR)/manifest.schema.json $(DATADIR)/reconciler.yaml.example \
-	$(DATADIR)/install.sh $(BASHCOMPDIR)/reconcilerctl
+	$(DATADIR)/install.sh $(BASHCOMPDIR)/reconcilerctl \
+	$(DATADIR)/ci/bump-digest.sh $(DATADIR)/ci/validate-pr.sh
 
 install: all
 	$(E) INSTALL "$(DESTDIR) $(PREFIX)"
 	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR) \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DATADIR)/ci
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/reconcilerctl $(DESTDIR)$(BINDIR)/reconcilerctl
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/reconcilerd $(DESTDIR)$(SBINDIR)/reconcilerd
 	$(Q)$(INSTALL) -m 0644 man/reconcilerctl.1 $(DESTDIR)$(MANDIR)/man1/reconcilerctl.1
@@ -281,13 +282,14 @@ install: all
 	$(Q)chmod 0755 $(DESTDIR)$(DATADIR)/install.sh.tmp
 	$(Q)mv -f $(DESTDIR)$(DATADIR)/install.sh.tmp $(DESTDIR)$(DATADIR)/install.sh
 	$(Q)$(INSTALL) -m 0644 contrib/completion/reconcilerctl.bash $(DESTDIR)$(BASHCOMPDIR)/reconcilerctl
+	$(Q)$(INSTALL) -m 0755 contrib/ci/bump-digest.sh contrib/ci/validate-pr.sh $(DESTDIR)$(DATADIR)/ci/
 
 # Removes exactly what install put there (configuration and state are the
 # administrator's: /etc/reconciler and /var/lib/reconciler stay).
 uninstall:
 	$(E) UNINST "$(DESTDIR) $(PREFIX)"
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-$(Q)rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+	-$(Q)rmdir $(DESTDIR)$(DATADIR)/ci $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -40,7 +40,8 @@ check "it writes reconciler-7.8.9-linux-<arch>.tar.gz" test -s "$bin"
 list=$(tar -tzf "$bin" 2>/dev/null | sed 's|^[^/]*/||')
 for f in bin/reconcilerctl sbin/reconcilerd share/man/man1/reconcilerctl.1 \
 	share/man/man8/reconcilerd.8 share/man/man5/reconciler-manifest.5 \
-	share/bash-completion/completions/reconcilerctl \
+	share/bash-completion/completions/reconcilerctl share/reconciler/ci/bump-digest.sh \
+	share/reconciler/ci/validate-pr.sh \
 	lib/systemd/system/reconcilerd.service share/doc/reconciler/README.md; do
 	check "the binary tarball has $f" grep -qx "$f" <<<"$list"
 done
