@@ -209,6 +209,7 @@ rm -f "$hook"
 check_or dl_diag "and is rolled out too" dl_wait_head 120 "$rev3" "in-sync converged"
 check "back on v1" test "$(docker exec rt-adopter-web wget -qO- http://127.0.0.1:8080/)" = "web v1"
 dl_daemon_stop 60
+check "reconcilerd exits 0 on SIGTERM" test "$DL_DAEMON_RC" = 0
 
 # validate-pr.sh: a pull request with a bad manifest gets annotations.
 pr=$E2E_TMP/pr
