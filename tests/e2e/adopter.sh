@@ -189,7 +189,7 @@ check "it says the digest is already set" grep -q 'already set' <<<"$out"
 check "and pushes nothing" test "$(remote_head)" = "$rev2"
 
 # A push refused once (the branch moved, a hook, a flaky host) is retried
-# from the remote's new head.
+# from the remote's new head. This one goes through git daemon, without a token.
 hook=$DL_REMOTE/hooks/pre-receive
 cat >"$hook" <<EOF
 #!/bin/sh
@@ -199,7 +199,7 @@ echo "busy, try again" >&2
 exit 1
 EOF
 chmod +x "$hook"
-bump env BUMP_TRIES=3 bash "$bump" web "$IMG_WEB_V1"
+INFRA_REPO=$DL_GIT_URL INFRA_TOKEN='' bump env BUMP_TRIES=3 bash "$bump" web "$IMG_WEB_V1"
 check_or diag_out "a push refused once is retried (exit $rc)" test "$rc" = 0
 check "the retry is said" grep -q 'push 1 failed' <<<"$out"
 rev3=$(remote_head)
