@@ -14,6 +14,7 @@
 #   INFRA_TOKEN        HTTPS token allowed to push (a secret), or
 #   INFRA_SSH_KEY      a deploy key with write access, the private key itself (a
 #                      secret), with INFRA_KNOWN_HOSTS, the host's known_hosts line(s)
+#                      with plain host names (ssh-keyscan HOST, without -H)
 #   INFRA_TOKEN_USER   user name sent with the token (x-access-token)
 #   GIT_AUTHOR         the commit's author ("CI <ci@localhost>")
 #   RECONCILERCTL      the program (reconcilerctl on the PATH)
