@@ -1,5 +1,6 @@
 # reconciler: a GitOps reconciler for Docker hosts.
-# Targets: all check install uninstall asan fuzz demo deps clean.  V=1 for full command lines.
+# Targets: all check lint install uninstall dist bindist release asan fuzz demo deps
+# clean.  V=1 for full command lines.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -19,8 +20,15 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKG_CONFIG ?= pkg-config
 BUILD ?= build
 
-VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The version: a checkout at a tag v1.2.3 is 1.2.3; anything else says the
+# VERSION file, which `make dist` stamps into the tarball (with REVISION for
+# the commit), so a build from it needs no .git. `make VERSION=x` overrides.
+ifneq ($(wildcard .git),)
+GIT_TAG := $(shell git describe --tags --exact-match --match 'v[0-9]*' HEAD 2>/dev/null)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
+endif
+VERSION := $(if $(GIT_TAG),$(patsubst v%,%,$(GIT_TAG)),$(shell cat VERSION 2>/dev/null || echo 0.0.0))
+GIT_REV := $(or $(GIT_REV),$(shell cat REVISION 2>/dev/null),unknown)
 
 PKGS := libgit2 libcurl yaml-0.1 jansson libuv sqlite3 libcrypto zlib
 
@@ -137,6 +145,102 @@ fuzz: fuzz-build
 deps:
 	$(Q)tests/env/deps.sh
 
+# ---------------------------------------------------------------- lint
+# cppcheck and clang-tidy (.clang-tidy) over reconciler/*.c, shellcheck
+# (.shellcheckrc) over every shell script, yamllint (.yamllint) over the
+# workflows, and action-validator (npm install --no-save @action-validator/cli)
+# when it is installed. Suppressions are inline, each with its reason.
+# tests/lint.sh runs the quick ones (all but clang-tidy) as a tier of `make check`.
+CPPCHECK ?= cppcheck
+CLANG_TIDY ?= clang-tidy
+SHELLCHECK ?= shellcheck
+YAMLLINT ?= yamllint
+ACTION_VALIDATOR ?= $(firstword $(shell command -v action-validator 2>/dev/null) \
+	$(wildcard node_modules/.bin/action-validator))
+LINT_SRCS := $(sort $(wildcard reconciler/*.c))
+LINT_DEFS = -D_GNU_SOURCE -Ireconciler \
+	-DRECONCILER_VERSION='"$(VERSION)"' -DRECONCILER_GIT_REV='"$(GIT_REV)"'
+SH_SRCS = $(sort $(shell git ls-files '*.sh' 2>/dev/null || find . -name '*.sh' -not -path './build*') \
+	$(wildcard contrib/completion/*.bash)) .ci/run
+WORKFLOWS = $(sort $(wildcard .github/workflows/*.yml contrib/github-actions/*.yml \
+	contrib/gitea-actions/*.yml))
+
+lint: lint-cppcheck lint-tidy lint-sh lint-yaml
+
+lint-cppcheck:
+	$(E) CPPCHECK reconciler
+	$(Q)$(CPPCHECK) -q --enable=warning,portability,performance --error-exitcode=1 \
+		--inline-suppr --std=c11 $(LINT_DEFS) $(shell $(PKG_CONFIG) --cflags-only-I $(PKGS)) \
+		--include=$(shell $(PKG_CONFIG) --variable=includedir jansson)/jansson.h \
+		$(LINT_SRCS)
+
+lint-tidy: $(LINT_SRCS:%.c=$(BUILD)/lint/%.tidy)
+
+# One stamp per file, so make -j2 lint runs two at a time and a rerun
+# checks only what changed.
+$(BUILD)/lint/%.tidy: %.c .clang-tidy $(wildcard reconciler/*.h)
+	$(E) TIDY $<
+	@mkdir -p $(dir $@)
+	$(Q)if $(CLANG_TIDY) --quiet $< -- -std=c11 $(LINT_DEFS) $(PKG_CFLAGS) >$@.log 2>&1; then \
+		rm -f $@.log; touch $@; \
+	else \
+		grep -v '^[0-9]* warnings\? generated\.$$' $@.log >&2; rm -f $@.log; exit 1; \
+	fi
+
+lint-sh:
+	$(E) SHCHECK scripts
+	$(Q)$(SHELLCHECK) $(SH_SRCS)
+
+lint-yaml:
+	$(E) YAMLLINT workflows
+	$(Q)$(YAMLLINT) -s .yamllint $(WORKFLOWS)
+ifneq ($(ACTION_VALIDATOR),)
+	$(E) ACTIONS workflows
+	$(Q)for f in $(WORKFLOWS); do $(ACTION_VALIDATOR) "$$f" || exit 1; done
+else
+	@echo "  skip   action-validator is not installed (npm install --no-save @action-validator/cli)"
+endif
+
+# ---------------------------------------------------------------- releases
+# make dist: reconciler-X.Y.Z.tar.gz from `git archive` of HEAD, with VERSION
+# and REVISION stamped. make bindist: the built binaries, man pages, the
+# systemd unit, the example config, shell completions and README, to unpack
+# over /usr/local. make release: both and SHA256SUMS in $(DISTDIR).
+DISTDIR ?= $(BUILD)/release
+DIST := reconciler-$(VERSION)
+BINDIST := reconciler-$(VERSION)-linux-$(shell uname -m)
+
+dist:
+	@[ -n "$(wildcard .git)" ] || { echo "make dist: needs a Git checkout (it archives HEAD)" >&2; exit 2; }
+	@git diff --quiet HEAD -- || echo "make dist: note: uncommitted changes are not in the tarball" >&2
+	$(E) DIST $(DISTDIR)/$(DIST).tar.gz
+	$(Q)rm -rf $(BUILD)/dist/$(DIST) && mkdir -p $(BUILD)/dist $(DISTDIR)
+	$(Q)git archive --format=tar --prefix=$(DIST)/ HEAD | tar -x -C $(BUILD)/dist
+	$(Q)echo '$(VERSION)' > $(BUILD)/dist/$(DIST)/VERSION
+	$(Q)echo '$(GIT_REV)' > $(BUILD)/dist/$(DIST)/REVISION
+	$(Q)tar -C $(BUILD)/dist --sort=name --owner=0 --group=0 --numeric-owner \
+		--mtime="@$$(git log -1 --format=%ct HEAD)" -cf - $(DIST) | gzip -n9 \
+		> $(DISTDIR)/$(DIST).tar.gz.tmp && mv -f $(DISTDIR)/$(DIST).tar.gz.tmp $(DISTDIR)/$(DIST).tar.gz
+	$(Q)rm -rf $(BUILD)/dist/$(DIST)
+
+bindist: all
+	$(E) BINDIST $(DISTDIR)/$(BINDIST).tar.gz
+	$(Q)rm -rf $(BUILD)/bindist && mkdir -p $(BUILD)/bindist $(DISTDIR)
+	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/bindist/stage PREFIX=/usr/local >/dev/null
+	$(Q)mv $(BUILD)/bindist/stage/usr/local $(BUILD)/bindist/$(BINDIST)
+	$(Q)install -d $(BUILD)/bindist/$(BINDIST)/share/doc/reconciler
+	$(Q)install -m 0644 README.md $(BUILD)/bindist/$(BINDIST)/share/doc/reconciler/
+	$(Q)tar -C $(BUILD)/bindist --sort=name --owner=0 --group=0 --numeric-owner \
+		-czf $(DISTDIR)/$(BINDIST).tar.gz $(BINDIST)
+	$(Q)rm -rf $(BUILD)/bindist
+
+release: dist bindist
+	$(Q)cd $(DISTDIR) && sha256sum $(DIST).tar.gz $(BINDIST).tar.gz > SHA256SUMS
+	$(Q)cat $(DISTDIR)/SHA256SUMS
+
+print-version:
+	@echo $(VERSION)
+
 # The README's main command: everything on a fresh machine, then reconcilerd
 # in the foreground on a local Git repository (see tests/env/demo.sh).
 demo:
@@ -160,13 +264,14 @@ INSTALLED := $(BINDIR)/reconcilerctl $(SBINDIR)/reconcilerd \
 	$(DATADIR)/install.sh $(BASHCOMPDIR)/reconcilerctl \
 	$(DATADIR)/docker-socket-proxy/haproxy.cfg \
 	$(DATADIR)/docker-socket-proxy/reconcilerd-docker-proxy.conf \
-	$(UNITDIR)/reconciler-docker-proxy.service
+	$(UNITDIR)/reconciler-docker-proxy.service \
+	$(DATADIR)/ci/bump-digest.sh $(DATADIR)/ci/validate-pr.sh
 
 install: all
 	$(E) INSTALL "$(DESTDIR) $(PREFIX)"
 	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR) \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DATADIR)/ci
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/reconcilerctl $(DESTDIR)$(BINDIR)/reconcilerctl
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/reconcilerd $(DESTDIR)$(SBINDIR)/reconcilerd
 	$(Q)$(INSTALL) -m 0644 man/reconcilerctl.1 $(DESTDIR)$(MANDIR)/man1/reconcilerctl.1
@@ -190,18 +295,19 @@ install: all
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service.tmp
 	$(Q)mv -f $(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service.tmp \
 		$(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service
+	$(Q)$(INSTALL) -m 0755 contrib/ci/bump-digest.sh contrib/ci/validate-pr.sh $(DESTDIR)$(DATADIR)/ci/
 
 # Removes exactly what install put there (configuration and state are the
 # administrator's: /etc/reconciler and /var/lib/reconciler stay).
 uninstall:
 	$(E) UNINST "$(DESTDIR) $(PREFIX)"
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-$(Q)rmdir $(DESTDIR)$(DATADIR)/docker-socket-proxy 2>/dev/null
-	-$(Q)rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+	-$(Q)rmdir $(DESTDIR)$(DATADIR)/docker-socket-proxy $(DESTDIR)$(DATADIR)/ci $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit check asan fuzz fuzz-build deps demo install uninstall clean FORCE
+.PHONY: all unit check asan fuzz fuzz-build deps demo install uninstall clean FORCE \
+	lint lint-cppcheck lint-tidy lint-sh lint-yaml dist bindist release print-version
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/reconciler/ctl.d $(BUILD)/reconciler/reconcilerd.d

@@ -1394,7 +1394,7 @@ conv_port_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const c
 	if ((slash = strchr(spec, '/'))) {
 		*slash = '\0';
 		proto = slash + 1;
-		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
+		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0) {
 			report(c, it, p, L_UNMAPPED, "protocol '%s' (the manifest publishes tcp and udp)",
 			    proto);
 			goto out;
@@ -1453,8 +1453,8 @@ conv_port_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const ch
 			report(c, it->keys[k], kp, L_NOTE, "'%s' has no effect on a single host: left out",
 			    kk);
 			free(kp);
-		} else if (strcmp(kk, "target") && strcmp(kk, "published") && strcmp(kk, "host_ip") &&
-		    strcmp(kk, "protocol")) {
+		} else if (strcmp(kk, "target") != 0 && strcmp(kk, "published") != 0 &&
+		    strcmp(kk, "host_ip") != 0 && strcmp(kk, "protocol") != 0) {
 			char *kp = yt_path_key(p, kk);
 
 			report(c, it->keys[k], kp, L_UNMAPPED, "not a port key the manifest has");
@@ -1469,7 +1469,7 @@ conv_port_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const ch
 		    "nor ranges");
 		return;
 	}
-	if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
+	if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0) {
 		report(c, it, p, L_UNMAPPED, "protocol '%s' (the manifest publishes tcp and udp)", proto);
 		return;
 	}
@@ -1667,15 +1667,16 @@ conv_volume_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const 
 	for (size_t k = 0; k < it->n; k++) {
 		const char *kk = it->keys[k]->type == YT_SCALAR ? it->keys[k]->value : "?";
 
-		if (strcmp(kk, "type") && strcmp(kk, "source") && strcmp(kk, "target") &&
-		    strcmp(kk, "read_only") && strcmp(kk, "consistency")) {
+		if (strcmp(kk, "type") != 0 && strcmp(kk, "source") != 0 &&
+		    strcmp(kk, "target") != 0 && strcmp(kk, "read_only") != 0 &&
+		    strcmp(kk, "consistency") != 0) {
 			char *kp = yt_path_key(p, kk);
 
 			report(c, it->keys[k], kp, L_UNMAPPED, "mount option '%s' has no equivalent", kk);
 			free(kp);
 		}
 	}
-	if (strcmp(t, "volume") && strcmp(t, "bind")) {
+	if (strcmp(t, "volume") != 0 && strcmp(t, "bind") != 0) {
 		report(c, type, p, L_UNMAPPED, "mount type '%s' has no equivalent (volumes and bind "
 		    "mounts only)", t);
 		return;
@@ -1977,7 +1978,7 @@ conv_logging(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i]->type == YT_SCALAR ? n->keys[i]->value : "?";
 
-		if (strcmp(k, "driver") && strcmp(k, "options")) {
+		if (strcmp(k, "driver") != 0 && strcmp(k, "options") != 0) {
 			char *p = yt_path_key(path, k);
 
 			report(c, n->keys[i], p, L_UNMAPPED, "not a logging key the manifest has");
@@ -2495,8 +2496,8 @@ conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const ch
 						buf_addf(&body, "    driver_opts:\n%s", ob.data);
 					buf_release(&ob);
 				} else if (strcmp(kk, "external") == 0 || strcmp(kk, "name") == 0) {
-					if (strcmp(kk, "external") == 0 && !external && ext->type != YT_MAP &&
-					    yt_kind(ext) != YT_KIND_BOOL)
+					if (strcmp(kk, "external") == 0 && !external && vv->type != YT_MAP &&
+					    yt_kind(vv) != YT_KIND_BOOL)
 						report(c, vv, kp, L_UNMAPPED, "expected true or false");
 				} else {
 					report(c, v->keys[j], kp, L_UNMAPPED, "'%s' has no equivalent for %s",

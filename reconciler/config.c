@@ -178,9 +178,12 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 		} else if (strcmp(k, "shutdown_timeout") == 0) {
 			set_duration(&c->shutdown_timeout, v, k, d);
 		} else if (strcmp(k, "concurrency") == 0) {
-			c->concurrency = v->type == YT_SCALAR ? atoi(v->value) : 0;
-			if (c->concurrency < 1 || c->concurrency > 64)
+			long n;
+
+			if (v->type != YT_SCALAR || int_parse(v->value, 1, 64, &n) < 0)
 				diag_add(d, v->line, v->col, k, "expected an integer from 1 to 64");
+			else
+				c->concurrency = (int)n;
 		} else if (strcmp(k, "git") == 0) {
 			if (yt_is_null(v))
 				continue;

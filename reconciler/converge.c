@@ -197,7 +197,7 @@ probe_status(const char *text)
 		const char *sp = strchr(p, ' ');
 
 		if (sp && sp[1] >= '1' && sp[1] <= '5')
-			status = atoi(sp + 1);
+			status = (int)strtol(sp + 1, NULL, 10);
 		p += 5;
 	}
 	return status;

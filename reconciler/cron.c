@@ -192,7 +192,7 @@ day_matches(const struct cron *c, const struct tm *tm)
 time_t
 cron_next_utc(const struct cron *c, time_t after)
 {
-	time_t t = after - (after % 60) + 60, limit = after + 5 * 366 * 86400;
+	time_t t = after - (after % 60) + 60, limit = after + (time_t)5 * 366 * 86400;
 	struct tm tm;
 
 	while (t <= limit) {

@@ -72,6 +72,20 @@ diag_json(const struct diag *d)
 
 /* --- validate ------------------------------------------------------------- */
 
+/* Prints s escaped as a workflow command's message (property: also as one of
+ * its name=value properties), so a '%', a newline, or a ',' in a file name
+ * cannot end the annotation early or start another command. */
+static void
+gh_escaped(const char *s, int property)
+{
+	for (; *s; s++) {
+		if (*s == '%' || *s == '\r' || *s == '\n' || (property && (*s == ':' || *s == ',')))
+			printf("%%%02X", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+}
+
 static int
 cmd_validate(int argc, char **argv)
 {
@@ -126,13 +140,21 @@ cmd_validate(int argc, char **argv)
 			json_array_append_new(files, json_pack("{s:s,s:b,s:o}", "file", argv[i],
 			    "valid", d.n == 0, "errors", diag_json(&d)));
 		} else if (github) {
-			for (size_t k = 0; k < d.n; k++)
-				printf("::error file=%s,line=%d,col=%d::%s: %s\n", argv[i],
-				    d.v[k].line ? d.v[k].line : 1, d.v[k].col ? d.v[k].col : 1,
-				    d.v[k].path, d.v[k].msg);
+			for (size_t k = 0; k < d.n; k++) {
+				fputs("::error file=", stdout);
+				gh_escaped(argv[i], 1);
+				printf(",line=%d,col=%d::", d.v[k].line ? d.v[k].line : 1,
+				    d.v[k].col ? d.v[k].col : 1);
+				if (*d.v[k].path) {
+					gh_escaped(d.v[k].path, 0);
+					fputs(": ", stdout);
+				}
+				gh_escaped(d.v[k].msg, 0);
+				putchar('\n');
+			}
 		} else {
 			diag_print(&d, stderr);
-			if (!d.n && !quiet)
+			if (!d.n && !quiet && m)
 				printf("%s: valid (%zu service%s)\n", argv[i], m->nservices,
 				    m->nservices == 1 ? "" : "s");
 		}
@@ -537,11 +559,14 @@ cmd_apply(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'r': rev = optarg; break;
-		case 'j':
-			co.concurrency = atoi(optarg);
-			if (co.concurrency < 1 || co.concurrency > 64)
+		case 'j': {
+			long n;
+
+			if (int_parse(optarg, 1, 64, &n) < 0)
 				return usage_error("apply", "--concurrency wants 1 to 64");
+			co.concurrency = (int)n;
 			break;
+		}
 		case 'h':
 			printf("usage: reconcilerctl apply %s\n", find_command("apply")->usage);
 			return 0;
@@ -676,7 +701,14 @@ cmd_history(int argc, char **argv)
 		switch (c) {
 		case OPT_STATE: src.state_dir = optarg; break;
 		case OPT_SOCKET: src.socket = optarg; break;
-		case 'n': limit = atoi(optarg); break;
+		case 'n': {
+			long n;
+
+			if (int_parse(optarg, 1, 1000000, &n) < 0)
+				return usage_error("history", "--limit wants a positive number");
+			limit = (int)n;
+			break;
+		}
 		case 'j': json = 1; break;
 		case 'h':
 			printf("usage: reconcilerctl history %s\n", find_command("history")->usage);
@@ -810,7 +842,7 @@ cmd_sync(int argc, char **argv)
 	int64_t timeout = 600000;
 	long long before = 0;
 	size_t len;
-	pid_t pid;
+	long pid;
 	json_t *st = NULL;
 
 	while ((c = getopt_long(argc, argv, "rwt:h", opts, NULL)) != -1) {
@@ -842,8 +874,9 @@ cmd_sync(int argc, char **argv)
 	}
 	json_decref(st);
 	path = state_file(&src, "reconcilerd.pid");
-	if (file_read(path, 64, &data, &len, err) < 0 || (pid = (pid_t)atoi(data)) <= 0 ||
-	    kill(pid, 0) < 0) {
+	if (file_read(path, 64, &data, &len, err) == 0)
+		data[strcspn(data, "\n")] = '\0';
+	if (!data || int_parse(data, 1, INT32_MAX, &pid) < 0 || kill((pid_t)pid, 0) < 0) {
 		fprintf(stderr, "reconcilerctl sync: no running reconcilerd (%s); start it, or give "
 		    "--state-dir\n", data ? "stale pid file" : err);
 		goto out;
@@ -869,12 +902,12 @@ cmd_sync(int argc, char **argv)
 		before = json_integer_value(json_object_get(st, "cycle"));
 		json_decref(st);
 	}
-	if (kill(pid, SIGUSR1) < 0) {
+	if (kill((pid_t)pid, SIGUSR1) < 0) {
 		fprintf(stderr, "reconcilerctl sync: cannot signal pid %d: %s\n", (int)pid,
 		    strerror(errno));
 		goto out;
 	}
-	printf("sync requested from reconcilerd (pid %d)\n", (int)pid);
+	printf("sync requested from reconcilerd (pid %ld)\n", pid);
 	rc = 0;
 	if (wait)
 		rc = sync_wait(&src, before, timeout);

@@ -1212,17 +1212,15 @@ handle(const struct http_request *req, struct http_response *r, void *payload)
 	} else if (strcmp(req->path, "/v1/history") == 0 && get) {
 		char *p = state_path(dm, "journal.db"), err[ERR_LEN];
 		struct journal *j = NULL;
-		int limit = 20;
 		const char *l = strstr(req->query, "limit=");
+		long limit = l ? strtol(l + 6, NULL, 10) : 20;
 
-		if (l)
-			limit = atoi(l + 6);
 		if (limit < 1 || limit > 1000)
 			limit = 20;
 		if (journal_open(&j, p, 1, err) < 0) {
 			json_body(r, 503, json_pack("{s:s}", "error", err));
 		} else {
-			json_body(r, 200, journal_history(j, limit));
+			json_body(r, 200, journal_history(j, (int)limit));
 			journal_close(j);
 		}
 		free(p);
@@ -1502,8 +1500,8 @@ signal_cb(uv_signal_t *s, int signum)
 			config_release(&fresh);
 		} else {
 			/* repo and state dir changes take a new clone, journal and lock */
-			int moved = strcmp(fresh.repo, dm->cfg->repo) ||
-			    strcmp(fresh.state_dir, dm->cfg->state_dir);
+			int moved = strcmp(fresh.repo, dm->cfg->repo) != 0 ||
+			    strcmp(fresh.state_dir, dm->cfg->state_dir) != 0;
 
 			config_release(dm->cfg);
 			*dm->cfg = fresh;

@@ -269,7 +269,7 @@ is_next(const struct actual_container *ac, const char *name)
 static void
 plan_one(struct plan *p, const struct desired_service *ds, const struct actual *a)
 {
-	const char *project = ds->svc ? p->project : NULL;
+	const char *project = p->project;
 	struct plan_service *ps = add_service(p, ds->svc->name);
 	const struct actual_container *cur = NULL;
 
@@ -313,7 +313,7 @@ plan_one(struct plan *p, const struct desired_service *ds, const struct actual *
 		if (ac == cur || !is_ours(ac, project) || !ac->service ||
 		    strcmp(ac->service, ds->svc->name) != 0 || is_role(ac, ROLE_HOOK))
 			continue;
-		if (json_array_size(ps->extra_ids) && strcmp(ac->c.name, ds->name) == 0 &&
+		if (json_array_size(ps->extra_ids) && cur && strcmp(ac->c.name, ds->name) == 0 &&
 		    strcmp(cur->c.name, ds->name) != 0)
 			continue;	/* the stopped old one, already marked to go */
 		if (cur && strcmp(cur->c.name, ds->name) == 0 && is_next(ac, ds->name)) {
@@ -361,7 +361,8 @@ plan_one(struct plan *p, const struct desired_service *ds, const struct actual *
 	if (!cur->hash || strcmp(cur->hash, ds->hash) != 0) {
 		ps->action = PLAN_RECREATE;
 		recreate_reasons(ps, cur, ds);
-	} else if (strcmp(cur->c.state, "running") != 0 && strcmp(cur->c.state, "restarting")) {
+	} else if (strcmp(cur->c.state, "running") != 0 &&
+	    strcmp(cur->c.state, "restarting") != 0) {
 		ps->action = PLAN_START;
 		reason(ps, "state", "container is %s", cur->c.state);
 	} else {

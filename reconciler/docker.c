@@ -487,6 +487,7 @@ http_do(struct docker *d, const struct req *r, struct sink *s, long *status, cha
 			goto out;
 		}
 		rc = 0;
+	/* NOLINTNEXTLINE(bugprone-branch-clone): one branch per outcome, as documented */
 	} else if (cc == CURLE_WRITE_ERROR && s->stopped) {
 		rc = 0;
 	} else if (cc == CURLE_WRITE_ERROR && s->failed) {
@@ -1926,6 +1927,8 @@ out:
 static const char *
 type_name(const json_t *j)
 {
+	if (!j)
+		return "nothing";
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: return "an object";
 	case JSON_ARRAY: return "an array";
@@ -1947,12 +1950,15 @@ get_str(json_t *obj, const char *ctx, const char *key, int required, char **out,
 
 	*out = NULL;
 	if (!v || json_is_null(v)) {
-		if (required)
-			return errf(err, "%s: field '%s' is missing", ctx, key);
-		return 0;
+		if (!required)
+			return 0;
+		errf(err, "%s: field '%s' is missing", ctx, key);
+		return -1;
 	}
-	if (!json_is_string(v))
-		return errf(err, "%s: field '%s' must be a string, not %s", ctx, key, type_name(v));
+	if (!json_is_string(v)) {
+		errf(err, "%s: field '%s' must be a string, not %s", ctx, key, type_name(v));
+		return -1;
+	}
 	*out = xstrndup(json_string_value(v), json_string_length(v));
 	return 0;
 }
@@ -2037,7 +2043,7 @@ parse_rfc3339(const char *s, long long *out)
 	    oh > 23 || om > 59)
 		return -1;
 	*out = days_from_civil(y1 * 100 + y2, (unsigned)mo, (unsigned)d) * 86400 +
-	    h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
+	    (long long)h * 3600 + (long long)mi * 60 + se - sign * (oh * 3600LL + om * 60LL);
 	return 0;
 }
 

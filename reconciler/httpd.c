@@ -103,7 +103,7 @@ int
 http_parse(char *buf, size_t len, struct http_request *req)
 {
 	char *end = NULL, *line, *next, *sp1, *sp2, *q;
-	const char *cl, *te;
+	const char *cl;
 	size_t hlen, mlen, body_len = 0;
 
 	memset(req, 0, sizeof(*req));
@@ -179,7 +179,7 @@ http_parse(char *buf, size_t len, struct http_request *req)
 		req->headers[req->nheaders].value = v;
 		req->nheaders++;
 	}
-	if ((te = http_header(req, "Transfer-Encoding")))
+	if (http_header(req, "Transfer-Encoding"))
 		return 501;	/* chunked bodies are not taken: send Content-Length */
 	if ((cl = http_header(req, "Content-Length"))) {
 		char *ep;
@@ -482,10 +482,10 @@ httpd_listen(struct httpd **out, uv_loop_t *loop, const char *addr, const char *
 		struct sockaddr_storage ss;
 		char host[128];
 		const char *colon = strrchr(addr, ':');
-		int port;
+		long port;
 
-		if (!colon || (size_t)(colon - addr) >= sizeof(host) || (port = atoi(colon + 1)) <= 0 ||
-		    port > 65535) {
+		if (!colon || (size_t)(colon - addr) >= sizeof(host) ||
+		    int_parse(colon + 1, 1, 65535, &port) < 0) {
 			errf(err, "invalid listen address '%s' (expected HOST:PORT or unix:/path)", addr);
 			free(h);
 			return -1;
@@ -496,8 +496,8 @@ httpd_listen(struct httpd **out, uv_loop_t *loop, const char *addr, const char *
 			memmove(host, host + 1, strlen(host));
 			host[strlen(host) - 1] = '\0';
 		}
-		if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
-		    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+		if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&ss) != 0 &&
+		    uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&ss) != 0) {
 			errf(err, "invalid listen address '%s'", addr);
 			free(h);
 			return -1;

@@ -449,6 +449,7 @@ get_duration(struct ctx *c, const struct yt_node *n, const char *path, int64_t *
 static int
 get_mode(struct ctx *c, const struct yt_node *n, const char *path, int *out)
 {
+	/* cppcheck-suppress nullPointerRedundantCheck ; yt_kind(NULL) is YT_KIND_NULL */
 	const char *digits = yt_kind(n) == YT_KIND_INT ? n->value : NULL;
 	long v;
 
@@ -477,6 +478,7 @@ get_str_list(struct ctx *c, const struct yt_node *n, const char *path, size_t *c
 		return NULL;
 	v = xcalloc(n->n + 1, sizeof(*v));
 	if (nodes)
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		*nodes = xcalloc(n->n + 1, sizeof(**nodes));
 	for (size_t i = 0; i < n->n; i++) {
 		char *p = yt_path_idx(path, i);
@@ -572,6 +574,8 @@ static void
 check_keys(struct ctx *c, const struct yt_node *map, const char *path,
     const char *const *allowed)
 {
+	if (!map || map->type != YT_MAP)
+		return;
 	for (size_t i = 0; i < map->n; i++) {
 		const struct yt_node *k = map->keys[i];
 		const char *hint;
@@ -610,6 +614,8 @@ missing(struct ctx *c, const struct yt_node *map, const char *path, const char *
 }
 
 /* Calls fn for each present key of map, with the value node and its path. */
+/* NOLINTBEGIN(bugprone-macro-parentheses): kname, vnode and kpath are declared
+ * names, which cannot be parenthesised */
 #define FOR_KEYS(map, path, kname, vnode, kpath) \
 	for (size_t kname##_i = 0; (map) && (map)->type == YT_MAP && kname##_i < (map)->n; \
 	    kname##_i++) \
@@ -617,6 +623,7 @@ missing(struct ctx *c, const struct yt_node *map, const char *path, const char *
 			for (struct yt_node *vnode = (map)->items[kname##_i]; vnode; vnode = NULL) \
 				for (char *kpath = yt_path_key((path), kname); kpath; \
 				    free(kpath), kpath = NULL)
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* --- service fields ----------------------------------------------------- */
 
@@ -820,6 +827,8 @@ parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		char *p = yt_path_idx(path, i);
 		struct mf_secret sec = { NULL, NULL, 0400 };
 
+		/* cppcheck-suppress nullPointerRedundantCheck ; items of a sequence are never
+		 * NULL: FOR_KEYS below checks its map for the callers that pass yt_get() */
 		if (it->type == YT_SCALAR) {
 			sec.source = get_str(c, it, p);
 			if (sec.source)
@@ -1977,8 +1986,9 @@ check_ports(struct ctx *c)
 					struct mf_port *q = &m->services[k].ports[l];
 					char *path;
 
-					if (p->host_port != q->host_port || strcmp(p->proto, q->proto) ||
-					    (strcmp(p->host_ip, q->host_ip) && !ip_any(p->host_ip) &&
+					if (p->host_port != q->host_port ||
+					    strcmp(p->proto, q->proto) != 0 ||
+					    (strcmp(p->host_ip, q->host_ip) != 0 && !ip_any(p->host_ip) &&
 					    !ip_any(q->host_ip)))
 						continue;
 					path = xasprintf("services.%s.ports[%zu]", m->services[i].name, j);

@@ -37,10 +37,12 @@ static void
 sort_strings(json_t *arr)
 {
 	size_t n = json_array_size(arr);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	json_t **v = xcalloc(n + 1, sizeof(*v));
 
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(arr, i));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	qsort(v, n, sizeof(*v), cmp_str);
 	json_array_clear(arr);
 	for (size_t i = 0; i < n; i++)
@@ -355,7 +357,7 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 	json_object_set_new(host, "Mounts", mounts);
 	if (strncmp(s->restart, "on-failure:", 11) == 0)
 		json_object_set_new(host, "RestartPolicy", json_pack("{s:s,s:i}", "Name",
-		    "on-failure", "MaximumRetryCount", atoi(s->restart + 11)));
+		    "on-failure", "MaximumRetryCount", (int)strtol(s->restart + 11, NULL, 10)));
 	else
 		json_object_set_new(host, "RestartPolicy", json_pack("{s:s}", "Name", s->restart));
 	j = json_object();

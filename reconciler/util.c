@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ftw.h>
 #include <fcntl.h>
@@ -113,7 +114,7 @@ buf_add(struct buf *b, const void *data, size_t len)
 	if (b->max && (len > b->max || b->len > b->max - len))
 		return -1;
 	want = b->len + len + 1;
-	if (want > b->cap) {
+	if (want > b->cap || !b->data) {
 		size_t cap = b->cap ? b->cap : 256;
 
 		while (cap < want)
@@ -321,6 +322,22 @@ utf8_invalid_at(const char *str, size_t len)
 		i += n + 1;
 	}
 	return (size_t)-1;
+}
+
+int
+int_parse(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 int

@@ -64,6 +64,10 @@ int rmtree(const char *path);
  * first bad byte or (size_t)-1 when valid. */
 size_t utf8_invalid_at(const char *s, size_t len);
 
+/* Parses a whole decimal integer within [min, max]; -1 on anything else
+ * (trailing text, overflow, empty), where atoi would say 0 or a prefix. */
+int int_parse(const char *s, long min, long max, long *out);
+
 /* Parses "1h30m", "500ms", "10s", "0" into milliseconds; -1 on error. */
 int duration_parse(const char *s, int64_t *ms);
 /* Writes a duration in its shortest canonical form ("1m30s"). */

@@ -110,6 +110,7 @@ new_node(struct builder *b, enum yt_type type, const yaml_mark_t *start)
 	n->weight = 1;
 	if (doc->nall == doc->capall) {
 		doc->capall = doc->capall ? doc->capall * 2 : 64;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		doc->all = xrealloc(doc->all, doc->capall * sizeof(*doc->all));
 	}
 	doc->all[doc->nall++] = n;
@@ -143,8 +144,10 @@ push_item(struct yt_node *parent, struct yt_node *key, struct yt_node *val)
 	if ((parent->n & (parent->n - 1)) == 0) {	/* grow at powers of two */
 		size_t cap = parent->n ? parent->n * 2 : 4;
 
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		parent->items = xrealloc(parent->items, cap * sizeof(*parent->items));
 		if (parent->type == YT_MAP)
+			/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 			parent->keys = xrealloc(parent->keys, cap * sizeof(*parent->keys));
 	}
 	if (parent->type == YT_MAP)
@@ -596,6 +599,13 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 		}
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
+			if (b.depth == 0) {	/* libyaml pairs them; never trust that blindly */
+				node_error(&b, (int)ev.start_mark.line + 1,
+				    (int)ev.start_mark.column + 1, NULL, NULL,
+				    "an end of collection without its start");
+				yaml_event_delete(&ev);
+				goto out;
+			}
 			n = stack[--b.depth];
 			n->end = byte_offset(&b, ev.end_mark.index);
 			if (n->type == YT_MAP)

@@ -5,6 +5,7 @@
 #   corpus  the manifest corpus: C validator vs expected errors vs JSON Schema
 #   fuzz    a short libFuzzer smoke run of every target (needs clang)
 #   e2e     scenarios against the real engine, registry and Git remotes
+#   lint    cppcheck, shellcheck, yamllint (tests/lint.sh; clang-tidy is make lint's)
 # TIERS="unit cli" limits the run; every tier prints TAP-style "ok"/"not ok".
 # RT_PROXY=1 (the default): the programs under test reach the engine through
 # the allow-list socket proxy (contrib/docker-socket-proxy/haproxy.cfg) in the
@@ -18,7 +19,7 @@ export RECONCILERCTL="$top/$BUILD/reconcilerctl" RECONCILERD="$top/$BUILD/reconc
 # Only read by sanitizer builds (make asan).
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-tiers=${TIERS:-unit cli corpus fuzz e2e}
+tiers=${TIERS:-lint unit cli corpus fuzz e2e}
 RT_PROXY=${RT_PROXY:-1}
 log=$(mktemp /tmp/reconciler-tests.XXXXXX)
 trap 'rm -f "$log"' EXIT
@@ -42,6 +43,8 @@ tier_cli() {
 }
 
 tier_corpus() { bash tests/corpus.sh; }
+
+tier_lint() { bash tests/lint.sh; }
 
 tier_fuzz() {
 	if ! command -v clang >/dev/null; then

@@ -33,3 +33,8 @@ expect_contains "version prints a version" "reconcilerctl "
 expect_exit "unknown command" 2 "$RECONCILERCTL" frobnicate
 expect_exit "help" 0 "$RECONCILERCTL" help
 expect_contains "help lists validate" "validate"
+
+# A file name with the characters workflow commands reserve stays one annotation.
+cp "$tmp/bad.yaml" "$tmp/b,a:d%.yaml"
+expect_exit "--github with a name to escape" 1 "$RECONCILERCTL" validate --github "$tmp/b,a:d%.yaml"
+expect_contains "the file property is escaped" "::error file=$tmp/b%2Ca%3Ad%25.yaml,line=5,col=12::services.web.image:"

@@ -17,11 +17,13 @@ RT_DEPS=(
 	libcmocka-dev
 	docker.io docker-registry busybox-static git
 	python3-jsonschema python3-yaml python3-prometheus-client docker-compose
-	curl iproute2 shellcheck
+	curl iproute2
 	chromium # the status page, rendered headless by tests/e2e/statuspage.sh
 	# make install checks: man pages render, the unit verifies
 	groff-base man-db systemd
 	haproxy # the allow-list Docker socket proxy the e2e tier runs behind
+	# lint (make lint, tests/lint.sh)
+	shellcheck cppcheck clang-tidy yamllint
 )
 
 rt_apt_ensure "${RT_DEPS[@]}"
