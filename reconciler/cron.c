@@ -5,6 +5,7 @@
  * it and is at most the field's largest value; names are lowercase.
  */
 #include "cron.h"
+#include "tz.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -216,6 +217,67 @@ cron_next_utc(const struct cron *c, time_t after)
 		if ((c->minute >> tm.tm_min) & 1)
 			return t;
 		t += 60;
+	}
+	return -1;
+}
+
+/* The wall-clock reading of instant t in zone z, as seconds since the epoch
+ * of a clock that shows local time (what gmtime_r then breaks down). */
+static time_t
+wall(const struct tz *z, time_t t)
+{
+	return t + tz_offset(z, t);
+}
+
+/*
+ * The first instant whose wall clock reads w, or the end of the gap when the
+ * clocks skip w. The offsets in effect a day either side bracket any change
+ * near w (no zone changes its offset twice within two days).
+ */
+static time_t
+first_instant(const struct tz *z, time_t w)
+{
+	long before = tz_offset(z, w - 86400), after = tz_offset(z, w + 86400);
+	time_t a = w - before, b = w - after, lo, hi;
+	int ok_a = wall(z, a) == w, ok_b = wall(z, b) == w;
+
+	if (ok_a && ok_b)
+		return a < b ? a : b;
+	if (ok_a)
+		return a;
+	if (ok_b)
+		return b;
+	/* w is skipped: the first instant whose wall clock is past w */
+	lo = a < b ? a : b;
+	hi = a < b ? b : a;
+	if (wall(z, hi) < w)
+		return hi;	/* not a plain gap (inconsistent data): move on */
+	while (hi - lo > 1) {
+		time_t mid = lo + (hi - lo) / 2;
+
+		if (wall(z, mid) >= w)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi % 60 ? hi - hi % 60 + 60 : hi;
+}
+
+time_t
+cron_next_tz(const struct cron *c, const struct tz *z, time_t after)
+{
+	time_t w = wall(z, after);
+
+	/* Each step moves w on by at least a minute; a repeated hour skips at
+	 * most 60 × the hours repeated, so the bound is never reached in use. */
+	for (int i = 0; i < 4096; i++) {
+		time_t t;
+
+		if ((w = cron_next_utc(c, w)) < 0)
+			return -1;
+		t = first_instant(z, w);
+		if (t > after)
+			return t;
 	}
 	return -1;
 }

@@ -23,4 +23,12 @@ int cron_parse(struct cron *c, const char *expr, char *err);
  * within five years. */
 time_t cron_next_utc(const struct cron *c, time_t after);
 
+struct tz;
+/* The first instant strictly after `after` at which the wall clock of zone z
+ * (NULL: UTC) shows a matching minute. A minute the clocks skip (spring
+ * forward) runs at the first instant after the gap; a minute they show twice
+ * (fall back) runs once, at its first occurrence. -1 if none within five
+ * years. Pure: reads z only, so any thread may call it. */
+time_t cron_next_tz(const struct cron *c, const struct tz *z, time_t after);
+
 #endif
