@@ -34,7 +34,12 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS images ("
 	" service TEXT NOT NULL, image TEXT NOT NULL, last_used INTEGER NOT NULL,"
 	" PRIMARY KEY (service, image));"
-	"CREATE INDEX IF NOT EXISTS actions_cycle ON actions (cycle);";
+	"CREATE INDEX IF NOT EXISTS actions_cycle ON actions (cycle);"
+	"CREATE TABLE IF NOT EXISTS backups ("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL, trigger TEXT, started INTEGER NOT NULL,"
+	" ended INTEGER, size INTEGER, ms INTEGER, outcome TEXT NOT NULL DEFAULT 'running',"
+	" file TEXT, error TEXT);"
+	"CREATE INDEX IF NOT EXISTS backups_name ON backups (name, started);";
 
 int
 journal_open(struct journal **out, const char *path, int readonly, char *err)
@@ -290,4 +295,89 @@ journal_history(struct journal *j, int limit)
 	sqlite3_finalize(as);
 	sqlite3_finalize(st);
 	return out;
+}
+
+int64_t
+journal_backup_begin(struct journal *j, const char *name, const char *trigger)
+{
+	if (run(j, "INSERT INTO backups (name, trigger, started) VALUES (?, ?, ?)", "ssi", name,
+	    trigger, now()) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(j->db);
+}
+
+int
+journal_backup_end(struct journal *j, int64_t id, const char *outcome, const char *file,
+    int64_t size, long long ms, const char *error)
+{
+	return run(j, "UPDATE backups SET ended = ?, outcome = ?, file = ?, size = ?, ms = ?, "
+	    "error = ? WHERE id = ?", "issiisi", now(), outcome, file, size, (int64_t)ms, error, id);
+}
+
+int
+journal_backup_last_ok(struct journal *j, const char *name, int64_t *ended, int64_t *size)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	*ended = *size = 0;
+	if (!j || sqlite3_prepare_v2(j->db, "SELECT ended, size FROM backups WHERE name = ? AND "
+	    "outcome = 'ok' ORDER BY ended DESC, id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ended = sqlite3_column_int64(st, 0);
+		*size = sqlite3_column_int64(st, 1);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+json_t *
+journal_backups(struct journal *j, const char *name, int64_t after_id, int limit)
+{
+	static const char *const cols[] = {
+		"id", "name", "trigger", "started", "ended", "size", "ms", "outcome", "file", "error",
+	};
+	sqlite3_stmt *st = NULL;
+	json_t *out = json_array();
+
+	if (!j || sqlite3_prepare_v2(j->db, "SELECT id, name, trigger, started, ended, size, ms, "
+	    "outcome, file, error FROM backups WHERE (?1 IS NULL OR name = ?1) AND id > ?2 "
+	    "ORDER BY id DESC LIMIT ?3", -1, &st, NULL) != SQLITE_OK)
+		return out;
+	if (name)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, after_id);
+	sqlite3_bind_int(st, 3, limit);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_object();
+
+		for (int i = 0; i < 10; i++)
+			json_object_set_new(o, cols[i], col(st, i));
+		json_array_append_new(out, o);
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+int64_t
+journal_backups_max_id(struct journal *j)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+
+	if (j && sqlite3_prepare_v2(j->db, "SELECT COALESCE(MAX(id), 0) FROM backups", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+int
+journal_backups_interrupted(struct journal *j)
+{
+	return run(j, "UPDATE backups SET outcome = 'interrupted', ended = started, error = "
+	    "'the daemon stopped during the run' WHERE ended IS NULL", "");
 }

@@ -1,0 +1,905 @@
+/*
+ * backup: see backup.h. The dump never goes through memory whole: each piece
+ * of the exec's stdout is compressed, hashed and written as it arrives.
+ */
+#include "backup.h"
+#include "log.h"
+#include "spec.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define CHUNK (64u << 10)
+
+/* --- runs of one name do not overlap ------------------------------------ */
+
+static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+static char running[32][64];
+
+static int
+claim(const char *name)
+{
+	int slot = -1;
+
+	pthread_mutex_lock(&running_mu);
+	for (int i = 0; i < 32; i++) {
+		if (strcmp(running[i], name) == 0) {
+			slot = -2;
+			break;
+		}
+		if (slot == -1 && !running[i][0])
+			slot = i;
+	}
+	if (slot >= 0)
+		snprintf(running[slot], sizeof(running[slot]), "%s", name);
+	pthread_mutex_unlock(&running_mu);
+	return slot;
+}
+
+static void
+release(int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&running_mu);
+	running[slot][0] = '\0';
+	pthread_mutex_unlock(&running_mu);
+}
+
+/* --- names ---------------------------------------------------------------- */
+
+int
+backup_name_match(const char *name, const char *base, time_t *when)
+{
+	size_t n = strlen(name);
+	const char *p = base + n + 1, *rest;
+	struct tm tm;
+
+	if (strncmp(base, name, n) != 0 || base[n] != '-')
+		return 0;
+	/* YYYYmmddTHHMMSSZ */
+	for (int i = 0; i < 16; i++) {
+		int digit = p[i] >= '0' && p[i] <= '9';
+
+		if ((i == 8 && p[i] != 'T') || (i == 15 && p[i] != 'Z') ||
+		    (i != 8 && i != 15 && !digit))
+			return 0;
+	}
+	rest = p + 16;
+	if (strcmp(rest, ".dump") != 0 && strcmp(rest, ".dump.gz") != 0)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0') -
+	    1900;
+	tm.tm_mon = (p[4] - '0') * 10 + (p[5] - '0') - 1;
+	tm.tm_mday = (p[6] - '0') * 10 + (p[7] - '0');
+	tm.tm_hour = (p[9] - '0') * 10 + (p[10] - '0');
+	tm.tm_min = (p[11] - '0') * 10 + (p[12] - '0');
+	tm.tm_sec = (p[13] - '0') * 10 + (p[14] - '0');
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return 0;
+	if (when)
+		*when = timegm(&tm);
+	return 1;
+}
+
+char *
+backup_resolve(const struct mf_backup *b, const char *file)
+{
+	if (strchr(file, '/'))
+		return xstrdup(file);
+	return xasprintf("%s/%s", b->destination, file);
+}
+
+static int
+cmp_newest(const void *a, const void *b)
+{
+	const struct backup_file *x = a, *y = b;
+
+	if (x->when != y->when)
+		return x->when < y->when ? 1 : -1;
+	return strcmp(y->path, x->path);
+}
+
+int
+backup_files(const struct mf_backup *b, struct backup_file **out, size_t *n, char *err)
+{
+	DIR *dir;
+	struct dirent *de;
+	struct backup_file *v = NULL;
+	size_t cnt = 0, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!(dir = opendir(b->destination)))
+		return errf(err, "backup '%s': destination '%s': %s", b->name, b->destination,
+		    strerror(errno));
+	while ((de = readdir(dir))) {
+		struct stat st;
+		time_t when;
+		char *path, *side;
+
+		if (!backup_name_match(b->name, de->d_name, &when))
+			continue;
+		path = xasprintf("%s/%s", b->destination, de->d_name);
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		side = xasprintf("%s.sha256", path);
+		v[cnt].path = path;
+		v[cnt].when = when;
+		v[cnt].size = (uint64_t)st.st_size;
+		v[cnt].sidecar = lstat(side, &st) == 0 && S_ISREG(st.st_mode);
+		cnt++;
+		free(side);
+	}
+	closedir(dir);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_newest);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+void
+backup_files_free(struct backup_file *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(f[i].path);
+	free(f);
+}
+
+void
+backup_retention(const struct mf_backup *b, const struct backup_file *f, size_t n, time_t now,
+    int *keep)
+{
+	size_t rank = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int k = 0;
+
+		if (!f[i].sidecar) {
+			keep[i] = 1;	/* not proven ours (or not finished): never deleted */
+			continue;
+		}
+		if (rank == 0)
+			k = 1;
+		if (b->keep_last > 0 && rank < (size_t)b->keep_last)
+			k = 1;
+		if (b->max_age > 0 && (int64_t)(now - f[i].when) * 1000 < b->max_age)
+			k = 1;
+		keep[i] = k;
+		rank++;
+	}
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+backup_prune(const struct mf_backup *b, time_t now, int *removed, char *err)
+{
+	struct backup_file *f;
+	size_t n;
+	int *keep, rc = 0;
+
+	*removed = 0;
+	if (backup_files(b, &f, &n, err) < 0)
+		return -1;
+	keep = xcalloc(n + 1, sizeof(*keep));
+	backup_retention(b, f, n, now, keep);
+	for (size_t i = 0; i < n; i++) {
+		char *side;
+
+		if (keep[i])
+			continue;
+		side = xasprintf("%s.sha256", f[i].path);
+		if (unlink(f[i].path) < 0 && errno != ENOENT) {
+			rc = errf(err, "backup '%s': cannot remove '%s': %s", b->name, f[i].path,
+			    strerror(errno));
+		} else {
+			unlink(side);
+			(*removed)++;
+			log_info("backup", "name=%s removed %s (retention)", b->name, f[i].path);
+		}
+		free(side);
+	}
+	if (*removed)
+		fsync_dir(b->destination);
+	free(keep);
+	backup_files_free(f, n);
+	return rc;
+}
+
+/* --- the container -------------------------------------------------------- */
+
+int
+backup_container(struct docker *d, const char *project, const char *service, char **id,
+    char *err)
+{
+	char filter[256], e[ERR_LEN];
+	json_t *list = NULL, *it;
+	size_t i;
+	int best = 0;
+
+	*id = NULL;
+	snprintf(filter, sizeof(filter), "%s=%s", LABEL_PROJECT, project);
+	if (docker_containers_list(d, filter, 0, &list, e) < 0)
+		return errf(err, "%s", e);
+	json_array_foreach(list, i, it) {
+		struct docker_container c;
+		const char *svc;
+		char *want;
+		int score;
+
+		if (docker_container_from_json(&c, it, e) < 0) {
+			docker_container_release(&c);
+			continue;
+		}
+		svc = json_string_value(json_object_get(c.labels, LABEL_SERVICE));
+		want = xasprintf("%s-%s", project, service);
+		/* the container that holds the service's name, over one mid-rollout */
+		score = svc && strcmp(svc, service) == 0 && c.state &&
+		    strcmp(c.state, "running") == 0 ? (strcmp(c.name, want) == 0 ? 2 : 1) : 0;
+		if (score > best) {
+			best = score;
+			free(*id);
+			*id = xstrdup(c.id);
+		}
+		free(want);
+		docker_container_release(&c);
+	}
+	json_decref(list);
+	if (!*id)
+		return errf(err, "service '%s' of project '%s' has no running container: start it "
+		    "(reconcilerctl sync, or see reconcilerctl status)", service, project);
+	return 0;
+}
+
+static const char **
+cmd_argv(const struct mf_cmd *c)
+{
+	const char **argv = xcalloc(c->argc + 3, sizeof(*argv));
+	size_t n = 0;
+
+	if (c->shell) {
+		argv[n++] = "/bin/sh";
+		argv[n++] = "-c";
+	}
+	for (size_t i = 0; i < c->argc; i++)
+		argv[n++] = c->argv[i];
+	return argv;
+}
+
+/* --- a run ---------------------------------------------------------------- */
+
+struct sink {
+	const char *path;
+	int fd;
+	int gzip;
+	z_stream zs;
+	EVP_MD_CTX *sha;
+	uint64_t raw, written;
+	int werr;		/* errno of the first failed write */
+	struct buf errtext;	/* the command's stderr, first BACKUP_STDERR_MAX bytes */
+	unsigned char *out;
+};
+
+static int
+sink_write(struct sink *s, const unsigned char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(s->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->werr = n < 0 ? errno : EIO;
+			return -1;
+		}
+		EVP_DigestUpdate(s->sha, p, (size_t)n);
+		s->written += (uint64_t)n;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+sink_deflate(struct sink *s, const unsigned char *data, size_t len, int flush)
+{
+	s->zs.next_in = (unsigned char *)data;
+	s->zs.avail_in = (uInt)len;
+	do {
+		int zr;
+
+		s->zs.next_out = s->out;
+		s->zs.avail_out = CHUNK;
+		zr = deflate(&s->zs, flush);
+		if (zr == Z_STREAM_ERROR) {
+			s->werr = EIO;
+			return -1;
+		}
+		if (sink_write(s, s->out, CHUNK - s->zs.avail_out) < 0)
+			return -1;
+	} while (s->zs.avail_out == 0);
+	return 0;
+}
+
+static int
+sink_output(int stream, const char *data, size_t len, void *payload)
+{
+	struct sink *s = payload;
+
+	if (stream == 2) {
+		size_t room = BACKUP_STDERR_MAX - s->errtext.len;
+
+		buf_add(&s->errtext, data, len < room ? len : room);
+		return 0;
+	}
+	if (s->werr)
+		return 1;
+	s->raw += len;
+	if (s->gzip)
+		return sink_deflate(s, (const unsigned char *)data, len, Z_NO_FLUSH) < 0;
+	return sink_write(s, (const unsigned char *)data, len) < 0;
+}
+
+/* The last line of the command's stderr, for a one-line error. */
+static const char *
+stderr_line(struct buf *b, char *out, size_t n)
+{
+	char *end, *start;
+
+	if (!b->len)
+		return "";
+	end = b->data + b->len;
+	while (end > b->data && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	start = end;
+	while (start > b->data && start[-1] != '\n')
+		start--;
+	snprintf(out, n, ": %.*s", (int)(end - start), start);
+	return out;
+}
+
+static int
+check_destination(const struct mf_backup *b, const struct backup_options *o, char *err)
+{
+	struct statvfs vfs;
+	struct stat st;
+	struct backup_file *f;
+	size_t n;
+	uint64_t need = o->min_free ? o->min_free : BACKUP_MIN_FREE, avail, last = 0;
+	char e[ERR_LEN];
+
+	if (stat(b->destination, &st) < 0)
+		return errf(err, "destination '%s' %s: create it (mkdir -p -m 0700 %s) or fix "
+		    "backups.%s.destination", b->destination, errno == ENOENT ? "does not exist" :
+		    strerror(errno), b->destination, b->name);
+	if (!S_ISDIR(st.st_mode))
+		return errf(err, "destination '%s' is not a directory", b->destination);
+	if (access(b->destination, W_OK | X_OK) < 0)
+		return errf(err, "destination '%s' is not writable by uid %d: %s", b->destination,
+		    (int)geteuid(), strerror(errno));
+	if (statvfs(b->destination, &vfs) < 0)
+		return errf(err, "destination '%s': statvfs: %s", b->destination, strerror(errno));
+	avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+	if (backup_files(b, &f, &n, e) == 0) {
+		if (n)
+			last = f[0].size;
+		backup_files_free(f, n);
+	}
+	if (last > need)
+		need = last;
+	if (avail < need)
+		return errf(err, "destination '%s' has %llu bytes free, less than the %llu the "
+		    "run needs (%s): free some space or move the destination", b->destination,
+		    (unsigned long long)avail, (unsigned long long)need, last == need ?
+		    "the size of the last dump" : "the minimum");
+	return 0;
+}
+
+static void
+run_record(const struct backup_options *o, int64_t id, const struct backup_result *res,
+    const char *error)
+{
+	if (o->journal && id > 0)
+		journal_backup_end(o->journal, id, error ? "failed" : "ok", res->file,
+		    (int64_t)res->size, res->ms, error);
+}
+
+int
+backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b,
+    const struct backup_options *o, struct backup_result *res, char *err)
+{
+	struct docker_exec_options eo = DOCKER_EXEC_OPTIONS_INIT;
+	struct sink s;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char e[ERR_LEN], when[32], line[300], *id = NULL, *path = NULL, *tmp = NULL, *side = NULL;
+	char *sidetext = NULL;
+	const char **argv = NULL;
+	time_t now = o->now ? o->now : time(NULL);
+	long long t0 = now_ms();
+	int64_t jid = -1;
+	int slot, code = -1, rc = -1, renamed = 0, zinit = 0, made = 0, sided = 0;
+	struct tm tm;
+
+	memset(res, 0, sizeof(*res));
+	memset(&s, 0, sizeof(s));
+	s.fd = -1;
+	buf_init(&s.errtext, BACKUP_STDERR_MAX + 1);
+	if (o->journal)
+		jid = journal_backup_begin(o->journal, b->name, o->trigger);
+	if ((slot = claim(b->name)) < 0) {
+		errf(e, "a run of this backup is already in progress");
+		goto out;
+	}
+	if (check_destination(b, o, e) < 0 ||
+	    backup_container(d, m->project, b->service, &id, e) < 0)
+		goto out;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+	path = xasprintf("%s/%s-%s.dump%s", b->destination, b->name, when,
+	    b->compress == MF_GZIP ? ".gz" : "");
+	tmp = xasprintf("%s.tmp", path);
+	side = xasprintf("%s.sha256", path);
+	if (access(path, F_OK) == 0) {
+		errf(e, "'%s' exists already (two runs within a second): try again", path);
+		goto out;
+	}
+	s.path = tmp;
+	s.gzip = b->compress == MF_GZIP;
+	s.out = xmalloc(CHUNK);
+	s.sha = EVP_MD_CTX_new();
+	if (!s.sha || !EVP_DigestInit_ex(s.sha, EVP_sha256(), NULL)) {
+		errf(e, "SHA-256 is not available");
+		goto out;
+	}
+	if (s.gzip) {
+		/* windowBits 15 + 16: a gzip header and trailer, as gzip(1) writes */
+		if (deflateInit2(&s.zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+		    Z_DEFAULT_STRATEGY) != Z_OK) {
+			errf(e, "zlib: cannot start compressing");
+			goto out;
+		}
+		zinit = 1;
+	}
+	if ((s.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		errf(e, "cannot create '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	made = 1;
+	log_info("backup", "name=%s service=%s trigger=%s file=%s started", b->name, b->service,
+	    o->trigger ? o->trigger : "-", path);
+	argv = cmd_argv(&b->command);
+	eo.argv = argv;
+	eo.output = sink_output;
+	eo.payload = &s;
+	eo.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : BACKUP_TIMEOUT;
+	if (docker_exec(d, id, &eo, &code, e) < 0) {
+		if (s.werr)
+			errf(e, "writing '%s': %s", tmp, strerror(s.werr));
+		goto out;
+	}
+	if (s.werr) {
+		errf(e, "writing '%s': %s", tmp, strerror(s.werr));
+		goto out;
+	}
+	if (code != 0) {
+		errf(e, "the command exited with status %d%s", code,
+		    stderr_line(&s.errtext, line, sizeof(line)));
+		goto out;
+	}
+	if (s.raw == 0) {
+		errf(e, "the command wrote nothing on its standard output%s",
+		    stderr_line(&s.errtext, line, sizeof(line)));
+		goto out;
+	}
+	if (s.gzip && sink_deflate(&s, NULL, 0, Z_FINISH) < 0) {
+		errf(e, "writing '%s': %s", tmp, strerror(s.werr));
+		goto out;
+	}
+	if (fsync(s.fd) < 0 || close(s.fd) < 0) {
+		s.fd = -1;
+		errf(e, "writing '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	s.fd = -1;
+	EVP_DigestFinal_ex(s.sha, md, &mdlen);
+	hex_encode(md, mdlen, res->sha256);
+	/* the sidecar first: a dump with a name is always a checked one */
+	sidetext = xasprintf("%s  %s\n", res->sha256, strrchr(path, '/') + 1);
+	if (file_write_atomic(side, sidetext, strlen(sidetext), 0600, e) < 0)
+		goto out;
+	sided = 1;
+	if (rename(tmp, path) < 0) {
+		errf(e, "renaming '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	renamed = 1;
+	if (fsync_dir(b->destination) < 0) {
+		errf(e, "syncing '%s': %s", b->destination, strerror(errno));
+		goto out;
+	}
+	res->file = path;
+	path = NULL;
+	res->size = s.written;
+	res->raw = s.raw;
+	rc = 0;
+out:
+	if (s.fd >= 0)
+		close(s.fd);
+	if (zinit)
+		deflateEnd(&s.zs);
+	if (rc < 0) {
+		/* nothing half-written stays */
+		if (made && !renamed)
+			unlink(tmp);
+		if (renamed)
+			unlink(path);
+		if (sided)
+			unlink(side);
+	}
+	res->ms = now_ms() - t0;
+	if (rc == 0) {
+		log_info("backup", "name=%s file=%s size=%llu raw=%llu ms=%lld sha256=%s",
+		    b->name, res->file, (unsigned long long)res->size,
+		    (unsigned long long)res->raw, res->ms, res->sha256);
+		if (backup_prune(b, now, &res->pruned, e) < 0)
+			log_warn("backup", "name=%s retention: %s", b->name, e);
+	} else {
+		errf(err, "backup '%s': %s", b->name, e);
+		log_error("backup", "%s", err);
+	}
+	run_record(o, jid, res, rc < 0 ? err : NULL);
+	if (slot >= 0)
+		release(slot);
+	EVP_MD_CTX_free(s.sha);
+	buf_release(&s.errtext);
+	free(s.out);
+	free(argv);
+	free(id);
+	free(path);
+	free(tmp);
+	free(side);
+	free(sidetext);
+	return rc;
+}
+
+void
+backup_result_release(struct backup_result *res)
+{
+	free(res->file);
+	res->file = NULL;
+}
+
+/* --- checking ------------------------------------------------------------- */
+
+int
+backup_checksum(const char *path, char *err)
+{
+	char *side = xasprintf("%s.sha256", path), *text = NULL, hex[65];
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	unsigned char md[EVP_MAX_MD_SIZE], *buf = NULL;
+	unsigned mdlen = 0;
+	EVP_MD_CTX *sha = NULL;
+	size_t len;
+	int fd = -1, rc = -1;
+
+	if (file_read(side, 4096, &text, &len, err) < 0) {
+		rc = errno == ENOENT ? 1 : -1;
+		if (rc == 1)
+			errf(err, "'%s' has no checksum file '%s' (not written by a finished run)",
+			    path, side);
+		goto out;
+	}
+	/* "<64 hex>  <name>\n" */
+	if (len < 67 || strspn(text, "0123456789abcdef") != 64 || strncmp(text + 64, "  ", 2) ||
+	    strncmp(text + 66, base, strlen(base)) || (text[66 + strlen(base)] != '\n' &&
+	    text[66 + strlen(base)] != '\0')) {
+		rc = 1;
+		errf(err, "'%s' is not a checksum of '%s' in sha256sum format", side, base);
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		errf(err, "cannot open '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	buf = xmalloc(CHUNK);
+	sha = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
+	for (;;) {
+		ssize_t n = read(fd, buf, CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			errf(err, "reading '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(sha, buf, (size_t)n);
+	}
+	EVP_DigestFinal_ex(sha, md, &mdlen);
+	hex_encode(md, mdlen, hex);
+	if (strncmp(hex, text, 64) != 0) {
+		rc = 1;
+		errf(err, "'%s' does not match its checksum (file %.12s…, sidecar %.12s…): it was "
+		    "changed or damaged after it was written", path, hex, text);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(sha);
+	free(buf);
+	free(text);
+	free(side);
+	return rc;
+}
+
+/* A dump read back: decompressed when its name ends in .gz. */
+struct source {
+	const char *path;
+	int fd;
+	int gzip, zinit, done;
+	z_stream zs;
+	unsigned char *in;
+	uint64_t raw;
+	char err[ERR_LEN];
+};
+
+static int
+source_open(struct source *s, const char *path, char *err)
+{
+	size_t n = strlen(path);
+
+	memset(s, 0, sizeof(*s));
+	s->path = path;
+	s->gzip = n > 3 && strcmp(path + n - 3, ".gz") == 0;
+	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errf(err, "cannot open '%s': %s", path, strerror(errno));
+	s->in = xmalloc(CHUNK);
+	if (s->gzip) {
+		if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
+			close(s->fd);
+			free(s->in);
+			return errf(err, "zlib: cannot start decompressing");
+		}
+		s->zinit = 1;
+	}
+	return 0;
+}
+
+static void
+source_close(struct source *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->zinit)
+		inflateEnd(&s->zs);
+	free(s->in);
+	s->fd = -1;
+	s->in = NULL;
+}
+
+static ssize_t
+raw_read(struct source *s, unsigned char *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = read(s->fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			errf(s->err, "reading '%s': %s", s->path, strerror(errno));
+		return n;
+	}
+}
+
+/* Up to len bytes of the dump; 0 at its end, -1 with s->err. */
+static ssize_t
+source_read(struct source *s, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!s->gzip) {
+		n = raw_read(s, (unsigned char *)buf, len);
+		if (n > 0)
+			s->raw += (uint64_t)n;
+		return n;
+	}
+	if (s->done)
+		return 0;
+	s->zs.next_out = (unsigned char *)buf;
+	s->zs.avail_out = (uInt)len;
+	while (s->zs.avail_out == len) {
+		int zr;
+
+		if (s->zs.avail_in == 0) {
+			if ((n = raw_read(s, s->in, CHUNK)) < 0)
+				return -1;
+			if (n == 0) {
+				errf(s->err, "'%s' ends before the end of its gzip stream "
+				    "(truncated)", s->path);
+				return -1;
+			}
+			s->zs.next_in = s->in;
+			s->zs.avail_in = (uInt)n;
+		}
+		zr = inflate(&s->zs, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END) {
+			/* gzip allows members back to back */
+			if (s->zs.avail_in == 0 && (n = raw_read(s, s->in, CHUNK)) <= 0) {
+				if (n < 0)
+					return -1;
+				s->done = 1;
+				break;
+			} else if (s->zs.avail_in == 0) {
+				s->zs.next_in = s->in;
+				s->zs.avail_in = (uInt)n;
+			}
+			inflateReset(&s->zs);
+		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			errf(s->err, "'%s' is not valid gzip data: %s", s->path,
+			    s->zs.msg ? s->zs.msg : "corrupt");
+			return -1;
+		}
+	}
+	n = (ssize_t)(len - s->zs.avail_out);
+	s->raw += (uint64_t)n;
+	return n;
+}
+
+int
+backup_verify(const char *path, uint64_t *raw, char *err)
+{
+	struct source s;
+	char *buf;
+	ssize_t n;
+	int rc;
+
+	*raw = 0;
+	if ((rc = backup_checksum(path, err)) != 0)
+		return -1;
+	if (source_open(&s, path, err) < 0)
+		return -1;
+	buf = xmalloc(CHUNK);
+	while ((n = source_read(&s, buf, CHUNK)) > 0)
+		;
+	if (n < 0)
+		errf(err, "%s", s.err);
+	else if (s.raw == 0)
+		n = errf(err, "'%s' holds an empty dump", path);
+	*raw = s.raw;
+	free(buf);
+	source_close(&s);
+	return n < 0 ? -1 : 0;
+}
+
+/* Both directions of a restore share the exec's one payload. */
+struct restore_io {
+	struct source src;
+	docker_output_cb cb;
+	void *payload;
+	struct buf errtext;
+};
+
+static ssize_t
+restore_input(char *buf, size_t len, void *payload)
+{
+	struct restore_io *r = payload;
+
+	return source_read(&r->src, buf, len);
+}
+
+static int
+restore_output(int stream, const char *data, size_t len, void *payload)
+{
+	struct restore_io *r = payload;
+
+	if (stream == 2) {
+		size_t room = BACKUP_STDERR_MAX - r->errtext.len;
+
+		buf_add(&r->errtext, data, len < room ? len : room);
+	}
+	return r->cb ? r->cb(stream, data, len, r->payload) : 0;
+}
+
+int
+backup_restore(struct docker *d, const struct manifest *m, const struct mf_backup *b,
+    const char *path, docker_output_cb out, void *payload, char *err)
+{
+	struct docker_exec_options eo = DOCKER_EXEC_OPTIONS_INIT;
+	struct restore_io r;
+	const char **argv = NULL;
+	char *id = NULL, line[300], e[ERR_LEN];
+	int code = -1, rc = -1, slot, opened = 0;
+	time_t when;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	memset(&r, 0, sizeof(r));
+	r.cb = out;
+	r.payload = payload;
+	buf_init(&r.errtext, BACKUP_STDERR_MAX + 1);
+	if (!b->restore.set)
+		return errf(err, "backup '%s' has no restore command: add backups.%s.restore to "
+		    "the manifest (a command that reads the dump on its standard input)", b->name,
+		    b->name);
+	if (!backup_name_match(b->name, base, &when))
+		return errf(err, "'%s' is not a dump of backup '%s' (expected %s-YYYYmmddTHHMMSSZ"
+		    ".dump[.gz])", path, b->name, b->name);
+	if (backup_checksum(path, err) != 0)
+		return -1;
+	if ((slot = claim(b->name)) < 0)
+		return errf(err, "backup '%s' is running: restore after it ends", b->name);
+	if (backup_container(d, m->project, b->service, &id, e) < 0 ||
+	    source_open(&r.src, path, e) < 0) {
+		errf(err, "backup '%s': restore: %s", b->name, e);
+		goto out;
+	}
+	opened = 1;
+	argv = cmd_argv(&b->restore);
+	eo.argv = argv;
+	eo.input = restore_input;
+	eo.output = restore_output;
+	eo.payload = &r;
+	eo.timeout_ms = BACKUP_TIMEOUT;
+	log_info("restore", "name=%s file=%s service=%s started", b->name, path, b->service);
+	if (docker_exec(d, id, &eo, &code, e) < 0) {
+		errf(err, "backup '%s': restore: %s", b->name, r.src.err[0] ? r.src.err : e);
+		goto out;
+	}
+	if (code != 0) {
+		errf(err, "backup '%s': the restore command exited with status %d%s", b->name, code,
+		    stderr_line(&r.errtext, line, sizeof(line)));
+		goto out;
+	}
+	if (r.src.gzip && !r.src.done) {
+		errf(err, "backup '%s': the restore command ended before it read the whole dump",
+		    b->name);
+		goto out;
+	}
+	log_info("restore", "name=%s file=%s bytes=%llu done", b->name, path,
+	    (unsigned long long)r.src.raw);
+	rc = 0;
+out:
+	if (opened)
+		source_close(&r.src);
+	release(slot);
+	buf_release(&r.errtext);
+	free(argv);
+	free(id);
+	return rc;
+}
