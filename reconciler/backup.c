@@ -390,6 +390,35 @@ stderr_line(struct buf *b, char *out, size_t n)
 	return out;
 }
 
+/* A .tmp of this backup that has not grown for 10 minutes was left by a run
+ * that was killed: no run writes that slowly. */
+static void
+remove_stale_tmp(const struct mf_backup *b, time_t now)
+{
+	DIR *dir = opendir(b->destination);
+	struct dirent *de;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		size_t n = strlen(de->d_name);
+		struct stat st;
+		char *base, *path;
+
+		if (n < 5 || strcmp(de->d_name + n - 4, ".tmp") != 0)
+			continue;
+		base = xstrndup(de->d_name, n - 4);
+		path = xasprintf("%s/%s", b->destination, de->d_name);
+		if (backup_name_match(b->name, base, NULL) && lstat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode) && now - st.st_mtime > 600 && unlink(path) == 0)
+			log_info("backup", "name=%s removed %s, left by an interrupted run", b->name,
+			    path);
+		free(base);
+		free(path);
+	}
+	closedir(dir);
+}
+
 static int
 check_destination(const struct mf_backup *b, const struct backup_options *o, char *err)
 {
@@ -466,6 +495,7 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	if (check_destination(b, o, e) < 0 ||
 	    backup_container(d, m->project, b->service, &id, e) < 0)
 		goto out;
+	remove_stale_tmp(b, time(NULL));
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
 	path = xasprintf("%s/%s-%s.dump%s", b->destination, b->name, when,

@@ -11,6 +11,7 @@
  * next cycle's diff sees it and acts.
  */
 #include "converge.h"
+#include "backup.h"
 #include "log.h"
 #include "spec.h"
 #include "util.h"
@@ -645,6 +646,43 @@ plan_for(const struct plan *p, const char *service)
 	return NULL;
 }
 
+/* The backup a service asks for before it is replaced: the old container
+ * keeps serving when it fails, and this service's rollout does not start. */
+static int
+backup_before(struct ctx *c, const struct mf_service *s, char *err)
+{
+	const struct mf_backup *b;
+	char e[ERR_LEN];
+	int rc;
+
+	if (!s->backup_before_deploy)
+		return 0;
+	if (!(b = manifest_backup(c->ds->m, s->backup_before_deploy)))
+		return errf(err, "backup '%s' before deploy: not in the manifest",
+		    s->backup_before_deploy);
+	log_info("rollout", "service=%s backup=%s before deploy", s->name, b->name);
+	if (c->o->backup) {
+		rc = c->o->backup(b, c->d, e, c->o->backup_payload);
+	} else {
+		struct backup_options bo = BACKUP_OPTIONS_INIT;
+		struct backup_result res;
+
+		bo.trigger = "before-deploy";
+		if ((rc = backup_run(c->d, c->ds->m, b, &bo, &res, e)) == 0)
+			backup_result_release(&res);
+	}
+	if (rc < 0) {
+		char *prefix = xasprintf("backup '%s': ", b->name);
+		size_t n = strlen(prefix);
+
+		errf(err, "backup '%s' before deploy failed, old container kept: %s", b->name,
+		    strncmp(e, prefix, n) == 0 ? e + n : e);
+		free(prefix);
+		return -1;
+	}
+	return 0;
+}
+
 /* One service's rollout; runs in a worker with its own engine handle. */
 static void
 run_service(struct ctx *c, const struct plan *p, size_t i, const int *failed,
@@ -696,6 +734,10 @@ run_service(struct ctx *c, const struct plan *p, size_t i, const int *failed,
 			rc = do_create(c, dsv, e);
 			break;
 		case PLAN_RECREATE:
+			if ((rc = backup_before(c, dsv->svc, e)) < 0) {
+				cs->outcome = CONVERGE_BLOCKED;
+				break;
+			}
 			rc = do_recreate(c, dsv, ps, e);
 			break;
 		case PLAN_START:

@@ -52,8 +52,13 @@ struct converge_options {
 	 * options; NULL keeps everything on the caller's handle, one at a time. */
 	int concurrency;
 	const struct docker_options *docker;
+	/* Takes the backup a service names in backup_before_deploy, before that
+	 * service is recreated, on the worker's engine handle: 0 or -1 with err.
+	 * NULL: backup_run with no journal. A failure blocks the service. */
+	int (*backup)(const struct mf_backup *b, struct docker *d, char *err, void *payload);
+	void *backup_payload;
 };
-#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, 1, NULL }
+#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, 1, NULL, NULL, NULL }
 
 int converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
     const struct secrets *sec, const struct converge_options *o, struct converge_report *rep,

@@ -2,7 +2,9 @@
  * daemon: see daemon.h.
  */
 #include "daemon.h"
+#include "backup.h"
 #include "converge.h"
+#include "cron.h"
 #include "diff.h"
 #include "events.h"
 #include "docker.h"
@@ -17,6 +19,7 @@
 #include "spec.h"
 #include "state.h"
 #include "statuspage.h"
+#include "tz.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -48,6 +51,21 @@ struct metrics {
 	int drifted, quarantined;
 	char revision[41];
 	unsigned long hooks[WEBHOOK_NSOURCES][WEBHOOK_NOUTCOMES];
+	struct backup_metrics {
+		char name[64];
+		unsigned long ok, failed;
+		long long last_success, last_size;
+	} backups[32];
+};
+
+/* A backup's schedule, kept on the loop. Runs go to the thread pool one at a
+ * time, so a long dump never holds more than one pool thread. */
+struct bsched {
+	char name[64];
+	struct cron cron;
+	struct tz *tz;		/* loaded by the cycle thread; read-only after */
+	time_t next;		/* unix seconds, -1: never */
+	const char *pending;	/* the trigger of a run waiting its turn, or NULL */
 };
 
 #define FLAP_LIMIT	5		/* deaths ... */
@@ -105,7 +123,20 @@ struct daemon {
 	uv_timer_t watchdog;
 	struct webhook_rate hook_rate;	/* loop thread only */
 	int diffs;		/* GET /v1/diff jobs in the thread pool */
+	/* Backups: the cycle hands a new schedule over (under m.mu) when the
+	 * manifest changed; the loop owns the current one and the runner. */
+	struct bsched *bk, *bk_new;
+	size_t nbk, nbk_new;
+	int bk_handover, bk_built;
+	char *bk_src, *bk_label;	/* the manifest the schedule came from (m.mu) */
+	uv_timer_t bktimer;
+	uv_work_t bkwork;
+	int bkbusy;
+	char bk_running[64];
+	const char *bk_trigger;
 };
+
+static void bk_sched_free(struct bsched *v, size_t n);
 
 const char *
 cycle_outcome_name(enum cycle_outcome o)
@@ -177,6 +208,10 @@ daemon_free(struct daemon *dm)
 	journal_close(dm->journal);
 	if (dm->lockfd >= 0)
 		close(dm->lockfd);
+	bk_sched_free(dm->bk, dm->nbk);
+	bk_sched_free(dm->bk_new, dm->nbk_new);
+	free(dm->bk_src);
+	free(dm->bk_label);
 	pthread_mutex_destroy(&dm->m.mu);
 	free(dm);
 }
@@ -206,6 +241,8 @@ prepare(struct daemon *dm, char *err)
 		free(p);
 		if (rc < 0)
 			return -1;
+		/* this process holds the lock: a run still open was cut short */
+		journal_backups_interrupted(dm->journal);
 		load_good(dm);
 	}
 	if (!dm->git) {
@@ -498,6 +535,392 @@ status_services(struct status *st, struct docker *d, const struct desired *ds,
 	actual_release(&fresh);
 }
 
+/* Backups ---------------------------------------------------------------- */
+
+static void json_body(struct http_response *r, int status, json_t *o);
+static int query_flag(const char *query, const char *name);
+
+static struct backup_metrics *
+bk_metrics(struct daemon *dm, const char *name)
+{
+	struct metrics *m = &dm->m;
+	size_t n = sizeof(m->backups) / sizeof(m->backups[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m->backups[i].name, name) == 0)
+			return &m->backups[i];
+	for (size_t i = 0; i < n; i++)
+		if (!m->backups[i].name[0]) {
+			snprintf(m->backups[i].name, sizeof(m->backups[i].name), "%s", name);
+			return &m->backups[i];
+		}
+	return NULL;
+}
+
+/*
+ * One run, recorded in the journal (a connection of its own: runs and cycles
+ * happen in different threads), counted in the metrics and notified. Called
+ * from the pool (scheduled and requested runs) and from converge's workers
+ * (backup_before_deploy).
+ */
+static int
+bk_run(struct daemon *dm, struct docker *d, const struct manifest *m, const struct secrets *sec,
+    const struct mf_backup *b, const char *trigger, char *err)
+{
+	struct backup_options bo = BACKUP_OPTIONS_INIT;
+	struct backup_result res;
+	struct backup_metrics *bm;
+	struct journal *j = NULL;
+	char *p = state_path(dm, "journal.db"), e[ERR_LEN], *msg;
+	int rc;
+
+	if (journal_open(&j, p, 0, e) < 0)
+		log_warn("backup", "name=%s not journaled: %s", b->name, e);
+	free(p);
+	bo.journal = j;
+	bo.trigger = trigger;
+	rc = backup_run(d, m, b, &bo, &res, err);
+	journal_close(j);
+	pthread_mutex_lock(&dm->m.mu);
+	if ((bm = bk_metrics(dm, b->name))) {
+		if (rc == 0) {
+			bm->ok++;
+			bm->last_success = (long long)time(NULL);
+			bm->last_size = (long long)res.size;
+		} else {
+			bm->failed++;
+		}
+	}
+	pthread_mutex_unlock(&dm->m.mu);
+	if (rc == 0)
+		msg = xasprintf("%s (%llu bytes, %lld ms, %s)", res.file,
+		    (unsigned long long)res.size, res.ms, trigger);
+	else
+		msg = xasprintf("%s (%s)", err, trigger);
+	notify_event(dm->notifier, m, sec, rc == 0 ? "backup_succeeded" : "backup_failed", NULL,
+	    b->name, msg);
+	free(msg);
+	if (rc == 0)
+		backup_result_release(&res);
+	return rc;
+}
+
+struct bk_hook {
+	struct daemon *dm;
+	const struct manifest *m;
+	const struct secrets *sec;
+};
+
+static int
+bk_before_deploy(const struct mf_backup *b, struct docker *d, char *err, void *payload)
+{
+	struct bk_hook *h = payload;
+
+	return bk_run(h->dm, d, h->m, h->sec, b, "before-deploy", err);
+}
+
+static void
+bk_sched_free(struct bsched *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		tz_free(v[i].tz);
+	free(v);
+}
+
+/*
+ * In the cycle's thread, when the manifest's text changed: the schedule to
+ * hand to the loop, with each zone loaded and the next run computed. The
+ * first schedule after start-up catches up once on a backup whose last good
+ * run is older than one period (a scheduled time passed since).
+ */
+static void
+bk_sched_build(struct daemon *dm, const struct manifest *m)
+{
+	struct bsched *v;
+	time_t now = time(NULL);
+	int first;
+
+	pthread_mutex_lock(&dm->m.mu);
+	if (dm->bk_src && strcmp(dm->bk_src, m->src) == 0) {
+		pthread_mutex_unlock(&dm->m.mu);
+		return;
+	}
+	first = !dm->bk_built;
+	pthread_mutex_unlock(&dm->m.mu);
+	v = xcalloc(m->nbackups + 1, sizeof(*v));
+	for (size_t i = 0; i < m->nbackups; i++) {
+		const struct mf_backup *b = &m->backups[i];
+		struct bsched *e = &v[i];
+		struct backup_metrics *bm;
+		char err[ERR_LEN];
+		int64_t ended = 0, size = 0;
+		int had;
+
+		snprintf(e->name, sizeof(e->name), "%s", b->name);
+		e->next = -1;
+		if (cron_parse(&e->cron, b->schedule, err) < 0 ||
+		    tz_load(&e->tz, b->timezone, err) < 0) {
+			log_error("backup", "name=%s not scheduled: %s", b->name, err);
+			continue;
+		}
+		e->next = cron_next_tz(&e->cron, e->tz, now);
+		had = journal_backup_last_ok(dm->journal, b->name, &ended, &size);
+		if (first && had) {
+			time_t due = cron_next_tz(&e->cron, e->tz, (time_t)ended);
+
+			if (due >= 0 && due <= now) {
+				e->pending = "catch-up";
+				log_info("backup", "name=%s missed its run of %lld (last good %lld): "
+				    "catching up", b->name, (long long)due, (long long)ended);
+			}
+		}
+		pthread_mutex_lock(&dm->m.mu);
+		if (had && (bm = bk_metrics(dm, b->name)) && !bm->last_success) {
+			bm->last_success = ended;
+			bm->last_size = size;
+		}
+		pthread_mutex_unlock(&dm->m.mu);
+	}
+	pthread_mutex_lock(&dm->m.mu);
+	bk_sched_free(dm->bk_new, dm->nbk_new);
+	dm->bk_new = v;
+	dm->nbk_new = m->nbackups;
+	dm->bk_handover = 1;
+	dm->bk_built = 1;
+	free(dm->bk_src);
+	free(dm->bk_label);
+	dm->bk_src = xstrdup(m->src);
+	dm->bk_label = xstrdup(m->file);
+	pthread_mutex_unlock(&dm->m.mu);
+}
+
+static void bk_arm(struct daemon *dm);
+
+static void
+bk_work_cb(uv_work_t *w)
+{
+	struct daemon *dm = w->data;
+	struct manifest *m = NULL;
+	struct docker *d = NULL;
+	struct docker_options dopt = DOCKER_OPTIONS_INIT;
+	struct secrets sec = { 0 };
+	const struct mf_backup *b;
+	struct diag dg;
+	char err[ERR_LEN], *src, *label, *key;
+	int rc = -1;
+
+	pthread_mutex_lock(&dm->m.mu);
+	src = xstrdup(dm->bk_src ? dm->bk_src : "");
+	label = xstrdup(dm->bk_label ? dm->bk_label : "manifest");
+	pthread_mutex_unlock(&dm->m.mu);
+	diag_init(&dg, label);
+	if (manifest_parse(&m, label, src, strlen(src), &dg) < 0 ||
+	    !(b = manifest_backup(m, dm->bk_running))) {
+		log_error("backup", "name=%s is no longer in the manifest", dm->bk_running);
+		goto out;
+	}
+	key = state_path(dm, "hmac.key");
+	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0)
+		log_warn("backup", "name=%s: %s (no notification)", b->name, err);
+	free(key);
+	dopt.host = dm->cfg->docker_host;
+	dopt.timeout_ms = dm->cfg->engine_timeout;
+	if (docker_open(&d, &dopt, err) < 0) {
+		/* recorded like any failed run */
+		struct journal *j = NULL;
+		char *p = state_path(dm, "journal.db");
+
+		if (journal_open(&j, p, 0, NULL) == 0)
+			journal_backup_end(j, journal_backup_begin(j, b->name, dm->bk_trigger),
+			    "failed", NULL, 0, 0, err);
+		journal_close(j);
+		free(p);
+		log_error("backup", "name=%s: %s", b->name, err);
+		notify_event(dm->notifier, m, &sec, "backup_failed", NULL, b->name, err);
+		pthread_mutex_lock(&dm->m.mu);
+		if (bk_metrics(dm, b->name))
+			bk_metrics(dm, b->name)->failed++;
+		pthread_mutex_unlock(&dm->m.mu);
+		goto out;
+	}
+	rc = bk_run(dm, d, m, &sec, b, dm->bk_trigger, err);
+out:
+	(void)rc;
+	docker_free(d);
+	secrets_release(&sec);
+	diag_release(&dg);
+	manifest_free(m);
+	free(src);
+	free(label);
+}
+
+static void maybe_close(struct daemon *dm);
+
+static void
+bk_after_cb(uv_work_t *w, int status)
+{
+	struct daemon *dm = w->data;
+
+	dm->bkbusy = 0;
+	dm->bk_running[0] = '\0';
+	if (dm->stopping) {
+		maybe_close(dm);
+		return;
+	}
+	bk_arm(dm);
+}
+
+/* Starts the first pending run unless one is running. */
+static void
+bk_kick(struct daemon *dm)
+{
+	if (dm->bkbusy || dm->stopping)
+		return;
+	for (size_t i = 0; i < dm->nbk; i++) {
+		if (!dm->bk[i].pending)
+			continue;
+		snprintf(dm->bk_running, sizeof(dm->bk_running), "%s", dm->bk[i].name);
+		dm->bk_trigger = dm->bk[i].pending;
+		dm->bk[i].pending = NULL;
+		dm->bkwork.data = dm;
+		if (uv_queue_work(&dm->loop, &dm->bkwork, bk_work_cb, bk_after_cb) < 0) {
+			log_error("backup", "name=%s: cannot queue the run", dm->bk_running);
+			dm->bk_running[0] = '\0';
+			continue;
+		}
+		dm->bkbusy = 1;
+		return;
+	}
+}
+
+static void
+bk_timer_cb(uv_timer_t *t)
+{
+	struct daemon *dm = t->data;
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < dm->nbk; i++) {
+		struct bsched *e = &dm->bk[i];
+
+		if (e->next < 0 || e->next > now)
+			continue;
+		if (!e->pending)
+			e->pending = "schedule";
+		e->next = cron_next_tz(&e->cron, e->tz, now);
+	}
+	bk_arm(dm);
+}
+
+/* Takes a schedule the cycle handed over, starts what is due and sets the
+ * timer for the next run (at most a minute away: the clock may jump). */
+static void
+bk_arm(struct daemon *dm)
+{
+	time_t now = time(NULL), next = -1;
+
+	pthread_mutex_lock(&dm->m.mu);
+	if (dm->bk_handover) {
+		/* a run waiting its turn keeps its place under the new schedule */
+		for (size_t i = 0; i < dm->nbk_new; i++)
+			for (size_t k = 0; k < dm->nbk; k++)
+				if (strcmp(dm->bk_new[i].name, dm->bk[k].name) == 0 &&
+				    dm->bk[k].pending && !dm->bk_new[i].pending)
+					dm->bk_new[i].pending = dm->bk[k].pending;
+		bk_sched_free(dm->bk, dm->nbk);
+		dm->bk = dm->bk_new;
+		dm->nbk = dm->nbk_new;
+		dm->bk_new = NULL;
+		dm->nbk_new = 0;
+		dm->bk_handover = 0;
+	}
+	pthread_mutex_unlock(&dm->m.mu);
+	bk_kick(dm);
+	for (size_t i = 0; i < dm->nbk; i++)
+		if (dm->bk[i].next >= 0 && (next < 0 || dm->bk[i].next < next))
+			next = dm->bk[i].next;
+	if (dm->stopping)
+		return;
+	if (next < 0 || next - now > 60)
+		next = now + 60;
+	uv_timer_start(&dm->bktimer, bk_timer_cb, next > now ? (uint64_t)(next - now) * 1000 : 0,
+	    0);
+}
+
+/* GET /v1/backups[?source=1], GET /v1/backups/NAME[?after=ID],
+ * POST /v1/backups/NAME/run. */
+static void
+bk_route(struct daemon *dm, const struct http_request *req, struct http_response *r, int get,
+    int post)
+{
+	const char *rest = req->path + strlen("/v1/backups");
+	char name[64] = "", *p = state_path(dm, "journal.db"), err[ERR_LEN];
+	struct bsched *e = NULL;
+	struct journal *j = NULL;
+	size_t n = 0;
+
+	if (*rest == '/') {
+		n = strcspn(rest + 1, "/");
+		if (n == 0 || n >= sizeof(name)) {
+			json_body(r, 404, json_pack("{s:s}", "error", "not found"));
+			goto out;
+		}
+		memcpy(name, rest + 1, n);
+		name[n] = '\0';
+		rest += n + 1;
+		for (size_t i = 0; i < dm->nbk; i++)
+			if (strcmp(dm->bk[i].name, name) == 0)
+				e = &dm->bk[i];
+		if (!e) {
+			json_body(r, 404, json_pack("{s:s}", "error", "no backup of that name in the "
+			    "manifest reconcilerd runs (see reconcilerctl backup list)"));
+			goto out;
+		}
+	}
+	if (journal_open(&j, p, 1, err) < 0)
+		j = NULL;
+	if (e && strcmp(rest, "/run") == 0 && post) {
+		/* the run to wait for is the first of this name after `after` */
+		json_int_t after = j ? journal_backups_max_id(j) : 0;
+
+		e->pending = "manual";
+		bk_kick(dm);
+		json_body(r, 202, json_pack("{s:b,s:s,s:I}", "requested", 1, "name", name, "after",
+		    after));
+	} else if (e && !*rest && get) {
+		const char *a = strstr(req->query, "after=");
+
+		json_body(r, 200, json_pack("{s:s,s:o}", "name", name, "runs", journal_backups(j,
+		    name, a ? strtoll(a + 6, NULL, 10) : 0, 20)));
+	} else if (!*name && get) {
+		json_t *arr = json_array(), *o;
+
+		for (size_t i = 0; i < dm->nbk; i++) {
+			int64_t ended = 0, size = 0;
+			int had = journal_backup_last_ok(j, dm->bk[i].name, &ended, &size);
+
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:b,s:b,s:o,s:o}", "name",
+			    dm->bk[i].name, "timezone", tz_name(dm->bk[i].tz), "next_run",
+			    (json_int_t)dm->bk[i].next, "running",
+			    strcmp(dm->bk_running, dm->bk[i].name) == 0, "pending",
+			    dm->bk[i].pending != NULL, "last_success", had ? json_integer(ended) :
+			    json_null(), "last_size", had ? json_integer(size) : json_null()));
+		}
+		o = json_pack("{s:o}", "backups", arr);
+		pthread_mutex_lock(&dm->m.mu);
+		if (query_flag(req->query, "source") && dm->bk_src) {
+			json_object_set_new(o, "source", json_string(dm->bk_src));
+			json_object_set_new(o, "label", json_string(dm->bk_label));
+		}
+		pthread_mutex_unlock(&dm->m.mu);
+		json_body(r, 200, o);
+	} else {
+		json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
+	}
+out:
+	journal_close(j);
+	free(p);
+}
+
 /* The cycle ------------------------------------------------------------- */
 
 /* Reads and validates the manifest at commit; errors go to the status. */
@@ -551,6 +974,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	struct converge_options co = CONVERGE_OPTIONS_INIT;
 	struct converge_report rep = { 0 };
 	struct docker_options dopt = DOCKER_OPTIONS_INIT;
+	struct bk_hook hook;
 	struct status st;
 	struct manifest *m = NULL;
 	struct secrets sec = { 0 };
@@ -649,6 +1073,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	free(key);
 	if (rev == commit)
 		save_good(dm, commit);
+	bk_sched_build(dm, m);
 	dopt.host = dm->cfg->docker_host;
 	dopt.timeout_ms = dm->cfg->engine_timeout;
 	if (docker_open(&d, &dopt, err) < 0 || actual_load(&a, d, m->project, err) < 0) {
@@ -715,6 +1140,11 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	co.concurrency = dm->cfg->concurrency;
 	co.docker = &dopt;
 	applied = 1;
+	hook.dm = dm;
+	hook.m = m;
+	hook.sec = &sec;
+	co.backup = bk_before_deploy;
+	co.backup_payload = &hook;
 	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
 		status_error(&st, "converge: %s", err);
 		log_error("cycle", "%s", err);
@@ -736,8 +1166,11 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		/* A service held back because its dependency failed is held at this
 		 * revision too: rolling it out next cycle against the old dependency
 		 * is not what the commit asked for. */
+		/* So is one whose backup_before_deploy failed: trying again every
+		 * poll would take a dump each time; a fix and a retry is the way. */
 		if (cs->outcome == CONVERGE_FAILED || (cs->outcome == CONVERGE_BLOCKED &&
-		    cs->reason && strncmp(cs->reason, "dependency '", 12) == 0)) {
+		    cs->reason && (strncmp(cs->reason, "dependency '", 12) == 0 ||
+		    strncmp(cs->reason, "backup '", 8) == 0))) {
 			journal_fail(dm->journal, rev, cs->service, cs->reason);
 			json_array_append_new(st.quarantined, json_pack("{s:s,s:s,s:s}", "revision",
 			    rev, "service", cs->service, "reason", cs->reason ? cs->reason : ""));
@@ -873,6 +1306,31 @@ query_flag(const char *query, const char *name)
 }
 
 static void
+metrics_backups(struct metrics *m, struct buf *b)
+{
+	size_t n = sizeof(m->backups) / sizeof(m->backups[0]);
+
+	buf_addf(b, "# HELP reconciler_backup_runs_total Backup runs by outcome.\n"
+	    "# TYPE reconciler_backup_runs_total counter\n");
+	for (size_t i = 0; i < n && m->backups[i].name[0]; i++)
+		buf_addf(b, "reconciler_backup_runs_total{name=\"%s\",outcome=\"ok\"} %lu\n"
+		    "reconciler_backup_runs_total{name=\"%s\",outcome=\"failed\"} %lu\n",
+		    m->backups[i].name, m->backups[i].ok, m->backups[i].name, m->backups[i].failed);
+	buf_addf(b, "# HELP reconciler_backup_last_success_timestamp_seconds End of the last good "
+	    "run.\n# TYPE reconciler_backup_last_success_timestamp_seconds gauge\n");
+	for (size_t i = 0; i < n && m->backups[i].name[0]; i++)
+		if (m->backups[i].last_success)
+			buf_addf(b, "reconciler_backup_last_success_timestamp_seconds{name=\"%s\"} "
+			    "%lld\n", m->backups[i].name, m->backups[i].last_success);
+	buf_addf(b, "# HELP reconciler_backup_last_size_bytes Size of the last good dump on "
+	    "disk.\n# TYPE reconciler_backup_last_size_bytes gauge\n");
+	for (size_t i = 0; i < n && m->backups[i].name[0]; i++)
+		if (m->backups[i].last_success)
+			buf_addf(b, "reconciler_backup_last_size_bytes{name=\"%s\"} %lld\n",
+			    m->backups[i].name, m->backups[i].last_size);
+}
+
+static void
 metrics_text(struct daemon *dm, struct buf *b)
 {
 	struct metrics *m = &dm->m;
@@ -933,6 +1391,7 @@ metrics_text(struct daemon *dm, struct buf *b)
 			buf_addf(b, "reconciler_webhooks_total{source=\"%s\",outcome=\"%s\"} %lu\n",
 			    webhook_source_name((enum webhook_source)s),
 			    webhook_outcome_name((enum webhook_outcome)o), m->hooks[s][o]);
+	metrics_backups(m, b);
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -1224,6 +1683,9 @@ handle(const struct http_request *req, struct http_response *r, void *payload)
 			journal_close(j);
 		}
 		free(p);
+	} else if (strncmp(req->path, "/v1/backups", 11) == 0 && (req->path[11] == '\0' ||
+	    req->path[11] == '/')) {
+		bk_route(dm, req, r, get, post);
 	} else if (!strcmp(req->path, "/") || !strcmp(req->path, "/healthz") ||
 	    !strcmp(req->path, "/readyz") ||
 	    !strcmp(req->path, "/metrics") || !strncmp(req->path, "/v1/", 4) ||
@@ -1286,12 +1748,22 @@ close_all(struct daemon *dm)
 	dm->control = dm->web = NULL;
 	uv_timer_stop(&dm->poll);
 	uv_close((uv_handle_t *)&dm->poll, NULL);
+	uv_timer_stop(&dm->bktimer);
+	uv_close((uv_handle_t *)&dm->bktimer, NULL);
 	uv_close((uv_handle_t *)&dm->sigterm, NULL);
 	uv_close((uv_handle_t *)&dm->sigint, NULL);
 	uv_close((uv_handle_t *)&dm->sighup, NULL);
 	uv_close((uv_handle_t *)&dm->sigusr1, NULL);
 	uv_close((uv_handle_t *)&dm->shutdown, NULL);
 	uv_close((uv_handle_t *)&dm->watchdog, NULL);
+}
+
+/* Shutting down: the handles close once neither a cycle nor a backup runs. */
+static void
+maybe_close(struct daemon *dm)
+{
+	if (!dm->busy && !dm->bkbusy)
+		close_all(dm);
 }
 
 static void
@@ -1301,10 +1773,12 @@ after_work_cb(uv_work_t *w, int status)
 
 	dm->busy = 0;
 	if (dm->stopping) {
-		log_info("shutdown", "cycle finished, exiting");
-		close_all(dm);
+		log_info("shutdown", "cycle finished%s", dm->bkbusy ? ", a backup still runs" :
+		    ", exiting");
+		maybe_close(dm);
 		return;
 	}
+	bk_arm(dm);
 	/* A remote or an engine that is down is asked again less and less often
 	 * (up to 5 minutes); the first good cycle restores the interval. */
 	if (dm->last == CYCLE_ERROR) {
@@ -1534,11 +2008,11 @@ signal_cb(uv_signal_t *s, int signum)
 		return;
 	dm->stopping = 1;
 	dm->stop = 1;
-	log_info("shutdown", "signal %d: %s", signum, dm->busy ? "finishing the current step" :
-	    "exiting");
+	log_info("shutdown", "signal %d: %s", signum, dm->busy || dm->bkbusy ?
+	    "finishing the current step" : "exiting");
 	sdnotify_send(dm->sd, "STOPPING=1\nSTATUS=stopping%s",
-	    dm->busy ? ": finishing the current step" : "");
-	if (dm->busy) {
+	    dm->busy || dm->bkbusy ? ": finishing the current step" : "");
+	if (dm->busy || dm->bkbusy) {
 		uv_timer_start(&dm->shutdown, shutdown_timeout_cb,
 		    (uint64_t)dm->cfg->shutdown_timeout, 0);
 		uv_unref((uv_handle_t *)&dm->shutdown);
@@ -1578,7 +2052,9 @@ daemon_run(struct daemon *dm)
 	uv_timer_init(&dm->loop, &dm->shutdown);
 	uv_timer_init(&dm->loop, &dm->debounce);
 	uv_timer_init(&dm->loop, &dm->watchdog);
+	uv_timer_init(&dm->loop, &dm->bktimer);
 	dm->poll.data = dm->shutdown.data = dm->debounce.data = dm->watchdog.data = dm;
+	dm->bktimer.data = dm;
 	uv_signal_init(&dm->loop, &dm->sigterm);
 	uv_signal_init(&dm->loop, &dm->sigint);
 	uv_signal_init(&dm->loop, &dm->sighup);
