@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Backups against the real engine: a dump streamed out of a running container
+# through reconcilerd, checked, wiped and restored byte for byte; a failing
+# command, a missing container, a missing or full destination (tmpfs) leave
+# no file and a journal row; retention deletes only this backup's old dumps;
+# a missed schedule is caught up once after a restart; a failed
+# backup_before_deploy blocks its service's rollout while the old container
+# keeps serving and other services roll out.
+. "$(dirname "$0")/daemon-lib.sh"
+
+dl_setup rt-backup
+dl_repo_init
+DL_MANIFEST=manifests/backup.yaml
+MF=$DL_WORK/$DL_MANIFEST
+DEST=$E2E_TMP/dest
+SMALL=$DEST/small
+mkdir -p "$DL_WORK/manifests" "$DEST/db" "$DEST/fail" "$SMALL"
+chmod 0700 "$DEST/db"
+
+bk_cleanup() {
+	local rc=$?
+	mountpoint -q "$SMALL" && umount "$SMALL"
+	(exit "$rc")
+	dl_cleanup
+}
+trap bk_cleanup EXIT
+
+manifest() { # APP-ENV OTHER-ENV
+	cat >"$MF" <<EOT
+version: 1
+project: rt-backup
+services:
+  db:
+    image: $IMG_STATEFUL
+    volumes: ["data:/data"]
+  app:
+    image: $IMG_SLEEPER
+    environment: {V: "$1"}
+    backup_before_deploy: db-fail
+  app2:
+    image: $IMG_SLEEPER
+    environment: {V: "$1"}
+    backup_before_deploy: db-tar
+  other:
+    image: $IMG_SLEEPER
+    environment: {V: "$2"}
+volumes:
+  data:
+backups:
+  db-tar:
+    service: db
+    schedule: "0 3 * * *"
+    timezone: Europe/Paris
+    command: ["tar", "-C", "/data", "-cf", "-", "."]
+    destination: $DEST/db
+    retention: {keep_last: 2}
+    restore: ["tar", "-C", "/data", "-xf", "-"]
+  db-fail:
+    service: db
+    schedule: "0 4 * * *"
+    command: 'echo "dump failed: disk on fire" >&2; exit 3'
+    destination: $DEST/fail
+  db-big:
+    service: db
+    schedule: "0 5 * * *"
+    command: ["head", "-c", "3000000", "/dev/urandom"]
+    compress: none
+    destination: $SMALL
+  db-nodest:
+    service: db
+    schedule: "0 6 * * *"
+    command: ["cat", "/data/boot.log"]
+    destination: $DEST/not-there
+EOT
+}
+
+sock=$DL_STATE/reconcilerd.sock
+api() { curl -s --max-time 10 --unix-socket "$sock" "$@"; }
+# sql QUERY: one value from the journal
+sql() { sqlite3 -cmd '.timeout 5000' "$DL_STATE/journal.db" "$1"; }
+data_sum() {
+	docker exec rt-backup-db sh -c 'cd /data && find . -type f | sort | xargs sha256sum'
+}
+own_dumps() { # DIR NAME: this backup's dumps with a sidecar
+	local f n=0
+	for f in "$1/$2"-2*Z.dump*; do
+		case $f in *.sha256 | *.tmp) continue ;; esac
+		[ -f "$f" ] && [ -f "$f.sha256" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+nothing_in() { [ -z "$(ls -A "$1")" ]; }
+
+manifest one one
+rev1=$(dl_commit_push "backup: v1")
+
+# --- without a daemon: the container does not exist yet ---------------------
+expect_exit "a backup of a service with no container fails" 1 \
+	e2e_ctl backup -f "$MF" run db-tar
+expect_contains "the error names the service and the fix" \
+	"service 'db' of project 'rt-backup' has no running container: start it"
+check "no file was written" nothing_in "$DEST/db"
+
+dl_daemon_args
+check "the daemon starts" dl_daemon_start "${DL_ARGS[@]}"
+check "first deploy converges" dl_wait_head 120 "$rev1" "in-sync converged"
+
+docker exec rt-backup-db sh -c 'mkdir -p /data/sub && head -c 300000 /dev/urandom >/data/sub/blob &&
+	echo hello >/data/a.txt && ln -s a.txt /data/link'
+before=$(data_sum)
+
+# --- backup, verify, wipe, restore -------------------------------------------
+expect_exit "backup run --wait through the daemon succeeds" 0 e2e_ctl backup run db-tar --wait
+expect_contains "the run was handled by reconcilerd" "requested from reconcilerd"
+dump=$(ls "$DEST/db"/db-tar-*Z.dump.gz 2>/dev/null | head -n 1)
+check "the dump is a gzip file named after the backup and the UTC time" \
+	test -n "$dump" -a -s "$dump"
+check "its sidecar is in sha256sum format and matches" \
+	sh -c "cd '$DEST/db' && sha256sum -c --status '$(basename "$dump").sha256'"
+check "the dump is a tar of /data" sh -c "gzip -dc '$dump' | tar -tf - | grep -q 'sub/blob'"
+check "no temporary file is left" test -z "$(ls "$DEST/db" | grep '\.tmp$')"
+check "the journal has the run (ok, manual, size, file)" \
+	test "$(sql "SELECT outcome||','||trigger||','||(size>0)||','||file FROM backups WHERE name='db-tar'")" = "ok,manual,1,$dump"
+out=$(api http://r/metrics)
+expect_contains "metrics count the good run" 'reconciler_backup_runs_total{name="db-tar",outcome="ok"} 1'
+expect_contains "metrics give the last size" "reconciler_backup_last_size_bytes{name=\"db-tar\"} $(stat -c %s "$dump")"
+expect_contains "metrics give the last success time" 'reconciler_backup_last_success_timestamp_seconds{name="db-tar"}'
+expect_exit "backup list shows the dump" 0 e2e_ctl backup list db-tar
+expect_contains "with its checksum state" "ok  $(basename "$dump")"
+expect_exit "backup verify checks and decompresses it" 0 e2e_ctl backup verify db-tar "$(basename "$dump")"
+expect_contains "verify reports the size" "checksum ok"
+
+docker exec rt-backup-db sh -c 'rm -rf /data/* && echo intruder >/data/a.txt'
+check "the data is wiped" test "$(data_sum)" != "$before"
+expect_exit "restore refuses without --yes when stdin is not a terminal" 1 \
+	e2e_ctl backup restore db-tar "$(basename "$dump")" </dev/null
+expect_contains "and says why" "refusing to restore without --yes"
+expect_exit "restore --yes streams the dump into the restore command" 0 \
+	e2e_ctl backup restore db-tar "$(basename "$dump")" --yes </dev/null
+after=$(data_sum)
+if [ "$after" = "$before" ]; then
+	ok "the restored data is byte for byte what was dumped"
+else
+	fail "the restored data differs"
+	diff <(echo "$before") <(echo "$after") | sed 's/^/#   /'
+fi
+
+# a damaged dump is refused before anything runs
+bad=$DEST/db/db-tar-20000101T000000Z.dump.gz
+cp "$dump" "$bad"
+sed "s/$(basename "$dump")/$(basename "$bad")/" "$dump.sha256" >"$bad.sha256"
+printf 'X' | dd of="$bad" bs=1 seek=20 conv=notrunc 2>/dev/null
+expect_exit "verify finds a damaged dump" 1 e2e_ctl backup verify db-tar "$bad"
+expect_contains "and says it does not match" "does not match its checksum"
+expect_exit "restore refuses a damaged dump" 1 e2e_ctl backup restore db-tar "$bad" --yes
+rm -f "$bad" "$bad.sha256"
+
+# --- failures leave nothing behind, and are recorded -------------------------
+expect_exit "a failing command fails the run" 1 e2e_ctl backup run db-fail --wait
+expect_contains "with its exit status and stderr" "exited with status 3: dump failed: disk on fire"
+check "no file is left for the failed run" nothing_in "$DEST/fail"
+check "the journal has the failure" \
+	test "$(sql "SELECT outcome FROM backups WHERE name='db-fail' ORDER BY id DESC LIMIT 1")" = failed
+out=$(api http://r/metrics)
+expect_contains "metrics count the failed run" 'reconciler_backup_runs_total{name="db-fail",outcome="failed"} 1'
+
+expect_exit "a missing destination fails the run" 1 e2e_ctl backup run db-nodest --wait
+expect_contains "naming the directory and the fix" "destination '$DEST/not-there' does not exist: create it"
+
+mount -t tmpfs -o size=2m tmpfs "$SMALL"
+expect_exit "a full destination fails the run (ENOSPC)" 1 e2e_ctl backup run db-big --wait
+expect_contains "with the write error" "No space left on device"
+check "no partial file is left on the full disk" nothing_in "$SMALL"
+dd if=/dev/zero of="$SMALL/filler" bs=1k count=1500 2>/dev/null
+expect_exit "below the free-space floor the run does not start" 1 e2e_ctl backup run db-big --wait
+expect_contains "and says how much is free" "bytes free, less than"
+check "only the operator's file is there" test "$(ls -A "$SMALL")" = filler
+check "the journal has both failures" \
+	test "$(sql "SELECT COUNT(*) FROM backups WHERE name='db-big' AND outcome='failed'")" = 2
+
+# --- retention ----------------------------------------------------------------
+for f in db-tar-20200101T000000Z.dump.gz db-tar-20200102T000000Z.dump.gz; do
+	cp "$dump" "$DEST/db/$f"
+	(cd "$DEST/db" && sha256sum "$f" >"$f.sha256")
+done
+echo notes >"$DEST/db/notes.txt"
+cp "$dump" "$DEST/db/db-tar2-20200101T000000Z.dump.gz"
+(cd "$DEST/db" && sha256sum db-tar2-20200101T000000Z.dump.gz >db-tar2-20200101T000000Z.dump.gz.sha256)
+cp "$dump" "$DEST/db/db-tar-extra-20200101T000000Z.dump.gz"
+cp "$dump" "$DEST/db/db-tar-20190101T000000Z.dump.gz" # no sidecar: not proven ours
+sleep 1.1
+expect_exit "a second run succeeds" 0 e2e_ctl backup run db-tar --wait
+check "keep_last 2: two dumps of db-tar are left" test "$(own_dumps "$DEST/db" db-tar)" = 2
+check "the old dumps of db-tar went, with their sidecars" \
+	test ! -e "$DEST/db/db-tar-20200101T000000Z.dump.gz" -a ! -e "$DEST/db/db-tar-20200102T000000Z.dump.gz.sha256"
+check "an unrelated file survives" test -f "$DEST/db/notes.txt"
+check "another backup's dump survives" test -f "$DEST/db/db-tar2-20200101T000000Z.dump.gz"
+check "a file that only looks like one survives" test -f "$DEST/db/db-tar-extra-20200101T000000Z.dump.gz"
+check "a dump without a sidecar survives" test -f "$DEST/db/db-tar-20190101T000000Z.dump.gz"
+
+# --- a missed schedule is caught up once after a restart ---------------------
+check "the daemon stops" dl_daemon_stop 60
+sql "UPDATE backups SET ended = ended - 3*86400, started = started - 3*86400 WHERE name='db-tar'"
+runs=$(sql "SELECT COUNT(*) FROM backups WHERE name='db-tar'")
+mark=$(dl_log_mark)
+check "the daemon starts again" dl_daemon_start "${DL_ARGS[@]}"
+caught() { [ "$(sql "SELECT COUNT(*) FROM backups WHERE name='db-tar' AND trigger='catch-up' AND outcome='ok'")" = 1 ]; }
+check "the missed run is caught up" rt_wait 60 caught
+check "the catch-up is logged" sh -c "tail -n +$((mark + 1)) '$DL_LOG' | grep -q 'name=db-tar missed its run'"
+dl_wait_cycles 30 3 >/dev/null
+check "and run once only" test "$(sql "SELECT COUNT(*) FROM backups WHERE name='db-tar'")" = $((runs + 1))
+check "no other backup was caught up (they never succeeded)" \
+	test "$(sql "SELECT COUNT(*) FROM backups WHERE trigger='catch-up'")" = 1
+out=$(api http://r/v1/backups)
+check "/v1/backups gives each backup's next run in its zone" \
+	"$E2E_PYTHON" -c 'import json, sys; d = {b["name"]: b for b in json.loads(sys.argv[1])["backups"]}; b = d["db-tar"]; sys.exit(0 if b["timezone"] == "Europe/Paris" and b["next_run"] > 0 and b["last_success"] > 0 else 1)' "$out"
+
+# --- backup_before_deploy ------------------------------------------------------
+app_id=$(e2e_cid rt-backup-app)
+app2_id=$(e2e_cid rt-backup-app2)
+other_id=$(e2e_cid rt-backup-other)
+manifest two two
+rev2=$(dl_commit_push "backup: v2")
+check "the revision ends degraded" dl_wait_head 120 "$rev2" degraded
+check "app, whose backup failed, keeps its old container running" \
+	test "$(e2e_cid rt-backup-app)" = "$app_id" -a "$(e2e_state rt-backup-app)" = running
+out=$(dl_status '[q["service"] + ": " + q["reason"] for q in d["quarantined"]]')
+expect_contains "app is reported blocked with the reason" \
+	"app: backup 'db-fail' before deploy failed, old container kept: the command exited with status 3"
+check "app2, whose backup succeeded, is rolled out" test "$(e2e_cid rt-backup-app2)" != "$app2_id"
+check "other services proceed" test "$(e2e_cid rt-backup-other)" != "$other_id"
+check "the journal has both backups before deploy" \
+	test "$(sql "SELECT group_concat(name||':'||outcome, ' ') FROM (SELECT name, outcome FROM backups WHERE trigger='before-deploy' ORDER BY name)")" = "db-fail:failed db-tar:ok"
+dl_wait_cycles 30 2 >/dev/null
+check "the blocked service is not retried every poll" \
+	test "$(sql "SELECT COUNT(*) FROM backups WHERE name='db-fail' AND trigger='before-deploy'")" = 1
