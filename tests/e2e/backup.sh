@@ -199,7 +199,8 @@ check "a file that only looks like one survives" test -f "$DEST/db/db-tar-extra-
 check "a dump without a sidecar survives" test -f "$DEST/db/db-tar-20190101T000000Z.dump.gz"
 
 # --- a missed schedule is caught up once after a restart ---------------------
-check "the daemon stops" dl_daemon_stop 60
+dl_daemon_stop 60
+check "the daemon stops cleanly (exit $DL_DAEMON_RC)" test "$DL_DAEMON_RC" = 0
 sql "UPDATE backups SET ended = ended - 3*86400, started = started - 3*86400 WHERE name='db-tar'"
 runs=$(sql "SELECT COUNT(*) FROM backups WHERE name='db-tar'")
 mark=$(dl_log_mark)
@@ -234,3 +235,7 @@ check "the journal has both backups before deploy" \
 dl_wait_cycles 30 2 >/dev/null
 check "the blocked service is not retried every poll" \
 	test "$(sql "SELECT COUNT(*) FROM backups WHERE name='db-fail' AND trigger='before-deploy'")" = 1
+
+dl_daemon_stop 60
+check "the daemon stops cleanly at the end (exit $DL_DAEMON_RC)" test "$DL_DAEMON_RC" = 0
+check "no sanitizer report in the daemon's log" sh -c "! grep -q 'Sanitizer\|runtime error' '$DL_LOG'"
