@@ -962,6 +962,24 @@ out:
 	return rc;
 }
 
+/* 1 when the daemon says a run of name is under way or queued. */
+static int
+backup_running(const struct source *src, const char *name)
+{
+	json_t *ans = NULL, *it;
+	size_t i;
+	int busy = 0;
+
+	if (daemon_call(src, "GET", "/v1/backups", &ans) == 200)
+		json_array_foreach(json_object_get(ans, "backups"), i, it)
+			if (json_is_string(json_object_get(it, "name")) &&
+			    strcmp(json_string_value(json_object_get(it, "name")), name) == 0)
+				busy = json_is_true(json_object_get(it, "running")) ||
+				    json_is_true(json_object_get(it, "pending"));
+	json_decref(ans);
+	return busy;
+}
+
 static int
 confirm_restore(const struct manifest *m, const struct mf_backup *b, const char *file, int yes)
 {
@@ -1078,6 +1096,11 @@ cmd_backup(int argc, char **argv)
 	/* restore: the dump is checked before anyone is asked anything */
 	if (backup_checksum(path, err) != 0) {
 		fprintf(stderr, "reconcilerctl backup restore: %s\n", err);
+		goto out;
+	}
+	if (backup_running(&src, b->name)) {
+		fprintf(stderr, "reconcilerctl backup restore: reconcilerd is running backup '%s' "
+		    "now: restore after it ends\n", b->name);
 		goto out;
 	}
 	if (confirm_restore(m, b, path, yes) < 0 || open_docker(&src, &d, "backup restore") < 0)

@@ -707,7 +707,6 @@ bk_work_cb(uv_work_t *w)
 	const struct mf_backup *b;
 	struct diag dg;
 	char err[ERR_LEN], *src, *label, *key;
-	int rc = -1;
 
 	pthread_mutex_lock(&dm->m.mu);
 	src = xstrdup(dm->bk_src ? dm->bk_src : "");
@@ -743,9 +742,8 @@ bk_work_cb(uv_work_t *w)
 		pthread_mutex_unlock(&dm->m.mu);
 		goto out;
 	}
-	rc = bk_run(dm, d, m, &sec, b, dm->bk_trigger, err);
+	bk_run(dm, d, m, &sec, b, dm->bk_trigger, err);
 out:
-	(void)rc;
 	docker_free(d);
 	secrets_release(&sec);
 	diag_release(&dg);
@@ -1052,6 +1050,8 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	snprintf(dm->project, sizeof(dm->project), "%s", m->project);
 	pthread_mutex_unlock(&dm->m.mu);
 	status_revision(dm, &st, m, rev);
+	/* backups run whatever becomes of the services (a missing secret) */
+	bk_sched_build(dm, m);
 	/* 3. Desired and actual state, and the plan. */
 	key = state_path(dm, "hmac.key");
 	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0) {
@@ -1073,7 +1073,6 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	free(key);
 	if (rev == commit)
 		save_good(dm, commit);
-	bk_sched_build(dm, m);
 	dopt.host = dm->cfg->docker_host;
 	dopt.timeout_ms = dm->cfg->engine_timeout;
 	if (docker_open(&d, &dopt, err) < 0 || actual_load(&a, d, m->project, err) < 0) {
