@@ -25,22 +25,31 @@
 
 /* --- runs of one name do not overlap ------------------------------------ */
 
+/* A run waits for another of the same name in this process to end (a backup
+ * before deploy meeting a scheduled run of that backup). */
 static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t running_cv = PTHREAD_COND_INITIALIZER;
 static char running[32][64];
 
 static int
 claim(const char *name)
 {
-	int slot = -1;
+	int slot;
 
 	pthread_mutex_lock(&running_mu);
-	for (int i = 0; i < 32; i++) {
-		if (strcmp(running[i], name) == 0) {
-			slot = -2;
-			break;
+	for (;;) {
+		int busy = 0;
+
+		slot = -1;
+		for (int i = 0; i < 32; i++) {
+			if (strcmp(running[i], name) == 0)
+				busy = 1;
+			if (slot == -1 && !running[i][0])
+				slot = i;
 		}
-		if (slot == -1 && !running[i][0])
-			slot = i;
+		if (!busy)
+			break;
+		pthread_cond_wait(&running_cv, &running_mu);
 	}
 	if (slot >= 0)
 		snprintf(running[slot], sizeof(running[slot]), "%s", name);
@@ -55,6 +64,7 @@ release(int slot)
 		return;
 	pthread_mutex_lock(&running_mu);
 	running[slot][0] = '\0';
+	pthread_cond_broadcast(&running_cv);
 	pthread_mutex_unlock(&running_mu);
 }
 
@@ -489,7 +499,7 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	if (o->journal)
 		jid = journal_backup_begin(o->journal, b->name, o->trigger);
 	if ((slot = claim(b->name)) < 0) {
-		errf(e, "a run of this backup is already in progress");
+		errf(e, "too many backups running at once");
 		goto out;
 	}
 	if (check_destination(b, o, e) < 0 ||
@@ -893,7 +903,7 @@ backup_restore(struct docker *d, const struct manifest *m, const struct mf_backu
 	if (backup_checksum(path, err) != 0)
 		return -1;
 	if ((slot = claim(b->name)) < 0)
-		return errf(err, "backup '%s' is running: restore after it ends", b->name);
+		return errf(err, "too many backups running at once");
 	if (backup_container(d, m->project, b->service, &id, e) < 0 ||
 	    source_open(&r.src, path, e) < 0) {
 		errf(err, "backup '%s': restore: %s", b->name, e);

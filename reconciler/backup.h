@@ -40,8 +40,8 @@ struct backup_result {
 };
 
 /* One run. 0 with res filled, or -1 with err saying what failed and what to
- * do; nothing is left behind on failure. Runs of one name do not overlap
- * within a process: a second one fails at once. */
+ * do; nothing is left behind on failure. Runs (and restores) of one name do
+ * not overlap within a process: a second one waits for the first. */
 int backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b,
     const struct backup_options *o, struct backup_result *res, char *err);
 void backup_result_release(struct backup_result *res);

@@ -9,6 +9,7 @@
 #include "helpers.h"
 
 #include "backup.h"
+#include "log.h"
 #include "util.h"
 
 static void
@@ -163,5 +164,6 @@ main(void)
 		cmocka_unit_test(test_files_verify_prune),
 	};
 
+	log_setup(LOG_TEXT, LOG_ERROR);	/* retention's info lines are not TAP */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
