@@ -801,14 +801,17 @@ source_read(struct source *s, char *buf, size_t len)
 		zr = inflate(&s->zs, Z_NO_FLUSH);
 		if (zr == Z_STREAM_END) {
 			/* gzip allows members back to back */
-			if (s->zs.avail_in == 0 && (n = raw_read(s, s->in, CHUNK)) <= 0) {
-				if (n < 0)
+			if (s->zs.avail_in == 0) {
+				ssize_t got = raw_read(s, s->in, CHUNK);
+
+				if (got < 0)
 					return -1;
-				s->done = 1;
-				break;
-			} else if (s->zs.avail_in == 0) {
+				if (got == 0) {
+					s->done = 1;
+					break;
+				}
 				s->zs.next_in = s->in;
-				s->zs.avail_in = (uInt)n;
+				s->zs.avail_in = (uInt)got;
 			}
 			inflateReset(&s->zs);
 		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
