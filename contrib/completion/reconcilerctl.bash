@@ -4,7 +4,7 @@
 # self-contained (works without the bash-completion package too).
 # shellcheck shell=bash
 
-_reconcilerctl_cmds='validate set-image diff apply status sync history import-compose version'
+_reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup version'
 _reconcilerctl_source_opts='-f --file --repo --ref --path --secrets-dir --state-dir -H --host --socket'
 
 _reconcilerctl_opts() { # COMMAND: its options
@@ -17,6 +17,7 @@ _reconcilerctl_opts() { # COMMAND: its options
 	sync) echo '--state-dir --socket --retry --wait --timeout --help' ;;
 	history) echo '--state-dir --socket --limit --json --help' ;;
 	import-compose) echo '--resolve -H --host -o --output --force --project --image --base-dir --help' ;;
+	backup) echo "$_reconcilerctl_source_opts --wait --yes --json --help" ;;
 	esac
 }
 
@@ -98,6 +99,10 @@ _reconcilerctl() {
 	case $cmd in
 	validate) _reconcilerctl_manifests "$cur" ;;
 	set-image | import-compose) [ "$npos" -ne 0 ] || _reconcilerctl_manifests "$cur" ;;
+	backup)
+		[ "$npos" -ne 0 ] ||
+			mapfile -t COMPREPLY < <(compgen -W 'list run verify restore' -- "$cur")
+		;;
 	help)
 		[ "$npos" -ne 0 ] ||
 			mapfile -t COMPREPLY < <(compgen -W "$_reconcilerctl_cmds" -- "$cur")
