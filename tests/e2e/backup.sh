@@ -140,13 +140,13 @@ before=$(data_sum)
 # --- backup, verify, wipe, restore -------------------------------------------
 expect_exit "backup run --wait through the daemon succeeds" 0 e2e_ctl backup run db-tar --wait
 expect_contains "the run was handled by reconcilerd" "requested from reconcilerd"
-dump=$(ls "$DEST/db"/db-tar-*Z.dump.gz 2>/dev/null | head -n 1)
+dump=$(find "$DEST/db" -name 'db-tar-*Z.dump.gz' | head -n 1)
 check "the dump is a gzip file named after the backup and the UTC time" \
 	test -n "$dump" -a -s "$dump"
 check "its sidecar is in sha256sum format and matches" \
 	sh -c "cd '$DEST/db' && sha256sum -c --status '$(basename "$dump").sha256'"
 check "the dump is a tar of /data" sh -c "gzip -dc '$dump' | tar -tf - | grep -q 'sub/blob'"
-check "no temporary file is left" test -z "$(ls "$DEST/db" | grep '\.tmp$')"
+check "no temporary file is left" test -z "$(find "$DEST/db" -name '*.tmp')"
 check "the journal has the run (ok, manual, size, file)" \
 	test "$(sql "SELECT outcome||','||trigger||','||(size>0)||','||file FROM backups WHERE name='db-tar'")" = "ok,manual,1,$dump"
 out=$(api http://r/metrics)
