@@ -134,9 +134,13 @@ backup_files(const struct mf_backup *b, struct backup_file **out, size_t *n, cha
 
 	*out = NULL;
 	*n = 0;
-	if (!(dir = opendir(b->destination)))
+	if (!(dir = opendir(b->destination))) {
+		if (errno == ENOENT)
+			return errf(err, "backup '%s': destination '%s' does not exist: create it "
+			    "(install -d -m 0700 %s)", b->name, b->destination, b->destination);
 		return errf(err, "backup '%s': destination '%s': %s", b->name, b->destination,
 		    strerror(errno));
+	}
 	while ((de = readdir(dir))) {
 		struct stat st;
 		time_t when;
