@@ -698,7 +698,7 @@ backup_checksum(const char *path, char *err)
 	hex_encode(md, mdlen, hex);
 	if (strncmp(hex, text, 64) != 0) {
 		rc = 1;
-		errf(err, "'%s' does not match its checksum (file %.12s…, sidecar %.12s…): it was "
+		errf(err, "'%s' does not match its checksum (file %.12s..., sidecar %.12s...): it was "
 		    "changed or damaged after it was written", path, hex, text);
 		goto out;
 	}
