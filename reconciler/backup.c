@@ -474,9 +474,10 @@ static void
 run_record(const struct backup_options *o, int64_t id, const struct backup_result *res,
     const char *error)
 {
-	if (o->journal && id > 0)
-		journal_backup_end(o->journal, id, error ? "failed" : "ok", res->file,
-		    (int64_t)res->size, res->ms, error);
+	if (o->journal && (id <= 0 || journal_backup_end(o->journal, id, error ? "failed" : "ok",
+	    res->file, (int64_t)res->size, res->ms, error) < 0))
+		log_warn("backup", "the journal did not record this run (%s)", error ? "failed" :
+		    "ok");
 }
 
 int
