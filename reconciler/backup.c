@@ -495,6 +495,7 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	long long t0 = now_ms();
 	int64_t jid = -1;
 	int slot, code = -1, rc = -1, renamed = 0, zinit = 0, made = 0, sided = 0;
+	struct timespec ts;
 	struct tm tm;
 
 	memset(res, 0, sizeof(*res));
@@ -511,16 +512,26 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	    backup_container(d, m->project, b->service, &id, e) < 0)
 		goto out;
 	remove_stale_tmp(b, time(NULL));
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
-	path = xasprintf("%s/%s-%s.dump%s", b->destination, b->name, when,
-	    b->compress == MF_GZIP ? ".gz" : "");
+	/* Names are to the second: a run right after another (a backup before
+	 * deploy after a manual one) takes the next second. */
+	for (int tries = 0;; tries++) {
+		gmtime_r(&now, &tm);
+		strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+		free(path);
+		path = xasprintf("%s/%s-%s.dump%s", b->destination, b->name, when,
+		    b->compress == MF_GZIP ? ".gz" : "");
+		if (access(path, F_OK) < 0)
+			break;
+		if (o->now || tries == 3) {
+			errf(e, "'%s' exists already: try again", path);
+			goto out;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sleep_ms(1000 - ts.tv_nsec / 1000000 + 10);
+		now = time(NULL) > now ? time(NULL) : now + 1;
+	}
 	tmp = xasprintf("%s.tmp", path);
 	side = xasprintf("%s.sha256", path);
-	if (access(path, F_OK) == 0) {
-		errf(e, "'%s' exists already (two runs within a second): try again", path);
-		goto out;
-	}
 	s.path = tmp;
 	s.gzip = b->compress == MF_GZIP;
 	s.out = xmalloc(CHUNK);
