@@ -163,8 +163,22 @@ check "the data is wiped" test "$(data_sum)" != "$before"
 expect_exit "restore refuses without --yes when stdin is not a terminal" 1 \
 	e2e_ctl backup restore db-tar "$(basename "$dump")" </dev/null
 expect_contains "and says why" "refusing to restore without --yes"
-expect_exit "restore --yes streams the dump into the restore command" 0 \
-	e2e_ctl backup restore db-tar "$(basename "$dump")" --yes </dev/null
+direct_ctl() { DOCKER_HOST="unix://$RT_DOCKER_SOCK" e2e_ctl "$@"; }
+if [ -n "${E2E_DOCKER_HOST:-}" ]; then
+	# Debian 12's HAProxy (2.4 to 3.0) drops the upgrade of a request with a
+	# body, so exec stdin cannot pass the allow-list proxy: the restore must
+	# say so rather than report success with nothing restored. The restore
+	# itself then goes to the engine's own socket, as docs/engine-api.md says.
+	expect_exit "behind the socket proxy, restore fails" 1 \
+		e2e_ctl backup restore db-tar "$(basename "$dump")" --yes </dev/null
+	expect_contains "and names the proxy and the upgrade it did not pass" \
+		"did not pass the connection upgrade"
+	expect_exit "restore --yes through the engine's socket streams the dump into the restore command" 0 \
+		direct_ctl backup restore db-tar "$(basename "$dump")" --yes </dev/null
+else
+	expect_exit "restore --yes streams the dump into the restore command" 0 \
+		e2e_ctl backup restore db-tar "$(basename "$dump")" --yes </dev/null
+fi
 after=$(data_sum)
 if [ "$after" = "$before" ]; then
 	ok "the restored data is byte for byte what was dumped"
