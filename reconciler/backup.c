@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -218,7 +219,7 @@ fsync_dir(const char *dir)
 }
 
 int
-backup_prune(const struct mf_backup *b, time_t now, int *removed, char *err)
+backup_prune(const struct mf_backup *b, time_t now, const char *fresh, int *removed, char *err)
 {
 	struct backup_file *f;
 	size_t n;
@@ -232,7 +233,9 @@ backup_prune(const struct mf_backup *b, time_t now, int *removed, char *err)
 	for (size_t i = 0; i < n; i++) {
 		char *side;
 
-		if (keep[i])
+		/* the dump just written stays, whatever the names of the others
+		 * say (a clock once ahead gives a "newer" one) */
+		if (keep[i] || (fresh && strcmp(f[i].path, fresh) == 0))
 			continue;
 		side = xasprintf("%s.sha256", f[i].path);
 		if (unlink(f[i].path) < 0 && errno != ENOENT) {
@@ -404,10 +407,34 @@ stderr_line(struct buf *b, char *out, size_t n)
 	return out;
 }
 
-/* A .tmp of this backup that has not grown for 10 minutes was left by a run
- * that was killed: no run writes that slowly. */
+/* Every run, in any process (the daemon, reconcilerctl without one), holds a
+ * lock on its destination directory while it runs: a second run there waits
+ * for the first. A lock on the directory itself leaves no file behind. */
+static int
+lock_destination(const struct mf_backup *b, char *err)
+{
+	int fd = open(b->destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errf(err, "cannot open '%s': %s", b->destination, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		log_info("backup", "name=%s waits for another run in %s to end", b->name,
+		    b->destination);
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno == EINTR)
+				continue;
+			errf(err, "cannot lock '%s': %s", b->destination, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* With the destination locked no other run there is under way anywhere, so a
+ * .tmp of this backup was left by a run that was killed. */
 static void
-remove_stale_tmp(const struct mf_backup *b, time_t now)
+remove_stale_tmp(const struct mf_backup *b)
 {
 	DIR *dir = opendir(b->destination);
 	struct dirent *de;
@@ -424,7 +451,7 @@ remove_stale_tmp(const struct mf_backup *b, time_t now)
 		base = xstrndup(de->d_name, n - 4);
 		path = xasprintf("%s/%s", b->destination, de->d_name);
 		if (backup_name_match(b->name, base, NULL) && lstat(path, &st) == 0 &&
-		    S_ISREG(st.st_mode) && now - st.st_mtime > 600 && unlink(path) == 0)
+		    S_ISREG(st.st_mode) && unlink(path) == 0)
 			log_info("backup", "name=%s removed %s, left by an interrupted run", b->name,
 			    path);
 		free(base);
@@ -494,7 +521,7 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	time_t now = o->now ? o->now : time(NULL);
 	long long t0 = now_ms();
 	int64_t jid = -1;
-	int slot, code = -1, rc = -1, renamed = 0, zinit = 0, made = 0, sided = 0;
+	int slot, code = -1, rc = -1, renamed = 0, zinit = 0, made = 0, sided = 0, lockfd = -1;
 	struct timespec ts;
 	struct tm tm;
 
@@ -508,10 +535,10 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 		errf(e, "too many backups running at once");
 		goto out;
 	}
-	if (check_destination(b, o, e) < 0 ||
+	if (check_destination(b, o, e) < 0 || (lockfd = lock_destination(b, e)) < 0 ||
 	    backup_container(d, m->project, b->service, &id, e) < 0)
 		goto out;
-	remove_stale_tmp(b, time(NULL));
+	remove_stale_tmp(b);
 	/* Names are to the second: a run right after another (a backup before
 	 * deploy after a manual one) takes the next second. */
 	for (int tries = 0;; tries++) {
@@ -584,12 +611,19 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 		errf(e, "writing '%s': %s", tmp, strerror(s.werr));
 		goto out;
 	}
-	if (fsync(s.fd) < 0 || close(s.fd) < 0) {
+	{
+		int r = fsync(s.fd), saved = errno;
+
+		if (close(s.fd) < 0 && r == 0) {
+			r = -1;
+			saved = errno;
+		}
 		s.fd = -1;
-		errf(e, "writing '%s': %s", tmp, strerror(errno));
-		goto out;
+		if (r < 0) {
+			errf(e, "writing '%s': %s", tmp, strerror(saved));
+			goto out;
+		}
 	}
-	s.fd = -1;
 	EVP_DigestFinal_ex(s.sha, md, &mdlen);
 	hex_encode(md, mdlen, res->sha256);
 	/* the sidecar first: a dump with a name is always a checked one */
@@ -630,13 +664,15 @@ out:
 		log_info("backup", "name=%s file=%s size=%llu raw=%llu ms=%lld sha256=%s",
 		    b->name, res->file, (unsigned long long)res->size,
 		    (unsigned long long)res->raw, res->ms, res->sha256);
-		if (backup_prune(b, now, &res->pruned, e) < 0)
+		if (backup_prune(b, now, res->file, &res->pruned, e) < 0)
 			log_warn("backup", "name=%s retention: %s", b->name, e);
 	} else {
 		errf(err, "backup '%s': %s", b->name, e);
 		log_error("backup", "%s", err);
 	}
 	run_record(o, jid, res, rc < 0 ? err : NULL);
+	if (lockfd >= 0)
+		close(lockfd);
 	if (slot >= 0)
 		release(slot);
 	EVP_MD_CTX_free(s.sha);
@@ -794,6 +830,8 @@ source_read(struct source *s, char *buf, size_t len)
 		n = raw_read(s, (unsigned char *)buf, len);
 		if (n > 0)
 			s->raw += (uint64_t)n;
+		if (n == 0)
+			s->done = 1;
 		return n;
 	}
 	if (s->done)
@@ -945,7 +983,7 @@ backup_restore(struct docker *d, const struct manifest *m, const struct mf_backu
 		    stderr_line(&r.errtext, line, sizeof(line)));
 		goto out;
 	}
-	if (r.src.gzip && !r.src.done) {
+	if (!r.src.done) {
 		errf(err, "backup '%s': the restore command ended before it read the whole dump",
 		    b->name);
 		goto out;

@@ -71,8 +71,10 @@ void backup_files_free(struct backup_file *f, size_t n);
  * stays; a file without a sidecar is never this module's to delete. */
 void backup_retention(const struct mf_backup *b, const struct backup_file *f, size_t n,
     time_t now, int *keep);
-/* Applies retention in the destination; *removed counts the dumps deleted. */
-int backup_prune(const struct mf_backup *b, time_t now, int *removed, char *err);
+/* Applies retention in the destination, never to fresh (the dump a run just
+ * wrote, or NULL); *removed counts the dumps deleted. */
+int backup_prune(const struct mf_backup *b, time_t now, const char *fresh, int *removed,
+    char *err);
 
 /* Checks path against its sidecar: 0 match, 1 mismatch or no sidecar (err
  * says which), -1 on a read error. */

@@ -675,8 +675,10 @@ backup_before(struct ctx *c, const struct mf_service *s, char *err)
 		char *prefix = xasprintf("backup '%s': ", b->name);
 		size_t n = strlen(prefix);
 
-		errf(err, "backup '%s' before deploy failed, old container kept: %s", b->name,
-		    strncmp(e, prefix, n) == 0 ? e + n : e);
+		errf(err, "backup '%s' before deploy failed, old container kept: %s (fix that and "
+		    "run reconcilerctl sync --retry, or roll out without the backup: remove "
+		    "services.%s.backup_before_deploy in a commit)", b->name,
+		    strncmp(e, prefix, n) == 0 ? e + n : e, s->name);
 		free(prefix);
 		return -1;
 	}

@@ -14,7 +14,7 @@ DL_MANIFEST=manifests/backup.yaml
 MF=$DL_WORK/$DL_MANIFEST
 DEST=$E2E_TMP/dest
 SMALL=$DEST/small
-mkdir -p "$DL_WORK/manifests" "$DEST/db" "$DEST/fail" "$SMALL"
+mkdir -p "$DL_WORK/manifests" "$DEST/db" "$DEST/fail" "$DEST/raw" "$SMALL"
 chmod 0700 "$DEST/db"
 
 # a webhook receiver for the backup_* notifications
@@ -89,6 +89,13 @@ backups:
     command: ["head", "-c", "3000000", "/dev/urandom"]
     compress: none
     destination: $SMALL
+  db-raw:
+    service: db
+    schedule: "0 7 * * *"
+    command: ["head", "-c", "8000000", "/dev/zero"]
+    compress: none
+    destination: $DEST/raw
+    restore: ["true"]
   db-nodest:
     service: db
     schedule: "0 6 * * *"
@@ -118,6 +125,8 @@ own_dumps() { # DIR NAME: this backup's dumps with a sidecar
 	echo "$n"
 }
 nothing_in() { [ -z "$(ls -A "$1")" ]; }
+# Behind the socket proxy (RT_PROXY=1), exec stdin needs the engine's socket.
+direct_ctl() { DOCKER_HOST="unix://$RT_DOCKER_SOCK" e2e_ctl "$@"; }
 
 manifest one one
 rev1=$(dl_commit_push "backup: v1")
@@ -163,7 +172,6 @@ check "the data is wiped" test "$(data_sum)" != "$before"
 expect_exit "restore refuses without --yes when stdin is not a terminal" 1 \
 	e2e_ctl backup restore db-tar "$(basename "$dump")" </dev/null
 expect_contains "and says why" "refusing to restore without --yes"
-direct_ctl() { DOCKER_HOST="unix://$RT_DOCKER_SOCK" e2e_ctl "$@"; }
 if [ -n "${E2E_DOCKER_HOST:-}" ]; then
 	# Debian 12's HAProxy (2.4 to 3.0) drops the upgrade of a request with a
 	# body, so exec stdin cannot pass the allow-list proxy: the restore must
@@ -196,6 +204,15 @@ expect_exit "verify finds a damaged dump" 1 e2e_ctl backup verify db-tar "$bad"
 expect_contains "and says it does not match" "does not match its checksum"
 expect_exit "restore refuses a damaged dump" 1 e2e_ctl backup restore db-tar "$bad" --yes
 rm -f "$bad" "$bad.sha256"
+
+# a restore command that exits 0 without reading its input restored nothing:
+# an uncompressed dump, like a gzip one, must be read to its end
+expect_exit "backup run db-raw (uncompressed) succeeds" 0 e2e_ctl backup run db-raw --wait
+raw=$(find "$DEST/raw" -name 'db-raw-*Z.dump' | head -n 1)
+check "its dump is uncompressed, 8000000 bytes" test "$(stat -c %s "${raw:-/nonexistent}" 2>/dev/null)" = 8000000
+expect_exit "a restore command that reads nothing fails the restore" 1 \
+	direct_ctl backup restore db-raw "$(basename "${raw:-none}")" --yes </dev/null
+expect_contains "and says it ended before the end of the dump" "ended before it read the whole dump"
 
 # --- failures leave nothing behind, and are recorded -------------------------
 expect_exit "a failing command fails the run" 1 e2e_ctl backup run db-fail --wait

@@ -144,7 +144,7 @@ test_files_verify_prune(void **state)
 	assert_non_null(strstr(err, "does not match"));
 	free(p);
 
-	assert_int_equal(backup_prune(&b, time(NULL), &removed, err), 0);
+	assert_int_equal(backup_prune(&b, time(NULL), NULL, &removed, err), 0);
 	assert_int_equal(removed, 2);	/* 2025 and 2023, with their sidecars */
 	p = xasprintf("%s/db-20250101T000000Z.dump.sha256", dir);
 	assert_int_equal(access(p, F_OK), -1);
@@ -157,6 +157,38 @@ test_files_verify_prune(void **state)
 	assert_int_equal(rmtree(dir), 0);
 }
 
+/* A dump named in the future (the clock was once ahead) is the "newest":
+ * with keep_last 1 the dump a run has just written must still stay. */
+static void
+test_prune_keeps_fresh(void **state)
+{
+	char dir[] = "/tmp/rt-unit-backup.XXXXXX", name[] = "db", err[ERR_LEN], *fresh, *p;
+	struct mf_backup b = { 0 };
+	int removed;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	b.name = name;
+	b.destination = dir;
+	b.keep_last = 1;
+	put(dir, "db-20990101T000000Z.dump", "ahead", 5, 1);
+	put(dir, "db-20261124T030000Z.dump", "fresh", 5, 1);
+	fresh = xasprintf("%s/db-20261124T030000Z.dump", dir);
+	assert_int_equal(backup_prune(&b, time(NULL), fresh, &removed, err), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(access(fresh, F_OK), 0);
+	p = xasprintf("%s/db-20990101T000000Z.dump", dir);
+	assert_int_equal(access(p, F_OK), 0);
+	/* without it, retention alone keeps the newest by name */
+	assert_int_equal(backup_prune(&b, time(NULL), NULL, &removed, err), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(access(fresh, F_OK), -1);
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	free(fresh);
+	assert_int_equal(rmtree(dir), 0);
+}
+
 int
 main(void)
 {
@@ -164,6 +196,7 @@ main(void)
 		cmocka_unit_test(test_name_match),
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_files_verify_prune),
+		cmocka_unit_test(test_prune_keeps_fresh),
 	};
 
 	log_setup(LOG_TEXT, LOG_ERROR);	/* retention's info lines are not TAP */
