@@ -10,7 +10,7 @@
 #   R=3                  timed runs of each (after one untimed warm-up)
 #   RECONCILERCTL=PATH   the binary to time (default build/reconcilerctl)
 #
-# The dump is text shaped like pg_dump's output (one INSERT line repeated),
+# The dump is text shaped like pg_dump's output (numbered INSERT lines),
 # written by busybox in a sleeper container of the project rt-bench-backup.
 # Both sides write to the same temporary directory, gzip at the same level
 # (zlib's default, 6). Printed: wall time, throughput, the peak RSS of the
@@ -58,8 +58,8 @@ mkdir -p "$tmp/state" "$tmp/secrets" "$tmp/dest" "$tmp/peer"
 cp "$CTL" "$tmp/reconcilerctl"
 CTL=$tmp/reconcilerctl
 
-line="INSERT INTO events (id, source, at, payload) VALUES (42, 'reconciler', '2026-11-24 10:00:00+00', 'a line of the size pg_dump writes');"
-dump_cmd="yes \"$line\" | head -c $((MIB * 1048576))"
+# numbered rows, so the text compresses about as a real dump does
+dump_cmd="seq 1 2000000000 | sed 's/.*/INSERT INTO events (id, source, at, payload) VALUES (&, '\\''reconciler'\\'', '\\''2026-11-24 10:00:00+00'\\'', '\\''row & of the benchmark'\\'');/' | head -c $((MIB * 1048576))"
 cat >"$tmp/m.yaml" <<EOF
 version: 1
 project: $P
@@ -86,7 +86,7 @@ timed() {
 	python3 - "$@" <<'EOF'
 import resource, subprocess, sys, time
 t = time.monotonic()
-rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 dt = time.monotonic() - t
 if rc != 0:
     sys.exit(f"exit status {rc}: {' '.join(sys.argv[1:])}")
