@@ -98,6 +98,7 @@ struct daemon {
 	const char *crash_at;
 	volatile sig_atomic_t retry;	/* sync --retry: clear quarantine first */
 	struct httpd *control, *web;
+	char *control_path;	/* the socket control is bound to; "" when off */
 	long long started;
 	struct metrics m;
 	/* Self-heal: engine events for managed containers trigger a cycle (after
@@ -212,6 +213,7 @@ daemon_free(struct daemon *dm)
 	bk_sched_free(dm->bk_new, dm->nbk_new);
 	free(dm->bk_src);
 	free(dm->bk_label);
+	free(dm->control_path);
 	pthread_mutex_destroy(&dm->m.mu);
 	free(dm);
 }
@@ -1270,7 +1272,8 @@ json_body(struct http_response *r, int status, json_t *o)
 	char *text = json_dumps(o, JSON_INDENT(2));
 
 	r->status = status;
-	buf_adds(&r->body, text);
+	/* NULL: a message that was not UTF-8 (a path from the config) */
+	buf_adds(&r->body, text ? text : "{\"error\": \"(not UTF-8)\"}");
 	buf_adds(&r->body, "\n");
 	free(text);
 	json_decref(o);
@@ -1628,10 +1631,31 @@ diff_start(struct daemon *dm, struct http_response *r)
 	j->conn = http_defer(r);
 }
 
-static void
-handle(const struct http_request *req, struct http_response *r, void *payload)
+/*
+ * A POST under /v1/ changes something (a cycle, a backup run that may push
+ * older dumps out of retention): only the control socket, whose mode and
+ * group say who may, answers it. The TCP listener has no authentication;
+ * its webhooks carry their own.
+ */
+static int
+refuse_untrusted(struct daemon *dm, const struct http_request *req, struct http_response *r)
 {
-	struct daemon *dm = payload;
+	const char *sock = dm->control_path ? dm->control_path : "";
+
+	if (strcmp(req->method, "POST") != 0 || strncmp(req->path, "/v1/", 4) != 0)
+		return 0;
+	json_body(r, 403, json_pack("{s:o}", "error", json_sprintf("a POST under /v1/ is answered "
+	    "only on the control socket%s%s (reconcilerctl uses it: e.g. reconcilerctl sync), not "
+	    "on the listener", *sock ? " " : "", *sock ? sock : ", which is off "
+	    "(control_socket: \"\")")));
+	log_warn("http", "peer=%s: a POST under /v1/ refused on the listener (control socket "
+	    "only)", req->peer);
+	return 1;
+}
+
+static void
+handle(struct daemon *dm, const struct http_request *req, struct http_response *r)
+{
 	int get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
 
 	if (strcmp(req->path, "/healthz") == 0 && get) {
@@ -1695,6 +1719,19 @@ handle(const struct http_request *req, struct http_response *r, void *payload)
 	}
 }
 
+static void
+handle_control(const struct http_request *req, struct http_response *r, void *payload)
+{
+	handle(payload, req, r);
+}
+
+static void
+handle_listener(const struct http_request *req, struct http_response *r, void *payload)
+{
+	if (!refuse_untrusted(payload, req, r))
+		handle(payload, req, r);
+}
+
 static int
 open_listeners(struct daemon *dm, char *err)
 {
@@ -1704,10 +1741,13 @@ open_listeners(struct daemon *dm, char *err)
 	int rc = 0;
 
 	if (*sock)
-		rc = httpd_listen(&dm->control, &dm->loop, addr, dm->cfg->control_group, handle, dm,
-		    err);
+		rc = httpd_listen(&dm->control, &dm->loop, addr, dm->cfg->control_group,
+		    handle_control, dm, err);
 	if (rc == 0 && dm->cfg->listen)
-		rc = httpd_listen(&dm->web, &dm->loop, dm->cfg->listen, NULL, handle, dm, err);
+		rc = httpd_listen(&dm->web, &dm->loop, dm->cfg->listen, NULL, handle_listener, dm,
+		    err);
+	free(dm->control_path);
+	dm->control_path = xstrdup(sock);
 	if (rc == 0)
 		log_info("start", "control socket %s%s%s", *sock ? sock : "off",
 		    dm->cfg->listen ? ", listening on " : "", dm->cfg->listen ? dm->cfg->listen : "");

@@ -271,6 +271,21 @@ ok1=$(metric reconciler_rollouts_total outcome=ok)
 check "cycles went up with the webhooks ($cycles0 -> $cycles1)" test "$cycles1" -ge $((cycles0 + 3))
 check "rollouts went up with them ($ok0 -> $ok1)" test "$ok1" -ge $((ok0 + 3))
 
+# ---- the listener has no authentication: a POST under /v1/ (a cycle, a
+# backup run that pushes older dumps out of retention) is the control
+# socket's alone; GETs and the signed hooks stay on the listener
+code=$(post 127.0.0.6 /v1/sync "$tmp/empty")
+check "POST /v1/sync on the listener is 403 ($code)" test "$code" = 403
+check "and the answer names the control socket" jtrue "$(answer)" '"control socket '"$sock"'" in d["error"] and "reconcilerctl sync" in d["error"]'
+code=$(post 127.0.0.6 /v1/backups/db/run "$tmp/empty")
+check "POST /v1/backups/NAME/run on the listener is 403 ($code)" test "$code" = 403
+code=$(post 127.0.0.6 /v1/anything "$tmp/empty")
+check "any other POST under /v1/ on the listener is 403 ($code)" test "$code" = 403
+check "GET /v1/status on the listener still answers 200" test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/v1/status")" = 200
+check "GET /v1/backups on the listener still answers 200" test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/v1/backups")" = 200
+check "POST /v1/sync on the control socket is 202" test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --unix-socket "$sock" -X POST http://r/v1/sync)" = 202
+expect_exit "reconcilerctl sync (the control socket) still works" 0 "$RECONCILERCTL" sync --state-dir "$DL_STATE"
+
 # ---- a hook whose secret is not configured (after a reload) is 404
 write_config no-generic
 check "the config without the generic token is reloaded" dl_daemon_reload
