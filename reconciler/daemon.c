@@ -135,6 +135,12 @@ struct daemon {
 	int bkbusy;
 	char bk_running[64];
 	const char *bk_trigger;
+	/* What the run in the pool reads of the config, copied on the loop
+	 * before it is queued: a reload frees the config meanwhile. */
+	struct bk_conf {
+		char *state_dir, *secrets_dir, *docker_host;
+		int64_t engine_timeout;
+	} bkconf;
 };
 
 static void bk_sched_free(struct bsched *v, size_t n);
@@ -566,14 +572,14 @@ bk_metrics(struct daemon *dm, const char *name)
  * (backup_before_deploy).
  */
 static int
-bk_run(struct daemon *dm, struct docker *d, const struct manifest *m, const struct secrets *sec,
-    const struct mf_backup *b, const char *trigger, char *err)
+bk_run(struct daemon *dm, const char *state_dir, struct docker *d, const struct manifest *m,
+    const struct secrets *sec, const struct mf_backup *b, const char *trigger, char *err)
 {
 	struct backup_options bo = BACKUP_OPTIONS_INIT;
 	struct backup_result res;
 	struct backup_metrics *bm;
 	struct journal *j = NULL;
-	char *p = state_path(dm, "journal.db"), e[ERR_LEN], *msg;
+	char *p = xasprintf("%s/journal.db", state_dir), e[ERR_LEN], *msg;
 	int rc;
 
 	if (journal_open(&j, p, 0, e) < 0)
@@ -609,6 +615,7 @@ bk_run(struct daemon *dm, struct docker *d, const struct manifest *m, const stru
 
 struct bk_hook {
 	struct daemon *dm;
+	const char *state_dir;
 	const struct manifest *m;
 	const struct secrets *sec;
 };
@@ -618,7 +625,7 @@ bk_before_deploy(const struct mf_backup *b, struct docker *d, char *err, void *p
 {
 	struct bk_hook *h = payload;
 
-	return bk_run(h->dm, d, h->m, h->sec, b, "before-deploy", err);
+	return bk_run(h->dm, h->state_dir, d, h->m, h->sec, b, "before-deploy", err);
 }
 
 static void
@@ -699,9 +706,29 @@ bk_sched_build(struct daemon *dm, const struct manifest *m)
 static void bk_arm(struct daemon *dm);
 
 static void
+bk_conf_release(struct bk_conf *c)
+{
+	free(c->state_dir);
+	free(c->secrets_dir);
+	free(c->docker_host);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+bk_conf_copy(struct bk_conf *c, const struct config *cfg)
+{
+	c->state_dir = xstrdup(cfg->state_dir);
+	c->secrets_dir = xstrdup(cfg->secrets_dir);
+	c->docker_host = cfg->docker_host ? xstrdup(cfg->docker_host) : NULL;
+	c->engine_timeout = cfg->engine_timeout;
+}
+
+/* In the pool: reads the daemon's config only through dm->bkconf. */
+static void
 bk_work_cb(uv_work_t *w)
 {
 	struct daemon *dm = w->data;
+	const struct bk_conf *c = &dm->bkconf;
 	struct manifest *m = NULL;
 	struct docker *d = NULL;
 	struct docker_options dopt = DOCKER_OPTIONS_INIT;
@@ -720,16 +747,16 @@ bk_work_cb(uv_work_t *w)
 		log_error("backup", "name=%s is no longer in the manifest", dm->bk_running);
 		goto out;
 	}
-	key = state_path(dm, "hmac.key");
-	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0)
+	key = xasprintf("%s/hmac.key", c->state_dir);
+	if (secrets_open(&sec, c->secrets_dir, key, 1, err) < 0)
 		log_warn("backup", "name=%s: %s (no notification)", b->name, err);
 	free(key);
-	dopt.host = dm->cfg->docker_host;
-	dopt.timeout_ms = dm->cfg->engine_timeout;
+	dopt.host = c->docker_host;
+	dopt.timeout_ms = c->engine_timeout;
 	if (docker_open(&d, &dopt, err) < 0) {
 		/* recorded like any failed run */
 		struct journal *j = NULL;
-		char *p = state_path(dm, "journal.db");
+		char *p = xasprintf("%s/journal.db", c->state_dir);
 
 		if (journal_open(&j, p, 0, NULL) == 0)
 			journal_backup_end(j, journal_backup_begin(j, b->name, dm->bk_trigger),
@@ -744,7 +771,7 @@ bk_work_cb(uv_work_t *w)
 		pthread_mutex_unlock(&dm->m.mu);
 		goto out;
 	}
-	bk_run(dm, d, m, &sec, b, dm->bk_trigger, err);
+	bk_run(dm, c->state_dir, d, m, &sec, b, dm->bk_trigger, err);
 out:
 	docker_free(d);
 	secrets_release(&sec);
@@ -763,6 +790,7 @@ bk_after_cb(uv_work_t *w, int status)
 
 	dm->bkbusy = 0;
 	dm->bk_running[0] = '\0';
+	bk_conf_release(&dm->bkconf);
 	if (dm->stopping) {
 		maybe_close(dm);
 		return;
@@ -783,9 +811,11 @@ bk_kick(struct daemon *dm)
 		dm->bk_trigger = dm->bk[i].pending;
 		dm->bk[i].pending = NULL;
 		dm->bkwork.data = dm;
+		bk_conf_copy(&dm->bkconf, dm->cfg);
 		if (uv_queue_work(&dm->loop, &dm->bkwork, bk_work_cb, bk_after_cb) < 0) {
 			log_error("backup", "name=%s: cannot queue the run", dm->bk_running);
 			dm->bk_running[0] = '\0';
+			bk_conf_release(&dm->bkconf);
 			continue;
 		}
 		dm->bkbusy = 1;
@@ -1142,6 +1172,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	co.docker = &dopt;
 	applied = 1;
 	hook.dm = dm;
+	hook.state_dir = dm->cfg->state_dir;	/* a reload waits for the cycle */
 	hook.m = m;
 	hook.sec = &sec;
 	co.backup = bk_before_deploy;

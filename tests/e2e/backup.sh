@@ -14,7 +14,7 @@ DL_MANIFEST=manifests/backup.yaml
 MF=$DL_WORK/$DL_MANIFEST
 DEST=$E2E_TMP/dest
 SMALL=$DEST/small
-mkdir -p "$DL_WORK/manifests" "$DEST/db" "$DEST/fail" "$DEST/raw" "$SMALL"
+mkdir -p "$DL_WORK/manifests" "$DEST/db" "$DEST/fail" "$DEST/raw" "$DEST/slow" "$SMALL"
 chmod 0700 "$DEST/db"
 
 # a webhook receiver for the backup_* notifications
@@ -101,6 +101,11 @@ backups:
     schedule: "0 6 * * *"
     command: ["cat", "/data/boot.log"]
     destination: $DEST/not-there
+  db-slow:
+    service: db
+    schedule: "0 7 1 1 *"
+    command: 'while [ ! -e /data/.go ]; do sleep 0.2; done; rm -f /data/.go; echo slow'
+    destination: $DEST/slow
 notifications:
   ops:
     type: webhook
@@ -266,6 +271,24 @@ check "an unrelated file survives" test -f "$DEST/db/notes.txt"
 check "another backup's dump survives" test -f "$DEST/db/db-tar2-20200101T000000Z.dump.gz"
 check "a file that only looks like one survives" test -f "$DEST/db/db-tar-extra-20200101T000000Z.dump.gz"
 check "a dump without a sidecar survives" test -f "$DEST/db/db-tar-20190101T000000Z.dump.gz"
+
+# --- a reload while a run is in the pool ---------------------------------------
+# The run holds copies of what it reads of the config: the reload, which
+# frees the old config, goes through, and the run ends well after it.
+bk_field() { # NAME FIELD: a field of /v1/backups for backup NAME
+	api http://r/v1/backups | "$E2E_PYTHON" -c 'import json, sys
+d = {b["name"]: b for b in json.load(sys.stdin)["backups"]}
+print(json.dumps(d[sys.argv[1]][sys.argv[2]]))' "$1" "$2" 2>/dev/null
+}
+slow_running() { [ "$(bk_field db-slow running)" = true ]; }
+slow_ok() { [ "$(sql "SELECT outcome FROM backups WHERE name='db-slow' ORDER BY id DESC LIMIT 1")" = ok ]; }
+expect_exit "a run that waits for a signal is requested" 0 e2e_ctl backup run db-slow
+check "it is running" rt_wait 30 slow_running
+check "SIGHUP while it runs reloads the config (not deferred)" dl_daemon_reload
+check "the run was still under way at the reload" slow_running
+docker exec rt-backup-db touch /data/.go
+check "the run ends ok after the reload" rt_wait 60 slow_ok
+check "its dump is there" test "$(own_dumps "$DEST/slow" db-slow)" = 1
 
 # --- a missed schedule is caught up once after a restart ---------------------
 dl_daemon_stop 60
