@@ -862,18 +862,54 @@ write_output(int stream, const char *data, size_t len, void *payload)
 	return 0;
 }
 
+/* The run that served the request: the oldest of name after after_id (a
+ * scheduled run may follow it at once), whatever order the daemon lists. */
+static json_t *
+backup_first_run(json_t *runs)
+{
+	json_t *first = NULL, *it;
+	size_t i;
+
+	json_array_foreach(runs, i, it)
+		if (!first || json_integer_value(json_object_get(it, "id")) <
+		    json_integer_value(json_object_get(first, "id")))
+			first = it;
+	return first;
+}
+
+static int backup_running(const struct source *src, const char *name);
+
+/*
+ * Polls until the run after after_id ends. Stops with an error when the
+ * daemon answers anything but 200 (the backup left the manifest) or stops
+ * answering, and when the run is over with no row for it (the daemon could
+ * not open its journal: its log says more).
+ */
 static int
 backup_wait(const struct source *src, const char *name, long long after_id)
 {
-	char *path = xasprintf("/v1/backups/%s?after=%lld", name, after_id);
-	int rc = 1;
+	char *path = xasprintf("/v1/backups/%s?after=%lld&order=oldest", name, after_id);
+	int rc = 1, idle = 0;
 
 	for (;;) {
 		json_t *ans = NULL, *run;
 		long st = daemon_call(src, "GET", path, &ans);
 
-		run = json_array_get(json_object_get(ans, "runs"), 0);
-		if (st == 200 && run && !json_is_null(json_object_get(run, "ended"))) {
+		if (st < 0) {
+			fprintf(stderr, "reconcilerctl backup run: the daemon stopped answering\n");
+			json_decref(ans);
+			break;
+		}
+		if (st != 200) {
+			const char *e = json_string_value(json_object_get(ans, "error"));
+
+			fprintf(stderr, "reconcilerctl backup run: while waiting for '%s': %s (HTTP "
+			    "%ld)\n", name, e ? e : "the daemon refused", st);
+			json_decref(ans);
+			break;
+		}
+		run = backup_first_run(json_object_get(ans, "runs"));
+		if (run && !json_is_null(json_object_get(run, "ended"))) {
 			const char *outcome = json_string_value(json_object_get(run, "outcome"));
 			const char *e = json_string_value(json_object_get(run, "error"));
 
@@ -884,15 +920,24 @@ backup_wait(const struct source *src, const char *name, long long after_id)
 				    (long long)json_integer_value(json_object_get(run, "ms")));
 				rc = 0;
 			} else {
-				fprintf(stderr, "reconcilerctl backup run: %s\n", e ? e : outcome);
+				fprintf(stderr, "reconcilerctl backup run: %s\n", e ? e : outcome ?
+				    outcome : "the run failed");
 			}
 			json_decref(ans);
 			break;
 		}
 		json_decref(ans);
-		if (st < 0) {
-			fprintf(stderr, "reconcilerctl backup run: the daemon stopped answering\n");
-			break;
+		/* neither running nor queued, and still no row: twice in a row, as
+		 * the row is written before the run stops counting as running */
+		if (!run && !backup_running(src, name)) {
+			if (++idle >= 2) {
+				fprintf(stderr, "reconcilerctl backup run: the run of '%s' is over but "
+				    "the daemon's journal has no row for it: see reconcilerd's log\n",
+				    name);
+				break;
+			}
+		} else {
+			idle = 0;
 		}
 		sleep_ms(300);
 	}

@@ -723,6 +723,23 @@ bk_conf_copy(struct bk_conf *c, const struct config *cfg)
 	c->engine_timeout = cfg->engine_timeout;
 }
 
+/* A run that failed before backup_run: a row all the same (`backup run
+ * --wait` waits for it), or a log line when the journal cannot be opened. */
+static void
+bk_fail_row(const char *state_dir, const char *name, const char *trigger, const char *why)
+{
+	struct journal *j = NULL;
+	char *p = xasprintf("%s/journal.db", state_dir), e[ERR_LEN];
+
+	if (journal_open(&j, p, 0, e) == 0)
+		journal_backup_end(j, journal_backup_begin(j, name, trigger), "failed", NULL, 0, 0,
+		    why);
+	else
+		log_error("backup", "name=%s not journaled: %s", name, e);
+	journal_close(j);
+	free(p);
+}
+
 /* In the pool: reads the daemon's config only through dm->bkconf. */
 static void
 bk_work_cb(uv_work_t *w)
@@ -744,7 +761,10 @@ bk_work_cb(uv_work_t *w)
 	diag_init(&dg, label);
 	if (manifest_parse(&m, label, src, strlen(src), &dg) < 0 ||
 	    !(b = manifest_backup(m, dm->bk_running))) {
-		log_error("backup", "name=%s is no longer in the manifest", dm->bk_running);
+		snprintf(err, sizeof(err), "backup '%s' is no longer in the manifest %s: the run "
+		    "was dropped", dm->bk_running, label);
+		log_error("backup", "name=%s: %s", dm->bk_running, err);
+		bk_fail_row(c->state_dir, dm->bk_running, dm->bk_trigger, err);
 		goto out;
 	}
 	key = xasprintf("%s/hmac.key", c->state_dir);
@@ -755,14 +775,7 @@ bk_work_cb(uv_work_t *w)
 	dopt.timeout_ms = c->engine_timeout;
 	if (docker_open(&d, &dopt, err) < 0) {
 		/* recorded like any failed run */
-		struct journal *j = NULL;
-		char *p = xasprintf("%s/journal.db", c->state_dir);
-
-		if (journal_open(&j, p, 0, NULL) == 0)
-			journal_backup_end(j, journal_backup_begin(j, b->name, dm->bk_trigger),
-			    "failed", NULL, 0, 0, err);
-		journal_close(j);
-		free(p);
+		bk_fail_row(c->state_dir, b->name, dm->bk_trigger, err);
 		log_error("backup", "name=%s: %s", b->name, err);
 		notify_event(dm->notifier, m, &sec, "backup_failed", NULL, b->name, err);
 		pthread_mutex_lock(&dm->m.mu);
@@ -847,23 +860,46 @@ static void
 bk_arm(struct daemon *dm)
 {
 	time_t now = time(NULL), next = -1;
+	struct bsched *old = NULL;
+	size_t nold = 0;
+	char *label = NULL;
 
 	pthread_mutex_lock(&dm->m.mu);
 	if (dm->bk_handover) {
-		/* a run waiting its turn keeps its place under the new schedule */
-		for (size_t i = 0; i < dm->nbk_new; i++)
-			for (size_t k = 0; k < dm->nbk; k++)
-				if (strcmp(dm->bk_new[i].name, dm->bk[k].name) == 0 &&
-				    dm->bk[k].pending && !dm->bk_new[i].pending)
-					dm->bk_new[i].pending = dm->bk[k].pending;
-		bk_sched_free(dm->bk, dm->nbk);
+		old = dm->bk;
+		nold = dm->nbk;
 		dm->bk = dm->bk_new;
 		dm->nbk = dm->nbk_new;
 		dm->bk_new = NULL;
 		dm->nbk_new = 0;
 		dm->bk_handover = 0;
+		label = xstrdup(dm->bk_label ? dm->bk_label : "manifest");
 	}
 	pthread_mutex_unlock(&dm->m.mu);
+	/* A run waiting its turn keeps its place under the new schedule; one
+	 * whose backup is gone is dropped, with a row that says so. */
+	for (size_t k = 0; k < nold; k++) {
+		size_t i;
+
+		if (!old[k].pending)
+			continue;
+		for (i = 0; i < dm->nbk; i++)
+			if (strcmp(dm->bk[i].name, old[k].name) == 0)
+				break;
+		if (i < dm->nbk) {
+			if (!dm->bk[i].pending)
+				dm->bk[i].pending = old[k].pending;
+		} else {
+			char why[ERR_LEN];
+
+			snprintf(why, sizeof(why), "backup '%s' is no longer in the manifest %s: the "
+			    "run was dropped", old[k].name, label);
+			log_error("backup", "name=%s: %s", old[k].name, why);
+			bk_fail_row(dm->cfg->state_dir, old[k].name, old[k].pending, why);
+		}
+	}
+	bk_sched_free(old, nold);
+	free(label);
 	bk_kick(dm);
 	for (size_t i = 0; i < dm->nbk; i++)
 		if (dm->bk[i].next >= 0 && (next < 0 || dm->bk[i].next < next))
@@ -876,8 +912,9 @@ bk_arm(struct daemon *dm)
 	    0);
 }
 
-/* GET /v1/backups[?source=1], GET /v1/backups/NAME[?after=ID],
- * POST /v1/backups/NAME/run. */
+/* GET /v1/backups[?source=1], GET /v1/backups/NAME[?after=ID][&order=oldest],
+ * POST /v1/backups/NAME/run. A name gone from the manifest still answers
+ * GET with its runs, if it has any (the last may say why it was dropped). */
 static void
 bk_route(struct daemon *dm, const struct http_request *req, struct http_response *r, int get,
     int post)
@@ -900,14 +937,21 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 		for (size_t i = 0; i < dm->nbk; i++)
 			if (strcmp(dm->bk[i].name, name) == 0)
 				e = &dm->bk[i];
-		if (!e) {
+	}
+	if (journal_open(&j, p, 1, err) < 0)
+		j = NULL;
+	if (*name && !e) {
+		json_t *runs = NULL;
+
+		if (*rest || !get || !j || !(runs = journal_backups(j, name, 0, 20, 0)) ||
+		    !json_array_size(runs)) {
+			json_decref(runs);
 			json_body(r, 404, json_pack("{s:s}", "error", "no backup of that name in the "
 			    "manifest reconcilerd runs (see reconcilerctl backup list)"));
 			goto out;
 		}
+		json_decref(runs);
 	}
-	if (journal_open(&j, p, 1, err) < 0)
-		j = NULL;
 	if (e && strcmp(rest, "/run") == 0 && post) {
 		/* the run to wait for is the first of this name after `after` */
 		json_int_t after = j ? journal_backups_max_id(j) : 0;
@@ -916,11 +960,13 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 		bk_kick(dm);
 		json_body(r, 202, json_pack("{s:b,s:s,s:I}", "requested", 1, "name", name, "after",
 		    after));
-	} else if (e && !*rest && get) {
+	} else if (*name && !*rest && get) {
 		const char *a = strstr(req->query, "after=");
+		const char *o = strstr(req->query, "order=");
 
 		json_body(r, 200, json_pack("{s:s,s:o}", "name", name, "runs", journal_backups(j,
-		    name, a ? strtoll(a + 6, NULL, 10) : 0, 20)));
+		    name, a ? strtoll(a + 6, NULL, 10) : 0, 20, o && strncmp(o + 6, "oldest", 6) ==
+		    0)));
 	} else if (!*name && get) {
 		json_t *arr = json_array(), *o;
 

@@ -335,7 +335,8 @@ journal_backup_last_ok(struct journal *j, const char *name, int64_t *ended, int6
 }
 
 json_t *
-journal_backups(struct journal *j, const char *name, int64_t after_id, int limit)
+journal_backups(struct journal *j, const char *name, int64_t after_id, int limit,
+    int oldest_first)
 {
 	static const char *const cols[] = {
 		"id", "name", "trigger", "started", "ended", "size", "ms", "outcome", "file", "error",
@@ -343,9 +344,11 @@ journal_backups(struct journal *j, const char *name, int64_t after_id, int limit
 	sqlite3_stmt *st = NULL;
 	json_t *out = json_array();
 
-	if (!j || sqlite3_prepare_v2(j->db, "SELECT id, name, trigger, started, ended, size, ms, "
-	    "outcome, file, error FROM backups WHERE (?1 IS NULL OR name = ?1) AND id > ?2 "
-	    "ORDER BY id DESC LIMIT ?3", -1, &st, NULL) != SQLITE_OK)
+	if (!j || sqlite3_prepare_v2(j->db, oldest_first ? "SELECT id, name, trigger, started, "
+	    "ended, size, ms, outcome, file, error FROM backups WHERE (?1 IS NULL OR name = ?1) "
+	    "AND id > ?2 ORDER BY id ASC LIMIT ?3" : "SELECT id, name, trigger, started, ended, "
+	    "size, ms, outcome, file, error FROM backups WHERE (?1 IS NULL OR name = ?1) AND "
+	    "id > ?2 ORDER BY id DESC LIMIT ?3", -1, &st, NULL) != SQLITE_OK)
 		return out;
 	if (name)
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);

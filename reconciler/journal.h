@@ -46,12 +46,13 @@ int journal_image_forget(struct journal *j, const char *service, const char *ima
  * (the daemon marks rows still running at its start 'interrupted': only it
  * holds the state directory's lock). last_ok: 1 with the end time and size of the newest good
  * run. journal_backups: runs of name (NULL: all) with id > after_id, newest
- * first (caller decrefs). */
+ * first, or oldest first (the run that followed after_id leads; caller decrefs). */
 int64_t journal_backup_begin(struct journal *j, const char *name, const char *trigger);
 int journal_backup_end(struct journal *j, int64_t id, const char *outcome, const char *file,
     int64_t size, long long ms, const char *error);
 int journal_backup_last_ok(struct journal *j, const char *name, int64_t *ended, int64_t *size);
-json_t *journal_backups(struct journal *j, const char *name, int64_t after_id, int limit);
+json_t *journal_backups(struct journal *j, const char *name, int64_t after_id, int limit,
+    int oldest_first);
 int64_t journal_backups_max_id(struct journal *j);
 int journal_backups_interrupted(struct journal *j);
 

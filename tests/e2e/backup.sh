@@ -104,7 +104,8 @@ backups:
   db-slow:
     service: db
     schedule: "0 7 1 1 *"
-    command: 'while [ ! -e /data/.go ]; do sleep 0.2; done; rm -f /data/.go; echo slow'
+    command: 'while [ ! -e /data/.go ]; do sleep 0.2; done; rm -f /data/.go;
+      if [ -e /data/.fail ]; then rm -f /data/.fail; echo "told to fail" >&2; exit 4; fi; echo slow'
     destination: $DEST/slow
 notifications:
   ops:
@@ -289,6 +290,51 @@ check "the run was still under way at the reload" slow_running
 docker exec rt-backup-db touch /data/.go
 check "the run ends ok after the reload" rt_wait 60 slow_ok
 check "its dump is there" test "$(own_dumps "$DEST/slow" db-slow)" = 1
+
+# --- backup run --wait reports its own run, and stops when there is none ----
+slow_pending() { [ "$(bk_field db-slow pending)" = true ]; }
+slow_open() { sql "SELECT COUNT(*) FROM backups WHERE name='db-slow' AND ended IS NULL"; }
+ctl_wait() { # OUT: backup run db-slow --wait in the background, bounded; sets wait_pid
+	timeout 90 "$RECONCILERCTL" backup --state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS" \
+		run db-slow --wait >"$1" 2>&1 &
+	wait_pid=$!
+}
+ctl_done() { ! kill -0 "$wait_pid" 2>/dev/null; }
+docker exec rt-backup-db touch /data/.fail
+ctl_wait "$E2E_TMP/wait1.out"
+check "a run that will fail is running" rt_wait 30 slow_running
+expect_exit "another run is queued right behind it" 0 e2e_ctl backup run db-slow
+check "it waits its turn" rt_wait 30 slow_pending
+docker exec rt-backup-db touch /data/.go
+# the queued run starts at once and waits for its own signal: --wait must
+# have reported the first run by then, not be waiting for the second
+rt_wait 30 ctl_done || docker exec rt-backup-db touch /data/.go
+wait "$wait_pid"
+rc=$?
+out=$(cat "$E2E_TMP/wait1.out")
+check "--wait reports the run it asked for, not the one after it (exit $rc)" test "$rc" = 1
+expect_contains "with that run's error" "told to fail"
+check "the queued run is under way" rt_wait 30 slow_running
+ctl_wait "$E2E_TMP/wait2.out"
+check "a third run is queued" rt_wait 30 slow_pending
+# the backup leaves the manifest while a run of it is queued
+sed -i '/^  db-slow:$/,/^notifications:$/{/^notifications:$/!d}' "$MF"
+rev_noslow=$(dl_commit_push "backup: without db-slow")
+check "the manifest without db-slow is applied" dl_wait_head 60 "$rev_noslow" "in-sync converged"
+check "--wait stops" rt_wait 30 ctl_done
+wait "$wait_pid"
+rc=$?
+out=$(cat "$E2E_TMP/wait2.out")
+check "--wait fails, not hangs, when the queued run was dropped (exit $rc)" test "$rc" = 1
+expect_contains "and says why" "backup 'db-slow' is no longer in the manifest"
+check "the journal has the dropped run as failed" \
+	test "$(sql "SELECT outcome FROM backups WHERE name='db-slow' ORDER BY id DESC LIMIT 1")" = failed
+docker exec rt-backup-db touch /data/.go
+slow_closed() { [ "$(slow_open)" = 0 ]; }
+check "the run under way at the change still ends" rt_wait 30 slow_closed
+manifest one one
+rev_back=$(dl_commit_push "backup: db-slow again")
+check "db-slow is back" dl_wait_head 60 "$rev_back" "in-sync converged"
 
 # --- a missed schedule is caught up once after a restart ---------------------
 dl_daemon_stop 60

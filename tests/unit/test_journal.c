@@ -1,0 +1,85 @@
+/* Unit tests: the journal's backup runs, on a database in a temporary directory. */
+#include "helpers.h"
+#include "journal.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static json_int_t
+run_id(json_t *runs, size_t i)
+{
+	return json_integer_value(json_object_get(json_array_get(runs, i), "id"));
+}
+
+/* `backup run --wait` follows the first run after the id the POST gave: a
+ * scheduled run that starts right after the manual one must not take its
+ * place. Oldest first puts the run that followed `after` first. */
+static void
+test_backups_order(void **state)
+{
+	char dir[] = "/tmp/test-journal.XXXXXX", err[ERR_LEN], *p;
+	struct journal *j = NULL;
+	int64_t before, manual, sched, other;
+	json_t *runs;
+
+	assert_non_null(mkdtemp(dir));
+	p = xasprintf("%s/journal.db", dir);
+	assert_int_equal(journal_open(&j, p, 0, err), 0);
+	assert_true(journal_backup_begin(j, "db", "schedule") > 0);
+	before = journal_backups_max_id(j);
+	manual = journal_backup_begin(j, "db", "manual");
+	other = journal_backup_begin(j, "web", "manual");
+	assert_int_equal(journal_backup_end(j, manual, "failed", NULL, 0, 5, "boom"), 0);
+	sched = journal_backup_begin(j, "db", "schedule");
+	assert_true(before < manual && manual < other && other < sched);
+
+	runs = journal_backups(j, "db", before, 20, 1);
+	assert_int_equal(json_array_size(runs), 2);
+	assert_int_equal(run_id(runs, 0), manual);
+	assert_int_equal(run_id(runs, 1), sched);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "error")),
+	    "boom");
+	json_decref(runs);
+
+	/* newest first stays the default listing */
+	runs = journal_backups(j, "db", 0, 20, 0);
+	assert_int_equal(json_array_size(runs), 3);
+	assert_int_equal(run_id(runs, 0), sched);
+	assert_int_equal(run_id(runs, 1), manual);
+	json_decref(runs);
+
+	/* the limit keeps the oldest when oldest first */
+	runs = journal_backups(j, NULL, before, 1, 1);
+	assert_int_equal(json_array_size(runs), 1);
+	assert_int_equal(run_id(runs, 0), manual);
+	json_decref(runs);
+
+	/* no journal: an empty list, not a crash */
+	runs = journal_backups(NULL, "db", 0, 20, 1);
+	assert_int_equal(json_array_size(runs), 0);
+	json_decref(runs);
+
+	journal_close(j);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/journal.db-wal", dir);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/journal.db-shm", dir);
+	unlink(p);
+	free(p);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backups_order),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
