@@ -66,6 +66,8 @@ struct bsched {
 	struct tz *tz;		/* loaded by the cycle thread; read-only after */
 	time_t next;		/* unix seconds, -1: never */
 	const char *pending;	/* the trigger of a run waiting its turn, or NULL */
+	char err[ERR_LEN];	/* why it is not scheduled (tz NULL, next -1), or "" */
+	int keep;		/* a retry: the schedule in use keeps its next run */
 };
 
 #define FLAP_LIMIT	5		/* deaths ... */
@@ -130,6 +132,7 @@ struct daemon {
 	size_t nbk, nbk_new;
 	int bk_handover, bk_built;
 	char *bk_src, *bk_label;	/* the manifest the schedule came from (m.mu) */
+	json_t *bk_failed;	/* name -> why it is not scheduled (cycle thread only) */
 	uv_timer_t bktimer;
 	uv_work_t bkwork;
 	int bkbusy;
@@ -219,6 +222,7 @@ daemon_free(struct daemon *dm)
 	bk_sched_free(dm->bk_new, dm->nbk_new);
 	free(dm->bk_src);
 	free(dm->bk_label);
+	json_decref(dm->bk_failed);
 	free(dm->control_path);
 	pthread_mutex_destroy(&dm->m.mu);
 	free(dm);
@@ -637,44 +641,61 @@ bk_sched_free(struct bsched *v, size_t n)
 }
 
 /*
- * In the cycle's thread, when the manifest's text changed: the schedule to
- * hand to the loop, with each zone loaded and the next run computed. The
- * first schedule after start-up catches up once on a backup whose last good
- * run is older than one period (a scheduled time passed since).
+ * In the cycle's thread, when the manifest's text changed or a backup could
+ * not be scheduled (its zone did not load: tzdata may be installed since):
+ * the schedule to hand to the loop, with each zone loaded and the next run
+ * computed. The first schedule of a backup (after start-up, or once its zone
+ * loads) catches up once on a backup whose last good run is older than one
+ * period (a scheduled time passed since). What cannot be scheduled goes to
+ * the status's errors, every cycle, and to the log when it changes.
  */
 static void
-bk_sched_build(struct daemon *dm, const struct manifest *m)
+bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *errors)
 {
 	struct bsched *v;
+	json_t *failed, *why;
+	const char *name;
 	time_t now = time(NULL);
-	int first;
+	int first, retry;
 
+	if (!dm->bk_failed)
+		dm->bk_failed = json_object();
 	pthread_mutex_lock(&dm->m.mu);
-	if (dm->bk_src && strcmp(dm->bk_src, m->src) == 0) {
+	retry = dm->bk_src && strcmp(dm->bk_src, m->src) == 0;
+	if (retry && !json_object_size(dm->bk_failed)) {
 		pthread_mutex_unlock(&dm->m.mu);
-		return;
+		goto report;
 	}
 	first = !dm->bk_built;
 	pthread_mutex_unlock(&dm->m.mu);
+	failed = json_object();
 	v = xcalloc(m->nbackups + 1, sizeof(*v));
 	for (size_t i = 0; i < m->nbackups; i++) {
 		const struct mf_backup *b = &m->backups[i];
 		struct bsched *e = &v[i];
 		struct backup_metrics *bm;
-		char err[ERR_LEN];
+		const char *before = json_string_value(json_object_get(dm->bk_failed, b->name));
 		int64_t ended = 0, size = 0;
 		int had;
 
 		snprintf(e->name, sizeof(e->name), "%s", b->name);
 		e->next = -1;
-		if (cron_parse(&e->cron, b->schedule, err) < 0 ||
-		    tz_load(&e->tz, b->timezone, err) < 0) {
-			log_error("backup", "name=%s not scheduled: %s", b->name, err);
+		if (cron_parse(&e->cron, b->schedule, e->err) < 0 ||
+		    tz_load(&e->tz, b->timezone, e->err) < 0) {
+			if (!before || strcmp(before, e->err) != 0)
+				log_error("backup", "name=%s not scheduled: %s", b->name, e->err);
+			json_object_set_new(failed, b->name, json_string(e->err));
 			continue;
 		}
+		e->err[0] = '\0';
+		if (before)
+			log_info("backup", "name=%s scheduled: its time zone '%s' loads now", b->name,
+			    b->timezone);
+		/* unchanged and scheduled already: the loop keeps its next run */
+		e->keep = retry && !before;
 		e->next = cron_next_tz(&e->cron, e->tz, now);
 		had = journal_backup_last_ok(dm->journal, b->name, &ended, &size);
-		if (first && had) {
+		if ((first || before) && had) {
 			time_t due = cron_next_tz(&e->cron, e->tz, (time_t)ended);
 
 			if (due >= 0 && due <= now) {
@@ -690,17 +711,25 @@ bk_sched_build(struct daemon *dm, const struct manifest *m)
 		}
 		pthread_mutex_unlock(&dm->m.mu);
 	}
+	json_decref(dm->bk_failed);
+	dm->bk_failed = failed;
 	pthread_mutex_lock(&dm->m.mu);
 	bk_sched_free(dm->bk_new, dm->nbk_new);
 	dm->bk_new = v;
 	dm->nbk_new = m->nbackups;
 	dm->bk_handover = 1;
 	dm->bk_built = 1;
-	free(dm->bk_src);
-	free(dm->bk_label);
-	dm->bk_src = xstrdup(m->src);
-	dm->bk_label = xstrdup(m->file);
+	if (!retry) {
+		free(dm->bk_src);
+		free(dm->bk_label);
+		dm->bk_src = xstrdup(m->src);
+		dm->bk_label = xstrdup(m->file);
+	}
 	pthread_mutex_unlock(&dm->m.mu);
+report:
+	json_object_foreach(dm->bk_failed, name, why)
+		json_array_append_new(errors, json_sprintf("backup '%s' is not scheduled: %s", name,
+		    json_string_value(why)));
 }
 
 static void bk_arm(struct daemon *dm);
@@ -881,11 +910,15 @@ bk_arm(struct daemon *dm)
 	for (size_t k = 0; k < nold; k++) {
 		size_t i;
 
-		if (!old[k].pending)
-			continue;
 		for (i = 0; i < dm->nbk; i++)
 			if (strcmp(dm->bk[i].name, old[k].name) == 0)
 				break;
+		/* a schedule built again only to retry others: a run due meanwhile
+		 * is not skipped by counting from the time of the build */
+		if (i < dm->nbk && dm->bk[i].keep && old[k].tz)
+			dm->bk[i].next = old[k].next;
+		if (!old[k].pending)
+			continue;
 		if (i < dm->nbk) {
 			if (!dm->bk[i].pending)
 				dm->bk[i].pending = old[k].pending;
@@ -974,12 +1007,15 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 			int64_t ended = 0, size = 0;
 			int had = journal_backup_last_ok(j, dm->bk[i].name, &ended, &size);
 
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:b,s:b,s:o,s:o}", "name",
-			    dm->bk[i].name, "timezone", tz_name(dm->bk[i].tz), "next_run",
+			/* not scheduled: no zone, and why */
+			json_array_append_new(arr, json_pack("{s:s,s:o,s:I,s:b,s:b,s:o,s:o,s:o}",
+			    "name", dm->bk[i].name, "timezone", dm->bk[i].tz ?
+			    json_string(tz_name(dm->bk[i].tz)) : json_null(), "next_run",
 			    (json_int_t)dm->bk[i].next, "running",
 			    strcmp(dm->bk_running, dm->bk[i].name) == 0, "pending",
 			    dm->bk[i].pending != NULL, "last_success", had ? json_integer(ended) :
-			    json_null(), "last_size", had ? json_integer(size) : json_null()));
+			    json_null(), "last_size", had ? json_integer(size) : json_null(), "error",
+			    *dm->bk[i].err ? json_string(dm->bk[i].err) : json_null()));
 		}
 		o = json_pack("{s:o}", "backups", arr);
 		pthread_mutex_lock(&dm->m.mu);
@@ -1063,6 +1099,9 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	int64_t cycle = -1;
 	int fetched = 0, nquar = 0, git_failed = 0, engine_failed = 0, notify_pending = 0;
 	int applied = 0;
+	/* a backup that cannot be scheduled is told in the status's errors, but
+	 * the services' outcome is not an error for it (no backoff, /readyz) */
+	json_t *bkerrors = json_array();
 
 	status_init(&st);
 	if (prepare(dm, err) < 0) {
@@ -1129,7 +1168,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	pthread_mutex_unlock(&dm->m.mu);
 	status_revision(dm, &st, m, rev);
 	/* backups run whatever becomes of the services (a missing secret) */
-	bk_sched_build(dm, m);
+	bk_sched_build(dm, m, bkerrors);
 	/* 3. Desired and actual state, and the plan. */
 	key = state_path(dm, "hmac.key");
 	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0) {
@@ -1262,6 +1301,8 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 out:
 	if (out != CYCLE_ERROR && json_array_size(st.errors))
 		out = CYCLE_ERROR;
+	json_array_extend(st.errors, bkerrors);
+	json_decref(bkerrors);
 	log_msg(out == CYCLE_ERROR ? LOG_ERROR : out == CYCLE_FAILED ? LOG_WARN : LOG_INFO,
 	    "cycle", "trigger=%s revision=%.12s outcome=%s", trigger, rev ? rev : "-",
 	    cycle_outcome_name(out));

@@ -5,7 +5,9 @@
 # no file and a journal row; retention deletes only this backup's old dumps;
 # a missed schedule is caught up once after a restart; a failed
 # backup_before_deploy blocks its service's rollout while the old container
-# keeps serving and other services roll out.
+# keeps serving and other services roll out; a reload during a run, `backup
+# run --wait` against runs that follow or are dropped, a time zone that does
+# not load until tzdata comes.
 . "$(dirname "$0")/daemon-lib.sh"
 
 dl_setup rt-backup
@@ -378,6 +380,38 @@ check "the journal has both backups before deploy" \
 dl_wait_cycles 30 2 >/dev/null
 check "the blocked service is not retried every poll" \
 	test "$(sql "SELECT COUNT(*) FROM backups WHERE name='db-fail' AND trigger='before-deploy'")" = 1
+
+# --- a zone that does not load (no tzdata) is reported and retried -----------
+dl_daemon_stop 60
+check "the daemon stops before the zone test (exit $DL_DAEMON_RC)" test "$DL_DAEMON_RC" = 0
+zones=$E2E_TMP/zoneinfo
+mkdir -p "$zones"
+mark=$(dl_log_mark)
+c0=$(dl_cycle)
+tz_start() { TZDIR=$zones dl_daemon_start "$@"; }
+check "the daemon starts with an empty TZDIR" tz_start "${DL_ARGS[@]}"
+dl_wait_cycles 60 3 "$c0" >/dev/null
+tar_unscheduled() {
+	[ "$(bk_field db-tar timezone)" = null ] && [ "$(bk_field db-tar next_run)" = -1 ] &&
+		bk_field db-tar error | grep -q "time zone 'Europe/Paris'.*tzdata"
+}
+check "/v1/backups gives no zone for db-tar, no next run, and the error" tar_unscheduled
+check "a backup in UTC is scheduled all the same" test "$(bk_field db-fail error)" = null -a "$(bk_field db-fail next_run)" -gt 0
+check "status.json's errors say db-tar is not scheduled" \
+	test "$(dl_status 'any("backup \x27db-tar\x27 is not scheduled" in e and "tzdata" in e for e in d["errors"])')" = true
+check "the services' state is not an error for it" test "$(dl_status 'd["state"]')" != error
+check "the log says it once, not every cycle" \
+	test "$(dl_log_since "$mark" | grep -c 'name=db-tar not scheduled')" = 1
+mkdir -p "$zones/Europe"
+cp /usr/share/zoneinfo/Europe/Paris "$zones/Europe/Paris"
+tar_scheduled() {
+	[ "$(bk_field db-tar timezone)" = '"Europe/Paris"' ] && [ "$(bk_field db-tar error)" = null ] &&
+		[ "$(bk_field db-tar next_run)" -gt 0 ]
+}
+check "once the zone is there, a later cycle schedules db-tar" rt_wait 60 tar_scheduled
+check "the log says so" sh -c "tail -n +$((mark + 1)) '$DL_LOG' | grep -q \"name=db-tar scheduled: its time zone 'Europe/Paris' loads now\""
+dl_wait_cycles 30 2 >/dev/null
+check "and the status's errors no longer name it" test "$(dl_status '[e for e in d["errors"] if "db-tar" in e] == []')" = true
 
 dl_daemon_stop 60
 check "the daemon stops cleanly at the end (exit $DL_DAEMON_RC)" test "$DL_DAEMON_RC" = 0
