@@ -223,6 +223,15 @@ config_check(const struct config *c, char *err)
 {
 	if (!c->repo || !*c->repo)
 		return errf(err, "no repository: set 'repo' in the config or pass --repo URL");
+	if (url_has_password(c->repo)) {
+		char *shown = url_redact(c->repo);
+
+		/* it would be in the config file, the clone's config and ps */
+		errf(err, "repo '%s': the URL carries a password: remove it and put the token in "
+		    "a file named by git.token_file (the user in git.token_user)", shown);
+		free(shown);
+		return -1;
+	}
 	if (c->state_dir[0] != '/')
 		return errf(err, "state_dir '%s' must be an absolute path", c->state_dir);
 	if (c->secrets_dir[0] != '/')

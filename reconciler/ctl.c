@@ -324,7 +324,7 @@ source_option(struct source *src, int c)
 static int
 source_load(const struct source *src, const char *cmd, struct manifest **m, char *revision)
 {
-	char err[ERR_LEN], *text = NULL, *label = NULL;
+	char err[ERR_LEN], *text = NULL, *label = NULL, *shown;
 	struct diag d;
 	size_t len;
 	int rc;
@@ -339,7 +339,9 @@ source_load(const struct source *src, const char *cmd, struct manifest **m, char
 			fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 			return -1;
 		}
-		label = xasprintf("%s@%.12s:%s", src->repo, revision, path);
+		shown = url_redact(src->repo);
+		label = xasprintf("%s@%.12s:%s", shown, revision, path);
+		free(shown);
 	} else {
 		const char *file = src->file ? src->file : DEFAULT_MANIFEST;
 

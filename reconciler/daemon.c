@@ -374,7 +374,12 @@ status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
 		    ts.tv_nsec / 1000000));
 	}
 	json_object_set_new(st->o, "pid", json_integer(getpid()));
-	json_object_set_new(st->o, "repo", json_string(dm->cfg->repo));
+	{
+		char *shown = url_redact(dm->cfg->repo);	/* no token on the page */
+
+		json_object_set_new(st->o, "repo", json_string(shown));
+		free(shown);
+	}
 	json_object_set_new(st->o, "branch", json_string(dm->cfg->branch));
 	json_object_set(st->o, "errors", st->errors);
 	json_object_set(st->o, "quarantined", st->quarantined);
@@ -2121,7 +2126,7 @@ signal_cb(uv_signal_t *s, int signum)
 
 	if (signum == SIGHUP) {
 		struct config fresh;
-		char err[ERR_LEN] = "";
+		char err[ERR_LEN] = "", *shown;
 
 		sd_reloading(dm);
 		if (!dm->reload || dm->reload(&fresh, err, dm->reload_payload) < 0) {
@@ -2149,8 +2154,10 @@ signal_cb(uv_signal_t *s, int signum)
 			log_setup(strcmp(dm->cfg->log_format, "json") == 0 ? LOG_JSON : LOG_TEXT,
 			    LOG_INFO);
 			uv_timer_set_repeat(&dm->poll, (uint64_t)dm->cfg->poll_interval);
+			shown = url_redact(dm->cfg->repo);
 			log_info("reload", "config reloaded: poll=%llds repo=%s branch=%s",
-			    (long long)dm->cfg->poll_interval / 1000, dm->cfg->repo, dm->cfg->branch);
+			    (long long)dm->cfg->poll_interval / 1000, shown, dm->cfg->branch);
+			free(shown);
 			schedule(dm, "reload");
 		}
 		sdnotify_send(dm->sd, "READY=1");
@@ -2195,7 +2202,7 @@ write_pidfile(struct daemon *dm)
 int
 daemon_run(struct daemon *dm)
 {
-	char err[ERR_LEN], *pidfile;
+	char err[ERR_LEN], *pidfile, *shown;
 
 	if (lock_state(dm, err) < 0) {
 		log_error("start", "%s", err);
@@ -2237,9 +2244,11 @@ daemon_run(struct daemon *dm)
 	sd_start(dm);
 	/* the first cycle right away, then one per poll interval */
 	uv_timer_start(&dm->poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
+	shown = url_redact(dm->cfg->repo);
 	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%llds pid=%d",
-	    RECONCILER_VERSION, dm->cfg->repo, dm->cfg->branch, dm->cfg->manifest,
+	    RECONCILER_VERSION, shown, dm->cfg->branch, dm->cfg->manifest,
 	    (long long)dm->cfg->poll_interval / 1000, (int)getpid());
+	free(shown);
 	uv_run(&dm->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&dm->loop);
 	notify_stop(dm->notifier, 3000);

@@ -20,6 +20,7 @@ struct gitsrc {
 	git_remote *remote;
 	char *dir;
 	char *url;
+	char *shown;		/* url without a password or token, for errors */
 	struct gitsrc_auth auth;
 };
 
@@ -43,12 +44,16 @@ gitsrc_shutdown(void)
 	}
 }
 
+/* what: a URL or a path; a URL loses its password or token (url_redact). */
 static int
 giterr(char *err, const char *what)
 {
 	const git_error *e = git_error_last();
+	char *shown = url_redact(what);
 
-	return errf(err, "%s: %s", what, e && e->message ? e->message : "unknown libgit2 error");
+	errf(err, "%s: %s", shown, e && e->message ? e->message : "unknown libgit2 error");
+	free(shown);
+	return -1;
 }
 
 static int
@@ -310,6 +315,7 @@ gitsrc_open(struct gitsrc **out, const char *dir, const char *url,
 	*out = NULL;
 	g->dir = xstrdup(dir);
 	g->url = xstrdup(url);
+	g->shown = url_redact(url);
 	if (auth)
 		g->auth = *auth;
 	/* A clone that cannot be opened, or that tracks another URL, is rebuilt:
@@ -335,6 +341,7 @@ gitsrc_free(struct gitsrc *g)
 	git_repository_free(g->repo);
 	free(g->dir);
 	free(g->url);
+	free(g->shown);
 	free(g);
 }
 
@@ -350,11 +357,11 @@ remote_head(struct gitsrc *g, git_remote *r, const char *branch, git_oid *oid, c
 
 	callbacks(&cb, &data);
 	if (git_remote_connect(r, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0) {
-		giterr(err, g->url);
+		giterr(err, g->shown);
 		goto out;
 	}
 	if (git_remote_ls(&heads, &n, r) < 0) {
-		giterr(err, g->url);
+		giterr(err, g->shown);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -364,7 +371,7 @@ remote_head(struct gitsrc *g, git_remote *r, const char *branch, git_oid *oid, c
 			goto out;
 		}
 	}
-	errf(err, "%s: branch '%s' not found on the remote", g->url, branch);
+	errf(err, "%s: branch '%s' not found on the remote", g->shown, branch);
 out:
 	git_remote_disconnect(r);
 	free(ref);
@@ -385,7 +392,7 @@ fetch(struct gitsrc *g, git_remote *r, const char *branch, char *err)
 	callbacks(&fo.callbacks, &data);
 	fo.prune = GIT_FETCH_PRUNE;
 	if (git_remote_fetch(r, &arr, &fo, "reconciler fetch") < 0)
-		rc = giterr(err, g->url);
+		rc = giterr(err, g->shown);
 	free(spec);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -506,4 +507,49 @@ sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* The user information of scheme://[userinfo@]host…: *start at its first
+ * byte, *at at its '@'. 0 when there is none or url is not scheme://. */
+static int
+url_userinfo(const char *url, const char **start, const char **at)
+{
+	const char *sep = strstr(url, "://"), *end, *a = NULL;
+
+	if (!sep || sep == url || !isalpha((unsigned char)url[0]))
+		return 0;
+	for (const char *p = url; p < sep; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("+.-", *p))
+			return 0;
+	*start = sep + 3;
+	end = *start + strcspn(*start, "/?#");
+	for (const char *p = *start; p < end; p++)
+		if (*p == '@')
+			a = p;
+	if (!a)
+		return 0;
+	*at = a;
+	return 1;
+}
+
+int
+url_has_password(const char *url)
+{
+	const char *start, *at;
+
+	return url_userinfo(url, &start, &at) && memchr(start, ':', (size_t)(at - start));
+}
+
+char *
+url_redact(const char *url)
+{
+	const char *start, *at, *colon;
+
+	if (!url_userinfo(url, &start, &at))
+		return xstrdup(url);
+	if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)
+		return xasprintf("%.*s%s", (int)(start - url), url, at + 1);
+	if ((colon = memchr(start, ':', (size_t)(at - start))))
+		return xasprintf("%.*s%s", (int)(colon - url), url, at);
+	return xstrdup(url);
 }

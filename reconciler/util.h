@@ -79,4 +79,12 @@ size_t edit_distance(const char *a, const char *b);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* A repository URL fit to show (status, logs, errors): scheme://user:pass@…
+ * loses ":pass", and http(s) URLs lose their user information entirely (a
+ * token often stands there as the user). scp-like user@host:path and URLs
+ * without user information are kept. Returns a copy (caller frees). */
+char *url_redact(const char *url);
+/* 1 when scheme://user:pass@… carries a password. */
+int url_has_password(const char *url);
+
 #endif

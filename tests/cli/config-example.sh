@@ -72,3 +72,11 @@ printf 'bogus: 1\n' >>"$tmp/conf.yaml"
 expect_exit "an unknown key is refused" 2 "$RECONCILERD" -n -c "$tmp/conf.yaml"
 expect_contains "it is named with its place" "conf.yaml:"
 expect_contains "it is named" "unknown key 'bogus'"
+
+# a password in the repository URL would be in the config, the clone and ps:
+# refused, and the message shows the URL without it
+localize "$example" | sed -e "s|^repo: .*|repo: https://deploy:tok-s3cret@git.example.com/infra.git|" >"$tmp/pw.yaml"
+expect_exit "a repository URL with a password is refused" 2 "$RECONCILERD" -n -c "$tmp/pw.yaml"
+expect_contains "pointing at git.token_file" "git.token_file"
+expect_contains "naming the URL without its user information" "https://git.example.com/infra.git"
+expect_not_contains "never the password" "tok-s3cret"

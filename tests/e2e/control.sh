@@ -174,3 +174,24 @@ n2=$(dl_log_since "$mark" | grep -c 'service=crash action=start')
 check "and is no longer healed ($n1 -> $n2 starts)" test "$n2" -eq "$n1"
 check "the status says why" test -n "$(dl_status 'd["message"]')"
 dl_daemon_stop 60
+
+# A token in an https repository URL (as its user) is shown nowhere: not in
+# status.json, /v1/status, the status page nor the log. (A user:password URL
+# is refused by the config check; tests/cli/config-example.sh.) The remote
+# does not answer: the cycle fails, and says so without the token.
+DL_STATE=$E2E_TMP/state-redact
+token=tok-$RANDOM$RANDOM
+closed=$(e2e_free_port)
+mark=$(dl_log_mark)
+check "a daemon starts on an https URL with a token" dl_daemon_start --repo "https://$token@127.0.0.1:$closed/infra.git" \
+	--branch main --manifest "$DL_MANIFEST" --state-dir "$DL_STATE" --secrets-dir "$E2E_SECRETS" --poll 300s
+check "its first cycle fails on Git" dl_wait_status 60 'd.get("state") == "error"'
+check "status.json names the repository without the token" \
+	test "$(dl_status 'd["repo"]')" = "https://127.0.0.1:$closed/infra.git"
+check "the Git error is there" test -n "$(dl_status 'd["errors"][0]')"
+sock=$DL_STATE/reconcilerd.sock
+check "no token in status.json" test -z "$(grep -F "$token" "$DL_STATE/status.json")"
+check "no token in /v1/status" test -z "$(api http://r/v1/status | grep -F "$token")"
+check "no token on the status page" test -z "$(api http://r/ | grep -F "$token")"
+check "no token in the log" test -z "$(dl_log_since "$mark" | grep -F "$token")"
+dl_daemon_stop 60

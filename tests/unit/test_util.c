@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <limits.h>
+#include <stdlib.h>
 
 static void
 test_int_parse(void **state)
@@ -43,12 +44,54 @@ test_duration_parse(void **state)
 	assert_int_equal(duration_parse("5x", &ms), -1);
 }
 
+static void
+redacts(const char *url, const char *want)
+{
+	char *got = url_redact(url);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* A repository URL shown in the status, the page and the log keeps no token. */
+static void
+test_url_redact(void **state)
+{
+	/* http(s): the user information goes whole (a token may be the user) */
+	redacts("https://user:s3cret@git.example.com/infra.git", "https://git.example.com/infra.git");
+	redacts("https://ghp_t0ken@github.com/o/r.git", "https://github.com/o/r.git");
+	redacts("HTTP://u:p@h:8080/r", "HTTP://h:8080/r");
+	redacts("https://x:y@h", "https://h");
+	/* the last '@' of the authority ends it; one in the path is not it */
+	redacts("https://u:p@ss@h/r", "https://h/r");
+	redacts("https://h/a@b", "https://h/a@b");
+	redacts("https://h?x=a@b", "https://h?x=a@b");
+	/* other schemes keep the user, lose the password */
+	redacts("ssh://git:pw@h:22/r.git", "ssh://git@h:22/r.git");
+	redacts("ssh://git@h/r.git", "ssh://git@h/r.git");
+	/* scp-like, local and odd input stay as they are */
+	redacts("git@github.com:o/r.git", "git@github.com:o/r.git");
+	redacts("file:///srv/git/r.git", "file:///srv/git/r.git");
+	redacts("/srv/git/r.git", "/srv/git/r.git");
+	redacts("", "");
+	redacts("://u:p@h", "://u:p@h");
+	redacts("git@h:p://x:y@z", "git@h:p://x:y@z");
+
+	assert_int_equal(url_has_password("https://u:p@h/r"), 1);
+	assert_int_equal(url_has_password("ssh://git:pw@h/r"), 1);
+	assert_int_equal(url_has_password("https://ghp_t0ken@h/r"), 0);
+	assert_int_equal(url_has_password("https://h/r:x@y"), 0);
+	assert_int_equal(url_has_password("git@h:r.git"), 0);
+	assert_int_equal(url_has_password("file:///r"), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_int_parse),
 		cmocka_unit_test(test_duration_parse),
+		cmocka_unit_test(test_url_redact),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
