@@ -87,4 +87,6 @@ char *url_redact(const char *url);
 /* 1 when scheme://user:pass@… carries a password. */
 int url_has_password(const char *url);
 
+#include "banned.h"
+
 #endif

@@ -132,11 +132,10 @@ sreq(enum webhook_source s, const char *event, const char *ct, const char *body)
 
 	p = sig;
 	if (s == WEBHOOK_GITHUB)
-		p += sprintf(p, "sha256=");
+		p += snprintf(p, sizeof(sigbuf[0]), "sha256=");
 	HMAC(EVP_sha256(), SECRET, (int)secret_len, (const unsigned char *)body, strlen(body), md,
 	    &n);
-	for (unsigned int i = 0; i < n; i++)
-		p += sprintf(p, "%02x", md[i]);
+	hex_encode(md, n, p);
 	r.event = event;
 	r.content_type = ct;
 	if (s == WEBHOOK_GENERIC)
