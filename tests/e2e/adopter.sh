@@ -211,6 +211,40 @@ check "back on v1" test "$(docker exec rt-adopter-web wget -qO- http://127.0.0.1
 dl_daemon_stop 60
 check "reconcilerd exits 0 on SIGTERM" test "$DL_DAEMON_RC" = 0
 
+# reconcilerd itself reads the repository over smart HTTP with a token file
+# (git.token_file), as from a Git host: one cycle from a fresh state dir.
+hcfg() { # TOKEN_FILE: a config for the HTTP remote
+	cat >"$E2E_TMP/http.yaml" <<EOT
+repo: http://127.0.0.1:$hport/$(basename "$DL_REMOTE")
+branch: main
+manifest: $DL_MANIFEST
+state_dir: $E2E_TMP/hstate
+secrets_dir: $E2E_SECRETS
+git:
+  token_file: $1
+  token_user: x-access-token
+EOT
+}
+hcfg "$E2E_TMP/token"
+: >"$E2E_TMP/http.log"
+out=$("$RECONCILERD" --once -c "$E2E_TMP/http.yaml" 2>&1)
+rc=$?
+check_or diag_out "reconcilerd --once over smart HTTP with the token: in sync at the head (exit $rc)" \
+	test "$rc" = 0
+check "it fetched with the token" grep -q '^POST /remote.git/git-upload-pack good$' "$E2E_TMP/http.log"
+check "and checked out $rev3" grep -q "revision=${rev3:0:12}" <<<"$out"
+check_or diag_out "the token is not in its log" no_token
+printf 'wrong-%s\n' "$token" >"$E2E_TMP/token.bad"
+hcfg "$E2E_TMP/token.bad"
+rm -rf "$E2E_TMP/hstate"
+out=$("$RECONCILERD" --once -c "$E2E_TMP/http.yaml" 2>&1)
+rc=$?
+check_or diag_out "with a wrong token it fails with an error (exit $rc)" test "$rc" = 2
+check "the server refused it" grep -q ' bad$' "$E2E_TMP/http.log"
+check_or diag_out "neither token is in its log" no_token
+check "nothing of the project was touched" \
+	test "$(docker exec rt-adopter-web wget -qO- http://127.0.0.1:8080/)" = "web v1"
+
 # validate-pr.sh: a pull request with a bad manifest gets annotations.
 pr=$E2E_TMP/pr
 mkdir -p "$pr/manifests"
