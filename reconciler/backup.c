@@ -370,15 +370,22 @@ sink_deflate(struct sink *s, const unsigned char *data, size_t len, int flush)
 	return 0;
 }
 
+/* The command's stderr, for the journal: its first BACKUP_STDERR_MAX bytes. */
+static void
+keep_stderr(struct buf *b, const char *data, size_t len)
+{
+	size_t room = BACKUP_STDERR_MAX - b->len;
+
+	buf_add(b, data, len < room ? len : room);
+}
+
 static int
 sink_output(int stream, const char *data, size_t len, void *payload)
 {
 	struct sink *s = payload;
 
 	if (stream == 2) {
-		size_t room = BACKUP_STDERR_MAX - s->errtext.len;
-
-		buf_add(&s->errtext, data, len < room ? len : room);
+		keep_stderr(&s->errtext, data, len);
 		return 0;
 	}
 	if (s->werr)
@@ -926,11 +933,8 @@ restore_output(int stream, const char *data, size_t len, void *payload)
 {
 	struct restore_io *r = payload;
 
-	if (stream == 2) {
-		size_t room = BACKUP_STDERR_MAX - r->errtext.len;
-
-		buf_add(&r->errtext, data, len < room ? len : room);
-	}
+	if (stream == 2)
+		keep_stderr(&r->errtext, data, len);
 	return r->cb ? r->cb(stream, data, len, r->payload) : 0;
 }
 
