@@ -22,6 +22,7 @@ RT_DEPS=(
 	# make install checks: man pages render, the unit verifies
 	groff-base man-db systemd
 	haproxy # the allow-list Docker socket proxy the e2e tier runs behind
+	openssh-server # a real sshd on loopback for Git over ssh (tests/e2e/ssh.sh)
 	# lint (make lint, tests/lint.sh)
 	shellcheck cppcheck clang-tidy yamllint
 )
