@@ -20,35 +20,18 @@ mkdir -p "$DL_WORK/manifests" "$DEST/db" "$DEST/fail" "$DEST/raw" "$DEST/slow" "
 chmod 0700 "$DEST/db"
 
 # a webhook receiver for the backup_* notifications
-port=$(e2e_free_port)
 rec=$E2E_TMP/received.jsonl
-pidf=$E2E_TMP/receiver.pid
-"$E2E_PYTHON" - "$port" "$rec" >/dev/null 2>&1 <<'PY' &
-import http.server, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(out, "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-echo $! >"$pidf"
+dl_receiver_start "$rec"
+port=$DL_RECEIVER_PORT
 printf 'http://127.0.0.1:%s/hook\n' "$port" >"$E2E_SECRETS/hook_url"
 
 bk_cleanup() {
 	local rc=$?
-	kill "$(cat "$pidf")" 2>/dev/null
 	mountpoint -q "$SMALL" && umount "$SMALL"
 	(exit "$rc")
 	dl_cleanup
 }
 trap bk_cleanup EXIT
-rt_wait 20 _dl_port_open "$port"
 
 manifest() { # APP-ENV OTHER-ENV
 	cat >"$MF" <<EOT
@@ -231,7 +214,7 @@ check "the journal has the failure" \
 received() { # EVENT NAME TEXT: a notification of EVENT for backup NAME containing TEXT
 	"$E2E_PYTHON" -c 'import json, sys
 for line in open(sys.argv[1]):
-    d = json.loads(line)
+    d = json.loads(json.loads(line)["body"])
     if d["event"] == sys.argv[2] and d["service"] == sys.argv[3] and sys.argv[4] in d["message"]:
         sys.exit(0)
 sys.exit(1)' "$rec" "$@" 2>/dev/null

@@ -145,6 +145,7 @@ dl_cleanup() {
 		case $pf in
 		*.git-daemon.pid) rt_stop_pidfile "$pf" git-daemon 10 >/dev/null 2>&1 ;;
 		*.events.pid) rt_stop_pidfile "$pf" docker 10 >/dev/null 2>&1 ;;
+		*.receiver.pid) rt_stop_pidfile "$pf" python3 10 >/dev/null 2>&1 ;;
 		*/haproxy.pid) "$E2E_TOP/tests/env/proxy-down.sh" "${pf%/*}" >/dev/null 2>&1 ;;
 		*) rt_stop_pidfile "$pf" reconcilerd 30 >/dev/null 2>&1 ;;
 		esac
@@ -163,6 +164,35 @@ _dl_register_pidfile() {
 		[ "$pf" = "$1" ] && return 0
 	done
 	DL_PIDFILES+=("$1")
+}
+
+# dl_receiver_start OUT [HMAC_KEY]: a notification receiver, a small HTTP
+# server on loopback ($DL_RECEIVER_PORT) that answers 204 and records each
+# POST as one JSON line in OUT: {"path", "body", "signed"}, where "signed" says
+# whether X-Reconciler-Signature-256 is the HMAC-SHA256 of the body under
+# HMAC_KEY. Stopped by dl_cleanup.
+dl_receiver_start() {
+	local pf=$E2E_TMP/$RANDOM.receiver.pid
+	DL_RECEIVER_PORT=$(e2e_free_port)
+	"$E2E_PYTHON" - "$DL_RECEIVER_PORT" "$1" "${2:-}" >/dev/null 2>&1 <<'PY' &
+import hashlib, hmac, http.server, json, sys
+port, out, key = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        sig = self.headers.get("X-Reconciler-Signature-256", "")
+        good = bool(key) and sig == "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        with open(out, "a") as f:
+            f.write(json.dumps({"path": self.path, "body": body.decode(), "signed": good}) + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+	echo $! >"$pf"
+	_dl_register_pidfile "$pf"
+	rt_wait 20 _dl_port_open "$DL_RECEIVER_PORT"
 }
 
 # ---------------------------------------------------------------- Git

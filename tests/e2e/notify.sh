@@ -10,29 +10,9 @@ dl_repo_init
 DL_MANIFEST=manifests/n.yaml
 mkdir -p "$DL_WORK/manifests"
 
-port=$(e2e_free_port)
 rec=$E2E_TMP/received.jsonl
-pidf=$E2E_TMP/receiver.pid
-"$E2E_PYTHON" - "$port" "$rec" >/dev/null 2>&1 <<'PY' &
-import hashlib, hmac, http.server, json, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        sig = self.headers.get("X-Reconciler-Signature-256", "")
-        good = sig == "sha256=" + hmac.new(b"hmac-key-0123", body, hashlib.sha256).hexdigest()
-        with open(out, "a") as f:
-            f.write(json.dumps({"path": self.path, "body": body.decode(), "signed": good}) + "\n")
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-echo $! >"$pidf"
-# the receiver is no reconcilerd: stop it here, then the usual cleanup
-trap 'kill "$(cat "$pidf")" 2>/dev/null; dl_cleanup' EXIT
-rt_wait 20 _dl_port_open "$port"
+dl_receiver_start "$rec" hmac-key-0123
+port=$DL_RECEIVER_PORT
 
 printf 'http://127.0.0.1:%s/discord/token-SECRET-d1\n' "$port" >"$E2E_SECRETS/discord_url"
 printf 'http://127.0.0.1:%s/hook/token-SECRET-w2\n' "$port" >"$E2E_SECRETS/hook_url"
