@@ -1870,16 +1870,6 @@ conv_depends(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 
 /* --- services: the rest --------------------------------------------------- */
 
-static int
-restart_ok(const char *r)
-{
-	if (strcmp(r, "no") == 0 || strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0 ||
-	    strcmp(r, "on-failure") == 0)
-		return 1;
-	return strncmp(r, "on-failure:", 11) == 0 && r[11] >= '1' && r[11] <= '9' &&
-	    strspn(r + 11, "0123456789") == strlen(r + 11) && strlen(r + 11) < 6;
-}
-
 static void
 conv_restart(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
@@ -1887,7 +1877,7 @@ conv_restart(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 
 	if (r && strcmp(r, "on-failure:0") == 0)
 		r = "on-failure";	/* Docker: 0 retries is no limit */
-	if (!r || !restart_ok(r)) {
+	if (!r || !manifest_restart_ok(r)) {
 		report(c, n, path, L_UNMAPPED, "restart policy %s%s%s has no equivalent (no, always, "
 		    "on-failure[:N], unless-stopped)", r ? "'" : "", r ? r : yt_type_name(n),
 		    r ? "'" : "");
