@@ -675,6 +675,21 @@ strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* The secret file a variable of a shell form is read from, mounted in the
+ * service; NULL (why filled) when it cannot be one. */
+static const char *
+sh_secret(struct ctx *c, struct csvc *s, const struct iseg *v, char *why)
+{
+	const char *name;
+
+	if (v->alt || !(name = var_secret(c, v->var, s->name))) {
+		errf(why, "${%s%s} cannot become a secret file", v->var, v->alt ? ":+…" : "");
+		return NULL;
+	}
+	mount_add(s, name, NULL, NULL);
+	return name;
+}
+
 /* One argument as shell text: literal parts quoted, each variable read from
  * its secret file. Returns -1 (why filled) on an unmappable reference. */
 static int
@@ -694,13 +709,10 @@ sh_word(struct ctx *c, struct csvc *s, struct buf *b, const char *arg, char *why
 				sh_quote(b, in.v[i].text);
 			continue;
 		}
-		if (in.v[i].alt || !(name = var_secret(c, in.v[i].var, s->name))) {
-			errf(why, "${%s%s} cannot become a secret file", in.v[i].var,
-			    in.v[i].alt ? ":+…" : "");
+		if (!(name = sh_secret(c, s, &in.v[i], why))) {
 			interp_release(&in);
 			return -1;
 		}
-		mount_add(s, name, NULL, NULL);
 		buf_adds(b, "\"");
 		buf_addf(b, SECRET_READ, name);
 		buf_adds(b, "\"");
@@ -737,13 +749,10 @@ sh_text(struct ctx *c, struct csvc *s, struct buf *b, const char *text, char *wh
 			}
 			continue;
 		}
-		if (in.v[i].alt || !(name = var_secret(c, in.v[i].var, s->name))) {
-			errf(why, "${%s%s} cannot become a secret file", in.v[i].var,
-			    in.v[i].alt ? ":+…" : "");
+		if (!(name = sh_secret(c, s, &in.v[i], why))) {
 			interp_release(&in);
 			return -1;
 		}
-		mount_add(s, name, NULL, NULL);
 		if (q == Q_SINGLE)
 			buf_adds(b, "'\"");
 		else if (q == Q_NONE)
@@ -817,57 +826,90 @@ cmd_argv(struct ctx *c, const struct yt_node *n, const char *path, size_t *argc)
 	return v;
 }
 
+/* Writes a command, entrypoint or healthcheck test given as argv: exec form
+ * when no word uses a variable, else a shell form that reads each variable
+ * from its secret file. Words before first (CMD, CMD-SHELL) are kept as they
+ * are; shell: argv[first] is shell text (a test's CMD-SHELL or plain string). */
+static void
+put_cmd(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_node *n, const char *path,
+    enum cmd_kind kind, char *const *argv, size_t argc, size_t first, int shell)
+{
+	static const char *const head[] = {
+		[K_COMMAND] = "    command: ", [K_ENTRYPOINT] = "    entrypoint: ",
+		[K_TEST] = "      test: ",
+	};
+	char why[ERR_LEN];
+	size_t nvars = 0;
+	struct buf sh;
+	int ok = 1;
+
+	for (size_t i = first; i < argc; i++)
+		nvars += count_vars(argv[i]);
+	if (nvars == 0) {
+		char **lit = xcalloc(argc + 2, sizeof(*lit));
+		size_t m = 0;
+
+		if (shell && first == 0)
+			lit[m++] = xstrdup("CMD-SHELL");
+		for (size_t i = 0; i < argc; i++)	/* no variables: $$ -> $ */
+			lit[m++] = i < first ? xstrdup(argv[i]) : literal(argv[i], why);
+		buf_adds(b, head[kind]);
+		put_flow_list(b, lit, m, 1);
+		buf_adds(b, "\n");
+		strv_free(lit, m);
+		return;
+	}
+	if (kind == K_ENTRYPOINT) {
+		report(c, n, path, L_UNMAPPED, "the entrypoint uses a variable; a shell-form entrypoint "
+		    "would drop the command's arguments: write the value, or read it in the image");
+		return;
+	}
+	buf_init(&sh, 0);
+	if (kind == K_COMMAND)
+		buf_adds(&sh, "exec ");
+	if (shell) {
+		ok = sh_text(c, s, &sh, argv[first], why) == 0;
+	} else {
+		for (size_t i = first; i < argc && ok; i++) {
+			if (i > first)
+				buf_adds(&sh, " ");
+			ok = sh_word(c, s, &sh, argv[i], why) == 0;
+		}
+	}
+	if (!ok) {
+		report(c, n, path, L_UNMAPPED, "%s", why);
+	} else if (kind == K_TEST) {
+		buf_adds(b, head[kind]);
+		buf_adds(b, "[\"CMD-SHELL\", ");
+		put_quoted(b, sh.data);
+		buf_adds(b, "]\n");
+		report(c, n, path, L_SECRET, "the test uses variables: it runs with /bin/sh and "
+		    "reads each one from its secret file");
+	} else {
+		buf_adds(b, head[kind]);
+		put_quoted(b, sh.data);
+		buf_adds(b, "\n");
+		report(c, n, path, L_SECRET, "the command uses variables: it runs with /bin/sh "
+		    "and reads each one from its secret file (the image needs a shell)");
+	}
+	buf_release(&sh);
+}
+
 /* command and entrypoint: exec form, unless a variable is used; then the
  * shell form reads the variable from its secret file. */
 static void
 conv_command(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path,
     enum cmd_kind kind)
 {
-	struct buf *b = &s->sec[kind == K_COMMAND ? S_COMMAND : S_ENTRYPOINT];
-	const char *key = kind == K_COMMAND ? "command" : "entrypoint";
-	char why[ERR_LEN];
-	size_t argc = 0, nvars = 0;
+	size_t argc = 0;
 	char **argv;
 
 	if (yt_is_null(n))
 		return;
 	if (!(argv = cmd_argv(c, n, path, &argc)))
 		return;
-	for (size_t i = 0; i < argc; i++)
-		nvars += count_vars(argv[i]);
-	if (nvars == 0) {
-		char **lit = xcalloc(argc + 1, sizeof(*lit));
-
-		for (size_t i = 0; i < argc; i++)
-			lit[i] = literal(argv[i], why);	/* no variables: $$ -> $ */
-		buf_addf(b, "    %s: ", key);
-		put_flow_list(b, lit, argc, 1);
-		buf_adds(b, "\n");
-		strv_free(lit, argc);
-	} else if (kind == K_ENTRYPOINT) {
-		report(c, n, path, L_UNMAPPED, "the entrypoint uses a variable; a shell-form entrypoint "
-		    "would drop the command's arguments: write the value, or read it in the image");
-	} else {
-		struct buf sh;
-		int ok = 1;
-
-		buf_init(&sh, 0);
-		buf_adds(&sh, "exec");
-		for (size_t i = 0; i < argc && ok; i++) {
-			buf_adds(&sh, " ");
-			ok = sh_word(c, s, &sh, argv[i], why) == 0;
-		}
-		if (ok) {
-			buf_addf(b, "    %s: ", key);
-			put_quoted(b, sh.data);
-			buf_adds(b, "\n");
-			report(c, n, path, L_SECRET, "the command uses variables: it runs with /bin/sh "
-			    "and reads each one from its secret file (the image needs a shell)");
-		} else {
-			report(c, n, path, L_UNMAPPED, "%s", why);
-		}
-		buf_release(&sh);
-	}
+	put_cmd(c, s, &s->sec[kind == K_COMMAND ? S_COMMAND : S_ENTRYPOINT], n, path, kind, argv,
+	    argc, 0, 0);
 	strv_free(argv, argc);
 }
 
@@ -875,8 +917,7 @@ static void
 conv_health_test(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_node *n,
     const char *path)
 {
-	char why[ERR_LEN];
-	size_t argc = 0, nvars = 0, first = 0;
+	size_t argc = 0, first = 0;
 	char **argv = NULL;
 	int shell = 0;
 
@@ -918,45 +959,7 @@ conv_health_test(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_n
 		    "CMD, CMD-SHELL or NONE), found %s", yt_type_name(n));
 		return;
 	}
-	for (size_t i = first; i < argc; i++)
-		nvars += count_vars(argv[i]);
-	if (nvars == 0) {
-		char **lit = xcalloc(argc + 2, sizeof(*lit));
-		size_t m = 0;
-
-		if (shell && first == 0)
-			lit[m++] = xstrdup("CMD-SHELL");
-		for (size_t i = 0; i < argc; i++)
-			lit[m++] = i < first ? xstrdup(argv[i]) : literal(argv[i], why);
-		buf_adds(b, "      test: ");
-		put_flow_list(b, lit, m, 1);
-		buf_adds(b, "\n");
-		strv_free(lit, m);
-	} else {
-		struct buf sh;
-		int ok = 1;
-
-		buf_init(&sh, 0);
-		if (shell) {
-			ok = sh_text(c, s, &sh, argv[first], why) == 0;
-		} else {
-			for (size_t i = first; i < argc && ok; i++) {
-				if (i > first)
-					buf_adds(&sh, " ");
-				ok = sh_word(c, s, &sh, argv[i], why) == 0;
-			}
-		}
-		if (ok) {
-			buf_adds(b, "      test: [\"CMD-SHELL\", ");
-			put_quoted(b, sh.data);
-			buf_adds(b, "]\n");
-			report(c, n, path, L_SECRET, "the test uses variables: it runs with /bin/sh and "
-			    "reads each one from its secret file");
-		} else {
-			report(c, n, path, L_UNMAPPED, "%s", why);
-		}
-		buf_release(&sh);
-	}
+	put_cmd(c, s, b, n, path, K_TEST, argv, argc, first, shell);
 	strv_free(argv, argc);
 }
 
@@ -1870,16 +1873,6 @@ conv_depends(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 
 /* --- services: the rest --------------------------------------------------- */
 
-static int
-restart_ok(const char *r)
-{
-	if (strcmp(r, "no") == 0 || strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0 ||
-	    strcmp(r, "on-failure") == 0)
-		return 1;
-	return strncmp(r, "on-failure:", 11) == 0 && r[11] >= '1' && r[11] <= '9' &&
-	    strspn(r + 11, "0123456789") == strlen(r + 11) && strlen(r + 11) < 6;
-}
-
 static void
 conv_restart(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
@@ -1887,7 +1880,7 @@ conv_restart(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 
 	if (r && strcmp(r, "on-failure:0") == 0)
 		r = "on-failure";	/* Docker: 0 retries is no limit */
-	if (!r || !restart_ok(r)) {
+	if (!r || !manifest_restart_ok(r)) {
 		report(c, n, path, L_UNMAPPED, "restart policy %s%s%s has no equivalent (no, always, "
 		    "on-failure[:N], unless-stopped)", r ? "'" : "", r ? r : yt_type_name(n),
 		    r ? "'" : "");

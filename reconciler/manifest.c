@@ -1096,8 +1096,8 @@ parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, con
 	}
 }
 
-static int
-restart_ok(const char *r)
+int
+manifest_restart_ok(const char *r)
 {
 	if (strcmp(r, "no") == 0 || strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0 ||
 	    strcmp(r, "on-failure") == 0)
@@ -1482,7 +1482,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 			if (s->depends_on)
 				check_dups(c, v, p, s->depends_on, s->ndepends_on, "dependency");
 		} else if (strcmp(key, "restart") == 0) {
-			if (!(s->restart = get_str(c, v, p)) || restart_ok(s->restart))
+			if (!(s->restart = get_str(c, v, p)) || manifest_restart_ok(s->restart))
 				continue;
 			if (strncmp(s->restart, "on-failure:", 11) == 0)
 				err_at(c, v, p, "invalid restart policy '%s' (on-failure:N needs N from "

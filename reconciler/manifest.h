@@ -234,6 +234,8 @@ int manifest_alias_ok(const char *s);
 int manifest_env_name_ok(const char *s);
 int manifest_user_ok(const char *s);
 int manifest_image_ref_ok(const char *ref);
+/* A restart policy: no, always, unless-stopped, on-failure[:1-99999]. */
+int manifest_restart_ok(const char *r);
 
 /* Services in dependency order (dependencies first, then by name). The array
  * holds indexes into m->services. */
