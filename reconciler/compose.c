@@ -667,14 +667,6 @@ bad:
 	return -1;
 }
 
-static void
-strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* The secret file a variable of a shell form is read from, mounted in the
  * service; NULL (why filled) when it cannot be one. */
 static const char *

@@ -42,14 +42,6 @@ err_at(struct ctx *c, const struct yt_node *n, const char *path, const char *fmt
 	free(msg);
 }
 
-static void
-free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 #define GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))), \
 	memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
 
@@ -491,7 +483,7 @@ get_str_list(struct ctx *c, const struct yt_node *n, const char *path, size_t *c
 		free(p);
 	}
 	if (bad) {
-		free_strv(v, n->n);
+		strv_free(v, n->n);
 		if (nodes) {
 			free(*nodes);
 			*nodes = NULL;
@@ -536,7 +528,7 @@ get_cmd(struct ctx *c, const struct yt_node *n, const char *path, struct mf_cmd 
 static void
 cmd_release(struct mf_cmd *cmd)
 {
-	free_strv(cmd->argv, cmd->argc);
+	strv_free(cmd->argv, cmd->argc);
 	memset(cmd, 0, sizeof(*cmd));
 }
 
@@ -698,7 +690,7 @@ get_kv(struct ctx *c, const struct yt_node *n, const char *path, size_t *count, 
 			free(p);
 		}
 		check_dups(c, n, path, keys, n->n, "label");
-		free_strv(keys, n->n);
+		strv_free(keys, n->n);
 		*count = k;
 		return kv;
 	}
@@ -757,7 +749,7 @@ parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const ch
 			free(p);
 		}
 		check_dups(c, n, path, names, n->n, "variable");
-		free_strv(names, n->n);
+		strv_free(names, n->n);
 		return;
 	}
 	if (!is_map(c, n, path))
@@ -866,7 +858,7 @@ parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 	}
 	/* two files cannot be mounted at one path */
 	check_dups(c, n, path, targets, n->n, "secret target");
-	free_strv(targets, n->n);
+	strv_free(targets, n->n);
 }
 
 static int
@@ -1057,7 +1049,7 @@ parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, con
 			free(p);
 		}
 		check_dups(c, n, path, names, n->n, "network");
-		free_strv(names, n->n);
+		strv_free(names, n->n);
 		return;
 	}
 	if (!is_map(c, n, path))
@@ -1474,7 +1466,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 			}
 			/* Docker refuses two mounts at one path */
 			check_dups(c, v, p, targets, v->n, "mount target");
-			free_strv(targets, v->n);
+			strv_free(targets, v->n);
 		} else if (strcmp(key, "networks") == 0) {
 			parse_networks(c, s, v, p, top_networks);
 		} else if (strcmp(key, "depends_on") == 0) {
@@ -1821,7 +1813,7 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 						free(ip);
 					}
 				}
-				free_strv(ev, ne);
+				strv_free(ev, ne);
 			}
 		}
 		if (!(t = yt_get(v, "type")))
@@ -2160,7 +2152,7 @@ service_release(struct mf_service *s)
 		free(s->env[i].secret);
 	}
 	free(s->env);
-	free_strv(s->env_files, s->nenv_files);
+	strv_free(s->env_files, s->nenv_files);
 	for (size_t i = 0; i < s->nsecrets; i++) {
 		free(s->secrets[i].source);
 		free(s->secrets[i].target);
@@ -2176,10 +2168,10 @@ service_release(struct mf_service *s)
 	free(s->mounts);
 	for (size_t i = 0; i < s->nnetworks; i++) {
 		free(s->networks[i].name);
-		free_strv(s->networks[i].aliases, s->networks[i].naliases);
+		strv_free(s->networks[i].aliases, s->networks[i].naliases);
 	}
 	free(s->networks);
-	free_strv(s->depends_on, s->ndepends_on);
+	strv_free(s->depends_on, s->ndepends_on);
 	free(s->depends_on_nodes);
 	free(s->restart);
 	free(s->log_driver);

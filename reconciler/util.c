@@ -54,6 +54,14 @@ xrealloc(void *p, size_t n)
 	return q;
 }
 
+void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 char *
 xstrdup(const char *s)
 {
