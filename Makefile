@@ -38,7 +38,11 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pipe -fno-common
 ALL_CFLAGS += -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat-security -Wvla -Wwrite-strings -Wno-unused-parameter
-ALL_CFLAGS += -MMD -MP -Ireconciler
+# One folder per role under reconciler/ (HACKING.md); every folder is on the
+# include path, so a header is included by its name alone.
+SRC_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard reconciler/*/*.c reconciler/*/*.h))))
+SRC_INCS := $(addprefix -I,$(SRC_DIRS))
+ALL_CFLAGS += -MMD -MP $(SRC_INCS)
 ALL_CFLAGS += -DRECONCILER_VERSION='"$(VERSION)"' -DRECONCILER_GIT_REV='"$(GIT_REV)"'
 ifeq ($(CI),true)
 ALL_CFLAGS += -Werror
@@ -60,8 +64,11 @@ Q := @
 E := @printf '  %-6s %s\n'
 endif
 
-MAINS := reconciler/ctl.c reconciler/reconcilerd.c
-LIB_SRCS := $(filter-out $(MAINS),$(sort $(wildcard reconciler/*.c)))
+# reconcilerctl is cli/ over the library; reconcilerd is its main over it.
+CLI_SRCS := $(sort $(wildcard reconciler/cli/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+DMAIN := reconciler/daemon/reconcilerd.c
+LIB_SRCS := $(filter-out $(CLI_SRCS) $(DMAIN),$(sort $(wildcard reconciler/*/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libreconciler.a
 
@@ -82,19 +89,19 @@ $(BUILD)/%.o: %.c
 $(BUILD)/git-rev: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(VERSION) $(GIT_REV)' | cmp -s - $@ || echo '$(VERSION) $(GIT_REV)' > $@
-$(BUILD)/reconciler/ctl.o $(BUILD)/reconciler/reconcilerd.o $(BUILD)/reconciler/daemon.o \
-	$(BUILD)/reconciler/docker.o: $(BUILD)/git-rev
+VERSIONED := $(shell grep -l 'RECONCILER_VERSION\|RECONCILER_GIT_REV' reconciler/*/*.c)
+$(VERSIONED:%.c=$(BUILD)/%.o): $(BUILD)/git-rev
 FORCE:
 
 $(LIB): $(LIB_OBJS)
 	$(E) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/reconcilerctl: $(BUILD)/reconciler/ctl.o $(LIB)
+$(BUILD)/reconcilerctl: $(CLI_OBJS) $(LIB)
 	$(E) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/reconcilerd: $(BUILD)/reconciler/reconcilerd.o $(LIB)
+$(BUILD)/reconcilerd: $(DMAIN:%.c=$(BUILD)/%.o) $(LIB)
 	$(E) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -120,7 +127,7 @@ FUZZ_CC ?= clang
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Ireconciler $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(SRC_INCS) $(PKG_CFLAGS) \
 	-DRECONCILER_VERSION='"$(VERSION)"' -DRECONCILER_GIT_REV='"$(GIT_REV)"' \
 	-fsanitize=fuzzer-no-link,address,undefined
 FUZZ_OBJS := $(LIB_SRCS:%.c=build-fuzz/%.o)
@@ -146,7 +153,7 @@ deps:
 	$(Q)tests/env/deps.sh
 
 # ---------------------------------------------------------------- lint
-# cppcheck and clang-tidy (.clang-tidy) over reconciler/*.c, shellcheck
+# cppcheck and clang-tidy (.clang-tidy) over reconciler/*/*.c, shellcheck
 # (.shellcheckrc) over every shell script, yamllint (.yamllint) over the
 # workflows, and action-validator (npm install --no-save @action-validator/cli)
 # when it is installed. Suppressions are inline, each with its reason.
@@ -157,8 +164,8 @@ SHELLCHECK ?= shellcheck
 YAMLLINT ?= yamllint
 ACTION_VALIDATOR ?= $(firstword $(shell command -v action-validator 2>/dev/null) \
 	$(wildcard node_modules/.bin/action-validator))
-LINT_SRCS := $(sort $(wildcard reconciler/*.c))
-LINT_DEFS = -D_GNU_SOURCE -Ireconciler \
+LINT_SRCS := $(sort $(wildcard reconciler/*/*.c))
+LINT_DEFS = -D_GNU_SOURCE $(SRC_INCS) \
 	-DRECONCILER_VERSION='"$(VERSION)"' -DRECONCILER_GIT_REV='"$(GIT_REV)"'
 SH_SRCS = $(sort $(shell git ls-files '*.sh' 2>/dev/null || find . -name '*.sh' -not -path './build*') \
 	$(wildcard contrib/completion/*.bash)) .ci/run
@@ -178,7 +185,7 @@ lint-tidy: $(LINT_SRCS:%.c=$(BUILD)/lint/%.tidy)
 
 # One stamp per file, so make -j2 lint runs two at a time and a rerun
 # checks only what changed.
-$(BUILD)/lint/%.tidy: %.c .clang-tidy $(wildcard reconciler/*.h)
+$(BUILD)/lint/%.tidy: %.c .clang-tidy $(wildcard reconciler/*/*.h)
 	$(E) TIDY $<
 	@mkdir -p $(dir $@)
 	$(Q)if $(CLANG_TIDY) --quiet $< -- -std=c11 $(LINT_DEFS) $(PKG_CFLAGS) >$@.log 2>&1; then \
@@ -310,4 +317,4 @@ clean:
 .PHONY: all unit check asan fuzz fuzz-build deps demo install uninstall clean FORCE \
 	lint lint-cppcheck lint-tidy lint-sh lint-yaml dist bindist release print-version
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/reconciler/ctl.d $(BUILD)/reconciler/reconcilerd.d
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DMAIN:%.c=$(BUILD)/%.d)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The quick linters as a test tier: cppcheck over reconciler/*.c, shellcheck
+# The quick linters as a test tier: cppcheck over reconciler/*/*.c, shellcheck
 # over every script, yamllint (and action-validator when installed) over the
 # workflows. clang-tidy takes minutes: `make lint` runs it, and CI.
 . "$(dirname "$0")/cli/lib.sh"

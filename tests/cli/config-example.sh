@@ -14,7 +14,7 @@ table() {
 		$0 ~ "^static const char \\*const " name "\\[\\] = \\{" { on = 1; next }
 		on && /^\};/ { exit }
 		on { while (match($0, /"[a-z_]+"/)) { print substr($0, RSTART + 1, RLENGTH - 2); $0 = substr($0, RSTART + RLENGTH) } }
-	' reconciler/config.c
+	' reconciler/daemon/config.c
 }
 keys=$(table keys)
 git_keys=$(table git_keys)

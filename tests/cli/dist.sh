@@ -18,7 +18,7 @@ tarball=$tmp/out/reconciler-7.8.9.tar.gz
 check "it writes reconciler-7.8.9.tar.gz" test -s "$tarball"
 list=$(tar -tzf "$tarball")
 check "everything is under reconciler-7.8.9/" test -z "$(grep -v '^reconciler-7.8.9/' <<<"$list")"
-check "it holds the sources and the Makefile" grep -qx 'reconciler-7.8.9/reconciler/daemon.c' <<<"$list"
+check "it holds the sources and the Makefile" grep -qx 'reconciler-7.8.9/reconciler/daemon/reconcilerd.c' <<<"$list"
 check "it holds no .git" test -z "$(grep '/\.git\(/\|$\)' <<<"$list")"
 check "VERSION is stamped" test "$(tar -xzOf "$tarball" reconciler-7.8.9/VERSION)" = 7.8.9
 check "REVISION is stamped" test "$(tar -xzOf "$tarball" reconciler-7.8.9/REVISION)" = "$rev"

@@ -32,15 +32,15 @@ check "it sets WatchdogSec=" grep -qE '^WatchdogSec=[1-9][0-9]*(s|min)?$' "$unit
 check "it lists ReadWritePaths= for backups" grep -qE '^ReadWritePaths=' "$unit"
 
 # agreement with the daemon's defaults
-cfgdef=$(sed -n 's/^#define CONFIG_PATH_DEFAULT "\(.*\)"$/\1/p' reconciler/config.h)
+cfgdef=$(sed -n 's/^#define CONFIG_PATH_DEFAULT "\(.*\)"$/\1/p' reconciler/daemon/config.h)
 check "ExecStart reads the default config file ($cfgdef)" grep -qE "^ExecStart=/usr/local/sbin/reconcilerd -c $cfgdef\$" "$unit"
 check "ConfigurationDirectory= is the config file's directory" test "/etc/$(sed -n 's/^ConfigurationDirectory=//p' "$unit")" = "$(dirname "$cfgdef")"
-statedef=$(sed -n 's/.*c->state_dir = xstrdup("\(.*\)");/\1/p' reconciler/config.c)
+statedef=$(sed -n 's/.*c->state_dir = xstrdup("\(.*\)");/\1/p' reconciler/daemon/config.c)
 check "StateDirectory= is the default state_dir ($statedef)" test "/var/lib/$(sed -n 's/^StateDirectory=//p' "$unit")" = "$statedef"
 check "the control socket lives in the state directory by default" \
-	grep -q 'state_path(dm, "reconcilerd.sock")' reconciler/daemon.c
+	grep -q 'state_path(dm, "reconcilerd.sock")' reconciler/daemon/daemon.c
 check "so no RuntimeDirectory= is needed" test -z "$(grep '^RuntimeDirectory=' "$unit")"
-secdef=$(sed -n 's/.*c->secrets_dir = xstrdup("\(.*\)");/\1/p' reconciler/config.c)
+secdef=$(sed -n 's/.*c->secrets_dir = xstrdup("\(.*\)");/\1/p' reconciler/daemon/config.c)
 check "the default secrets_dir is under ConfigurationDirectory= ($secdef)" test "${secdef#/etc/reconciler/}" != "$secdef"
 stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)$/\1/p' "$unit")
 check "TimeoutStopSec= ($stop s) exceeds the default shutdown_timeout (60 s)" test "${stop:-0}" -gt 60
