@@ -7,6 +7,7 @@
 #   e2e     scenarios against the real engine, registry and Git remotes
 #   lint    cppcheck, shellcheck, yamllint (tests/lint.sh; clang-tidy is make lint's)
 # TIERS="unit cli" limits the run; every tier prints TAP-style "ok"/"not ok".
+# E2E="diff control" runs only those scripts of tests/e2e/ in the e2e tier.
 # RT_PROXY=1 (the default): the programs under test reach the engine through
 # the allow-list socket proxy (contrib/docker-socket-proxy/haproxy.cfg) in the
 # e2e tier, which then proves the list; RT_PROXY=0 gives them the socket itself.
@@ -81,6 +82,9 @@ tier_e2e() {
 	fi
 	for t in tests/e2e/*.sh; do
 		case $t in *lib.sh) continue ;; esac
+		if [ -n "${E2E:-}" ]; then
+			case " $E2E " in *" $(basename "$t" .sh) "*) ;; *) continue ;; esac
+		fi
 		[ -f "$t" ] && bash "$t"
 	done
 	[ -n "$proxy" ] || return 0
