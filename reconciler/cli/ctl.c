@@ -18,6 +18,7 @@
 #include "spec.h"
 #include "state.h"
 #include "util.h"
+#include "world.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -388,47 +389,40 @@ open_docker(const struct source *src, struct docker **d, const char *cmd)
 	return 0;
 }
 
-/* Everything a plan needs: the manifest, its desired state (secrets read),
- * the engine's actual state and the diff. Errors are printed. */
-struct world {
+/* Everything a plan needs (deploy/world.h) and where it came from. Errors
+ * are printed. */
+struct cli_world {
 	struct manifest *m;
 	struct secrets sec;
-	struct desired ds;
-	struct actual a;
-	struct docker *d;
-	struct plan *p;
+	struct world w;
 	char revision[41];
 };
 
 static int
-world_load(struct world *w, const struct source *src, const char *cmd)
+world_open(struct cli_world *cw, const struct source *src, const char *cmd)
 {
+	struct docker_options o = DOCKER_OPTIONS_INIT;
 	char err[ERR_LEN];
 
-	memset(w, 0, sizeof(*w));
-	if (source_load(src, cmd, &w->m, w->revision) < 0)
+	memset(cw, 0, sizeof(*cw));
+	if (source_load(src, cmd, &cw->m, cw->revision) < 0)
 		return -1;
-	if (source_secrets(src, &w->sec, err) < 0 || desired_build(&w->ds, w->m, &w->sec, err) < 0 ||
-	    (open_docker(src, &w->d, cmd) == 0 && actual_load(&w->a, w->d, w->m->project, err) < 0)) {
+	o.host = src->host;
+	if (source_secrets(src, &cw->sec, err) < 0 ||
+	    world_load(&cw->w, cw->m, &cw->sec, NULL, &o, NULL, err) < 0) {
 		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 		return -1;
 	}
-	if (!w->d)
-		return -1;
-	diff_compute(&w->p, &w->ds, &w->a);
 	return 0;
 }
 
 static void
-world_release(struct world *w)
+world_close(struct cli_world *cw)
 {
-	plan_free(w->p);
-	actual_release(&w->a);
-	desired_release(&w->ds);
-	secrets_release(&w->sec);
-	docker_free(w->d);
-	manifest_free(w->m);
-	memset(w, 0, sizeof(*w));
+	world_release(&cw->w);
+	secrets_release(&cw->sec);
+	manifest_free(cw->m);
+	memset(cw, 0, sizeof(*cw));
 }
 
 /* --- diff ------------------------------------------------------------------ */
@@ -482,7 +476,7 @@ cmd_diff(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct source src = { 0 };
-	struct world w = { 0 };
+	struct cli_world w = { 0 };
 	int json = 0, color = isatty(STDOUT_FILENO), stats = 0, c, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:jh", opts, NULL)) != -1) {
@@ -514,10 +508,10 @@ cmd_diff(int argc, char **argv)
 		fprintf(stderr, "reconcilerctl diff: no reconcilerd answers (give --state-dir or "
 		    "--socket); diffing %s without it\n", DEFAULT_MANIFEST);
 	}
-	if (world_load(&w, &src, "diff") < 0)
+	if (world_open(&w, &src, "diff") < 0)
 		goto out;
 	if (json) {
-		json_t *o = plan_json(w.p);
+		json_t *o = plan_json(w.w.p);
 
 		if (*w.revision)
 			json_object_set_new(o, "revision", json_string(w.revision));
@@ -525,13 +519,13 @@ cmd_diff(int argc, char **argv)
 		putchar('\n');
 		json_decref(o);
 	} else {
-		plan_print(w.p, stdout, color);
+		plan_print(w.w.p, stdout, color);
 	}
 	if (stats)
-		fprintf(stderr, "engine calls: %lu\n", docker_calls(w.d));
-	rc = plan_in_sync(w.p) ? 0 : 1;
+		fprintf(stderr, "engine calls: %lu\n", docker_calls(w.w.d));
+	rc = plan_in_sync(w.w.p) ? 0 : 1;
 out:
-	world_release(&w);
+	world_close(&w);
 	return rc;
 }
 
@@ -552,7 +546,7 @@ cmd_apply(int argc, char **argv)
 	struct docker_options dopts = DOCKER_OPTIONS_INIT;
 	struct converge_report rep = { 0 };
 	struct source src = { 0 };
-	struct world w = { 0 };
+	struct cli_world w = { 0 };
 	char err[ERR_LEN];
 	const char *rev = NULL;
 	int c, lockfd = -1, rc = EXIT_USAGE;
@@ -583,13 +577,13 @@ cmd_apply(int argc, char **argv)
 		fprintf(stderr, "reconcilerctl apply: %s\n", err);
 		goto out;
 	}
-	if (world_load(&w, &src, "apply") < 0)
+	if (world_open(&w, &src, "apply") < 0)
 		goto out;
 	co.revision = rev ? rev : *w.revision ? w.revision : "local";
 	co.crash_at = getenv("RECONCILER_CRASH_AT");
 	dopts.host = src.host;
 	co.docker = &dopts;
-	if (converge_apply(w.d, &w.ds, w.p, &w.sec, &co, &rep, err) < 0) {
+	if (converge_apply(w.w.d, &w.w.ds, w.w.p, &w.w.secrets, &co, &rep, err) < 0) {
 		fprintf(stderr, "reconcilerctl apply: %s\n", err);
 		goto out;
 	}
@@ -609,7 +603,7 @@ cmd_apply(int argc, char **argv)
 		printf("in sync, nothing to do\n");
 out:
 	converge_report_release(&rep);
-	world_release(&w);
+	world_close(&w);
 	if (lockfd >= 0)
 		close(lockfd);
 	return rc;
@@ -1385,7 +1379,7 @@ cmd_status(int argc, char **argv)
 	}
 	if (open_docker(&src, &d, "status") < 0)
 		goto out;
-	if (actual_load(&a, d, project, err) < 0) {
+	if (backend_containers.list(d, project, &a, err) < 0) {
 		fprintf(stderr, "reconcilerctl status: %s\n", err);
 		goto out;
 	}

@@ -53,14 +53,16 @@ sort_strings(json_t *arr)
 /* KEY=VALUE lines; blank lines and # comments skipped; values verbatim (as
  * docker run --env-file). */
 static int
-env_file_add(json_t *env, const struct secrets *sec, const char *name, int with_values,
+env_file_add(json_t *env, const struct secretmap *sec, const char *name, int with_values,
     json_t *values, char *err)
 {
 	char *data, *line, *save = NULL;
+	const char *raw;
 	size_t len;
 
-	if (secrets_read(sec, name, 0, &data, &len, err) < 0)
+	if (secretmap_get(sec, name, 0, &raw, &len, err) < 0)
 		return -1;
+	data = xstrndup(raw, len);
 	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq, *key, digest[80];
 		size_t l;
@@ -78,7 +80,7 @@ env_file_add(json_t *env, const struct secrets *sec, const char *name, int with_
 			return -1;
 		}
 		key = xstrndup(line, (size_t)(eq - line));
-		secrets_digest(sec, eq + 1, strlen(eq + 1), digest);
+		secretmap_digest(sec, eq + 1, strlen(eq + 1), digest);
 		json_object_set_new(env, key, json_pack("{s:s,s:s}", "env_file", name, "digest",
 		    digest));
 		if (with_values)
@@ -89,37 +91,32 @@ env_file_add(json_t *env, const struct secrets *sec, const char *name, int with_
 	return 0;
 }
 
-/* Builds the canonical spec; when values is non-NULL it also receives the
- * real env values (for the create body only). */
+/* The environment: env files first (their keys may be overridden), then the
+ * service's own variables; secret values enter only as keyed digests. When
+ * values is non-NULL it also receives the real values. */
 static int
-build(const struct manifest *m, const struct mf_service *s, const struct secrets *sec,
-    json_t **out, json_t *values, char *err)
+build_env(json_t *env, const struct mf_service *s, const struct secretmap *sec, json_t *values,
+    char *err)
 {
-	json_t *spec = json_object(), *env = json_object(), *arr, *obj;
 	char digest[80];
-
-	*out = NULL;
-	/* env hangs off spec from the start, so the one decref at fail frees it */
-	json_object_set_new(spec, "env", env);
-	json_object_set_new(spec, "image", json_string(s->image));
-	json_object_set_new(spec, "command", cmd_json(&s->command));
-	json_object_set_new(spec, "entrypoint", cmd_json(&s->entrypoint));
 
 	for (size_t i = 0; i < s->nenv_files; i++)
 		if (env_file_add(env, sec, s->env_files[i], values != NULL, values, err) < 0)
-			goto fail;
+			return -1;
 	for (size_t i = 0; i < s->nenv; i++) {
 		const struct mf_env *e = &s->env[i];
 
 		if (e->secret) {
+			const char *raw;
 			char *v;
 			size_t len;
 
-			if (secrets_read(sec, e->secret, 1, &v, &len, err) < 0)
-				goto fail;
-			secrets_digest(sec, v, len, digest);
+			if (secretmap_get(sec, e->secret, 1, &raw, &len, err) < 0)
+				return -1;
+			secretmap_digest(sec, raw, len, digest);
 			json_object_set_new(env, e->name, json_pack("{s:s,s:s}", "secret", e->secret,
 			    "digest", digest));
+			v = xstrndup(raw, len);
 			if (values)
 				json_object_set_new(values, e->name, json_string(v));
 			free(v);
@@ -129,21 +126,36 @@ build(const struct manifest *m, const struct mf_service *s, const struct secrets
 				json_object_set_new(values, e->name, json_string(e->value));
 		}
 	}
-	arr = json_array();
+	return 0;
+}
+
+static json_t *
+build_secrets(const struct mf_service *s, const struct secretmap *sec, char *err)
+{
+	json_t *arr = json_array();
+	char digest[80];
+
 	for (size_t i = 0; i < s->nsecrets; i++) {
-		char *v;
+		const char *v;
 		size_t len;
 
-		if (secrets_read(sec, s->secrets[i].source, 0, &v, &len, err) < 0) {
+		if (secretmap_get(sec, s->secrets[i].source, 0, &v, &len, err) < 0) {
 			json_decref(arr);
-			goto fail;
+			return NULL;
 		}
-		secrets_digest(sec, v, len, digest);
-		free(v);
+		secretmap_digest(sec, v, len, digest);
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "source", s->secrets[i].source,
 		    "target", s->secrets[i].target, "digest", digest));
 	}
-	json_object_set_new(spec, "secrets", arr);
+	return arr;
+}
+
+/* Ports, mounts and network aliases are sets: sorted, so their order in the
+ * manifest does not change the hash. */
+static void
+build_sets(json_t *spec, const struct manifest *m, const struct mf_service *s)
+{
+	json_t *arr, *obj;
 
 	arr = json_array();
 	for (size_t i = 0; i < s->nports; i++) {
@@ -181,6 +193,51 @@ build(const struct manifest *m, const struct mf_service *s, const struct secrets
 		json_object_set_new(obj, net ? net->name : r->name, al);
 	}
 	json_object_set_new(spec, "networks", obj);
+}
+
+static json_t *
+build_health(const struct mf_service *s)
+{
+	json_t *arr;
+
+	switch (s->health.kind) {
+	case MF_HEALTH_IMAGE:
+		return json_null();
+	case MF_HEALTH_NONE:
+		return json_pack("{s:[s]}", "test", "NONE");
+	default:
+		arr = json_array();
+		json_array_append_new(arr, json_string(s->health.test.shell ? "CMD-SHELL" : "CMD"));
+		for (size_t i = 0; i < s->health.test.argc; i++)
+			json_array_append_new(arr, json_string(s->health.test.argv[i]));
+		return json_pack("{s:o,s:I,s:I,s:I,s:i}", "test", arr,
+		    "interval", (json_int_t)s->health.interval, "timeout",
+		    (json_int_t)s->health.timeout, "start_period",
+		    (json_int_t)s->health.start_period, "retries",
+		    s->health.retries ? s->health.retries : 3);
+	}
+}
+
+/* Builds the canonical spec; when values is non-NULL it also receives the
+ * real env values (for the create body only). */
+static int
+build(const struct manifest *m, const struct mf_service *s, const struct secretmap *sec,
+    json_t **out, json_t *values, char *err)
+{
+	json_t *spec = json_object(), *env = json_object(), *arr, *obj;
+
+	*out = NULL;
+	/* env hangs off spec from the start, so the one decref at fail frees it */
+	json_object_set_new(spec, "env", env);
+	json_object_set_new(spec, "image", json_string(s->image));
+	json_object_set_new(spec, "command", cmd_json(&s->command));
+	json_object_set_new(spec, "entrypoint", cmd_json(&s->entrypoint));
+	if (build_env(env, s, sec, values, err) < 0 || !(arr = build_secrets(s, sec, err))) {
+		json_decref(spec);
+		return -1;
+	}
+	json_object_set_new(spec, "secrets", arr);
+	build_sets(spec, m, s);
 
 	json_object_set_new(spec, "restart", json_string(s->restart));
 	obj = json_object();
@@ -196,36 +253,13 @@ build(const struct manifest *m, const struct mf_service *s, const struct secrets
 	json_object_set_new(spec, "working_dir", s->working_dir ? json_string(s->working_dir) :
 	    json_null());
 	json_object_set_new(spec, "stop_grace_period", json_integer(s->stop_grace));
-
-	switch (s->health.kind) {
-	case MF_HEALTH_IMAGE:
-		obj = json_null();
-		break;
-	case MF_HEALTH_NONE:
-		obj = json_pack("{s:[s]}", "test", "NONE");
-		break;
-	default:
-		arr = json_array();
-		json_array_append_new(arr, json_string(s->health.test.shell ? "CMD-SHELL" : "CMD"));
-		for (size_t i = 0; i < s->health.test.argc; i++)
-			json_array_append_new(arr, json_string(s->health.test.argv[i]));
-		obj = json_pack("{s:o,s:I,s:I,s:I,s:i}", "test", arr,
-		    "interval", (json_int_t)s->health.interval, "timeout",
-		    (json_int_t)s->health.timeout, "start_period",
-		    (json_int_t)s->health.start_period, "retries",
-		    s->health.retries ? s->health.retries : 3);
-		break;
-	}
-	json_object_set_new(spec, "healthcheck", obj);
+	json_object_set_new(spec, "healthcheck", build_health(s));
 	*out = spec;
 	return 0;
-fail:
-	json_decref(spec);
-	return -1;
 }
 
 int
-spec_service(const struct manifest *m, const struct mf_service *s, const struct secrets *sec,
+spec_service(const struct manifest *m, const struct mf_service *s, const struct secretmap *sec,
     json_t **out, char *err)
 {
 	return build(m, s, sec, out, NULL, err);
@@ -260,39 +294,17 @@ nanos(int64_t ms)
 	return json_integer((json_int_t)ms * 1000000);
 }
 
-int
-spec_container_config(const struct manifest *m, const struct mf_service *s,
-    const struct secrets *sec, const char *revision, const char *role, json_t **out, char *err)
+/* Labels: the service's own, then the io.reconciler.* ones that make the
+ * container's actual state self-describing. */
+static json_t *
+container_labels(const struct manifest *m, const struct mf_service *s, const json_t *spec,
+    const char *revision, const char *role)
 {
-	json_t *values = json_object(), *spec, *cfg, *host, *labels, *envv, *j, *mounts;
-	json_t *exposed, *bindings, *endpoints;
-	const char *key;
+	json_t *labels = json_object();
 	char hash[65], *canon;
 
-	*out = NULL;
-	if (build(m, s, sec, &spec, values, err) < 0) {
-		json_decref(values);
-		return -1;
-	}
 	spec_hash(spec, hash);
 	canon = spec_canonical(spec);
-	cfg = json_object();
-	json_object_set_new(cfg, "Image", json_string(s->image));
-	if (json_is_array(j = json_object_get(spec, "command")))
-		json_object_set(cfg, "Cmd", j);
-	if (json_is_array(j = json_object_get(spec, "entrypoint")))
-		json_object_set(cfg, "Entrypoint", j);
-	envv = json_array();
-	json_object_foreach(values, key, j)
-		json_array_append_new(envv, json_sprintf("%s=%s", key, json_string_value(j)));
-	json_object_set_new(cfg, "Env", envv);
-	if (s->user)
-		json_object_set_new(cfg, "User", json_string(s->user));
-	if (s->working_dir)
-		json_object_set_new(cfg, "WorkingDir", json_string(s->working_dir));
-	json_object_set_new(cfg, "StopTimeout", json_integer((s->stop_grace + 999) / 1000));
-
-	labels = json_object();
 	for (size_t i = 0; i < s->nlabels; i++)
 		json_object_set_new(labels, s->labels[i].key, json_string(s->labels[i].value));
 	json_object_set_new(labels, LABEL_PROJECT, json_string(m->project));
@@ -301,26 +313,35 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 	json_object_set_new(labels, LABEL_SPEC, json_string(canon));
 	json_object_set_new(labels, LABEL_REVISION, json_string(revision ? revision : ""));
 	json_object_set_new(labels, LABEL_ROLE, json_string(role ? role : ROLE_PRIMARY));
-	json_object_set_new(cfg, "Labels", labels);
+	free(canon);
+	return labels;
+}
 
-	if (s->health.kind != MF_HEALTH_IMAGE) {
-		json_t *hc = json_object();
+static void
+container_health(json_t *cfg, const struct mf_service *s, const json_t *spec)
+{
+	json_t *hc;
 
-		json_object_set(hc, "Test", json_object_get(json_object_get(spec, "healthcheck"),
-		    "test"));
-		if (s->health.kind == MF_HEALTH_CMD) {
-			json_object_set_new(hc, "Interval", nanos(s->health.interval));
-			json_object_set_new(hc, "Timeout", nanos(s->health.timeout));
-			json_object_set_new(hc, "StartPeriod", nanos(s->health.start_period));
-			json_object_set_new(hc, "Retries", json_integer(s->health.retries ?
-			    s->health.retries : 3));
-		}
-		json_object_set_new(cfg, "Healthcheck", hc);
+	if (s->health.kind == MF_HEALTH_IMAGE)
+		return;
+	hc = json_object();
+	json_object_set(hc, "Test", json_object_get(json_object_get(spec, "healthcheck"), "test"));
+	if (s->health.kind == MF_HEALTH_CMD) {
+		json_object_set_new(hc, "Interval", nanos(s->health.interval));
+		json_object_set_new(hc, "Timeout", nanos(s->health.timeout));
+		json_object_set_new(hc, "StartPeriod", nanos(s->health.start_period));
+		json_object_set_new(hc, "Retries", json_integer(s->health.retries ?
+		    s->health.retries : 3));
 	}
+	json_object_set_new(cfg, "Healthcheck", hc);
+}
 
-	host = json_object();
-	exposed = json_object();
-	bindings = json_object();
+/* ExposedPorts on the config, PortBindings on the host config. */
+static void
+container_ports(json_t *cfg, json_t *host, const struct mf_service *s)
+{
+	json_t *exposed = json_object(), *bindings = json_object();
+
 	for (size_t i = 0; i < s->nports; i++) {
 		const struct mf_port *p = &s->ports[i];
 		char *k = xasprintf("%d/%s", p->container_port, p->proto);
@@ -337,8 +358,15 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 	}
 	json_object_set_new(cfg, "ExposedPorts", exposed);
 	json_object_set_new(host, "PortBindings", bindings);
+}
 
-	mounts = json_array();
+/* Mounts (volumes, binds, secret files), restart policy and logging. */
+static void
+container_host(json_t *host, const struct manifest *m, const struct mf_service *s,
+    const struct secretmap *sec)
+{
+	json_t *mounts = json_array(), *j;
+
 	for (size_t i = 0; i < s->nmounts; i++) {
 		const struct mf_mount *mt = &s->mounts[i];
 		const struct mf_volume *v = mt->bind ? NULL : manifest_volume(m, mt->source);
@@ -348,7 +376,7 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 		    mt->target, "ReadOnly", mt->ro));
 	}
 	for (size_t i = 0; i < s->nsecrets; i++) {
-		char *path = secrets_path(sec, s->secrets[i].source);
+		char *path = secretmap_path(sec, s->secrets[i].source);
 
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind",
 		    "Source", path, "Target", s->secrets[i].target, "ReadOnly", 1));
@@ -365,9 +393,16 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 		json_object_set_new(j, s->log_opts[i].key, json_string(s->log_opts[i].value));
 	json_object_set_new(host, "LogConfig", json_pack("{s:s,s:o}", "Type", s->log_driver,
 	    "Config", j));
-	json_object_set_new(cfg, "HostConfig", host);
+}
 
-	endpoints = json_object();
+/* Every network with the service's aliases; the first is the primary one
+ * (NetworkMode), which an engine before API 1.44 takes at create. */
+static void
+container_networks(json_t *cfg, json_t *host, const json_t *spec)
+{
+	json_t *endpoints = json_object(), *j;
+	const char *key;
+
 	json_object_foreach(json_object_get(spec, "networks"), key, j)
 		json_object_set_new(endpoints, key, json_pack("{s:O}", "Aliases", j));
 	if (json_object_size(endpoints)) {
@@ -381,8 +416,43 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 	}
 	json_object_set_new(cfg, "NetworkingConfig", json_pack("{s:o}", "EndpointsConfig",
 	    endpoints));
+}
 
-	free(canon);
+int
+spec_container_config(const struct manifest *m, const struct mf_service *s,
+    const struct secretmap *sec, const char *revision, const char *role, json_t **out, char *err)
+{
+	json_t *values = json_object(), *spec, *cfg, *host, *envv, *j;
+	const char *key;
+
+	*out = NULL;
+	if (build(m, s, sec, &spec, values, err) < 0) {
+		json_decref(values);
+		return -1;
+	}
+	cfg = json_object();
+	json_object_set_new(cfg, "Image", json_string(s->image));
+	if (json_is_array(j = json_object_get(spec, "command")))
+		json_object_set(cfg, "Cmd", j);
+	if (json_is_array(j = json_object_get(spec, "entrypoint")))
+		json_object_set(cfg, "Entrypoint", j);
+	envv = json_array();
+	json_object_foreach(values, key, j)
+		json_array_append_new(envv, json_sprintf("%s=%s", key, json_string_value(j)));
+	json_object_set_new(cfg, "Env", envv);
+	if (s->user)
+		json_object_set_new(cfg, "User", json_string(s->user));
+	if (s->working_dir)
+		json_object_set_new(cfg, "WorkingDir", json_string(s->working_dir));
+	json_object_set_new(cfg, "StopTimeout", json_integer((s->stop_grace + 999) / 1000));
+	json_object_set_new(cfg, "Labels", container_labels(m, s, spec, revision, role));
+	container_health(cfg, s, spec);
+	host = json_object();
+	container_ports(cfg, host, s);
+	container_host(host, m, s, sec);
+	json_object_set_new(cfg, "HostConfig", host);
+	container_networks(cfg, host, spec);
+
 	json_decref(spec);
 	json_decref(values);
 	*out = cfg;

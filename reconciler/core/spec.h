@@ -1,7 +1,8 @@
 /*
  * spec: the canonical, normalised form of a service (defaults filled in, key
  * order fixed, secret values only as keyed digests), its SHA-256 spec hash, and
- * the Engine create body built from it. Pure: reads secret files, nothing else.
+ * the Engine create body built from it. Pure: secret values come from a
+ * secretmap resolved beforehand; nothing here opens a file.
  */
 #ifndef RECONCILER_SPEC_H
 #define RECONCILER_SPEC_H
@@ -9,7 +10,7 @@
 #include <jansson.h>
 
 #include "manifest.h"
-#include "secrets.h"
+#include "secretmap.h"
 
 /* Labels that make a container's actual state self-describing. */
 #define LABEL_PROJECT	"io.reconciler.project"
@@ -24,7 +25,7 @@
 #define ROLE_HOOK	"hook"		/* a one-off pre-deploy container */
 
 /* The canonical spec of s (new reference in *out). */
-int spec_service(const struct manifest *m, const struct mf_service *s, const struct secrets *sec,
+int spec_service(const struct manifest *m, const struct mf_service *s, const struct secretmap *sec,
     json_t **out, char *err);
 /* Compact JSON with sorted keys: the text that is hashed and stored in a label. */
 char *spec_canonical(const json_t *spec);
@@ -37,6 +38,6 @@ char *spec_container_name(const struct manifest *m, const struct mf_service *s);
 /* The Engine create body: the spec made concrete (secret values included in
  * Env, so never log it) plus the io.reconciler.* labels. */
 int spec_container_config(const struct manifest *m, const struct mf_service *s,
-    const struct secrets *sec, const char *revision, const char *role, json_t **out, char *err);
+    const struct secretmap *sec, const char *revision, const char *role, json_t **out, char *err);
 
 #endif

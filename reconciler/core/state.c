@@ -5,7 +5,6 @@
 #include "spec.h"
 #include "util.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +14,8 @@ label(json_t *labels, const char *key)
 	return json_string_value(json_object_get(labels, key));
 }
 
-static json_t *
-name_set(json_t *list, const char *inner)
+json_t *
+actual_name_set(json_t *list, const char *inner)
 {
 	json_t *set = json_object(), *arr = list, *it;
 	size_t i;
@@ -32,74 +31,44 @@ name_set(json_t *list, const char *inner)
 	return set;
 }
 
-int
-actual_from_json(struct actual *a, json_t *containers, json_t *networks, json_t *volumes,
-    char *err)
+void
+actual_add(struct actual *a, struct actual_ctr *c, json_t *raw)
 {
-	size_t i;
-	json_t *it;
+	struct actual_container *ac;
 
-	memset(a, 0, sizeof(*a));
-	if (!json_is_array(containers))
-		return errf(err, "engine: the container list is not a JSON array");
-	a->containers = xcalloc(json_array_size(containers) + 1, sizeof(*a->containers));
-	json_array_foreach(containers, i, it) {
-		struct actual_container *ac = &a->containers[a->ncontainers];
-
-		if (docker_container_from_json(&ac->c, it, err) < 0) {
-			docker_container_release(&ac->c);
-			actual_release(a);
-			return -1;
-		}
-		ac->raw = json_incref(it);
-		ac->project = label(ac->c.labels, LABEL_PROJECT);
-		ac->service = label(ac->c.labels, LABEL_SERVICE);
-		ac->hash = label(ac->c.labels, LABEL_HASH);
-		ac->role = label(ac->c.labels, LABEL_ROLE);
-		ac->revision = label(ac->c.labels, LABEL_REVISION);
-		ac->spec = label(ac->c.labels, LABEL_SPEC);
-		a->ncontainers++;
-	}
-	a->networks = name_set(networks, NULL);
-	a->volumes = name_set(volumes, "Volumes");
-	return 0;
+	a->containers = xrealloc(a->containers, (a->ncontainers + 2) * sizeof(*a->containers));
+	ac = &a->containers[a->ncontainers++];
+	memset(ac, 0, sizeof(*ac));
+	ac->c = *c;
+	memset(c, 0, sizeof(*c));
+	ac->raw = json_incref(raw);
+	ac->project = label(ac->c.labels, LABEL_PROJECT);
+	ac->service = label(ac->c.labels, LABEL_SERVICE);
+	ac->hash = label(ac->c.labels, LABEL_HASH);
+	ac->role = label(ac->c.labels, LABEL_ROLE);
+	ac->revision = label(ac->c.labels, LABEL_REVISION);
+	ac->spec = label(ac->c.labels, LABEL_SPEC);
 }
 
-int
-actual_load(struct actual *a, struct docker *d, const char *project, char *err)
+void
+actual_ctr_release(struct actual_ctr *c)
 {
-	json_t *c = NULL, *n = NULL, *v = NULL, *f;
-	char *filters, *esc, *path;
-	int rc = -1;
-
-	/* Project names are [a-z0-9_-]: nothing in them is special to the
-	 * engine's name regex. The filter is applied by the engine, so a host
-	 * full of other containers costs nothing here. */
-	f = json_pack("{s:[o]}", "name", json_sprintf("^/?%s-", project));
-	filters = json_dumps(f, JSON_COMPACT);
-	esc = curl_easy_escape(NULL, filters, 0);
-	path = xasprintf("/containers/json?all=1&filters=%s", esc);
-	if (docker_call(d, "GET", path, NULL, &c, NULL, err) < 0 ||
-	    docker_call(d, "GET", "/networks", NULL, &n, NULL, err) < 0 ||
-	    docker_call(d, "GET", "/volumes", NULL, &v, NULL, err) < 0)
-		goto out;
-	rc = actual_from_json(a, c, n, v, err);
-out:
-	curl_free(esc);
-	free(filters);
-	free(path);
-	json_decref(f);
-	json_decref(c);
-	json_decref(n);
-	json_decref(v);
-	return rc;
+	free(c->id);
+	free(c->name);
+	free(c->image);
+	free(c->image_id);
+	free(c->state);
+	free(c->status);
+	free(c->health);
+	json_decref(c->labels);
+	memset(c, 0, sizeof(*c));
 }
 
 void
 actual_release(struct actual *a)
 {
 	for (size_t i = 0; i < a->ncontainers; i++) {
-		docker_container_release(&a->containers[i].c);
+		actual_ctr_release(&a->containers[i].c);
 		json_decref(a->containers[i].raw);
 	}
 	free(a->containers);
@@ -145,7 +114,8 @@ actual_services_json(const struct actual *a, const struct manifest *m, const cha
 }
 
 int
-desired_build(struct desired *ds, const struct manifest *m, const struct secrets *sec, char *err)
+desired_build(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
+    char *err)
 {
 	memset(ds, 0, sizeof(*ds));
 	ds->m = m;

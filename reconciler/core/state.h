@@ -1,19 +1,32 @@
 /*
- * state: the actual state of a project as the engine reports it, decoded from
- * one container list (plus the network and volume lists), and the desired
- * state computed from a manifest. Both are plain data for diff.
+ * state: the actual state of a project as a backend lists it (its containers,
+ * networks and volumes), and the desired state computed from a manifest and
+ * its resolved secrets. Both are plain data for diff: nothing here knows the
+ * engine client's types or does I/O (deploy/ fills struct actual).
  */
 #ifndef RECONCILER_STATE_H
 #define RECONCILER_STATE_H
 
 #include <jansson.h>
 
-#include "docker.h"
 #include "manifest.h"
-#include "secrets.h"
+#include "secretmap.h"
+
+/* One container, as the engine lists or inspects it. */
+struct actual_ctr {
+	char *id;
+	char *name;	/* without the leading slash */
+	char *image;	/* as given at create */
+	char *image_id;	/* "sha256:…", or NULL */
+	char *state;	/* created, running, exited, … */
+	char *status;	/* "Up 3 minutes (healthy)", or NULL */
+	char *health;	/* "healthy", "unhealthy", "starting", or NULL */
+	long long created;	/* unix seconds */
+	json_t *labels;	/* owned reference, an object of strings */
+};
 
 struct actual_container {
-	struct docker_container c;
+	struct actual_ctr c;
 	json_t *raw;		/* the list item (mounts, networks) */
 	const char *project;	/* label values, borrowed from c.labels */
 	const char *service;
@@ -43,14 +56,14 @@ struct desired {
 	size_t nservices;
 };
 
-/* Decodes a GET /containers/json?all=1 array and the network and volume lists
- * (either may be NULL). */
-int actual_from_json(struct actual *a, json_t *containers, json_t *networks, json_t *volumes,
-    char *err);
-/* Lists what it needs from the engine in 3 calls: the containers whose name
- * starts with "<project>-" (every container of the project, and any foreign
- * one holding a name the project needs), the networks and the volumes. */
-int actual_load(struct actual *a, struct docker *d, const char *project, char *err);
+/* Takes over c (its strings and labels), points the label fields at the
+ * io.reconciler.* labels and keeps a reference to raw (the engine's item:
+ * mounts and networks), appending one container to a. */
+void actual_add(struct actual *a, struct actual_ctr *c, json_t *raw);
+/* The set of names ({name: true}) of a list of objects with a "Name" (of
+ * list[inner] when inner is given and list is an object). */
+json_t *actual_name_set(json_t *list, const char *inner);
+void actual_ctr_release(struct actual_ctr *c);
 void actual_release(struct actual *a);
 /* One row per service of m (manifest order; state "missing" when it has no
  * container), then per container of project whose service m no longer has
@@ -60,8 +73,8 @@ void actual_release(struct actual *a);
 json_t *actual_services_json(const struct actual *a, const struct manifest *m,
     const char *project);
 
-/* Computes every service's canonical spec and hash (reads secrets). */
-int desired_build(struct desired *ds, const struct manifest *m, const struct secrets *sec,
+/* Computes every service's canonical spec and hash from the resolved secrets. */
+int desired_build(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
     char *err);
 void desired_release(struct desired *ds);
 

@@ -22,6 +22,7 @@
 #include "tz.h"
 #include "util.h"
 #include "webhook.h"
+#include "world.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -530,16 +531,16 @@ status_revision(struct daemon *dm, struct status *st, const struct manifest *m, 
  * from the manifest ("drift": the plan now, quarantined services included);
  * after a rollout the engine is asked again. */
 static void
-status_services(struct status *st, struct docker *d, const struct desired *ds,
-    const struct actual *before, int applied)
+status_services(struct status *st, const struct world *w, int applied)
 {
+	const struct desired *ds = &w->ds;
 	struct actual fresh = { 0 };
-	const struct actual *a = before;
+	const struct actual *a = &w->a;
 	struct plan *now = NULL;
 	char err[ERR_LEN];
 
 	if (applied) {
-		if (actual_load(&fresh, d, ds->m->project, err) < 0) {
+		if (w->backend->list(w->d, ds->m->project, &fresh, err) < 0) {
 			log_warn("status", "services not listed: %s", err);
 			return;
 		}
@@ -1095,8 +1096,8 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	struct status st;
 	struct manifest *m = NULL;
 	struct secrets sec = { 0 };
-	struct desired ds = { 0 };
-	struct actual a = { 0 };
+	struct world w = { 0 };
+	enum world_stage stage = WORLD_OK;
 	struct docker *d = NULL;
 	struct plan *p = NULL;
 	enum cycle_outcome out = CYCLE_ERROR;
@@ -1186,24 +1187,24 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		    json_string_value(json_array_get(st.errors, 0)));
 	notify_git(dm, m, &sec, git_failed, json_array_size(st.errors) ?
 	    json_string_value(json_array_get(st.errors, 0)) : NULL);
-	if (desired_build(&ds, m, &sec, err) < 0) {
-		free(key);
+	free(key);
+	dopt.host = dm->cfg->docker_host;
+	dopt.timeout_ms = dm->cfg->engine_timeout;
+	if (world_load(&w, m, &sec, NULL, &dopt, &stage, err) < 0 && stage == WORLD_SPEC) {
 		status_error(&st, "revision %.12s cannot be applied: %s", rev, err);
 		log_error("cycle", "revision %.12s cannot be applied: %s", rev, err);
 		goto out;
 	}
-	free(key);
 	if (rev == commit)
 		save_good(dm, commit);
-	dopt.host = dm->cfg->docker_host;
-	dopt.timeout_ms = dm->cfg->engine_timeout;
-	if (docker_open(&d, &dopt, err) < 0 || actual_load(&a, d, m->project, err) < 0) {
+	if (stage == WORLD_ENGINE) {
 		engine_failed = 1;
 		status_error(&st, "engine: %s", err);
 		log_error("engine", "%s", err);
 		goto out;
 	}
-	diff_compute(&p, &ds, &a);
+	d = w.d;
+	p = w.p;
 	/* 4. A (revision, service) that failed its gate is not retried. */
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct plan_service *ps = &p->services[i];
@@ -1267,7 +1268,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	hook.sec = &sec;
 	co.backup = bk_before_deploy;
 	co.backup_payload = &hook;
-	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
+	if (converge_apply(d, &w.ds, p, &w.secrets, &co, &rep, err) < 0) {
 		status_error(&st, "converge: %s", err);
 		log_error("cycle", "%s", err);
 		journal_cycle_end(dm->journal, cycle, "error", err);
@@ -1300,7 +1301,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	}
 	out = rep.failed || nquar ? CYCLE_FAILED : CYCLE_CONVERGED;
 	if (!rep.failed)
-		prune_images(dm, d, &ds);
+		prune_images(dm, d, &w.ds);
 	journal_cycle_end(dm->journal, cycle, cycle_outcome_name(out), NULL);
 	journal_revision_status(dm->journal, rev, rep.failed ? "failed" : "applied", NULL);
 out:
@@ -1346,14 +1347,11 @@ out:
 	}
 	pthread_mutex_unlock(&dm->m.mu);
 	if (p)
-		status_services(&st, d, &ds, &a, applied);
+		status_services(&st, &w, applied);
 	status_write(dm, &st, out);
 	converge_report_release(&rep);
-	plan_free(p);
-	actual_release(&a);
-	desired_release(&ds);
+	world_release(&w);
 	secrets_release(&sec);
-	docker_free(d);
 	manifest_free(m);
 	return out;
 }
@@ -1642,10 +1640,7 @@ diff_work(uv_work_t *w)
 	struct docker_options o = DOCKER_OPTIONS_INIT;
 	struct manifest *m = NULL;
 	struct secrets sec = { 0 };
-	struct desired ds = { 0 };
-	struct actual a = { 0 };
-	struct docker *d = NULL;
-	struct plan *p = NULL;
+	struct world wd = { 0 };
 	char err[ERR_LEN], commit[41], *text = NULL, *label;
 	struct diag dg;
 	size_t len;
@@ -1668,21 +1663,16 @@ diff_work(uv_work_t *w)
 	o.host = j->docker_host;
 	o.timeout_ms = j->timeout;
 	if (secrets_open(&sec, j->secrets_dir, j->key, 0, err) < 0 ||
-	    desired_build(&ds, m, &sec, err) < 0 || docker_open(&d, &o, err) < 0 ||
-	    actual_load(&a, d, m->project, err) < 0) {
+	    world_load(&wd, m, &sec, NULL, &o, NULL, err) < 0) {
 		j->out = json_pack("{s:s}", "error", err);
 		goto out;
 	}
-	diff_compute(&p, &ds, &a);
-	j->out = plan_json(p);
+	j->out = plan_json(wd.p);
 	json_object_set_new(j->out, "revision", json_string(commit));
 	j->status = 200;
 out:
-	plan_free(p);
-	actual_release(&a);
-	desired_release(&ds);
+	world_release(&wd);
 	secrets_release(&sec);
-	docker_free(d);
 	manifest_free(m);
 	diag_release(&dg);
 	free(label);

@@ -1,8 +1,8 @@
 /*
- * converge: carries out a plan against the engine, service by service in
- * dependency order, each new container behind a health gate. The old
- * container is kept until the new one is proven healthy; on failure the old
- * one is put back and the new one removed. Volumes are never removed.
+ * converge: carries out a plan, service by service in dependency order (at
+ * most `concurrency` at once), each through the backend's create, replace or
+ * start behind a health gate. The old version is kept until the new one is
+ * proven healthy; on failure it is put back. Volumes are never removed.
  * Blocking: the daemon runs it off its event loop.
  */
 #ifndef RECONCILER_CONVERGE_H
@@ -14,8 +14,10 @@
 #include "diff.h"
 #include "docker.h"
 #include "manifest.h"
-#include "secrets.h"
+#include "secretmap.h"
 #include "state.h"
+
+struct backend_ops;
 
 enum converge_outcome {
 	CONVERGE_SKIPPED,	/* nothing to do, or not reached */
@@ -57,17 +59,15 @@ struct converge_options {
 	 * NULL: backup_run with no journal. A failure blocks the service. */
 	int (*backup)(const struct mf_backup *b, struct docker *d, char *err, void *payload);
 	void *backup_payload;
+	/* How services run on the engine; NULL: standalone containers. */
+	const struct backend_ops *backend;
 };
-#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, 1, NULL, NULL, NULL }
+#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL }
 
 int converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
-    const struct secrets *sec, const struct converge_options *o, struct converge_report *rep,
+    const struct secretmap *sec, const struct converge_options *o, struct converge_report *rep,
     char *err);
 void converge_report_release(struct converge_report *rep);
 const char *converge_outcome_name(enum converge_outcome o);
-
-/* Waits until the container passes its health gate (healthcheck, else running
- * for min_ready without a restart). 0 healthy, -1 failed with the reason. */
-int converge_gate(struct docker *d, const char *id, const struct mf_service *s, char *err);
 
 #endif

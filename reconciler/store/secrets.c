@@ -3,12 +3,12 @@
  */
 #include "secrets.h"
 #include "manifest.h"
+#include "secretmap.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -50,12 +50,6 @@ secrets_release(struct secrets *s)
 	memset(s, 0, sizeof(*s));
 }
 
-char *
-secrets_path(const struct secrets *s, const char *name)
-{
-	return xasprintf("%s/%s", s->dir, name);
-}
-
 int
 secrets_read(const struct secrets *s, const char *name, int trim, char **value, size_t *len,
     char *err)
@@ -66,7 +60,7 @@ secrets_read(const struct secrets *s, const char *name, int trim, char **value, 
 	*value = NULL;
 	if (!manifest_secret_name_ok(name))
 		return errf(err, "invalid secret name '%s'", name);
-	path = secrets_path(s, name);
+	path = xasprintf("%s/%s", s->dir, name);
 	rc = file_read(path, SECRETS_MAX_SIZE, value, len, e);
 	if (rc < 0) {
 		errf(err, "secret '%s': %s (create it in %s, mode 0600)", name, e, s->dir);
@@ -80,14 +74,36 @@ secrets_read(const struct secrets *s, const char *name, int trim, char **value, 
 	return rc;
 }
 
-void
-secrets_digest(const struct secrets *s, const void *data, size_t len, char *out)
+static void
+resolve_one(const struct secrets *s, const char *name, struct secretmap *out)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
+	char err[ERR_LEN], *data;
+	size_t len;
 
-	HMAC(EVP_sha256(), s->key, sizeof(s->key), data, len, mac, &maclen);
-	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): hex_encode ends the string */
-	memcpy(out, "hmac-sha256:", 12);
-	hex_encode(mac, maclen, out + 12);
+	if (secretmap_has(out, name))
+		return;
+	if (secrets_read(s, name, 0, &data, &len, err) < 0) {
+		secretmap_put(out, name, NULL, 0, err);
+		return;
+	}
+	secretmap_put(out, name, data, len, NULL);
+	OPENSSL_cleanse(data, len);
+	free(data);
+}
+
+void
+secrets_resolve(const struct secrets *s, const struct manifest *m, struct secretmap *out)
+{
+	secretmap_init(out, s->dir, s->key);
+	for (size_t i = 0; i < m->nservices; i++) {
+		const struct mf_service *svc = &m->services[i];
+
+		for (size_t k = 0; k < svc->nenv_files; k++)
+			resolve_one(s, svc->env_files[k], out);
+		for (size_t k = 0; k < svc->nenv; k++)
+			if (svc->env[k].secret)
+				resolve_one(s, svc->env[k].secret, out);
+		for (size_t k = 0; k < svc->nsecrets; k++)
+			resolve_one(s, svc->secrets[k].source, out);
+	}
 }

@@ -1,7 +1,8 @@
 /*
  * secrets: host-local secret files (never in Git) and the host-local key that
  * turns a secret value into a keyed digest (HMAC-SHA256), so a rotated secret
- * changes a spec hash while no label or log ever carries the value.
+ * changes a spec hash while no label or log ever carries the value. This is
+ * the I/O side; core/secretmap.h holds the values once read.
  */
 #ifndef RECONCILER_SECRETS_H
 #define RECONCILER_SECRETS_H
@@ -27,9 +28,14 @@ void secrets_release(struct secrets *s);
  * trailing newline (\n or \r\n) is removed. */
 int secrets_read(const struct secrets *s, const char *name, int trim, char **value, size_t *len,
     char *err);
-/* The absolute path of the secret NAME (for bind mounts); caller frees. */
-char *secrets_path(const struct secrets *s, const char *name);
-/* "hmac-sha256:<hex>" of data under the host key; out needs 76 bytes. */
-void secrets_digest(const struct secrets *s, const void *data, size_t len, char *out);
+
+struct manifest;
+struct secretmap;
+
+/* Reads every env file and secret the manifest's services name into out
+ * (initialised here with the directory and key), each once. A file that
+ * cannot be read is recorded with its error, reported by the spec that uses
+ * it, so errors still come in the manifest's order. */
+void secrets_resolve(const struct secrets *s, const struct manifest *m, struct secretmap *out);
 
 #endif

@@ -2,6 +2,7 @@
  * and equivalent spellings leave the hash alone; every field that changes the
  * container changes it; secret values enter only as keyed digests. */
 #include "helpers.h"
+#include "secretmap.h"
 #include "secrets.h"
 #include "spec.h"
 #include "util.h"
@@ -11,7 +12,8 @@
 #include <unistd.h>
 
 static char dir[64];
-static struct secrets sec;
+static struct secrets hs;
+static struct secretmap sec;
 
 static void
 write_secret(const char *name, const char *value)
@@ -33,7 +35,7 @@ setup(void **state)
 	write_secret("token", "s3cret-value\n");
 	write_secret("app.env", "# comment\nA=1\nB=two words\n");
 	write_secret("cert", "CERT");
-	assert_int_equal(secrets_open(&sec, dir, key, 1, err), 0);
+	assert_int_equal(secrets_open(&hs, dir, key, 1, err), 0);
 	return 0;
 }
 
@@ -42,9 +44,18 @@ teardown(void **state)
 {
 	char cmd[128];
 
-	secrets_release(&sec);
+	secretmap_release(&sec);
+	secrets_release(&hs);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd);
+}
+
+/* The secrets m names, read from the test's directory (as world_load does). */
+static void
+resolve(const struct manifest *m)
+{
+	secretmap_release(&sec);
+	secrets_resolve(&hs, m, &sec);
 }
 
 static void
@@ -58,6 +69,7 @@ hash_of(const char *text, const char *service, char out[65])
 	if (!m)
 		diag_print(&d, stderr);
 	assert_non_null(m);
+	resolve(m);
 	assert_int_equal(spec_service(m, manifest_service(m, service), &sec, &spec, err), 0);
 	spec_hash(spec, out);
 	json_decref(spec);
@@ -187,6 +199,7 @@ test_secret_rotation_and_redaction(void **state)
 	assert_string_not_equal(h1, h2);
 
 	m = parse_text(BASE, &d);
+	resolve(m);
 	assert_int_equal(spec_service(m, manifest_service(m, "web"), &sec, &spec, err), 0);
 	text = spec_canonical(spec);
 	assert_null(strstr(text, "rotated"));
@@ -195,6 +208,7 @@ test_secret_rotation_and_redaction(void **state)
 	json_decref(spec);
 	/* the create body carries the value (the container needs it), but its
 	 * spec label does not */
+	resolve(m);
 	assert_int_equal(spec_container_config(m, manifest_service(m, "web"), &sec, "abc",
 	    ROLE_PRIMARY, &cfg, err), 0);
 	text = json_dumps(json_object_get(cfg, "Env"), 0);
@@ -222,6 +236,7 @@ test_missing_secret(void **state)
 	json_t *spec;
 
 	assert_non_null(m);
+	resolve(m);
 	assert_int_equal(spec_service(m, &m->services[0], &sec, &spec, err), -1);
 	assert_non_null(strstr(err, "secret 'nope'"));
 	manifest_free(m);

@@ -1,0 +1,489 @@
+/*
+ * containers: the standalone-container backend (backend.h), one container
+ * per service, named "<project>-<service>" and labelled with its spec.
+ *
+ * Start-first (no host port): the new container is created as "<name>-next"
+ * beside the old one, on the same networks under the same aliases, and must
+ * pass its gate; then the dependents are reloaded, the old one is stopped and
+ * removed and the new one renamed. Stop-first (host ports): the new container
+ * is created (not started) first, then the old one is stopped but kept, the new
+ * one started and gated; on failure it is removed and the old one started
+ * again. Every step is idempotent against what a crash can leave behind: the
+ * next cycle's diff sees it and acts.
+ */
+#include "backend.h"
+#include "gate.h"
+#include "log.h"
+#include "spec.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The engine's container list decoded into plain data. */
+static int
+decode(struct actual *a, json_t *containers, json_t *networks, json_t *volumes, char *err)
+{
+	size_t i;
+	json_t *it;
+
+	memset(a, 0, sizeof(*a));
+	if (!json_is_array(containers))
+		return errf(err, "engine: the container list is not a JSON array");
+	json_array_foreach(containers, i, it) {
+		struct docker_container dc;
+		struct actual_ctr c;
+
+		if (docker_container_from_json(&dc, it, err) < 0) {
+			docker_container_release(&dc);
+			actual_release(a);
+			return -1;
+		}
+		c.id = dc.id;
+		c.name = dc.name;
+		c.image = dc.image;
+		c.image_id = dc.image_id;
+		c.state = dc.state;
+		c.status = dc.status;
+		c.health = dc.health;
+		c.created = dc.created;
+		c.labels = dc.labels;
+		actual_add(a, &c, it);
+	}
+	a->networks = actual_name_set(networks, NULL);
+	a->volumes = actual_name_set(volumes, "Volumes");
+	return 0;
+}
+
+/* Three calls: the containers whose name starts with "<project>-" (every
+ * container of the project, and any foreign one holding a name the project
+ * needs), the networks and the volumes. */
+static int
+list(struct docker *d, const char *project, struct actual *a, char *err)
+{
+	json_t *c = NULL, *n = NULL, *v = NULL, *f;
+	char *filters, *esc, *path;
+	int rc = -1;
+
+	memset(a, 0, sizeof(*a));
+	/* Project names are [a-z0-9_-]: nothing in them is special to the
+	 * engine's name regex. The filter is applied by the engine, so a host
+	 * full of other containers costs nothing here. */
+	f = json_pack("{s:[o]}", "name", json_sprintf("^/?%s-", project));
+	filters = json_dumps(f, JSON_COMPACT);
+	esc = curl_easy_escape(NULL, filters, 0);
+	path = xasprintf("/containers/json?all=1&filters=%s", esc);
+	if (docker_call(d, "GET", path, NULL, &c, NULL, err) < 0 ||
+	    docker_call(d, "GET", "/networks", NULL, &n, NULL, err) < 0 ||
+	    docker_call(d, "GET", "/volumes", NULL, &v, NULL, err) < 0)
+		goto out;
+	rc = decode(a, c, n, v, err);
+out:
+	curl_free(esc);
+	free(filters);
+	free(path);
+	json_decref(f);
+	json_decref(c);
+	json_decref(n);
+	json_decref(v);
+	return rc;
+}
+
+static int
+stop_and_remove(const struct deploy_ctx *c, const char *id, const struct mf_service *s,
+    char *err)
+{
+	int grace = s ? (int)((s->stop_grace + 999) / 1000) : 10;
+
+	if (docker_container_stop(c->d, id, grace, err) < 0)
+		return -1;
+	return docker_container_remove(c->d, id, 0, err);
+}
+
+static int
+create_container(const struct deploy_ctx *c, const struct desired_service *dsv,
+    const char *name, int gated, char **id, char *err)
+{
+	json_t *cfg = NULL, *eps, *ep;
+	const char *net;
+	int rc;
+
+	if (docker_image_pull(c->d, dsv->svc->image, err) < 0)
+		return -1;
+	if (spec_container_config(c->ds->m, dsv->svc, c->sec, c->o->revision, ROLE_PRIMARY, &cfg,
+	    err) < 0)
+		return -1;
+	/* A container under its gate is on the networks (it may need to reach
+	 * its dependencies) but not under the service's aliases: no client is
+	 * sent to a version that has not proven itself. */
+	if (gated) {
+		eps = json_object_get(json_object_get(cfg, "NetworkingConfig"), "EndpointsConfig");
+		json_object_foreach(eps, net, ep)
+			json_object_del(ep, "Aliases");
+	}
+	rc = docker_container_create(c->d, name, cfg, id, err);
+	json_decref(cfg);
+	return rc;
+}
+
+/* After the gate: the new container takes the service's aliases (a network
+ * endpoint's aliases are fixed, so it leaves and rejoins each network). */
+static int
+take_aliases(const struct deploy_ctx *c, const struct desired_service *dsv, const char *id,
+    char *err)
+{
+	json_t *nets = json_object_get(dsv->spec, "networks"), *aliases;
+	const char *net;
+
+	json_object_foreach(nets, net, aliases) {
+		json_t *body = json_pack("{s:s,s:b}", "Container", id, "Force", 1);
+		json_t *ep = json_pack("{s:O}", "Aliases", aliases);
+		char *path = xasprintf("/networks/%s/disconnect", net);
+		int rc = docker_call(c->d, "POST", path, body, NULL, NULL, err) < 0 ||
+		    docker_network_connect(c->d, net, id, ep, err) < 0 ? -1 : 0;
+
+		free(path);
+		json_decref(body);
+		json_decref(ep);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Pre-deploy hooks: one-off containers of the new image (or the hook's own)
+ * that must exit 0. Their output goes to the log, their container away. */
+static int
+run_hooks(const struct deploy_ctx *c, const struct desired_service *dsv, char *err)
+{
+	const struct mf_service *s = dsv->svc;
+
+	for (size_t i = 0; i < s->nhooks; i++) {
+		const struct mf_hook *h = &s->hooks[i];
+		json_t *cfg = NULL, *cmd;
+		char *id = NULL, *name, e2[ERR_LEN];
+		int code = -1, rc = -1;
+
+		if (spec_container_config(c->ds->m, s, c->sec, c->o->revision, ROLE_HOOK, &cfg,
+		    err) < 0)
+			return -1;
+		if (h->image)
+			json_object_set_new(cfg, "Image", json_string(h->image));
+		cmd = json_array();
+		if (h->command.shell) {
+			json_array_append_new(cmd, json_string("/bin/sh"));
+			json_array_append_new(cmd, json_string("-c"));
+		}
+		for (size_t k = 0; k < h->command.argc; k++)
+			json_array_append_new(cmd, json_string(h->command.argv[k]));
+		json_object_set_new(cfg, "Cmd", cmd);
+		json_object_del(cfg, "Healthcheck");
+		json_object_set_new(json_object_get(cfg, "HostConfig"), "PortBindings", json_object());
+		json_object_set_new(json_object_get(cfg, "HostConfig"), "RestartPolicy",
+		    json_pack("{s:s}", "Name", "no"));
+		name = xasprintf("%s-hook-%s", dsv->name, h->name);
+		docker_container_remove(c->d, name, 1, err);
+		err[0] = '\0';
+		log_info("hook", "service=%s hook=%s starting", s->name, h->name);
+		if (docker_image_pull(c->d, h->image ? h->image : s->image, err) < 0 ||
+		    docker_container_create(c->d, name, cfg, &id, err) < 0 ||
+		    docker_container_start(c->d, id, err) < 0 ||
+		    docker_container_wait(c->d, id, h->timeout, &code, err) < 0) {
+			goto next;
+		}
+		if (code != 0) {
+			errf(err, "pre-deploy hook '%s' exited with status %d", h->name, code);
+			goto next;
+		}
+		rc = 0;
+next:
+		/* The container stays (exited) until this hook runs again, so its
+		 * output is there for `docker logs`. */
+		log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "hook", "service=%s hook=%s %s (output: "
+		    "docker logs %s)", s->name, h->name, rc == 0 ? "ok" : err, name);
+		if (id && rc < 0 && code < 0)
+			docker_container_kill(c->d, id, NULL, e2);
+		free(id);
+		free(name);
+		json_decref(cfg);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* After a dependency's cut-over and before its old container goes: tell the
+ * services that cache its address (nginx) to look again. */
+static void
+notify_dependents(const struct deploy_ctx *c, const char *service)
+{
+	const struct manifest *m = c->ds->m;
+
+	for (size_t i = 0; i < m->nservices; i++) {
+		const struct mf_service *s = &m->services[i];
+		char *name = spec_container_name(m, s);
+		char err[ERR_LEN];
+
+		for (size_t k = 0; k < s->non_dep; k++) {
+			const struct mf_depaction *a = &s->on_dep[k];
+			int code = 0, rc;
+
+			if (!a->service || strcmp(a->service, service) != 0)
+				continue;
+			if (a->signal) {
+				rc = docker_container_kill(c->d, name, a->signal, err);
+			} else {
+				struct docker_exec_options eo = DOCKER_EXEC_OPTIONS_INIT;
+				const char **argv = xcalloc(a->exec.argc + 3, sizeof(*argv));
+				size_t n = 0;
+
+				if (a->exec.shell) {
+					argv[n++] = "/bin/sh";
+					argv[n++] = "-c";
+				}
+				for (size_t j = 0; j < a->exec.argc; j++)
+					argv[n++] = a->exec.argv[j];
+				eo.argv = argv;
+				rc = docker_exec(c->d, name, &eo, &code, err);
+				if (rc == 0 && code != 0)
+					rc = errf(err, "exited with status %d", code);
+				free(argv);
+			}
+			log_msg(rc == 0 ? LOG_INFO : LOG_WARN, "dependent-reload",
+			    "service=%s after=%s %s%s", s->name, service, rc == 0 ? "ok" : "failed: ",
+			    rc == 0 ? "" : err);
+		}
+		free(name);
+	}
+}
+
+static int
+gate_or_fail(const struct deploy_ctx *c, const char *id, const struct mf_service *s, char *err)
+{
+	log_info("gate", "service=%s waiting for the health gate", s->name);
+	deploy_crash_point(c->o, "gating");
+	if (gate_wait(c->d, id, s, err) < 0)
+		return -1;
+	if (s->probe.set && gate_probe(c->d, id, &s->probe, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* 1 when the container no longer exists (a stop or remove that failed with
+ * 404 found nothing to do). */
+static int
+gone(const struct deploy_ctx *c, const char *id)
+{
+	json_t *info = NULL;
+	char e[ERR_LEN];
+	int rc = docker_container_inspect(c->d, id, &info, e);
+
+	json_decref(info);
+	return rc == 1;
+}
+
+static void
+disconnect_all(const struct deploy_ctx *c, const char *id)
+{
+	json_t *info = NULL, *nets, *v;
+	const char *name;
+	char e[ERR_LEN];
+
+	if (docker_container_inspect(c->d, id, &info, e) != 0)
+		return;
+	nets = json_object_get(json_object_get(info, "NetworkSettings"), "Networks");
+	json_object_foreach(nets, name, v) {
+		json_t *body = json_pack("{s:s,s:b}", "Container", id, "Force", 1);
+		char *path = xasprintf("/networks/%s/disconnect", name);
+
+		if (docker_call(c->d, "POST", path, body, NULL, NULL, e) < 0)
+			log_warn("cutover", "disconnect %.12s from %s: %s", id, name, e);
+		free(path);
+		json_decref(body);
+	}
+	json_decref(info);
+}
+
+static int
+do_create(const struct deploy_ctx *c, const struct desired_service *dsv, char *err)
+{
+	char *id = NULL, e2[ERR_LEN];
+	int rc = -1;
+
+	if (run_hooks(c, dsv, err) < 0)
+		return -1;
+	if (create_container(c, dsv, dsv->name, 0, &id, err) < 0)
+		return -1;
+	deploy_crash_point(c->o, "created");
+	if (docker_container_start(c->d, id, err) < 0)
+		goto fail;
+	deploy_crash_point(c->o, "started");
+	if (gate_or_fail(c, id, dsv->svc, err) < 0)
+		goto fail;
+	free(id);
+	return 0;
+fail:
+	/* No old version to keep: remove the failed one so the next try is clean. */
+	docker_container_stop(c->d, id, 1, e2);
+	docker_container_remove(c->d, id, 1, e2);
+	free(id);
+	return rc;
+}
+
+/* A replacement that failed: the new container goes, and the old one, if
+ * it was stopped for it (stop-first), is started and gated again. */
+static void
+rollback(const struct deploy_ctx *c, const struct mf_service *s, const struct plan_service *ps,
+    const char *id, int old_stopped, const char *why)
+{
+	char e2[ERR_LEN];
+
+	log_warn("rollback", "service=%s reason=\"%s\"", s->name, why);
+	if (id) {
+		docker_container_stop(c->d, id, 1, e2);
+		docker_container_remove(c->d, id, 1, e2);
+	}
+	if (old_stopped) {
+		if (docker_container_start(c->d, ps->id, e2) < 0)
+			log_error("rollback", "service=%s cannot restart the old container: %s",
+			    s->name, e2);
+		else if (gate_wait(c->d, ps->id, s, e2) < 0)
+			log_error("rollback", "service=%s the old container is not healthy either: %s",
+			    s->name, e2);
+	}
+}
+
+static int
+do_recreate(const struct deploy_ctx *c, const struct desired_service *dsv,
+    const struct plan_service *ps, char *err)
+{
+	const struct mf_service *s = dsv->svc;
+	char *next = xasprintf("%s-next", dsv->name), *id = NULL, e2[ERR_LEN];
+	int stop_first = s->update.strategy == MF_STOP_FIRST, old_stopped = 0, rc = -1;
+
+	if (run_hooks(c, dsv, err) < 0)
+		goto out;
+	/* The serving container may itself be a "-next" adopted after a crash:
+	 * give it the service's name first, so the new one can take "-next". */
+	if (ps->container && strcmp(ps->container, next) == 0) {
+		if (docker_container_rename(c->d, ps->id, dsv->name, err) < 0)
+			goto out;
+		log_info("adopt", "service=%s renamed %s to %s", s->name, next, dsv->name);
+	} else {
+		docker_container_remove(c->d, next, 1, e2);
+	}
+	if (create_container(c, dsv, next, 1, &id, err) < 0)
+		goto out;
+	deploy_crash_point(c->o, "created");
+	if (stop_first) {
+		if (docker_container_stop(c->d, ps->id, (int)((s->stop_grace + 999) / 1000),
+		    err) < 0)
+			goto rollback;
+		old_stopped = 1;
+		deploy_crash_point(c->o, "old-stopped");
+	}
+	if (docker_container_start(c->d, id, err) < 0)
+		goto rollback;
+	deploy_crash_point(c->o, "started");
+	if (gate_or_fail(c, id, s, err) < 0)
+		goto rollback;
+	if (take_aliases(c, dsv, id, err) < 0)
+		goto rollback;
+	notify_dependents(c, s->name);
+	if (!stop_first) {
+		/* Out of the network first: its alias stops resolving to it at once,
+		 * while stopping takes a while during which it would still be named. */
+		disconnect_all(c, ps->id);
+		if (docker_container_stop(c->d, ps->id, (int)((s->stop_grace + 999) / 1000),
+		    err) < 0 && !gone(c, ps->id))
+			goto rollback;
+		deploy_crash_point(c->o, "old-stopped");
+	}
+	if (docker_container_remove(c->d, ps->id, 0, err) < 0 && !gone(c, ps->id))
+		goto out;
+	deploy_crash_point(c->o, "renaming");
+	if (docker_container_rename(c->d, id, dsv->name, err) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+rollback:
+	rollback(c, s, ps, id, old_stopped, err);
+out:
+	free(next);
+	free(id);
+	return rc;
+}
+
+static int
+do_start(const struct deploy_ctx *c, const struct desired_service *dsv,
+    const struct plan_service *ps, char *err)
+{
+	/* An adopted "-next" may have been cut short before it took the aliases. */
+	if (strcmp(ps->container, dsv->name) != 0 &&
+	    (take_aliases(c, dsv, ps->id, err) < 0 ||
+	    docker_container_rename(c->d, ps->id, dsv->name, err) < 0))
+		return -1;
+	if (docker_container_start(c->d, ps->id, err) < 0)
+		return -1;
+	return gate_or_fail(c, ps->id, dsv->svc, err);
+}
+
+static int
+ensure_resources(const struct deploy_ctx *c, const struct plan *p, char *err)
+{
+	const struct manifest *m = c->ds->m;
+
+	for (size_t i = 0; i < m->nnetworks; i++) {
+		const struct mf_network *n = &m->networks[i];
+		json_t *body;
+		int rc;
+
+		if (n->external)
+			continue;
+		body = json_pack("{s:s,s:b,s:{s:s}}", "Driver", n->driver, "Internal", n->internal,
+		    "Labels", LABEL_PROJECT, m->project);
+		rc = docker_network_ensure(c->d, n->name, body, err);
+		json_decref(body);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			log_info("network", "name=%s created", n->name);
+	}
+	for (size_t i = 0; i < m->nvolumes; i++) {
+		const struct mf_volume *v = &m->volumes[i];
+		json_t *body, *opts;
+		int rc;
+
+		if (v->external)
+			continue;
+		opts = json_object();
+		for (size_t k = 0; k < v->nopts; k++)
+			json_object_set_new(opts, v->opts[k].key, json_string(v->opts[k].value));
+		body = json_pack("{s:s,s:o,s:{s:s}}", "Driver", v->driver, "DriverOpts", opts,
+		    "Labels", LABEL_PROJECT, m->project);
+		rc = docker_volume_ensure(c->d, v->name, body, err);
+		json_decref(body);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			log_info("volume", "name=%s created", v->name);
+	}
+	for (size_t i = 0; i < p->nnetworks; i++)
+		if (p->networks[i].external)
+			return errf(err, "external network '%s' does not exist", p->networks[i].name);
+	for (size_t i = 0; i < p->nvolumes; i++)
+		if (p->volumes[i].external)
+			return errf(err, "external volume '%s' does not exist", p->volumes[i].name);
+	return 0;
+}
+
+const struct backend_ops backend_containers = {
+	.name = "containers",
+	.list = list,
+	.prepare = ensure_resources,
+	.create = do_create,
+	.replace = do_recreate,
+	.start = do_start,
+	.remove = stop_and_remove,
+};

@@ -1,0 +1,146 @@
+/* Unit tests of the pure core as a whole: this program links every object of
+ * reconciler/base and reconciler/core (whole archive) with only jansson,
+ * libyaml and libcrypto, so a core file that reaches for libcurl, libuv,
+ * libgit2 or sqlite fails the build. The pipeline's pure half runs here with
+ * no engine: a manifest and an in-memory secret map give the desired state,
+ * and a hand-made actual state gives the plan. */
+#include "helpers.h"
+#include "diff.h"
+#include "secretmap.h"
+#include "spec.h"
+#include "state.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TWO MF_HEAD \
+	"services:\n" \
+	"  web:\n" \
+	"    image: r/web@" DIGEST_A "\n" \
+	"    environment: {TOKEN: {secret: token}}\n" \
+	"  db:\n" \
+	"    image: r/db@" DIGEST_A "\n"
+
+static const unsigned char zero_key[32];
+
+/* A container of service svc as the engine would list it, with the labels
+ * the reconciler puts on it. */
+static void
+add_container(struct actual *a, const char *name, const char *svc, const char *hash)
+{
+	struct actual_ctr c = { 0 };
+	json_t *raw = json_object();
+
+	c.id = xstrdup(name);
+	c.name = xstrdup(name);
+	c.image = xstrdup("r/x");
+	c.state = xstrdup("running");
+	c.labels = json_pack("{s:s,s:s,s:s,s:s}", LABEL_PROJECT, "t", LABEL_SERVICE, svc,
+	    LABEL_HASH, hash, LABEL_ROLE, ROLE_PRIMARY);
+	actual_add(a, &c, raw);
+	json_decref(raw);
+	assert_null(c.labels);	/* taken over */
+}
+
+static void
+test_plan_without_engine(void **state)
+{
+	struct secretmap sm;
+	struct desired ds;
+	struct actual a = { 0 };
+	struct plan *p = NULL;
+	struct diag d;
+	struct manifest *m = parse_text(TWO, &d);
+	char err[ERR_LEN] = "";
+
+	assert_non_null(m);
+	secretmap_init(&sm, "/run/reconciler-test", zero_key);
+	secretmap_put(&sm, "token", "t0ken\n", 6, NULL);
+	assert_int_equal(desired_build(&ds, m, &sm, err), 0);
+	assert_int_equal(ds.nservices, 2);
+	/* web runs with another spec, db runs as desired, old is not in the manifest */
+	add_container(&a, "t-web", "web", "0000");
+	add_container(&a, "t-db", "db", ds.services[1].hash);
+	add_container(&a, "t-old", "old", "1111");
+	a.networks = json_object();
+	a.volumes = json_object();
+	assert_int_equal(diff_compute(&p, &ds, &a), 0);
+	assert_false(plan_in_sync(p));
+	for (size_t i = 0; i < p->nservices; i++) {
+		const struct plan_service *ps = &p->services[i];
+
+		if (strcmp(ps->service, "web") == 0)
+			assert_int_equal(ps->action, PLAN_RECREATE);
+		else if (strcmp(ps->service, "db") == 0)
+			assert_int_equal(ps->action, PLAN_IN_SYNC);
+		else
+			assert_int_equal(ps->action, PLAN_REMOVE);
+	}
+	assert_int_equal(p->nservices, 3);
+	plan_free(p);
+	actual_release(&a);
+	desired_release(&ds);
+	secretmap_release(&sm);
+	manifest_free(m);
+	diag_release(&d);
+}
+
+static void
+test_secret_error_is_reported_in_order(void **state)
+{
+	struct secretmap sm;
+	struct desired ds;
+	struct diag d;
+	struct manifest *m = parse_text(TWO, &d);
+	char err[ERR_LEN] = "";
+	const char *v;
+	size_t len;
+
+	assert_non_null(m);
+	secretmap_init(&sm, "/run/reconciler-test", zero_key);
+	secretmap_put(&sm, "token", NULL, 0, "secret 'token': no such file (create it)");
+	assert_int_equal(desired_build(&ds, m, &sm, err), -1);
+	assert_string_equal(err, "services.web: secret 'token': no such file (create it)");
+	assert_int_equal(secretmap_get(&sm, "absent", 0, &v, &len, err), -1);
+	secretmap_release(&sm);
+	manifest_free(m);
+	diag_release(&d);
+}
+
+static void
+test_secret_trim_and_digest(void **state)
+{
+	struct secretmap sm;
+	const char *v;
+	size_t len;
+	char err[ERR_LEN], d1[80], d2[80];
+	char *path;
+
+	secretmap_init(&sm, "/run/s", zero_key);
+	secretmap_put(&sm, "a", "x\r\n", 3, NULL);
+	assert_int_equal(secretmap_get(&sm, "a", 1, &v, &len, err), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(secretmap_get(&sm, "a", 0, &v, &len, err), 0);
+	assert_int_equal(len, 3);
+	secretmap_digest(&sm, "x", 1, d1);
+	secretmap_digest(&sm, "y", 1, d2);
+	assert_string_not_equal(d1, d2);
+	assert_int_equal(strncmp(d1, "hmac-sha256:", 12), 0);
+	path = secretmap_path(&sm, "a");
+	assert_string_equal(path, "/run/s/a");
+	free(path);
+	secretmap_release(&sm);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan_without_engine),
+		cmocka_unit_test(test_secret_error_is_reported_in_order),
+		cmocka_unit_test(test_secret_trim_and_digest),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
