@@ -252,7 +252,9 @@ bindist: all
 	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/bindist/stage PREFIX=/usr/local >/dev/null
 	$(Q)mv $(BUILD)/bindist/stage/usr/local $(BUILD)/bindist/$(BINDIST)
 	$(Q)install -d $(BUILD)/bindist/$(BINDIST)/share/doc/reconciler
-	$(Q)install -m 0644 README.md $(BUILD)/bindist/$(BINDIST)/share/doc/reconciler/
+	$(Q)install -m 0644 README.md HACKING.md $(BUILD)/bindist/$(BINDIST)/share/doc/reconciler/
+	$(Q)install -d $(BUILD)/bindist/$(BINDIST)/share/doc/reconciler/docs
+	$(Q)install -m 0644 docs/*.md $(BUILD)/bindist/$(BINDIST)/share/doc/reconciler/docs/
 	$(Q)tar -C $(BUILD)/bindist --sort=name --owner=0 --group=0 --numeric-owner \
 		-czf $(DISTDIR)/$(BINDIST).tar.gz $(BINDIST)
 	$(Q)rm -rf $(BUILD)/bindist

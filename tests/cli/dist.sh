@@ -44,6 +44,7 @@ for f in bin/reconcilerctl sbin/reconcilerd share/man/man1/reconcilerctl.1 \
 	share/man/man8/reconcilerd.8 share/man/man5/reconciler-manifest.5 \
 	share/bash-completion/completions/reconcilerctl share/reconciler/ci/bump-digest.sh \
 	share/reconciler/ci/validate-pr.sh \
-	lib/systemd/system/reconcilerd.service share/doc/reconciler/README.md; do
+	lib/systemd/system/reconcilerd.service share/doc/reconciler/README.md \
+	share/doc/reconciler/docs/operating.md share/doc/reconciler/docs/manifest.md; do
 	check "the binary tarball has $f" grep -qx "$f" <<<"$list"
 done
