@@ -2,7 +2,7 @@
  * backup: see backup.h. The dump never goes through memory whole: each piece
  * of the exec's stdout is compressed, hashed and written as it arrives.
  */
-#include "backup.h"
+#include "backup_int.h"
 #include "log.h"
 #include "spec.h"
 #include "util.h"
@@ -21,8 +21,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#define CHUNK (64u << 10)
 
 /* --- runs of one name do not overlap ------------------------------------ */
 
@@ -69,119 +67,6 @@ release(int slot)
 	pthread_mutex_unlock(&running_mu);
 }
 
-/* --- names ---------------------------------------------------------------- */
-
-int
-backup_name_match(const char *name, const char *base, time_t *when)
-{
-	size_t n = strlen(name);
-	const char *p = base + n + 1, *rest;
-	struct tm tm;
-
-	if (strncmp(base, name, n) != 0 || base[n] != '-')
-		return 0;
-	/* YYYYmmddTHHMMSSZ */
-	for (int i = 0; i < 16; i++) {
-		int digit = p[i] >= '0' && p[i] <= '9';
-
-		if ((i == 8 && p[i] != 'T') || (i == 15 && p[i] != 'Z') ||
-		    (i != 8 && i != 15 && !digit))
-			return 0;
-	}
-	rest = p + 16;
-	if (strcmp(rest, ".dump") != 0 && strcmp(rest, ".dump.gz") != 0)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0') -
-	    1900;
-	tm.tm_mon = (p[4] - '0') * 10 + (p[5] - '0') - 1;
-	tm.tm_mday = (p[6] - '0') * 10 + (p[7] - '0');
-	tm.tm_hour = (p[9] - '0') * 10 + (p[10] - '0');
-	tm.tm_min = (p[11] - '0') * 10 + (p[12] - '0');
-	tm.tm_sec = (p[13] - '0') * 10 + (p[14] - '0');
-	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-		return 0;
-	if (when)
-		*when = timegm(&tm);
-	return 1;
-}
-
-char *
-backup_resolve(const struct mf_backup *b, const char *file)
-{
-	if (strchr(file, '/'))
-		return xstrdup(file);
-	return xasprintf("%s/%s", b->destination, file);
-}
-
-static int
-cmp_newest(const void *a, const void *b)
-{
-	const struct backup_file *x = a, *y = b;
-
-	if (x->when != y->when)
-		return x->when < y->when ? 1 : -1;
-	return strcmp(y->path, x->path);
-}
-
-int
-backup_files(const struct mf_backup *b, struct backup_file **out, size_t *n, char *err)
-{
-	DIR *dir;
-	struct dirent *de;
-	struct backup_file *v = NULL;
-	size_t cnt = 0, cap = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (!(dir = opendir(b->destination))) {
-		if (errno == ENOENT)
-			return errf(err, "backup '%s': destination '%s' does not exist: create it "
-			    "(install -d -m 0700 %s)", b->name, b->destination, b->destination);
-		return errf(err, "backup '%s': destination '%s': %s", b->name, b->destination,
-		    strerror(errno));
-	}
-	while ((de = readdir(dir))) {
-		struct stat st;
-		time_t when;
-		char *path, *side;
-
-		if (!backup_name_match(b->name, de->d_name, &when))
-			continue;
-		path = xasprintf("%s/%s", b->destination, de->d_name);
-		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-			free(path);
-			continue;
-		}
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		side = xasprintf("%s.sha256", path);
-		v[cnt].path = path;
-		v[cnt].when = when;
-		v[cnt].size = (uint64_t)st.st_size;
-		v[cnt].sidecar = lstat(side, &st) == 0 && S_ISREG(st.st_mode);
-		cnt++;
-		free(side);
-	}
-	closedir(dir);
-	if (cnt)
-		qsort(v, cnt, sizeof(*v), cmp_newest);
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-void
-backup_files_free(struct backup_file *f, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(f[i].path);
-	free(f);
-}
-
 void
 backup_retention(const struct mf_backup *b, const struct backup_file *f, size_t n, time_t now,
     int *keep)
@@ -204,18 +89,6 @@ backup_retention(const struct mf_backup *b, const struct backup_file *f, size_t 
 		keep[i] = k;
 		rank++;
 	}
-}
-
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
 }
 
 int
@@ -249,7 +122,7 @@ backup_prune(const struct mf_backup *b, time_t now, const char *fresh, int *remo
 		free(side);
 	}
 	if (*removed)
-		fsync_dir(b->destination);
+		backup__fsync_dir(b->destination);
 	free(keep);
 	backup_files_free(f, n);
 	return rc;
@@ -358,13 +231,13 @@ sink_deflate(struct sink *s, const unsigned char *data, size_t len, int flush)
 		int zr;
 
 		s->zs.next_out = s->out;
-		s->zs.avail_out = CHUNK;
+		s->zs.avail_out = BACKUP__CHUNK;
 		zr = deflate(&s->zs, flush);
 		if (zr == Z_STREAM_ERROR) {
 			s->werr = EIO;
 			return -1;
 		}
-		if (sink_write(s, s->out, CHUNK - s->zs.avail_out) < 0)
+		if (sink_write(s, s->out, BACKUP__CHUNK - s->zs.avail_out) < 0)
 			return -1;
 	} while (s->zs.avail_out == 0);
 	return 0;
@@ -568,7 +441,7 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	side = xasprintf("%s.sha256", path);
 	s.path = tmp;
 	s.gzip = b->compress == MF_GZIP;
-	s.out = xmalloc(CHUNK);
+	s.out = xmalloc(BACKUP__CHUNK);
 	s.sha = EVP_MD_CTX_new();
 	if (!s.sha || !EVP_DigestInit_ex(s.sha, EVP_sha256(), NULL)) {
 		errf(e, "SHA-256 is not available");
@@ -643,7 +516,7 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 		goto out;
 	}
 	renamed = 1;
-	if (fsync_dir(b->destination) < 0) {
+	if (backup__fsync_dir(b->destination) < 0) {
 		errf(e, "syncing '%s': %s", b->destination, strerror(errno));
 		goto out;
 	}
@@ -733,11 +606,11 @@ backup_checksum(const char *path, char *err)
 		errf(err, "cannot open '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	buf = xmalloc(CHUNK);
+	buf = xmalloc(BACKUP__CHUNK);
 	sha = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
 	for (;;) {
-		ssize_t n = read(fd, buf, CHUNK);
+		ssize_t n = read(fd, buf, BACKUP__CHUNK);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -789,7 +662,7 @@ source_open(struct source *s, const char *path, char *err)
 	s->gzip = n > 3 && strcmp(path + n - 3, ".gz") == 0;
 	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return errf(err, "cannot open '%s': %s", path, strerror(errno));
-	s->in = xmalloc(CHUNK);
+	s->in = xmalloc(BACKUP__CHUNK);
 	if (s->gzip) {
 		if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
 			close(s->fd);
@@ -849,7 +722,7 @@ source_read(struct source *s, char *buf, size_t len)
 		int zr;
 
 		if (s->zs.avail_in == 0) {
-			if ((n = raw_read(s, s->in, CHUNK)) < 0)
+			if ((n = raw_read(s, s->in, BACKUP__CHUNK)) < 0)
 				return -1;
 			if (n == 0) {
 				errf(s->err, "'%s' ends before the end of its gzip stream "
@@ -863,7 +736,7 @@ source_read(struct source *s, char *buf, size_t len)
 		if (zr == Z_STREAM_END) {
 			/* gzip allows members back to back */
 			if (s->zs.avail_in == 0) {
-				ssize_t got = raw_read(s, s->in, CHUNK);
+				ssize_t got = raw_read(s, s->in, BACKUP__CHUNK);
 
 				if (got < 0)
 					return -1;
@@ -899,8 +772,8 @@ backup_verify(const char *path, uint64_t *raw, char *err)
 		return -1;
 	if (source_open(&s, path, err) < 0)
 		return -1;
-	buf = xmalloc(CHUNK);
-	while ((n = source_read(&s, buf, CHUNK)) > 0)
+	buf = xmalloc(BACKUP__CHUNK);
+	while ((n = source_read(&s, buf, BACKUP__CHUNK)) > 0)
 		;
 	if (n < 0)
 		errf(err, "%s", s.err);
