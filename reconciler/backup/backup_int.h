@@ -14,4 +14,12 @@
 /* fsync(2) of a directory, so that a rename or an unlink in it lasts. */
 int backup__fsync_dir(const char *dir);
 
+/* Waits until no run or restore of name is under way in this process, then
+ * claims the name: a slot for backup__release, or -1 when all are taken. */
+int backup__claim(const char *name);
+void backup__release(int slot);
+/* Locks b's destination for a run (waiting for one in any other process):
+ * the lock's fd, to close at the end, or -1 with err. */
+int backup__lock_destination(const struct mf_backup *b, char *err);
+
 #endif

@@ -12,60 +12,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
-
-/* --- runs of one name do not overlap ------------------------------------ */
-
-/* A run waits for another of the same name in this process to end (a backup
- * before deploy meeting a scheduled run of that backup). */
-static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t running_cv = PTHREAD_COND_INITIALIZER;
-static char running[32][64];
-
-static int
-claim(const char *name)
-{
-	int slot;
-
-	pthread_mutex_lock(&running_mu);
-	for (;;) {
-		int busy = 0;
-
-		slot = -1;
-		for (int i = 0; i < 32; i++) {
-			if (strcmp(running[i], name) == 0)
-				busy = 1;
-			if (slot == -1 && !running[i][0])
-				slot = i;
-		}
-		if (!busy)
-			break;
-		pthread_cond_wait(&running_cv, &running_mu);
-	}
-	if (slot >= 0)
-		snprintf(running[slot], sizeof(running[slot]), "%s", name);
-	pthread_mutex_unlock(&running_mu);
-	return slot;
-}
-
-static void
-release(int slot)
-{
-	if (slot < 0)
-		return;
-	pthread_mutex_lock(&running_mu);
-	running[slot][0] = '\0';
-	pthread_cond_broadcast(&running_cv);
-	pthread_mutex_unlock(&running_mu);
-}
 
 /* --- the container -------------------------------------------------------- */
 
@@ -226,30 +179,6 @@ stderr_line(struct buf *b, char *out, size_t n)
 	return out;
 }
 
-/* Every run, in any process (the daemon, reconcilerctl without one), holds a
- * lock on its destination directory while it runs: a second run there waits
- * for the first. A lock on the directory itself leaves no file behind. */
-static int
-lock_destination(const struct mf_backup *b, char *err)
-{
-	int fd = open(b->destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return errf(err, "cannot open '%s': %s", b->destination, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		log_info("backup", "name=%s waits for another run in %s to end", b->name,
-		    b->destination);
-		while (flock(fd, LOCK_EX) < 0) {
-			if (errno == EINTR)
-				continue;
-			errf(err, "cannot lock '%s': %s", b->destination, strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
-
 /* With the destination locked no other run there is under way anywhere, so a
  * .tmp of this backup was left by a run that was killed. */
 static void
@@ -350,11 +279,11 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	buf_init(&s.errtext, BACKUP_STDERR_MAX + 1);
 	if (o->journal)
 		jid = journal_backup_begin(o->journal, b->name, o->trigger);
-	if ((slot = claim(b->name)) < 0) {
+	if ((slot = backup__claim(b->name)) < 0) {
 		errf(e, "too many backups running at once");
 		goto out;
 	}
-	if (check_destination(b, o, e) < 0 || (lockfd = lock_destination(b, e)) < 0 ||
+	if (check_destination(b, o, e) < 0 || (lockfd = backup__lock_destination(b, e)) < 0 ||
 	    backup_container(d, m->project, b->service, &id, e) < 0)
 		goto out;
 	remove_stale_tmp(b);
@@ -493,7 +422,7 @@ out:
 	if (lockfd >= 0)
 		close(lockfd);
 	if (slot >= 0)
-		release(slot);
+		backup__release(slot);
 	EVP_MD_CTX_free(s.sha);
 	buf_release(&s.errtext);
 	free(s.out);
@@ -775,7 +704,7 @@ backup_restore(struct docker *d, const struct manifest *m, const struct mf_backu
 		    ".dump[.gz])", path, b->name, b->name);
 	if (backup_checksum(path, err) != 0)
 		return -1;
-	if ((slot = claim(b->name)) < 0)
+	if ((slot = backup__claim(b->name)) < 0)
 		return errf(err, "too many backups running at once");
 	if (backup_container(d, m->project, b->service, &id, e) < 0 ||
 	    source_open(&r.src, path, e) < 0) {
@@ -810,7 +739,7 @@ backup_restore(struct docker *d, const struct manifest *m, const struct mf_backu
 out:
 	if (opened)
 		source_close(&r.src);
-	release(slot);
+	backup__release(slot);
 	buf_release(&r.errtext);
 	free(argv);
 	free(id);
