@@ -7,6 +7,7 @@
 #define RECONCILER_BACKUP_INT_H
 
 #include "backup.h"
+#include "util.h"
 
 /* Dumps are read, written and (de)compressed in pieces this big. */
 #define BACKUP__CHUNK (64u << 10)
@@ -21,5 +22,11 @@ void backup__release(int slot);
 /* Locks b's destination for a run (waiting for one in any other process):
  * the lock's fd, to close at the end, or -1 with err. */
 int backup__lock_destination(const struct mf_backup *b, char *err);
+
+/* The command's argv, behind /bin/sh -c for a shell string (caller frees the
+ * array, not the strings). */
+const char **backup__cmd_argv(const struct mf_cmd *c);
+void backup__keep_stderr(struct buf *b, const char *data, size_t len);
+const char *backup__stderr_line(struct buf *b, char *out, size_t n);
 
 #endif

@@ -4,7 +4,6 @@
  */
 #include "backup_int.h"
 #include "log.h"
-#include "spec.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -19,66 +18,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
-
-/* --- the container -------------------------------------------------------- */
-
-int
-backup_container(struct docker *d, const char *project, const char *service, char **id,
-    char *err)
-{
-	char filter[256], e[ERR_LEN];
-	json_t *list = NULL, *it;
-	size_t i;
-	int best = 0;
-
-	*id = NULL;
-	snprintf(filter, sizeof(filter), "%s=%s", LABEL_PROJECT, project);
-	if (docker_containers_list(d, filter, 0, &list, e) < 0)
-		return errf(err, "%s", e);
-	json_array_foreach(list, i, it) {
-		struct docker_container c;
-		const char *svc;
-		char *want;
-		int score;
-
-		if (docker_container_from_json(&c, it, e) < 0) {
-			docker_container_release(&c);
-			continue;
-		}
-		svc = json_string_value(json_object_get(c.labels, LABEL_SERVICE));
-		want = xasprintf("%s-%s", project, service);
-		/* the container that holds the service's name, over one mid-rollout */
-		score = svc && strcmp(svc, service) == 0 && c.state &&
-		    strcmp(c.state, "running") == 0 ? (strcmp(c.name, want) == 0 ? 2 : 1) : 0;
-		if (score > best) {
-			best = score;
-			free(*id);
-			*id = xstrdup(c.id);
-		}
-		free(want);
-		docker_container_release(&c);
-	}
-	json_decref(list);
-	if (!*id)
-		return errf(err, "service '%s' of project '%s' has no running container: start it "
-		    "(reconcilerctl sync, or see reconcilerctl status)", service, project);
-	return 0;
-}
-
-static const char **
-cmd_argv(const struct mf_cmd *c)
-{
-	const char **argv = xcalloc(c->argc + 3, sizeof(*argv));
-	size_t n = 0;
-
-	if (c->shell) {
-		argv[n++] = "/bin/sh";
-		argv[n++] = "-c";
-	}
-	for (size_t i = 0; i < c->argc; i++)
-		argv[n++] = c->argv[i];
-	return argv;
-}
 
 /* --- a run ---------------------------------------------------------------- */
 
@@ -135,22 +74,13 @@ sink_deflate(struct sink *s, const unsigned char *data, size_t len, int flush)
 	return 0;
 }
 
-/* The command's stderr, for the journal: its first BACKUP_STDERR_MAX bytes. */
-static void
-keep_stderr(struct buf *b, const char *data, size_t len)
-{
-	size_t room = BACKUP_STDERR_MAX - b->len;
-
-	buf_add(b, data, len < room ? len : room);
-}
-
 static int
 sink_output(int stream, const char *data, size_t len, void *payload)
 {
 	struct sink *s = payload;
 
 	if (stream == 2) {
-		keep_stderr(&s->errtext, data, len);
+		backup__keep_stderr(&s->errtext, data, len);
 		return 0;
 	}
 	if (s->werr)
@@ -159,24 +89,6 @@ sink_output(int stream, const char *data, size_t len, void *payload)
 	if (s->gzip)
 		return sink_deflate(s, (const unsigned char *)data, len, Z_NO_FLUSH) < 0;
 	return sink_write(s, (const unsigned char *)data, len) < 0;
-}
-
-/* The last line of the command's stderr, for a one-line error. */
-static const char *
-stderr_line(struct buf *b, char *out, size_t n)
-{
-	char *end, *start;
-
-	if (!b->len)
-		return "";
-	end = b->data + b->len;
-	while (end > b->data && (end[-1] == '\n' || end[-1] == '\r'))
-		end--;
-	start = end;
-	while (start > b->data && start[-1] != '\n')
-		start--;
-	snprintf(out, n, ": %.*s", (int)(end - start), start);
-	return out;
 }
 
 /* With the destination locked no other run there is under way anywhere, so a
@@ -331,7 +243,7 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	made = 1;
 	log_info("backup", "name=%s service=%s trigger=%s file=%s started", b->name, b->service,
 	    o->trigger ? o->trigger : "-", path);
-	argv = cmd_argv(&b->command);
+	argv = backup__cmd_argv(&b->command);
 	eo.argv = argv;
 	eo.output = sink_output;
 	eo.payload = &s;
@@ -347,12 +259,12 @@ backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b
 	}
 	if (code != 0) {
 		errf(e, "the command exited with status %d%s", code,
-		    stderr_line(&s.errtext, line, sizeof(line)));
+		    backup__stderr_line(&s.errtext, line, sizeof(line)));
 		goto out;
 	}
 	if (s.raw == 0) {
 		errf(e, "the command wrote nothing on its standard output%s",
-		    stderr_line(&s.errtext, line, sizeof(line)));
+		    backup__stderr_line(&s.errtext, line, sizeof(line)));
 		goto out;
 	}
 	if (s.gzip && sink_deflate(&s, NULL, 0, Z_FINISH) < 0) {
@@ -675,7 +587,7 @@ restore_output(int stream, const char *data, size_t len, void *payload)
 	struct restore_io *r = payload;
 
 	if (stream == 2)
-		keep_stderr(&r->errtext, data, len);
+		backup__keep_stderr(&r->errtext, data, len);
 	return r->cb ? r->cb(stream, data, len, r->payload) : 0;
 }
 
@@ -712,7 +624,7 @@ backup_restore(struct docker *d, const struct manifest *m, const struct mf_backu
 		goto out;
 	}
 	opened = 1;
-	argv = cmd_argv(&b->restore);
+	argv = backup__cmd_argv(&b->restore);
 	eo.argv = argv;
 	eo.input = restore_input;
 	eo.output = restore_output;
@@ -725,7 +637,7 @@ backup_restore(struct docker *d, const struct manifest *m, const struct mf_backu
 	}
 	if (code != 0) {
 		errf(err, "backup '%s': the restore command exited with status %d%s", b->name, code,
-		    stderr_line(&r.errtext, line, sizeof(line)));
+		    backup__stderr_line(&r.errtext, line, sizeof(line)));
 		goto out;
 	}
 	if (!r.src.done) {
