@@ -1,6 +1,8 @@
 /*
- * backup: see backup.h. The dump never goes through memory whole: each piece
- * of the exec's stdout is compressed, hashed and written as it arrives.
+ * backup: a run, from the backup's command in the service's container to a
+ * named, checked dump (see backup.h). The dump never goes through memory
+ * whole: each piece of the exec's stdout is compressed, hashed and written as
+ * it arrives.
  */
 #include "backup_int.h"
 #include "log.h"
@@ -19,8 +21,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* --- a run ---------------------------------------------------------------- */
+/* --- the sink ------------------------------------------------------------- */
 
+/* Where the command's stdout goes as it arrives: through gzip (unless
+ * compress is none) into the .tmp, the bytes on disk hashed. */
 struct sink {
 	const char *path;
 	int fd;
@@ -91,6 +95,8 @@ sink_output(int stream, const char *data, size_t len, void *payload)
 	return sink_write(s, (const unsigned char *)data, len) < 0;
 }
 
+/* --- the destination ------------------------------------------------------ */
+
 /* With the destination locked no other run there is under way anywhere, so a
  * .tmp of this backup was left by a run that was killed. */
 static void
@@ -157,6 +163,8 @@ check_destination(const struct mf_backup *b, const struct backup_options *o, cha
 	return 0;
 }
 
+/* --- the steps of a run --------------------------------------------------- */
+
 static void
 run_record(const struct backup_options *o, int64_t id, const struct backup_result *res,
     const char *error)
@@ -167,183 +175,263 @@ run_record(const struct backup_options *o, int64_t id, const struct backup_resul
 		    "ok");
 }
 
+/* One run's state, from the claim of its name to its cleanup. */
+struct run {
+	const struct mf_backup *b;
+	const struct backup_options *o;
+	time_t now;		/* names the file; the next second when that name is taken */
+	int slot;		/* the name's claim, or -1 */
+	int lockfd;		/* the destination's lock, or -1 */
+	char *id;		/* the service's running container */
+	char *path, *tmp, *side;	/* the dump, its .tmp, its sidecar */
+	char *sidetext;
+	const char **argv;
+	struct sink s;
+	int zinit, made, sided, renamed;	/* what there is to end or to undo */
+};
+
+static void
+run_init(struct run *r, const struct mf_backup *b, const struct backup_options *o)
+{
+	memset(r, 0, sizeof(*r));
+	r->b = b;
+	r->o = o;
+	r->now = o->now ? o->now : time(NULL);
+	r->slot = -1;
+	r->lockfd = -1;
+	r->s.fd = -1;
+	buf_init(&r->s.errtext, BACKUP_STDERR_MAX + 1);
+}
+
+/* The name claimed, the destination checked and locked, the container found,
+ * what a killed run left removed. */
+static int
+run_prepare(struct run *r, struct docker *d, const struct manifest *m, char *e)
+{
+	const struct mf_backup *b = r->b;
+
+	if ((r->slot = backup__claim(b->name)) < 0)
+		return errf(e, "too many backups running at once");
+	if (check_destination(b, r->o, e) < 0 || (r->lockfd = backup__lock_destination(b, e)) < 0 ||
+	    backup_container(d, m->project, b->service, &r->id, e) < 0)
+		return -1;
+	remove_stale_tmp(b);
+	return 0;
+}
+
+/* The dump's path, <destination>/<name>-<UTC time>.dump[.gz], beside its .tmp
+ * and its sidecar. */
+static int
+run_name(struct run *r, char *e)
+{
+	const struct mf_backup *b = r->b;
+	char when[32];
+	struct timespec ts;
+	struct tm tm;
+
+	/* Names are to the second: a run right after another (a backup before
+	 * deploy after a manual one) takes the next second. */
+	for (int tries = 0;; tries++) {
+		gmtime_r(&r->now, &tm);
+		strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+		free(r->path);
+		r->path = xasprintf("%s/%s-%s.dump%s", b->destination, b->name, when,
+		    b->compress == MF_GZIP ? ".gz" : "");
+		if (access(r->path, F_OK) < 0)
+			break;
+		if (r->o->now || tries == 3)
+			return errf(e, "'%s' exists already: try again", r->path);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sleep_ms(1000 - ts.tv_nsec / 1000000 + 10);
+		r->now = time(NULL) > r->now ? time(NULL) : r->now + 1;
+	}
+	r->tmp = xasprintf("%s.tmp", r->path);
+	r->side = xasprintf("%s.sha256", r->path);
+	return 0;
+}
+
+/* The sink ready: SHA-256 and gzip started, the .tmp created. */
+static int
+run_open(struct run *r, char *e)
+{
+	struct sink *s = &r->s;
+
+	s->path = r->tmp;
+	s->gzip = r->b->compress == MF_GZIP;
+	s->out = xmalloc(BACKUP__CHUNK);
+	s->sha = EVP_MD_CTX_new();
+	if (!s->sha || !EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL))
+		return errf(e, "SHA-256 is not available");
+	if (s->gzip) {
+		/* windowBits 15 + 16: a gzip header and trailer, as gzip(1) writes */
+		if (deflateInit2(&s->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+		    Z_DEFAULT_STRATEGY) != Z_OK)
+			return errf(e, "zlib: cannot start compressing");
+		r->zinit = 1;
+	}
+	if ((s->fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return errf(e, "cannot create '%s': %s", r->tmp, strerror(errno));
+	r->made = 1;
+	return 0;
+}
+
+/* The command in the container, its stdout streamed into the sink. It fails
+ * when it exits non-zero or writes nothing, or when the writing fails. */
+static int
+run_exec(struct run *r, struct docker *d, char *e)
+{
+	struct docker_exec_options eo = DOCKER_EXEC_OPTIONS_INIT;
+	struct sink *s = &r->s;
+	char line[300];
+	int code = -1;
+
+	r->argv = backup__cmd_argv(&r->b->command);
+	eo.argv = r->argv;
+	eo.output = sink_output;
+	eo.payload = s;
+	eo.timeout_ms = r->o->timeout_ms > 0 ? r->o->timeout_ms : BACKUP_TIMEOUT;
+	if (docker_exec(d, r->id, &eo, &code, e) < 0) {
+		if (s->werr)
+			errf(e, "writing '%s': %s", r->tmp, strerror(s->werr));
+		return -1;
+	}
+	if (s->werr)
+		return errf(e, "writing '%s': %s", r->tmp, strerror(s->werr));
+	if (code != 0)
+		return errf(e, "the command exited with status %d%s", code,
+		    backup__stderr_line(&s->errtext, line, sizeof(line)));
+	if (s->raw == 0)
+		return errf(e, "the command wrote nothing on its standard output%s",
+		    backup__stderr_line(&s->errtext, line, sizeof(line)));
+	return 0;
+}
+
+/* The .tmp whole on disk: the gzip trailer written, fsynced, closed. */
+static int
+run_seal(struct run *r, char *e)
+{
+	struct sink *s = &r->s;
+	int rc, saved;
+
+	if (s->gzip && sink_deflate(s, NULL, 0, Z_FINISH) < 0)
+		return errf(e, "writing '%s': %s", r->tmp, strerror(s->werr));
+	rc = fsync(s->fd);
+	saved = errno;
+	if (close(s->fd) < 0 && rc == 0) {
+		rc = -1;
+		saved = errno;
+	}
+	s->fd = -1;
+	if (rc < 0)
+		return errf(e, "writing '%s': %s", r->tmp, strerror(saved));
+	return 0;
+}
+
+/* The dump under its name: the sidecar, the rename of the .tmp, the
+ * directory synced. res->sha256 is the dump's. */
+static int
+run_publish(struct run *r, struct backup_result *res, char *e)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	EVP_DigestFinal_ex(r->s.sha, md, &mdlen);
+	hex_encode(md, mdlen, res->sha256);
+	/* the sidecar first: a dump with a name is always a checked one */
+	r->sidetext = xasprintf("%s  %s\n", res->sha256, strrchr(r->path, '/') + 1);
+	if (file_write_atomic(r->side, r->sidetext, strlen(r->sidetext), 0600, e) < 0)
+		return -1;
+	r->sided = 1;
+	if (rename(r->tmp, r->path) < 0)
+		return errf(e, "renaming '%s': %s", r->tmp, strerror(errno));
+	r->renamed = 1;
+	if (backup__fsync_dir(r->b->destination) < 0)
+		return errf(e, "syncing '%s': %s", r->b->destination, strerror(errno));
+	return 0;
+}
+
+/* The file closed and zlib ended; after a failure, what the run wrote is
+ * removed. */
+static void
+run_close(struct run *r, int failed)
+{
+	if (r->s.fd >= 0)
+		close(r->s.fd);
+	if (r->zinit)
+		deflateEnd(&r->s.zs);
+	if (failed) {
+		/* nothing half-written stays */
+		if (r->made && !r->renamed)
+			unlink(r->tmp);
+		if (r->renamed)
+			unlink(r->path);
+		if (r->sided)
+			unlink(r->side);
+	}
+}
+
+/* The destination unlocked, the name released, the rest freed. */
+static void
+run_release(struct run *r)
+{
+	if (r->lockfd >= 0)
+		close(r->lockfd);
+	if (r->slot >= 0)
+		backup__release(r->slot);
+	EVP_MD_CTX_free(r->s.sha);
+	buf_release(&r->s.errtext);
+	free(r->s.out);
+	free(r->argv);
+	free(r->id);
+	free(r->path);
+	free(r->tmp);
+	free(r->side);
+	free(r->sidetext);
+}
+
+/* exec -> (gzip) -> .tmp -> fsync -> .sha256 -> rename -> fsync of the
+ * directory; then retention, the log and the journal. */
 int
 backup_run(struct docker *d, const struct manifest *m, const struct mf_backup *b,
     const struct backup_options *o, struct backup_result *res, char *err)
 {
-	struct docker_exec_options eo = DOCKER_EXEC_OPTIONS_INIT;
-	struct sink s;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	char e[ERR_LEN], when[32], line[300], *id = NULL, *path = NULL, *tmp = NULL, *side = NULL;
-	char *sidetext = NULL;
-	const char **argv = NULL;
-	time_t now = o->now ? o->now : time(NULL);
-	long long t0 = now_ms();
+	struct run r;
+	char e[ERR_LEN];
+	long long t0;
 	int64_t jid = -1;
-	int slot, code = -1, rc = -1, renamed = 0, zinit = 0, made = 0, sided = 0, lockfd = -1;
-	struct timespec ts;
-	struct tm tm;
+	int rc = -1;
 
+	run_init(&r, b, o);
+	t0 = now_ms();
 	memset(res, 0, sizeof(*res));
-	memset(&s, 0, sizeof(s));
-	s.fd = -1;
-	buf_init(&s.errtext, BACKUP_STDERR_MAX + 1);
 	if (o->journal)
 		jid = journal_backup_begin(o->journal, b->name, o->trigger);
-	if ((slot = backup__claim(b->name)) < 0) {
-		errf(e, "too many backups running at once");
+	if (run_prepare(&r, d, m, e) < 0 || run_name(&r, e) < 0 || run_open(&r, e) < 0)
 		goto out;
-	}
-	if (check_destination(b, o, e) < 0 || (lockfd = backup__lock_destination(b, e)) < 0 ||
-	    backup_container(d, m->project, b->service, &id, e) < 0)
-		goto out;
-	remove_stale_tmp(b);
-	/* Names are to the second: a run right after another (a backup before
-	 * deploy after a manual one) takes the next second. */
-	for (int tries = 0;; tries++) {
-		gmtime_r(&now, &tm);
-		strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
-		free(path);
-		path = xasprintf("%s/%s-%s.dump%s", b->destination, b->name, when,
-		    b->compress == MF_GZIP ? ".gz" : "");
-		if (access(path, F_OK) < 0)
-			break;
-		if (o->now || tries == 3) {
-			errf(e, "'%s' exists already: try again", path);
-			goto out;
-		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		sleep_ms(1000 - ts.tv_nsec / 1000000 + 10);
-		now = time(NULL) > now ? time(NULL) : now + 1;
-	}
-	tmp = xasprintf("%s.tmp", path);
-	side = xasprintf("%s.sha256", path);
-	s.path = tmp;
-	s.gzip = b->compress == MF_GZIP;
-	s.out = xmalloc(BACKUP__CHUNK);
-	s.sha = EVP_MD_CTX_new();
-	if (!s.sha || !EVP_DigestInit_ex(s.sha, EVP_sha256(), NULL)) {
-		errf(e, "SHA-256 is not available");
-		goto out;
-	}
-	if (s.gzip) {
-		/* windowBits 15 + 16: a gzip header and trailer, as gzip(1) writes */
-		if (deflateInit2(&s.zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-		    Z_DEFAULT_STRATEGY) != Z_OK) {
-			errf(e, "zlib: cannot start compressing");
-			goto out;
-		}
-		zinit = 1;
-	}
-	if ((s.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		errf(e, "cannot create '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	made = 1;
 	log_info("backup", "name=%s service=%s trigger=%s file=%s started", b->name, b->service,
-	    o->trigger ? o->trigger : "-", path);
-	argv = backup__cmd_argv(&b->command);
-	eo.argv = argv;
-	eo.output = sink_output;
-	eo.payload = &s;
-	eo.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : BACKUP_TIMEOUT;
-	if (docker_exec(d, id, &eo, &code, e) < 0) {
-		if (s.werr)
-			errf(e, "writing '%s': %s", tmp, strerror(s.werr));
+	    o->trigger ? o->trigger : "-", r.path);
+	if (run_exec(&r, d, e) < 0 || run_seal(&r, e) < 0 || run_publish(&r, res, e) < 0)
 		goto out;
-	}
-	if (s.werr) {
-		errf(e, "writing '%s': %s", tmp, strerror(s.werr));
-		goto out;
-	}
-	if (code != 0) {
-		errf(e, "the command exited with status %d%s", code,
-		    backup__stderr_line(&s.errtext, line, sizeof(line)));
-		goto out;
-	}
-	if (s.raw == 0) {
-		errf(e, "the command wrote nothing on its standard output%s",
-		    backup__stderr_line(&s.errtext, line, sizeof(line)));
-		goto out;
-	}
-	if (s.gzip && sink_deflate(&s, NULL, 0, Z_FINISH) < 0) {
-		errf(e, "writing '%s': %s", tmp, strerror(s.werr));
-		goto out;
-	}
-	{
-		int r = fsync(s.fd), saved = errno;
-
-		if (close(s.fd) < 0 && r == 0) {
-			r = -1;
-			saved = errno;
-		}
-		s.fd = -1;
-		if (r < 0) {
-			errf(e, "writing '%s': %s", tmp, strerror(saved));
-			goto out;
-		}
-	}
-	EVP_DigestFinal_ex(s.sha, md, &mdlen);
-	hex_encode(md, mdlen, res->sha256);
-	/* the sidecar first: a dump with a name is always a checked one */
-	sidetext = xasprintf("%s  %s\n", res->sha256, strrchr(path, '/') + 1);
-	if (file_write_atomic(side, sidetext, strlen(sidetext), 0600, e) < 0)
-		goto out;
-	sided = 1;
-	if (rename(tmp, path) < 0) {
-		errf(e, "renaming '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	renamed = 1;
-	if (backup__fsync_dir(b->destination) < 0) {
-		errf(e, "syncing '%s': %s", b->destination, strerror(errno));
-		goto out;
-	}
-	res->file = path;
-	path = NULL;
-	res->size = s.written;
-	res->raw = s.raw;
+	res->file = r.path;
+	r.path = NULL;
+	res->size = r.s.written;
+	res->raw = r.s.raw;
 	rc = 0;
 out:
-	if (s.fd >= 0)
-		close(s.fd);
-	if (zinit)
-		deflateEnd(&s.zs);
-	if (rc < 0) {
-		/* nothing half-written stays */
-		if (made && !renamed)
-			unlink(tmp);
-		if (renamed)
-			unlink(path);
-		if (sided)
-			unlink(side);
-	}
+	run_close(&r, rc < 0);
 	res->ms = now_ms() - t0;
 	if (rc == 0) {
 		log_info("backup", "name=%s file=%s size=%llu raw=%llu ms=%lld sha256=%s",
 		    b->name, res->file, (unsigned long long)res->size,
 		    (unsigned long long)res->raw, res->ms, res->sha256);
-		if (backup_prune(b, now, res->file, &res->pruned, e) < 0)
+		if (backup_prune(b, r.now, res->file, &res->pruned, e) < 0)
 			log_warn("backup", "name=%s retention: %s", b->name, e);
 	} else {
 		errf(err, "backup '%s': %s", b->name, e);
 		log_error("backup", "%s", err);
 	}
 	run_record(o, jid, res, rc < 0 ? err : NULL);
-	if (lockfd >= 0)
-		close(lockfd);
-	if (slot >= 0)
-		backup__release(slot);
-	EVP_MD_CTX_free(s.sha);
-	buf_release(&s.errtext);
-	free(s.out);
-	free(argv);
-	free(id);
-	free(path);
-	free(tmp);
-	free(side);
-	free(sidetext);
+	run_release(&r);
 	return rc;
 }
 
