@@ -1,7 +1,9 @@
 /*
- * gitsrc: see gitsrc.h.
+ * gitsrc: see gitsrc.h. This file reads: a file at a commit of any
+ * repository, and the daemon's bare clone with its polls; and it holds the
+ * credentials every remote uses. gitpush.c commits and pushes.
  */
-#include "gitsrc.h"
+#include "gitsrc_int.h"
 #include "util.h"
 
 #include <git2.h>
@@ -45,8 +47,8 @@ gitsrc_shutdown(void)
 }
 
 /* what: a URL or a path; a URL loses its password or token (url_redact). */
-static int
-giterr(char *err, const char *what)
+int
+gitsrc__giterr(char *err, const char *what)
 {
 	const git_error *e = git_error_last();
 	char *shown = url_redact(what);
@@ -80,7 +82,7 @@ resolve(git_repository *repo, const char *ref, git_commit **out, char *err)
 		return -1;
 	}
 	if (git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT) < 0)
-		giterr(err, "ref does not name a commit");
+		gitsrc__giterr(err, "ref does not name a commit");
 	else
 		rc = 0;
 	git_object_free(obj);
@@ -100,7 +102,7 @@ read_path(git_repository *repo, git_commit *c, const char *path, size_t max, cha
 
 	git_oid_tostr(commit, sizeof(commit), git_commit_id(c));
 	if (git_commit_tree(&tree, c) < 0) {
-		giterr(err, "reading the commit's tree");
+		gitsrc__giterr(err, "reading the commit's tree");
 		goto out;
 	}
 	if (git_tree_entry_bypath(&entry, tree, path) < 0) {
@@ -143,7 +145,7 @@ gitsrc_read(const char *url, const char *ref, const char *path, size_t max, char
 		local = url + 7;
 	if (is_local(url)) {
 		if (git_repository_open_ext(&repo, local, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
-			giterr(err, url);
+			gitsrc__giterr(err, url);
 			goto out;
 		}
 	} else {
@@ -163,7 +165,7 @@ gitsrc_read(const char *url, const char *ref, const char *path, size_t max, char
 		    git_remote_create_anonymous(&remote, repo, url) < 0 ||
 		    git_remote_fetch(remote, ref && strlen(ref) != 40 ? &arr : NULL, &fo, NULL) < 0) {
 			free(refspec);
-			giterr(err, url);
+			gitsrc__giterr(err, url);
 			goto out;
 		}
 		free(refspec);
@@ -183,17 +185,11 @@ out:
 
 /* --- credentials --------------------------------------------------------- */
 
-/* libgit2 gives every callback of a remote one payload. */
-struct cbdata {
-	const struct gitsrc_auth *auth;
-	char *push_err;
-};
-
 static int
 cred_cb(git_credential **out, const char *url, const char *user_from_url,
     unsigned int allowed, void *payload)
 {
-	const struct gitsrc_auth *a = ((struct cbdata *)payload)->auth;
+	const struct gitsrc_auth *a = ((struct gitsrc__cbdata *)payload)->auth;
 	char err[ERR_LEN], *token = NULL;
 	size_t len;
 	int rc;
@@ -225,7 +221,7 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 static int
 hostkey_cb(git_cert *cert, int valid, const char *host, void *payload)
 {
-	const struct gitsrc_auth *a = ((struct cbdata *)payload)->auth;
+	const struct gitsrc_auth *a = ((struct gitsrc__cbdata *)payload)->auth;
 	git_cert_hostkey *hk = (git_cert_hostkey *)cert;
 	char *data = NULL, *line, *save = NULL, err[ERR_LEN];
 	unsigned char *b64 = NULL;
@@ -278,8 +274,8 @@ hostkey_cb(git_cert *cert, int valid, const char *host, void *payload)
 	return 0;
 }
 
-static void
-callbacks(git_remote_callbacks *cb, struct cbdata *data)
+void
+gitsrc__callbacks(git_remote_callbacks *cb, struct gitsrc__cbdata *data)
 {
 	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
 	cb->credentials = cred_cb;
@@ -298,10 +294,10 @@ clone_init(struct gitsrc *g, char *err)
 	g->repo = NULL;
 	rmtree(g->dir);
 	if (git_repository_init(&g->repo, g->dir, 1) < 0)
-		return giterr(err, g->dir);
+		return gitsrc__giterr(err, g->dir);
 	if (git_remote_create_with_fetchspec(&g->remote, g->repo, "origin", g->url,
 	    "+refs/heads/*:refs/remotes/origin/*") < 0)
-		return giterr(err, "creating the remote");
+		return gitsrc__giterr(err, "creating the remote");
 	return 0;
 }
 
@@ -348,20 +344,20 @@ gitsrc_free(struct gitsrc *g)
 static int
 remote_head(struct gitsrc *g, git_remote *r, const char *branch, git_oid *oid, char *err)
 {
-	struct cbdata data = { &g->auth, NULL };
+	struct gitsrc__cbdata data = { &g->auth, NULL };
 	git_remote_callbacks cb;
 	const git_remote_head **heads;
 	char *ref = xasprintf("refs/heads/%s", branch);
 	size_t n;
 	int rc = -1;
 
-	callbacks(&cb, &data);
+	gitsrc__callbacks(&cb, &data);
 	if (git_remote_connect(r, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0) {
-		giterr(err, g->shown);
+		gitsrc__giterr(err, g->shown);
 		goto out;
 	}
 	if (git_remote_ls(&heads, &n, r) < 0) {
-		giterr(err, g->shown);
+		gitsrc__giterr(err, g->shown);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -381,7 +377,7 @@ out:
 static int
 fetch(struct gitsrc *g, git_remote *r, const char *branch, char *err)
 {
-	struct cbdata data = { &g->auth, NULL };
+	struct gitsrc__cbdata data = { &g->auth, NULL };
 	git_fetch_options fo;
 	char *spec = xasprintf("+refs/heads/%s:refs/remotes/origin/%s", branch, branch);
 	char *specs[] = { spec };
@@ -389,10 +385,10 @@ fetch(struct gitsrc *g, git_remote *r, const char *branch, char *err)
 	int rc = 0;
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	callbacks(&fo.callbacks, &data);
+	gitsrc__callbacks(&fo.callbacks, &data);
 	fo.prune = GIT_FETCH_PRUNE;
 	if (git_remote_fetch(r, &arr, &fo, "reconciler fetch") < 0)
-		rc = giterr(err, g->shown);
+		rc = gitsrc__giterr(err, g->shown);
 	free(spec);
 	return rc;
 }
@@ -419,7 +415,7 @@ gitsrc_poll(struct gitsrc *g, const char *branch, char commit[41], int *fetched,
 		}
 		*fetched = 1;
 		if (git_commit_lookup(&c, g->repo, &want) < 0) {
-			giterr(err, "the fetched head is not a commit");
+			gitsrc__giterr(err, "the fetched head is not a commit");
 			goto out;
 		}
 		git_commit_free(c);
@@ -441,7 +437,7 @@ gitsrc_blob(struct gitsrc *g, const char *commit, const char *path, size_t max, 
 
 	*data = NULL;
 	if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&c, g->repo, &oid) < 0)
-		return giterr(err, commit);
+		return gitsrc__giterr(err, commit);
 	rc = read_path(g->repo, c, path, max, data, len, err);
 	git_commit_free(c);
 	return rc;
@@ -461,169 +457,4 @@ gitsrc_subject(struct gitsrc *g, const char *commit)
 	}
 	git_commit_free(c);
 	return s;
-}
-
-/* --- commit and push (set-image --commit) ---------------------------------- */
-
-static int
-open_worktree(git_repository **repo, const char *file, char **rel, char *err)
-{
-	char *abs = realpath(file, NULL);
-	const char *wd;
-
-	*rel = NULL;
-	if (!abs)
-		return errf(err, "cannot resolve '%s'", file);
-	if (git_repository_open_ext(repo, abs, 0, NULL) < 0) {
-		free(abs);
-		return giterr(err, "no Git repository holds the file");
-	}
-	if (!(wd = git_repository_workdir(*repo)) || strncmp(abs, wd, strlen(wd)) != 0) {
-		free(abs);
-		return errf(err, "'%s' is not inside the work tree of its repository", file);
-	}
-	*rel = xstrdup(abs + strlen(wd));
-	free(abs);
-	return 0;
-}
-
-/* Commits exactly one file: HEAD's tree with that path replaced, whatever else
- * is staged (a deploy commit must never sweep up someone's other work). */
-int
-gitsrc_commit_file(const char *file, const char *message, const char *author_name,
-    const char *author_email, char commit[41], char *err)
-{
-	git_repository *repo = NULL;
-	git_index *idx = NULL;
-	git_tree *base = NULL, *tree = NULL;
-	git_treebuilder *tb = NULL;
-	git_signature *sig = NULL;
-	git_reference *head = NULL;
-	git_commit *parent = NULL;
-	git_tree_update upd;
-	git_oid blob, tree_oid, oid;
-	char *rel = NULL;
-	int rc = -1;
-
-	gitsrc_init();
-	if (open_worktree(&repo, file, &rel, err) < 0)
-		goto out;
-	if (!author_name)
-		author_name = getenv("GIT_AUTHOR_NAME");
-	if (!author_email)
-		author_email = getenv("GIT_AUTHOR_EMAIL");
-	if (git_signature_now(&sig, author_name ? author_name : "reconcilerctl",
-	    author_email ? author_email : "reconcilerctl@localhost") < 0) {
-		giterr(err, "author");
-		goto out;
-	}
-	if (git_repository_head(&head, repo) == 0) {
-		if (git_reference_peel((git_object **)&parent, head, GIT_OBJECT_COMMIT) < 0 ||
-		    git_commit_tree(&base, parent) < 0) {
-			giterr(err, "reading HEAD");
-			goto out;
-		}
-	} else if (git_treebuilder_new(&tb, repo, NULL) < 0 ||
-	    git_treebuilder_write(&tree_oid, tb) < 0 || git_tree_lookup(&base, repo, &tree_oid) < 0) {
-		giterr(err, "an empty tree for the first commit");
-		goto out;
-	}
-	if (git_blob_create_from_workdir(&blob, repo, rel) < 0) {
-		giterr(err, rel);
-		goto out;
-	}
-	memset(&upd, 0, sizeof(upd));
-	upd.action = GIT_TREE_UPDATE_UPSERT;
-	upd.id = blob;
-	upd.filemode = GIT_FILEMODE_BLOB;
-	upd.path = rel;
-	if (git_tree_create_updated(&tree_oid, repo, base, 1, &upd) < 0 ||
-	    git_tree_lookup(&tree, repo, &tree_oid) < 0) {
-		giterr(err, "building the tree");
-		goto out;
-	}
-	if (parent && git_oid_equal(git_commit_tree_id(parent), &tree_oid)) {
-		errf(err, "nothing to commit: '%s' is unchanged", rel);
-		goto out;
-	}
-	if (git_commit_create_v(&oid, repo, "HEAD", sig, sig, NULL, message, tree,
-	    parent ? 1 : 0, parent) < 0) {
-		giterr(err, "committing");
-		goto out;
-	}
-	/* the index follows for that one path, so `git status` stays clean */
-	if (git_repository_index(&idx, repo) == 0 && git_index_add_bypath(idx, rel) == 0)
-		git_index_write(idx);
-	git_oid_tostr(commit, 41, &oid);
-	rc = 0;
-out:
-	git_commit_free(parent);
-	git_reference_free(head);
-	git_signature_free(sig);
-	git_tree_free(tree);
-	git_tree_free(base);
-	git_treebuilder_free(tb);
-	git_index_free(idx);
-	git_repository_free(repo);
-	free(rel);
-	return rc;
-}
-
-static int
-push_status_cb(const char *ref, const char *status, void *payload)
-{
-	char *err = ((struct cbdata *)payload)->push_err;
-
-	if (status)
-		errf(err, "the remote refused %s: %s", ref, status);
-	return 0;
-}
-
-int
-gitsrc_push(const char *file, const char *remote_name, const struct gitsrc_auth *auth, char *err)
-{
-	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	git_reference *head = NULL;
-	struct cbdata data = { auth, err };
-	git_push_options po;
-	char *rel = NULL, *spec = NULL;
-	int rc = -1;
-
-	gitsrc_init();
-	if (open_worktree(&repo, file, &rel, err) < 0)
-		goto out;
-	if (git_repository_head(&head, repo) < 0 || !git_reference_is_branch(head)) {
-		errf(err, "HEAD is not on a branch: nothing to push");
-		goto out;
-	}
-	if (git_remote_lookup(&remote, repo, remote_name ? remote_name : "origin") < 0) {
-		giterr(err, "remote");
-		goto out;
-	}
-	spec = xasprintf("%s:%s", git_reference_name(head), git_reference_name(head));
-	{
-		char *specs[] = { spec };
-		git_strarray arr = { specs, 1 };
-
-		git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-		callbacks(&po.callbacks, &data);
-		/* rejections come through this callback, not the return code */
-		po.callbacks.push_update_reference = push_status_cb;
-		err[0] = '\0';
-		if (git_remote_push(remote, &arr, &po) < 0) {
-			giterr(err, "push");
-			goto out;
-		}
-		if (err[0])
-			goto out;
-	}
-	rc = 0;
-out:
-	free(spec);
-	free(rel);
-	git_reference_free(head);
-	git_remote_free(remote);
-	git_repository_free(repo);
-	return rc;
 }
