@@ -44,12 +44,12 @@ struct command {
 	const char *summary;
 };
 
-static const struct command *find_command(const char *name);
+static const struct command *cli_find_command(const char *name);
 
 static int
-usage_error(const char *name, const char *fmt, ...)
+cli_usage_error(const char *name, const char *fmt, ...)
 {
-	const struct command *c = find_command(name);
+	const struct command *c = cli_find_command(name);
 	va_list ap;
 
 	fprintf(stderr, "reconcilerctl %s: ", name);
@@ -106,17 +106,17 @@ cmd_validate(int argc, char **argv)
 		case 'g': github = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h':
-			printf("usage: reconcilerctl validate %s\n", find_command("validate")->usage);
+			printf("usage: reconcilerctl validate %s\n", cli_find_command("validate")->usage);
 			json_decref(files);
 			return 0;
 		default:
 			json_decref(files);
-			return usage_error("validate", "unknown option");
+			return cli_usage_error("validate", "unknown option");
 		}
 	}
 	if (optind >= argc) {
 		json_decref(files);
-		return usage_error("validate", "no manifest given");
+		return cli_usage_error("validate", "no manifest given");
 	}
 	for (int i = optind; i < argc; i++) {
 		char err[ERR_LEN], *src;
@@ -230,16 +230,16 @@ cmd_set_image(int argc, char **argv)
 		case OPT_SSHKEY: auth.ssh_key = optarg; break;
 		case OPT_KNOWN: auth.known_hosts = optarg; break;
 		case 'h':
-			printf("usage: reconcilerctl set-image %s\n", find_command("set-image")->usage);
+			printf("usage: reconcilerctl set-image %s\n", cli_find_command("set-image")->usage);
 			return 0;
 		default:
-			return usage_error("set-image", "unknown option");
+			return cli_usage_error("set-image", "unknown option");
 		}
 	}
 	if (argc - optind != 3)
-		return usage_error("set-image", "expected FILE SERVICE IMAGE@sha256:DIGEST");
+		return cli_usage_error("set-image", "expected FILE SERVICE IMAGE@sha256:DIGEST");
 	if (author && parse_author(author, &aname, &aemail) < 0)
-		return usage_error("set-image", "--author wants \"Name <email>\"");
+		return cli_usage_error("set-image", "--author wants \"Name <email>\"");
 	file = argv[optind];
 	service = argv[optind + 1];
 	image = argv[optind + 2];
@@ -284,7 +284,7 @@ out:
 
 /* --- where the manifest comes from, shared by diff and status ------------ */
 
-struct source {
+struct cli_source {
 	const char *file;
 	const char *repo, *ref, *path;
 	const char *secrets_dir, *state_dir, *host;
@@ -294,7 +294,7 @@ struct source {
 enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_NOCOLOR, OPT_STATS,
 	OPT_SOCKET };
 
-#define SOURCE_OPTIONS \
+#define CLI_SOURCE_OPTIONS \
 	{ "file", required_argument, NULL, 'f' }, \
 	{ "repo", required_argument, NULL, OPT_REPO }, \
 	{ "ref", required_argument, NULL, OPT_REF }, \
@@ -305,7 +305,7 @@ enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_NOCOLOR, O
 	{ "socket", required_argument, NULL, OPT_SOCKET }
 
 static int
-source_option(struct source *src, int c)
+cli_source_option(struct cli_source *src, int c)
 {
 	switch (c) {
 	case 'f': src->file = optarg; return 1;
@@ -322,7 +322,7 @@ source_option(struct source *src, int c)
 
 /* Loads and validates the manifest; errors are printed. 0 or -1. */
 static int
-source_load(const struct source *src, const char *cmd, struct manifest **m, char *revision)
+cli_source_load(const struct cli_source *src, const char *cmd, struct manifest **m, char *revision)
 {
 	char err[ERR_LEN], *text = NULL, *label = NULL, *shown;
 	struct diag d;
@@ -361,7 +361,7 @@ source_load(const struct source *src, const char *cmd, struct manifest **m, char
 }
 
 static int
-source_secrets(const struct source *src, struct secrets *sec, char *err)
+cli_source_secrets(const struct cli_source *src, struct secrets *sec, char *err)
 {
 	const char *state = src->state_dir ? src->state_dir : STATE_DIR_DEFAULT;
 	char *key = xasprintf("%s/hmac.key", state);
@@ -375,7 +375,7 @@ source_secrets(const struct source *src, struct secrets *sec, char *err)
 }
 
 static int
-open_docker(const struct source *src, struct docker **d, const char *cmd)
+cli_open_docker(const struct cli_source *src, struct docker **d, const char *cmd)
 {
 	struct docker_options o = DOCKER_OPTIONS_INIT;
 	char err[ERR_LEN];
@@ -390,7 +390,7 @@ open_docker(const struct source *src, struct docker **d, const char *cmd)
 
 /* Everything a plan needs: the manifest, its desired state (secrets read),
  * the engine's actual state and the diff. Errors are printed. */
-struct world {
+struct cli_world {
 	struct manifest *m;
 	struct secrets sec;
 	struct desired ds;
@@ -401,15 +401,15 @@ struct world {
 };
 
 static int
-world_load(struct world *w, const struct source *src, const char *cmd)
+cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd)
 {
 	char err[ERR_LEN];
 
 	memset(w, 0, sizeof(*w));
-	if (source_load(src, cmd, &w->m, w->revision) < 0)
+	if (cli_source_load(src, cmd, &w->m, w->revision) < 0)
 		return -1;
-	if (source_secrets(src, &w->sec, err) < 0 || desired_build(&w->ds, w->m, &w->sec, err) < 0 ||
-	    (open_docker(src, &w->d, cmd) == 0 && actual_load(&w->a, w->d, w->m->project, err) < 0)) {
+	if (cli_source_secrets(src, &w->sec, err) < 0 || desired_build(&w->ds, w->m, &w->sec, err) < 0 ||
+	    (cli_open_docker(src, &w->d, cmd) == 0 && actual_load(&w->a, w->d, w->m->project, err) < 0)) {
 		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 		return -1;
 	}
@@ -420,7 +420,7 @@ world_load(struct world *w, const struct source *src, const char *cmd)
 }
 
 static void
-world_release(struct world *w)
+cli_world_release(struct cli_world *w)
 {
 	plan_free(w->p);
 	actual_release(&w->a);
@@ -433,7 +433,7 @@ world_release(struct world *w)
 
 /* --- diff ------------------------------------------------------------------ */
 
-static long daemon_call(const struct source *src, const char *method, const char *path,
+static long cli_daemon_call(const struct cli_source *src, const char *method, const char *path,
     json_t **out);
 
 /* The daemon's GET /v1/diff answer, printed as a standalone diff would be. */
@@ -474,39 +474,39 @@ static int
 cmd_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		SOURCE_OPTIONS,
+		CLI_SOURCE_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-color", no_argument, NULL, OPT_NOCOLOR },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct source src = { 0 };
-	struct world w = { 0 };
+	struct cli_source src = { 0 };
+	struct cli_world w = { 0 };
 	int json = 0, color = isatty(STDOUT_FILENO), stats = 0, c, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:jh", opts, NULL)) != -1) {
-		if (source_option(&src, c))
+		if (cli_source_option(&src, c))
 			continue;
 		switch (c) {
 		case 'j': json = 1; break;
 		case OPT_NOCOLOR: color = 0; break;
 		case OPT_STATS: stats = 1; break;
 		case 'h':
-			printf("usage: reconcilerctl diff %s\n", find_command("diff")->usage);
+			printf("usage: reconcilerctl diff %s\n", cli_find_command("diff")->usage);
 			return 0;
 		default:
-			return usage_error("diff", "unknown option");
+			return cli_usage_error("diff", "unknown option");
 		}
 	}
 	if (optind < argc)
-		return usage_error("diff", "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("diff", "unexpected argument '%s'", argv[optind]);
 	if (getenv("NO_COLOR"))
 		color = 0;
 	/* No manifest named: the running daemon's view, when one answers. */
 	if (!src.file && !src.repo) {
 		json_t *o = NULL;
-		long status = daemon_call(&src, "GET", "/v1/diff", &o);
+		long status = cli_daemon_call(&src, "GET", "/v1/diff", &o);
 
 		if (status >= 0)
 			return diff_from_daemon(status, o, json, color);
@@ -514,7 +514,7 @@ cmd_diff(int argc, char **argv)
 		fprintf(stderr, "reconcilerctl diff: no reconcilerd answers (give --state-dir or "
 		    "--socket); diffing %s without it\n", DEFAULT_MANIFEST);
 	}
-	if (world_load(&w, &src, "diff") < 0)
+	if (cli_world_load(&w, &src, "diff") < 0)
 		goto out;
 	if (json) {
 		json_t *o = plan_json(w.p);
@@ -531,7 +531,7 @@ cmd_diff(int argc, char **argv)
 		fprintf(stderr, "engine calls: %lu\n", docker_calls(w.d));
 	rc = plan_in_sync(w.p) ? 0 : 1;
 out:
-	world_release(&w);
+	cli_world_release(&w);
 	return rc;
 }
 
@@ -542,7 +542,7 @@ static int
 cmd_apply(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		SOURCE_OPTIONS,
+		CLI_SOURCE_OPTIONS,
 		{ "revision", required_argument, NULL, 'r' },
 		{ "concurrency", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -551,14 +551,14 @@ cmd_apply(int argc, char **argv)
 	struct converge_options co = CONVERGE_OPTIONS_INIT;
 	struct docker_options dopts = DOCKER_OPTIONS_INIT;
 	struct converge_report rep = { 0 };
-	struct source src = { 0 };
-	struct world w = { 0 };
+	struct cli_source src = { 0 };
+	struct cli_world w = { 0 };
 	char err[ERR_LEN];
 	const char *rev = NULL;
 	int c, lockfd = -1, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:r:j:h", opts, NULL)) != -1) {
-		if (source_option(&src, c))
+		if (cli_source_option(&src, c))
 			continue;
 		switch (c) {
 		case 'r': rev = optarg; break;
@@ -566,24 +566,24 @@ cmd_apply(int argc, char **argv)
 			long n;
 
 			if (int_parse(optarg, 1, 64, &n) < 0)
-				return usage_error("apply", "--concurrency wants 1 to 64");
+				return cli_usage_error("apply", "--concurrency wants 1 to 64");
 			co.concurrency = (int)n;
 			break;
 		}
 		case 'h':
-			printf("usage: reconcilerctl apply %s\n", find_command("apply")->usage);
+			printf("usage: reconcilerctl apply %s\n", cli_find_command("apply")->usage);
 			return 0;
 		default:
-			return usage_error("apply", "unknown option");
+			return cli_usage_error("apply", "unknown option");
 		}
 	}
 	if (optind < argc)
-		return usage_error("apply", "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("apply", "unexpected argument '%s'", argv[optind]);
 	if (dir_lock(src.state_dir ? src.state_dir : STATE_DIR_DEFAULT, &lockfd, err) < 0) {
 		fprintf(stderr, "reconcilerctl apply: %s\n", err);
 		goto out;
 	}
-	if (world_load(&w, &src, "apply") < 0)
+	if (cli_world_load(&w, &src, "apply") < 0)
 		goto out;
 	co.revision = rev ? rev : *w.revision ? w.revision : "local";
 	co.crash_at = getenv("RECONCILER_CRASH_AT");
@@ -609,7 +609,7 @@ cmd_apply(int argc, char **argv)
 		printf("in sync, nothing to do\n");
 out:
 	converge_report_release(&rep);
-	world_release(&w);
+	cli_world_release(&w);
 	if (lockfd >= 0)
 		close(lockfd);
 	return rc;
@@ -619,13 +619,13 @@ out:
 /* --- daemon state: history, sync, and status's daemon line ---------------- */
 
 static char *
-state_file(const struct source *src, const char *name)
+cli_state_file(const struct cli_source *src, const char *name)
 {
 	return xasprintf("%s/%s", src->state_dir ? src->state_dir : STATE_DIR_DEFAULT, name);
 }
 
 static json_t *
-read_json_file(const char *path)
+cli_read_json_file(const char *path)
 {
 	return json_load_file(path, 0, NULL);
 }
@@ -640,9 +640,9 @@ collect(char *data, size_t size, size_t n, void *payload)
  * --socket). Returns the HTTP status with *out the JSON answer, or -1 when no
  * daemon answers there. */
 static long
-daemon_call(const struct source *src, const char *method, const char *path, json_t **out)
+cli_daemon_call(const struct cli_source *src, const char *method, const char *path, json_t **out)
 {
-	char *sock = src->socket ? xstrdup(src->socket) : state_file(src, "reconcilerd.sock");
+	char *sock = src->socket ? xstrdup(src->socket) : cli_state_file(src, "reconcilerd.sock");
 	char *url = xasprintf("http://reconcilerd%s", path);
 	CURL *c = curl_easy_init();
 	struct buf b;
@@ -673,7 +673,7 @@ daemon_call(const struct source *src, const char *method, const char *path, json
 }
 
 static void
-fmt_time(long long t, char *out, size_t n)
+cli_fmt_time(long long t, char *out, size_t n)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -693,7 +693,7 @@ cmd_history(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct source src = { 0 };
+	struct cli_source src = { 0 };
 	struct journal *j = NULL;
 	char err[ERR_LEN], *path;
 	int limit = 20, json = 0, c;
@@ -708,26 +708,26 @@ cmd_history(int argc, char **argv)
 			long n;
 
 			if (int_parse(optarg, 1, 1000000, &n) < 0)
-				return usage_error("history", "--limit wants a positive number");
+				return cli_usage_error("history", "--limit wants a positive number");
 			limit = (int)n;
 			break;
 		}
 		case 'j': json = 1; break;
 		case 'h':
-			printf("usage: reconcilerctl history %s\n", find_command("history")->usage);
+			printf("usage: reconcilerctl history %s\n", cli_find_command("history")->usage);
 			return 0;
 		default:
-			return usage_error("history", "unknown option");
+			return cli_usage_error("history", "unknown option");
 		}
 	}
 	if (limit < 1)
-		return usage_error("history", "--limit wants a positive number");
+		return cli_usage_error("history", "--limit wants a positive number");
 	path = xasprintf("/v1/history?limit=%d", limit);
-	if (daemon_call(&src, "GET", path, &h) != 200 || !json_is_array(h)) {
+	if (cli_daemon_call(&src, "GET", path, &h) != 200 || !json_is_array(h)) {
 		/* no daemon answers: read the journal file itself */
 		json_decref(h);
 		free(path);
-		path = state_file(&src, "journal.db");
+		path = cli_state_file(&src, "journal.db");
 		if (access(path, R_OK) < 0) {
 			fprintf(stderr, "reconcilerctl history: no journal at %s (%s; give "
 			    "--state-dir)\n", path, strerror(errno));
@@ -757,7 +757,7 @@ cmd_history(int argc, char **argv)
 		const char *e = json_string_value(json_object_get(cyc, "error"));
 		char when[32];
 
-		fmt_time(json_integer_value(json_object_get(cyc, "started")), when, sizeof(when));
+		cli_fmt_time(json_integer_value(json_object_get(cyc, "started")), when, sizeof(when));
 		printf("%s  %.12s  %-9s %s%s%s\n", when, rev ? rev : "-",
 		    json_string_value(json_object_get(cyc, "outcome")) ?
 		    json_string_value(json_object_get(cyc, "outcome")) : "running",
@@ -787,14 +787,14 @@ cmd_history(int argc, char **argv)
 /* The manifest for backups: -f or --repo when given, else the running
  * daemon's (its last good revision), else manifests/prod.yaml. */
 static int
-backup_manifest(const struct source *src, struct manifest **m)
+backup_manifest(const struct cli_source *src, struct manifest **m)
 {
 	char rev[41];
 	json_t *ans = NULL;
 	const char *text;
 
 	*m = NULL;
-	if (!src->file && !src->repo && daemon_call(src, "GET", "/v1/backups?source=1", &ans) ==
+	if (!src->file && !src->repo && cli_daemon_call(src, "GET", "/v1/backups?source=1", &ans) ==
 	    200 && (text = json_string_value(json_object_get(ans, "source")))) {
 		const char *label = json_string_value(json_object_get(ans, "label"));
 		struct diag d;
@@ -808,7 +808,7 @@ backup_manifest(const struct source *src, struct manifest **m)
 		return rc;
 	}
 	json_decref(ans);
-	return source_load(src, "backup", m, rev);
+	return cli_source_load(src, "backup", m, rev);
 }
 
 static const struct mf_backup *
@@ -844,7 +844,7 @@ backup_list_one(const struct mf_backup *b, json_t *arr)
 		const char *state = st == 0 ? "ok" : st == 1 && !f[i].sidecar ? "no-checksum" :
 		    st == 1 ? "MISMATCH" : "unreadable";
 
-		fmt_time(f[i].when, when, sizeof(when));
+		cli_fmt_time(f[i].when, when, sizeof(when));
 		if (arr)
 			json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:s}", "backup", b->name,
 			    "file", f[i].path, "size", (json_int_t)f[i].size, "time",
@@ -879,7 +879,7 @@ backup_first_run(json_t *runs)
 	return first;
 }
 
-static int backup_running(const struct source *src, const char *name);
+static int backup_running(const struct cli_source *src, const char *name);
 
 /*
  * Polls until the run after after_id ends. Stops with an error when the
@@ -888,14 +888,14 @@ static int backup_running(const struct source *src, const char *name);
  * not open its journal: its log says more).
  */
 static int
-backup_wait(const struct source *src, const char *name, long long after_id)
+backup_wait(const struct cli_source *src, const char *name, long long after_id)
 {
 	char *path = xasprintf("/v1/backups/%s?after=%lld&order=oldest", name, after_id);
 	int rc = 1, idle = 0;
 
 	for (;;) {
 		json_t *ans = NULL, *run;
-		long st = daemon_call(src, "GET", path, &ans);
+		long st = cli_daemon_call(src, "GET", path, &ans);
 
 		if (st < 0) {
 			fprintf(stderr, "reconcilerctl backup run: the daemon stopped answering\n");
@@ -948,7 +948,7 @@ backup_wait(const struct source *src, const char *name, long long after_id)
 }
 
 static int
-backup_run_cmd(const struct source *src, const char *name, int wait)
+backup_run_cmd(const struct cli_source *src, const char *name, int wait)
 {
 	struct backup_options bo = BACKUP_OPTIONS_INIT;
 	struct backup_result res;
@@ -958,7 +958,7 @@ backup_run_cmd(const struct source *src, const char *name, int wait)
 	const struct mf_backup *b;
 	char *path = xasprintf("/v1/backups/%s/run", name), err[ERR_LEN];
 	json_t *ans = NULL;
-	long st = src->file || src->repo ? -1 : daemon_call(src, "POST", path, &ans);
+	long st = src->file || src->repo ? -1 : cli_daemon_call(src, "POST", path, &ans);
 	int rc = 1;
 
 	free(path);
@@ -985,11 +985,11 @@ backup_run_cmd(const struct source *src, const char *name, int wait)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	path = state_file(src, "journal.db");
+	path = cli_state_file(src, "journal.db");
 	if (access(path, W_OK) == 0 && journal_open(&j, path, 0, err) < 0)
 		j = NULL;
 	free(path);
-	if (open_docker(src, &d, "backup run") < 0)
+	if (cli_open_docker(src, &d, "backup run") < 0)
 		goto out;
 	bo.journal = j;
 	bo.trigger = "manual";
@@ -1011,13 +1011,13 @@ out:
 
 /* 1 when the daemon says a run of name is under way or queued. */
 static int
-backup_running(const struct source *src, const char *name)
+backup_running(const struct cli_source *src, const char *name)
 {
 	json_t *ans = NULL, *it;
 	size_t i;
 	int busy = 0;
 
-	if (daemon_call(src, "GET", "/v1/backups", &ans) == 200)
+	if (cli_daemon_call(src, "GET", "/v1/backups", &ans) == 200)
 		json_array_foreach(json_object_get(ans, "backups"), i, it)
 			if (json_is_string(json_object_get(it, "name")) &&
 			    strcmp(json_string_value(json_object_get(it, "name")), name) == 0)
@@ -1053,14 +1053,14 @@ static int
 cmd_backup(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		SOURCE_OPTIONS,
+		CLI_SOURCE_OPTIONS,
 		{ "wait", no_argument, NULL, 'w' },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct source src = { 0 };
+	struct cli_source src = { 0 };
 	struct manifest *m = NULL;
 	struct docker *d = NULL;
 	const struct mf_backup *b;
@@ -1070,40 +1070,40 @@ cmd_backup(int argc, char **argv)
 	uint64_t raw;
 
 	while ((c = getopt_long(argc, argv, "f:H:wyjh", opts, NULL)) != -1) {
-		if (source_option(&src, c))
+		if (cli_source_option(&src, c))
 			continue;
 		switch (c) {
 		case 'w': wait = 1; break;
 		case 'y': yes = 1; break;
 		case 'j': json = 1; break;
 		case 'h':
-			printf("usage: reconcilerctl backup %s\n", find_command("backup")->usage);
+			printf("usage: reconcilerctl backup %s\n", cli_find_command("backup")->usage);
 			return 0;
 		default:
-			return usage_error("backup", "unknown option");
+			return cli_usage_error("backup", "unknown option");
 		}
 	}
 	if (optind >= argc)
-		return usage_error("backup", "list, run, restore or verify?");
+		return cli_usage_error("backup", "list, run, restore or verify?");
 	verb = argv[optind++];
 	if (optind < argc)
 		name = argv[optind++];
 	if (optind < argc)
 		file = argv[optind++];
 	if (optind < argc)
-		return usage_error("backup", "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("backup", "unexpected argument '%s'", argv[optind]);
 	if (strcmp(verb, "run") == 0) {
 		if (!name || file)
-			return usage_error("backup", "run takes one backup name");
+			return cli_usage_error("backup", "run takes one backup name");
 		return backup_run_cmd(&src, name, wait);
 	}
 	if (strcmp(verb, "list") && strcmp(verb, "restore") && strcmp(verb, "verify"))
-		return usage_error("backup", "unknown action '%s' (list, run, restore, verify)",
+		return cli_usage_error("backup", "unknown action '%s' (list, run, restore, verify)",
 		    verb);
 	if (strcmp(verb, "list") != 0 && (!name || !file))
-		return usage_error("backup", "%s takes a backup name and a file", verb);
+		return cli_usage_error("backup", "%s takes a backup name and a file", verb);
 	if (strcmp(verb, "list") == 0 && file)
-		return usage_error("backup", "list takes at most a backup name");
+		return cli_usage_error("backup", "list takes at most a backup name");
 	if (backup_manifest(&src, &m) < 0)
 		goto out;
 	if (strcmp(verb, "list") == 0) {
@@ -1150,7 +1150,7 @@ cmd_backup(int argc, char **argv)
 		    "now: restore after it ends\n", b->name);
 		goto out;
 	}
-	if (confirm_restore(m, b, path, yes) < 0 || open_docker(&src, &d, "backup restore") < 0)
+	if (confirm_restore(m, b, path, yes) < 0 || cli_open_docker(&src, &d, "backup restore") < 0)
 		goto out;
 	if (backup_restore(d, m, b, path, write_output, NULL, err) < 0) {
 		fprintf(stderr, "reconcilerctl backup restore: %s\n", err);
@@ -1168,30 +1168,30 @@ out:
 
 /* The daemon's status: from its socket, else from status.json. */
 static json_t *
-daemon_status(const struct source *src, int *live)
+cli_daemon_status(const struct cli_source *src, int *live)
 {
 	char *path;
 	json_t *st = NULL;
 
-	*live = daemon_call(src, "GET", "/v1/status", &st) == 200 && json_is_object(st);
+	*live = cli_daemon_call(src, "GET", "/v1/status", &st) == 200 && json_is_object(st);
 	if (*live)
 		return st;
 	json_decref(st);
-	path = state_file(src, "status.json");
-	st = read_json_file(path);
+	path = cli_state_file(src, "status.json");
+	st = cli_read_json_file(path);
 	free(path);
 	return st;
 }
 
 static int
-sync_wait(const struct source *src, long long before, int64_t timeout)
+sync_wait(const struct cli_source *src, long long before, int64_t timeout)
 {
 	for (int64_t waited = 0; waited < timeout; waited += 200) {
 		int live;
 		json_t *st;
 
 		sleep_ms(200);
-		if ((st = daemon_status(src, &live))) {
+		if ((st = cli_daemon_status(src, &live))) {
 			long long now = json_integer_value(json_object_get(st, "cycle"));
 			const char *state = json_string_value(json_object_get(st, "state"));
 			const char *msg = json_string_value(json_object_get(st, "message"));
@@ -1223,7 +1223,7 @@ cmd_sync(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct source src = { 0 };
+	struct cli_source src = { 0 };
 	char err[ERR_LEN], *path, *data = NULL;
 	int retry = 0, wait = 0, c, rc = EXIT_USAGE;
 	int64_t timeout = 600000;
@@ -1240,17 +1240,17 @@ cmd_sync(int argc, char **argv)
 		case 'w': wait = 1; break;
 		case 't':
 			if (duration_parse(optarg, &timeout) < 0)
-				return usage_error("sync", "invalid --timeout '%s'", optarg);
+				return cli_usage_error("sync", "invalid --timeout '%s'", optarg);
 			break;
 		case 'h':
-			printf("usage: reconcilerctl sync %s\n", find_command("sync")->usage);
+			printf("usage: reconcilerctl sync %s\n", cli_find_command("sync")->usage);
 			return 0;
 		default:
-			return usage_error("sync", "unknown option");
+			return cli_usage_error("sync", "unknown option");
 		}
 	}
 	/* the control socket first; a daemon without one is signalled */
-	if (daemon_call(&src, "POST", retry ? "/v1/sync?retry=1" : "/v1/sync", &st) == 202) {
+	if (cli_daemon_call(&src, "POST", retry ? "/v1/sync?retry=1" : "/v1/sync", &st) == 202) {
 		before = json_integer_value(json_object_get(st, "cycle_before"));
 		json_decref(st);
 		printf("sync requested from reconcilerd%s\n", retry ? " (quarantine cleared)" : "");
@@ -1260,7 +1260,7 @@ cmd_sync(int argc, char **argv)
 		return rc;
 	}
 	json_decref(st);
-	path = state_file(&src, "reconcilerd.pid");
+	path = cli_state_file(&src, "reconcilerd.pid");
 	if (file_read(path, 64, &data, &len, err) == 0)
 		data[strcspn(data, "\n")] = '\0';
 	if (!data || int_parse(data, 1, INT32_MAX, &pid) < 0 || kill((pid_t)pid, 0) < 0) {
@@ -1270,7 +1270,7 @@ cmd_sync(int argc, char **argv)
 	}
 	if (retry) {
 		struct journal *j = NULL;
-		char *jp = state_file(&src, "journal.db");
+		char *jp = cli_state_file(&src, "journal.db");
 		int n;
 
 		if (journal_open(&j, jp, 0, err) < 0) {
@@ -1284,8 +1284,8 @@ cmd_sync(int argc, char **argv)
 		printf("cleared %d quarantined revision/service pair%s\n", n, n == 1 ? "" : "s");
 	}
 	free(path);
-	path = state_file(&src, "status.json");
-	if ((st = read_json_file(path))) {
+	path = cli_state_file(&src, "status.json");
+	if ((st = cli_read_json_file(path))) {
 		before = json_integer_value(json_object_get(st, "cycle"));
 		json_decref(st);
 	}
@@ -1305,11 +1305,11 @@ out:
 }
 
 static void
-print_daemon_status(const struct source *src)
+print_daemon_status(const struct cli_source *src)
 {
 	char when[32];
 	int live;
-	json_t *st = daemon_status(src, &live), *q;
+	json_t *st = cli_daemon_status(src, &live), *q;
 	size_t i;
 
 	if (!st) {
@@ -1318,7 +1318,7 @@ print_daemon_status(const struct source *src)
 	}
 	if (!live)
 		printf("(no reconcilerd answers; its last status file says:)\n");
-	fmt_time(json_integer_value(json_object_get(st, "updated")), when, sizeof(when));
+	cli_fmt_time(json_integer_value(json_object_get(st, "updated")), when, sizeof(when));
 	printf("reconcilerd: %s at %.12s (last good %.12s), last cycle %s\n",
 	    json_string_value(json_object_get(st, "state")),
 	    json_string_value(json_object_get(st, "head")) ?
@@ -1350,13 +1350,13 @@ static int
 cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		SOURCE_OPTIONS,
+		CLI_SOURCE_OPTIONS,
 		{ "project", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct source src = { 0 };
+	struct cli_source src = { 0 };
 	struct manifest *m = NULL;
 	struct docker *d = NULL;
 	struct actual a = { 0 };
@@ -1366,24 +1366,24 @@ cmd_status(int argc, char **argv)
 	int json = 0, c, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:p:jh", opts, NULL)) != -1) {
-		if (source_option(&src, c))
+		if (cli_source_option(&src, c))
 			continue;
 		switch (c) {
 		case 'p': project = optarg; break;
 		case 'j': json = 1; break;
 		case 'h':
-			printf("usage: reconcilerctl status %s\n", find_command("status")->usage);
+			printf("usage: reconcilerctl status %s\n", cli_find_command("status")->usage);
 			return 0;
 		default:
-			return usage_error("status", "unknown option");
+			return cli_usage_error("status", "unknown option");
 		}
 	}
 	if (!project) {
-		if (source_load(&src, "status", &m, revision) < 0)
+		if (cli_source_load(&src, "status", &m, revision) < 0)
 			goto out;
 		project = m->project;
 	}
-	if (open_docker(&src, &d, "status") < 0)
+	if (cli_open_docker(&src, &d, "status") < 0)
 		goto out;
 	if (actual_load(&a, d, project, err) < 0) {
 		fprintf(stderr, "reconcilerctl status: %s\n", err);
@@ -1548,7 +1548,7 @@ cmd_import_compose(int argc, char **argv)
 		case OPT_RESOLVE: resolve = 1; break;
 		case OPT_PROJECT:
 			if (!manifest_name_ok(optarg)) {
-				rc = usage_error("import-compose", "--project '%s': 1-63 lowercase letters, "
+				rc = cli_usage_error("import-compose", "--project '%s': 1-63 lowercase letters, "
 				    "digits, '_', '-'", optarg);
 				goto out;
 			}
@@ -1556,14 +1556,14 @@ cmd_import_compose(int argc, char **argv)
 			break;
 		case OPT_IMAGE:
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				rc = usage_error("import-compose", "--image wants SERVICE=REF");
+				rc = cli_usage_error("import-compose", "--image wants SERVICE=REF");
 				goto out;
 			}
 			images[nimages++] = optarg;
 			break;
 		case OPT_BASEDIR:
 			if (optarg[0] != '/') {
-				rc = usage_error("import-compose", "--base-dir wants an absolute path (the "
+				rc = cli_usage_error("import-compose", "--base-dir wants an absolute path (the "
 				    "directory the relative bind mounts are in on the host)");
 				goto out;
 			}
@@ -1572,16 +1572,16 @@ cmd_import_compose(int argc, char **argv)
 		case 'H': rv.host = optarg; break;
 		case 'h':
 			printf("usage: reconcilerctl import-compose %s\n",
-			    find_command("import-compose")->usage);
+			    cli_find_command("import-compose")->usage);
 			rc = 0;
 			goto out;
 		default:
-			rc = usage_error("import-compose", "unknown option");
+			rc = cli_usage_error("import-compose", "unknown option");
 			goto out;
 		}
 	}
 	if (argc - optind != 1) {
-		rc = usage_error("import-compose", argc - optind ? "one Compose file at a time" :
+		rc = cli_usage_error("import-compose", argc - optind ? "one Compose file at a time" :
 		    "no Compose file given");
 		goto out;
 	}
@@ -1703,7 +1703,7 @@ static const struct command commands[] = {
 };
 
 static const struct command *
-find_command(const char *name)
+cli_find_command(const char *name)
 {
 	for (const struct command *c = commands; c->name; c++)
 		if (strcmp(c->name, name) == 0)
@@ -1714,8 +1714,8 @@ find_command(const char *name)
 static int
 cmd_help(int argc, char **argv)
 {
-	if (argc > 1 && find_command(argv[1])) {
-		const struct command *c = find_command(argv[1]);
+	if (argc > 1 && cli_find_command(argv[1])) {
+		const struct command *c = cli_find_command(argv[1]);
 
 		printf("usage: reconcilerctl %s %s\n\n%s\n", c->name, c->usage, c->summary);
 		return 0;
@@ -1741,7 +1741,7 @@ main(int argc, char **argv)
 		return cmd_help(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--version") == 0)
 		return cmd_version(argc - 1, argv + 1);
-	if (!(c = find_command(argv[1]))) {
+	if (!(c = cli_find_command(argv[1]))) {
 		fprintf(stderr, "reconcilerctl: unknown command '%s' (see reconcilerctl help)\n",
 		    argv[1]);
 		return EXIT_USAGE;
