@@ -3,6 +3,8 @@
  * thin cmd_<name> over the library the daemon uses.
  */
 #include "backup.h"
+#include "cli.h"
+#include "cli_source.h"
 #include "compose.h"
 #include "converge.h"
 #include "diag.h"
@@ -32,21 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STATE_DIR_DEFAULT "/var/lib/reconciler"
-#define DEFAULT_MANIFEST "manifests/prod.yaml"
-
-#define EXIT_USAGE 2
-
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *usage;
-	const char *summary;
-};
-
-static const struct command *cli_find_command(const char *name);
-
-static int
+int
 cli_usage_error(const char *name, const char *fmt, ...)
 {
 	const struct command *c = cli_find_command(name);
@@ -87,7 +75,7 @@ gh_escaped(const char *s, int property)
 	}
 }
 
-static int
+int
 cmd_validate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -197,7 +185,7 @@ parse_author(const char *a, char **name, char **email)
 
 enum { OPT_COMMIT = 300, OPT_PUSH, OPT_AUTHOR, OPT_REMOTE, OPT_TOKEN, OPT_SSHKEY, OPT_KNOWN };
 
-static int
+int
 cmd_set_image(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -282,161 +270,10 @@ out:
 	return rc;
 }
 
-/* --- where the manifest comes from, shared by diff and status ------------ */
-
-struct cli_source {
-	const char *file;
-	const char *repo, *ref, *path;
-	const char *secrets_dir, *state_dir, *host;
-	const char *socket;
-};
-
-enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_NOCOLOR, OPT_STATS,
-	OPT_SOCKET };
-
-#define CLI_SOURCE_OPTIONS \
-	{ "file", required_argument, NULL, 'f' }, \
-	{ "repo", required_argument, NULL, OPT_REPO }, \
-	{ "ref", required_argument, NULL, OPT_REF }, \
-	{ "path", required_argument, NULL, OPT_PATH }, \
-	{ "secrets-dir", required_argument, NULL, OPT_SECRETS }, \
-	{ "state-dir", required_argument, NULL, OPT_STATE }, \
-	{ "host", required_argument, NULL, 'H' }, \
-	{ "socket", required_argument, NULL, OPT_SOCKET }
-
-static int
-cli_source_option(struct cli_source *src, int c)
-{
-	switch (c) {
-	case 'f': src->file = optarg; return 1;
-	case OPT_REPO: src->repo = optarg; return 1;
-	case OPT_REF: src->ref = optarg; return 1;
-	case OPT_PATH: src->path = optarg; return 1;
-	case OPT_SECRETS: src->secrets_dir = optarg; return 1;
-	case OPT_STATE: src->state_dir = optarg; return 1;
-	case 'H': src->host = optarg; return 1;
-	case OPT_SOCKET: src->socket = optarg; return 1;
-	}
-	return 0;
-}
-
-/* Loads and validates the manifest; errors are printed. 0 or -1. */
-static int
-cli_source_load(const struct cli_source *src, const char *cmd, struct manifest **m, char *revision)
-{
-	char err[ERR_LEN], *text = NULL, *label = NULL, *shown;
-	struct diag d;
-	size_t len;
-	int rc;
-
-	*m = NULL;
-	revision[0] = '\0';
-	if (src->repo) {
-		const char *path = src->path ? src->path : DEFAULT_MANIFEST;
-
-		if (gitsrc_read(src->repo, src->ref, path, YT_MAX_SIZE, &text, &len, revision,
-		    err) < 0) {
-			fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
-			return -1;
-		}
-		shown = url_redact(src->repo);
-		label = xasprintf("%s@%.12s:%s", shown, revision, path);
-		free(shown);
-	} else {
-		const char *file = src->file ? src->file : DEFAULT_MANIFEST;
-
-		if (file_read(file, YT_MAX_SIZE, &text, &len, err) < 0) {
-			fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
-			return -1;
-		}
-		label = xstrdup(file);
-	}
-	diag_init(&d, label);
-	rc = manifest_parse(m, label, text, len, &d);
-	diag_print(&d, stderr);
-	diag_release(&d);
-	free(label);
-	free(text);
-	return rc;
-}
-
-static int
-cli_source_secrets(const struct cli_source *src, struct secrets *sec, char *err)
-{
-	const char *state = src->state_dir ? src->state_dir : STATE_DIR_DEFAULT;
-	char *key = xasprintf("%s/hmac.key", state);
-	int rc;
-
-	/* The key is the daemon's; standalone tools create it the way the daemon
-	 * would, so the digests they compute match what it will deploy. */
-	rc = secrets_open(sec, src->secrets_dir, key, access(state, W_OK) == 0, err);
-	free(key);
-	return rc;
-}
-
-static int
-cli_open_docker(const struct cli_source *src, struct docker **d, const char *cmd)
-{
-	struct docker_options o = DOCKER_OPTIONS_INIT;
-	char err[ERR_LEN];
-
-	o.host = src->host;
-	if (docker_open(d, &o, err) < 0) {
-		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
-		return -1;
-	}
-	return 0;
-}
-
-/* Everything a plan needs: the manifest, its desired state (secrets read),
- * the engine's actual state and the diff. Errors are printed. */
-struct cli_world {
-	struct manifest *m;
-	struct secrets sec;
-	struct desired ds;
-	struct actual a;
-	struct docker *d;
-	struct plan *p;
-	char revision[41];
-};
-
-static int
-cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd)
-{
-	char err[ERR_LEN];
-
-	memset(w, 0, sizeof(*w));
-	if (cli_source_load(src, cmd, &w->m, w->revision) < 0)
-		return -1;
-	if (cli_source_secrets(src, &w->sec, err) < 0 || desired_build(&w->ds, w->m, &w->sec, err) < 0 ||
-	    (cli_open_docker(src, &w->d, cmd) == 0 && actual_load(&w->a, w->d, w->m->project, err) < 0)) {
-		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
-		return -1;
-	}
-	if (!w->d)
-		return -1;
-	diff_compute(&w->p, &w->ds, &w->a);
-	return 0;
-}
-
-static void
-cli_world_release(struct cli_world *w)
-{
-	plan_free(w->p);
-	actual_release(&w->a);
-	desired_release(&w->ds);
-	secrets_release(&w->sec);
-	docker_free(w->d);
-	manifest_free(w->m);
-	memset(w, 0, sizeof(*w));
-}
-
 /* --- diff ------------------------------------------------------------------ */
 
-static long cli_daemon_call(const struct cli_source *src, const char *method, const char *path,
-    json_t **out);
+enum { OPT_NOCOLOR = 300, OPT_STATS };
 
-/* The daemon's GET /v1/diff answer, printed as a standalone diff would be. */
 static int
 diff_from_daemon(long status, json_t *o, int json, int color)
 {
@@ -470,7 +307,7 @@ out:
 	return rc;
 }
 
-static int
+int
 cmd_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -538,7 +375,7 @@ out:
 
 /* --- apply ----------------------------------------------------------------- */
 
-static int
+int
 cmd_apply(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -616,63 +453,7 @@ out:
 }
 
 
-/* --- daemon state: history, sync, and status's daemon line ---------------- */
-
-static char *
-cli_state_file(const struct cli_source *src, const char *name)
-{
-	return xasprintf("%s/%s", src->state_dir ? src->state_dir : STATE_DIR_DEFAULT, name);
-}
-
-static json_t *
-cli_read_json_file(const char *path)
-{
-	return json_load_file(path, 0, NULL);
-}
-
-static size_t
-collect(char *data, size_t size, size_t n, void *payload)
-{
-	return buf_add(payload, data, size * n) < 0 ? 0 : size * n;
-}
-
-/* A call to the daemon's control socket (<state_dir>/reconcilerd.sock or
- * --socket). Returns the HTTP status with *out the JSON answer, or -1 when no
- * daemon answers there. */
-static long
-cli_daemon_call(const struct cli_source *src, const char *method, const char *path, json_t **out)
-{
-	char *sock = src->socket ? xstrdup(src->socket) : cli_state_file(src, "reconcilerd.sock");
-	char *url = xasprintf("http://reconcilerd%s", path);
-	CURL *c = curl_easy_init();
-	struct buf b;
-	long status = -1;
-
-	*out = NULL;
-	buf_init(&b, 16 << 20);
-	if (c && access(sock, F_OK) == 0) {
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-		if (strcmp(method, "POST") == 0)
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-		if (curl_easy_perform(c) == CURLE_OK) {
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-			*out = b.data ? json_loads(b.data, 0, NULL) : NULL;
-		}
-	}
-	if (c)
-		curl_easy_cleanup(c);
-	buf_release(&b);
-	free(url);
-	free(sock);
-	return status;
-}
-
-static void
+void
 cli_fmt_time(long long t, char *out, size_t n)
 {
 	time_t tt = (time_t)t;
@@ -682,7 +463,7 @@ cli_fmt_time(long long t, char *out, size_t n)
 	strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-static int
+int
 cmd_history(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1049,7 +830,7 @@ confirm_restore(const struct manifest *m, const struct mf_backup *b, const char 
 	return 0;
 }
 
-static int
+int
 cmd_backup(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1166,23 +947,6 @@ out:
 	return rc;
 }
 
-/* The daemon's status: from its socket, else from status.json. */
-static json_t *
-cli_daemon_status(const struct cli_source *src, int *live)
-{
-	char *path;
-	json_t *st = NULL;
-
-	*live = cli_daemon_call(src, "GET", "/v1/status", &st) == 200 && json_is_object(st);
-	if (*live)
-		return st;
-	json_decref(st);
-	path = cli_state_file(src, "status.json");
-	st = cli_read_json_file(path);
-	free(path);
-	return st;
-}
-
 static int
 sync_wait(const struct cli_source *src, long long before, int64_t timeout)
 {
@@ -1211,7 +975,7 @@ sync_wait(const struct cli_source *src, long long before, int64_t timeout)
 	return 1;
 }
 
-static int
+int
 cmd_sync(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1346,7 +1110,7 @@ short_digest(const char *image)
 	return at ? at + 1 : image ? image : "-";
 }
 
-static int
+int
 cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1516,7 +1280,7 @@ resolve_image(const char *ref, char *digest, size_t len, const char **how, char 
 
 enum { OPT_FORCE = 400, OPT_RESOLVE, OPT_PROJECT, OPT_IMAGE, OPT_BASEDIR };
 
-static int
+int
 cmd_import_compose(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1665,14 +1429,12 @@ out:
 
 /* --- version, help -------------------------------------------------------- */
 
-static int
+int
 cmd_version(int argc, char **argv)
 {
 	printf("reconcilerctl %s (%s)\n", RECONCILER_VERSION, RECONCILER_GIT_REV);
 	return 0;
 }
-
-static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "[--json|--github] FILE...",
@@ -1702,7 +1464,7 @@ static const struct command commands[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
-static const struct command *
+const struct command *
 cli_find_command(const char *name)
 {
 	for (const struct command *c = commands; c->name; c++)
@@ -1711,7 +1473,7 @@ cli_find_command(const char *name)
 	return NULL;
 }
 
-static int
+int
 cmd_help(int argc, char **argv)
 {
 	if (argc > 1 && cli_find_command(argv[1])) {
