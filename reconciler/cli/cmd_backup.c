@@ -92,6 +92,31 @@ backup_list_one(const struct mf_backup *b, json_t *arr)
 	return 0;
 }
 
+/* backup list [NAME]: the dumps of one backup or of all, as text or JSON. */
+static int
+backup_list_cmd(const struct manifest *m, const char *name, int json)
+{
+	json_t *arr = json ? json_array() : NULL;
+	const struct mf_backup *b;
+	int rc = 0;
+
+	if (name && !(b = backup_named(m, name)))
+		rc = EXIT_USAGE;
+	else if (name)
+		rc = backup_list_one(b, arr) < 0 ? 1 : 0;
+	for (size_t i = 0; !name && i < m->nbackups; i++)
+		if (backup_list_one(&m->backups[i], arr) < 0)
+			rc = 1;
+	if (!name && !m->nbackups && !json)
+		printf("no backups in %s\n", m->file);
+	if (arr) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+	}
+	return rc;
+}
+
 static int
 write_output(int stream, const char *data, size_t len, void *payload)
 {
@@ -340,23 +365,7 @@ cmd_backup(int argc, char **argv)
 	if (backup_manifest(&src, &m) < 0)
 		goto out;
 	if (strcmp(verb, "list") == 0) {
-		json_t *arr = json ? json_array() : NULL;
-
-		rc = 0;
-		if (name && !(b = backup_named(m, name)))
-			rc = EXIT_USAGE;
-		else if (name)
-			rc = backup_list_one(b, arr) < 0 ? 1 : 0;
-		for (size_t i = 0; !name && i < m->nbackups; i++)
-			if (backup_list_one(&m->backups[i], arr) < 0)
-				rc = 1;
-		if (!name && !m->nbackups && !json)
-			printf("no backups in %s\n", m->file);
-		if (arr) {
-			json_dumpf(arr, stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(arr);
-		}
+		rc = backup_list_cmd(m, name, json);
 		goto out;
 	}
 	if (!(b = backup_named(m, name)))
