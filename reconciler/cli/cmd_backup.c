@@ -355,7 +355,7 @@ cmd_backup(int argc, char **argv)
 			return cli_usage_error("backup", "run takes one backup name");
 		return backup_run_cmd(&src, name, wait);
 	}
-	if (strcmp(verb, "list") && strcmp(verb, "restore") && strcmp(verb, "verify"))
+	if (strcmp(verb, "list") != 0 && strcmp(verb, "restore") != 0 && strcmp(verb, "verify") != 0)
 		return cli_usage_error("backup", "unknown action '%s' (list, run, restore, verify)",
 		    verb);
 	if (strcmp(verb, "list") != 0 && (!name || !file))
