@@ -1,0 +1,127 @@
+/*
+ * Where a command's manifest and engine come from (cli_source.h): -f or
+ * --repo, the secrets and the daemon's HMAC key, the engine at -H, and the
+ * plan they make together.
+ */
+#include "cli.h"
+#include "cli_source.h"
+#include "diag.h"
+#include "diff.h"
+#include "docker.h"
+#include "gitsrc.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+cli_source_option(struct cli_source *src, int c)
+{
+	switch (c) {
+	case 'f': src->file = optarg; return 1;
+	case OPT_REPO: src->repo = optarg; return 1;
+	case OPT_REF: src->ref = optarg; return 1;
+	case OPT_PATH: src->path = optarg; return 1;
+	case OPT_SECRETS: src->secrets_dir = optarg; return 1;
+	case OPT_STATE: src->state_dir = optarg; return 1;
+	case 'H': src->host = optarg; return 1;
+	case OPT_SOCKET: src->socket = optarg; return 1;
+	}
+	return 0;
+}
+
+/* Loads and validates the manifest; errors are printed. 0 or -1. */
+int
+cli_source_load(const struct cli_source *src, const char *cmd, struct manifest **m, char *revision)
+{
+	char err[ERR_LEN], *text = NULL, *label = NULL, *shown;
+	struct diag d;
+	size_t len;
+	int rc;
+
+	*m = NULL;
+	revision[0] = '\0';
+	if (src->repo) {
+		const char *path = src->path ? src->path : DEFAULT_MANIFEST;
+
+		if (gitsrc_read(src->repo, src->ref, path, YT_MAX_SIZE, &text, &len, revision,
+		    err) < 0) {
+			fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+			return -1;
+		}
+		shown = url_redact(src->repo);
+		label = xasprintf("%s@%.12s:%s", shown, revision, path);
+		free(shown);
+	} else {
+		const char *file = src->file ? src->file : DEFAULT_MANIFEST;
+
+		if (file_read(file, YT_MAX_SIZE, &text, &len, err) < 0) {
+			fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+			return -1;
+		}
+		label = xstrdup(file);
+	}
+	diag_init(&d, label);
+	rc = manifest_parse(m, label, text, len, &d);
+	diag_print(&d, stderr);
+	diag_release(&d);
+	free(label);
+	free(text);
+	return rc;
+}
+
+int
+cli_source_secrets(const struct cli_source *src, struct secrets *sec, char *err)
+{
+	const char *state = src->state_dir ? src->state_dir : STATE_DIR_DEFAULT;
+	char *key = xasprintf("%s/hmac.key", state);
+	int rc;
+
+	/* The key is the daemon's; standalone tools create it the way the daemon
+	 * would, so the digests they compute match what it will deploy. */
+	rc = secrets_open(sec, src->secrets_dir, key, access(state, W_OK) == 0, err);
+	free(key);
+	return rc;
+}
+
+int
+cli_open_docker(const struct cli_source *src, struct docker **d, const char *cmd)
+{
+	struct docker_options o = DOCKER_OPTIONS_INIT;
+	char err[ERR_LEN];
+
+	o.host = src->host;
+	if (docker_open(d, &o, err) < 0) {
+		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd)
+{
+	struct docker_options o = DOCKER_OPTIONS_INIT;
+	char err[ERR_LEN];
+
+	memset(w, 0, sizeof(*w));
+	if (cli_source_load(src, cmd, &w->m, w->revision) < 0)
+		return -1;
+	o.host = src->host;
+	if (cli_source_secrets(src, &w->sec, err) < 0 ||
+	    world_load(&w->w, w->m, &w->sec, NULL, &o, NULL, err) < 0) {
+		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cli_world_release(struct cli_world *w)
+{
+	world_release(&w->w);
+	secrets_release(&w->sec);
+	manifest_free(w->m);
+	memset(w, 0, sizeof(*w));
+}

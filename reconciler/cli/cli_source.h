@@ -1,0 +1,61 @@
+/*
+ * Where a command's manifest and engine come from: the options diff, apply,
+ * status and backup share (-f, --repo, -H, --state-dir…), loading the
+ * manifest, its secrets and the engine's state into a plan (struct cli_world).
+ */
+#ifndef RECONCILER_CLI_SOURCE_H
+#define RECONCILER_CLI_SOURCE_H
+
+#include <getopt.h>
+
+#include "manifest.h"
+#include "secrets.h"
+#include "state.h"
+#include "world.h"
+
+struct docker;
+struct plan;
+
+struct cli_source {
+	const char *file;
+	const char *repo, *ref, *path;
+	const char *secrets_dir, *state_dir, *host;
+	const char *socket;
+};
+
+/* getopt values of the long options without a short letter; a command's
+ * own start at 300. */
+enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET };
+
+#define CLI_SOURCE_OPTIONS \
+	{ "file", required_argument, NULL, 'f' }, \
+	{ "repo", required_argument, NULL, OPT_REPO }, \
+	{ "ref", required_argument, NULL, OPT_REF }, \
+	{ "path", required_argument, NULL, OPT_PATH }, \
+	{ "secrets-dir", required_argument, NULL, OPT_SECRETS }, \
+	{ "state-dir", required_argument, NULL, OPT_STATE }, \
+	{ "host", required_argument, NULL, 'H' }, \
+	{ "socket", required_argument, NULL, OPT_SOCKET }
+
+/* 1 when getopt's c (with optarg) was one of CLI_SOURCE_OPTIONS, else 0. */
+int cli_source_option(struct cli_source *src, int c);
+/* Loads and validates the manifest; errors are printed. 0 or -1. */
+int cli_source_load(const struct cli_source *src, const char *cmd, struct manifest **m,
+    char *revision);
+int cli_source_secrets(const struct cli_source *src, struct secrets *sec, char *err);
+/* Opens the engine at -H (else the default); errors are printed. 0 or -1. */
+int cli_open_docker(const struct cli_source *src, struct docker **d, const char *cmd);
+
+/* Everything a plan needs (deploy/world.h: the one pipeline) and where it
+ * came from. Errors are printed. */
+struct cli_world {
+	struct manifest *m;
+	struct secrets sec;
+	struct world w;
+	char revision[41];
+};
+
+int cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd);
+void cli_world_release(struct cli_world *w);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * reconcilerctl validate: checks manifests and reports their errors as text,
+ * JSON or GitHub workflow commands (the exit status says valid or not).
+ */
+#include "cli.h"
+#include "diag.h"
+#include "manifest.h"
+#include "util.h"
+#include "yamltree.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static json_t *
+diag_json(const struct diag *d)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < d->n; i++)
+		json_array_append_new(arr, json_pack("{s:i,s:i,s:s,s:s}", "line", d->v[i].line,
+		    "column", d->v[i].col, "path", d->v[i].path, "message", d->v[i].msg));
+	return arr;
+}
+
+/* Prints s escaped as a workflow command's message (property: also as one of
+ * its name=value properties), so a '%', a newline, or a ',' in a file name
+ * cannot end the annotation early or start another command. */
+static void
+gh_escaped(const char *s, int property)
+{
+	for (; *s; s++) {
+		if (*s == '%' || *s == '\r' || *s == '\n' || (property && (*s == ':' || *s == ',')))
+			printf("%%%02X", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+}
+
+int
+cmd_validate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "github", no_argument, NULL, 'g' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int json = 0, github = 0, quiet = 0, rc = 0, c;
+	json_t *files = json_array();
+
+	while ((c = getopt_long(argc, argv, "jgqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'g': github = 1; break;
+		case 'q': quiet = 1; break;
+		case 'h':
+			printf("usage: reconcilerctl validate %s\n", cli_find_command("validate")->usage);
+			json_decref(files);
+			return 0;
+		default:
+			json_decref(files);
+			return cli_usage_error("validate", "unknown option");
+		}
+	}
+	if (optind >= argc) {
+		json_decref(files);
+		return cli_usage_error("validate", "no manifest given");
+	}
+	for (int i = optind; i < argc; i++) {
+		char err[ERR_LEN], *src;
+		struct manifest *m = NULL;
+		struct diag d;
+		size_t len;
+
+		if (file_read(argv[i], YT_MAX_SIZE + 1, &src, &len, err) < 0) {
+			fprintf(stderr, "reconcilerctl validate: %s\n", err);
+			json_decref(files);
+			return EXIT_USAGE;
+		}
+		diag_init(&d, argv[i]);
+		if (len > YT_MAX_SIZE)
+			diag_add(&d, 0, 0, "", "document is larger than the limit of %u bytes",
+			    YT_MAX_SIZE);
+		else
+			manifest_parse(&m, argv[i], src, len, &d);
+		if (d.n && rc == 0)
+			rc = 1;
+		if (json) {
+			json_array_append_new(files, json_pack("{s:s,s:b,s:o}", "file", argv[i],
+			    "valid", d.n == 0, "errors", diag_json(&d)));
+		} else if (github) {
+			for (size_t k = 0; k < d.n; k++) {
+				fputs("::error file=", stdout);
+				gh_escaped(argv[i], 1);
+				printf(",line=%d,col=%d::", d.v[k].line ? d.v[k].line : 1,
+				    d.v[k].col ? d.v[k].col : 1);
+				if (*d.v[k].path) {
+					gh_escaped(d.v[k].path, 0);
+					fputs(": ", stdout);
+				}
+				gh_escaped(d.v[k].msg, 0);
+				putchar('\n');
+			}
+		} else {
+			diag_print(&d, stderr);
+			if (!d.n && !quiet && m)
+				printf("%s: valid (%zu service%s)\n", argv[i], m->nservices,
+				    m->nservices == 1 ? "" : "s");
+		}
+		manifest_free(m);
+		diag_release(&d);
+		free(src);
+	}
+	if (json) {
+		json_t *o = json_pack("{s:b,s:o}", "valid", rc == 0, "files", files);
+
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		json_decref(files);
+	}
+	return rc;
+}
