@@ -5,10 +5,8 @@
  * checks (dependency cycles, host ports published twice) drop what the
  * manifest would refuse, and only then is the text assembled and validated.
  */
-#include "compose.h"
+#include "compose_int.h"
 #include "manifest.h"
-#include "util.h"
-#include "yamltree.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -21,73 +19,10 @@
 	"0000000000000000000000000000000000000000000000000000000000000000"
 #define MAX_REPORTS 5000
 
-enum level { L_NOTE, L_SECRET, L_UNMAPPED, L_UNPINNED, L_ERROR };
-
-/* A file the operator must create in the secrets directory. */
-struct csecret {
-	char *name;
-	char *what;		/* what the file holds, for the list at the end */
-};
-
-/* A host port already published, to keep a second service off it. */
-struct cport {
-	char *ip;
-	int port;
-	char proto[4];
-	const char *service;
-	int line;
-};
-
-enum section {
-	S_IMAGE, S_COMMAND, S_ENTRYPOINT, S_USER, S_WORKDIR, S_ENV, S_ENVFILES, S_SECRETS,
-	S_PORTS, S_VOLUMES, S_NETWORKS, S_DEPENDS, S_RESTART, S_LOGGING, S_LABELS, S_HEALTH,
-	S_GRACE, S_NSECTIONS
-};
-
-struct cmount {			/* a secret mounted in the service */
-	char *source, *target, *mode;
-};
-
-struct cdep {
-	char *name;
-	const struct yt_node *node;
-	char *path;
-	int dropped;
-};
-
-struct csvc {
-	const char *name;
-	const struct yt_node *key, *node;
-	char *path;
-	struct buf sec[S_NSECTIONS];
-	struct cmount *mounts;
-	size_t nmounts;
-	struct cdep *deps;
-	size_t ndeps;
-	int has_ports;
-};
-
-struct ctx {
-	struct diag *d;
-	const struct compose_options *o;
-	const struct yt_node *root, *top_volumes, *top_networks, *top_secrets;
-	char *project;
-	struct csecret *secrets;
-	size_t nsecrets;
-	struct cport *ports;
-	size_t nports;
-	struct csvc *svcs;
-	size_t nsvcs;
-	size_t unmapped;
-	int failed;
-	char **volumes, **networks;	/* keys written under the top-level sections */
-	size_t nvolumes, nnetworks;
-};
-
 /* --- reports -------------------------------------------------------------- */
 
-static void __attribute__((format(printf, 5, 6)))
-report(struct ctx *c, const struct yt_node *n, const char *path, enum level lv,
+void
+compose__report(struct cctx *c, const struct yt_node *n, const char *path, enum clevel lv,
     const char *fmt, ...)
 {
 	static const char *const prefix[] = {
@@ -114,18 +49,27 @@ report(struct ctx *c, const struct yt_node *n, const char *path, enum level lv,
 
 /* The text of a scalar that is a string in Compose's eyes (numbers and
  * booleans taken as written); NULL for null, collections and text with NUL. */
-static const char *
-text_of(const struct yt_node *n)
+const char *
+compose__text_of(const struct yt_node *n)
 {
 	if (!n || n->type != YT_SCALAR || yt_is_null(n) || strlen(n->value) != n->vlen)
 		return NULL;
 	return n->value;
 }
 
-static const char *
-str_of(const struct yt_node *n)
+const char *
+compose__str_of(const struct yt_node *n)
 {
-	return yt_kind(n) == YT_KIND_STR ? text_of(n) : NULL;
+	return yt_kind(n) == YT_KIND_STR ? compose__text_of(n) : NULL;
+}
+
+int
+compose__strv_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
 }
 
 /* --- YAML output ---------------------------------------------------------- */
@@ -154,8 +98,8 @@ plain_ok(const char *s, int flow)
 	return 1;
 }
 
-static void
-put_quoted(struct buf *b, const char *s)
+void
+compose__put_quoted(struct buf *b, const char *s)
 {
 	buf_adds(b, "\"");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -179,27 +123,27 @@ put_quoted(struct buf *b, const char *s)
 	buf_adds(b, "\"");
 }
 
-static void
-put_scalar(struct buf *b, const char *s)
+void
+compose__put_scalar(struct buf *b, const char *s)
 {
 	if (plain_ok(s, 0))
 		buf_adds(b, s);
 	else
-		put_quoted(b, s);
+		compose__put_quoted(b, s);
 }
 
-static void
-put_flow_item(struct buf *b, const char *s)
+void
+compose__put_flow_item(struct buf *b, const char *s)
 {
 	if (plain_ok(s, 1))
 		buf_adds(b, s);
 	else
-		put_quoted(b, s);
+		compose__put_quoted(b, s);
 }
 
 /* "  # text" with the text kept on one line. */
-static void
-put_comment(struct buf *b, const char *text)
+void
+compose__put_comment(struct buf *b, const char *text)
 {
 	char *e = yt_escape(text);
 
@@ -207,38 +151,25 @@ put_comment(struct buf *b, const char *text)
 	free(e);
 }
 
-static void
-put_flow_list(struct buf *b, char *const *v, size_t n, int always_quote)
+void
+compose__put_flow_list(struct buf *b, char *const *v, size_t n, int always_quote)
 {
 	buf_adds(b, "[");
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			buf_adds(b, ", ");
 		if (always_quote)
-			put_quoted(b, v[i]);
+			compose__put_quoted(b, v[i]);
 		else
-			put_flow_item(b, v[i]);
+			compose__put_flow_item(b, v[i]);
 	}
 	buf_adds(b, "]");
 }
 
 /* --- interpolation: $VAR, ${VAR}, ${VAR:-default}, $$ ---------------------- */
 
-struct iseg {
-	char *text;		/* literal text ($$ already made $), or NULL */
-	char *var;		/* variable name, or NULL */
-	int alt;		/* ${VAR:+alt} / ${VAR+alt}: not the variable's value */
-	int has_default;
-};
-
-struct interp {
-	struct iseg *v;
-	size_t n;
-	size_t nvars;
-};
-
-static void
-interp_release(struct interp *in)
+void
+compose__interp_release(struct cinterp *in)
 {
 	for (size_t i = 0; i < in->n; i++) {
 		free(in->v[i].text);
@@ -249,7 +180,7 @@ interp_release(struct interp *in)
 }
 
 static void
-interp_push(struct interp *in, char *text, char *var)
+interp_push(struct cinterp *in, char *text, char *var)
 {
 	in->v = xrealloc(in->v, (in->n + 1) * sizeof(*in->v));
 	memset(&in->v[in->n], 0, sizeof(*in->v));
@@ -274,8 +205,8 @@ var_char(char ch)
 
 /* Splits s into literal text and variable references as Compose reads them.
  * -1 with why filled on a malformed reference. */
-static int
-interp_parse(const char *s, struct interp *out, char *why)
+int
+compose__interp_parse(const char *s, struct cinterp *out, char *why)
 {
 	struct buf lit;
 	size_t i = 0;
@@ -348,14 +279,14 @@ interp_parse(const char *s, struct interp *out, char *why)
 	return 0;
 bad:
 	buf_release(&lit);
-	interp_release(out);
+	compose__interp_release(out);
 	return -1;
 }
 
 /* The value as a reader should see it: literal text and ${NAME}, with every
  * default left out (a default may be the secret itself). */
-static char *
-interp_show(const struct interp *in)
+char *
+compose__interp_show(const struct cinterp *in)
 {
 	struct buf b;
 
@@ -370,23 +301,23 @@ interp_show(const struct interp *in)
 }
 
 /* The literal text when s has no variable; NULL (why filled) otherwise. */
-static char *
-literal(const char *s, char *why)
+char *
+compose__literal(const char *s, char *why)
 {
-	struct interp in;
+	struct cinterp in;
 	char *r = NULL, *show;
 
-	if (interp_parse(s, &in, why) < 0)
+	if (compose__interp_parse(s, &in, why) < 0)
 		return NULL;
 	if (in.nvars == 0) {
 		r = xstrdup(in.v[0].text);
 	} else {
-		show = interp_show(&in);
+		show = compose__interp_show(&in);
 		errf(why, "'%s' needs ${%s}, and the manifest reads no variables of the host "
 		    "here: write the value", show, in.v[in.n > 1 && !in.v[0].var ? 1 : 0].var);
 		free(show);
 	}
-	interp_release(&in);
+	compose__interp_release(&in);
 	return r;
 }
 
@@ -394,8 +325,8 @@ literal(const char *s, char *why)
 
 /* The secret file for a variable: its name lowercased (DB_PASSWORD ->
  * db_password). NULL when that is not a usable file name. */
-static char *
-var_secret_name(const char *var)
+char *
+compose__var_secret_name(const char *var)
 {
 	char *s;
 
@@ -414,8 +345,8 @@ var_secret_name(const char *var)
 /* Registers the secret file `want` holding `what` and returns the name to
  * use (borrowed): the same name for the same content; another one (prefixed
  * with the service) when the name is taken by something else. */
-static const char *
-secret_add(struct ctx *c, const char *want, const char *what, const char *service)
+const char *
+compose__secret_add(struct cctx *c, const char *want, const char *what, const char *service)
 {
 	char *name = xstrdup(want);
 
@@ -443,24 +374,24 @@ secret_add(struct ctx *c, const char *want, const char *what, const char *servic
 	return NULL;
 }
 
-static const char *
-var_secret(struct ctx *c, const char *var, const char *service)
+const char *
+compose__var_secret(struct cctx *c, const char *var, const char *service)
 {
-	char *want = var_secret_name(var), *what;
+	char *want = compose__var_secret_name(var), *what;
 	const char *name;
 
 	if (!want)
 		return NULL;
 	what = xasprintf("${%s}", var);
-	name = secret_add(c, want, what, service);
+	name = compose__secret_add(c, want, what, service);
 	free(what);
 	free(want);
 	return name;
 }
 
 /* Mounts a secret file in the service (once per target). */
-static void
-mount_add(struct csvc *s, const char *source, const char *target, const char *mode)
+void
+compose__mount_add(struct csvc *s, const char *source, const char *target, const char *mode)
 {
 	char *t = target ? xstrdup(target) : xasprintf("/run/secrets/%s", source);
 
@@ -543,30 +474,30 @@ compose_duration(const char *s, int64_t *ms, int *lossy)
 }
 
 /* Writes "key: duration" for a Compose duration node; reports what it cannot. */
-static void
-put_duration(struct ctx *c, struct buf *b, const char *indent, const char *key,
+void
+compose__put_duration(struct cctx *c, struct buf *b, const char *indent, const char *key,
     const struct yt_node *n, const char *path)
 {
 	char why[ERR_LEN], out[64], *lit;
 	int64_t ms;
 	int lossy;
 
-	if (!str_of(n)) {
-		report(c, n, path, L_UNMAPPED, "expected a duration string such as \"30s\", found %s",
+	if (!compose__str_of(n)) {
+		compose__report(c, n, path, L_UNMAPPED, "expected a duration string such as \"30s\", found %s",
 		    yt_type_name(n));
 		return;
 	}
-	if (!(lit = literal(n->value, why))) {
-		report(c, n, path, L_UNMAPPED, "%s", why);
+	if (!(lit = compose__literal(n->value, why))) {
+		compose__report(c, n, path, L_UNMAPPED, "%s", why);
 		return;
 	}
 	if (compose_duration(lit, &ms, &lossy) < 0) {
-		report(c, n, path, L_UNMAPPED, "invalid duration '%s' (expected e.g. 10s, 1m30s)", lit);
+		compose__report(c, n, path, L_UNMAPPED, "invalid duration '%s' (expected e.g. 10s, 1m30s)", lit);
 		free(lit);
 		return;
 	}
 	if (lossy)
-		report(c, n, path, L_NOTE, "'%s' rounded down to the millisecond", lit);
+		compose__report(c, n, path, L_NOTE, "'%s' rounded down to the millisecond", lit);
 	duration_format(ms, out, sizeof(out));
 	buf_addf(b, "%s%s: %s\n", indent, key, out);
 	free(lit);
@@ -670,26 +601,26 @@ bad:
 /* The secret file a variable of a shell form is read from, mounted in the
  * service; NULL (why filled) when it cannot be one. */
 static const char *
-sh_secret(struct ctx *c, struct csvc *s, const struct iseg *v, char *why)
+sh_secret(struct cctx *c, struct csvc *s, const struct cseg *v, char *why)
 {
 	const char *name;
 
-	if (v->alt || !(name = var_secret(c, v->var, s->name))) {
+	if (v->alt || !(name = compose__var_secret(c, v->var, s->name))) {
 		errf(why, "${%s%s} cannot become a secret file", v->var, v->alt ? ":+…" : "");
 		return NULL;
 	}
-	mount_add(s, name, NULL, NULL);
+	compose__mount_add(s, name, NULL, NULL);
 	return name;
 }
 
 /* One argument as shell text: literal parts quoted, each variable read from
  * its secret file. Returns -1 (why filled) on an unmappable reference. */
 static int
-sh_word(struct ctx *c, struct csvc *s, struct buf *b, const char *arg, char *why)
+sh_word(struct cctx *c, struct csvc *s, struct buf *b, const char *arg, char *why)
 {
-	struct interp in;
+	struct cinterp in;
 
-	if (interp_parse(arg, &in, why) < 0)
+	if (compose__interp_parse(arg, &in, why) < 0)
 		return -1;
 	if (in.n == 1 && in.v[0].text && !*in.v[0].text)
 		buf_adds(b, "''");
@@ -702,26 +633,26 @@ sh_word(struct ctx *c, struct csvc *s, struct buf *b, const char *arg, char *why
 			continue;
 		}
 		if (!(name = sh_secret(c, s, &in.v[i], why))) {
-			interp_release(&in);
+			compose__interp_release(&in);
 			return -1;
 		}
 		buf_adds(b, "\"");
 		buf_addf(b, SECRET_READ, name);
 		buf_adds(b, "\"");
 	}
-	interp_release(&in);
+	compose__interp_release(&in);
 	return 0;
 }
 
 /* Shell text with variables replaced by reads of their secret files, quoted
  * for where each one stands (outside quotes, in "…", in '…'). */
 static int
-sh_text(struct ctx *c, struct csvc *s, struct buf *b, const char *text, char *why)
+sh_text(struct cctx *c, struct csvc *s, struct buf *b, const char *text, char *why)
 {
 	enum { Q_NONE, Q_SINGLE, Q_DOUBLE } q = Q_NONE;
-	struct interp in;
+	struct cinterp in;
 
-	if (interp_parse(text, &in, why) < 0)
+	if (compose__interp_parse(text, &in, why) < 0)
 		return -1;
 	for (size_t i = 0; i < in.n; i++) {
 		const char *name;
@@ -742,7 +673,7 @@ sh_text(struct ctx *c, struct csvc *s, struct buf *b, const char *text, char *wh
 			continue;
 		}
 		if (!(name = sh_secret(c, s, &in.v[i], why))) {
-			interp_release(&in);
+			compose__interp_release(&in);
 			return -1;
 		}
 		if (q == Q_SINGLE)
@@ -755,58 +686,57 @@ sh_text(struct ctx *c, struct csvc *s, struct buf *b, const char *text, char *wh
 		else if (q == Q_NONE)
 			buf_adds(b, "\"");
 	}
-	interp_release(&in);
+	compose__interp_release(&in);
 	return 0;
 }
 
 static size_t
 count_vars(const char *s)
 {
-	struct interp in;
+	struct cinterp in;
 	char why[ERR_LEN];
 	size_t n;
 
-	if (interp_parse(s, &in, why) < 0)
+	if (compose__interp_parse(s, &in, why) < 0)
 		return 1;	/* let the caller's own parse report it */
 	n = in.nvars;
-	interp_release(&in);
+	compose__interp_release(&in);
 	return n;
 }
 
 /* --- services: commands --------------------------------------------------- */
 
-enum cmd_kind { K_COMMAND, K_ENTRYPOINT, K_TEST };
 
 /* Reads a command node into argv (Compose's meaning: a list is exec form, a
  * string is split into words). NULL with a report when it is not one. */
 static char **
-cmd_argv(struct ctx *c, const struct yt_node *n, const char *path, size_t *argc)
+cmd_argv(struct cctx *c, const struct yt_node *n, const char *path, size_t *argc)
 {
 	char **v;
 
-	if (str_of(n)) {
+	if (compose__str_of(n)) {
 		if (sh_split(n->value, &v, argc) < 0) {
-			report(c, n, path, L_UNMAPPED, "unbalanced quotes in the command");
+			compose__report(c, n, path, L_UNMAPPED, "unbalanced quotes in the command");
 			return NULL;
 		}
 		if (!*argc) {
-			report(c, n, path, L_UNMAPPED, "the command is empty");
+			compose__report(c, n, path, L_UNMAPPED, "the command is empty");
 			free(v);
 			return NULL;
 		}
 		return v;
 	}
 	if (n->type != YT_SEQ || n->n == 0) {
-		report(c, n, path, L_UNMAPPED, "expected a command (a string or a list of strings), "
+		compose__report(c, n, path, L_UNMAPPED, "expected a command (a string or a list of strings), "
 		    "found %s", n->type == YT_SEQ ? "an empty list" : yt_type_name(n));
 		return NULL;
 	}
 	v = xcalloc(n->n + 1, sizeof(*v));
 	for (size_t i = 0; i < n->n; i++) {
-		if (!text_of(n->items[i])) {
+		if (!compose__text_of(n->items[i])) {
 			char *ip = yt_path_idx(path, i);
 
-			report(c, n->items[i], ip, L_UNMAPPED, "expected a string, found %s",
+			compose__report(c, n->items[i], ip, L_UNMAPPED, "expected a string, found %s",
 			    yt_type_name(n->items[i]));
 			free(ip);
 			strv_free(v, i);
@@ -823,8 +753,8 @@ cmd_argv(struct ctx *c, const struct yt_node *n, const char *path, size_t *argc)
  * from its secret file. Words before first (CMD, CMD-SHELL) are kept as they
  * are; shell: argv[first] is shell text (a test's CMD-SHELL or plain string). */
 static void
-put_cmd(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_node *n, const char *path,
-    enum cmd_kind kind, char *const *argv, size_t argc, size_t first, int shell)
+put_cmd(struct cctx *c, struct csvc *s, struct buf *b, const struct yt_node *n, const char *path,
+    enum ccmd_kind kind, char *const *argv, size_t argc, size_t first, int shell)
 {
 	static const char *const head[] = {
 		[K_COMMAND] = "    command: ", [K_ENTRYPOINT] = "    entrypoint: ",
@@ -844,16 +774,17 @@ put_cmd(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_node *n, c
 		if (shell && first == 0)
 			lit[m++] = xstrdup("CMD-SHELL");
 		for (size_t i = 0; i < argc; i++)	/* no variables: $$ -> $ */
-			lit[m++] = i < first ? xstrdup(argv[i]) : literal(argv[i], why);
+			lit[m++] = i < first ? xstrdup(argv[i]) : compose__literal(argv[i], why);
 		buf_adds(b, head[kind]);
-		put_flow_list(b, lit, m, 1);
+		compose__put_flow_list(b, lit, m, 1);
 		buf_adds(b, "\n");
 		strv_free(lit, m);
 		return;
 	}
 	if (kind == K_ENTRYPOINT) {
-		report(c, n, path, L_UNMAPPED, "the entrypoint uses a variable; a shell-form entrypoint "
-		    "would drop the command's arguments: write the value, or read it in the image");
+		compose__report(c, n, path, L_UNMAPPED, "the entrypoint uses a variable; a shell-form "
+		    "entrypoint would drop the command's arguments: write the value, or read it in "
+		    "the image");
 		return;
 	}
 	buf_init(&sh, 0);
@@ -869,19 +800,19 @@ put_cmd(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_node *n, c
 		}
 	}
 	if (!ok) {
-		report(c, n, path, L_UNMAPPED, "%s", why);
+		compose__report(c, n, path, L_UNMAPPED, "%s", why);
 	} else if (kind == K_TEST) {
 		buf_adds(b, head[kind]);
 		buf_adds(b, "[\"CMD-SHELL\", ");
-		put_quoted(b, sh.data);
+		compose__put_quoted(b, sh.data);
 		buf_adds(b, "]\n");
-		report(c, n, path, L_SECRET, "the test uses variables: it runs with /bin/sh and "
+		compose__report(c, n, path, L_SECRET, "the test uses variables: it runs with /bin/sh and "
 		    "reads each one from its secret file");
 	} else {
 		buf_adds(b, head[kind]);
-		put_quoted(b, sh.data);
+		compose__put_quoted(b, sh.data);
 		buf_adds(b, "\n");
-		report(c, n, path, L_SECRET, "the command uses variables: it runs with /bin/sh "
+		compose__report(c, n, path, L_SECRET, "the command uses variables: it runs with /bin/sh "
 		    "and reads each one from its secret file (the image needs a shell)");
 	}
 	buf_release(&sh);
@@ -889,9 +820,9 @@ put_cmd(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_node *n, c
 
 /* command and entrypoint: exec form, unless a variable is used; then the
  * shell form reads the variable from its secret file. */
-static void
-conv_command(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path,
-    enum cmd_kind kind)
+void
+compose__conv_command(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path,
+    enum ccmd_kind kind)
 {
 	size_t argc = 0;
 	char **argv;
@@ -906,33 +837,33 @@ conv_command(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 }
 
 static void
-conv_health_test(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_node *n,
+conv_health_test(struct cctx *c, struct csvc *s, struct buf *b, const struct yt_node *n,
     const char *path)
 {
 	size_t argc = 0, first = 0;
 	char **argv = NULL;
 	int shell = 0;
 
-	if (str_of(n)) {
+	if (compose__str_of(n)) {
 		shell = 1;
 		argv = xcalloc(2, sizeof(*argv));
 		argv[0] = xstrdup(n->value);
 		argc = 1;
-	} else if (n->type == YT_SEQ && n->n && text_of(n->items[0])) {
+	} else if (n->type == YT_SEQ && n->n && compose__text_of(n->items[0])) {
 		const char *k = n->items[0]->value;
 
 		if (!(argv = cmd_argv(c, n, path, &argc)))
 			return;
 		if (strcmp(k, "NONE") == 0) {
 			if (argc > 1)
-				report(c, n, path, L_NOTE, "the arguments after NONE are ignored");
+				compose__report(c, n, path, L_NOTE, "the arguments after NONE are ignored");
 			buf_adds(b, "      test: [\"NONE\"]\n");
 			strv_free(argv, argc);
 			return;
 		}
 		if (strcmp(k, "CMD-SHELL") == 0) {
 			if (argc != 2) {
-				report(c, n, path, L_UNMAPPED, "CMD-SHELL takes exactly one string");
+				compose__report(c, n, path, L_UNMAPPED, "CMD-SHELL takes exactly one string");
 				strv_free(argv, argc);
 				return;
 			}
@@ -940,14 +871,14 @@ conv_health_test(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_n
 			first = 1;
 		} else if (strcmp(k, "CMD") == 0) {
 			if (argc < 2) {
-				report(c, n, path, L_UNMAPPED, "CMD needs a command");
+				compose__report(c, n, path, L_UNMAPPED, "CMD needs a command");
 				strv_free(argv, argc);
 				return;
 			}
 			first = 1;
 		}
 	} else {
-		report(c, n, path, L_UNMAPPED, "expected a test (a string, or a list starting with "
+		compose__report(c, n, path, L_UNMAPPED, "expected a test (a string, or a list starting with "
 		    "CMD, CMD-SHELL or NONE), found %s", yt_type_name(n));
 		return;
 	}
@@ -955,15 +886,16 @@ conv_health_test(struct ctx *c, struct csvc *s, struct buf *b, const struct yt_n
 	strv_free(argv, argc);
 }
 
-static void
-conv_healthcheck(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+void
+compose__conv_healthcheck(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path)
 {
 	struct buf *b = &s->sec[S_HEALTH];
 	const struct yt_node *dis = yt_get(n, "disable");
 	size_t start;
 
 	if (n->type != YT_MAP) {
-		report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
 		return;
 	}
 	buf_adds(b, "    healthcheck:\n");
@@ -981,23 +913,23 @@ conv_healthcheck(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 			conv_health_test(c, s, b, v, p);
 		} else if (strcmp(k, "interval") == 0 || strcmp(k, "timeout") == 0 ||
 		    strcmp(k, "start_period") == 0) {
-			put_duration(c, b, "      ", k, v, p);
+			compose__put_duration(c, b, "      ", k, v, p);
 		} else if (strcmp(k, "retries") == 0) {
 			long long r;
 
 			if (yt_int(v, &r) == 0 && r >= 1 && r <= 1000)
 				buf_addf(b, "      retries: %lld\n", r);
 			else
-				report(c, v, p, L_UNMAPPED, "retries must be an integer from 1 to 1000 "
+				compose__report(c, v, p, L_UNMAPPED, "retries must be an integer from 1 to 1000 "
 				    "here");
 		} else if (strcmp(k, "disable") == 0) {
 			if (yt_kind(v) != YT_KIND_BOOL)
-				report(c, v, p, L_UNMAPPED, "expected true or false");
+				compose__report(c, v, p, L_UNMAPPED, "expected true or false");
 		} else if (strcmp(k, "start_interval") == 0) {
-			report(c, n->keys[i], p, L_UNMAPPED, "the manifest has no start_interval: the "
+			compose__report(c, n->keys[i], p, L_UNMAPPED, "the manifest has no start_interval: the "
 			    "interval applies from the start");
 		} else {
-			report(c, n->keys[i], p, L_UNMAPPED, "not a healthcheck key the manifest has");
+			compose__report(c, n->keys[i], p, L_UNMAPPED, "not a healthcheck key the manifest has");
 		}
 		free(p);
 	}
@@ -1005,7 +937,7 @@ conv_healthcheck(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 		/* Without a test the manifest would refuse the block: the image's own
 		 * check applies, as it does in Compose when only timings are given. */
 		if (b->len > start)
-			report(c, n, path, L_UNMAPPED, "timings without a usable test: the image's own "
+			compose__report(c, n, path, L_UNMAPPED, "timings without a usable test: the image's own "
 			    "healthcheck is kept as it is");
 		b->len = 0;
 		b->data[0] = '\0';
@@ -1022,11 +954,11 @@ struct cenv {
 
 static void
 env_set(struct cenv **v, size_t *n, const char *name, char *line, const struct yt_node *node,
-    struct ctx *c, const char *path)
+    struct cctx *c, const char *path)
 {
 	for (size_t i = 0; i < *n; i++) {
 		if (strcmp((*v)[i].name, name) == 0) {
-			report(c, node, path, L_NOTE, "'%s' is given again (first at line %d): the last "
+			compose__report(c, node, path, L_NOTE, "'%s' is given again (first at line %d): the last "
 			    "one is kept", name, (*v)[i].node->line);
 			free((*v)[i].line);
 			(*v)[i].line = line;
@@ -1044,74 +976,75 @@ env_set(struct cenv **v, size_t *n, const char *name, char *line, const struct y
 /* One variable's value (NULL value: passed through from the host). Returns
  * the rendered value, or NULL with a report. */
 static char *
-env_value(struct ctx *c, struct csvc *s, const char *name, const char *value,
+env_value(struct cctx *c, struct csvc *s, const char *name, const char *value,
     const struct yt_node *n, const char *path)
 {
-	struct interp in;
+	struct cinterp in;
 	char why[ERR_LEN], *show, *r = NULL;
 	const char *sec;
 	struct buf b;
 
 	if (!value) {
-		if (!(sec = var_secret(c, name, s->name))) {
-			report(c, n, path, L_UNMAPPED, "'%s' is passed from the host's environment, and "
+		if (!(sec = compose__var_secret(c, name, s->name))) {
+			compose__report(c, n, path, L_UNMAPPED, "'%s' is passed from the host's environment, and "
 			    "no secret file name can be made from it", name);
 			return NULL;
 		}
-		report(c, n, path, L_SECRET, "'%s' is passed from the host's environment: it becomes "
+		compose__report(c, n, path, L_SECRET, "'%s' is passed from the host's environment: it becomes "
 		    "{secret: %s}", name, sec);
 		return xasprintf("{secret: %s}", sec);
 	}
-	if (interp_parse(value, &in, why) < 0) {
-		report(c, n, path, L_UNMAPPED, "%s", why);
+	if (compose__interp_parse(value, &in, why) < 0) {
+		compose__report(c, n, path, L_UNMAPPED, "%s", why);
 		return NULL;
 	}
 	buf_init(&b, 0);
 	for (size_t i = 0; i < in.n; i++) {
 		if (in.v[i].alt) {
-			report(c, n, path, L_UNMAPPED, "${%s:+…} picks a text by whether %s is set on the "
+			compose__report(c, n, path, L_UNMAPPED, "${%s:+…} picks a text by whether %s is set on the "
 			    "host: write the value", in.v[i].var, in.v[i].var);
 			goto out;
 		}
 	}
 	if (in.nvars == 0) {
-		put_scalar(&b, in.v[0].text);
+		compose__put_scalar(&b, in.v[0].text);
 		r = buf_detach(&b, NULL);
 	} else if (in.n == 1) {
-		if ((sec = var_secret(c, in.v[0].var, s->name))) {
+		if ((sec = compose__var_secret(c, in.v[0].var, s->name))) {
 			r = xasprintf("{secret: %s}", sec);
-			report(c, n, path, L_SECRET, "${%s} becomes {secret: %s}%s", in.v[0].var, sec,
+			compose__report(c, n, path, L_SECRET, "${%s} becomes {secret: %s}%s", in.v[0].var, sec,
 			    in.v[0].has_default ? " (its default is not copied)" : "");
 		} else {
-			report(c, n, path, L_UNMAPPED, "no secret file name can be made from ${%s}",
+			compose__report(c, n, path, L_UNMAPPED, "no secret file name can be made from ${%s}",
 			    in.v[0].var);
 		}
 	} else {
 		/* The manifest has no templates: the whole value is the secret. */
-		char *want = var_secret_name(name);
+		char *want = compose__var_secret_name(name);
 
-		show = interp_show(&in);
-		if (want && (sec = secret_add(c, want, show, s->name))) {
+		show = compose__interp_show(&in);
+		if (want && (sec = compose__secret_add(c, want, show, s->name))) {
 			buf_addf(&b, "{secret: %s}", sec);
-			put_comment(&b, show);
+			compose__put_comment(&b, show);
 			r = buf_detach(&b, NULL);
-			report(c, n, path, L_SECRET, "'%s' is only partly a variable, and the manifest has "
+			compose__report(c, n, path, L_SECRET, "'%s' is only partly a variable, and the manifest has "
 			    "no templates: the whole value becomes {secret: %s}; write the complete "
 			    "value into that file", show, sec);
 		} else {
-			report(c, n, path, L_UNMAPPED, "no secret file name can be made from '%s'", name);
+			compose__report(c, n, path, L_UNMAPPED, "no secret file name can be made from '%s'", name);
 		}
 		free(want);
 		free(show);
 	}
 out:
 	buf_release(&b);
-	interp_release(&in);
+	compose__interp_release(&in);
 	return r;
 }
 
-static void
-conv_environment(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+void
+compose__conv_environment(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path)
 {
 	struct cenv *v = NULL;
 	size_t nv = 0;
@@ -1122,10 +1055,10 @@ conv_environment(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 		for (size_t i = 0; i < n->n; i++) {
 			const struct yt_node *it = n->items[i];
 			char *p = yt_path_idx(path, i), *name, *line;
-			const char *t = text_of(it), *eq;
+			const char *t = compose__text_of(it), *eq;
 
 			if (!t) {
-				report(c, it, p, L_UNMAPPED, "expected NAME=VALUE, found %s",
+				compose__report(c, it, p, L_UNMAPPED, "expected NAME=VALUE, found %s",
 				    yt_type_name(it));
 				free(p);
 				continue;
@@ -1133,7 +1066,7 @@ conv_environment(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 			eq = strchr(t, '=');
 			name = eq ? xstrndup(t, (size_t)(eq - t)) : xstrdup(t);
 			if (!manifest_env_name_ok(name))
-				report(c, it, p, L_UNMAPPED, "invalid variable name '%s'", name);
+				compose__report(c, it, p, L_UNMAPPED, "invalid variable name '%s'", name);
 			else if ((line = env_value(c, s, name, eq ? eq + 1 : NULL, it, p)))
 				env_set(&v, &nv, name, line, it, c, p);
 			free(name);
@@ -1146,22 +1079,23 @@ conv_environment(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 			char *p = yt_path_key(path, name), *line;
 
 			if (!manifest_env_name_ok(name))
-				report(c, k, p, L_UNMAPPED, "invalid variable name '%s'", name);
-			else if (it->type != YT_SCALAR || (!yt_is_null(it) && !text_of(it)))
-				report(c, it, p, L_UNMAPPED, "expected a string, number or boolean, found %s",
+				compose__report(c, k, p, L_UNMAPPED, "invalid variable name '%s'", name);
+			else if (it->type != YT_SCALAR || (!yt_is_null(it) && !compose__text_of(it)))
+				compose__report(c, it, p, L_UNMAPPED, "expected a string, number or boolean, found %s",
 				    yt_type_name(it));
-			else if ((line = env_value(c, s, name, text_of(it), it, p)))
+			else if ((line = env_value(c, s, name, compose__text_of(it), it, p)))
 				env_set(&v, &nv, name, line, it, c, p);
 			free(p);
 		}
 	} else {
-		report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s",
+		    yt_type_name(n));
 	}
 	if (nv)
 		buf_adds(&s->sec[S_ENV], "    environment:\n");
 	for (size_t i = 0; i < nv; i++) {
 		buf_adds(&s->sec[S_ENV], "      ");
-		put_scalar(&s->sec[S_ENV], v[i].name);
+		compose__put_scalar(&s->sec[S_ENV], v[i].name);
 		buf_addf(&s->sec[S_ENV], ": %s\n", v[i].line);
 		free(v[i].name);
 		free(v[i].line);
@@ -1170,8 +1104,8 @@ conv_environment(struct ctx *c, struct csvc *s, const struct yt_node *n, const c
 }
 
 /* env_file: the files go to the secrets directory, under their base name. */
-static void
-conv_env_file(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+void
+compose__conv_env_file(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	const struct yt_node *one[1] = { n };
 	const struct yt_node *const *items = n->type == YT_SEQ ? (const struct yt_node *const *)n->items :
@@ -1191,16 +1125,16 @@ conv_env_file(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 
 			pn = yt_get(it, "path");
 			if (req && yt_kind(req) == YT_KIND_BOOL && strcasecmp(req->value, "false") == 0)
-				report(c, req, p, L_NOTE, "the manifest needs every env file: create it, "
+				compose__report(c, req, p, L_NOTE, "the manifest needs every env file: create it, "
 				    "even empty");
 		}
-		if (!str_of(pn)) {
-			report(c, it, p, L_UNMAPPED, "expected a file path");
+		if (!compose__str_of(pn)) {
+			compose__report(c, it, p, L_UNMAPPED, "expected a file path");
 			free(p);
 			continue;
 		}
-		if (!(lit = literal(pn->value, why))) {
-			report(c, pn, p, L_UNMAPPED, "%s", why);
+		if (!(lit = compose__literal(pn->value, why))) {
+			compose__report(c, pn, p, L_UNMAPPED, "%s", why);
 			free(p);
 			continue;
 		}
@@ -1209,8 +1143,8 @@ conv_env_file(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 			base++;
 		want = xstrdup(base);
 		what = xasprintf("KEY=VALUE lines, from %s", lit);
-		if (!manifest_secret_name_ok(want) || !(name = secret_add(c, want, what, s->name))) {
-			report(c, pn, p, L_UNMAPPED, "no env file name can be made from '%s'", lit);
+		if (!manifest_secret_name_ok(want) || !(name = compose__secret_add(c, want, what, s->name))) {
+			compose__report(c, pn, p, L_UNMAPPED, "no env file name can be made from '%s'", lit);
 		} else {
 			size_t k;
 
@@ -1219,7 +1153,7 @@ conv_env_file(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 					break;
 			if (k == nn)
 				names[nn++] = xstrdup(name);
-			report(c, pn, p, L_SECRET, "'%s' becomes env_files: [%s]: copy it into the secrets "
+			compose__report(c, pn, p, L_SECRET, "'%s' becomes env_files: [%s]: copy it into the secrets "
 			    "directory under that name", lit, name);
 		}
 		free(what);
@@ -1229,7 +1163,7 @@ conv_env_file(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 	}
 	if (nn) {
 		buf_adds(&s->sec[S_ENVFILES], "    env_files: ");
-		put_flow_list(&s->sec[S_ENVFILES], names, nn, 0);
+		compose__put_flow_list(&s->sec[S_ENVFILES], names, nn, 0);
 		buf_adds(&s->sec[S_ENVFILES], "\n");
 	}
 	strv_free(names, nn);
@@ -1247,11 +1181,11 @@ mode_ok(const char *s)
 
 /* secrets: Compose's file/environment secrets become files in the secrets
  * directory, mounted where Compose mounts them. */
-static void
-conv_secrets(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+void
+compose__conv_secrets(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	if (n->type != YT_SEQ) {
-		report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -1269,39 +1203,39 @@ conv_secrets(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 				if (strcmp(kk, "uid") == 0 || strcmp(kk, "gid") == 0) {
 					char *kp = yt_path_key(p, kk);
 
-					report(c, it->keys[k], kp, L_UNMAPPED, "secret files keep the host "
+					compose__report(c, it->keys[k], kp, L_UNMAPPED, "secret files keep the host "
 					    "file's owner: chown it in the secrets directory");
 					free(kp);
 				}
 			}
-			if (str_of(t))
+			if (compose__str_of(t))
 				target = t->value[0] == '/' ? xstrdup(t->value) :
 				    xasprintf("/run/secrets/%s", t->value);
 			if (m && yt_kind(m) == YT_KIND_INT && mode_ok(m->value))
 				mode = m->value;
 			else if (m)
-				report(c, m, p, L_UNMAPPED, "expected a file mode in octal digits");
+				compose__report(c, m, p, L_UNMAPPED, "expected a file mode in octal digits");
 		}
-		if (!str_of(src) || !manifest_secret_name_ok(src->value)) {
-			report(c, it, p, L_UNMAPPED, "expected a secret name the secrets directory can "
+		if (!compose__str_of(src) || !manifest_secret_name_ok(src->value)) {
+			compose__report(c, it, p, L_UNMAPPED, "expected a secret name the secrets directory can "
 			    "hold (letters, digits, '.', '_', '-')");
 			goto next;
 		}
 		def = c->top_secrets ? yt_get(c->top_secrets, src->value) : NULL;
 		if (!def) {
-			report(c, src, p, L_UNMAPPED, "secret '%s' is not declared under the top-level "
+			compose__report(c, src, p, L_UNMAPPED, "secret '%s' is not declared under the top-level "
 			    "'secrets'", src->value);
 			goto next;
 		}
-		if (str_of(yt_get(def, "file")))
+		if (compose__str_of(yt_get(def, "file")))
 			what = xasprintf("copy of %s", yt_get(def, "file")->value);
-		else if (str_of(yt_get(def, "environment")))
+		else if (compose__str_of(yt_get(def, "environment")))
 			what = xasprintf("${%s}", yt_get(def, "environment")->value);
 		else
 			what = xasprintf("the secret '%s'", src->value);
-		if ((name = secret_add(c, src->value, what, s->name))) {
-			mount_add(s, name, target, mode);
-			report(c, src, p, L_SECRET, "secret '%s' is mounted from the file %s of the "
+		if ((name = compose__secret_add(c, src->value, what, s->name))) {
+			compose__mount_add(s, name, target, mode);
+			compose__report(c, src, p, L_SECRET, "secret '%s' is mounted from the file %s of the "
 			    "secrets directory", src->value, name);
 		}
 next:
@@ -1336,14 +1270,14 @@ ip_any(const char *ip)
 
 /* Adds one published port; reports what the manifest would refuse. */
 static void
-port_add(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path,
+port_add(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path,
     const char *ip, int host, int cport, const char *proto, char **names, size_t *nn)
 {
 	int v6 = strchr(ip, ':') != NULL;
 	unsigned char addr[16];
 
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, ip, addr) != 1) {
-		report(c, n, path, L_UNMAPPED, "invalid host IP '%s'", ip);
+		compose__report(c, n, path, L_UNMAPPED, "invalid host IP '%s'", ip);
 		return;
 	}
 	for (size_t i = 0; i < c->nports; i++) {
@@ -1351,7 +1285,7 @@ port_add(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *pat
 
 		if (q->port == host && strcmp(q->proto, proto) == 0 && (strcmp(q->ip, ip) == 0 ||
 		    ip_any(q->ip) || ip_any(ip))) {
-			report(c, n, path, L_UNMAPPED, "host port %d/%s is already published by "
+			compose__report(c, n, path, L_UNMAPPED, "host port %d/%s is already published by "
 			    "service '%s' (line %d)", host, proto, q->service, q->line);
 			return;
 		}
@@ -1364,7 +1298,7 @@ port_add(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *pat
 	c->ports[c->nports].line = n->line;
 	c->nports++;
 	if (ip_any(ip))
-		report(c, n, path, L_NOTE, "port %d is published on every interface, as written; if "
+		compose__report(c, n, path, L_NOTE, "port %d is published on every interface, as written; if "
 		    "only a local proxy needs it, write \"127.0.0.1:%d:%d\"", host, host, cport);
 	names[(*nn)++] = ip_any(ip) && !v6 ?
 	    xasprintf("%d:%d%s%s", host, cport, strcmp(proto, "tcp") ? "/" : "",
@@ -1375,22 +1309,23 @@ port_add(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *pat
 }
 
 static void
-conv_port_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const char *p,
+conv_port_short(struct cctx *c, struct csvc *s, const struct yt_node *it, const char *p,
     char **names, size_t *nn)
 {
 	char why[ERR_LEN], *spec, *ip = NULL, *slash;
 	const char *rest, *colon, *proto = "tcp";
 	int host, cport;
 
-	if (!text_of(it) || !(spec = literal(it->value, why))) {
-		report(c, it, p, L_UNMAPPED, "%s", text_of(it) ? why : "expected a port string");
+	if (!compose__text_of(it) || !(spec = compose__literal(it->value, why))) {
+		compose__report(c, it, p, L_UNMAPPED, "%s", compose__text_of(it) ? why :
+		    "expected a port string");
 		return;
 	}
 	if ((slash = strchr(spec, '/'))) {
 		*slash = '\0';
 		proto = slash + 1;
 		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0) {
-			report(c, it, p, L_UNMAPPED, "protocol '%s' (the manifest publishes tcp and udp)",
+			compose__report(c, it, p, L_UNMAPPED, "protocol '%s' (the manifest publishes tcp and udp)",
 			    proto);
 			goto out;
 		}
@@ -1408,18 +1343,18 @@ conv_port_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const c
 		rest = colon + 1;
 	}
 	if (strchr(rest, '-')) {
-		report(c, it, p, L_UNMAPPED, "port ranges are not supported: publish each port");
+		compose__report(c, it, p, L_UNMAPPED, "port ranges are not supported: publish each port");
 		goto out;
 	}
 	if (!(colon = strchr(rest, ':')) || colon == rest) {
-		report(c, it, p, L_UNMAPPED, "no host port: the reconciler never publishes a random "
+		compose__report(c, it, p, L_UNMAPPED, "no host port: the reconciler never publishes a random "
 		    "host port; write HOST_PORT:%s", colon ? colon + 1 : rest);
 		goto out;
 	}
 	host = port_num(rest, (size_t)(colon - rest));
 	cport = port_num(colon + 1, strlen(colon + 1));
 	if (host < 0 || cport < 0) {
-		report(c, it, p, L_UNMAPPED, "invalid port '%s'", it->value);
+		compose__report(c, it, p, L_UNMAPPED, "invalid port '%s'", it->value);
 		goto out;
 	}
 	port_add(c, s, it, p, ip && *ip ? ip : "0.0.0.0", host, cport, proto, names, nn);
@@ -1429,13 +1364,13 @@ out:
 }
 
 static void
-conv_port_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const char *p,
+conv_port_long(struct cctx *c, struct csvc *s, const struct yt_node *it, const char *p,
     char **names, size_t *nn)
 {
 	const struct yt_node *t = yt_get(it, "target"), *pub = yt_get(it, "published");
 	const struct yt_node *ipn = yt_get(it, "host_ip"), *pr = yt_get(it, "protocol");
-	const char *ip = str_of(ipn) ? ipn->value : "0.0.0.0";
-	const char *proto = str_of(pr) ? pr->value : "tcp";
+	const char *ip = compose__str_of(ipn) ? ipn->value : "0.0.0.0";
+	const char *proto = compose__str_of(pr) ? pr->value : "tcp";
 	int host, cport;
 
 	for (size_t k = 0; k < it->n; k++) {
@@ -1445,40 +1380,42 @@ conv_port_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const ch
 		    strcmp(kk, "app_protocol") == 0) {
 			char *kp = yt_path_key(p, kk);
 
-			report(c, it->keys[k], kp, L_NOTE, "'%s' has no effect on a single host: left out",
+			compose__report(c, it->keys[k], kp, L_NOTE, "'%s' has no effect on a single host: left out",
 			    kk);
 			free(kp);
 		} else if (strcmp(kk, "target") != 0 && strcmp(kk, "published") != 0 &&
 		    strcmp(kk, "host_ip") != 0 && strcmp(kk, "protocol") != 0) {
 			char *kp = yt_path_key(p, kk);
 
-			report(c, it->keys[k], kp, L_UNMAPPED, "not a port key the manifest has");
+			compose__report(c, it->keys[k], kp, L_UNMAPPED, "not a port key the manifest has");
 			free(kp);
 		}
 	}
-	cport = text_of(t) ? port_num(t->value, strlen(t->value)) : -1;
-	host = text_of(pub) ? port_num(pub->value, strlen(pub->value)) : -1;
+	cport = compose__text_of(t) ? port_num(t->value, strlen(t->value)) : -1;
+	host = compose__text_of(pub) ? port_num(pub->value, strlen(pub->value)) : -1;
 	if (cport < 0 || host < 0) {
-		report(c, it, p, L_UNMAPPED, "%s", cport < 0 ? "expected a target port from 1 to 65535" :
+		compose__report(c, it, p, L_UNMAPPED, "%s", cport < 0 ?
+		    "expected a target port from 1 to 65535" :
 		    "no usable published port: the reconciler never publishes a random host port, "
 		    "nor ranges");
 		return;
 	}
 	if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0) {
-		report(c, it, p, L_UNMAPPED, "protocol '%s' (the manifest publishes tcp and udp)", proto);
+		compose__report(c, it, p, L_UNMAPPED, "protocol '%s' (the manifest publishes tcp and "
+		    "udp)", proto);
 		return;
 	}
 	port_add(c, s, it, p, ip, host, cport, proto, names, nn);
 }
 
-static void
-conv_ports(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+void
+compose__conv_ports(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	char **names;
 	size_t nn = 0;
 
 	if (n->type != YT_SEQ) {
-		report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
 		return;
 	}
 	names = xcalloc(n->n + 1, sizeof(*names));
@@ -1495,20 +1432,11 @@ conv_ports(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *p
 		buf_adds(&s->sec[S_PORTS], "    ports:\n");
 		for (size_t i = 0; i < nn; i++) {
 			buf_adds(&s->sec[S_PORTS], "      - ");
-			put_quoted(&s->sec[S_PORTS], names[i]);
+			compose__put_quoted(&s->sec[S_PORTS], names[i]);
 			buf_adds(&s->sec[S_PORTS], "\n");
 		}
 	}
 	strv_free(names, nn);
-}
-
-static int
-strv_has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
 }
 
 /* The next field of *p up to sep (which is cut), advancing *p; NULL at the
@@ -1562,44 +1490,45 @@ path_join(const char *base, const char *rel)
 
 /* One mount: source (volume key, absolute or relative path), target, ro. */
 static void
-mount_out(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *p, const char *src,
+mount_out(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *p, const char *src,
     const char *target, int ro, int bind_hint, char **lines, size_t *nl, char **targets)
 {
 	char *host = NULL;
 
 	if (!target || target[0] != '/' || strchr(target, ':')) {
-		report(c, n, p, L_UNMAPPED, "the container path must be absolute (and without ':')");
+		compose__report(c, n, p, L_UNMAPPED, "the container path must be absolute (and without ':')");
 		return;
 	}
 	if (!src || !*src) {
-		report(c, n, p, L_UNMAPPED, "an anonymous volume has no equivalent: declare a named "
+		compose__report(c, n, p, L_UNMAPPED, "an anonymous volume has no equivalent: declare a named "
 		    "volume under the top-level 'volumes' and mount it here");
 		return;
 	}
-	if (strv_has(targets, *nl, target)) {
-		report(c, n, p, L_UNMAPPED, "'%s' is mounted twice", target);
+	if (compose__strv_has(targets, *nl, target)) {
+		compose__report(c, n, p, L_UNMAPPED, "'%s' is mounted twice", target);
 		return;
 	}
 	if (src[0] == '/') {
 		host = xstrdup(src);
 	} else if (src[0] == '.' || bind_hint) {
 		if (!(host = path_join(c->o->base_dir, src))) {
-			report(c, n, p, L_UNMAPPED, "'%s' climbs above '/'", src);
+			compose__report(c, n, p, L_UNMAPPED, "'%s' climbs above '/'", src);
 			return;
 		}
-		report(c, n, p, L_NOTE, "'%s' becomes '%s' (Compose reads it from the file's "
+		compose__report(c, n, p, L_NOTE, "'%s' becomes '%s' (Compose reads it from the file's "
 		    "directory; --base-dir DIR to change)", src, host);
 	} else if (src[0] == '~') {
-		report(c, n, p, L_UNMAPPED, "'%s' is relative to a home directory: write the absolute "
+		compose__report(c, n, p, L_UNMAPPED, "'%s' is relative to a home directory: write the absolute "
 		    "path", src);
 		return;
-	} else if (!strv_has(c->volumes, c->nvolumes, src)) {
-		report(c, n, p, L_UNMAPPED, "volume '%s' is not declared under the top-level 'volumes' "
+	} else if (!compose__strv_has(c->volumes, c->nvolumes, src)) {
+		compose__report(c, n, p, L_UNMAPPED, "volume '%s' is not declared under the top-level 'volumes' "
 		    "(or could not be converted)", src);
 		return;
 	}
 	if (host && strchr(host, ':')) {
-		report(c, n, p, L_UNMAPPED, "a host path with ':' cannot be written in a volume string");
+		compose__report(c, n, p, L_UNMAPPED, "a host path with ':' cannot be written in a "
+		    "volume string");
 		free(host);
 		return;
 	}
@@ -1609,15 +1538,16 @@ mount_out(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *p,
 }
 
 static void
-conv_volume_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const char *p,
+conv_volume_short(struct cctx *c, struct csvc *s, const struct yt_node *it, const char *p,
     char **lines, size_t *nl, char **targets)
 {
 	char why[ERR_LEN], *spec, *f[3] = { 0 }, *q;
 	size_t nf = 0;
 	int ro = 0;
 
-	if (!str_of(it) || !(spec = literal(it->value, why))) {
-		report(c, it, p, L_UNMAPPED, "%s", str_of(it) ? why : "expected a volume string");
+	if (!compose__str_of(it) || !(spec = compose__literal(it->value, why))) {
+		compose__report(c, it, p, L_UNMAPPED, "%s", compose__str_of(it) ? why :
+		    "expected a volume string");
 		return;
 	}
 	for (char *x = spec; x && nf < 3; x = q) {
@@ -1625,7 +1555,7 @@ conv_volume_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const
 			*q++ = '\0';
 		f[nf++] = x;
 		if (nf == 3 && q) {
-			report(c, it, p, L_UNMAPPED, "too many ':' in '%s'", it->value);
+			compose__report(c, it, p, L_UNMAPPED, "too many ':' in '%s'", it->value);
 			goto out;
 		}
 	}
@@ -1642,7 +1572,7 @@ conv_volume_short(struct ctx *c, struct csvc *s, const struct yt_node *it, const
 			if (strcmp(o, "ro") == 0)
 				ro = 1;
 			else if (strcmp(o, "rw") != 0)
-				report(c, it, p, L_UNMAPPED, "mount option '%s' has no equivalent: left out",
+				compose__report(c, it, p, L_UNMAPPED, "mount option '%s' has no equivalent: left out",
 				    o);
 		}
 	}
@@ -1652,12 +1582,12 @@ out:
 }
 
 static void
-conv_volume_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const char *p,
+conv_volume_long(struct cctx *c, struct csvc *s, const struct yt_node *it, const char *p,
     char **lines, size_t *nl, char **targets)
 {
 	const struct yt_node *type = yt_get(it, "type"), *src = yt_get(it, "source");
 	const struct yt_node *tgt = yt_get(it, "target"), *ro = yt_get(it, "read_only");
-	const char *t = str_of(type) ? type->value : "volume";
+	const char *t = compose__str_of(type) ? type->value : "volume";
 
 	for (size_t k = 0; k < it->n; k++) {
 		const char *kk = it->keys[k]->type == YT_SCALAR ? it->keys[k]->value : "?";
@@ -1667,32 +1597,32 @@ conv_volume_long(struct ctx *c, struct csvc *s, const struct yt_node *it, const 
 		    strcmp(kk, "consistency") != 0) {
 			char *kp = yt_path_key(p, kk);
 
-			report(c, it->keys[k], kp, L_UNMAPPED, "mount option '%s' has no equivalent", kk);
+			compose__report(c, it->keys[k], kp, L_UNMAPPED, "mount option '%s' has no equivalent", kk);
 			free(kp);
 		}
 	}
 	if (strcmp(t, "volume") != 0 && strcmp(t, "bind") != 0) {
-		report(c, type, p, L_UNMAPPED, "mount type '%s' has no equivalent (volumes and bind "
+		compose__report(c, type, p, L_UNMAPPED, "mount type '%s' has no equivalent (volumes and bind "
 		    "mounts only)", t);
 		return;
 	}
-	if (src && !str_of(src)) {
-		report(c, src, p, L_UNMAPPED, "expected a source string");
+	if (src && !compose__str_of(src)) {
+		compose__report(c, src, p, L_UNMAPPED, "expected a source string");
 		return;
 	}
-	mount_out(c, s, it, p, src ? src->value : NULL, str_of(tgt) ? tgt->value : NULL,
+	mount_out(c, s, it, p, src ? src->value : NULL, compose__str_of(tgt) ? tgt->value : NULL,
 	    ro && yt_kind(ro) == YT_KIND_BOOL && strcasecmp(ro->value, "true") == 0,
 	    strcmp(t, "bind") == 0, lines, nl, targets);
 }
 
-static void
-conv_volumes(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+void
+compose__conv_volumes(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	char **lines, **targets;
 	size_t nl = 0;
 
 	if (n->type != YT_SEQ) {
-		report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a list, found %s", yt_type_name(n));
 		return;
 	}
 	lines = xcalloc(n->n + 1, sizeof(*lines));
@@ -1710,7 +1640,7 @@ conv_volumes(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 		buf_adds(&s->sec[S_VOLUMES], "    volumes:\n");
 		for (size_t i = 0; i < nl; i++) {
 			buf_adds(&s->sec[S_VOLUMES], "      - ");
-			put_scalar(&s->sec[S_VOLUMES], lines[i]);
+			compose__put_scalar(&s->sec[S_VOLUMES], lines[i]);
 			buf_adds(&s->sec[S_VOLUMES], "\n");
 		}
 	}
@@ -1719,13 +1649,13 @@ conv_volumes(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 }
 
 static int
-network_known(struct ctx *c, const char *name)
+network_known(struct cctx *c, const char *name)
 {
-	return strcmp(name, "default") == 0 || strv_has(c->networks, c->nnetworks, name);
+	return strcmp(name, "default") == 0 || compose__strv_has(c->networks, c->nnetworks, name);
 }
 
-static void
-conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+void
+compose__conv_networks(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	struct buf *b = &s->sec[S_NETWORKS];
 	char **names;
@@ -1734,7 +1664,8 @@ conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 	struct buf body;
 
 	if (n->type != YT_SEQ && n->type != YT_MAP) {
-		report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s",
+		    yt_type_name(n));
 		return;
 	}
 	names = xcalloc(n->n + 1, sizeof(*names));
@@ -1742,14 +1673,14 @@ conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *kn = n->type == YT_SEQ ? n->items[i] : n->keys[i];
 		const struct yt_node *v = n->type == YT_MAP ? n->items[i] : NULL;
-		const char *name = str_of(kn);
+		const char *name = compose__str_of(kn);
 		char *p = n->type == YT_SEQ ? yt_path_idx(path, i) : yt_path_key(path, name ? name : "?");
 		char **aliases = NULL;
 		size_t na = 0;
 
-		if (!name || !network_known(c, name) || strv_has(names, nn, name)) {
-			report(c, kn, p, L_UNMAPPED, !name ? "expected a network name" :
-			    strv_has(names, nn, name) ? "network given twice" :
+		if (!name || !network_known(c, name) || compose__strv_has(names, nn, name)) {
+			compose__report(c, kn, p, L_UNMAPPED, !name ? "expected a network name" :
+			    compose__strv_has(names, nn, name) ? "network given twice" :
 			    "network '%s' is not declared under the top-level 'networks' (or could not "
 			    "be converted)", name ? name : "");
 			free(p);
@@ -1763,7 +1694,7 @@ conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 				char *kp = yt_path_key(p, kk);
 
 				if (strcmp(kk, "aliases") != 0)
-					report(c, v->keys[k], kp, L_UNMAPPED, "'%s' has no equivalent: the "
+					compose__report(c, v->keys[k], kp, L_UNMAPPED, "'%s' has no equivalent: the "
 					    "engine assigns addresses, and the service name is always an alias",
 					    kk);
 				free(kp);
@@ -1771,30 +1702,30 @@ conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 			if (al && al->type == YT_SEQ) {
 				aliases = xcalloc(al->n + 1, sizeof(*aliases));
 				for (size_t k = 0; k < al->n; k++) {
-					const char *a = str_of(al->items[k]);
+					const char *a = compose__str_of(al->items[k]);
 					char *ap = xasprintf("%s.aliases[%zu]", p, k);
 
-					if (a && manifest_alias_ok(a) && !strv_has(aliases, na, a))
+					if (a && manifest_alias_ok(a) && !compose__strv_has(aliases, na, a))
 						aliases[na++] = xstrdup(a);
 					else
-						report(c, al->items[k], ap, L_UNMAPPED, "alias %s%s%s cannot be "
+						compose__report(c, al->items[k], ap, L_UNMAPPED, "alias %s%s%s cannot be "
 						    "used (lowercase DNS names only, each once)", a ? "'" : "",
 						    a ? a : yt_type_name(al->items[k]), a ? "'" : "");
 					free(ap);
 				}
 			} else if (al && !yt_is_null(al)) {
-				report(c, al, p, L_UNMAPPED, "expected a list of aliases");
+				compose__report(c, al, p, L_UNMAPPED, "expected a list of aliases");
 			}
 		} else if (v && !yt_is_null(v)) {
-			report(c, v, p, L_UNMAPPED, "expected a mapping or nothing");
+			compose__report(c, v, p, L_UNMAPPED, "expected a mapping or nothing");
 		}
 		names[nn++] = xstrdup(name);
 		buf_adds(&body, "      ");
-		put_scalar(&body, name);
+		compose__put_scalar(&body, name);
 		if (na) {
 			any_alias = 1;
 			buf_adds(&body, ": {aliases: ");
-			put_flow_list(&body, aliases, na, 0);
+			compose__put_flow_list(&body, aliases, na, 0);
 			buf_adds(&body, "}\n");
 		} else {
 			buf_adds(&body, ":\n");
@@ -1806,51 +1737,52 @@ conv_networks(struct ctx *c, struct csvc *s, const struct yt_node *n, const char
 		buf_addf(b, "    networks:\n%s", body.data);
 	} else if (nn) {
 		buf_adds(b, "    networks: ");
-		put_flow_list(b, names, nn, 0);
+		compose__put_flow_list(b, names, nn, 0);
 		buf_adds(b, "\n");
 	} else if (n->n) {
 		/* every network was refused: the manifest's default is [default] */
-		report(c, n, path, L_NOTE, "no network left: the service joins 'default'");
+		compose__report(c, n, path, L_NOTE, "no network left: the service joins 'default'");
 	}
 	buf_release(&body);
 	strv_free(names, nn);
 }
 
-static void
-conv_depends(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+void
+compose__conv_depends(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	if (n->type != YT_SEQ && n->type != YT_MAP) {
-		report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a list or a mapping, found %s",
+		    yt_type_name(n));
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *kn = n->type == YT_SEQ ? n->items[i] : n->keys[i];
 		const struct yt_node *v = n->type == YT_MAP ? n->items[i] : NULL;
-		const char *name = text_of(kn);
+		const char *name = compose__text_of(kn);
 		char *p = n->type == YT_SEQ ? yt_path_idx(path, i) : yt_path_key(path, name ? name : "?");
 
 		if (v && v->type == YT_MAP) {
 			const struct yt_node *cond = yt_get(v, "condition");
 			const struct yt_node *req = yt_get(v, "required");
-			const char *cv = str_of(cond);
+			const char *cv = compose__str_of(cond);
 
 			if (cv && strcmp(cv, "service_completed_successfully") == 0)
-				report(c, cond, p, L_UNMAPPED, "a one-off container that must finish first "
+				compose__report(c, cond, p, L_UNMAPPED, "a one-off container that must finish first "
 				    "has no equivalent: make it a hooks.pre_deploy of this service");
 			else if (cv && strcmp(cv, "service_started") == 0)
-				report(c, cond, p, L_NOTE, "the reconciler waits until '%s' passes its "
+				compose__report(c, cond, p, L_NOTE, "the reconciler waits until '%s' passes its "
 				    "health gate, not only until it has started", name ? name : "?");
 			else if (cond && (!cv || strcmp(cv, "service_healthy") != 0))
-				report(c, cond, p, L_UNMAPPED, "unknown condition");
+				compose__report(c, cond, p, L_UNMAPPED, "unknown condition");
 			if (req && yt_kind(req) == YT_KIND_BOOL && strcasecmp(req->value, "false") == 0)
-				report(c, req, p, L_NOTE, "required: false has no equivalent: the dependency "
+				compose__report(c, req, p, L_NOTE, "required: false has no equivalent: the dependency "
 				    "is kept");
 			if (yt_get(v, "restart"))
-				report(c, yt_get(v, "restart"), p, L_NOTE, "restart: true is what "
+				compose__report(c, yt_get(v, "restart"), p, L_NOTE, "restart: true is what "
 				    "on_dependency_update does: add one if this service must be told");
 		}
 		if (!name) {
-			report(c, kn, p, L_UNMAPPED, "expected a service name");
+			compose__report(c, kn, p, L_UNMAPPED, "expected a service name");
 			free(p);
 			continue;
 		}
@@ -1866,14 +1798,14 @@ conv_depends(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 /* --- services: the rest --------------------------------------------------- */
 
 static void
-conv_restart(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+conv_restart(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
-	const char *r = str_of(n);
+	const char *r = compose__str_of(n);
 
 	if (r && strcmp(r, "on-failure:0") == 0)
 		r = "on-failure";	/* Docker: 0 retries is no limit */
 	if (!r || !manifest_restart_ok(r)) {
-		report(c, n, path, L_UNMAPPED, "restart policy %s%s%s has no equivalent (no, always, "
+		compose__report(c, n, path, L_UNMAPPED, "restart policy %s%s%s has no equivalent (no, always, "
 		    "on-failure[:N], unless-stopped)", r ? "'" : "", r ? r : yt_type_name(n),
 		    r ? "'" : "");
 		return;
@@ -1882,15 +1814,15 @@ conv_restart(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 }
 
 /* A map or KEY=VALUE list of text values (labels, log options). */
-static void
-conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *n,
+void
+compose__conv_kv(struct cctx *c, struct buf *b, const char *indent, const struct yt_node *n,
     const char *path, int labels)
 {
 	char **keys, **vals;
 	size_t nk = 0, count = n->n;
 
 	if (n->type != YT_MAP && !(labels && n->type == YT_SEQ)) {
-		report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
 		return;
 	}
 	keys = xcalloc(count + 1, sizeof(*keys));
@@ -1900,7 +1832,7 @@ conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *
 		char *key = NULL, *raw = NULL, *val, why[ERR_LEN], *p;
 
 		if (n->type == YT_SEQ) {
-			const char *t = text_of(it), *eq = t ? strchr(t, '=') : NULL;
+			const char *t = compose__text_of(it), *eq = t ? strchr(t, '=') : NULL;
 
 			p = yt_path_idx(path, i);
 			if (t) {
@@ -1908,7 +1840,7 @@ conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *
 				raw = xstrdup(eq ? eq + 1 : "");
 			}
 		} else {
-			const char *k = text_of(n->keys[i]), *t = text_of(it);
+			const char *k = compose__text_of(n->keys[i]), *t = compose__text_of(it);
 
 			p = yt_path_key(path, k ? k : "?");
 			key = k ? xstrdup(k) : NULL;
@@ -1919,14 +1851,14 @@ conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *
 				raw = xstrdup("");
 		}
 		if (!key || !*key || !raw) {
-			report(c, at, p, L_UNMAPPED, "expected a key and a string, number or boolean");
+			compose__report(c, at, p, L_UNMAPPED, "expected a key and a string, number or boolean");
 		} else if (labels && strncmp(key, "io.reconciler.", 14) == 0) {
-			report(c, at, p, L_UNMAPPED, "label keys under 'io.reconciler.' are the "
+			compose__report(c, at, p, L_UNMAPPED, "label keys under 'io.reconciler.' are the "
 			    "reconciler's own");
-		} else if (!(val = literal(raw, why))) {
-			report(c, it, p, L_UNMAPPED, "%s", why);
-		} else if (strv_has(keys, nk, key)) {
-			report(c, at, p, L_NOTE, "'%s' is given twice: the first one is kept", key);
+		} else if (!(val = compose__literal(raw, why))) {
+			compose__report(c, it, p, L_UNMAPPED, "%s", why);
+		} else if (compose__strv_has(keys, nk, key)) {
+			compose__report(c, at, p, L_NOTE, "'%s' is given twice: the first one is kept", key);
 			free(val);
 		} else {
 			keys[nk] = key;
@@ -1939,9 +1871,9 @@ conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *
 	}
 	for (size_t i = 0; i < nk; i++) {
 		buf_adds(b, indent);
-		put_scalar(b, keys[i]);
+		compose__put_scalar(b, keys[i]);
 		buf_adds(b, ": ");
-		put_scalar(b, vals[i]);
+		compose__put_scalar(b, vals[i]);
 		buf_adds(b, "\n");
 	}
 	strv_free(keys, nk);
@@ -1949,7 +1881,7 @@ conv_kv(struct ctx *c, struct buf *b, const char *indent, const struct yt_node *
 }
 
 static void
-conv_logging(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+conv_logging(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	struct buf *b = &s->sec[S_LOGGING];
 	const struct yt_node *drv = yt_get(n, "driver"), *opts = yt_get(n, "options");
@@ -1957,7 +1889,7 @@ conv_logging(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 	struct buf ob;
 
 	if (n->type != YT_MAP) {
-		report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
+		compose__report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -1966,28 +1898,29 @@ conv_logging(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 		if (strcmp(k, "driver") != 0 && strcmp(k, "options") != 0) {
 			char *p = yt_path_key(path, k);
 
-			report(c, n->keys[i], p, L_UNMAPPED, "not a logging key the manifest has");
+			compose__report(c, n->keys[i], p, L_UNMAPPED, "not a logging key the manifest has");
 			free(p);
 		}
 	}
 	if (drv) {
 		char *p = yt_path_key(path, "driver");
 
-		if (!str_of(drv) || !*drv->value || !(d = literal(drv->value, why)) || !*d)
-			report(c, drv, p, L_UNMAPPED, "%s", str_of(drv) && strchr(drv->value, '$') ? why :
-			    "expected a driver name");
+		if (!compose__str_of(drv) || !*drv->value || !(d = compose__literal(drv->value, why)) ||
+		    !*d)
+			compose__report(c, drv, p, L_UNMAPPED, "%s", compose__str_of(drv) &&
+			    strchr(drv->value, '$') ? why : "expected a driver name");
 		free(p);
 	}
 	buf_init(&ob, 0);
 	if (opts && !yt_is_null(opts)) {
 		char *p = yt_path_key(path, "options");
 
-		conv_kv(c, &ob, "        ", opts, p, 0);
+		compose__conv_kv(c, &ob, "        ", opts, p, 0);
 		free(p);
 	}
 	buf_adds(b, "    logging:\n");
 	buf_adds(b, "      driver: ");
-	put_scalar(b, d ? d : "json-file");
+	compose__put_scalar(b, d ? d : "json-file");
 	buf_adds(b, "\n");
 	if (ob.len)
 		buf_addf(b, "      options:\n%s", ob.data);
@@ -1996,38 +1929,38 @@ conv_logging(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 }
 
 static void
-conv_user(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+conv_user(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	char why[ERR_LEN], *u;
 
-	if (!text_of(n) || !(u = literal(n->value, why))) {
-		report(c, n, path, L_UNMAPPED, "%s", text_of(n) ? why : "expected a user");
+	if (!compose__text_of(n) || !(u = compose__literal(n->value, why))) {
+		compose__report(c, n, path, L_UNMAPPED, "%s", compose__text_of(n) ? why : "expected a user");
 		return;
 	}
 	if (!manifest_user_ok(u)) {
-		report(c, n, path, L_UNMAPPED, "user '%s' is not uid[:gid] or name[:group]", u);
+		compose__report(c, n, path, L_UNMAPPED, "user '%s' is not uid[:gid] or name[:group]", u);
 	} else {
 		buf_adds(&s->sec[S_USER], "    user: ");
-		put_scalar(&s->sec[S_USER], u);
+		compose__put_scalar(&s->sec[S_USER], u);
 		buf_adds(&s->sec[S_USER], "\n");
 	}
 	free(u);
 }
 
 static void
-conv_workdir(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+conv_workdir(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	char why[ERR_LEN], *w;
 
-	if (!str_of(n) || !(w = literal(n->value, why))) {
-		report(c, n, path, L_UNMAPPED, "%s", str_of(n) ? why : "expected a path");
+	if (!compose__str_of(n) || !(w = compose__literal(n->value, why))) {
+		compose__report(c, n, path, L_UNMAPPED, "%s", compose__str_of(n) ? why : "expected a path");
 		return;
 	}
 	if (w[0] != '/') {
-		report(c, n, path, L_UNMAPPED, "working_dir must be absolute");
+		compose__report(c, n, path, L_UNMAPPED, "working_dir must be absolute");
 	} else {
 		buf_adds(&s->sec[S_WORKDIR], "    working_dir: ");
-		put_scalar(&s->sec[S_WORKDIR], w);
+		compose__put_scalar(&s->sec[S_WORKDIR], w);
 		buf_adds(&s->sec[S_WORKDIR], "\n");
 	}
 	free(w);
@@ -2036,7 +1969,7 @@ conv_workdir(struct ctx *c, struct csvc *s, const struct yt_node *n, const char 
 /* --- images --------------------------------------------------------------- */
 
 static const char *
-image_override(struct ctx *c, const char *service)
+image_override(struct cctx *c, const char *service)
 {
 	size_t n = strlen(service);
 
@@ -2068,12 +2001,12 @@ static void
 put_placeholder(struct buf *b, const char *why)
 {
 	buf_adds(b, "    image: " PLACEHOLDER_IMAGE);
-	put_comment(b, why);
+	compose__put_comment(b, why);
 	buf_adds(b, "\n");
 }
 
-static void
-conv_image(struct ctx *c, struct csvc *s)
+void
+compose__conv_image(struct cctx *c, struct csvc *s)
 {
 	const struct yt_node *n = yt_get(s->node, "image"), *build = yt_get(s->node, "build");
 	const char *over = image_override(c, s->name), *how = NULL;
@@ -2083,27 +2016,28 @@ conv_image(struct ctx *c, struct csvc *s)
 
 	if (over) {
 		ref = xstrdup(over);
-		report(c, at, path, L_NOTE, "the image is '%s' (--image)", ref);
+		compose__report(c, at, path, L_NOTE, "the image is '%s' (--image)", ref);
 	} else if (!n) {
-		report(c, build ? build : s->key, path, L_UNMAPPED, "no image%s: give one with --image "
+		compose__report(c, build ? build : s->key, path, L_UNMAPPED, "no image%s: give one with --image "
 		    "%s=REPO@sha256:… (or set it later with reconcilerctl set-image); a placeholder "
 		    "that cannot be pulled is written meanwhile", build ? " to run (the reconciler "
 		    "does not build; build and push it in CI)" : "", s->name);
 		put_placeholder(b, "placeholder: set the image");
 		goto out;
-	} else if (!str_of(n)) {
-		report(c, n, path, L_UNMAPPED, "expected an image reference, found %s", yt_type_name(n));
+	} else if (!compose__str_of(n)) {
+		compose__report(c, n, path, L_UNMAPPED, "expected an image reference, found %s",
+		    yt_type_name(n));
 		put_placeholder(b, "placeholder: set the image");
 		goto out;
-	} else if (!(ref = literal(n->value, why))) {
-		struct interp in;
+	} else if (!(ref = compose__literal(n->value, why))) {
+		struct cinterp in;
 		char *show = NULL;
 
-		if (interp_parse(n->value, &in, err) == 0) {
-			show = interp_show(&in);
-			interp_release(&in);
+		if (compose__interp_parse(n->value, &in, err) == 0) {
+			show = compose__interp_show(&in);
+			compose__interp_release(&in);
 		}
-		report(c, n, path, L_UNMAPPED, "the image uses a variable of the host; give it with "
+		compose__report(c, n, path, L_UNMAPPED, "the image uses a variable of the host; give it with "
 		    "--image %s=REF; a placeholder that cannot be pulled is written meanwhile",
 		    s->name);
 		put_placeholder(b, show ? show : "placeholder: set the image");
@@ -2111,14 +2045,14 @@ conv_image(struct ctx *c, struct csvc *s)
 		goto out;
 	}
 	if (!manifest_image_ref_ok(ref)) {
-		report(c, at, path, L_UNMAPPED, "'%s' is not an image reference the manifest accepts "
+		compose__report(c, at, path, L_UNMAPPED, "'%s' is not an image reference the manifest accepts "
 		    "([REGISTRY/]NAME[:TAG][@sha256:…], NAME in lowercase)", ref);
 		put_placeholder(b, ref);
 		goto out;
 	}
 	if (manifest_image_pinned(ref)) {
 		buf_adds(b, "    image: ");
-		put_scalar(b, ref);
+		compose__put_scalar(b, ref);
 		buf_adds(b, "\n");
 	} else if (c->o->resolve && c->o->resolve(ref, digest, sizeof(digest), &how, err,
 	    c->o->payload) == 0) {
@@ -2126,13 +2060,13 @@ conv_image(struct ctx *c, struct csvc *s)
 
 		if (manifest_image_pinned(pinned)) {
 			buf_adds(b, "    image: ");
-			put_scalar(b, pinned);
-			put_comment(b, ref);
+			compose__put_scalar(b, pinned);
+			compose__put_comment(b, ref);
 			buf_adds(b, "\n");
-			report(c, at, path, L_NOTE, "'%s' is pinned as %s%s%s", ref, pinned,
+			compose__report(c, at, path, L_NOTE, "'%s' is pinned as %s%s%s", ref, pinned,
 			    how ? ", from " : "", how ? how : "");
 		} else {
-			report(c, at, path, L_UNPINNED, "'%s' resolved to an unusable digest '%s'", ref,
+			compose__report(c, at, path, L_UNPINNED, "'%s' resolved to an unusable digest '%s'", ref,
 			    digest);
 			buf_addf(b, "    image: %s\n    allow_tags: true\n", ref);
 		}
@@ -2140,21 +2074,21 @@ conv_image(struct ctx *c, struct csvc *s)
 		free(name);
 	} else {
 		if (c->o->resolve)
-			report(c, at, path, L_UNPINNED, "cannot resolve '%s' to a digest: %s; it is kept "
+			compose__report(c, at, path, L_UNPINNED, "cannot resolve '%s' to a digest: %s; it is kept "
 			    "as a tag (allow_tags: true): pin it later with reconcilerctl set-image", ref,
 			    err);
 		else
-			report(c, at, path, L_NOTE, "'%s' is a tag: written with allow_tags: true; run "
+			compose__report(c, at, path, L_NOTE, "'%s' is a tag: written with allow_tags: true; run "
 			    "with --resolve to pin it by digest", ref);
 		buf_adds(b, "    image: ");
-		put_scalar(b, ref);
+		compose__put_scalar(b, ref);
 		buf_adds(b, "\n    allow_tags: true\n");
 	}
 out:
 	if (build && n && !over) {
 		char *bp = yt_path_key(s->path, "build");
 
-		report(c, build, bp, L_UNMAPPED, "the reconciler does not build: build and push the "
+		compose__report(c, build, bp, L_UNMAPPED, "the reconciler does not build: build and push the "
 		    "image in CI");
 		free(bp);
 	}
@@ -2194,8 +2128,8 @@ static const char *const mapped_keys[] = {
 	"stop_grace_period", "healthcheck", "container_name", NULL,
 };
 
-static void
-check_service_keys(struct ctx *c, struct csvc *s)
+void
+compose__check_service_keys(struct cctx *c, struct csvc *s)
 {
 	const struct yt_node *n = s->node;
 
@@ -2211,77 +2145,77 @@ check_service_keys(struct ctx *c, struct csvc *s)
 		if (mapped_keys[j]) {
 			/* mapped */
 		} else if (strncmp(key, "x-", 2) == 0) {
-			report(c, k, p, L_NOTE, "extension field, left out");
+			compose__report(c, k, p, L_NOTE, "extension field, left out");
 		} else {
 			for (j = 0; unmapped_keys[j].key; j++)
 				if (strcmp(key, unmapped_keys[j].key) == 0)
 					break;
-			report(c, k, p, L_UNMAPPED, "%s", unmapped_keys[j].why);
+			compose__report(c, k, p, L_UNMAPPED, "%s", unmapped_keys[j].why);
 		}
 		free(p);
 	}
 }
 
 static void
-conv_container_name(struct ctx *c, struct csvc *s, const struct yt_node *n, const char *path)
+conv_container_name(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *path)
 {
 	char *want = xasprintf("%s-%s", c->project, s->name);
 
-	if (str_of(n) && strcmp(n->value, want) == 0)
-		report(c, n, path, L_NOTE, "'%s' is the name the reconciler gives the container", want);
+	if (compose__str_of(n) && strcmp(n->value, want) == 0)
+		compose__report(c, n, path, L_NOTE, "'%s' is the name the reconciler gives the container", want);
 	else
-		report(c, n, path, L_UNMAPPED, "the reconciler names the container '%s' "
+		compose__report(c, n, path, L_UNMAPPED, "the reconciler names the container '%s' "
 		    "(<project>-<service>): choose --project to match, or update what uses the old "
 		    "name", want);
 	free(want);
 }
 
-static void
-conv_service(struct ctx *c, struct csvc *s)
+void
+compose__conv_service(struct cctx *c, struct csvc *s)
 {
 	const struct yt_node *n = s->node;
 
 	for (int i = 0; i < S_NSECTIONS; i++)
 		buf_init(&s->sec[i], 0);
-	check_service_keys(c, s);
-	conv_image(c, s);
+	compose__check_service_keys(c, s);
+	compose__conv_image(c, s);
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i]->type == YT_SCALAR ? n->keys[i]->value : "";
 		const struct yt_node *v = n->items[i];
 		char *p = yt_path_key(s->path, k);
 
 		if (strcmp(k, "command") == 0)
-			conv_command(c, s, v, p, K_COMMAND);
+			compose__conv_command(c, s, v, p, K_COMMAND);
 		else if (strcmp(k, "entrypoint") == 0)
-			conv_command(c, s, v, p, K_ENTRYPOINT);
+			compose__conv_command(c, s, v, p, K_ENTRYPOINT);
 		else if (strcmp(k, "healthcheck") == 0)
-			conv_healthcheck(c, s, v, p);
+			compose__conv_healthcheck(c, s, v, p);
 		else if (strcmp(k, "environment") == 0)
-			conv_environment(c, s, v, p);
+			compose__conv_environment(c, s, v, p);
 		else if (strcmp(k, "env_file") == 0)
-			conv_env_file(c, s, v, p);
+			compose__conv_env_file(c, s, v, p);
 		else if (strcmp(k, "secrets") == 0)
-			conv_secrets(c, s, v, p);
+			compose__conv_secrets(c, s, v, p);
 		else if (strcmp(k, "ports") == 0)
-			conv_ports(c, s, v, p);
+			compose__conv_ports(c, s, v, p);
 		else if (strcmp(k, "volumes") == 0)
-			conv_volumes(c, s, v, p);
+			compose__conv_volumes(c, s, v, p);
 		else if (strcmp(k, "networks") == 0)
-			conv_networks(c, s, v, p);
+			compose__conv_networks(c, s, v, p);
 		else if (strcmp(k, "depends_on") == 0)
-			conv_depends(c, s, v, p);
+			compose__conv_depends(c, s, v, p);
 		else if (strcmp(k, "restart") == 0)
 			conv_restart(c, s, v, p);
 		else if (strcmp(k, "logging") == 0)
 			conv_logging(c, s, v, p);
 		else if (strcmp(k, "labels") == 0 && !yt_is_null(v))
-			conv_kv(c, &s->sec[S_LABELS], "      ", v, p, 1);
+			compose__conv_kv(c, &s->sec[S_LABELS], "      ", v, p, 1);
 		else if (strcmp(k, "user") == 0)
 			conv_user(c, s, v, p);
 		else if (strcmp(k, "working_dir") == 0)
 			conv_workdir(c, s, v, p);
 		else if (strcmp(k, "stop_grace_period") == 0)
-			put_duration(c, &s->sec[S_GRACE], "    ", "stop_grace_period", v, p);
+			compose__put_duration(c, &s->sec[S_GRACE], "    ", "stop_grace_period", v, p);
 		else if (strcmp(k, "container_name") == 0)
 			conv_container_name(c, s, v, p);
 		free(p);
@@ -2302,12 +2236,12 @@ conv_service(struct ctx *c, struct csvc *s)
 
 			if (strcmp(m->target, def) == 0 && !m->mode) {
 				buf_adds(b, "      - ");
-				put_scalar(b, m->source);
+				compose__put_scalar(b, m->source);
 			} else {
 				buf_adds(b, "      - {source: ");
-				put_flow_item(b, m->source);
+				compose__put_flow_item(b, m->source);
 				buf_adds(b, ", target: ");
-				put_quoted(b, m->target);
+				compose__put_quoted(b, m->target);
 				if (m->mode)
 					buf_addf(b, ", mode: %s", m->mode);
 				buf_adds(b, "}");
@@ -2321,7 +2255,7 @@ conv_service(struct ctx *c, struct csvc *s)
 /* --- dependencies --------------------------------------------------------- */
 
 static struct csvc *
-svc_find(struct ctx *c, const char *name)
+svc_find(struct cctx *c, const char *name)
 {
 	for (size_t i = 0; i < c->nsvcs; i++)
 		if (strcmp(c->svcs[i].name, name) == 0)
@@ -2331,7 +2265,7 @@ svc_find(struct ctx *c, const char *name)
 
 /* 1 when `to` is reachable from `from` through the edges kept so far. */
 static int
-reaches(struct ctx *c, struct csvc *from, struct csvc *to, unsigned char *seen)
+reaches(struct cctx *c, struct csvc *from, struct csvc *to, unsigned char *seen)
 {
 	size_t i = (size_t)(from - c->svcs);
 
@@ -2351,8 +2285,8 @@ reaches(struct ctx *c, struct csvc *from, struct csvc *to, unsigned char *seen)
 	return 0;
 }
 
-static void
-check_depends(struct ctx *c)
+void
+compose__check_depends(struct cctx *c)
 {
 	unsigned char *seen = xcalloc(c->nsvcs + 1, 1);
 
@@ -2371,13 +2305,13 @@ check_depends(struct ctx *c)
 					twice = 1;
 			memset(seen, 0, c->nsvcs + 1);
 			if (!d)
-				report(c, dp->node, dp->path, L_UNMAPPED, "unknown service '%s'", dp->name);
+				compose__report(c, dp->node, dp->path, L_UNMAPPED, "unknown service '%s'", dp->name);
 			else if (d == s)
-				report(c, dp->node, dp->path, L_UNMAPPED, "a service cannot depend on itself");
+				compose__report(c, dp->node, dp->path, L_UNMAPPED, "a service cannot depend on itself");
 			else if (twice)
-				report(c, dp->node, dp->path, L_NOTE, "'%s' is given twice", dp->name);
+				compose__report(c, dp->node, dp->path, L_NOTE, "'%s' is given twice", dp->name);
 			else if (reaches(c, d, s, seen))
-				report(c, dp->node, dp->path, L_UNMAPPED, "this dependency closes a cycle "
+				compose__report(c, dp->node, dp->path, L_UNMAPPED, "this dependency closes a cycle "
 				    "('%s' already depends on '%s')", dp->name, s->name);
 			else
 				dp->dropped = 0;
@@ -2394,7 +2328,7 @@ check_depends(struct ctx *c)
 				names[nn++] = xstrdup(s->deps[j].name);
 		if (nn) {
 			buf_adds(&s->sec[S_DEPENDS], "    depends_on: ");
-			put_flow_list(&s->sec[S_DEPENDS], names, nn, 0);
+			compose__put_flow_list(&s->sec[S_DEPENDS], names, nn, 0);
 			buf_adds(&s->sec[S_DEPENDS], "\n");
 		}
 		strv_free(names, nn);
@@ -2415,7 +2349,7 @@ engine_name_ok(const char *s)
 
 /* volumes: and networks: at the top level. */
 static void
-conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const char *section,
+conv_top_objects(struct cctx *c, struct buf *b, const struct yt_node *n, const char *section,
     char ***keys, size_t *nkeys)
 {
 	int is_net = strcmp(section, "networks") == 0;
@@ -2423,19 +2357,19 @@ conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const ch
 	if (!n || yt_is_null(n))
 		return;
 	if (n->type != YT_MAP) {
-		report(c, n, section, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
+		compose__report(c, n, section, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
 		return;
 	}
 	*keys = xcalloc(n->n + 1, sizeof(**keys));
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *k = n->keys[i], *v = n->items[i], *ext, *nm;
-		const char *key = str_of(k);
+		const char *key = compose__str_of(k);
 		char *p = yt_path_key(section, key ? key : "?"), *name = NULL;
 		int external = 0;
 		struct buf body;
 
 		if (!key || !manifest_name_ok(key)) {
-			report(c, k, p, L_UNMAPPED, "the manifest names %s with 1-63 lowercase letters, "
+			compose__report(c, k, p, L_UNMAPPED, "the manifest names %s with 1-63 lowercase letters, "
 			    "digits, '_', '-': rename it here and where it is used", section);
 			free(p);
 			continue;
@@ -2444,12 +2378,12 @@ conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const ch
 		if (v && v->type == YT_MAP) {
 			ext = yt_get(v, "external");
 			nm = yt_get(v, "name");
-			if (ext && ext->type == YT_MAP && str_of(yt_get(ext, "name")))
+			if (ext && ext->type == YT_MAP && compose__str_of(yt_get(ext, "name")))
 				nm = yt_get(ext, "name");	/* the old external: {name: …} */
 			external = ext && (ext->type == YT_MAP || (yt_kind(ext) == YT_KIND_BOOL &&
 			    strcasecmp(ext->value, "true") == 0));
-			if (nm && (!str_of(nm) || !engine_name_ok(nm->value)))
-				report(c, nm, p, L_UNMAPPED, "expected an engine name (letters, digits, '_', "
+			if (nm && (!compose__str_of(nm) || !engine_name_ok(nm->value)))
+				compose__report(c, nm, p, L_UNMAPPED, "expected an engine name (letters, digits, '_', "
 				    "'.', '-')");
 			else if (nm)
 				name = xstrdup(nm->value);
@@ -2459,39 +2393,39 @@ conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const ch
 				char *kp = yt_path_key(p, kk);
 
 				if (strcmp(kk, "driver") == 0) {
-					if (str_of(vv) && *vv->value) {
+					if (compose__str_of(vv) && *vv->value) {
 						buf_adds(&body, "    driver: ");
-						put_scalar(&body, vv->value);
+						compose__put_scalar(&body, vv->value);
 						buf_adds(&body, "\n");
 					} else {
-						report(c, vv, kp, L_UNMAPPED, "expected a driver name");
+						compose__report(c, vv, kp, L_UNMAPPED, "expected a driver name");
 					}
 				} else if (strcmp(kk, "internal") == 0 && is_net) {
 					if (yt_kind(vv) == YT_KIND_BOOL)
 						buf_addf(&body, "    internal: %s\n",
 						    strcasecmp(vv->value, "true") == 0 ? "true" : "false");
 					else
-						report(c, vv, kp, L_UNMAPPED, "expected true or false");
+						compose__report(c, vv, kp, L_UNMAPPED, "expected true or false");
 				} else if (strcmp(kk, "driver_opts") == 0 && !is_net) {
 					struct buf ob;
 
 					buf_init(&ob, 0);
-					conv_kv(c, &ob, "      ", vv, kp, 0);
+					compose__conv_kv(c, &ob, "      ", vv, kp, 0);
 					if (ob.len)
 						buf_addf(&body, "    driver_opts:\n%s", ob.data);
 					buf_release(&ob);
 				} else if (strcmp(kk, "external") == 0 || strcmp(kk, "name") == 0) {
 					if (strcmp(kk, "external") == 0 && !external && vv->type != YT_MAP &&
 					    yt_kind(vv) != YT_KIND_BOOL)
-						report(c, vv, kp, L_UNMAPPED, "expected true or false");
+						compose__report(c, vv, kp, L_UNMAPPED, "expected true or false");
 				} else {
-					report(c, v->keys[j], kp, L_UNMAPPED, "'%s' has no equivalent for %s",
+					compose__report(c, v->keys[j], kp, L_UNMAPPED, "'%s' has no equivalent for %s",
 					    kk, section);
 				}
 				free(kp);
 			}
 		} else if (v && !yt_is_null(v)) {
-			report(c, v, p, L_UNMAPPED, "expected a mapping or nothing, found %s",
+			compose__report(c, v, p, L_UNMAPPED, "expected a mapping or nothing, found %s",
 			    yt_type_name(v));
 		}
 		if (external) {
@@ -2499,14 +2433,14 @@ conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const ch
 			if (!name) {
 				/* Compose looks an external object up by its key, unprefixed */
 				name = xstrdup(key);
-				report(c, k, p, L_NOTE, "external: the engine's '%s' is used, as in Compose",
+				compose__report(c, k, p, L_NOTE, "external: the engine's '%s' is used, as in Compose",
 				    key);
 			}
 		}
 		if (name)
 			buf_addf(&body, "    name: %s\n", name);
 		buf_adds(b, "  ");
-		put_scalar(b, key);
+		compose__put_scalar(b, key);
 		if (body.len)
 			buf_addf(b, ":\n%s", body.data);
 		else
@@ -2519,22 +2453,22 @@ conv_top_objects(struct ctx *c, struct buf *b, const struct yt_node *n, const ch
 }
 
 static char *
-pick_project(struct ctx *c)
+pick_project(struct cctx *c)
 {
 	const struct yt_node *nm = yt_get(c->root, "name");
 	const char *want = c->o->project;
 
 	if (!want && nm) {
-		if (str_of(nm) && manifest_name_ok(nm->value))
+		if (compose__str_of(nm) && manifest_name_ok(nm->value))
 			want = nm->value;
 		else
-			report(c, nm, "name", L_NOTE, "not a usable project name: the directory's name "
+			compose__report(c, nm, "name", L_NOTE, "not a usable project name: the directory's name "
 			    "is used (or give --project)");
 	}
 	if (!want)
 		want = c->o->default_project;
 	if (!want || !manifest_name_ok(want)) {
-		report(c, c->root, "", L_ERROR, "no usable project name%s%s%s: give --project NAME "
+		compose__report(c, c->root, "", L_ERROR, "no usable project name%s%s%s: give --project NAME "
 		    "(1-63 lowercase letters, digits, '_', '-')", want ? " ('" : "", want ? want : "",
 		    want ? "')" : "");
 		return NULL;
@@ -2542,8 +2476,8 @@ pick_project(struct ctx *c)
 	return xstrdup(want);
 }
 
-static void
-check_top_keys(struct ctx *c)
+void
+compose__check_top_keys(struct cctx *c)
 {
 	static const char *const known[] = {
 		"version", "name", "services", "volumes", "networks", "secrets", NULL,
@@ -2558,21 +2492,21 @@ check_top_keys(struct ctx *c)
 			if (strcmp(k, known[j]) == 0)
 				break;
 		if (known[j] && strcmp(k, "version") == 0)
-			report(c, r->keys[i], k, L_NOTE, "Compose's version is obsolete; the manifest "
+			compose__report(c, r->keys[i], k, L_NOTE, "Compose's version is obsolete; the manifest "
 			    "has its own (version: 1)");
 		else if (strncmp(k, "x-", 2) == 0)
-			report(c, r->keys[i], k, L_NOTE, "extension field: anchors are expanded where they "
+			compose__report(c, r->keys[i], k, L_NOTE, "extension field: anchors are expanded where they "
 			    "are used, the field itself is left out");
 		else if (strcmp(k, "configs") == 0)
-			report(c, r->keys[i], k, L_UNMAPPED, "mount each config file with a bind mount "
+			compose__report(c, r->keys[i], k, L_UNMAPPED, "mount each config file with a bind mount "
 			    "(volumes) instead");
 		else if (!known[j])
-			report(c, r->keys[i], k, L_UNMAPPED, "the manifest has no equivalent");
+			compose__report(c, r->keys[i], k, L_UNMAPPED, "the manifest has no equivalent");
 	}
 }
 
 static void
-emit_header(struct ctx *c, struct buf *b, const char *file)
+emit_header(struct cctx *c, struct buf *b, const char *file)
 {
 	char *e = yt_escape(file);
 
@@ -2584,7 +2518,7 @@ emit_header(struct ctx *c, struct buf *b, const char *file)
 }
 
 static void
-emit_secrets(struct ctx *c, struct buf *b)
+emit_secrets(struct cctx *c, struct buf *b)
 {
 	size_t w = 0;
 
@@ -2623,7 +2557,7 @@ svc_release(struct csvc *s)
 }
 
 static void
-ctx_release(struct ctx *c)
+ctx_release(struct cctx *c)
 {
 	for (size_t i = 0; i < c->nsvcs; i++)
 		svc_release(&c->svcs[i]);
@@ -2644,7 +2578,7 @@ ctx_release(struct ctx *c)
 /* The output must be a manifest the validator accepts; anything else is a
  * bug here, said as such rather than written out. */
 static int
-self_check(struct ctx *c, const char *text, size_t len)
+self_check(struct cctx *c, const char *text, size_t len)
 {
 	struct manifest *m = NULL;
 	struct diag d;
@@ -2653,7 +2587,7 @@ self_check(struct ctx *c, const char *text, size_t len)
 	diag_init(&d, "import-compose output");
 	rc = manifest_parse(&m, "import-compose output", text, len, &d);
 	for (size_t i = 0; i < d.n; i++)
-		report(c, NULL, "", L_ERROR, "the converted manifest does not validate, which is a bug "
+		compose__report(c, NULL, "", L_ERROR, "the converted manifest does not validate, which is a bug "
 		    "in import-compose: line %d:%d: %s: %s", d.v[i].line, d.v[i].col, d.v[i].path,
 		    d.v[i].msg);
 	manifest_free(m);
@@ -2666,7 +2600,7 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
     const struct compose_options *opts, struct diag *d)
 {
 	struct compose_options defaults = COMPOSE_OPTIONS_INIT;
-	struct ctx c = { 0 };
+	struct cctx c = { 0 };
 	struct yt_doc *doc = NULL;
 	const struct yt_node *svcs;
 	struct buf b;
@@ -2682,25 +2616,25 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 		goto out;
 	c.root = doc->root;
 	if (!c.root || c.root->type != YT_MAP) {
-		report(&c, c.root, "", L_ERROR, "a Compose file is a mapping with 'services', found %s",
+		compose__report(&c, c.root, "", L_ERROR, "a Compose file is a mapping with 'services', found %s",
 		    c.root ? yt_type_name(c.root) : "an empty document");
 		goto out;
 	}
 	svcs = yt_get(c.root, "services");
 	if (!svcs || svcs->type != YT_MAP) {
-		report(&c, svcs ? svcs : c.root, "services", L_ERROR, "expected a mapping of services, "
+		compose__report(&c, svcs ? svcs : c.root, "services", L_ERROR, "expected a mapping of services, "
 		    "found %s", svcs ? yt_type_name(svcs) : "nothing");
 		goto out;
 	}
 	for (size_t i = 0; i < svcs->n; i++) {
-		const char *name = text_of(svcs->keys[i]);
+		const char *name = compose__text_of(svcs->keys[i]);
 		char *p = yt_path_key("services", name ? name : "?");
 
 		if (!name || !manifest_name_ok(name))
-			report(&c, svcs->keys[i], p, L_ERROR, "the manifest names services with 1-63 "
+			compose__report(&c, svcs->keys[i], p, L_ERROR, "the manifest names services with 1-63 "
 			    "lowercase letters, digits, '_', '-': rename it (and where it is used)");
 		else if (svcs->items[i]->type != YT_MAP)
-			report(&c, svcs->items[i], p, L_ERROR, "expected a mapping, found %s",
+			compose__report(&c, svcs->items[i], p, L_ERROR, "expected a mapping, found %s",
 			    yt_type_name(svcs->items[i]));
 		free(p);
 	}
@@ -2709,7 +2643,7 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 		char *name = eq ? xstrndup(c.o->images[i], (size_t)(eq - c.o->images[i])) : NULL;
 
 		if (!name || !yt_get(svcs, name))
-			report(&c, NULL, "", L_ERROR, "--image %s: there is no service '%s'",
+			compose__report(&c, NULL, "", L_ERROR, "--image %s: there is no service '%s'",
 			    c.o->images[i], name ? name : c.o->images[i]);
 		free(name);
 	}
@@ -2720,7 +2654,7 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 	c.top_secrets = yt_get(c.root, "secrets");
 	if (c.top_secrets && c.top_secrets->type != YT_MAP)
 		c.top_secrets = NULL;
-	check_top_keys(&c);
+	compose__check_top_keys(&c);
 
 	struct buf nets, vols;
 
@@ -2738,8 +2672,8 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 		s->path = yt_path_key("services", s->name);
 	}
 	for (size_t i = 0; i < c.nsvcs; i++)
-		conv_service(&c, &c.svcs[i]);
-	check_depends(&c);
+		compose__conv_service(&c, &c.svcs[i]);
+	compose__check_depends(&c);
 
 	emit_header(&c, &b, file);
 	buf_adds(&b, c.nsvcs ? "\nservices:\n" : "\nservices: {}\n");
@@ -2747,7 +2681,7 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 		struct csvc *s = &c.svcs[i];
 
 		buf_adds(&b, i ? "\n  " : "  ");
-		put_scalar(&b, s->name);
+		compose__put_scalar(&b, s->name);
 		buf_adds(&b, ":\n");
 		for (int k = 0; k < S_NSECTIONS; k++)
 			if (s->sec[k].len)
