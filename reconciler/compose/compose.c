@@ -408,6 +408,34 @@ compose__mount_add(struct csvc *s, const char *source, const char *target, const
 	s->nmounts++;
 }
 
+/* The service's secrets: section, from the files mounted in it. */
+void
+compose__put_mounts(struct csvc *s)
+{
+	struct buf *b = &s->sec[S_SECRETS];
+
+	buf_adds(b, "    secrets:\n");
+	for (size_t i = 0; i < s->nmounts; i++) {
+		struct cmount *m = &s->mounts[i];
+		char *def = xasprintf("/run/secrets/%s", m->source);
+
+		if (strcmp(m->target, def) == 0 && !m->mode) {
+			buf_adds(b, "      - ");
+			compose__put_scalar(b, m->source);
+		} else {
+			buf_adds(b, "      - {source: ");
+			compose__put_flow_item(b, m->source);
+			buf_adds(b, ", target: ");
+			compose__put_quoted(b, m->target);
+			if (m->mode)
+				buf_addf(b, ", mode: %s", m->mode);
+			buf_adds(b, "}");
+		}
+		buf_adds(b, "\n");
+		free(def);
+	}
+}
+
 /* --- durations ------------------------------------------------------------ */
 
 /* A Go duration as Compose writes it ("1m30s", "1.5s", "500ms", "10us") in
@@ -2226,30 +2254,8 @@ compose__conv_service(struct cctx *c, struct csvc *s)
 		buf_addf(&s->sec[S_LABELS], "    labels:\n%s", body);
 		free(body);
 	}
-	if (s->nmounts) {
-		struct buf *b = &s->sec[S_SECRETS];
-
-		buf_adds(b, "    secrets:\n");
-		for (size_t i = 0; i < s->nmounts; i++) {
-			struct cmount *m = &s->mounts[i];
-			char *def = xasprintf("/run/secrets/%s", m->source);
-
-			if (strcmp(m->target, def) == 0 && !m->mode) {
-				buf_adds(b, "      - ");
-				compose__put_scalar(b, m->source);
-			} else {
-				buf_adds(b, "      - {source: ");
-				compose__put_flow_item(b, m->source);
-				buf_adds(b, ", target: ");
-				compose__put_quoted(b, m->target);
-				if (m->mode)
-					buf_addf(b, ", mode: %s", m->mode);
-				buf_adds(b, "}");
-			}
-			buf_adds(b, "\n");
-			free(def);
-		}
-	}
+	if (s->nmounts)
+		compose__put_mounts(s);
 }
 
 /* --- dependencies --------------------------------------------------------- */
@@ -2537,6 +2543,31 @@ emit_secrets(struct cctx *c, struct buf *b)
 	}
 }
 
+/* The manifest: the header, each service's sections in the manifest's
+ * order, the top-level networks and volumes, the secret files to create. */
+void
+compose__write_manifest(struct cctx *c, struct buf *b, const char *file,
+    const struct buf *nets, const struct buf *vols)
+{
+	emit_header(c, b, file);
+	buf_adds(b, c->nsvcs ? "\nservices:\n" : "\nservices: {}\n");
+	for (size_t i = 0; i < c->nsvcs; i++) {
+		struct csvc *s = &c->svcs[i];
+
+		buf_adds(b, i ? "\n  " : "  ");
+		compose__put_scalar(b, s->name);
+		buf_adds(b, ":\n");
+		for (int k = 0; k < S_NSECTIONS; k++)
+			if (s->sec[k].len)
+				buf_add(b, s->sec[k].data, s->sec[k].len);
+	}
+	if (nets->len)
+		buf_addf(b, "\nnetworks:\n%s", nets->data);
+	if (vols->len)
+		buf_addf(b, "\nvolumes:\n%s", vols->data);
+	emit_secrets(c, b);
+}
+
 static void
 svc_release(struct csvc *s)
 {
@@ -2595,6 +2626,34 @@ self_check(struct cctx *c, const char *text, size_t len)
 	return rc;
 }
 
+/* The service names the manifest refuses, and --image for no service:
+ * errors that stop the conversion. */
+static void
+check_services(struct cctx *c, const struct yt_node *svcs)
+{
+	for (size_t i = 0; i < svcs->n; i++) {
+		const char *name = compose__text_of(svcs->keys[i]);
+		char *p = yt_path_key("services", name ? name : "?");
+
+		if (!name || !manifest_name_ok(name))
+			compose__report(c, svcs->keys[i], p, L_ERROR, "the manifest names services with "
+			    "1-63 lowercase letters, digits, '_', '-': rename it (and where it is used)");
+		else if (svcs->items[i]->type != YT_MAP)
+			compose__report(c, svcs->items[i], p, L_ERROR, "expected a mapping, found %s",
+			    yt_type_name(svcs->items[i]));
+		free(p);
+	}
+	for (size_t i = 0; c->o->images && c->o->images[i]; i++) {
+		const char *eq = strchr(c->o->images[i], '=');
+		char *name = eq ? xstrndup(c->o->images[i], (size_t)(eq - c->o->images[i])) : NULL;
+
+		if (!name || !yt_get(svcs, name))
+			compose__report(c, NULL, "", L_ERROR, "--image %s: there is no service '%s'",
+			    c->o->images[i], name ? name : c->o->images[i]);
+		free(name);
+	}
+}
+
 int
 compose_convert(struct compose_result *out, const char *file, const char *src, size_t len,
     const struct compose_options *opts, struct diag *d)
@@ -2626,27 +2685,7 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 		    "found %s", svcs ? yt_type_name(svcs) : "nothing");
 		goto out;
 	}
-	for (size_t i = 0; i < svcs->n; i++) {
-		const char *name = compose__text_of(svcs->keys[i]);
-		char *p = yt_path_key("services", name ? name : "?");
-
-		if (!name || !manifest_name_ok(name))
-			compose__report(&c, svcs->keys[i], p, L_ERROR, "the manifest names services with 1-63 "
-			    "lowercase letters, digits, '_', '-': rename it (and where it is used)");
-		else if (svcs->items[i]->type != YT_MAP)
-			compose__report(&c, svcs->items[i], p, L_ERROR, "expected a mapping, found %s",
-			    yt_type_name(svcs->items[i]));
-		free(p);
-	}
-	for (size_t i = 0; c.o->images && c.o->images[i]; i++) {
-		const char *eq = strchr(c.o->images[i], '=');
-		char *name = eq ? xstrndup(c.o->images[i], (size_t)(eq - c.o->images[i])) : NULL;
-
-		if (!name || !yt_get(svcs, name))
-			compose__report(&c, NULL, "", L_ERROR, "--image %s: there is no service '%s'",
-			    c.o->images[i], name ? name : c.o->images[i]);
-		free(name);
-	}
+	check_services(&c, svcs);
 	if (c.failed || !(c.project = pick_project(&c)))
 		goto out;
 	c.top_volumes = yt_get(c.root, "volumes");
@@ -2675,25 +2714,9 @@ compose_convert(struct compose_result *out, const char *file, const char *src, s
 		compose__conv_service(&c, &c.svcs[i]);
 	compose__check_depends(&c);
 
-	emit_header(&c, &b, file);
-	buf_adds(&b, c.nsvcs ? "\nservices:\n" : "\nservices: {}\n");
-	for (size_t i = 0; i < c.nsvcs; i++) {
-		struct csvc *s = &c.svcs[i];
-
-		buf_adds(&b, i ? "\n  " : "  ");
-		compose__put_scalar(&b, s->name);
-		buf_adds(&b, ":\n");
-		for (int k = 0; k < S_NSECTIONS; k++)
-			if (s->sec[k].len)
-				buf_add(&b, s->sec[k].data, s->sec[k].len);
-	}
-	if (nets.len)
-		buf_addf(&b, "\nnetworks:\n%s", nets.data);
-	if (vols.len)
-		buf_addf(&b, "\nvolumes:\n%s", vols.data);
+	compose__write_manifest(&c, &b, file, &nets, &vols);
 	buf_release(&nets);
 	buf_release(&vols);
-	emit_secrets(&c, &b);
 	if (c.failed || self_check(&c, b.data, b.len) < 0)
 		goto out;
 	out->nservices = c.nsvcs;

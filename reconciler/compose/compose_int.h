@@ -99,6 +99,10 @@ void compose__put_flow_item(struct buf *b, const char *s);
 /* "  # text" with the text kept on one line. */
 void compose__put_comment(struct buf *b, const char *text);
 void compose__put_flow_list(struct buf *b, char *const *v, size_t n, int always_quote);
+/* The manifest: the header, each service's sections in the manifest's
+ * order, the top-level networks and volumes, the secret files to create. */
+void compose__write_manifest(struct cctx *c, struct buf *b, const char *file,
+    const struct buf *nets, const struct buf *vols);
 
 /* --- interpolation: $VAR, ${VAR}, ${VAR:-default}, $$ ---------------------- */
 
@@ -138,6 +142,8 @@ const char *compose__secret_add(struct cctx *c, const char *want, const char *wh
 const char *compose__var_secret(struct cctx *c, const char *var, const char *service);
 /* Mounts a secret file in the service (once per target). */
 void compose__mount_add(struct csvc *s, const char *source, const char *target, const char *mode);
+/* The service's secrets: section, from the files mounted in it. */
+void compose__put_mounts(struct csvc *s);
 
 /* --- services: one converter per Compose key ------------------------------- */
 
