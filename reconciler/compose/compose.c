@@ -4,18 +4,20 @@
  * Each service is converted into a set of rendered sections first, the global
  * checks (dependency cycles, host ports published twice) drop what the
  * manifest would refuse, and only then is the text assembled and validated.
+ * This file runs those passes and converts the file's top level (project,
+ * volumes, networks); compose_int.h lists the files that do the rest.
  */
+#include "compose.h"
 #include "compose_int.h"
 #include "manifest.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_REPORTS 5000
+
+/* --- reading the tree ----------------------------------------------------- */
 
 /* The text of a scalar that is a string in Compose's eyes (numbers and
  * booleans taken as written); NULL for null, collections and text with NUL. */
@@ -182,6 +184,8 @@ pick_project(struct cctx *c)
 	}
 	return xstrdup(want);
 }
+
+/* --- the conversion ------------------------------------------------------- */
 
 static void
 svc_release(struct csvc *s)

@@ -13,6 +13,7 @@
 #include "util.h"
 #include "yamltree.h"
 
+/* A report's level; compose.h says what each one means. */
 enum clevel { L_NOTE, L_SECRET, L_UNMAPPED, L_UNPINNED, L_ERROR };
 
 /* A file the operator must create in the secrets directory. */
@@ -30,6 +31,7 @@ struct cport {
 	int line;
 };
 
+/* A service's rendered sections, in the order the manifest lists them. */
 enum csection {
 	S_IMAGE, S_COMMAND, S_ENTRYPOINT, S_USER, S_WORKDIR, S_ENV, S_ENVFILES, S_SECRETS,
 	S_PORTS, S_VOLUMES, S_NETWORKS, S_DEPENDS, S_RESTART, S_LOGGING, S_LABELS, S_HEALTH,
@@ -40,6 +42,7 @@ struct cmount {			/* a secret mounted in the service */
 	char *source, *target, *mode;
 };
 
+/* A depends_on entry; dropped when the manifest would refuse it. */
 struct cdep {
 	char *name;
 	const struct yt_node *node;
@@ -47,6 +50,7 @@ struct cdep {
 	int dropped;
 };
 
+/* A service being converted. */
 struct csvc {
 	const char *name;
 	const struct yt_node *key, *node;
@@ -59,6 +63,7 @@ struct csvc {
 	int has_ports;
 };
 
+/* One conversion: what its passes share. */
 struct cctx {
 	struct diag *d;
 	const struct compose_options *o;
@@ -76,7 +81,7 @@ struct cctx {
 	size_t nvolumes, nnetworks;
 };
 
-/* --- reading the tree ------------------------------------------------------ */
+/* --- compose.c: the passes, the top level, reading the tree --------------- */
 
 /* The text of a scalar that is a string in Compose's eyes (numbers and
  * booleans taken as written); NULL for null, collections and text with NUL. */
@@ -84,14 +89,14 @@ const char *compose__text_of(const struct yt_node *n);
 const char *compose__str_of(const struct yt_node *n);
 int compose__strv_has(char *const *v, size_t n, const char *s);
 
-/* --- reports --------------------------------------------------------------- */
+/* --- compose_report.c: reports, keys without an equivalent ---------------- */
 
 void compose__report(struct cctx *c, const struct yt_node *n, const char *path, enum clevel lv,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void compose__check_service_keys(struct cctx *c, struct csvc *s);
 void compose__check_top_keys(struct cctx *c);
 
-/* --- YAML output ----------------------------------------------------------- */
+/* --- compose_yaml.c: the manifest text ------------------------------------ */
 
 void compose__put_quoted(struct buf *b, const char *s);
 void compose__put_scalar(struct buf *b, const char *s);
@@ -104,7 +109,7 @@ void compose__put_flow_list(struct buf *b, char *const *v, size_t n, int always_
 void compose__write_manifest(struct cctx *c, struct buf *b, const char *file,
     const struct buf *nets, const struct buf *vols);
 
-/* --- interpolation: $VAR, ${VAR}, ${VAR:-default}, $$ ---------------------- */
+/* --- compose_interp.c: $VAR, ${VAR}, ${VAR:-default}, $$ ------------------ */
 
 struct cseg {
 	char *text;		/* literal text ($$ already made $), or NULL */
@@ -129,7 +134,7 @@ char *compose__interp_show(const struct cinterp *in);
 /* The literal text when s has no variable; NULL (why filled) otherwise. */
 char *compose__literal(const char *s, char *why);
 
-/* --- secrets --------------------------------------------------------------- */
+/* --- compose_secrets.c: secret files, mounts, secrets: -------------------- */
 
 /* The secret file for a variable: its name lowercased (DB_PASSWORD ->
  * db_password). NULL when that is not a usable file name. */
@@ -144,39 +149,57 @@ const char *compose__var_secret(struct cctx *c, const char *var, const char *ser
 void compose__mount_add(struct csvc *s, const char *source, const char *target, const char *mode);
 /* The service's secrets: section, from the files mounted in it. */
 void compose__put_mounts(struct csvc *s);
-
-/* --- services: one converter per Compose key ------------------------------- */
-
-enum ccmd_kind { K_COMMAND, K_ENTRYPOINT, K_TEST };
-
-void compose__conv_service(struct cctx *c, struct csvc *s);
-void compose__conv_image(struct cctx *c, struct csvc *s);
-void compose__conv_command(struct cctx *c, struct csvc *s, const struct yt_node *n,
-    const char *path, enum ccmd_kind kind);
-void compose__conv_healthcheck(struct cctx *c, struct csvc *s, const struct yt_node *n,
-    const char *path);
-void compose__conv_environment(struct cctx *c, struct csvc *s, const struct yt_node *n,
-    const char *path);
-void compose__conv_env_file(struct cctx *c, struct csvc *s, const struct yt_node *n,
-    const char *path);
 void compose__conv_secrets(struct cctx *c, struct csvc *s, const struct yt_node *n,
     const char *path);
-void compose__conv_ports(struct cctx *c, struct csvc *s, const struct yt_node *n,
-    const char *path);
-void compose__conv_volumes(struct cctx *c, struct csvc *s, const struct yt_node *n,
-    const char *path);
-void compose__conv_networks(struct cctx *c, struct csvc *s, const struct yt_node *n,
-    const char *path);
-void compose__conv_depends(struct cctx *c, struct csvc *s, const struct yt_node *n,
-    const char *path);
+
+/* --- compose_service.c: a service, key by key; the small keys ------------- */
+
+void compose__conv_service(struct cctx *c, struct csvc *s);
 /* A map or KEY=VALUE list of text values (labels, log options). */
 void compose__conv_kv(struct cctx *c, struct buf *b, const char *indent, const struct yt_node *n,
     const char *path, int labels);
 /* Writes "key: duration" for a Compose duration node; reports what it cannot. */
 void compose__put_duration(struct cctx *c, struct buf *b, const char *indent, const char *key,
     const struct yt_node *n, const char *path);
-/* Drops the dependencies the manifest would refuse (unknown, cycles) and
- * writes each service's depends_on. */
+
+/* --- compose_image.c: image ----------------------------------------------- */
+
+void compose__conv_image(struct cctx *c, struct csvc *s);
+
+/* --- compose_command.c: command, entrypoint, healthcheck ------------------ */
+
+enum ccmd_kind { K_COMMAND, K_ENTRYPOINT, K_TEST };
+
+void compose__conv_command(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path, enum ccmd_kind kind);
+void compose__conv_healthcheck(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path);
+
+/* --- compose_env.c: environment, env_file --------------------------------- */
+
+void compose__conv_environment(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path);
+void compose__conv_env_file(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path);
+
+/* --- compose_network.c: ports, networks ----------------------------------- */
+
+void compose__conv_ports(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path);
+void compose__conv_networks(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path);
+
+/* --- compose_volumes.c: volumes ------------------------------------------- */
+
+void compose__conv_volumes(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path);
+
+/* --- compose_depends.c: depends_on ---------------------------------------- */
+
+void compose__conv_depends(struct cctx *c, struct csvc *s, const struct yt_node *n,
+    const char *path);
+/* Drops the dependencies the manifest would refuse (unknown, itself, twice,
+ * cycles) and writes each service's depends_on. */
 void compose__check_depends(struct cctx *c);
 
 #endif
