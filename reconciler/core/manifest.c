@@ -3,7 +3,7 @@
  * docs/manifest.md. Each rule reports at the node that is wrong; the walk goes
  * on so that one run shows every error.
  */
-#include "manifest.h"
+#include "manifest_int.h"
 #include "cron.h"
 #include "util.h"
 
@@ -18,13 +18,8 @@ const char *const manifest_event_names[] = {
 	"git_unreachable", "backup_succeeded", "backup_failed", NULL,
 };
 
-struct ctx {
-	struct diag *d;
-	struct manifest *m;
-};
-
-static void __attribute__((format(printf, 4, 5)))
-err_at(struct ctx *c, const struct yt_node *n, const char *path, const char *fmt, ...)
+void __attribute__((format(printf, 4, 5)))
+mf__err_at(struct mf__ctx *c, const struct yt_node *n, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg, *epath, *emsg;
@@ -42,13 +37,10 @@ err_at(struct ctx *c, const struct yt_node *n, const char *path, const char *fmt
 	free(msg);
 }
 
-#define GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))), \
-	memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
-
 /* --- names and scalar checks ------------------------------------------- */
 
-static int
-name_ok(const char *s)
+int
+mf__name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -63,8 +55,8 @@ name_ok(const char *s)
 
 /* ^[A-Za-z_][A-Za-z0-9_.-]*$: a shell name, plus the dots and dashes Docker
  * passes through (some images read such variables). */
-static int
-env_name_ok(const char *s)
+int
+mf__env_name_ok(const char *s)
 {
 	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
 		return 0;
@@ -75,8 +67,8 @@ env_name_ok(const char *s)
 }
 
 /* A network alias: one or more names joined by dots (a DNS name). */
-static int
-alias_ok(const char *s)
+int
+mf__alias_ok(const char *s)
 {
 	char *copy = xstrdup(s), *p = copy, *dot;
 	int ok = 1;
@@ -84,7 +76,7 @@ alias_ok(const char *s)
 	do {
 		if ((dot = strchr(p, '.')))
 			*dot++ = '\0';
-		ok = name_ok(p);
+		ok = mf__name_ok(p);
 		p = dot;
 	} while (ok && dot);
 	free(copy);
@@ -113,8 +105,8 @@ user_part_ok(const char *s, size_t n)
 	return 1;
 }
 
-static int
-user_ok(const char *s)
+int
+mf__user_ok(const char *s)
 {
 	const char *colon = strchr(s, ':');
 
@@ -125,8 +117,8 @@ user_ok(const char *s)
 
 /* An IANA zone name: Area[/Location…], each part letters, digits, '_', '+', '-'
  * and the first starting with a letter ("Europe/Paris", "Etc/GMT+5", "UTC"). */
-static int
-timezone_ok(const char *s)
+int
+mf__timezone_ok(const char *s)
 {
 	const char *part = s;
 
@@ -282,25 +274,25 @@ image_ref_ok(const char *ref, size_t n)
 int
 manifest_name_ok(const char *s)
 {
-	return name_ok(s);
+	return mf__name_ok(s);
 }
 
 int
 manifest_alias_ok(const char *s)
 {
-	return *s && alias_ok(s);
+	return *s && mf__alias_ok(s);
 }
 
 int
 manifest_env_name_ok(const char *s)
 {
-	return *s && env_name_ok(s);
+	return *s && mf__env_name_ok(s);
 }
 
 int
 manifest_user_ok(const char *s)
 {
-	return user_ok(s);
+	return mf__user_ok(s);
 }
 
 int
@@ -315,47 +307,47 @@ manifest_image_ref_ok(const char *ref)
 
 /* --- typed getters ------------------------------------------------------ */
 
-static int
-is_map(struct ctx *c, const struct yt_node *n, const char *path)
+int
+mf__is_map(struct mf__ctx *c, const struct yt_node *n, const char *path)
 {
 	if (n && n->type == YT_MAP)
 		return 1;
-	err_at(c, n, path, "expected a mapping, found %s", yt_type_name(n));
+	mf__err_at(c, n, path, "expected a mapping, found %s", yt_type_name(n));
 	return 0;
 }
 
-static int
-is_seq(struct ctx *c, const struct yt_node *n, const char *path)
+int
+mf__is_seq(struct mf__ctx *c, const struct yt_node *n, const char *path)
 {
 	if (n && n->type == YT_SEQ)
 		return 1;
-	err_at(c, n, path, "expected a list, found %s", yt_type_name(n));
+	mf__err_at(c, n, path, "expected a list, found %s", yt_type_name(n));
 	return 0;
 }
 
 /* A string in the YAML 1.2 sense: `8080`, `true` and `~` are not strings
  * (quote them to make them one), so that the C validator and the JSON Schema
  * read a manifest the same way. */
-static char *
-get_str(struct ctx *c, const struct yt_node *n, const char *path)
+char *
+mf__get_str(struct mf__ctx *c, const struct yt_node *n, const char *path)
 {
 	enum yt_kind k = yt_kind(n);
 
 	if (k == YT_KIND_STR)
 		return xstrdup(n->value);
-	err_at(c, n, path, "expected a string, found %s%s", yt_type_name(n),
+	mf__err_at(c, n, path, "expected a string, found %s%s", yt_type_name(n),
 	    k == YT_KIND_INT || k == YT_KIND_FLOAT || k == YT_KIND_BOOL ? " (quote it)" : "");
 	return NULL;
 }
 
 /* Driver and engine names: a string, and not an empty one. */
-static char *
-get_name_str(struct ctx *c, const struct yt_node *n, const char *path)
+char *
+mf__get_name_str(struct mf__ctx *c, const struct yt_node *n, const char *path)
 {
-	char *s = get_str(c, n, path);
+	char *s = mf__get_str(c, n, path);
 
 	if (s && !*s) {
-		err_at(c, n, path, "expected a non-empty string");
+		mf__err_at(c, n, path, "expected a non-empty string");
 		free(s);
 		s = NULL;
 	}
@@ -365,8 +357,8 @@ get_name_str(struct ctx *c, const struct yt_node *n, const char *path)
 /* A value taken as its literal text, as Compose does for environment values,
  * labels and driver options: a string, a number or a boolean (`8080`, `true`);
  * null is the empty string when null_ok is set. */
-static char *
-get_text(struct ctx *c, const struct yt_node *n, const char *path, int null_ok)
+char *
+mf__get_text(struct mf__ctx *c, const struct yt_node *n, const char *path, int null_ok)
 {
 	switch (yt_kind(n)) {
 	case YT_KIND_NULL:
@@ -381,12 +373,12 @@ get_text(struct ctx *c, const struct yt_node *n, const char *path, int null_ok)
 	default:
 		break;
 	}
-	err_at(c, n, path, "expected a string, number or boolean, found %s", yt_type_name(n));
+	mf__err_at(c, n, path, "expected a string, number or boolean, found %s", yt_type_name(n));
 	return NULL;
 }
 
-static int
-get_bool(struct ctx *c, const struct yt_node *n, const char *path, int *out)
+int
+mf__get_bool(struct mf__ctx *c, const struct yt_node *n, const char *path, int *out)
 {
 	static const char *const t[] = { "true", "True", "TRUE" }, *const f[] = { "false", "False", "FALSE" };
 
@@ -398,14 +390,15 @@ get_bool(struct ctx *c, const struct yt_node *n, const char *path, int *out)
 				return *out = 0, 0;
 		}
 	}
-	err_at(c, n, path, "expected true or false, found %s%s%s%s", n && n->type == YT_SCALAR ?
+	mf__err_at(c, n, path, "expected true or false, found %s%s%s%s", n && n->type == YT_SCALAR ?
 	    "'" : "", n && n->type == YT_SCALAR ? n->value : yt_type_name(n),
 	    n && n->type == YT_SCALAR ? "'" : "", "");
 	return -1;
 }
 
-static int
-get_int(struct ctx *c, const struct yt_node *n, const char *path, long lo, long hi, int *out)
+int
+mf__get_int(struct mf__ctx *c, const struct yt_node *n, const char *path, long lo, long hi,
+    int *out)
 {
 	long long v;
 
@@ -413,14 +406,14 @@ get_int(struct ctx *c, const struct yt_node *n, const char *path, long lo, long 
 		*out = (int)v;
 		return 0;
 	}
-	err_at(c, n, path, "expected an integer from %ld to %ld, found %s%s%s", lo, hi,
+	mf__err_at(c, n, path, "expected an integer from %ld to %ld, found %s%s%s", lo, hi,
 	    n && n->type == YT_SCALAR ? "'" : "", n && n->type == YT_SCALAR ? n->value :
 	    yt_type_name(n), n && n->type == YT_SCALAR ? "'" : "");
 	return -1;
 }
 
-static int
-get_duration(struct ctx *c, const struct yt_node *n, const char *path, int64_t *out)
+int
+mf__get_duration(struct mf__ctx *c, const struct yt_node *n, const char *path, int64_t *out)
 {
 	long long zero;
 
@@ -430,7 +423,7 @@ get_duration(struct ctx *c, const struct yt_node *n, const char *path, int64_t *
 		*out = 0;
 		return 0;
 	}
-	err_at(c, n, path, "invalid duration %s%s%s (expected e.g. 500ms, 10s, 1m30s, 2h)",
+	mf__err_at(c, n, path, "invalid duration %s%s%s (expected e.g. 500ms, 10s, 1m30s, 2h)",
 	    n && n->type == YT_SCALAR ? "'" : "", n && n->type == YT_SCALAR ? n->value :
 	    yt_type_name(n), n && n->type == YT_SCALAR ? "'" : "");
 	return -1;
@@ -438,8 +431,8 @@ get_duration(struct ctx *c, const struct yt_node *n, const char *path, int64_t *
 
 /* A file mode in octal digits, as chmod takes it: 0400, 440 or 0o440. YAML 1.2
  * reads 0400 as the integer 400, so the digits are what counts here. */
-static int
-get_mode(struct ctx *c, const struct yt_node *n, const char *path, int *out)
+int
+mf__get_mode(struct mf__ctx *c, const struct yt_node *n, const char *path, int *out)
 {
 	/* cppcheck-suppress nullPointerRedundantCheck ; yt_kind(NULL) is YT_KIND_NULL */
 	const char *digits = yt_kind(n) == YT_KIND_INT ? n->value : NULL;
@@ -452,21 +445,21 @@ get_mode(struct ctx *c, const struct yt_node *n, const char *path, int *out)
 		*out = (int)v;
 		return 0;
 	}
-	err_at(c, n, path, "expected a file mode in octal digits such as 0400, found %s%s%s",
+	mf__err_at(c, n, path, "expected a file mode in octal digits such as 0400, found %s%s%s",
 	    n && n->type == YT_SCALAR ? "'" : "", n && n->type == YT_SCALAR ? n->value :
 	    yt_type_name(n), n && n->type == YT_SCALAR ? "'" : "");
 	return -1;
 }
 
-static char **
-get_str_list(struct ctx *c, const struct yt_node *n, const char *path, size_t *count,
+char **
+mf__get_str_list(struct mf__ctx *c, const struct yt_node *n, const char *path, size_t *count,
     struct yt_node ***nodes)
 {
 	char **v;
 	int bad = 0;
 
 	*count = 0;
-	if (!is_seq(c, n, path))
+	if (!mf__is_seq(c, n, path))
 		return NULL;
 	v = xcalloc(n->n + 1, sizeof(*v));
 	if (nodes)
@@ -475,7 +468,7 @@ get_str_list(struct ctx *c, const struct yt_node *n, const char *path, size_t *c
 	for (size_t i = 0; i < n->n; i++) {
 		char *p = yt_path_idx(path, i);
 
-		v[i] = get_str(c, n->items[i], p);
+		v[i] = mf__get_str(c, n->items[i], p);
 		if (!v[i])
 			bad = 1;
 		if (nodes)
@@ -494,13 +487,13 @@ get_str_list(struct ctx *c, const struct yt_node *n, const char *path, size_t *c
 	return v;
 }
 
-static int
-get_cmd(struct ctx *c, const struct yt_node *n, const char *path, struct mf_cmd *cmd)
+int
+mf__get_cmd(struct mf__ctx *c, const struct yt_node *n, const char *path, struct mf_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	if (yt_kind(n) == YT_KIND_STR) {
 		if (n->vlen == 0) {
-			err_at(c, n, path, "command must not be empty");
+			mf__err_at(c, n, path, "command must not be empty");
 			return -1;
 		}
 		cmd->set = cmd->shell = 1;
@@ -510,30 +503,30 @@ get_cmd(struct ctx *c, const struct yt_node *n, const char *path, struct mf_cmd 
 		return 0;
 	}
 	if (n && n->type == YT_SEQ) {
-		cmd->argv = get_str_list(c, n, path, &cmd->argc, NULL);
+		cmd->argv = mf__get_str_list(c, n, path, &cmd->argc, NULL);
 		if (!cmd->argv)
 			return -1;
 		if (cmd->argc == 0) {
-			err_at(c, n, path, "command must not be empty");
+			mf__err_at(c, n, path, "command must not be empty");
 			return -1;
 		}
 		cmd->set = 1;
 		return 0;
 	}
-	err_at(c, n, path, "expected a command (a string or a list of strings), found %s",
+	mf__err_at(c, n, path, "expected a command (a string or a list of strings), found %s",
 	    yt_type_name(n));
 	return -1;
 }
 
-static void
-cmd_release(struct mf_cmd *cmd)
+void
+mf__cmd_release(struct mf_cmd *cmd)
 {
 	strv_free(cmd->argv, cmd->argc);
 	memset(cmd, 0, sizeof(*cmd));
 }
 
-static void
-kv_free(struct mf_kv *kv, size_t n)
+void
+mf__kv_free(struct mf_kv *kv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(kv[i].key);
@@ -542,8 +535,8 @@ kv_free(struct mf_kv *kv, size_t n)
 	free(kv);
 }
 
-static const char *
-closest(const char *word, const char *const *choices)
+const char *
+mf__closest(const char *word, const char *const *choices)
 {
 	const char *best = NULL;
 	size_t bestd = (size_t)-1;
@@ -562,8 +555,8 @@ closest(const char *word, const char *const *choices)
 }
 
 /* Unknown keys are errors: a typo must never silently mean "use the default". */
-static void
-check_keys(struct ctx *c, const struct yt_node *map, const char *path,
+void
+mf__check_keys(struct mf__ctx *c, const struct yt_node *map, const char *path,
     const char *const *allowed)
 {
 	if (!map || map->type != YT_MAP)
@@ -580,49 +573,37 @@ check_keys(struct ctx *c, const struct yt_node *map, const char *path,
 		if (allowed[j])
 			continue;
 		p = yt_path_key(path, k->value);
-		if ((hint = closest(k->value, allowed))) {
-			err_at(c, k, p, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
+		if ((hint = mf__closest(k->value, allowed))) {
+			mf__err_at(c, k, p, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
 		} else {
 			struct buf b;
 
 			buf_init(&b, 0);
 			for (j = 0; allowed[j]; j++)
 				buf_addf(&b, "%s%s", j ? ", " : "", allowed[j]);
-			err_at(c, k, p, "unknown key '%s' (expected one of: %s)", k->value, b.data);
+			mf__err_at(c, k, p, "unknown key '%s' (expected one of: %s)", k->value, b.data);
 			buf_release(&b);
 		}
 		free(p);
 	}
 }
 
-static void
-missing(struct ctx *c, const struct yt_node *map, const char *path, const char *key)
+void
+mf__missing(struct mf__ctx *c, const struct yt_node *map, const char *path, const char *key)
 {
 	const struct yt_node *at = map->n ? map->keys[0] : map;
 	char *p = yt_path_key(path, key);
 
-	err_at(c, at, p, "missing required key '%s'", key);
+	mf__err_at(c, at, p, "missing required key '%s'", key);
 	free(p);
 }
-
-/* Calls fn for each present key of map, with the value node and its path. */
-/* NOLINTBEGIN(bugprone-macro-parentheses): kname, vnode and kpath are declared
- * names, which cannot be parenthesised */
-#define FOR_KEYS(map, path, kname, vnode, kpath) \
-	for (size_t kname##_i = 0; (map) && (map)->type == YT_MAP && kname##_i < (map)->n; \
-	    kname##_i++) \
-		for (const char *kname = (map)->keys[kname##_i]->value; kname; kname = NULL) \
-			for (struct yt_node *vnode = (map)->items[kname##_i]; vnode; vnode = NULL) \
-				for (char *kpath = yt_path_key((path), kname); kpath; \
-				    free(kpath), kpath = NULL)
-/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* --- service fields ----------------------------------------------------- */
 
 /* A list entry given twice is a mistake (and Docker refuses most of them): the
  * error is at the second one. v[i] is the key of item i (NULL: skip it). */
-static void
-check_dups(struct ctx *c, const struct yt_node *seq, const char *path, char *const *v,
+void
+mf__check_dups(struct mf__ctx *c, const struct yt_node *seq, const char *path, char *const *v,
     size_t n, const char *what)
 {
 	for (size_t i = 1; i < n; i++) {
@@ -630,7 +611,7 @@ check_dups(struct ctx *c, const struct yt_node *seq, const char *path, char *con
 			if (v[j] && strcmp(v[i], v[j]) == 0) {
 				char *p = yt_path_idx(path, i);
 
-				err_at(c, seq->items[i], p, "duplicate %s '%s' (first at line %d)", what,
+				mf__err_at(c, seq->items[i], p, "duplicate %s '%s' (first at line %d)", what,
 				    v[i], seq->items[j]->line);
 				free(p);
 				break;
@@ -639,17 +620,16 @@ check_dups(struct ctx *c, const struct yt_node *seq, const char *path, char *con
 	}
 }
 
-enum { KV_LIST = 1, KV_LABELS = 2 };
-
 static int
-kv_key_ok(struct ctx *c, const struct yt_node *n, const char *path, const char *key, int flags)
+kv_key_ok(struct mf__ctx *c, const struct yt_node *n, const char *path, const char *key, int flags)
 {
 	if (!*key) {
-		err_at(c, n, path, "%s must not be empty", flags & KV_LABELS ? "a label key" : "a key");
+		mf__err_at(c, n, path, "%s must not be empty",
+		    flags & MF__KV_LABELS ? "a label key" : "a key");
 		return 0;
 	}
-	if ((flags & KV_LABELS) && strncmp(key, "io.reconciler.", 14) == 0) {
-		err_at(c, n, path, "label keys under 'io.reconciler.' are reserved");
+	if ((flags & MF__KV_LABELS) && strncmp(key, "io.reconciler.", 14) == 0) {
+		mf__err_at(c, n, path, "label keys under 'io.reconciler.' are reserved");
 		return 0;
 	}
 	return 1;
@@ -658,24 +638,24 @@ kv_key_ok(struct ctx *c, const struct yt_node *n, const char *path, const char *
 /* A mapping of keys to values taken as text (labels, log and driver options):
  * strings, numbers and booleans, as Compose reads them. With KV_LIST the list
  * form ["k=v", …] is accepted too; KV_LABELS reserves the io.reconciler. keys. */
-static struct mf_kv *
-get_kv(struct ctx *c, const struct yt_node *n, const char *path, size_t *count, int flags)
+struct mf_kv *
+mf__get_kv(struct mf__ctx *c, const struct yt_node *n, const char *path, size_t *count, int flags)
 {
 	struct mf_kv *kv = NULL;
 	size_t k = 0;
 
 	*count = 0;
-	if ((flags & KV_LIST) && n && n->type == YT_SEQ) {
+	if ((flags & MF__KV_LIST) && n && n->type == YT_SEQ) {
 		char **keys = xcalloc(n->n + 1, sizeof(*keys));
 
 		for (size_t i = 0; i < n->n; i++) {
-			char *p = yt_path_idx(path, i), *s = get_str(c, n->items[i], p), *eq;
+			char *p = yt_path_idx(path, i), *s = mf__get_str(c, n->items[i], p), *eq;
 
 			if (s && (eq = strchr(s, '='))) {
 				char *key = xstrndup(s, (size_t)(eq - s));
 
 				if (kv_key_ok(c, n->items[i], p, key, flags)) {
-					struct mf_kv *e = GROW(kv, k);
+					struct mf_kv *e = MF__GROW(kv, k);
 
 					e->key = xstrdup(key);
 					e->value = xstrdup(eq + 1);
@@ -684,25 +664,25 @@ get_kv(struct ctx *c, const struct yt_node *n, const char *path, size_t *count, 
 					free(key);
 				}
 			} else if (s) {
-				err_at(c, n->items[i], p, "expected KEY=VALUE, found '%s'", s);
+				mf__err_at(c, n->items[i], p, "expected KEY=VALUE, found '%s'", s);
 			}
 			free(s);
 			free(p);
 		}
-		check_dups(c, n, path, keys, n->n, "label");
+		mf__check_dups(c, n, path, keys, n->n, "label");
 		strv_free(keys, n->n);
 		*count = k;
 		return kv;
 	}
-	if (!is_map(c, n, path))
+	if (!mf__is_map(c, n, path))
 		return NULL;
-	FOR_KEYS(n, path, key, v, p) {
+	MF__FOR_KEYS(n, path, key, v, p) {
 		char *value;
 
 		if (!kv_key_ok(c, n->keys[key_i], p, key, flags))
 			continue;
-		if ((value = get_text(c, v, p, 0))) {
-			struct mf_kv *e = GROW(kv, k);
+		if ((value = mf__get_text(c, v, p, 0))) {
+			struct mf_kv *e = MF__GROW(kv, k);
 
 			e->key = xstrdup(key);
 			e->value = value;
@@ -713,26 +693,26 @@ get_kv(struct ctx *c, const struct yt_node *n, const char *path, size_t *count, 
 }
 
 static void
-bad_env_name(struct ctx *c, const struct yt_node *n, const char *path, const char *name)
+bad_env_name(struct mf__ctx *c, const struct yt_node *n, const char *path, const char *name)
 {
-	err_at(c, n, path, "invalid variable name '%s' (expected a letter or '_', then letters, "
+	mf__err_at(c, n, path, "invalid variable name '%s' (expected a letter or '_', then letters, "
 	    "digits, '_', '.' or '-')", name);
 }
 
-static void
-parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+void
+mf__parse_env(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
 	if (n->type == YT_SEQ) {
 		char **names = xcalloc(n->n + 1, sizeof(*names));
 
 		for (size_t i = 0; i < n->n; i++) {
-			char *p = yt_path_idx(path, i), *str = get_str(c, n->items[i], p), *eq;
+			char *p = yt_path_idx(path, i), *str = mf__get_str(c, n->items[i], p), *eq;
 
 			if (str && (eq = strchr(str, '=')) && eq != str) {
 				char *name = xstrndup(str, (size_t)(eq - str));
 
-				if (env_name_ok(name)) {
-					struct mf_env *e = GROW(s->env, s->nenv);
+				if (mf__env_name_ok(name)) {
+					struct mf_env *e = MF__GROW(s->env, s->nenv);
 
 					e->name = xstrdup(name);
 					e->value = xstrdup(eq + 1);
@@ -742,43 +722,43 @@ parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const ch
 					free(name);
 				}
 			} else if (str) {
-				err_at(c, n->items[i], p,
+				mf__err_at(c, n->items[i], p,
 				    "expected NAME=VALUE, found '%s' (a value is required)", str);
 			}
 			free(str);
 			free(p);
 		}
-		check_dups(c, n, path, names, n->n, "variable");
+		mf__check_dups(c, n, path, names, n->n, "variable");
 		strv_free(names, n->n);
 		return;
 	}
-	if (!is_map(c, n, path))
+	if (!mf__is_map(c, n, path))
 		return;
-	FOR_KEYS(n, path, key, v, p) {
+	MF__FOR_KEYS(n, path, key, v, p) {
 		struct mf_env e = { 0 };
 
-		if (!env_name_ok(key)) {
+		if (!mf__env_name_ok(key)) {
 			bad_env_name(c, n->keys[key_i], p, key);
 			continue;
 		}
 		if (v->type == YT_SCALAR) {
 			/* 8080 and true are taken as written; null is the empty string */
-			e.value = get_text(c, v, p, 1);
+			e.value = mf__get_text(c, v, p, 1);
 		} else if (v->type == YT_MAP) {
 			static const char *const keys[] = { "secret", NULL };
 			const struct yt_node *sn = yt_get(v, "secret");
 
 			/* Without `secret` it is not a secret ref at all: one error. */
 			if (!sn) {
-				err_at(c, v, p, "expected a string or a secret ref {secret: NAME}");
+				mf__err_at(c, v, p, "expected a string or a secret ref {secret: NAME}");
 				continue;
 			}
-			check_keys(c, v, p, keys);
+			mf__check_keys(c, v, p, keys);
 			char *sp = yt_path_key(p, "secret");
 
-			e.secret = get_str(c, sn, sp);
+			e.secret = mf__get_str(c, sn, sp);
 			if (e.secret && !manifest_secret_name_ok(e.secret)) {
-				err_at(c, sn, sp, "secret name '%s' must be a plain file name in the "
+				mf__err_at(c, sn, sp, "secret name '%s' must be a plain file name in the "
 				    "secrets directory (letters, digits, '.', '_', '-'; no '/' or '..')",
 				    e.secret);
 				free(e.secret);
@@ -788,30 +768,31 @@ parse_env(struct ctx *c, struct mf_service *s, const struct yt_node *n, const ch
 			if (!e.secret)
 				continue;
 		} else {
-			err_at(c, v, p, "expected a string or a secret ref {secret: NAME}, found %s",
+			mf__err_at(c, v, p, "expected a string or a secret ref {secret: NAME}, found %s",
 			    yt_type_name(v));
 			continue;
 		}
 		e.name = xstrdup(key);
-		*GROW(s->env, s->nenv) = e;
+		*MF__GROW(s->env, s->nenv) = e;
 	}
 }
 
-static void
-check_secret_name(struct ctx *c, const struct yt_node *n, const char *path, const char *name,
-    const char *what)
+void
+mf__check_secret_name(struct mf__ctx *c, const struct yt_node *n, const char *path,
+    const char *name, const char *what)
 {
 	if (!manifest_secret_name_ok(name))
-		err_at(c, n, path, "%s name '%s' must be a plain file name in the secrets directory "
+		mf__err_at(c, n, path, "%s name '%s' must be a plain file name in the secrets directory "
 		    "(letters, digits, '.', '_', '-'; no '/' or '..')", what, name);
 }
 
-static void
-parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+void
+mf__parse_secrets(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
+    const char *path)
 {
 	char **targets;
 
-	if (!is_seq(c, n, path))
+	if (!mf__is_seq(c, n, path))
 		return;
 	targets = xcalloc(n->n + 1, sizeof(*targets));
 	for (size_t i = 0; i < n->n; i++) {
@@ -820,44 +801,44 @@ parse_secrets(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		struct mf_secret sec = { NULL, NULL, 0400 };
 
 		/* cppcheck-suppress nullPointerRedundantCheck ; items of a sequence are never
-		 * NULL: FOR_KEYS below checks its map for the callers that pass yt_get() */
+		 * NULL: MF__FOR_KEYS below checks its map for the callers that pass yt_get() */
 		if (it->type == YT_SCALAR) {
-			sec.source = get_str(c, it, p);
+			sec.source = mf__get_str(c, it, p);
 			if (sec.source)
-				check_secret_name(c, it, p, sec.source, "secret");
-		} else if (is_map(c, it, p)) {
+				mf__check_secret_name(c, it, p, sec.source, "secret");
+		} else if (mf__is_map(c, it, p)) {
 			static const char *const keys[] = { "source", "target", "mode", NULL };
 
-			check_keys(c, it, p, keys);
-			FOR_KEYS(it, p, key, v, kp) {
+			mf__check_keys(c, it, p, keys);
+			MF__FOR_KEYS(it, p, key, v, kp) {
 				if (strcmp(key, "source") == 0) {
-					sec.source = get_str(c, v, kp);
+					sec.source = mf__get_str(c, v, kp);
 					if (sec.source)
-						check_secret_name(c, v, kp, sec.source, "secret");
+						mf__check_secret_name(c, v, kp, sec.source, "secret");
 				} else if (strcmp(key, "target") == 0) {
-					sec.target = get_str(c, v, kp);
+					sec.target = mf__get_str(c, v, kp);
 					if (sec.target && sec.target[0] != '/')
-						err_at(c, v, kp, "target must be an absolute path, found '%s'",
+						mf__err_at(c, v, kp, "target must be an absolute path, found '%s'",
 						    sec.target);
 				} else if (strcmp(key, "mode") == 0) {
-					get_mode(c, v, kp, &sec.mode);
+					mf__get_mode(c, v, kp, &sec.mode);
 				}
 			}
 			if (!yt_get(it, "source"))
-				missing(c, it, p, "source");
+				mf__missing(c, it, p, "source");
 		}
 		if (sec.source) {
 			if (!sec.target)
 				sec.target = xasprintf("/run/secrets/%s", sec.source);
 			targets[i] = xstrdup(sec.target);
-			*GROW(s->secrets, s->nsecrets) = sec;
+			*MF__GROW(s->secrets, s->nsecrets) = sec;
 		} else {
 			free(sec.target);
 		}
 		free(p);
 	}
 	/* two files cannot be mounted at one path */
-	check_dups(c, n, path, targets, n->n, "secret target");
+	mf__check_dups(c, n, path, targets, n->n, "secret target");
 	strv_free(targets, n->n);
 }
 
@@ -882,7 +863,7 @@ parse_port_num(const char *s, size_t n, int *out)
 }
 
 static void
-parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+parse_port(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
 	struct mf_port port = { 0 };
 	const char *v, *slash, *colon;
@@ -892,7 +873,7 @@ parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const c
 	int rc;
 
 	if (n->type != YT_SCALAR || yt_is_null(n)) {
-		err_at(c, n, path, "expected a port string like \"127.0.0.1:8080:80\", found %s",
+		mf__err_at(c, n, path, "expected a port string like \"127.0.0.1:8080:80\", found %s",
 		    yt_type_name(n));
 		return;
 	}
@@ -906,7 +887,7 @@ parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const c
 	}
 	spec = xstrndup(v, slash ? (size_t)(slash - v) : strlen(v));
 	if (strchr(spec, '-')) {
-		err_at(c, n, path, "port ranges are not supported ('%s'): publish each port", v);
+		mf__err_at(c, n, path, "port ranges are not supported ('%s'): publish each port", v);
 		goto out;
 	}
 	rest = spec;
@@ -926,7 +907,7 @@ parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const c
 
 		/* [::1]:8443:443 as Compose writes it; an IPv4 address goes bare */
 		if (inet_pton(spec[0] == '[' ? AF_INET6 : AF_INET, ip, addr) != 1) {
-			err_at(c, n, path, "invalid host IP '%s' in port '%s' (expected an IPv4 "
+			mf__err_at(c, n, path, "invalid host IP '%s' in port '%s' (expected an IPv4 "
 			    "address, or an IPv6 address in brackets)", ip, v);
 			goto out;
 		}
@@ -938,7 +919,7 @@ parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const c
 	if ((rc = parse_port_num(rest, plen, &port.host_port)) == 0)
 		rc = parse_port_num(colon + 1, strlen(colon + 1), &port.container_port);
 	if (rc == -2) {
-		err_at(c, n, path, "invalid port '%s' (port numbers have no leading zeros)", v);
+		mf__err_at(c, n, path, "invalid port '%s' (port numbers have no leading zeros)", v);
 		goto out;
 	}
 	if (rc < 0)
@@ -947,18 +928,18 @@ parse_port(struct ctx *c, struct mf_service *s, const struct yt_node *n, const c
 	ip = NULL;
 	port.line = n->line;
 	port.col = n->col;
-	*GROW(s->ports, s->nports) = port;
+	*MF__GROW(s->ports, s->nports) = port;
 	goto out;
 bad:
-	err_at(c, n, path, "invalid port '%s' (expected [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp], "
-	    "ports 1-65535)", v);
+	mf__err_at(c, n, path, "invalid port '%s' (expected "
+	    "[HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp], ports 1-65535)", v);
 out:
 	free(ip);
 	free(spec);
 }
 
 static void
-parse_volume(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
+parse_volume(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
     const struct yt_node *top_volumes)
 {
 	struct mf_mount mnt = { 0 };
@@ -966,7 +947,7 @@ parse_volume(struct ctx *c, struct mf_service *s, const struct yt_node *n, const
 	size_t nf = 0;
 
 	if (n->type != YT_SCALAR || yt_is_null(n)) {
-		err_at(c, n, path, "expected a volume string like \"data:/var/lib/data\", found %s",
+		mf__err_at(c, n, path, "expected a volume string like \"data:/var/lib/data\", found %s",
 		    yt_type_name(n));
 		return;
 	}
@@ -982,7 +963,7 @@ parse_volume(struct ctx *c, struct mf_service *s, const struct yt_node *n, const
 		}
 	}
 	if (nf < 2 || nf > 3 || !*f[0] || !*f[1]) {
-		err_at(c, n, path, "invalid volume '%s' (expected SOURCE:/container/path[:ro|rw])",
+		mf__err_at(c, n, path, "invalid volume '%s' (expected SOURCE:/container/path[:ro|rw])",
 		    n->value);
 		goto out;
 	}
@@ -990,53 +971,53 @@ parse_volume(struct ctx *c, struct mf_service *s, const struct yt_node *n, const
 		if (strcmp(f[2], "ro") == 0) {
 			mnt.ro = 1;
 		} else if (strcmp(f[2], "rw") != 0) {
-			err_at(c, n, path, "invalid volume mode '%s' in '%s' (expected ro or rw)", f[2],
+			mf__err_at(c, n, path, "invalid volume mode '%s' in '%s' (expected ro or rw)", f[2],
 			    n->value);
 			goto out;
 		}
 	}
 	if (f[1][0] != '/') {
-		err_at(c, n, path, "container path '%s' must be absolute", f[1]);
+		mf__err_at(c, n, path, "container path '%s' must be absolute", f[1]);
 		goto out;
 	}
 	if (f[0][0] == '/') {
 		mnt.bind = 1;
 	} else if (f[0][0] == '.' || f[0][0] == '~') {
-		err_at(c, n, path, "bind mount source '%s' must be an absolute host path (there is "
+		mf__err_at(c, n, path, "bind mount source '%s' must be an absolute host path (there is "
 		    "no work tree to be relative to)", f[0]);
 		goto out;
-	} else if (!name_ok(f[0])) {
-		err_at(c, n, path, "invalid volume name '%s' (lowercase letters, digits, '_', '-')",
+	} else if (!mf__name_ok(f[0])) {
+		mf__err_at(c, n, path, "invalid volume name '%s' (lowercase letters, digits, '_', '-')",
 		    f[0]);
 		goto out;
 	} else if (!yt_get(top_volumes, f[0])) {
-		err_at(c, n, path, "volume '%s' is not declared under top-level 'volumes'", f[0]);
+		mf__err_at(c, n, path, "volume '%s' is not declared under top-level 'volumes'", f[0]);
 		goto out;
 	}
 	mnt.source = xstrdup(f[0]);
 	mnt.target = xstrdup(f[1]);
-	*GROW(s->mounts, s->nmounts) = mnt;
+	*MF__GROW(s->mounts, s->nmounts) = mnt;
 out:
 	free(copy);
 }
 
 static void
-add_netref(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
+add_netref(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
     const char *name, const struct yt_node *top_networks)
 {
 	struct mf_netref *r;
 
 	if (strcmp(name, "default") != 0 && !yt_get(top_networks, name)) {
-		err_at(c, n, path, "network '%s' is not declared under top-level 'networks'", name);
+		mf__err_at(c, n, path, "network '%s' is not declared under top-level 'networks'", name);
 		return;
 	}
-	r = GROW(s->networks, s->nnetworks);
+	r = MF__GROW(s->networks, s->nnetworks);
 	r->name = xstrdup(name);
 }
 
-static void
-parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
-    const struct yt_node *top_networks)
+void
+mf__parse_networks(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
+    const char *path, const struct yt_node *top_networks)
 {
 	if (n->type == YT_SEQ) {
 		char **names = xcalloc(n->n + 1, sizeof(*names));
@@ -1044,44 +1025,44 @@ parse_networks(struct ctx *c, struct mf_service *s, const struct yt_node *n, con
 		for (size_t i = 0; i < n->n; i++) {
 			char *p = yt_path_idx(path, i);
 
-			if ((names[i] = get_str(c, n->items[i], p)))
+			if ((names[i] = mf__get_str(c, n->items[i], p)))
 				add_netref(c, s, n->items[i], p, names[i], top_networks);
 			free(p);
 		}
-		check_dups(c, n, path, names, n->n, "network");
+		mf__check_dups(c, n, path, names, n->n, "network");
 		strv_free(names, n->n);
 		return;
 	}
-	if (!is_map(c, n, path))
+	if (!mf__is_map(c, n, path))
 		return;
-	FOR_KEYS(n, path, key, v, p) {
+	MF__FOR_KEYS(n, path, key, v, p) {
 		size_t before = s->nnetworks;
 
 		add_netref(c, s, n->keys[key_i], p, key, top_networks);
 		if (yt_is_null(v) || s->nnetworks == before)
 			continue;
-		if (is_map(c, v, p)) {
+		if (mf__is_map(c, v, p)) {
 			static const char *const keys[] = { "aliases", NULL };
 			const struct yt_node *al = yt_get(v, "aliases");
 			struct mf_netref *r = &s->networks[s->nnetworks - 1];
 
-			check_keys(c, v, p, keys);
+			mf__check_keys(c, v, p, keys);
 			if (al) {
 				char *ap = yt_path_key(p, "aliases");
 
-				r->aliases = get_str_list(c, al, ap, &r->naliases, NULL);
+				r->aliases = mf__get_str_list(c, al, ap, &r->naliases, NULL);
 				for (size_t i = 0; i < r->naliases; i++) {
-					if (!alias_ok(r->aliases[i])) {
+					if (!mf__alias_ok(r->aliases[i])) {
 						char *ip = yt_path_idx(ap, i);
 
-						err_at(c, al->items[i], ip, "invalid alias '%s' (names of "
+						mf__err_at(c, al->items[i], ip, "invalid alias '%s' (names of "
 						    "lowercase letters, digits, '_', '-', joined by '.')",
 						    r->aliases[i]);
 						free(ip);
 					}
 				}
 				if (r->aliases)
-					check_dups(c, al, ap, r->aliases, r->naliases, "alias");
+					mf__check_dups(c, al, ap, r->aliases, r->naliases, "alias");
 				free(ap);
 			}
 		}
@@ -1100,8 +1081,9 @@ manifest_restart_ok(const char *r)
 	return 0;
 }
 
-static void
-parse_healthcheck(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+void
+mf__parse_healthcheck(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
+    const char *path)
 {
 	static const char *const keys[] = {
 		"test", "interval", "timeout", "retries", "start_period", "disable", NULL,
@@ -1109,26 +1091,26 @@ parse_healthcheck(struct ctx *c, struct mf_service *s, const struct yt_node *n, 
 	struct mf_health *h = &s->health;
 	int disable = 0;
 
-	if (!is_map(c, n, path))
+	if (!mf__is_map(c, n, path))
 		return;
-	check_keys(c, n, path, keys);
+	mf__check_keys(c, n, path, keys);
 	h->kind = MF_HEALTH_CMD;
-	FOR_KEYS(n, path, key, v, p) {
+	MF__FOR_KEYS(n, path, key, v, p) {
 		if (strcmp(key, "test") == 0) {
-			if (get_cmd(c, v, p, &h->test) < 0)
+			if (mf__get_cmd(c, v, p, &h->test) < 0)
 				continue;
 			if (!h->test.shell) {
 				const char *first = h->test.argv[0];
 
 				if (strcmp(first, "NONE") == 0) {
 					if (h->test.argc > 1)
-						err_at(c, v, p, "NONE takes no arguments");
+						mf__err_at(c, v, p, "NONE takes no arguments");
 					h->kind = MF_HEALTH_NONE;
 				} else if (strcmp(first, "CMD") == 0 || strcmp(first, "CMD-SHELL") == 0) {
 					int shell = first[3] == '-';
 
 					if (h->test.argc < 2 || (shell && h->test.argc != 2)) {
-						err_at(c, v, p, "%s needs %s", first, shell ?
+						mf__err_at(c, v, p, "%s needs %s", first, shell ?
 						    "exactly one shell command string" : "a command");
 						continue;
 					}
@@ -1140,85 +1122,85 @@ parse_healthcheck(struct ctx *c, struct mf_service *s, const struct yt_node *n, 
 				}
 			}
 		} else if (strcmp(key, "interval") == 0) {
-			get_duration(c, v, p, &h->interval);
+			mf__get_duration(c, v, p, &h->interval);
 		} else if (strcmp(key, "timeout") == 0) {
-			get_duration(c, v, p, &h->timeout);
+			mf__get_duration(c, v, p, &h->timeout);
 		} else if (strcmp(key, "start_period") == 0) {
-			get_duration(c, v, p, &h->start_period);
+			mf__get_duration(c, v, p, &h->start_period);
 		} else if (strcmp(key, "retries") == 0) {
-			get_int(c, v, p, 1, 1000, &h->retries);
+			mf__get_int(c, v, p, 1, 1000, &h->retries);
 		} else if (strcmp(key, "disable") == 0) {
-			get_bool(c, v, p, &disable);
+			mf__get_bool(c, v, p, &disable);
 		}
 	}
 	if (disable)
 		h->kind = MF_HEALTH_NONE;
 	else if (!yt_get(n, "test"))
-		missing(c, n, path, "test");
+		mf__missing(c, n, path, "test");
 	if (h->interval == 0)
 		h->interval = 30000;
 	if (h->timeout == 0)
 		h->timeout = 30000;
 }
 
-static void
-parse_probe(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+void
+mf__parse_probe(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
 	static const char *const keys[] = { "http", "interval", "timeout", NULL };
 	static const char *const hkeys[] = { "port", "path", "status", NULL };
 	struct mf_probe *pr = &s->probe;
 	const struct yt_node *h;
 
-	if (!is_map(c, n, path))
+	if (!mf__is_map(c, n, path))
 		return;
-	check_keys(c, n, path, keys);
+	mf__check_keys(c, n, path, keys);
 	pr->set = 1;
 	pr->status = 200;
 	pr->interval = 2000;
 	pr->timeout = 60000;
-	FOR_KEYS(n, path, key, v, p) {
+	MF__FOR_KEYS(n, path, key, v, p) {
 		if (strcmp(key, "interval") == 0)
-			get_duration(c, v, p, &pr->interval);
+			mf__get_duration(c, v, p, &pr->interval);
 		else if (strcmp(key, "timeout") == 0)
-			get_duration(c, v, p, &pr->timeout);
+			mf__get_duration(c, v, p, &pr->timeout);
 	}
 	h = yt_get(n, "http");
 	if (!h) {
-		missing(c, n, path, "http");
+		mf__missing(c, n, path, "http");
 		return;
 	}
 	char *hp = yt_path_key(path, "http");
 
-	if (is_map(c, h, hp)) {
-		check_keys(c, h, hp, hkeys);
-		FOR_KEYS(h, hp, key, v, p) {
+	if (mf__is_map(c, h, hp)) {
+		mf__check_keys(c, h, hp, hkeys);
+		MF__FOR_KEYS(h, hp, key, v, p) {
 			if (strcmp(key, "port") == 0) {
-				get_int(c, v, p, 1, 65535, &pr->port);
+				mf__get_int(c, v, p, 1, 65535, &pr->port);
 			} else if (strcmp(key, "path") == 0) {
-				pr->path = get_str(c, v, p);
+				pr->path = mf__get_str(c, v, p);
 				if (pr->path && pr->path[0] != '/')
-					err_at(c, v, p, "path must start with '/', found '%s'", pr->path);
+					mf__err_at(c, v, p, "path must start with '/', found '%s'", pr->path);
 			} else if (strcmp(key, "status") == 0) {
-				get_int(c, v, p, 100, 599, &pr->status);
+				mf__get_int(c, v, p, 100, 599, &pr->status);
 			}
 		}
 		if (!yt_get(h, "port"))
-			missing(c, h, hp, "port");
+			mf__missing(c, h, hp, "port");
 	}
 	if (!pr->path)
 		pr->path = xstrdup("/");
 	free(hp);
 }
 
-static void
-parse_update(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+void
+mf__parse_update(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
 	static const char *const keys[] = { "strategy", "min_ready", "timeout", NULL };
 
-	if (!is_map(c, n, path))
+	if (!mf__is_map(c, n, path))
 		return;
-	check_keys(c, n, path, keys);
-	FOR_KEYS(n, path, key, v, p) {
+	mf__check_keys(c, n, path, keys);
+	MF__FOR_KEYS(n, path, key, v, p) {
 		if (strcmp(key, "strategy") == 0) {
 			if (v->type == YT_SCALAR && strcmp(v->value, "start-first") == 0) {
 				s->update.strategy = MF_START_FIRST;
@@ -1227,96 +1209,94 @@ parse_update(struct ctx *c, struct mf_service *s, const struct yt_node *n, const
 				s->update.strategy = MF_STOP_FIRST;
 				s->update.strategy_explicit = 1;
 			} else {
-				err_at(c, v, p, "unknown strategy %s%s%s (expected start-first or "
+				mf__err_at(c, v, p, "unknown strategy %s%s%s (expected start-first or "
 				    "stop-first)", v->type == YT_SCALAR ? "'" : "", v->type == YT_SCALAR ?
 				    v->value : yt_type_name(v), v->type == YT_SCALAR ? "'" : "");
 			}
 		} else if (strcmp(key, "min_ready") == 0) {
-			get_duration(c, v, p, &s->update.min_ready);
+			mf__get_duration(c, v, p, &s->update.min_ready);
 		} else if (strcmp(key, "timeout") == 0) {
-			get_duration(c, v, p, &s->update.timeout);
+			mf__get_duration(c, v, p, &s->update.timeout);
 		}
 	}
 }
 
-enum { IMAGE_SERVICE, IMAGE_SERVICE_TAGS_OK, IMAGE_HOOK };
-
-static void
-check_image(struct ctx *c, const struct yt_node *n, const char *path, const char *img,
+void
+mf__check_image(struct mf__ctx *c, const struct yt_node *n, const char *path, const char *img,
     int kind)
 {
 	const char *at = strchr(img, '@');
 
 	if (at && !manifest_image_pinned(img)) {
-		err_at(c, n, path, "invalid digest in image '%s' (expected @sha256: followed by 64 "
+		mf__err_at(c, n, path, "invalid digest in image '%s' (expected @sha256: followed by 64 "
 		    "lowercase hex digits)", img);
 	} else if (!image_ref_ok(img, at ? (size_t)(at - img) : strlen(img))) {
-		err_at(c, n, path, "invalid image reference '%s' (expected [REGISTRY/]NAME[:TAG]"
+		mf__err_at(c, n, path, "invalid image reference '%s' (expected [REGISTRY/]NAME[:TAG]"
 		    "[@sha256:<64 hex>], NAME in lowercase)", img);
-	} else if (kind == IMAGE_SERVICE && !at) {
-		err_at(c, n, path, "image '%s' is not pinned by digest (expected repo@sha256:<64 hex>, "
+	} else if (kind == MF__IMAGE_SERVICE && !at) {
+		mf__err_at(c, n, path, "image '%s' is not pinned by digest (expected repo@sha256:<64 hex>, "
 		    "or set allow_tags: true)", img);
-	} else if (kind == IMAGE_HOOK && !at) {
+	} else if (kind == MF__IMAGE_HOOK && !at) {
 		/* A hook runs once, before the rollout: nothing would show that a tag
 		 * moved, so allow_tags does not reach it. */
-		err_at(c, n, path, "image '%s' is not pinned by digest (expected repo@sha256:<64 hex>; "
+		mf__err_at(c, n, path, "image '%s' is not pinned by digest (expected repo@sha256:<64 hex>; "
 		    "allow_tags does not apply to hooks)", img);
 	}
 }
 
-static void
-parse_hooks(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+void
+mf__parse_hooks(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
 	static const char *const keys[] = { "pre_deploy", NULL };
 	static const char *const hkeys[] = { "name", "command", "image", "timeout", NULL };
 	const struct yt_node *pd;
 	char *pp;
 
-	if (!is_map(c, n, path))
+	if (!mf__is_map(c, n, path))
 		return;
-	check_keys(c, n, path, keys);
+	mf__check_keys(c, n, path, keys);
 	if (!(pd = yt_get(n, "pre_deploy")))
 		return;
 	pp = yt_path_key(path, "pre_deploy");
-	if (is_seq(c, pd, pp)) {
+	if (mf__is_seq(c, pd, pp)) {
 		for (size_t i = 0; i < pd->n; i++) {
 			const struct yt_node *it = pd->items[i];
 			char *p = yt_path_idx(pp, i);
 			struct mf_hook h = { 0 };
 
 			h.timeout = 300000;
-			if (is_map(c, it, p)) {
-				check_keys(c, it, p, hkeys);
-				FOR_KEYS(it, p, key, v, kp) {
+			if (mf__is_map(c, it, p)) {
+				mf__check_keys(c, it, p, hkeys);
+				MF__FOR_KEYS(it, p, key, v, kp) {
 					if (strcmp(key, "name") == 0) {
-						h.name = get_str(c, v, kp);
-						if (h.name && !name_ok(h.name))
-							err_at(c, v, kp, "invalid hook name '%s' (lowercase "
+						h.name = mf__get_str(c, v, kp);
+						if (h.name && !mf__name_ok(h.name))
+							mf__err_at(c, v, kp, "invalid hook name '%s' (lowercase "
 							    "letters, digits, '_', '-')", h.name);
 					} else if (strcmp(key, "command") == 0) {
-						get_cmd(c, v, kp, &h.command);
+						mf__get_cmd(c, v, kp, &h.command);
 					} else if (strcmp(key, "image") == 0) {
-						h.image = get_str(c, v, kp);
+						h.image = mf__get_str(c, v, kp);
 						if (h.image)
-							check_image(c, v, kp, h.image, IMAGE_HOOK);
+							mf__check_image(c, v, kp, h.image, MF__IMAGE_HOOK);
 					} else if (strcmp(key, "timeout") == 0) {
-						get_duration(c, v, kp, &h.timeout);
+						mf__get_duration(c, v, kp, &h.timeout);
 					}
 				}
 				if (!yt_get(it, "name"))
-					missing(c, it, p, "name");
+					mf__missing(c, it, p, "name");
 				if (!yt_get(it, "command"))
-					missing(c, it, p, "command");
+					mf__missing(c, it, p, "command");
 			}
-			*GROW(s->hooks, s->nhooks) = h;
+			*MF__GROW(s->hooks, s->nhooks) = h;
 			free(p);
 		}
 	}
 	free(pp);
 }
 
-static const struct yt_node *
-key_node(const struct yt_node *map, const char *key)
+const struct yt_node *
+mf__key_node(const struct yt_node *map, const char *key)
 {
 	for (size_t i = 0; map && map->type == YT_MAP && i < map->n; i++)
 		if (strcmp(map->keys[i]->value, key) == 0)
@@ -1326,11 +1306,11 @@ key_node(const struct yt_node *map, const char *key)
 
 /* Exactly one of keys a and b: with both, the error is at the second written
  * (the clash); with neither, where a missing key is reported, under a's path. */
-static void
-both_or_neither(struct ctx *c, const struct yt_node *map, const char *path, const char *a,
+void
+mf__both_or_neither(struct mf__ctx *c, const struct yt_node *map, const char *path, const char *a,
     const char *b)
 {
-	const struct yt_node *ka = key_node(map, a), *kb = key_node(map, b), *at;
+	const struct yt_node *ka = mf__key_node(map, a), *kb = mf__key_node(map, b), *at;
 	char *p;
 
 	if (!!ka != !!kb)
@@ -1338,7 +1318,7 @@ both_or_neither(struct ctx *c, const struct yt_node *map, const char *path, cons
 	at = !ka ? (map->n ? map->keys[0] : map) : (kb->line > ka->line ||
 	    (kb->line == ka->line && kb->col > ka->col)) ? kb : ka;
 	p = yt_path_key(path, at == kb ? b : a);
-	err_at(c, at, p, "give exactly one of '%s' or '%s'", a, b);
+	mf__err_at(c, at, p, "give exactly one of '%s' or '%s'", a, b);
 	free(p);
 }
 
@@ -1346,43 +1326,43 @@ static const char *const signal_names[] = {
 	"SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGWINCH", NULL,
 };
 
-static void
-parse_on_dep(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+void
+mf__parse_on_dep(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
 	static const char *const keys[] = { "service", "signal", "exec", NULL };
 
-	if (!is_seq(c, n, path))
+	if (!mf__is_seq(c, n, path))
 		return;
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *it = n->items[i];
 		char *p = yt_path_idx(path, i);
 		struct mf_depaction a = { 0 };
 
-		if (is_map(c, it, p)) {
-			check_keys(c, it, p, keys);
-			FOR_KEYS(it, p, key, v, kp) {
+		if (mf__is_map(c, it, p)) {
+			mf__check_keys(c, it, p, keys);
+			MF__FOR_KEYS(it, p, key, v, kp) {
 				if (strcmp(key, "service") == 0) {
-					a.service = get_str(c, v, kp);
+					a.service = mf__get_str(c, v, kp);
 				} else if (strcmp(key, "signal") == 0) {
 					size_t j;
 
-					a.signal = get_str(c, v, kp);
+					a.signal = mf__get_str(c, v, kp);
 					for (j = 0; a.signal && signal_names[j]; j++)
 						if (strcmp(a.signal, signal_names[j]) == 0)
 							break;
 					if (a.signal && !signal_names[j])
-						err_at(c, v, kp, "unknown signal '%s' (expected SIGHUP, "
+						mf__err_at(c, v, kp, "unknown signal '%s' (expected SIGHUP, "
 						    "SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGTERM or SIGWINCH)",
 						    a.signal);
 				} else if (strcmp(key, "exec") == 0) {
-					get_cmd(c, v, kp, &a.exec);
+					mf__get_cmd(c, v, kp, &a.exec);
 				}
 			}
 			if (!yt_get(it, "service"))
-				missing(c, it, p, "service");
-			both_or_neither(c, it, p, "signal", "exec");
+				mf__missing(c, it, p, "service");
+			mf__both_or_neither(c, it, p, "signal", "exec");
 		}
-		*GROW(s->on_dep, s->non_dep) = a;
+		*MF__GROW(s->on_dep, s->non_dep) = a;
 		free(p);
 	}
 }
@@ -1394,9 +1374,9 @@ static const char *const service_keys[] = {
 	"on_dependency_update", "backup_before_deploy", NULL,
 };
 
-static void
-parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
-    const struct yt_node *root)
+void
+mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
+    const char *path, const struct yt_node *root)
 {
 	const struct yt_node *top_volumes = yt_get(root, "volumes");
 	const struct yt_node *top_networks = yt_get(root, "networks");
@@ -1405,43 +1385,43 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 	s->node = (struct yt_node *)n;
 	s->update.min_ready = 5000;
 	s->stop_grace = 10000;
-	if (!is_map(c, n, path))
+	if (!mf__is_map(c, n, path))
 		return;
-	check_keys(c, n, path, service_keys);
+	mf__check_keys(c, n, path, service_keys);
 	if (at) {
 		char *p = yt_path_key(path, "allow_tags");
 
-		get_bool(c, at, p, &s->allow_tags);
+		mf__get_bool(c, at, p, &s->allow_tags);
 		free(p);
 	}
 	if (!img)
-		missing(c, n, path, "image");
-	FOR_KEYS(n, path, key, v, p) {
+		mf__missing(c, n, path, "image");
+	MF__FOR_KEYS(n, path, key, v, p) {
 		if (strcmp(key, "image") == 0) {
 			s->image_node = v;
-			if ((s->image = get_str(c, v, p)))
-				check_image(c, v, p, s->image, s->allow_tags ?
-				    IMAGE_SERVICE_TAGS_OK : IMAGE_SERVICE);
+			if ((s->image = mf__get_str(c, v, p)))
+				mf__check_image(c, v, p, s->image, s->allow_tags ?
+				    MF__IMAGE_SERVICE_TAGS_OK : MF__IMAGE_SERVICE);
 		} else if (strcmp(key, "command") == 0) {
-			get_cmd(c, v, p, &s->command);
+			mf__get_cmd(c, v, p, &s->command);
 		} else if (strcmp(key, "entrypoint") == 0) {
-			get_cmd(c, v, p, &s->entrypoint);
+			mf__get_cmd(c, v, p, &s->entrypoint);
 		} else if (strcmp(key, "environment") == 0) {
-			parse_env(c, s, v, p);
+			mf__parse_env(c, s, v, p);
 		} else if (strcmp(key, "env_files") == 0) {
-			s->env_files = get_str_list(c, v, p, &s->nenv_files, NULL);
+			s->env_files = mf__get_str_list(c, v, p, &s->nenv_files, NULL);
 			for (size_t i = 0; i < s->nenv_files; i++) {
 				char *ip = yt_path_idx(p, i);
 
-				check_secret_name(c, v->items[i], ip, s->env_files[i], "env file");
+				mf__check_secret_name(c, v->items[i], ip, s->env_files[i], "env file");
 				free(ip);
 			}
 			if (s->env_files)
-				check_dups(c, v, p, s->env_files, s->nenv_files, "env file");
+				mf__check_dups(c, v, p, s->env_files, s->nenv_files, "env file");
 		} else if (strcmp(key, "secrets") == 0) {
-			parse_secrets(c, s, v, p);
+			mf__parse_secrets(c, s, v, p);
 		} else if (strcmp(key, "ports") == 0) {
-			if (is_seq(c, v, p)) {
+			if (mf__is_seq(c, v, p)) {
 				for (size_t i = 0; i < v->n; i++) {
 					char *ip = yt_path_idx(p, i);
 
@@ -1452,7 +1432,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		} else if (strcmp(key, "volumes") == 0) {
 			char **targets;
 
-			if (!is_seq(c, v, p))
+			if (!mf__is_seq(c, v, p))
 				continue;
 			targets = xcalloc(v->n + 1, sizeof(*targets));
 			for (size_t i = 0; i < v->n; i++) {
@@ -1465,63 +1445,63 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 				free(ip);
 			}
 			/* Docker refuses two mounts at one path */
-			check_dups(c, v, p, targets, v->n, "mount target");
+			mf__check_dups(c, v, p, targets, v->n, "mount target");
 			strv_free(targets, v->n);
 		} else if (strcmp(key, "networks") == 0) {
-			parse_networks(c, s, v, p, top_networks);
+			mf__parse_networks(c, s, v, p, top_networks);
 		} else if (strcmp(key, "depends_on") == 0) {
-			s->depends_on = get_str_list(c, v, p, &s->ndepends_on, &s->depends_on_nodes);
+			s->depends_on = mf__get_str_list(c, v, p, &s->ndepends_on, &s->depends_on_nodes);
 			if (s->depends_on)
-				check_dups(c, v, p, s->depends_on, s->ndepends_on, "dependency");
+				mf__check_dups(c, v, p, s->depends_on, s->ndepends_on, "dependency");
 		} else if (strcmp(key, "restart") == 0) {
-			if (!(s->restart = get_str(c, v, p)) || manifest_restart_ok(s->restart))
+			if (!(s->restart = mf__get_str(c, v, p)) || manifest_restart_ok(s->restart))
 				continue;
 			if (strncmp(s->restart, "on-failure:", 11) == 0)
-				err_at(c, v, p, "invalid restart policy '%s' (on-failure:N needs N from "
+				mf__err_at(c, v, p, "invalid restart policy '%s' (on-failure:N needs N from "
 				    "1 to 99999, without leading zeros)", s->restart);
 			else
-				err_at(c, v, p, "invalid restart policy '%s' (expected no, always, "
+				mf__err_at(c, v, p, "invalid restart policy '%s' (expected no, always, "
 				    "on-failure, on-failure:N or unless-stopped)", s->restart);
 		} else if (strcmp(key, "logging") == 0) {
 			static const char *const keys[] = { "driver", "options", NULL };
 
-			if (is_map(c, v, p)) {
-				check_keys(c, v, p, keys);
-				FOR_KEYS(v, p, lk, lv, lp) {
+			if (mf__is_map(c, v, p)) {
+				mf__check_keys(c, v, p, keys);
+				MF__FOR_KEYS(v, p, lk, lv, lp) {
 					if (strcmp(lk, "driver") == 0)
-						s->log_driver = get_name_str(c, lv, lp);
+						s->log_driver = mf__get_name_str(c, lv, lp);
 					else if (strcmp(lk, "options") == 0)
-						s->log_opts = get_kv(c, lv, lp, &s->nlog_opts, 0);
+						s->log_opts = mf__get_kv(c, lv, lp, &s->nlog_opts, 0);
 				}
 			}
 		} else if (strcmp(key, "labels") == 0) {
-			s->labels = get_kv(c, v, p, &s->nlabels, KV_LIST | KV_LABELS);
+			s->labels = mf__get_kv(c, v, p, &s->nlabels, MF__KV_LIST | MF__KV_LABELS);
 		} else if (strcmp(key, "user") == 0) {
 			long long uid;
 
 			if (yt_int(v, &uid) == 0 && uid >= 0)	/* user: 1000 */
 				s->user = xasprintf("%lld", uid);
-			else if ((s->user = get_str(c, v, p)) && !user_ok(s->user))
-				err_at(c, v, p, "invalid user '%s' (expected uid[:gid] or name[:group])",
+			else if ((s->user = mf__get_str(c, v, p)) && !mf__user_ok(s->user))
+				mf__err_at(c, v, p, "invalid user '%s' (expected uid[:gid] or name[:group])",
 				    s->user);
 		} else if (strcmp(key, "working_dir") == 0) {
-			if ((s->working_dir = get_str(c, v, p)) && s->working_dir[0] != '/')
-				err_at(c, v, p, "working_dir must be an absolute path, found '%s'",
+			if ((s->working_dir = mf__get_str(c, v, p)) && s->working_dir[0] != '/')
+				mf__err_at(c, v, p, "working_dir must be an absolute path, found '%s'",
 				    s->working_dir);
 		} else if (strcmp(key, "stop_grace_period") == 0) {
-			get_duration(c, v, p, &s->stop_grace);
+			mf__get_duration(c, v, p, &s->stop_grace);
 		} else if (strcmp(key, "healthcheck") == 0) {
-			parse_healthcheck(c, s, v, p);
+			mf__parse_healthcheck(c, s, v, p);
 		} else if (strcmp(key, "probe") == 0) {
-			parse_probe(c, s, v, p);
+			mf__parse_probe(c, s, v, p);
 		} else if (strcmp(key, "update") == 0) {
-			parse_update(c, s, v, p);
+			mf__parse_update(c, s, v, p);
 		} else if (strcmp(key, "hooks") == 0) {
-			parse_hooks(c, s, v, p);
+			mf__parse_hooks(c, s, v, p);
 		} else if (strcmp(key, "on_dependency_update") == 0) {
-			parse_on_dep(c, s, v, p);
+			mf__parse_on_dep(c, s, v, p);
 		} else if (strcmp(key, "backup_before_deploy") == 0) {
-			s->backup_before_deploy = get_str(c, v, p);
+			s->backup_before_deploy = mf__get_str(c, v, p);
 		}
 	}
 	if (!s->restart)
@@ -1538,7 +1518,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		s->log_driver = xstrdup("json-file");
 	}
 	if (s->nnetworks == 0 && !yt_get(n, "networks")) {
-		struct mf_netref *r = GROW(s->networks, s->nnetworks);
+		struct mf_netref *r = MF__GROW(s->networks, s->nnetworks);
 
 		r->name = xstrdup("default");
 	}
@@ -1548,7 +1528,7 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 		const struct yt_node *u = yt_get(yt_get(n, "update"), "strategy");
 		char *p = yt_path_key(path, "update.strategy");
 
-		err_at(c, u, p, "start-first cannot be used with published host ports (two "
+		mf__err_at(c, u, p, "start-first cannot be used with published host ports (two "
 		    "containers cannot bind one port): use stop-first or remove the ports");
 		free(p);
 	}
@@ -1556,38 +1536,38 @@ parse_service(struct ctx *c, struct mf_service *s, const struct yt_node *n, cons
 
 /* --- top-level sections ------------------------------------------------- */
 
-static void
-check_name(struct ctx *c, const struct yt_node *k, const char *path, const char *what)
+void
+mf__check_name(struct mf__ctx *c, const struct yt_node *k, const char *path, const char *what)
 {
-	if (!name_ok(k->value))
-		err_at(c, k, path, "invalid %s name '%s' (1-63 lowercase letters, digits, '_', '-'; "
+	if (!mf__name_ok(k->value))
+		mf__err_at(c, k, path, "invalid %s name '%s' (1-63 lowercase letters, digits, '_', '-'; "
 		    "starting with a letter or digit)", what, k->value);
 }
 
-static void
-parse_volumes(struct ctx *c, const struct yt_node *n)
+void
+mf__parse_volumes(struct mf__ctx *c, const struct yt_node *n)
 {
 	static const char *const keys[] = { "driver", "driver_opts", "external", "name", NULL };
 	struct manifest *m = c->m;
 
-	if (!is_map(c, n, "volumes"))
+	if (!mf__is_map(c, n, "volumes"))
 		return;
-	FOR_KEYS(n, "volumes", key, v, p) {
-		struct mf_volume *vol = GROW(m->volumes, m->nvolumes);
+	MF__FOR_KEYS(n, "volumes", key, v, p) {
+		struct mf_volume *vol = MF__GROW(m->volumes, m->nvolumes);
 
-		check_name(c, n->keys[key_i], p, "volume");
+		mf__check_name(c, n->keys[key_i], p, "volume");
 		vol->key = xstrdup(key);
-		if (!yt_is_null(v) && is_map(c, v, p)) {
-			check_keys(c, v, p, keys);
-			FOR_KEYS(v, p, vk, vv, vp) {
+		if (!yt_is_null(v) && mf__is_map(c, v, p)) {
+			mf__check_keys(c, v, p, keys);
+			MF__FOR_KEYS(v, p, vk, vv, vp) {
 				if (strcmp(vk, "driver") == 0)
-					vol->driver = get_name_str(c, vv, vp);
+					vol->driver = mf__get_name_str(c, vv, vp);
 				else if (strcmp(vk, "driver_opts") == 0)
-					vol->opts = get_kv(c, vv, vp, &vol->nopts, 0);
+					vol->opts = mf__get_kv(c, vv, vp, &vol->nopts, 0);
 				else if (strcmp(vk, "external") == 0)
-					get_bool(c, vv, vp, &vol->external);
+					mf__get_bool(c, vv, vp, &vol->external);
 				else if (strcmp(vk, "name") == 0)
-					vol->name = get_name_str(c, vv, vp);
+					vol->name = mf__get_name_str(c, vv, vp);
 			}
 		}
 		if (!vol->driver)
@@ -1597,29 +1577,29 @@ parse_volumes(struct ctx *c, const struct yt_node *n)
 	}
 }
 
-static void
-parse_networks_top(struct ctx *c, const struct yt_node *n)
+void
+mf__parse_networks_top(struct mf__ctx *c, const struct yt_node *n)
 {
 	static const char *const keys[] = { "driver", "internal", "external", "name", NULL };
 	struct manifest *m = c->m;
 
-	if (n && is_map(c, n, "networks")) {
-		FOR_KEYS(n, "networks", key, v, p) {
-			struct mf_network *net = GROW(m->networks, m->nnetworks);
+	if (n && mf__is_map(c, n, "networks")) {
+		MF__FOR_KEYS(n, "networks", key, v, p) {
+			struct mf_network *net = MF__GROW(m->networks, m->nnetworks);
 
-			check_name(c, n->keys[key_i], p, "network");
+			mf__check_name(c, n->keys[key_i], p, "network");
 			net->key = xstrdup(key);
-			if (!yt_is_null(v) && is_map(c, v, p)) {
-				check_keys(c, v, p, keys);
-				FOR_KEYS(v, p, nk, nv, np) {
+			if (!yt_is_null(v) && mf__is_map(c, v, p)) {
+				mf__check_keys(c, v, p, keys);
+				MF__FOR_KEYS(v, p, nk, nv, np) {
 					if (strcmp(nk, "driver") == 0)
-						net->driver = get_name_str(c, nv, np);
+						net->driver = mf__get_name_str(c, nv, np);
 					else if (strcmp(nk, "internal") == 0)
-						get_bool(c, nv, np, &net->internal);
+						mf__get_bool(c, nv, np, &net->internal);
 					else if (strcmp(nk, "external") == 0)
-						get_bool(c, nv, np, &net->external);
+						mf__get_bool(c, nv, np, &net->external);
 					else if (strcmp(nk, "name") == 0)
-						net->name = get_name_str(c, nv, np);
+						net->name = mf__get_name_str(c, nv, np);
 				}
 			}
 		}
@@ -1629,7 +1609,7 @@ parse_networks_top(struct ctx *c, const struct yt_node *n)
 		for (size_t i = 0; i < m->nservices; i++) {
 			for (size_t j = 0; j < m->services[i].nnetworks; j++) {
 				if (strcmp(m->services[i].networks[j].name, "default") == 0) {
-					struct mf_network *net = GROW(m->networks, m->nnetworks);
+					struct mf_network *net = MF__GROW(m->networks, m->nnetworks);
 
 					net->key = xstrdup("default");
 					i = m->nservices - 1;
@@ -1647,8 +1627,8 @@ parse_networks_top(struct ctx *c, const struct yt_node *n)
 	}
 }
 
-static void
-parse_backups(struct ctx *c, const struct yt_node *n)
+void
+mf__parse_backups(struct mf__ctx *c, const struct yt_node *n)
 {
 	static const char *const keys[] = {
 		"service", "schedule", "timezone", "command", "compress", "destination",
@@ -1657,90 +1637,90 @@ parse_backups(struct ctx *c, const struct yt_node *n)
 	static const char *const rkeys[] = { "keep_last", "max_age", NULL };
 	struct manifest *m = c->m;
 
-	if (!is_map(c, n, "backups"))
+	if (!mf__is_map(c, n, "backups"))
 		return;
-	FOR_KEYS(n, "backups", key, v, p) {
-		struct mf_backup *b = GROW(m->backups, m->nbackups);
+	MF__FOR_KEYS(n, "backups", key, v, p) {
+		struct mf_backup *b = MF__GROW(m->backups, m->nbackups);
 
-		check_name(c, n->keys[key_i], p, "backup");
+		mf__check_name(c, n->keys[key_i], p, "backup");
 		b->name = xstrdup(key);
 		b->line = n->keys[key_i]->line;
 		b->col = n->keys[key_i]->col;
 		b->keep_last = 7;
-		if (!is_map(c, v, p))
+		if (!mf__is_map(c, v, p))
 			continue;
-		check_keys(c, v, p, keys);
-		FOR_KEYS(v, p, bk, bv, bp) {
+		mf__check_keys(c, v, p, keys);
+		MF__FOR_KEYS(v, p, bk, bv, bp) {
 			if (strcmp(bk, "service") == 0) {
-				if ((b->service = get_str(c, bv, bp)) && !manifest_service(m, b->service))
-					err_at(c, bv, bp, "unknown service '%s'", b->service);
+				if ((b->service = mf__get_str(c, bv, bp)) && !manifest_service(m, b->service))
+					mf__err_at(c, bv, bp, "unknown service '%s'", b->service);
 			} else if (strcmp(bk, "schedule") == 0) {
 				char err[ERR_LEN];
 				struct cron cr;
 
-				if ((b->schedule = get_str(c, bv, bp)) &&
+				if ((b->schedule = mf__get_str(c, bv, bp)) &&
 				    cron_parse(&cr, b->schedule, err) < 0)
-					err_at(c, bv, bp, "%s", err);
+					mf__err_at(c, bv, bp, "%s", err);
 			} else if (strcmp(bk, "timezone") == 0) {
-				if ((b->timezone = get_str(c, bv, bp)) && !timezone_ok(b->timezone))
-					err_at(c, bv, bp, "invalid time zone '%s' (expected an IANA name "
+				if ((b->timezone = mf__get_str(c, bv, bp)) && !mf__timezone_ok(b->timezone))
+					mf__err_at(c, bv, bp, "invalid time zone '%s' (expected an IANA name "
 					    "such as Europe/Paris)", b->timezone);
 			} else if (strcmp(bk, "command") == 0) {
-				get_cmd(c, bv, bp, &b->command);
+				mf__get_cmd(c, bv, bp, &b->command);
 			} else if (strcmp(bk, "restore") == 0) {
-				get_cmd(c, bv, bp, &b->restore);
+				mf__get_cmd(c, bv, bp, &b->restore);
 			} else if (strcmp(bk, "compress") == 0) {
 				if (bv->type == YT_SCALAR && strcmp(bv->value, "gzip") == 0)
 					b->compress = MF_GZIP;
 				else if (bv->type == YT_SCALAR && strcmp(bv->value, "none") == 0)
 					b->compress = MF_NONE;
 				else
-					err_at(c, bv, bp, "expected gzip or none");
+					mf__err_at(c, bv, bp, "expected gzip or none");
 			} else if (strcmp(bk, "destination") == 0) {
-				if ((b->destination = get_str(c, bv, bp)) && b->destination[0] != '/')
-					err_at(c, bv, bp, "destination must be an absolute path, found '%s'",
+				if ((b->destination = mf__get_str(c, bv, bp)) && b->destination[0] != '/')
+					mf__err_at(c, bv, bp, "destination must be an absolute path, found '%s'",
 					    b->destination);
 			} else if (strcmp(bk, "retention") == 0) {
-				if (!is_map(c, bv, bp))
+				if (!mf__is_map(c, bv, bp))
 					continue;
-				check_keys(c, bv, bp, rkeys);
+				mf__check_keys(c, bv, bp, rkeys);
 				b->keep_last = 0;
-				FOR_KEYS(bv, bp, rk, rv, rp) {
+				MF__FOR_KEYS(bv, bp, rk, rv, rp) {
 					if (strcmp(rk, "keep_last") == 0)
-						get_int(c, rv, rp, 1, 100000, &b->keep_last);
+						mf__get_int(c, rv, rp, 1, 100000, &b->keep_last);
 					else if (strcmp(rk, "max_age") == 0)
-						get_duration(c, rv, rp, &b->max_age);
+						mf__get_duration(c, rv, rp, &b->max_age);
 				}
 				if (!yt_get(bv, "keep_last") && !yt_get(bv, "max_age"))
-					err_at(c, bv, bp, "retention needs keep_last, max_age or both");
+					mf__err_at(c, bv, bp, "retention needs keep_last, max_age or both");
 			}
 		}
 		if (!yt_get(v, "service"))
-			missing(c, v, p, "service");
+			mf__missing(c, v, p, "service");
 		if (!yt_get(v, "schedule"))
-			missing(c, v, p, "schedule");
+			mf__missing(c, v, p, "schedule");
 		if (!yt_get(v, "command"))
-			missing(c, v, p, "command");
+			mf__missing(c, v, p, "command");
 		if (!yt_get(v, "destination"))
-			missing(c, v, p, "destination");
+			mf__missing(c, v, p, "destination");
 		if (!b->timezone)
 			b->timezone = xstrdup("UTC");
 	}
 }
 
 static char *
-get_secret_ref(struct ctx *c, const struct yt_node *n, const char *path, const char *why)
+get_secret_ref(struct mf__ctx *c, const struct yt_node *n, const char *path, const char *why)
 {
 	const struct yt_node *s;
 	char *name, *p;
 
 	if (!n || n->type != YT_MAP || !(s = yt_get(n, "secret")) || n->n != 1) {
-		err_at(c, n, path, "expected a secret ref {secret: NAME}%s", why);
+		mf__err_at(c, n, path, "expected a secret ref {secret: NAME}%s", why);
 		return NULL;
 	}
 	p = yt_path_key(path, "secret");
-	if ((name = get_str(c, s, p)) && !manifest_secret_name_ok(name)) {
-		check_secret_name(c, s, p, name, "secret");
+	if ((name = mf__get_str(c, s, p)) && !manifest_secret_name_ok(name)) {
+		mf__check_secret_name(c, s, p, name, "secret");
 		free(name);
 		name = NULL;
 	}
@@ -1748,25 +1728,25 @@ get_secret_ref(struct ctx *c, const struct yt_node *n, const char *path, const c
 	return name;
 }
 
-static void
-parse_notifications(struct ctx *c, const struct yt_node *n)
+void
+mf__parse_notifications(struct mf__ctx *c, const struct yt_node *n)
 {
 	static const char *const keys[] = { "type", "url", "hmac_secret", "events", NULL };
 	struct manifest *m = c->m;
 
-	if (!is_map(c, n, "notifications"))
+	if (!mf__is_map(c, n, "notifications"))
 		return;
-	FOR_KEYS(n, "notifications", key, v, p) {
-		struct mf_notify *no = GROW(m->notifications, m->nnotifications);
+	MF__FOR_KEYS(n, "notifications", key, v, p) {
+		struct mf_notify *no = MF__GROW(m->notifications, m->nnotifications);
 		const struct yt_node *t;
 
-		check_name(c, n->keys[key_i], p, "notification");
+		mf__check_name(c, n->keys[key_i], p, "notification");
 		no->name = xstrdup(key);
 		no->events = MF_EVENT_ALL;
-		if (!is_map(c, v, p))
+		if (!mf__is_map(c, v, p))
 			continue;
-		check_keys(c, v, p, keys);
-		FOR_KEYS(v, p, nk, nv, np) {
+		mf__check_keys(c, v, p, keys);
+		MF__FOR_KEYS(v, p, nk, nv, np) {
 			if (strcmp(nk, "type") == 0) {
 				if (nv->type == YT_SCALAR && strcmp(nv->value, "discord") == 0)
 					no->type = MF_NOTIFY_DISCORD;
@@ -1775,7 +1755,7 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 				else if (nv->type == YT_SCALAR && strcmp(nv->value, "webhook") == 0)
 					no->type = MF_NOTIFY_WEBHOOK;
 				else
-					err_at(c, nv, np, "unknown notification type %s%s%s (expected "
+					mf__err_at(c, nv, np, "unknown notification type %s%s%s (expected "
 					    "discord, slack or webhook)", nv->type == YT_SCALAR ? "'" : "",
 					    nv->type == YT_SCALAR ? nv->value : yt_type_name(nv),
 					    nv->type == YT_SCALAR ? "'" : "");
@@ -1786,14 +1766,14 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 				no->hmac_secret = get_secret_ref(c, nv, np, "");
 			} else if (strcmp(nk, "events") == 0) {
 				size_t ne;
-				char **ev = get_str_list(c, nv, np, &ne, NULL);
+				char **ev = mf__get_str_list(c, nv, np, &ne, NULL);
 
 				/* [] would read as "none" or as "all": leave it out for all */
 				if (ev && ne == 0)
-					err_at(c, nv, np, "events must not be empty (leave it out to send "
+					mf__err_at(c, nv, np, "events must not be empty (leave it out to send "
 					    "every event)");
 				if (ev)
-					check_dups(c, nv, np, ev, ne, "event");
+					mf__check_dups(c, nv, np, ev, ne, "event");
 				no->events = 0;
 				for (size_t i = 0; i < ne; i++) {
 					size_t j;
@@ -1805,9 +1785,9 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 						no->events |= 1u << j;
 					} else {
 						char *ip = yt_path_idx(np, i);
-						const char *hint = closest(ev[i], manifest_event_names);
+						const char *hint = mf__closest(ev[i], manifest_event_names);
 
-						err_at(c, nv->items[i], ip, "unknown event '%s'%s%s%s", ev[i],
+						mf__err_at(c, nv->items[i], ip, "unknown event '%s'%s%s%s", ev[i],
 						    hint ? " (did you mean '" : "", hint ? hint : "",
 						    hint ? "'?)" : "");
 						free(ip);
@@ -1817,14 +1797,14 @@ parse_notifications(struct ctx *c, const struct yt_node *n)
 			}
 		}
 		if (!(t = yt_get(v, "type")))
-			missing(c, v, p, "type");
+			mf__missing(c, v, p, "type");
 		if (!yt_get(v, "url"))
-			missing(c, v, p, "url");
+			mf__missing(c, v, p, "url");
 		if (yt_get(v, "hmac_secret") && t && t->type == YT_SCALAR &&
 		    strcmp(t->value, "webhook") != 0) {
 			char *hp = yt_path_key(p, "hmac_secret");
 
-			err_at(c, key_node(v, "hmac_secret"), hp,
+			mf__err_at(c, mf__key_node(v, "hmac_secret"), hp,
 			    "hmac_secret is only for type webhook");
 			free(hp);
 		}
@@ -1843,8 +1823,8 @@ service_names(const struct manifest *m)
 	return v;
 }
 
-static void
-check_depends(struct ctx *c)
+void
+mf__check_depends(struct mf__ctx *c)
 {
 	struct manifest *m = c->m;
 	const char **names = service_names(m);
@@ -1857,12 +1837,12 @@ check_depends(struct ctx *c)
 			char *p = xasprintf("services.%s.depends_on[%zu]", s->name, j);
 
 			if (strcmp(dep, s->name) == 0) {
-				err_at(c, s->depends_on_nodes[j], p, "service '%s' depends on itself",
+				mf__err_at(c, s->depends_on_nodes[j], p, "service '%s' depends on itself",
 				    dep);
 			} else if (!manifest_service(m, dep)) {
-				const char *hint = closest(dep, names);
+				const char *hint = mf__closest(dep, names);
 
-				err_at(c, s->depends_on_nodes[j], p, "unknown service '%s'%s%s%s", dep,
+				mf__err_at(c, s->depends_on_nodes[j], p, "unknown service '%s'%s%s%s", dep,
 				    hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
 			}
 			free(p);
@@ -1881,7 +1861,7 @@ check_depends(struct ctx *c)
 				char *p = xasprintf("services.%s.on_dependency_update[%zu].service",
 				    s->name, j);
 
-				err_at(c, sv, p, "service '%s' is not in depends_on of '%s'",
+				mf__err_at(c, sv, p, "service '%s' is not in depends_on of '%s'",
 				    s->on_dep[j].service, s->name);
 				free(p);
 			}
@@ -1890,7 +1870,7 @@ check_depends(struct ctx *c)
 			const struct yt_node *bn = yt_get(s->node, "backup_before_deploy");
 			char *p = xasprintf("services.%s.backup_before_deploy", s->name);
 
-			err_at(c, bn, p, "unknown backup '%s'", s->backup_before_deploy);
+			mf__err_at(c, bn, p, "unknown backup '%s'", s->backup_before_deploy);
 			free(p);
 		}
 	}
@@ -1902,7 +1882,7 @@ enum { WHITE, GREY, BLACK };
 /* Depth-first search; a grey node reached again closes a cycle, which is
  * reported once, at the depends_on item that closes it, naming every hop. */
 static int
-visit(struct ctx *c, size_t i, int *color, size_t *stack, size_t depth)
+visit(struct mf__ctx *c, size_t i, int *color, size_t *stack, size_t depth)
 {
 	struct manifest *m = c->m;
 	struct mf_service *s = &m->services[i];
@@ -1927,7 +1907,7 @@ visit(struct ctx *c, size_t i, int *color, size_t *stack, size_t depth)
 				buf_addf(&b, "%s -> ", m->services[stack[x]].name);
 			buf_adds(&b, d->name);
 			p = xasprintf("services.%s.depends_on[%zu]", s->name, j);
-			err_at(c, s->depends_on_nodes[j], p, "dependency cycle: %s", b.data);
+			mf__err_at(c, s->depends_on_nodes[j], p, "dependency cycle: %s", b.data);
 			free(p);
 			buf_release(&b);
 			color[i] = BLACK;
@@ -1942,8 +1922,8 @@ visit(struct ctx *c, size_t i, int *color, size_t *stack, size_t depth)
 	return 0;
 }
 
-static void
-check_cycles(struct ctx *c)
+void
+mf__check_cycles(struct mf__ctx *c)
 {
 	size_t n = c->m->nservices;
 	int *color = xcalloc(n + 1, sizeof(*color));
@@ -1962,8 +1942,8 @@ ip_any(const char *ip)
 	return strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0;
 }
 
-static void
-check_ports(struct ctx *c)
+void
+mf__check_ports(struct mf__ctx *c)
 {
 	struct manifest *m = c->m;
 
@@ -2004,7 +1984,7 @@ static const char *const top_keys[] = {
 };
 
 static void
-parse_top(struct ctx *c, const struct yt_node *root)
+parse_top(struct mf__ctx *c, const struct yt_node *root)
 {
 	struct manifest *m = c->m;
 	const struct yt_node *v, *svcs;
@@ -2018,42 +1998,42 @@ parse_top(struct ctx *c, const struct yt_node *root)
 		for (size_t j = 0; top_keys[j]; j++)
 			if (strcmp(k->value, top_keys[j]) == 0)
 				goto known;
-		const char *hint = closest(k->value, top_keys);
+		const char *hint = mf__closest(k->value, top_keys);
 
 		if (hint)
-			err_at(c, k, k->value, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
+			mf__err_at(c, k, k->value, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
 		else
-			err_at(c, k, k->value, "unknown key '%s' (expected one of: version, project, "
+			mf__err_at(c, k, k->value, "unknown key '%s' (expected one of: version, project, "
 			    "services, volumes, networks, backups, notifications, or x-*)", k->value);
 known:
 		;
 	}
 	if (!(v = yt_get(root, "version"))) {
-		missing(c, root, "", "version");
+		mf__missing(c, root, "", "version");
 	} else if (yt_int(v, &version) == 0) {
 		m->version = version > 0 && version < 1000 ? (int)version : -1;
 		if (m->version != MANIFEST_VERSION)
-			err_at(c, v, "version", "unsupported version %s (this reconciler reads "
+			mf__err_at(c, v, "version", "unsupported version %s (this reconciler reads "
 			    "version %d)", v->value, MANIFEST_VERSION);
 	} else {
 		/* "1" and 1.0 print like 1: say what they are */
-		err_at(c, v, "version", "expected the integer %d, found %s%s%s%s", MANIFEST_VERSION,
+		mf__err_at(c, v, "version", "expected the integer %d, found %s%s%s%s", MANIFEST_VERSION,
 		    yt_type_name(v), yt_is_null(v) || v->type != YT_SCALAR ? "" : " '",
 		    yt_is_null(v) || v->type != YT_SCALAR ? "" : v->value,
 		    yt_is_null(v) || v->type != YT_SCALAR ? "" : "'");
 	}
 	if (!(v = yt_get(root, "project"))) {
-		missing(c, root, "", "project");
-	} else if ((m->project = get_str(c, v, "project")) && !name_ok(m->project)) {
-		err_at(c, v, "project", "invalid project name '%s' (1-63 lowercase letters, digits, "
+		mf__missing(c, root, "", "project");
+	} else if ((m->project = mf__get_str(c, v, "project")) && !mf__name_ok(m->project)) {
+		mf__err_at(c, v, "project", "invalid project name '%s' (1-63 lowercase letters, digits, "
 		    "'_', '-'; starting with a letter or digit)", m->project);
 	}
 	svcs = yt_get(root, "services");
 	if (!svcs) {
-		missing(c, root, "", "services");
+		mf__missing(c, root, "", "services");
 	} else if (yt_is_null(svcs)) {
 		/* an empty services section is allowed: nothing runs */
-	} else if (is_map(c, svcs, "services")) {
+	} else if (mf__is_map(c, svcs, "services")) {
 		m->services = xcalloc(svcs->n + 1, sizeof(*m->services));
 		for (size_t i = 0; i < svcs->n; i++) {
 			struct mf_service *s = &m->services[m->nservices++];
@@ -2065,22 +2045,22 @@ known:
 		for (size_t i = 0; i < svcs->n; i++) {
 			char *p = yt_path_key("services", svcs->keys[i]->value);
 
-			check_name(c, svcs->keys[i], p, "service");
-			parse_service(c, &m->services[i], svcs->items[i], p, root);
+			mf__check_name(c, svcs->keys[i], p, "service");
+			mf__parse_service(c, &m->services[i], svcs->items[i], p, root);
 			free(p);
 		}
 	}
 	if ((v = yt_get(root, "volumes")) && !yt_is_null(v))
-		parse_volumes(c, v);
+		mf__parse_volumes(c, v);
 	v = yt_get(root, "networks");
-	parse_networks_top(c, v && !yt_is_null(v) ? v : NULL);
+	mf__parse_networks_top(c, v && !yt_is_null(v) ? v : NULL);
 	if ((v = yt_get(root, "backups")) && !yt_is_null(v))
-		parse_backups(c, v);
+		mf__parse_backups(c, v);
 	if ((v = yt_get(root, "notifications")) && !yt_is_null(v))
-		parse_notifications(c, v);
-	check_depends(c);
-	check_cycles(c);
-	check_ports(c);
+		mf__parse_notifications(c, v);
+	mf__check_depends(c);
+	mf__check_cycles(c);
+	mf__check_ports(c);
 }
 
 int
@@ -2088,7 +2068,7 @@ manifest_parse(struct manifest **out, const char *file, const char *src, size_t 
     struct diag *d)
 {
 	struct manifest *m = xcalloc(1, sizeof(*m));
-	struct ctx c = { d, m };
+	struct mf__ctx c = { d, m };
 	size_t before = d->n;
 
 	*out = NULL;
@@ -2103,7 +2083,7 @@ manifest_parse(struct manifest **out, const char *file, const char *src, size_t 
 		goto fail;
 	}
 	if (m->doc->root->type != YT_MAP) {
-		err_at(&c, m->doc->root, "", "the top level must be a mapping, found %s",
+		mf__err_at(&c, m->doc->root, "", "the top level must be a mapping, found %s",
 		    yt_type_name(m->doc->root));
 		goto fail;
 	}
@@ -2144,8 +2124,8 @@ service_release(struct mf_service *s)
 {
 	free(s->name);
 	free(s->image);
-	cmd_release(&s->command);
-	cmd_release(&s->entrypoint);
+	mf__cmd_release(&s->command);
+	mf__cmd_release(&s->entrypoint);
 	for (size_t i = 0; i < s->nenv; i++) {
 		free(s->env[i].name);
 		free(s->env[i].value);
@@ -2175,22 +2155,22 @@ service_release(struct mf_service *s)
 	free(s->depends_on_nodes);
 	free(s->restart);
 	free(s->log_driver);
-	kv_free(s->log_opts, s->nlog_opts);
-	kv_free(s->labels, s->nlabels);
+	mf__kv_free(s->log_opts, s->nlog_opts);
+	mf__kv_free(s->labels, s->nlabels);
 	free(s->user);
 	free(s->working_dir);
-	cmd_release(&s->health.test);
+	mf__cmd_release(&s->health.test);
 	free(s->probe.path);
 	for (size_t i = 0; i < s->nhooks; i++) {
 		free(s->hooks[i].name);
 		free(s->hooks[i].image);
-		cmd_release(&s->hooks[i].command);
+		mf__cmd_release(&s->hooks[i].command);
 	}
 	free(s->hooks);
 	for (size_t i = 0; i < s->non_dep; i++) {
 		free(s->on_dep[i].service);
 		free(s->on_dep[i].signal);
-		cmd_release(&s->on_dep[i].exec);
+		mf__cmd_release(&s->on_dep[i].exec);
 	}
 	free(s->on_dep);
 	free(s->backup_before_deploy);
@@ -2208,7 +2188,7 @@ manifest_free(struct manifest *m)
 		free(m->volumes[i].key);
 		free(m->volumes[i].name);
 		free(m->volumes[i].driver);
-		kv_free(m->volumes[i].opts, m->volumes[i].nopts);
+		mf__kv_free(m->volumes[i].opts, m->volumes[i].nopts);
 	}
 	free(m->volumes);
 	for (size_t i = 0; i < m->nnetworks; i++) {
@@ -2224,9 +2204,9 @@ manifest_free(struct manifest *m)
 		free(b->service);
 		free(b->schedule);
 		free(b->timezone);
-		cmd_release(&b->command);
+		mf__cmd_release(&b->command);
 		free(b->destination);
-		cmd_release(&b->restore);
+		mf__cmd_release(&b->restore);
 	}
 	free(m->backups);
 	for (size_t i = 0; i < m->nnotifications; i++) {
