@@ -778,6 +778,21 @@ mf__parse_env(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, 
 }
 
 void
+mf__parse_env_files(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v,
+    const char *p)
+{
+	s->env_files = mf__get_str_list(c, v, p, &s->nenv_files, NULL);
+	for (size_t i = 0; i < s->nenv_files; i++) {
+		char *ip = yt_path_idx(p, i);
+
+		mf__check_secret_name(c, v->items[i], ip, s->env_files[i], "env file");
+		free(ip);
+	}
+	if (s->env_files)
+		mf__check_dups(c, v, p, s->env_files, s->nenv_files, "env file");
+}
+
+void
 mf__check_secret_name(struct mf__ctx *c, const struct yt_node *n, const char *path,
     const char *name, const char *what)
 {
@@ -938,6 +953,19 @@ out:
 	free(spec);
 }
 
+void
+mf__parse_ports(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v, const char *p)
+{
+	if (mf__is_seq(c, v, p)) {
+		for (size_t i = 0; i < v->n; i++) {
+			char *ip = yt_path_idx(p, i);
+
+			parse_port(c, s, v->items[i], ip);
+			free(ip);
+		}
+	}
+}
+
 static void
 parse_volume(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path,
     const struct yt_node *top_volumes)
@@ -999,6 +1027,29 @@ parse_volume(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, c
 	*MF__GROW(s->mounts, s->nmounts) = mnt;
 out:
 	free(copy);
+}
+
+void
+mf__parse_mounts(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v, const char *p,
+    const struct yt_node *top_volumes)
+{
+	char **targets;
+
+	if (!mf__is_seq(c, v, p))
+		return;
+	targets = xcalloc(v->n + 1, sizeof(*targets));
+	for (size_t i = 0; i < v->n; i++) {
+		char *ip = yt_path_idx(p, i);
+		size_t before = s->nmounts;
+
+		parse_volume(c, s, v->items[i], ip, top_volumes);
+		if (s->nmounts > before)
+			targets[i] = xstrdup(s->mounts[before].target);
+		free(ip);
+	}
+	/* Docker refuses two mounts at one path */
+	mf__check_dups(c, v, p, targets, v->n, "mount target");
+	strv_free(targets, v->n);
 }
 
 static void
@@ -1374,136 +1425,117 @@ static const char *const service_keys[] = {
 	"on_dependency_update", "backup_before_deploy", NULL,
 };
 
-void
-mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
-    const char *path, const struct yt_node *root)
+static void
+parse_image(struct mf__ctx *c, struct mf_service *s, struct yt_node *v, const char *p)
 {
-	const struct yt_node *top_volumes = yt_get(root, "volumes");
-	const struct yt_node *top_networks = yt_get(root, "networks");
-	const struct yt_node *img = yt_get(n, "image"), *at = yt_get(n, "allow_tags");
+	s->image_node = v;
+	if ((s->image = mf__get_str(c, v, p)))
+		mf__check_image(c, v, p, s->image, s->allow_tags ?
+		    MF__IMAGE_SERVICE_TAGS_OK : MF__IMAGE_SERVICE);
+}
 
-	s->node = (struct yt_node *)n;
-	s->update.min_ready = 5000;
-	s->stop_grace = 10000;
-	if (!mf__is_map(c, n, path))
+static void
+parse_restart(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v, const char *p)
+{
+	if (!(s->restart = mf__get_str(c, v, p)) || manifest_restart_ok(s->restart))
 		return;
-	mf__check_keys(c, n, path, service_keys);
-	if (at) {
-		char *p = yt_path_key(path, "allow_tags");
+	if (strncmp(s->restart, "on-failure:", 11) == 0)
+		mf__err_at(c, v, p, "invalid restart policy '%s' (on-failure:N needs N from "
+		    "1 to 99999, without leading zeros)", s->restart);
+	else
+		mf__err_at(c, v, p, "invalid restart policy '%s' (expected no, always, "
+		    "on-failure, on-failure:N or unless-stopped)", s->restart);
+}
 
-		mf__get_bool(c, at, p, &s->allow_tags);
-		free(p);
-	}
-	if (!img)
-		mf__missing(c, n, path, "image");
-	MF__FOR_KEYS(n, path, key, v, p) {
-		if (strcmp(key, "image") == 0) {
-			s->image_node = v;
-			if ((s->image = mf__get_str(c, v, p)))
-				mf__check_image(c, v, p, s->image, s->allow_tags ?
-				    MF__IMAGE_SERVICE_TAGS_OK : MF__IMAGE_SERVICE);
-		} else if (strcmp(key, "command") == 0) {
-			mf__get_cmd(c, v, p, &s->command);
-		} else if (strcmp(key, "entrypoint") == 0) {
-			mf__get_cmd(c, v, p, &s->entrypoint);
-		} else if (strcmp(key, "environment") == 0) {
-			mf__parse_env(c, s, v, p);
-		} else if (strcmp(key, "env_files") == 0) {
-			s->env_files = mf__get_str_list(c, v, p, &s->nenv_files, NULL);
-			for (size_t i = 0; i < s->nenv_files; i++) {
-				char *ip = yt_path_idx(p, i);
+static void
+parse_logging(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v, const char *p)
+{
+	static const char *const keys[] = { "driver", "options", NULL };
 
-				mf__check_secret_name(c, v->items[i], ip, s->env_files[i], "env file");
-				free(ip);
-			}
-			if (s->env_files)
-				mf__check_dups(c, v, p, s->env_files, s->nenv_files, "env file");
-		} else if (strcmp(key, "secrets") == 0) {
-			mf__parse_secrets(c, s, v, p);
-		} else if (strcmp(key, "ports") == 0) {
-			if (mf__is_seq(c, v, p)) {
-				for (size_t i = 0; i < v->n; i++) {
-					char *ip = yt_path_idx(p, i);
-
-					parse_port(c, s, v->items[i], ip);
-					free(ip);
-				}
-			}
-		} else if (strcmp(key, "volumes") == 0) {
-			char **targets;
-
-			if (!mf__is_seq(c, v, p))
-				continue;
-			targets = xcalloc(v->n + 1, sizeof(*targets));
-			for (size_t i = 0; i < v->n; i++) {
-				char *ip = yt_path_idx(p, i);
-				size_t before = s->nmounts;
-
-				parse_volume(c, s, v->items[i], ip, top_volumes);
-				if (s->nmounts > before)
-					targets[i] = xstrdup(s->mounts[before].target);
-				free(ip);
-			}
-			/* Docker refuses two mounts at one path */
-			mf__check_dups(c, v, p, targets, v->n, "mount target");
-			strv_free(targets, v->n);
-		} else if (strcmp(key, "networks") == 0) {
-			mf__parse_networks(c, s, v, p, top_networks);
-		} else if (strcmp(key, "depends_on") == 0) {
-			s->depends_on = mf__get_str_list(c, v, p, &s->ndepends_on, &s->depends_on_nodes);
-			if (s->depends_on)
-				mf__check_dups(c, v, p, s->depends_on, s->ndepends_on, "dependency");
-		} else if (strcmp(key, "restart") == 0) {
-			if (!(s->restart = mf__get_str(c, v, p)) || manifest_restart_ok(s->restart))
-				continue;
-			if (strncmp(s->restart, "on-failure:", 11) == 0)
-				mf__err_at(c, v, p, "invalid restart policy '%s' (on-failure:N needs N from "
-				    "1 to 99999, without leading zeros)", s->restart);
-			else
-				mf__err_at(c, v, p, "invalid restart policy '%s' (expected no, always, "
-				    "on-failure, on-failure:N or unless-stopped)", s->restart);
-		} else if (strcmp(key, "logging") == 0) {
-			static const char *const keys[] = { "driver", "options", NULL };
-
-			if (mf__is_map(c, v, p)) {
-				mf__check_keys(c, v, p, keys);
-				MF__FOR_KEYS(v, p, lk, lv, lp) {
-					if (strcmp(lk, "driver") == 0)
-						s->log_driver = mf__get_name_str(c, lv, lp);
-					else if (strcmp(lk, "options") == 0)
-						s->log_opts = mf__get_kv(c, lv, lp, &s->nlog_opts, 0);
-				}
-			}
-		} else if (strcmp(key, "labels") == 0) {
-			s->labels = mf__get_kv(c, v, p, &s->nlabels, MF__KV_LIST | MF__KV_LABELS);
-		} else if (strcmp(key, "user") == 0) {
-			long long uid;
-
-			if (yt_int(v, &uid) == 0 && uid >= 0)	/* user: 1000 */
-				s->user = xasprintf("%lld", uid);
-			else if ((s->user = mf__get_str(c, v, p)) && !mf__user_ok(s->user))
-				mf__err_at(c, v, p, "invalid user '%s' (expected uid[:gid] or name[:group])",
-				    s->user);
-		} else if (strcmp(key, "working_dir") == 0) {
-			if ((s->working_dir = mf__get_str(c, v, p)) && s->working_dir[0] != '/')
-				mf__err_at(c, v, p, "working_dir must be an absolute path, found '%s'",
-				    s->working_dir);
-		} else if (strcmp(key, "stop_grace_period") == 0) {
-			mf__get_duration(c, v, p, &s->stop_grace);
-		} else if (strcmp(key, "healthcheck") == 0) {
-			mf__parse_healthcheck(c, s, v, p);
-		} else if (strcmp(key, "probe") == 0) {
-			mf__parse_probe(c, s, v, p);
-		} else if (strcmp(key, "update") == 0) {
-			mf__parse_update(c, s, v, p);
-		} else if (strcmp(key, "hooks") == 0) {
-			mf__parse_hooks(c, s, v, p);
-		} else if (strcmp(key, "on_dependency_update") == 0) {
-			mf__parse_on_dep(c, s, v, p);
-		} else if (strcmp(key, "backup_before_deploy") == 0) {
-			s->backup_before_deploy = mf__get_str(c, v, p);
+	if (mf__is_map(c, v, p)) {
+		mf__check_keys(c, v, p, keys);
+		MF__FOR_KEYS(v, p, lk, lv, lp) {
+			if (strcmp(lk, "driver") == 0)
+				s->log_driver = mf__get_name_str(c, lv, lp);
+			else if (strcmp(lk, "options") == 0)
+				s->log_opts = mf__get_kv(c, lv, lp, &s->nlog_opts, 0);
 		}
 	}
+}
+
+static void
+parse_user(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v, const char *p)
+{
+	long long uid;
+
+	if (yt_int(v, &uid) == 0 && uid >= 0)	/* user: 1000 */
+		s->user = xasprintf("%lld", uid);
+	else if ((s->user = mf__get_str(c, v, p)) && !mf__user_ok(s->user))
+		mf__err_at(c, v, p, "invalid user '%s' (expected uid[:gid] or name[:group])",
+		    s->user);
+}
+
+/* One key of a service mapping; check_keys has reported the unknown ones. */
+static void
+parse_service_key(struct mf__ctx *c, struct mf_service *s, const char *key, struct yt_node *v,
+    const char *p, const struct yt_node *root)
+{
+	if (strcmp(key, "image") == 0) {
+		parse_image(c, s, v, p);
+	} else if (strcmp(key, "command") == 0) {
+		mf__get_cmd(c, v, p, &s->command);
+	} else if (strcmp(key, "entrypoint") == 0) {
+		mf__get_cmd(c, v, p, &s->entrypoint);
+	} else if (strcmp(key, "environment") == 0) {
+		mf__parse_env(c, s, v, p);
+	} else if (strcmp(key, "env_files") == 0) {
+		mf__parse_env_files(c, s, v, p);
+	} else if (strcmp(key, "secrets") == 0) {
+		mf__parse_secrets(c, s, v, p);
+	} else if (strcmp(key, "ports") == 0) {
+		mf__parse_ports(c, s, v, p);
+	} else if (strcmp(key, "volumes") == 0) {
+		mf__parse_mounts(c, s, v, p, yt_get(root, "volumes"));
+	} else if (strcmp(key, "networks") == 0) {
+		mf__parse_networks(c, s, v, p, yt_get(root, "networks"));
+	} else if (strcmp(key, "depends_on") == 0) {
+		s->depends_on = mf__get_str_list(c, v, p, &s->ndepends_on, &s->depends_on_nodes);
+		if (s->depends_on)
+			mf__check_dups(c, v, p, s->depends_on, s->ndepends_on, "dependency");
+	} else if (strcmp(key, "restart") == 0) {
+		parse_restart(c, s, v, p);
+	} else if (strcmp(key, "logging") == 0) {
+		parse_logging(c, s, v, p);
+	} else if (strcmp(key, "labels") == 0) {
+		s->labels = mf__get_kv(c, v, p, &s->nlabels, MF__KV_LIST | MF__KV_LABELS);
+	} else if (strcmp(key, "user") == 0) {
+		parse_user(c, s, v, p);
+	} else if (strcmp(key, "working_dir") == 0) {
+		if ((s->working_dir = mf__get_str(c, v, p)) && s->working_dir[0] != '/')
+			mf__err_at(c, v, p, "working_dir must be an absolute path, found '%s'",
+			    s->working_dir);
+	} else if (strcmp(key, "stop_grace_period") == 0) {
+		mf__get_duration(c, v, p, &s->stop_grace);
+	} else if (strcmp(key, "healthcheck") == 0) {
+		mf__parse_healthcheck(c, s, v, p);
+	} else if (strcmp(key, "probe") == 0) {
+		mf__parse_probe(c, s, v, p);
+	} else if (strcmp(key, "update") == 0) {
+		mf__parse_update(c, s, v, p);
+	} else if (strcmp(key, "hooks") == 0) {
+		mf__parse_hooks(c, s, v, p);
+	} else if (strcmp(key, "on_dependency_update") == 0) {
+		mf__parse_on_dep(c, s, v, p);
+	} else if (strcmp(key, "backup_before_deploy") == 0) {
+		s->backup_before_deploy = mf__get_str(c, v, p);
+	}
+}
+
+/* What a service gets for the keys it leaves out, once all of them are read. */
+static void
+service_defaults(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
+    const char *path)
+{
 	if (!s->restart)
 		s->restart = xstrdup("unless-stopped");
 	if (!s->log_driver && !yt_get(n, "logging")) {
@@ -1532,6 +1564,33 @@ mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node 
 		    "containers cannot bind one port): use stop-first or remove the ports");
 		free(p);
 	}
+}
+
+void
+mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
+    const char *path, const struct yt_node *root)
+{
+	const struct yt_node *img = yt_get(n, "image"), *at = yt_get(n, "allow_tags");
+
+	s->node = (struct yt_node *)n;
+	s->update.min_ready = 5000;
+	s->stop_grace = 10000;
+	if (!mf__is_map(c, n, path))
+		return;
+	mf__check_keys(c, n, path, service_keys);
+	/* before the image, whose check depends on it */
+	if (at) {
+		char *p = yt_path_key(path, "allow_tags");
+
+		mf__get_bool(c, at, p, &s->allow_tags);
+		free(p);
+	}
+	if (!img)
+		mf__missing(c, n, path, "image");
+	MF__FOR_KEYS(n, path, key, v, p) {
+		parse_service_key(c, s, key, v, p, root);
+	}
+	service_defaults(c, s, n, path);
 }
 
 /* --- top-level sections ------------------------------------------------- */

@@ -100,10 +100,16 @@ void mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_
     const char *path, const struct yt_node *root);
 void mf__parse_env(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path);
+void mf__parse_env_files(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v,
+    const char *p);
 void mf__parse_secrets(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path);
+void mf__parse_ports(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v,
+    const char *p);
 void mf__parse_networks(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path, const struct yt_node *top_networks);
+void mf__parse_mounts(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v,
+    const char *p, const struct yt_node *top_volumes);
 void mf__parse_healthcheck(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path);
 void mf__parse_probe(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
