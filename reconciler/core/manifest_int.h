@@ -34,7 +34,7 @@ struct mf__ctx {
 				    free(kpath), kpath = NULL)
 /* NOLINTEND(bugprone-macro-parentheses) */
 
-/* --- errors, typed readers, key checks ----------------------------------- */
+/* --- manifest_values.c: errors, typed readers, key checks ---------------- */
 
 /* An error at node n (position) under the key path `path`; one line always. */
 void __attribute__((format(printf, 4, 5)))
