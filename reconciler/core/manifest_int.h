@@ -78,7 +78,7 @@ const struct yt_node *mf__key_node(const struct yt_node *map, const char *key);
 void mf__both_or_neither(struct mf__ctx *c, const struct yt_node *map, const char *path,
     const char *a, const char *b);
 
-/* --- name rules and the checks that report them -------------------------- */
+/* --- manifest_names.c: name rules and the checks that report them -------- */
 
 int mf__name_ok(const char *s);
 int mf__env_name_ok(const char *s);
