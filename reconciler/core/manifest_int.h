@@ -98,6 +98,7 @@ void mf__check_secret_name(struct mf__ctx *c, const struct yt_node *n, const cha
 
 void mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path, const struct yt_node *root);
+/* manifest_env.c */
 void mf__parse_env(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path);
 void mf__parse_env_files(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v,
