@@ -110,6 +110,7 @@ void mf__parse_ports(struct mf__ctx *c, struct mf_service *s, const struct yt_no
     const char *p);
 void mf__parse_networks(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path, const struct yt_node *top_networks);
+/* manifest_volumes.c */
 void mf__parse_mounts(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v,
     const char *p, const struct yt_node *top_volumes);
 void mf__parse_healthcheck(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
@@ -125,7 +126,7 @@ void mf__parse_on_dep(struct mf__ctx *c, struct mf_service *s, const struct yt_n
 
 /* --- top-level sections, read after the services ------------------------- */
 
-void mf__parse_volumes(struct mf__ctx *c, const struct yt_node *n);
+void mf__parse_volumes(struct mf__ctx *c, const struct yt_node *n);		/* _volumes.c */
 void mf__parse_networks_top(struct mf__ctx *c, const struct yt_node *n);	/* _networks.c */
 void mf__parse_backups(struct mf__ctx *c, const struct yt_node *n);
 void mf__parse_notifications(struct mf__ctx *c, const struct yt_node *n);
