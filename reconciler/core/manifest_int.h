@@ -113,6 +113,7 @@ void mf__parse_networks(struct mf__ctx *c, struct mf_service *s, const struct yt
 /* manifest_volumes.c */
 void mf__parse_mounts(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v,
     const char *p, const struct yt_node *top_volumes);
+/* manifest_rollout.c */
 void mf__parse_healthcheck(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path);
 void mf__parse_probe(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
