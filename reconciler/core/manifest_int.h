@@ -94,7 +94,7 @@ void mf__check_name(struct mf__ctx *c, const struct yt_node *k, const char *path
 void mf__check_secret_name(struct mf__ctx *c, const struct yt_node *n, const char *path,
     const char *name, const char *what);
 
-/* --- a service's fields -------------------------------------------------- */
+/* --- a service's fields: manifest_service.c and the files it calls ------- */
 
 void mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path, const struct yt_node *root);
