@@ -130,7 +130,7 @@ void mf__parse_on_dep(struct mf__ctx *c, struct mf_service *s, const struct yt_n
 void mf__parse_volumes(struct mf__ctx *c, const struct yt_node *n);		/* _volumes.c */
 void mf__parse_networks_top(struct mf__ctx *c, const struct yt_node *n);	/* _networks.c */
 void mf__parse_backups(struct mf__ctx *c, const struct yt_node *n);		/* _backups.c */
-void mf__parse_notifications(struct mf__ctx *c, const struct yt_node *n);
+void mf__parse_notifications(struct mf__ctx *c, const struct yt_node *n);	/* _notify.c */
 
 /* --- checks across sections, once all are read --------------------------- */
 
