@@ -132,7 +132,7 @@ void mf__parse_networks_top(struct mf__ctx *c, const struct yt_node *n);	/* _net
 void mf__parse_backups(struct mf__ctx *c, const struct yt_node *n);		/* _backups.c */
 void mf__parse_notifications(struct mf__ctx *c, const struct yt_node *n);	/* _notify.c */
 
-/* --- checks across sections, once all are read --------------------------- */
+/* --- manifest_checks.c: checks across sections, once all are read -------- */
 
 void mf__check_depends(struct mf__ctx *c);
 void mf__check_cycles(struct mf__ctx *c);
