@@ -26,6 +26,7 @@ struct builder {
 	struct yt_node **stack;		/* open collections, outermost first */
 	struct yt_node **pending_key;	/* per open mapping: the key awaiting its value */
 	int depth;
+	int docs;		/* documents started: a manifest is one */
 	int failed;
 };
 
@@ -456,19 +457,13 @@ check_duplicate(struct builder *b, const struct yt_node *map, const struct yt_no
 	}
 }
 
-int
-yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
+/* Refuses what libyaml must never see: an oversized document, invalid UTF-8
+ * (reported at its line and column) and NUL bytes. */
+static int
+check_source(const char *src, size_t len, struct diag *d)
 {
-	struct yt_node *stack[YT_MAX_DEPTH + 2];
-	struct yt_node *pending_key[YT_MAX_DEPTH + 2];
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	struct builder b;
-	struct yt_doc *doc;
-	size_t bad, total;
-	int docs = 0, done = 0, rc = -1;
+	size_t bad;
 
-	*out = NULL;
 	if (len > YT_MAX_SIZE) {
 		diag_add(d, 0, 0, "", "document is %zu bytes, more than the limit of %u", len,
 		    YT_MAX_SIZE);
@@ -493,6 +488,204 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 		diag_add(d, 0, 0, "", "document contains a NUL byte");
 		return -1;
 	}
+	return 0;
+}
+
+static struct yt_node *
+scalar_node(struct builder *b, const yaml_event_t *ev)
+{
+	struct yt_node *n = new_node(b, YT_SCALAR, &ev->start_mark);
+
+	n->value = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+	n->vlen = ev->data.scalar.length;
+	switch (ev->data.scalar.style) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = YT_SINGLE; break;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE: n->style = YT_DOUBLE; break;
+	case YAML_LITERAL_SCALAR_STYLE: n->style = YT_LITERAL; break;
+	case YAML_FOLDED_SCALAR_STYLE: n->style = YT_FOLDED; break;
+	default: n->style = YT_PLAIN; break;
+	}
+	if (ev->data.scalar.tag)
+		n->tag = xstrdup((const char *)ev->data.scalar.tag);
+	n->end = byte_offset(b, ev->end_mark.index);
+	add_anchor(b, ev->data.scalar.anchor, n);
+	return n;
+}
+
+/* The anchored node an alias stands for, into *out; -1 when there is none or
+ * the alias sits inside it. Errors about an alias are reported where it is
+ * written, so *line and *col are set to that place. */
+static int
+alias_node(struct builder *b, const yaml_event_t *ev, struct yt_node **out, int *line, int *col)
+{
+	struct yt_node *n;
+
+	*line = (int)ev->start_mark.line + 1;
+	*col = (int)ev->start_mark.column + 1;
+	n = find_anchor(b, ev->data.alias.anchor);
+	if (!n) {
+		node_error(b, *line, *col, NULL, NULL, "unknown alias '*%s'",
+		    (const char *)ev->data.alias.anchor);
+		return -1;
+	}
+	for (int i = 0; i < b->depth; i++) {
+		if (b->stack[i] == n) {
+			node_error(b, *line, *col, NULL, NULL,
+			    "alias '*%s' refers to a node that contains it",
+			    (const char *)ev->data.alias.anchor);
+			return -1;
+		}
+	}
+	*out = n;
+	return 0;
+}
+
+/* A sequence or mapping starts: it becomes the innermost open collection. */
+static int
+open_collection(struct builder *b, const yaml_event_t *ev)
+{
+	int seq = ev->type == YAML_SEQUENCE_START_EVENT;
+	const yaml_char_t *anchor = seq ? ev->data.sequence_start.anchor :
+	    ev->data.mapping_start.anchor;
+	const yaml_char_t *tag = seq ? ev->data.sequence_start.tag :
+	    ev->data.mapping_start.tag;
+	int flow = seq ? ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE :
+	    ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
+	struct yt_node *n;
+
+	if (b->depth >= YT_MAX_DEPTH) {
+		node_error(b, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+		    NULL, NULL, "nesting deeper than %d levels", YT_MAX_DEPTH);
+		return -1;
+	}
+	n = new_node(b, seq ? YT_SEQ : YT_MAP, &ev->start_mark);
+	n->style = flow ? YT_FLOW : YT_BLOCK;
+	if (tag)
+		n->tag = xstrdup((const char *)tag);
+	add_anchor(b, anchor, n);
+	b->stack[b->depth] = n;
+	b->pending_key[b->depth] = NULL;
+	b->depth++;
+	return 0;
+}
+
+/* The innermost open collection ends: it is finished, into *out. */
+static int
+close_collection(struct builder *b, const yaml_event_t *ev, struct yt_node **out)
+{
+	struct yt_node *n;
+
+	if (b->depth == 0) {	/* libyaml pairs them; never trust that blindly */
+		node_error(b, (int)ev->start_mark.line + 1,
+		    (int)ev->start_mark.column + 1, NULL, NULL,
+		    "an end of collection without its start");
+		return -1;
+	}
+	n = b->stack[--b->depth];
+	n->end = byte_offset(b, ev->end_mark.index);
+	if (n->type == YT_MAP)
+		apply_merges(b, n);
+	*out = n;
+	return 0;
+}
+
+/* One parser event. *n is set to the node it finishes (a scalar, an alias
+ * target or a closed collection), to be attached; *line and *col to where an
+ * error about it goes when that is not the node's own place. Returns 1 at the
+ * end of the stream, 0 to go on, -1 to stop (the error is reported). */
+static int
+on_event(struct builder *b, const yaml_event_t *ev, struct yt_node **n, int *line, int *col)
+{
+	switch (ev->type) {
+	case YAML_STREAM_END_EVENT:
+		return 1;
+	case YAML_DOCUMENT_START_EVENT:
+		if (++b->docs > 1) {
+			diag_add(b->d, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+			    "", "more than one YAML document; a manifest is one document");
+			return -1;
+		}
+		return 0;
+	case YAML_SCALAR_EVENT:
+		*n = scalar_node(b, ev);
+		return 0;
+	case YAML_ALIAS_EVENT:
+		return alias_node(b, ev, n, line, col);
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		return open_collection(b, ev);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		return close_collection(b, ev, n);
+	default:
+		return 0;
+	}
+}
+
+/* Attaches a finished node (or alias target) to its parent: an item of a
+ * sequence, or a mapping's key or value; at depth 0 it is the root. -1 when it
+ * cannot be (too many nodes, a key that is not a scalar). */
+static int
+attach(struct builder *b, struct yt_node *n, int line, int col)
+{
+	struct yt_node *parent;
+	const char *as_key;
+	size_t total;
+
+	if (!line) {
+		line = n->line;
+		col = n->col;
+	}
+	/* Refused before it is attached, so that the error names its slot. */
+	total = n->weight;
+	for (int i = 0; i < b->depth; i++)
+		total += b->stack[i]->weight;
+	as_key = b->depth > 0 && b->stack[b->depth - 1]->type == YT_MAP &&
+	    !b->pending_key[b->depth - 1] && n->type == YT_SCALAR ? n->value : NULL;
+	if (total > YT_MAX_NODES) {
+		node_error(b, line, col, as_key, NULL,
+		    "document expands to more than %d nodes through aliases (alias bomb?)",
+		    YT_MAX_NODES);
+		return -1;
+	}
+
+	if (b->depth == 0) {
+		b->doc->root = n;
+		return 0;
+	}
+	parent = b->stack[b->depth - 1];
+	parent->weight += n->weight;
+	if (parent->type == YT_SEQ) {
+		push_item(parent, NULL, n);
+	} else if (!b->pending_key[b->depth - 1]) {
+		if (n->type != YT_SCALAR) {
+			node_error(b, line, col, NULL, NULL,
+			    "mapping keys must be scalars, found %s", yt_type_name(n));
+			return -1;
+		}
+		check_duplicate(b, parent, n);
+		b->pending_key[b->depth - 1] = n;
+	} else {
+		push_item(parent, b->pending_key[b->depth - 1], n);
+		b->pending_key[b->depth - 1] = NULL;
+	}
+	return 0;
+}
+
+int
+yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
+{
+	struct yt_node *stack[YT_MAX_DEPTH + 2];
+	struct yt_node *pending_key[YT_MAX_DEPTH + 2];
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct builder b;
+	struct yt_doc *doc;
+	int st = 0, rc = -1;
+
+	*out = NULL;
+	if (check_source(src, len, d) < 0)
+		return -1;
 
 	doc = xcalloc(1, sizeof(*doc));
 	doc->src = src;
@@ -510,9 +703,8 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)src, len);
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 
-	while (!done) {
-		struct yt_node *n = NULL, *parent;
-		const char *as_key;
+	while (st == 0) {
+		struct yt_node *n = NULL;
 		int line = 0, col = 0;
 
 		if (!yaml_parser_parse(&parser, &ev)) {
@@ -521,141 +713,10 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 			    parser.context ? " " : "", parser.context ? parser.context : "");
 			goto out;
 		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1) {
-				diag_add(d, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				    "", "more than one YAML document; a manifest is one document");
-				yaml_event_delete(&ev);
-				goto out;
-			}
-			break;
-		case YAML_SCALAR_EVENT:
-			n = new_node(&b, YT_SCALAR, &ev.start_mark);
-			n->value = xstrndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
-			n->vlen = ev.data.scalar.length;
-			switch (ev.data.scalar.style) {
-			case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = YT_SINGLE; break;
-			case YAML_DOUBLE_QUOTED_SCALAR_STYLE: n->style = YT_DOUBLE; break;
-			case YAML_LITERAL_SCALAR_STYLE: n->style = YT_LITERAL; break;
-			case YAML_FOLDED_SCALAR_STYLE: n->style = YT_FOLDED; break;
-			default: n->style = YT_PLAIN; break;
-			}
-			if (ev.data.scalar.tag)
-				n->tag = xstrdup((const char *)ev.data.scalar.tag);
-			n->end = byte_offset(&b, ev.end_mark.index);
-			add_anchor(&b, ev.data.scalar.anchor, n);
-			break;
-		case YAML_ALIAS_EVENT:
-			/* Errors about an alias are reported where it is written. */
-			line = (int)ev.start_mark.line + 1;
-			col = (int)ev.start_mark.column + 1;
-			n = find_anchor(&b, ev.data.alias.anchor);
-			if (!n) {
-				node_error(&b, line, col, NULL, NULL, "unknown alias '*%s'",
-				    (const char *)ev.data.alias.anchor);
-				yaml_event_delete(&ev);
-				goto out;
-			}
-			for (int i = 0; i < b.depth; i++) {
-				if (stack[i] == n) {
-					node_error(&b, line, col, NULL, NULL,
-					    "alias '*%s' refers to a node that contains it",
-					    (const char *)ev.data.alias.anchor);
-					yaml_event_delete(&ev);
-					goto out;
-				}
-			}
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT: {
-			int seq = ev.type == YAML_SEQUENCE_START_EVENT;
-			const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor :
-			    ev.data.mapping_start.anchor;
-			const yaml_char_t *tag = seq ? ev.data.sequence_start.tag :
-			    ev.data.mapping_start.tag;
-			int flow = seq ? ev.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE :
-			    ev.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
-
-			if (b.depth >= YT_MAX_DEPTH) {
-				node_error(&b, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				    NULL, NULL, "nesting deeper than %d levels", YT_MAX_DEPTH);
-				yaml_event_delete(&ev);
-				goto out;
-			}
-			n = new_node(&b, seq ? YT_SEQ : YT_MAP, &ev.start_mark);
-			n->style = flow ? YT_FLOW : YT_BLOCK;
-			if (tag)
-				n->tag = xstrdup((const char *)tag);
-			add_anchor(&b, anchor, n);
-			stack[b.depth] = n;
-			pending_key[b.depth] = NULL;
-			b.depth++;
-			yaml_event_delete(&ev);
-			continue;
-		}
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			if (b.depth == 0) {	/* libyaml pairs them; never trust that blindly */
-				node_error(&b, (int)ev.start_mark.line + 1,
-				    (int)ev.start_mark.column + 1, NULL, NULL,
-				    "an end of collection without its start");
-				yaml_event_delete(&ev);
-				goto out;
-			}
-			n = stack[--b.depth];
-			n->end = byte_offset(&b, ev.end_mark.index);
-			if (n->type == YT_MAP)
-				apply_merges(&b, n);
-			break;
-		default:
-			break;
-		}
+		st = on_event(&b, &ev, &n, &line, &col);
 		yaml_event_delete(&ev);
-		if (!n)
-			continue;
-
-		if (!line) {
-			line = n->line;
-			col = n->col;
-		}
-		/* Refused before it is attached, so that the error names its slot. */
-		total = n->weight;
-		for (int i = 0; i < b.depth; i++)
-			total += stack[i]->weight;
-		as_key = b.depth > 0 && stack[b.depth - 1]->type == YT_MAP &&
-		    !pending_key[b.depth - 1] && n->type == YT_SCALAR ? n->value : NULL;
-		if (total > YT_MAX_NODES) {
-			node_error(&b, line, col, as_key, NULL,
-			    "document expands to more than %d nodes through aliases (alias bomb?)",
-			    YT_MAX_NODES);
+		if (st < 0 || (n && attach(&b, n, line, col) < 0))
 			goto out;
-		}
-
-		/* Attach the finished node (or alias target) to its parent. */
-		if (b.depth == 0) {
-			doc->root = n;
-			continue;
-		}
-		parent = stack[b.depth - 1];
-		parent->weight += n->weight;
-		if (parent->type == YT_SEQ) {
-			push_item(parent, NULL, n);
-		} else if (!pending_key[b.depth - 1]) {
-			if (n->type != YT_SCALAR) {
-				node_error(&b, line, col, NULL, NULL,
-				    "mapping keys must be scalars, found %s", yt_type_name(n));
-				goto out;
-			}
-			check_duplicate(&b, parent, n);
-			pending_key[b.depth - 1] = n;
-		} else {
-			push_item(parent, pending_key[b.depth - 1], n);
-			pending_key[b.depth - 1] = NULL;
-		}
 	}
 	if (b.failed)
 		goto out;
