@@ -2,6 +2,7 @@
  * daemon: see daemon.h.
  */
 #include "daemon.h"
+#include "daemon_int.h"
 #include "backup.h"
 #include "converge.h"
 #include "cron.h"
@@ -33,120 +34,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-/* Counters for /metrics: written by the cycle (a pool thread), read by the
- * loop, so behind a mutex. */
-#define DURATION_BUCKETS 9
 static const double duration_bounds[DURATION_BUCKETS] = { 1, 2, 5, 10, 30, 60, 120, 300, 600 };
-
-struct metrics {
-	pthread_mutex_t mu;
-	unsigned long cycles[4];	/* by enum cycle_outcome */
-	unsigned long rollouts_ok, rollouts_failed, rollouts_blocked;
-	unsigned long duration_buckets[DURATION_BUCKETS];
-	double duration_sum;
-	unsigned long duration_count;
-	unsigned long git_errors, engine_errors;
-	long long last_cycle;		/* unix seconds */
-	long long last_success;		/* unix seconds of the last in-sync/converged */
-	int drifted, quarantined;
-	char revision[41];
-	unsigned long hooks[WEBHOOK_NSOURCES][WEBHOOK_NOUTCOMES];
-	struct backup_metrics {
-		char name[64];
-		unsigned long ok, failed;
-		long long last_success, last_size;
-	} backups[32];
-};
-
-/* A backup's schedule, kept on the loop. Runs go to the thread pool one at a
- * time, so a long dump never holds more than one pool thread. */
-struct bsched {
-	char name[64];
-	struct cron cron;
-	struct tz *tz;		/* loaded by the cycle thread; read-only after */
-	time_t next;		/* unix seconds, -1: never */
-	const char *pending;	/* the trigger of a run waiting its turn, or NULL */
-	char err[ERR_LEN];	/* why it is not scheduled (tz NULL, next -1), or "" */
-	int keep;		/* a retry: the schedule in use keeps its next run */
-};
-
-#define FLAP_LIMIT	5		/* deaths ... */
-#define FLAP_WINDOW	600000		/* ... within this many ms */
-#define FLAP_SERVICES	64
-#define GIT_DOWN_NOTIFY	300000		/* ms of Git failures before telling anyone */
-
-struct daemon {
-	struct config *cfg;
-	daemon_reload_fn reload;
-	void *reload_payload;
-	int lockfd;
-	uv_loop_t loop;
-	uv_timer_t poll;
-	uv_signal_t sigterm, sigint, sighup, sigusr1;
-	uv_work_t work;
-	uv_timer_t shutdown;
-	int busy;		/* a cycle is in the thread pool */
-	int errors;		/* cycles in a row that ended in error: backoff */
-	int again;		/* a trigger came while busy */
-	int stopping;
-	const char *trigger;
-	volatile sig_atomic_t stop;	/* read by converge between steps */
-	enum cycle_outcome last;
-	/* Owned by whichever thread runs the cycle; cycles never overlap. */
-	struct gitsrc *git;
-	struct journal *journal;
-	char head[41];		/* the branch head last seen */
-	char good[41];		/* the last revision whose manifest was valid */
-	const char *crash_at;
-	volatile sig_atomic_t retry;	/* sync --retry: clear quarantine first */
-	struct httpd *control, *web;
-	char *control_path;	/* the socket control is bound to; "" when off */
-	long long started;
-	struct metrics m;
-	/* Self-heal: engine events for managed containers trigger a cycle (after
-	 * a short debounce); a service whose container dies too often is
-	 * "flapping" and no longer healed until a new revision or a retry. */
-	struct events *events;
-	uv_pipe_t evpipe;
-	uv_timer_t debounce;
-	int evpipe_open;
-	struct flap {
-		char service[64];
-		long long times[FLAP_LIMIT];	/* ring of recent deaths, ms */
-		int n, flapping;
-	} flaps[FLAP_SERVICES];
-	char flap_head[41];	/* the head the flapping marks belong to */
-	char project[64];	/* the manifest's project, for events (under m.mu) */
-	struct notifier *notifier;
-	char notified_invalid[41];	/* dedupe: one message per state change */
-	long long git_down_since;	/* ms, 0 while Git answers */
-	int git_down_notified;
-	/* systemd: readiness, a STATUS= line per cycle, the watchdog (sdnotify.h) */
-	struct sdnotify *sd;
-	uv_timer_t watchdog;
-	struct webhook_rate hook_rate;	/* loop thread only */
-	int diffs;		/* GET /v1/diff jobs in the thread pool */
-	/* Backups: the cycle hands a new schedule over (under m.mu) when the
-	 * manifest changed; the loop owns the current one and the runner. */
-	struct bsched *bk, *bk_new;
-	size_t nbk, nbk_new;
-	int bk_handover, bk_built;
-	char *bk_src, *bk_label;	/* the manifest the schedule came from (m.mu) */
-	json_t *bk_failed;	/* name -> why it is not scheduled (cycle thread only) */
-	uv_timer_t bktimer;
-	uv_work_t bkwork;
-	int bkbusy;
-	char bk_running[64];
-	const char *bk_trigger;
-	/* What the run in the pool reads of the config, copied on the loop
-	 * before it is queued: a reload frees the config meanwhile. */
-	struct bk_conf {
-		char *state_dir, *secrets_dir, *docker_host;
-		int64_t engine_timeout;
-	} bkconf;
-};
-
-static void bk_sched_free(struct bsched *v, size_t n);
 
 const char *
 cycle_outcome_name(enum cycle_outcome o)
@@ -160,8 +48,8 @@ cycle_outcome_name(enum cycle_outcome o)
 	return "?";
 }
 
-static char *
-state_path(const struct daemon *dm, const char *name)
+char *
+daemon__state_path(const struct daemon *dm, const char *name)
 {
 	return xasprintf("%s/%s", dm->cfg->state_dir, name);
 }
@@ -169,7 +57,7 @@ state_path(const struct daemon *dm, const char *name)
 static void
 load_good(struct daemon *dm)
 {
-	char *p = state_path(dm, "last-good"), *data = NULL;
+	char *p = daemon__state_path(dm, "last-good"), *data = NULL;
 	size_t len;
 
 	if (file_read(p, 128, &data, &len, NULL) == 0 && len >= 40) {
@@ -180,8 +68,8 @@ load_good(struct daemon *dm)
 	free(p);
 }
 
-static void
-save_good(struct daemon *dm, const char *commit)
+void
+daemon__save_good(struct daemon *dm, const char *commit)
 {
 	char *p, err[ERR_LEN], line[42];
 
@@ -189,7 +77,7 @@ save_good(struct daemon *dm, const char *commit)
 		return;
 	snprintf(dm->good, sizeof(dm->good), "%s", commit);
 	snprintf(line, sizeof(line), "%s\n", commit);
-	p = state_path(dm, "last-good");
+	p = daemon__state_path(dm, "last-good");
 	if (file_write_atomic(p, line, strlen(line), 0600, err) < 0)
 		log_warn("state", "%s", err);
 	free(p);
@@ -218,8 +106,8 @@ daemon_free(struct daemon *dm)
 	journal_close(dm->journal);
 	if (dm->lockfd >= 0)
 		close(dm->lockfd);
-	bk_sched_free(dm->bk, dm->nbk);
-	bk_sched_free(dm->bk_new, dm->nbk_new);
+	daemon__bk_sched_free(dm->bk, dm->nbk);
+	daemon__bk_sched_free(dm->bk_new, dm->nbk_new);
 	free(dm->bk_src);
 	free(dm->bk_label);
 	json_decref(dm->bk_failed);
@@ -230,14 +118,14 @@ daemon_free(struct daemon *dm)
 
 /* One reconciler per state directory: two would fight over containers. */
 /* One reconciler per state directory: two would fight over containers. */
-static int
-lock_state(struct daemon *dm, char *err)
+int
+daemon__lock_state(struct daemon *dm, char *err)
 {
 	return dm->lockfd >= 0 ? 0 : dir_lock(dm->cfg->state_dir, &dm->lockfd, err);
 }
 
-static int
-prepare(struct daemon *dm, char *err)
+int
+daemon__prepare(struct daemon *dm, char *err)
 {
 	char *p;
 	int rc = 0;
@@ -245,10 +133,10 @@ prepare(struct daemon *dm, char *err)
 	if (mkdir(dm->cfg->state_dir, 0700) < 0 && errno != EEXIST)
 		return errf(err, "cannot create the state directory '%s': %s", dm->cfg->state_dir,
 		    strerror(errno));
-	if (lock_state(dm, err) < 0)
+	if (daemon__lock_state(dm, err) < 0)
 		return -1;
 	if (!dm->journal) {
-		p = state_path(dm, "journal.db");
+		p = daemon__state_path(dm, "journal.db");
 		rc = journal_open(&dm->journal, p, 0, err);
 		free(p);
 		if (rc < 0)
@@ -260,7 +148,7 @@ prepare(struct daemon *dm, char *err)
 	if (!dm->git) {
 		struct gitsrc_auth auth = config_auth(dm->cfg);
 
-		p = state_path(dm, "repo.git");
+		p = daemon__state_path(dm, "repo.git");
 		rc = gitsrc_open(&dm->git, p, dm->cfg->repo, &auth, err);
 		free(p);
 	}
@@ -269,25 +157,19 @@ prepare(struct daemon *dm, char *err)
 
 /* Status --------------------------------------------------------------- */
 
-struct status {
-	json_t *o;
-	json_t *errors;
-	json_t *quarantined;
-};
-
-static void
-status_init(struct status *st)
+void
+daemon__status_init(struct status *st)
 {
 	st->o = json_object();
 	st->errors = json_array();
 	st->quarantined = json_array();
 }
 
-static void
-status_error(struct status *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void
+daemon__status_error(struct status *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void
-status_error(struct status *st, const char *fmt, ...)
+void
+daemon__status_error(struct status *st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -320,8 +202,8 @@ sd_status(struct daemon *dm, const char *state, const char *msg)
 }
 
 /* Before a rollout: "converging api, web to <rev>" (names cut at the line's end). */
-static void
-sd_converging(struct daemon *dm, const struct plan *p, const char *rev)
+void
+daemon__status_converging(struct daemon *dm, const struct plan *p, const char *rev)
 {
 	struct buf b;
 
@@ -341,10 +223,10 @@ sd_converging(struct daemon *dm, const struct plan *p, const char *rev)
 	buf_release(&b);
 }
 
-static void
-status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
+void
+daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
 {
-	char *p = state_path(dm, "status.json"), *text, err[ERR_LEN];
+	char *p = daemon__state_path(dm, "status.json"), *text, err[ERR_LEN];
 	const char *msg = NULL;
 	json_t *q = json_array_get(st->quarantined, 0);
 	char *degraded = NULL;
@@ -431,8 +313,8 @@ prune_images(struct daemon *dm, struct docker *d, const struct desired *ds)
 
 /* Counts one heal (a start or create of an existing service's container);
  * returns 1 when the service just became flapping. */
-static int
-flap_note(struct daemon *dm, const char *service)
+int
+daemon__flap_note(struct daemon *dm, const char *service)
 {
 	long long now = now_ms();
 	struct flap *f = NULL;
@@ -515,8 +397,8 @@ notify_rollout(struct daemon *dm, const struct manifest *m, const struct secrets
 }
 
 /* What the status page shows of the revision in use. */
-static void
-status_revision(struct daemon *dm, struct status *st, const struct manifest *m, const char *rev)
+void
+daemon__status_revision(struct daemon *dm, struct status *st, const struct manifest *m, const char *rev)
 {
 	char *subject = gitsrc_subject(dm->git, rev);
 
@@ -529,8 +411,8 @@ status_revision(struct daemon *dm, struct status *st, const struct manifest *m, 
 /* Each service's container as the cycle leaves it, and what still differs
  * from the manifest ("drift": the plan now, quarantined services included);
  * after a rollout the engine is asked again. */
-static void
-status_services(struct status *st, struct docker *d, const struct desired *ds,
+void
+daemon__status_services(struct status *st, struct docker *d, const struct desired *ds,
     const struct actual *before, int applied)
 {
 	struct actual fresh = { 0 };
@@ -554,7 +436,6 @@ status_services(struct status *st, struct docker *d, const struct desired *ds,
 
 /* Backups ---------------------------------------------------------------- */
 
-static void json_body(struct http_response *r, int status, json_t *o);
 static int query_flag(const char *query, const char *name);
 
 static struct backup_metrics *
@@ -622,23 +503,16 @@ bk_run(struct daemon *dm, const char *state_dir, struct docker *d, const struct 
 	return rc;
 }
 
-struct bk_hook {
-	struct daemon *dm;
-	const char *state_dir;
-	const struct manifest *m;
-	const struct secrets *sec;
-};
-
-static int
-bk_before_deploy(const struct mf_backup *b, struct docker *d, char *err, void *payload)
+int
+daemon__bk_before_deploy(const struct mf_backup *b, struct docker *d, char *err, void *payload)
 {
 	struct bk_hook *h = payload;
 
 	return bk_run(h->dm, h->state_dir, d, h->m, h->sec, b, "before-deploy", err);
 }
 
-static void
-bk_sched_free(struct bsched *v, size_t n)
+void
+daemon__bk_sched_free(struct bsched *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		tz_free(v[i].tz);
@@ -654,8 +528,8 @@ bk_sched_free(struct bsched *v, size_t n)
  * period (a scheduled time passed since). What cannot be scheduled goes to
  * the status's errors, every cycle, and to the log when it changes.
  */
-static void
-bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *errors)
+void
+daemon__bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *errors)
 {
 	struct bsched *v;
 	json_t *failed, *why;
@@ -719,7 +593,7 @@ bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *errors)
 	json_decref(dm->bk_failed);
 	dm->bk_failed = failed;
 	pthread_mutex_lock(&dm->m.mu);
-	bk_sched_free(dm->bk_new, dm->nbk_new);
+	daemon__bk_sched_free(dm->bk_new, dm->nbk_new);
 	dm->bk_new = v;
 	dm->nbk_new = m->nbackups;
 	dm->bk_handover = 1;
@@ -737,7 +611,6 @@ report:
 		    json_string_value(why)));
 }
 
-static void bk_arm(struct daemon *dm);
 
 static void
 bk_conf_release(struct bk_conf *c)
@@ -828,7 +701,6 @@ out:
 	free(label);
 }
 
-static void maybe_close(struct daemon *dm);
 
 static void
 bk_after_cb(uv_work_t *w, int status)
@@ -839,15 +711,15 @@ bk_after_cb(uv_work_t *w, int status)
 	dm->bk_running[0] = '\0';
 	bk_conf_release(&dm->bkconf);
 	if (dm->stopping) {
-		maybe_close(dm);
+		daemon__maybe_close(dm);
 		return;
 	}
-	bk_arm(dm);
+	daemon__bk_arm(dm);
 }
 
 /* Starts the first pending run unless one is running. */
-static void
-bk_kick(struct daemon *dm)
+void
+daemon__bk_kick(struct daemon *dm)
 {
 	if (dm->bkbusy || dm->stopping)
 		return;
@@ -885,13 +757,13 @@ bk_timer_cb(uv_timer_t *t)
 			e->pending = "schedule";
 		e->next = cron_next_tz(&e->cron, e->tz, now);
 	}
-	bk_arm(dm);
+	daemon__bk_arm(dm);
 }
 
 /* Takes a schedule the cycle handed over, starts what is due and sets the
  * timer for the next run (at most a minute away: the clock may jump). */
-static void
-bk_arm(struct daemon *dm)
+void
+daemon__bk_arm(struct daemon *dm)
 {
 	time_t now = time(NULL), next = -1;
 	struct bsched *old = NULL;
@@ -936,9 +808,9 @@ bk_arm(struct daemon *dm)
 			bk_fail_row(dm->cfg->state_dir, old[k].name, old[k].pending, why);
 		}
 	}
-	bk_sched_free(old, nold);
+	daemon__bk_sched_free(old, nold);
 	free(label);
-	bk_kick(dm);
+	daemon__bk_kick(dm);
 	for (size_t i = 0; i < dm->nbk; i++)
 		if (dm->bk[i].next >= 0 && (next < 0 || dm->bk[i].next < next))
 			next = dm->bk[i].next;
@@ -958,7 +830,7 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
     int post)
 {
 	const char *rest = req->path + strlen("/v1/backups");
-	char name[64] = "", *p = state_path(dm, "journal.db"), err[ERR_LEN];
+	char name[64] = "", *p = daemon__state_path(dm, "journal.db"), err[ERR_LEN];
 	struct bsched *e = NULL;
 	struct journal *j = NULL;
 	size_t n = 0;
@@ -966,7 +838,7 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 	if (*rest == '/') {
 		n = strcspn(rest + 1, "/");
 		if (n == 0 || n >= sizeof(name)) {
-			json_body(r, 404, json_pack("{s:s}", "error", "not found"));
+			daemon__json_body(r, 404, json_pack("{s:s}", "error", "not found"));
 			goto out;
 		}
 		memcpy(name, rest + 1, n);
@@ -984,7 +856,7 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 		if (*rest || !get || !j || !(runs = journal_backups(j, name, 0, 20, 0)) ||
 		    !json_array_size(runs)) {
 			json_decref(runs);
-			json_body(r, 404, json_pack("{s:s}", "error", "no backup of that name in the "
+			daemon__json_body(r, 404, json_pack("{s:s}", "error", "no backup of that name in the "
 			    "manifest reconcilerd runs (see reconcilerctl backup list)"));
 			goto out;
 		}
@@ -995,14 +867,14 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 		json_int_t after = j ? journal_backups_max_id(j) : 0;
 
 		e->pending = "manual";
-		bk_kick(dm);
-		json_body(r, 202, json_pack("{s:b,s:s,s:I}", "requested", 1, "name", name, "after",
+		daemon__bk_kick(dm);
+		daemon__json_body(r, 202, json_pack("{s:b,s:s,s:I}", "requested", 1, "name", name, "after",
 		    after));
 	} else if (*name && !*rest && get) {
 		const char *a = strstr(req->query, "after=");
 		const char *o = strstr(req->query, "order=");
 
-		json_body(r, 200, json_pack("{s:s,s:o}", "name", name, "runs", journal_backups(j,
+		daemon__json_body(r, 200, json_pack("{s:s,s:o}", "name", name, "runs", journal_backups(j,
 		    name, a ? strtoll(a + 6, NULL, 10) : 0, 20, o && strncmp(o + 6, "oldest", 6) ==
 		    0)));
 	} else if (!*name && get) {
@@ -1029,9 +901,9 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 			json_object_set_new(o, "label", json_string(dm->bk_label));
 		}
 		pthread_mutex_unlock(&dm->m.mu);
-		json_body(r, 200, o);
+		daemon__json_body(r, 200, o);
 	} else {
-		json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
+		daemon__json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
 	}
 out:
 	journal_close(j);
@@ -1050,7 +922,7 @@ manifest_at(struct daemon *dm, const char *commit, struct status *st)
 	size_t len;
 
 	if (gitsrc_blob(dm->git, commit, dm->cfg->manifest, YT_MAX_SIZE, &text, &len, err) < 0) {
-		status_error(st, "revision %.12s: %s", commit, err);
+		daemon__status_error(st, "revision %.12s: %s", commit, err);
 		return NULL;
 	}
 	label = xasprintf("%s@%.12s", dm->cfg->manifest, commit);
@@ -1058,7 +930,7 @@ manifest_at(struct daemon *dm, const char *commit, struct status *st)
 	if (manifest_parse(&m, label, text, len, &d) < 0) {
 		char *first = diag_first(&d);
 
-		status_error(st, "invalid manifest at %.12s: %s%s", commit, first,
+		daemon__status_error(st, "invalid manifest at %.12s: %s%s", commit, first,
 		    d.n > 1 ? " (and more)" : "");
 		for (size_t i = 0; i < d.n; i++)
 			log_error("manifest", "%s:%d:%d: %s: %s", label, d.v[i].line, d.v[i].col,
@@ -1108,9 +980,9 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	 * the services' outcome is not an error for it (no backoff, /readyz) */
 	json_t *bkerrors = json_array();
 
-	status_init(&st);
-	if (prepare(dm, err) < 0) {
-		status_error(&st, "%s", err);
+	daemon__status_init(&st);
+	if (daemon__prepare(dm, err) < 0) {
+		daemon__status_error(&st, "%s", err);
 		log_error("cycle", "%s", err);
 		goto out;
 	}
@@ -1129,7 +1001,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	/* 1. Git: the head, or the last good revision when the remote is down. */
 	if (gitsrc_poll(dm->git, dm->cfg->branch, commit, &fetched, err) < 0) {
 		git_failed = 1;
-		status_error(&st, "git: %s", err);
+		daemon__status_error(&st, "git: %s", err);
 		log_error("git", "%s", err);
 		commit[0] = '\0';
 	} else {
@@ -1171,14 +1043,14 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	pthread_mutex_lock(&dm->m.mu);
 	snprintf(dm->project, sizeof(dm->project), "%s", m->project);
 	pthread_mutex_unlock(&dm->m.mu);
-	status_revision(dm, &st, m, rev);
+	daemon__status_revision(dm, &st, m, rev);
 	/* backups run whatever becomes of the services (a missing secret) */
-	bk_sched_build(dm, m, bkerrors);
+	daemon__bk_sched_build(dm, m, bkerrors);
 	/* 3. Desired and actual state, and the plan. */
-	key = state_path(dm, "hmac.key");
+	key = daemon__state_path(dm, "hmac.key");
 	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0) {
 		free(key);
-		status_error(&st, "%s", err);
+		daemon__status_error(&st, "%s", err);
 		goto out;
 	}
 	if (notify_pending)
@@ -1188,18 +1060,18 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	    json_string_value(json_array_get(st.errors, 0)) : NULL);
 	if (desired_build(&ds, m, &sec, err) < 0) {
 		free(key);
-		status_error(&st, "revision %.12s cannot be applied: %s", rev, err);
+		daemon__status_error(&st, "revision %.12s cannot be applied: %s", rev, err);
 		log_error("cycle", "revision %.12s cannot be applied: %s", rev, err);
 		goto out;
 	}
 	free(key);
 	if (rev == commit)
-		save_good(dm, commit);
+		daemon__save_good(dm, commit);
 	dopt.host = dm->cfg->docker_host;
 	dopt.timeout_ms = dm->cfg->engine_timeout;
 	if (docker_open(&d, &dopt, err) < 0 || actual_load(&a, d, m->project, err) < 0) {
 		engine_failed = 1;
-		status_error(&st, "engine: %s", err);
+		daemon__status_error(&st, "engine: %s", err);
 		log_error("engine", "%s", err);
 		goto out;
 	}
@@ -1241,7 +1113,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		struct plan_service *ps = &p->services[i];
 
 		if ((ps->action == PLAN_START || (ps->action == PLAN_CREATE && *dm->good &&
-		    strcmp(rev, dm->good) == 0 && fetched == 0)) && flap_note(dm, ps->service))
+		    strcmp(rev, dm->good) == 0 && fetched == 0)) && daemon__flap_note(dm, ps->service))
 			log_warn("flapping", "service=%s healed %d times in %d minutes: no longer "
 			    "healed until a new revision or a retry", ps->service, FLAP_LIMIT,
 			    FLAP_WINDOW / 60000);
@@ -1253,7 +1125,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		goto out;
 	}
 	/* 5. Converge. */
-	sd_converging(dm, p, rev);
+	daemon__status_converging(dm, p, rev);
 	cycle = journal_cycle_begin(dm->journal, rev, trigger);
 	co.revision = rev;
 	co.stop = &dm->stop;
@@ -1265,10 +1137,10 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	hook.state_dir = dm->cfg->state_dir;	/* a reload waits for the cycle */
 	hook.m = m;
 	hook.sec = &sec;
-	co.backup = bk_before_deploy;
+	co.backup = daemon__bk_before_deploy;
 	co.backup_payload = &hook;
 	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
-		status_error(&st, "converge: %s", err);
+		daemon__status_error(&st, "converge: %s", err);
 		log_error("cycle", "%s", err);
 		journal_cycle_end(dm->journal, cycle, "error", err);
 		goto out;
@@ -1346,8 +1218,8 @@ out:
 	}
 	pthread_mutex_unlock(&dm->m.mu);
 	if (p)
-		status_services(&st, d, &ds, &a, applied);
-	status_write(dm, &st, out);
+		daemon__status_services(&st, d, &ds, &a, applied);
+	daemon__status_write(dm, &st, out);
 	converge_report_release(&rep);
 	plan_free(p);
 	actual_release(&a);
@@ -1366,8 +1238,8 @@ daemon_check(struct daemon *dm)
 	char err[ERR_LEN], commit[41];
 	int fetched, rc = 1;
 
-	status_init(&st);
-	if (prepare(dm, err) < 0 || gitsrc_poll(dm->git, dm->cfg->branch, commit, &fetched,
+	daemon__status_init(&st);
+	if (daemon__prepare(dm, err) < 0 || gitsrc_poll(dm->git, dm->cfg->branch, commit, &fetched,
 	    err) < 0) {
 		fprintf(stderr, "reconcilerd: %s\n", err);
 		goto out;
@@ -1389,8 +1261,8 @@ out:
 
 /* The control API and the HTTP listener --------------------------------- */
 
-static void
-json_body(struct http_response *r, int status, json_t *o)
+void
+daemon__json_body(struct http_response *r, int status, json_t *o)
 {
 	char *text = json_dumps(o, JSON_INDENT(2));
 
@@ -1402,12 +1274,11 @@ json_body(struct http_response *r, int status, json_t *o)
 	json_decref(o);
 }
 
-static void schedule(struct daemon *dm, const char *trigger);
 
-static json_t *
-status_now(struct daemon *dm)
+json_t *
+daemon__status_now(struct daemon *dm)
 {
-	char *p = state_path(dm, "status.json");
+	char *p = daemon__state_path(dm, "status.json");
 	json_t *st = json_load_file(p, 0, NULL);
 
 	free(p);
@@ -1455,8 +1326,8 @@ metrics_backups(struct metrics *m, struct buf *b)
 			    m->backups[i].name, m->backups[i].last_size);
 }
 
-static void
-metrics_text(struct daemon *dm, struct buf *b)
+void
+daemon__metrics_text(struct daemon *dm, struct buf *b)
 {
 	struct metrics *m = &dm->m;
 	unsigned long cum = 0;
@@ -1521,12 +1392,12 @@ metrics_text(struct daemon *dm, struct buf *b)
 }
 
 /* GET /: the status page, from what /v1/status and /v1/history answer. */
-static void
-status_page(struct daemon *dm, struct http_response *r)
+void
+daemon__status_page(struct daemon *dm, struct http_response *r)
 {
 	struct statuspage_options o = STATUSPAGE_OPTIONS_INIT;
-	char *p = state_path(dm, "journal.db"), err[ERR_LEN];
-	json_t *st = status_now(dm), *hist = NULL;
+	char *p = daemon__state_path(dm, "journal.db"), err[ERR_LEN];
+	json_t *st = daemon__status_now(dm), *hist = NULL;
 	struct journal *j = NULL;
 	struct buf page;
 
@@ -1537,7 +1408,7 @@ status_page(struct daemon *dm, struct http_response *r)
 	o.now = (long long)time(NULL);
 	buf_init(&page, 4u << 20);
 	if (statuspage_render(&page, st, hist, &o) < 0) {
-		json_body(r, 500, json_pack("{s:s}", "error", "status page: over 4 MiB"));
+		daemon__json_body(r, 500, json_pack("{s:s}", "error", "status page: over 4 MiB"));
 	} else {
 		r->content_type = STATUSPAGE_CONTENT_TYPE;
 		snprintf(r->extra_headers, sizeof(r->extra_headers), "%s", STATUSPAGE_HEADERS);
@@ -1563,8 +1434,8 @@ hook_secret(const char *file, char **out, size_t *len, char *err)
 	return 0;
 }
 
-static void
-hook(struct daemon *dm, const struct http_request *req, struct http_response *r)
+void
+daemon__hook(struct daemon *dm, const struct http_request *req, struct http_response *r)
 {
 	struct webhook_request wr = { 0 };
 	struct webhook_verdict v;
@@ -1574,7 +1445,7 @@ hook(struct daemon *dm, const struct http_request *req, struct http_response *r)
 	int wait;
 
 	if (webhook_source_parse(req->path + 7, &wr.source) < 0) {
-		json_body(r, 404, json_pack("{s:s}", "error", "no such webhook: use /hooks/github, "
+		daemon__json_body(r, 404, json_pack("{s:s}", "error", "no such webhook: use /hooks/github, "
 		    "/hooks/gitea or /hooks/generic"));
 		return;
 	}
@@ -1613,8 +1484,8 @@ hook(struct daemon *dm, const struct http_request *req, struct http_response *r)
 	    "source=%s peer=%s status=%d outcome=%s: %s", webhook_source_name(wr.source), req->peer,
 	    v.status, webhook_outcome_name(v.outcome), v.reason);
 	if (v.sync)
-		schedule(dm, "webhook");
-	json_body(r, v.status, json_pack("{s:s,s:s}", "outcome", webhook_outcome_name(v.outcome),
+		daemon__schedule(dm, "webhook");
+	daemon__json_body(r, v.status, json_pack("{s:s,s:s}", "outcome", webhook_outcome_name(v.outcome),
 	    v.status >= 400 ? "error" : "message", v.reason));
 }
 
@@ -1697,7 +1568,7 @@ diff_done(uv_work_t *w, int status)
 
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body, 0);
-	json_body(&r, j->out ? j->status : 500, j->out ? j->out : json_pack("{s:s}", "error",
+	daemon__json_body(&r, j->out ? j->status : 500, j->out ? j->out : json_pack("{s:s}", "error",
 	    "the diff was cancelled"));
 	http_answer(j->conn, &r);
 	buf_release(&r.body);
@@ -1720,22 +1591,22 @@ diff_start(struct daemon *dm, struct http_response *r)
 	snprintf(rev, sizeof(rev), "%s", dm->m.revision);
 	pthread_mutex_unlock(&dm->m.mu);
 	if (!*rev) {
-		json_body(r, 503, json_pack("{s:s}", "error", "no cycle has read the manifest yet: "
+		daemon__json_body(r, 503, json_pack("{s:s}", "error", "no cycle has read the manifest yet: "
 		    "try again after the first cycle"));
 		return;
 	}
 	if (dm->diffs >= DIFF_JOBS) {
 		snprintf(r->extra_headers, sizeof(r->extra_headers), "Retry-After: 1\r\n");
-		json_body(r, 429, json_pack("{s:s}", "error", "diffs are already being computed: "
+		daemon__json_body(r, 429, json_pack("{s:s}", "error", "diffs are already being computed: "
 		    "try again in a second"));
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->dm = dm;
-	j->clone = state_path(dm, "repo.git");
+	j->clone = daemon__state_path(dm, "repo.git");
 	j->manifest = xstrdup(dm->cfg->manifest);
 	j->secrets_dir = xstrdup(dm->cfg->secrets_dir);
-	j->key = state_path(dm, "hmac.key");
+	j->key = daemon__state_path(dm, "hmac.key");
 	j->docker_host = dm->cfg->docker_host ? xstrdup(dm->cfg->docker_host) : NULL;
 	j->timeout = dm->cfg->engine_timeout;
 	snprintf(j->rev, sizeof(j->rev), "%s", rev);
@@ -1747,7 +1618,7 @@ diff_start(struct daemon *dm, struct http_response *r)
 		free(j->key);
 		free(j->docker_host);
 		free(j);
-		json_body(r, 500, json_pack("{s:s}", "error", "cannot queue the diff"));
+		daemon__json_body(r, 500, json_pack("{s:s}", "error", "cannot queue the diff"));
 		return;
 	}
 	dm->diffs++;
@@ -1767,7 +1638,7 @@ refuse_untrusted(struct daemon *dm, const struct http_request *req, struct http_
 
 	if (strcmp(req->method, "POST") != 0 || strncmp(req->path, "/v1/", 4) != 0)
 		return 0;
-	json_body(r, 403, json_pack("{s:o}", "error", json_sprintf("a POST under /v1/ is answered "
+	daemon__json_body(r, 403, json_pack("{s:o}", "error", json_sprintf("a POST under /v1/ is answered "
 	    "only on the control socket%s%s (reconcilerctl uses it: e.g. reconcilerctl sync), not "
 	    "on the listener", *sock ? " " : "", *sock ? sock : ", which is off "
 	    "(control_socket: \"\")")));
@@ -1782,7 +1653,7 @@ handle(struct daemon *dm, const struct http_request *req, struct http_response *
 	int get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
 
 	if (strcmp(req->path, "/healthz") == 0 && get) {
-		json_body(r, 200, json_pack("{s:s}", "status", "ok"));
+		daemon__json_body(r, 200, json_pack("{s:s}", "status", "ok"));
 	} else if (strcmp(req->path, "/readyz") == 0 && get) {
 		enum cycle_outcome last;
 		int ready;
@@ -1791,31 +1662,31 @@ handle(struct daemon *dm, const struct http_request *req, struct http_response *
 		last = dm->last;
 		ready = dm->m.last_cycle && last != CYCLE_ERROR;
 		pthread_mutex_unlock(&dm->m.mu);
-		json_body(r, ready ? 200 : 503, json_pack("{s:b,s:s}", "ready", ready, "last",
+		daemon__json_body(r, ready ? 200 : 503, json_pack("{s:b,s:s}", "ready", ready, "last",
 		    ready || last == CYCLE_ERROR ? cycle_outcome_name(last) : "none"));
 	} else if (strcmp(req->path, "/metrics") == 0 && get) {
 		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
-		metrics_text(dm, &r->body);
+		daemon__metrics_text(dm, &r->body);
 	} else if (strcmp(req->path, "/") == 0 && get) {
-		status_page(dm, r);
+		daemon__status_page(dm, r);
 	} else if (strcmp(req->path, "/v1/status") == 0 && get) {
-		json_body(r, 200, status_now(dm));
+		daemon__json_body(r, 200, daemon__status_now(dm));
 	} else if (strcmp(req->path, "/v1/sync") == 0 && post) {
-		json_t *st = status_now(dm);
+		json_t *st = daemon__status_now(dm);
 		json_t *before = json_object_get(st, "cycle");
 
 		if (query_flag(req->query, "retry"))
 			dm->retry = 1;
-		schedule(dm, "api");
-		json_body(r, 202, json_pack("{s:b,s:b,s:O}", "requested", 1, "retry", dm->retry != 0,
+		daemon__schedule(dm, "api");
+		daemon__json_body(r, 202, json_pack("{s:b,s:b,s:O}", "requested", 1, "retry", dm->retry != 0,
 		    "cycle_before", before ? before : json_null()));
 		json_decref(st);
 	} else if (strncmp(req->path, "/hooks/", 7) == 0 && post) {
-		hook(dm, req, r);
+		daemon__hook(dm, req, r);
 	} else if (strcmp(req->path, "/v1/diff") == 0 && get) {
 		diff_start(dm, r);
 	} else if (strcmp(req->path, "/v1/history") == 0 && get) {
-		char *p = state_path(dm, "journal.db"), err[ERR_LEN];
+		char *p = daemon__state_path(dm, "journal.db"), err[ERR_LEN];
 		struct journal *j = NULL;
 		const char *l = strstr(req->query, "limit=");
 		long limit = l ? strtol(l + 6, NULL, 10) : 20;
@@ -1823,9 +1694,9 @@ handle(struct daemon *dm, const struct http_request *req, struct http_response *
 		if (limit < 1 || limit > 1000)
 			limit = 20;
 		if (journal_open(&j, p, 1, err) < 0) {
-			json_body(r, 503, json_pack("{s:s}", "error", err));
+			daemon__json_body(r, 503, json_pack("{s:s}", "error", err));
 		} else {
-			json_body(r, 200, journal_history(j, (int)limit));
+			daemon__json_body(r, 200, journal_history(j, (int)limit));
 			journal_close(j);
 		}
 		free(p);
@@ -1836,9 +1707,9 @@ handle(struct daemon *dm, const struct http_request *req, struct http_response *
 	    !strcmp(req->path, "/readyz") ||
 	    !strcmp(req->path, "/metrics") || !strncmp(req->path, "/v1/", 4) ||
 	    !strncmp(req->path, "/hooks/", 7)) {
-		json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
+		daemon__json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
 	} else {
-		json_body(r, 404, json_pack("{s:s}", "error", "not found"));
+		daemon__json_body(r, 404, json_pack("{s:s}", "error", "not found"));
 	}
 }
 
@@ -1855,11 +1726,11 @@ handle_listener(const struct http_request *req, struct http_response *r, void *p
 		handle(payload, req, r);
 }
 
-static int
-open_listeners(struct daemon *dm, char *err)
+int
+daemon__listen(struct daemon *dm, char *err)
 {
 	char *sock = dm->cfg->control_socket ? xstrdup(dm->cfg->control_socket) :
-	    state_path(dm, "reconcilerd.sock");
+	    daemon__state_path(dm, "reconcilerd.sock");
 	char *addr = xasprintf("unix:%s", sock);
 	int rc = 0;
 
@@ -1881,7 +1752,6 @@ open_listeners(struct daemon *dm, char *err)
 
 /* The loop ---------------------------------------------------------------- */
 
-static void schedule(struct daemon *dm, const char *trigger);
 static void poll_cb(uv_timer_t *t);
 static void notify_git(struct daemon *dm, const struct manifest *m,
     const struct secrets *sec, int failed, const char *why);
@@ -1921,8 +1791,8 @@ close_all(struct daemon *dm)
 }
 
 /* Shutting down: the handles close once neither a cycle nor a backup runs. */
-static void
-maybe_close(struct daemon *dm)
+void
+daemon__maybe_close(struct daemon *dm)
 {
 	if (!dm->busy && !dm->bkbusy)
 		close_all(dm);
@@ -1937,10 +1807,10 @@ after_work_cb(uv_work_t *w, int status)
 	if (dm->stopping) {
 		log_info("shutdown", "cycle finished%s", dm->bkbusy ? ", a backup still runs" :
 		    ", exiting");
-		maybe_close(dm);
+		daemon__maybe_close(dm);
 		return;
 	}
-	bk_arm(dm);
+	daemon__bk_arm(dm);
 	/* A remote or an engine that is down is asked again less and less often
 	 * (up to 5 minutes); the first good cycle restores the interval. */
 	if (dm->last == CYCLE_ERROR) {
@@ -1961,12 +1831,12 @@ after_work_cb(uv_work_t *w, int status)
 	}
 	if (dm->again) {
 		dm->again = 0;
-		schedule(dm, "retrigger");
+		daemon__schedule(dm, "retrigger");
 	}
 }
 
-static void
-schedule(struct daemon *dm, const char *trigger)
+void
+daemon__schedule(struct daemon *dm, const char *trigger)
 {
 	if (dm->stopping)
 		return;
@@ -1986,13 +1856,13 @@ schedule(struct daemon *dm, const char *trigger)
 static void
 poll_cb(uv_timer_t *t)
 {
-	schedule(t->data, "poll");
+	daemon__schedule(t->data, "poll");
 }
 
 static void
 debounce_cb(uv_timer_t *t)
 {
-	schedule(t->data, "event");
+	daemon__schedule(t->data, "event");
 }
 
 static void
@@ -2036,8 +1906,8 @@ evread_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 }
 
-static void
-events_open(struct daemon *dm)
+void
+daemon__selfheal_open(struct daemon *dm)
 {
 	struct docker_options o = DOCKER_OPTIONS_INIT;
 	char err[ERR_LEN];
@@ -2066,7 +1936,7 @@ shutdown_timeout_cb(uv_timer_t *t)
 	struct daemon *dm = t->data;
 
 	/* Level-triggered: whatever step was cut short, the next start converges. */
-	char *pidfile = state_path(dm, "reconcilerd.pid");
+	char *pidfile = daemon__state_path(dm, "reconcilerd.pid");
 
 	log_warn("shutdown", "a step is still running after the shutdown timeout; exiting");
 	unlink(pidfile);
@@ -2158,13 +2028,13 @@ signal_cb(uv_signal_t *s, int signum)
 			log_info("reload", "config reloaded: poll=%llds repo=%s branch=%s",
 			    (long long)dm->cfg->poll_interval / 1000, shown, dm->cfg->branch);
 			free(shown);
-			schedule(dm, "reload");
+			daemon__schedule(dm, "reload");
 		}
 		sdnotify_send(dm->sd, "READY=1");
 		return;
 	}
 	if (signum == SIGUSR1) {
-		schedule(dm, "signal");
+		daemon__schedule(dm, "signal");
 		return;
 	}
 	/* SIGTERM, SIGINT: no new step starts; the one running finishes. */
@@ -2188,7 +2058,7 @@ signal_cb(uv_signal_t *s, int signum)
 static char *
 write_pidfile(struct daemon *dm)
 {
-	char err[ERR_LEN], line[32], *p = state_path(dm, "reconcilerd.pid");
+	char err[ERR_LEN], line[32], *p = daemon__state_path(dm, "reconcilerd.pid");
 
 	if (mkdir(dm->cfg->state_dir, 0700) < 0 && errno != EEXIST) {
 		log_warn("start", "cannot create '%s': %s", dm->cfg->state_dir, strerror(errno));
@@ -2204,7 +2074,7 @@ daemon_run(struct daemon *dm)
 {
 	char err[ERR_LEN], *pidfile, *shown;
 
-	if (lock_state(dm, err) < 0) {
+	if (daemon__lock_state(dm, err) < 0) {
 		log_error("start", "%s", err);
 		return 2;
 	}
@@ -2228,7 +2098,7 @@ daemon_run(struct daemon *dm)
 	uv_signal_start(&dm->sigint, signal_cb, SIGINT);
 	uv_signal_start(&dm->sighup, signal_cb, SIGHUP);
 	uv_signal_start(&dm->sigusr1, signal_cb, SIGUSR1);
-	if (open_listeners(dm, err) < 0) {
+	if (daemon__listen(dm, err) < 0) {
 		log_error("start", "%s", err);
 		dm->stopping = 1;
 		close_all(dm);
@@ -2238,7 +2108,7 @@ daemon_run(struct daemon *dm)
 		free(pidfile);
 		return 2;
 	}
-	events_open(dm);
+	daemon__selfheal_open(dm);
 	if (notify_start(&dm->notifier, err) < 0)
 		log_warn("start", "%s", err);
 	sd_start(dm);
