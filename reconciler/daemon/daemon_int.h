@@ -173,7 +173,11 @@ void daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outco
 json_t *daemon__status_now(struct daemon *dm);
 void daemon__status_page(struct daemon *dm, struct http_response *r);
 
-/* metrics.c: the /metrics text */
+/* metrics.c: the counters and the /metrics text */
+struct converge_report;
+void daemon__metrics_cycle(struct daemon *dm, enum cycle_outcome out, const char *rev,
+    int git_failed, int engine_failed, int quarantined, const struct plan *p,
+    const struct converge_report *rep);
 void daemon__metrics_text(struct daemon *dm, struct buf *b);
 
 /* backups.c: backup schedules and runs */
