@@ -188,37 +188,6 @@ prune_images(struct daemon *dm, struct docker *d, const struct desired *ds)
 	json_decref(stale);
 }
 
-/* Counts one heal (a start or create of an existing service's container);
- * returns 1 when the service just became flapping. */
-int
-daemon__flap_note(struct daemon *dm, const char *service)
-{
-	long long now = now_ms();
-	struct flap *f = NULL;
-	int newly = 0, recent = 0;
-
-	pthread_mutex_lock(&dm->m.mu);
-	for (int i = 0; i < FLAP_SERVICES && !f; i++)
-		if (strcmp(dm->flaps[i].service, service) == 0)
-			f = &dm->flaps[i];
-	for (int i = 0; i < FLAP_SERVICES && !f; i++)
-		if (!dm->flaps[i].service[0]) {
-			f = &dm->flaps[i];
-			snprintf(f->service, sizeof(f->service), "%s", service);
-		}
-	if (f) {
-		f->times[f->n % FLAP_LIMIT] = now;
-		f->n++;
-		for (int i = 0; i < FLAP_LIMIT && i < f->n; i++)
-			if (now - f->times[i] <= FLAP_WINDOW)
-				recent++;
-		if (recent >= FLAP_LIMIT && !f->flapping)
-			newly = f->flapping = 1;
-	}
-	pthread_mutex_unlock(&dm->m.mu);
-	return newly;
-}
-
 /* Notifications: one message per change of state, never one per cycle. */
 static void
 notify_git(struct daemon *dm, const struct manifest *m, const struct secrets *sec, int failed,
@@ -1056,14 +1025,7 @@ work_cb(uv_work_t *w)
 static void
 close_all(struct daemon *dm)
 {
-	events_stop(dm->events);
-	dm->events = NULL;
-	if (dm->evpipe_open) {
-		uv_close((uv_handle_t *)&dm->evpipe, NULL);
-		dm->evpipe_open = 0;
-	}
-	uv_timer_stop(&dm->debounce);
-	uv_close((uv_handle_t *)&dm->debounce, NULL);
+	daemon__selfheal_close(dm);
 	httpd_close(dm->control);
 	httpd_close(dm->web);
 	dm->control = dm->web = NULL;
@@ -1146,77 +1108,6 @@ static void
 poll_cb(uv_timer_t *t)
 {
 	daemon__schedule(t->data, "poll");
-}
-
-static void
-debounce_cb(uv_timer_t *t)
-{
-	daemon__schedule(t->data, "event");
-}
-
-static void
-evalloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-	static char buf[4096];
-
-	b->base = buf;
-	b->len = sizeof(buf);
-}
-
-static void
-evread_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	struct daemon *dm = s->data;
-	char *save = NULL, *line;
-
-	if (n <= 0)
-		return;
-	b->base[n < (ssize_t)b->len ? n : (ssize_t)b->len - 1] = '\0';
-	for (line = strtok_r(b->base, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *sp = strchr(line, ' '), *svc;
-		int ours;
-
-		if (!sp || !(svc = sp + 1, sp = strchr(svc, ' ')))
-			continue;
-		*sp = '\0';
-		svc[-1] = '\0';
-		pthread_mutex_lock(&dm->m.mu);
-		ours = strcmp(line, dm->project) == 0;
-		pthread_mutex_unlock(&dm->m.mu);
-		if (!ours)
-			continue;
-		line = svc;
-		if (dm->busy) {
-			dm->again = 1;	/* our own doing, most likely: look once more after */
-			continue;
-		}
-		log_info("event", "service=%s %s", line, sp + 1);
-		uv_timer_start(&dm->debounce, debounce_cb, 1000, 0);
-	}
-}
-
-void
-daemon__selfheal_open(struct daemon *dm)
-{
-	struct docker_options o = DOCKER_OPTIONS_INIT;
-	char err[ERR_LEN];
-	int fds[2];
-
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		log_warn("events", "pipe: %s", strerror(errno));
-		return;
-	}
-	uv_pipe_init(&dm->loop, &dm->evpipe, 0);
-	dm->evpipe.data = dm;
-	uv_pipe_open(&dm->evpipe, fds[0]);
-	dm->evpipe_open = 1;
-	uv_read_start((uv_stream_t *)&dm->evpipe, evalloc_cb, evread_cb);
-	o.host = dm->cfg->docker_host;
-	o.timeout_ms = dm->cfg->engine_timeout;
-	if (events_start(&dm->events, &o, fds[1], err) < 0) {
-		log_warn("events", "%s (self-heal waits for the next poll)", err);
-		close(fds[1]);
-	}
 }
 
 static void

@@ -196,6 +196,7 @@ void daemon__bk_kick(struct daemon *dm);
 
 /* selfheal.c: the engine's events and flapping services */
 void daemon__selfheal_open(struct daemon *dm);
+void daemon__selfheal_close(struct daemon *dm);
 int daemon__flap_note(struct daemon *dm, const char *service);
 
 /* hooks.c: POST /hooks/SOURCE */
