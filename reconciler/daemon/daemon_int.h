@@ -156,6 +156,7 @@ struct status {
 
 /* daemon.c: the object and its state directory */
 char *daemon__state_path(const struct daemon *dm, const char *name);
+char *daemon__control_socket(const struct daemon *dm);
 int daemon__lock_state(struct daemon *dm, char *err);
 int daemon__prepare(struct daemon *dm, char *err);
 void daemon__save_good(struct daemon *dm, const char *commit);
