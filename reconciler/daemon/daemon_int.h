@@ -74,7 +74,6 @@ struct bsched {
 #define FLAP_LIMIT	5		/* deaths ... */
 #define FLAP_WINDOW	600000		/* ... within this many ms */
 #define FLAP_SERVICES	64
-#define GIT_DOWN_NOTIFY	300000		/* ms of Git failures before telling anyone */
 
 struct daemon {
 	struct config *cfg;
