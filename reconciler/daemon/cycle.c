@@ -159,197 +159,232 @@ daemon_once(struct daemon *dm)
 	return out;
 }
 
-enum cycle_outcome
-daemon_cycle(struct daemon *dm, const char *trigger)
-{
-	struct converge_options co = CONVERGE_OPTIONS_INIT;
-	struct converge_report rep = { 0 };
-	struct docker_options dopt = DOCKER_OPTIONS_INIT;
-	struct bk_hook hook;
+/* One cycle's working set: each step reads what the steps before it left. */
+struct cycle {
+	struct daemon *dm;
+	const char *trigger;
 	struct status st;
-	struct manifest *m = NULL;
-	struct secrets sec = { 0 };
-	struct desired ds = { 0 };
-	struct actual a = { 0 };
-	struct docker *d = NULL;
-	struct plan *p = NULL;
-	enum cycle_outcome out = CYCLE_ERROR;
-	char err[ERR_LEN], commit[41] = "", *rev = NULL, *key;
-	int64_t cycle = -1;
-	int fetched = 0, nquar = 0, git_failed = 0, engine_failed = 0, notify_pending = 0;
-	int applied = 0;
+	struct manifest *m;
+	struct secrets sec;
+	struct docker_options dopt;
+	struct docker *d;
+	struct desired ds;
+	struct actual a;
+	struct plan *p;
+	struct converge_report rep;
+	enum cycle_outcome out;
+	char commit[41];	/* the branch head, "" when Git failed */
+	const char *rev;	/* the revision applied: commit, or the last good one */
+	int64_t id;		/* the journal's row for this cycle, once converging */
+	int fetched, nquar, git_failed, engine_failed, notify_pending, applied;
 	/* a backup that cannot be scheduled is told in the status's errors, but
 	 * the services' outcome is not an error for it (no backoff, /readyz) */
-	json_t *bkerrors = json_array();
+	json_t *bkerrors;
+};
 
-	daemon__status_init(&st);
-	if (daemon__prepare(dm, err) < 0) {
-		daemon__status_error(&st, "%s", err);
-		log_error("cycle", "%s", err);
-		goto out;
-	}
-	if (dm->retry) {
-		int n;
+/* sync --retry: quarantined pairs and flapping marks are cleared first. */
+static void
+cycle_retry(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	int n;
 
-		pthread_mutex_lock(&dm->m.mu);
-		for (int i = 0; i < FLAP_SERVICES; i++)
-			dm->flaps[i].flapping = dm->flaps[i].n = 0;
-		pthread_mutex_unlock(&dm->m.mu);
-		dm->retry = 0;
-		n = journal_clear_failures(dm->journal);
-		log_info("retry", "cleared %d quarantined revision/service pair%s", n,
-		    n == 1 ? "" : "s");
-	}
-	/* 1. Git: the head, or the last good revision when the remote is down. */
-	if (gitsrc_poll(dm->git, dm->cfg->branch, commit, &fetched, err) < 0) {
-		git_failed = 1;
-		daemon__status_error(&st, "git: %s", err);
+	if (!dm->retry)
+		return;
+	daemon__flaps_clear(dm);
+	dm->retry = 0;
+	n = journal_clear_failures(dm->journal);
+	log_info("retry", "cleared %d quarantined revision/service pair%s", n,
+	    n == 1 ? "" : "s");
+}
+
+/* 1. Git: the head, or the last good revision when the remote is down. */
+static void
+cycle_git(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	char err[ERR_LEN];
+
+	if (gitsrc_poll(dm->git, dm->cfg->branch, c->commit, &c->fetched, err) < 0) {
+		c->git_failed = 1;
+		daemon__status_error(&c->st, "git: %s", err);
 		log_error("git", "%s", err);
-		commit[0] = '\0';
-	} else {
-		if (strcmp(commit, dm->head) != 0) {
-			char *subject = gitsrc_subject(dm->git, commit);
-
-			log_info("git", "head=%.12s fetched=%s subject=\"%s\"", commit,
-			    fetched ? "yes" : "no", subject ? subject : "");
-			journal_revision_seen(dm->journal, commit, subject);
-			free(subject);
-		}
-		snprintf(dm->head, sizeof(dm->head), "%s", commit);
-		/* a new revision gets a fresh chance */
-		pthread_mutex_lock(&dm->m.mu);
-		if (strcmp(dm->flap_head, commit) != 0) {
-			for (int i = 0; i < FLAP_SERVICES; i++)
-				dm->flaps[i].flapping = dm->flaps[i].n = 0;
-			snprintf(dm->flap_head, sizeof(dm->flap_head), "%s", commit);
-		}
-		pthread_mutex_unlock(&dm->m.mu);
+		c->commit[0] = '\0';
+		return;
 	}
-	/* 2. The manifest at the head; an invalid one changes nothing. */
-	if (*commit && (m = manifest_at(dm, commit, &st))) {
-		rev = commit;
+	if (strcmp(c->commit, dm->head) != 0) {
+		char *subject = gitsrc_subject(dm->git, c->commit);
+
+		log_info("git", "head=%.12s fetched=%s subject=\"%s\"", c->commit,
+		    c->fetched ? "yes" : "no", subject ? subject : "");
+		journal_revision_seen(dm->journal, c->commit, subject);
+		free(subject);
+	}
+	snprintf(dm->head, sizeof(dm->head), "%s", c->commit);
+	/* a new revision gets a fresh chance */
+	daemon__flaps_revision(dm, c->commit);
+}
+
+/* 2. The manifest at the head; an invalid one changes nothing. */
+static int
+cycle_manifest(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+
+	if (*c->commit && (c->m = manifest_at(dm, c->commit, &c->st))) {
+		c->rev = c->commit;
 	} else {
-		if (*commit)
-			journal_revision_status(dm->journal, commit, "invalid",
-			    json_string_value(json_array_get(st.errors, 0)));
-		if (!*dm->good || strcmp(dm->good, commit) == 0 ||
-		    !(m = manifest_at(dm, dm->good, &st)))
-			goto out;
-		rev = dm->good;
-		log_warn("cycle", "keeping the last good revision %.12s", rev);
-		if (*commit && strcmp(dm->notified_invalid, commit) != 0) {
-			snprintf(dm->notified_invalid, sizeof(dm->notified_invalid), "%s", commit);
-			notify_pending = 1;
+		if (*c->commit)
+			journal_revision_status(dm->journal, c->commit, "invalid",
+			    json_string_value(json_array_get(c->st.errors, 0)));
+		if (!*dm->good || strcmp(dm->good, c->commit) == 0 ||
+		    !(c->m = manifest_at(dm, dm->good, &c->st)))
+			return -1;
+		c->rev = dm->good;
+		log_warn("cycle", "keeping the last good revision %.12s", c->rev);
+		if (*c->commit && strcmp(dm->notified_invalid, c->commit) != 0) {
+			snprintf(dm->notified_invalid, sizeof(dm->notified_invalid), "%s",
+			    c->commit);
+			c->notify_pending = 1;
 		}
 	}
 	pthread_mutex_lock(&dm->m.mu);
-	snprintf(dm->project, sizeof(dm->project), "%s", m->project);
+	snprintf(dm->project, sizeof(dm->project), "%s", c->m->project);
 	pthread_mutex_unlock(&dm->m.mu);
-	daemon__status_revision(dm, &st, m, rev);
+	daemon__status_revision(dm, &c->st, c->m, c->rev);
 	/* backups run whatever becomes of the services (a missing secret) */
-	daemon__bk_sched_build(dm, m, bkerrors);
-	/* 3. Desired and actual state, and the plan. */
-	key = daemon__state_path(dm, "hmac.key");
-	if (secrets_open(&sec, dm->cfg->secrets_dir, key, 1, err) < 0) {
-		free(key);
-		daemon__status_error(&st, "%s", err);
-		goto out;
-	}
-	if (notify_pending)
-		notify_event(dm->notifier, m, &sec, "manifest_invalid", commit, NULL,
-		    json_string_value(json_array_get(st.errors, 0)));
-	notify_git(dm, m, &sec, git_failed, json_array_size(st.errors) ?
-	    json_string_value(json_array_get(st.errors, 0)) : NULL);
-	if (desired_build(&ds, m, &sec, err) < 0) {
-		free(key);
-		daemon__status_error(&st, "revision %.12s cannot be applied: %s", rev, err);
-		log_error("cycle", "revision %.12s cannot be applied: %s", rev, err);
-		goto out;
-	}
+	daemon__bk_sched_build(dm, c->m, c->bkerrors);
+	return 0;
+}
+
+/* 3. Desired and actual state, and the plan. First the secrets, which the
+ * notifications need too. */
+static int
+cycle_secrets(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	char err[ERR_LEN], *key = daemon__state_path(dm, "hmac.key");
+	int rc = secrets_open(&c->sec, dm->cfg->secrets_dir, key, 1, err);
+
 	free(key);
-	if (rev == commit)
-		daemon__save_good(dm, commit);
-	dopt.host = dm->cfg->docker_host;
-	dopt.timeout_ms = dm->cfg->engine_timeout;
-	if (docker_open(&d, &dopt, err) < 0 || actual_load(&a, d, m->project, err) < 0) {
-		engine_failed = 1;
-		daemon__status_error(&st, "engine: %s", err);
-		log_error("engine", "%s", err);
-		goto out;
+	if (rc < 0) {
+		daemon__status_error(&c->st, "%s", err);
+		return -1;
 	}
-	diff_compute(&p, &ds, &a);
-	/* 4. A (revision, service) that failed its gate is not retried. */
+	if (c->notify_pending)
+		notify_event(dm->notifier, c->m, &c->sec, "manifest_invalid", c->commit, NULL,
+		    json_string_value(json_array_get(c->st.errors, 0)));
+	notify_git(dm, c->m, &c->sec, c->git_failed, json_array_size(c->st.errors) ?
+	    json_string_value(json_array_get(c->st.errors, 0)) : NULL);
+	return 0;
+}
+
+/* The manifest and the secrets give the desired state, the engine the
+ * actual one, and the diff of the two the plan. */
+static int
+cycle_plan(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	char err[ERR_LEN];
+
+	if (desired_build(&c->ds, c->m, &c->sec, err) < 0) {
+		daemon__status_error(&c->st, "revision %.12s cannot be applied: %s", c->rev, err);
+		log_error("cycle", "revision %.12s cannot be applied: %s", c->rev, err);
+		return -1;
+	}
+	if (c->rev == c->commit)
+		daemon__save_good(dm, c->commit);
+	c->dopt.host = dm->cfg->docker_host;
+	c->dopt.timeout_ms = dm->cfg->engine_timeout;
+	if (docker_open(&c->d, &c->dopt, err) < 0 ||
+	    actual_load(&c->a, c->d, c->m->project, err) < 0) {
+		c->engine_failed = 1;
+		daemon__status_error(&c->st, "engine: %s", err);
+		log_error("engine", "%s", err);
+		return -1;
+	}
+	diff_compute(&c->p, &c->ds, &c->a);
+	return 0;
+}
+
+/* 4. A (revision, service) that failed its gate is not retried. */
+static void
+cycle_quarantine(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	struct plan *p = c->p;
+
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct plan_service *ps = &p->services[i];
 		char *reason = NULL;
 
 		if ((ps->action == PLAN_CREATE || ps->action == PLAN_RECREATE) &&
-		    journal_quarantined(dm->journal, rev, ps->service, &reason)) {
-			json_array_append_new(st.quarantined, json_pack("{s:s,s:s,s:s}", "revision",
-			    rev, "service", ps->service, "reason", reason));
+		    journal_quarantined(dm->journal, c->rev, ps->service, &reason)) {
+			json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}",
+			    "revision", c->rev, "service", ps->service, "reason", reason));
 			ps->action = PLAN_IN_SYNC;
-			nquar++;
+			c->nquar++;
 		}
 		free(reason);
 	}
 	/* A flapping service is not healed (started or created again). */
-	pthread_mutex_lock(&dm->m.mu);
-	for (size_t i = 0; i < p->nservices; i++) {
-		struct plan_service *ps = &p->services[i];
-
-		for (int k = 0; k < FLAP_SERVICES; k++) {
-			if (!dm->flaps[k].flapping || strcmp(dm->flaps[k].service, ps->service) != 0)
-				continue;
-			json_array_append_new(st.quarantined, json_pack("{s:s,s:s,s:o}", "revision",
-			    rev, "service", ps->service, "reason", json_sprintf("flapping: healed %d "
-			    "times in %d minutes; not healed again until a new revision or "
-			    "`reconcilerctl sync --retry`", FLAP_LIMIT, FLAP_WINDOW / 60000)));
-			nquar++;
-			if (ps->action == PLAN_START || ps->action == PLAN_CREATE)
-				ps->action = PLAN_IN_SYNC;
-		}
-	}
-	pthread_mutex_unlock(&dm->m.mu);
+	c->nquar += daemon__flaps_hold(dm, p, c->rev, c->st.quarantined);
 	/* Every heal counts; too many in the window and the service is left alone. */
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct plan_service *ps = &p->services[i];
 
 		if ((ps->action == PLAN_START || (ps->action == PLAN_CREATE && *dm->good &&
-		    strcmp(rev, dm->good) == 0 && fetched == 0)) && daemon__flap_note(dm, ps->service))
+		    strcmp(c->rev, dm->good) == 0 && c->fetched == 0)) &&
+		    daemon__flap_note(dm, ps->service))
 			log_warn("flapping", "service=%s healed %d times in %d minutes: no longer "
 			    "healed until a new revision or a retry", ps->service, FLAP_LIMIT,
 			    FLAP_WINDOW / 60000);
 	}
-	json_object_set_new(st.o, "plan", plan_json(p));
-	if (plan_in_sync(p)) {
-		out = nquar ? CYCLE_FAILED : CYCLE_IN_SYNC;
-		journal_revision_status(dm->journal, rev, nquar ? "failed" : "applied", NULL);
-		goto out;
-	}
-	/* 5. Converge. */
-	daemon__status_converging(dm, p, rev);
-	cycle = journal_cycle_begin(dm->journal, rev, trigger);
-	co.revision = rev;
+}
+
+/* 5. Converge. */
+static int
+cycle_converge(struct cycle *c)
+{
+	struct converge_options co = CONVERGE_OPTIONS_INIT;
+	struct daemon *dm = c->dm;
+	struct bk_hook hook;
+	char err[ERR_LEN];
+
+	daemon__status_converging(dm, c->p, c->rev);
+	c->id = journal_cycle_begin(dm->journal, c->rev, c->trigger);
+	co.revision = c->rev;
 	co.stop = &dm->stop;
 	co.crash_at = dm->crash_at;
 	co.concurrency = dm->cfg->concurrency;
-	co.docker = &dopt;
-	applied = 1;
+	co.docker = &c->dopt;
+	c->applied = 1;
 	hook.dm = dm;
 	hook.state_dir = dm->cfg->state_dir;	/* a reload waits for the cycle */
-	hook.m = m;
-	hook.sec = &sec;
+	hook.m = c->m;
+	hook.sec = &c->sec;
 	co.backup = daemon__bk_before_deploy;
 	co.backup_payload = &hook;
-	if (converge_apply(d, &ds, p, &sec, &co, &rep, err) < 0) {
-		daemon__status_error(&st, "converge: %s", err);
+	if (converge_apply(c->d, &c->ds, c->p, &c->sec, &co, &c->rep, err) < 0) {
+		daemon__status_error(&c->st, "converge: %s", err);
 		log_error("cycle", "%s", err);
-		journal_cycle_end(dm->journal, cycle, "error", err);
-		goto out;
+		journal_cycle_end(dm->journal, c->id, "error", err);
+		return -1;
 	}
-	notify_rollout(dm, m, &sec, rev, &rep);
-	for (size_t i = 0; i < rep.nservices; i++) {
-		struct converge_service *cs = &rep.services[i];
+	return 0;
+}
+
+/* What converge did: notified, journaled service by service, a failure
+ * quarantined; the outcome. */
+static void
+cycle_journal(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	const struct plan *p = c->p;
+
+	notify_rollout(dm, c->m, &c->sec, c->rev, &c->rep);
+	for (size_t i = 0; i < c->rep.nservices; i++) {
+		struct converge_service *cs = &c->rep.services[i];
 		json_t *reasons = NULL;
 
 		if (cs->outcome == CONVERGE_SKIPPED && !cs->reason)
@@ -357,8 +392,9 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		for (size_t k = 0; k < p->nservices; k++)
 			if (strcmp(p->services[k].service, cs->service) == 0)
 				reasons = p->services[k].reasons;
-		journal_action(dm->journal, cycle, rev, cs->service, plan_action_name(cs->action),
-		    reasons, converge_outcome_name(cs->outcome), cs->reason, cs->ms);
+		journal_action(dm->journal, c->id, c->rev, cs->service,
+		    plan_action_name(cs->action), reasons, converge_outcome_name(cs->outcome),
+		    cs->reason, cs->ms);
 		/* A service held back because its dependency failed is held at this
 		 * revision too: rolling it out next cycle against the old dependency
 		 * is not what the commit asked for. */
@@ -367,37 +403,78 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		if (cs->outcome == CONVERGE_FAILED || (cs->outcome == CONVERGE_BLOCKED &&
 		    cs->reason && (strncmp(cs->reason, "dependency '", 12) == 0 ||
 		    strncmp(cs->reason, "backup '", 8) == 0))) {
-			journal_fail(dm->journal, rev, cs->service, cs->reason);
-			json_array_append_new(st.quarantined, json_pack("{s:s,s:s,s:s}", "revision",
-			    rev, "service", cs->service, "reason", cs->reason ? cs->reason : ""));
+			journal_fail(dm->journal, c->rev, cs->service, cs->reason);
+			json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}",
+			    "revision", c->rev, "service", cs->service, "reason", cs->reason ?
+			    cs->reason : ""));
 		}
 	}
-	out = rep.failed || nquar ? CYCLE_FAILED : CYCLE_CONVERGED;
-	if (!rep.failed)
-		prune_images(dm, d, &ds);
-	journal_cycle_end(dm->journal, cycle, cycle_outcome_name(out), NULL);
-	journal_revision_status(dm->journal, rev, rep.failed ? "failed" : "applied", NULL);
-out:
-	if (out != CYCLE_ERROR && json_array_size(st.errors))
+	c->out = c->rep.failed || c->nquar ? CYCLE_FAILED : CYCLE_CONVERGED;
+	if (!c->rep.failed)
+		prune_images(dm, c->d, &c->ds);
+	journal_cycle_end(dm->journal, c->id, cycle_outcome_name(c->out), NULL);
+	journal_revision_status(dm->journal, c->rev, c->rep.failed ? "failed" : "applied", NULL);
+}
+
+/* The end of every cycle, however far it went: the outcome logged, counted
+ * and written to status.json, and what the cycle held let go. */
+static enum cycle_outcome
+cycle_end(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	enum cycle_outcome out = c->out;
+
+	if (out != CYCLE_ERROR && json_array_size(c->st.errors))
 		out = CYCLE_ERROR;
-	json_array_extend(st.errors, bkerrors);
-	json_decref(bkerrors);
+	json_array_extend(c->st.errors, c->bkerrors);
+	json_decref(c->bkerrors);
 	log_msg(out == CYCLE_ERROR ? LOG_ERROR : out == CYCLE_FAILED ? LOG_WARN : LOG_INFO,
-	    "cycle", "trigger=%s revision=%.12s outcome=%s", trigger, rev ? rev : "-",
+	    "cycle", "trigger=%s revision=%.12s outcome=%s", c->trigger, c->rev ? c->rev : "-",
 	    cycle_outcome_name(out));
-	daemon__metrics_cycle(dm, out, rev, git_failed, engine_failed,
-	    (int)json_array_size(st.quarantined), p, &rep);
-	if (p)
-		daemon__status_services(&st, d, &ds, &a, applied);
-	daemon__status_write(dm, &st, out);
-	converge_report_release(&rep);
-	plan_free(p);
-	actual_release(&a);
-	desired_release(&ds);
-	secrets_release(&sec);
-	docker_free(d);
-	manifest_free(m);
+	daemon__metrics_cycle(dm, out, c->rev, c->git_failed, c->engine_failed,
+	    (int)json_array_size(c->st.quarantined), c->p, &c->rep);
+	if (c->p)
+		daemon__status_services(&c->st, c->d, &c->ds, &c->a, c->applied);
+	daemon__status_write(dm, &c->st, out);
+	converge_report_release(&c->rep);
+	plan_free(c->p);
+	actual_release(&c->a);
+	desired_release(&c->ds);
+	secrets_release(&c->sec);
+	docker_free(c->d);
+	manifest_free(c->m);
 	return out;
+}
+
+enum cycle_outcome
+daemon_cycle(struct daemon *dm, const char *trigger)
+{
+	struct cycle c = { .dm = dm, .trigger = trigger, .dopt = DOCKER_OPTIONS_INIT,
+	    .out = CYCLE_ERROR, .id = -1 };
+	char err[ERR_LEN];
+
+	c.bkerrors = json_array();
+	daemon__status_init(&c.st);
+	if (daemon__prepare(dm, err) < 0) {
+		daemon__status_error(&c.st, "%s", err);
+		log_error("cycle", "%s", err);
+		goto out;
+	}
+	cycle_retry(&c);
+	cycle_git(&c);
+	if (cycle_manifest(&c) < 0 || cycle_secrets(&c) < 0 || cycle_plan(&c) < 0)
+		goto out;
+	cycle_quarantine(&c);
+	json_object_set_new(c.st.o, "plan", plan_json(c.p));
+	if (plan_in_sync(c.p)) {
+		c.out = c.nquar ? CYCLE_FAILED : CYCLE_IN_SYNC;
+		journal_revision_status(dm->journal, c.rev, c.nquar ? "failed" : "applied", NULL);
+		goto out;
+	}
+	if (cycle_converge(&c) == 0)
+		cycle_journal(&c);
+out:
+	return cycle_end(&c);
 }
 
 int

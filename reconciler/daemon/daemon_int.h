@@ -198,6 +198,9 @@ void daemon__bk_kick(struct daemon *dm);
 void daemon__selfheal_open(struct daemon *dm);
 void daemon__selfheal_close(struct daemon *dm);
 int daemon__flap_note(struct daemon *dm, const char *service);
+void daemon__flaps_clear(struct daemon *dm);
+void daemon__flaps_revision(struct daemon *dm, const char *commit);
+int daemon__flaps_hold(struct daemon *dm, struct plan *p, const char *rev, json_t *quarantined);
 
 /* hooks.c: POST /hooks/SOURCE */
 void daemon__hook(struct daemon *dm, const struct http_request *req, struct http_response *r);

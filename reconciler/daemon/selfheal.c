@@ -5,6 +5,7 @@
  * left alone until a new revision or `reconcilerctl sync --retry`.
  */
 #include "daemon_int.h"
+#include "diff.h"
 #include "docker.h"
 #include "events.h"
 #include "log.h"
@@ -45,6 +46,57 @@ daemon__flap_note(struct daemon *dm, const char *service)
 	}
 	pthread_mutex_unlock(&dm->m.mu);
 	return newly;
+}
+
+/* sync --retry: every service gets a fresh chance. */
+void
+daemon__flaps_clear(struct daemon *dm)
+{
+	pthread_mutex_lock(&dm->m.mu);
+	for (int i = 0; i < FLAP_SERVICES; i++)
+		dm->flaps[i].flapping = dm->flaps[i].n = 0;
+	pthread_mutex_unlock(&dm->m.mu);
+}
+
+/* A new revision gets a fresh chance. */
+void
+daemon__flaps_revision(struct daemon *dm, const char *commit)
+{
+	pthread_mutex_lock(&dm->m.mu);
+	if (strcmp(dm->flap_head, commit) != 0) {
+		for (int i = 0; i < FLAP_SERVICES; i++)
+			dm->flaps[i].flapping = dm->flaps[i].n = 0;
+		snprintf(dm->flap_head, sizeof(dm->flap_head), "%s", commit);
+	}
+	pthread_mutex_unlock(&dm->m.mu);
+}
+
+/* A flapping service is not healed (started or created again): its start or
+ * create leaves the plan, and it joins the status's quarantined list.
+ * Returns how many entries it added there. */
+int
+daemon__flaps_hold(struct daemon *dm, struct plan *p, const char *rev, json_t *quarantined)
+{
+	int nquar = 0;
+
+	pthread_mutex_lock(&dm->m.mu);
+	for (size_t i = 0; i < p->nservices; i++) {
+		struct plan_service *ps = &p->services[i];
+
+		for (int k = 0; k < FLAP_SERVICES; k++) {
+			if (!dm->flaps[k].flapping || strcmp(dm->flaps[k].service, ps->service) != 0)
+				continue;
+			json_array_append_new(quarantined, json_pack("{s:s,s:s,s:o}", "revision",
+			    rev, "service", ps->service, "reason", json_sprintf("flapping: healed %d "
+			    "times in %d minutes; not healed again until a new revision or "
+			    "`reconcilerctl sync --retry`", FLAP_LIMIT, FLAP_WINDOW / 60000)));
+			nquar++;
+			if (ps->action == PLAN_START || ps->action == PLAN_CREATE)
+				ps->action = PLAN_IN_SYNC;
+		}
+	}
+	pthread_mutex_unlock(&dm->m.mu);
+	return nquar;
 }
 
 static void
