@@ -24,7 +24,7 @@
 static struct backup_metrics *
 bk_metrics(struct daemon *dm, const char *name)
 {
-	struct metrics *m = &dm->m;
+	struct metrics *m = &dm->shared.m;
 	size_t n = sizeof(m->backups) / sizeof(m->backups[0]);
 
 	for (size_t i = 0; i < n; i++)
@@ -62,7 +62,7 @@ bk_run(struct daemon *dm, const char *state_dir, struct docker *d, const struct 
 	bo.trigger = trigger;
 	rc = backup_run(d, m, b, &bo, &res, err);
 	journal_close(j);
-	pthread_mutex_lock(&dm->m.mu);
+	pthread_mutex_lock(&dm->shared.mu);
 	if ((bm = bk_metrics(dm, b->name))) {
 		if (rc == 0) {
 			bm->ok++;
@@ -72,7 +72,7 @@ bk_run(struct daemon *dm, const char *state_dir, struct docker *d, const struct 
 			bm->failed++;
 		}
 	}
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_unlock(&dm->shared.mu);
 	if (rc == 0)
 		msg = xasprintf("%s (%llu bytes, %lld ms, %s)", res.file,
 		    (unsigned long long)res.size, res.ms, trigger);
@@ -120,23 +120,24 @@ daemon__bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *erro
 	time_t now = time(NULL);
 	int first, retry;
 
-	if (!dm->bk_failed)
-		dm->bk_failed = json_object();
-	pthread_mutex_lock(&dm->m.mu);
-	retry = dm->bk_src && strcmp(dm->bk_src, m->src) == 0;
-	if (retry && !json_object_size(dm->bk_failed)) {
-		pthread_mutex_unlock(&dm->m.mu);
+	if (!dm->cycle.bk_failed)
+		dm->cycle.bk_failed = json_object();
+	pthread_mutex_lock(&dm->shared.mu);
+	retry = dm->shared.bk_src && strcmp(dm->shared.bk_src, m->src) == 0;
+	if (retry && !json_object_size(dm->cycle.bk_failed)) {
+		pthread_mutex_unlock(&dm->shared.mu);
 		goto report;
 	}
-	first = !dm->bk_built;
-	pthread_mutex_unlock(&dm->m.mu);
+	first = !dm->shared.bk_built;
+	pthread_mutex_unlock(&dm->shared.mu);
 	failed = json_object();
 	v = xcalloc(m->nbackups + 1, sizeof(*v));
 	for (size_t i = 0; i < m->nbackups; i++) {
 		const struct mf_backup *b = &m->backups[i];
 		struct bsched *e = &v[i];
 		struct backup_metrics *bm;
-		const char *before = json_string_value(json_object_get(dm->bk_failed, b->name));
+		const char *before = json_string_value(json_object_get(dm->cycle.bk_failed,
+		    b->name));
 		int64_t ended = 0, size = 0;
 		int had;
 
@@ -156,7 +157,7 @@ daemon__bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *erro
 		/* unchanged and scheduled already: the loop keeps its next run */
 		e->keep = retry && !before;
 		e->next = cron_next_tz(&e->cron, e->tz, now);
-		had = journal_backup_last_ok(dm->journal, b->name, &ended, &size);
+		had = journal_backup_last_ok(dm->cycle.journal, b->name, &ended, &size);
 		if ((first || before) && had) {
 			time_t due = cron_next_tz(&e->cron, e->tz, (time_t)ended);
 
@@ -166,30 +167,30 @@ daemon__bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *erro
 				    "catching up", b->name, (long long)due, (long long)ended);
 			}
 		}
-		pthread_mutex_lock(&dm->m.mu);
+		pthread_mutex_lock(&dm->shared.mu);
 		if (had && (bm = bk_metrics(dm, b->name)) && !bm->last_success) {
 			bm->last_success = ended;
 			bm->last_size = size;
 		}
-		pthread_mutex_unlock(&dm->m.mu);
+		pthread_mutex_unlock(&dm->shared.mu);
 	}
-	json_decref(dm->bk_failed);
-	dm->bk_failed = failed;
-	pthread_mutex_lock(&dm->m.mu);
-	daemon__bk_sched_free(dm->bk_new, dm->nbk_new);
-	dm->bk_new = v;
-	dm->nbk_new = m->nbackups;
-	dm->bk_handover = 1;
-	dm->bk_built = 1;
+	json_decref(dm->cycle.bk_failed);
+	dm->cycle.bk_failed = failed;
+	pthread_mutex_lock(&dm->shared.mu);
+	daemon__bk_sched_free(dm->shared.bk_new, dm->shared.nbk_new);
+	dm->shared.bk_new = v;
+	dm->shared.nbk_new = m->nbackups;
+	dm->shared.bk_handover = 1;
+	dm->shared.bk_built = 1;
 	if (!retry) {
-		free(dm->bk_src);
-		free(dm->bk_label);
-		dm->bk_src = xstrdup(m->src);
-		dm->bk_label = xstrdup(m->file);
+		free(dm->shared.bk_src);
+		free(dm->shared.bk_label);
+		dm->shared.bk_src = xstrdup(m->src);
+		dm->shared.bk_label = xstrdup(m->file);
 	}
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_unlock(&dm->shared.mu);
 report:
-	json_object_foreach(dm->bk_failed, name, why)
+	json_object_foreach(dm->cycle.bk_failed, name, why)
 		json_array_append_new(errors, json_sprintf("backup '%s' is not scheduled: %s", name,
 		    json_string_value(why)));
 }
@@ -229,12 +230,12 @@ bk_fail_row(const char *state_dir, const char *name, const char *trigger, const 
 	free(p);
 }
 
-/* In the pool: reads the daemon's config only through dm->bkconf. */
+/* In the pool: reads the daemon's config only through dm->loop.bkconf. */
 static void
 bk_work_cb(uv_work_t *w)
 {
 	struct daemon *dm = w->data;
-	const struct bk_conf *c = &dm->bkconf;
+	const struct bk_conf *c = &dm->loop.bkconf;
 	struct manifest *m = NULL;
 	struct docker *d = NULL;
 	struct docker_options dopt = DOCKER_OPTIONS_INIT;
@@ -243,17 +244,17 @@ bk_work_cb(uv_work_t *w)
 	struct diag dg;
 	char err[ERR_LEN], *src, *label, *key;
 
-	pthread_mutex_lock(&dm->m.mu);
-	src = xstrdup(dm->bk_src ? dm->bk_src : "");
-	label = xstrdup(dm->bk_label ? dm->bk_label : "manifest");
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_lock(&dm->shared.mu);
+	src = xstrdup(dm->shared.bk_src ? dm->shared.bk_src : "");
+	label = xstrdup(dm->shared.bk_label ? dm->shared.bk_label : "manifest");
+	pthread_mutex_unlock(&dm->shared.mu);
 	diag_init(&dg, label);
 	if (manifest_parse(&m, label, src, strlen(src), &dg) < 0 ||
-	    !(b = manifest_backup(m, dm->bk_running))) {
+	    !(b = manifest_backup(m, dm->loop.bk_running))) {
 		snprintf(err, sizeof(err), "backup '%s' is no longer in the manifest %s: the run "
-		    "was dropped", dm->bk_running, label);
-		log_error("backup", "name=%s: %s", dm->bk_running, err);
-		bk_fail_row(c->state_dir, dm->bk_running, dm->bk_trigger, err);
+		    "was dropped", dm->loop.bk_running, label);
+		log_error("backup", "name=%s: %s", dm->loop.bk_running, err);
+		bk_fail_row(c->state_dir, dm->loop.bk_running, dm->loop.bk_trigger, err);
 		goto out;
 	}
 	key = xasprintf("%s/hmac.key", c->state_dir);
@@ -264,16 +265,16 @@ bk_work_cb(uv_work_t *w)
 	dopt.timeout_ms = c->engine_timeout;
 	if (docker_open(&d, &dopt, err) < 0) {
 		/* recorded like any failed run */
-		bk_fail_row(c->state_dir, b->name, dm->bk_trigger, err);
+		bk_fail_row(c->state_dir, b->name, dm->loop.bk_trigger, err);
 		log_error("backup", "name=%s: %s", b->name, err);
 		notify_event(dm->notifier, m, &sec, "backup_failed", NULL, b->name, err);
-		pthread_mutex_lock(&dm->m.mu);
+		pthread_mutex_lock(&dm->shared.mu);
 		if (bk_metrics(dm, b->name))
 			bk_metrics(dm, b->name)->failed++;
-		pthread_mutex_unlock(&dm->m.mu);
+		pthread_mutex_unlock(&dm->shared.mu);
 		goto out;
 	}
-	bk_run(dm, c->state_dir, d, m, &sec, b, dm->bk_trigger, err);
+	bk_run(dm, c->state_dir, d, m, &sec, b, dm->loop.bk_trigger, err);
 out:
 	docker_free(d);
 	secrets_release(&sec);
@@ -288,10 +289,10 @@ bk_after_cb(uv_work_t *w, int status)
 {
 	struct daemon *dm = w->data;
 
-	dm->bkbusy = 0;
-	dm->bk_running[0] = '\0';
-	bk_conf_release(&dm->bkconf);
-	if (dm->stopping) {
+	dm->loop.bkbusy = 0;
+	dm->loop.bk_running[0] = '\0';
+	bk_conf_release(&dm->loop.bkconf);
+	if (dm->loop.stopping) {
 		daemon__maybe_close(dm);
 		return;
 	}
@@ -302,23 +303,24 @@ bk_after_cb(uv_work_t *w, int status)
 void
 daemon__bk_kick(struct daemon *dm)
 {
-	if (dm->bkbusy || dm->stopping)
+	if (dm->loop.bkbusy || dm->loop.stopping)
 		return;
-	for (size_t i = 0; i < dm->nbk; i++) {
-		if (!dm->bk[i].pending)
+	for (size_t i = 0; i < dm->loop.nbk; i++) {
+		if (!dm->loop.bk[i].pending)
 			continue;
-		snprintf(dm->bk_running, sizeof(dm->bk_running), "%s", dm->bk[i].name);
-		dm->bk_trigger = dm->bk[i].pending;
-		dm->bk[i].pending = NULL;
-		dm->bkwork.data = dm;
-		bk_conf_copy(&dm->bkconf, dm->cfg);
-		if (uv_queue_work(&dm->loop, &dm->bkwork, bk_work_cb, bk_after_cb) < 0) {
-			log_error("backup", "name=%s: cannot queue the run", dm->bk_running);
-			dm->bk_running[0] = '\0';
-			bk_conf_release(&dm->bkconf);
+		snprintf(dm->loop.bk_running, sizeof(dm->loop.bk_running), "%s",
+		    dm->loop.bk[i].name);
+		dm->loop.bk_trigger = dm->loop.bk[i].pending;
+		dm->loop.bk[i].pending = NULL;
+		dm->loop.bkwork.data = dm;
+		bk_conf_copy(&dm->loop.bkconf, dm->cfg);
+		if (uv_queue_work(&dm->loop.uv, &dm->loop.bkwork, bk_work_cb, bk_after_cb) < 0) {
+			log_error("backup", "name=%s: cannot queue the run", dm->loop.bk_running);
+			dm->loop.bk_running[0] = '\0';
+			bk_conf_release(&dm->loop.bkconf);
 			continue;
 		}
-		dm->bkbusy = 1;
+		dm->loop.bkbusy = 1;
 		return;
 	}
 }
@@ -329,8 +331,8 @@ bk_timer_cb(uv_timer_t *t)
 	struct daemon *dm = t->data;
 	time_t now = time(NULL);
 
-	for (size_t i = 0; i < dm->nbk; i++) {
-		struct bsched *e = &dm->bk[i];
+	for (size_t i = 0; i < dm->loop.nbk; i++) {
+		struct bsched *e = &dm->loop.bk[i];
 
 		if (e->next < 0 || e->next > now)
 			continue;
@@ -351,35 +353,35 @@ daemon__bk_arm(struct daemon *dm)
 	size_t nold = 0;
 	char *label = NULL;
 
-	pthread_mutex_lock(&dm->m.mu);
-	if (dm->bk_handover) {
-		old = dm->bk;
-		nold = dm->nbk;
-		dm->bk = dm->bk_new;
-		dm->nbk = dm->nbk_new;
-		dm->bk_new = NULL;
-		dm->nbk_new = 0;
-		dm->bk_handover = 0;
-		label = xstrdup(dm->bk_label ? dm->bk_label : "manifest");
+	pthread_mutex_lock(&dm->shared.mu);
+	if (dm->shared.bk_handover) {
+		old = dm->loop.bk;
+		nold = dm->loop.nbk;
+		dm->loop.bk = dm->shared.bk_new;
+		dm->loop.nbk = dm->shared.nbk_new;
+		dm->shared.bk_new = NULL;
+		dm->shared.nbk_new = 0;
+		dm->shared.bk_handover = 0;
+		label = xstrdup(dm->shared.bk_label ? dm->shared.bk_label : "manifest");
 	}
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_unlock(&dm->shared.mu);
 	/* A run waiting its turn keeps its place under the new schedule; one
 	 * whose backup is gone is dropped, with a row that says so. */
 	for (size_t k = 0; k < nold; k++) {
 		size_t i;
 
-		for (i = 0; i < dm->nbk; i++)
-			if (strcmp(dm->bk[i].name, old[k].name) == 0)
+		for (i = 0; i < dm->loop.nbk; i++)
+			if (strcmp(dm->loop.bk[i].name, old[k].name) == 0)
 				break;
 		/* a schedule built again only to retry others: a run due meanwhile
 		 * is not skipped by counting from the time of the build */
-		if (i < dm->nbk && dm->bk[i].keep && old[k].tz)
-			dm->bk[i].next = old[k].next;
+		if (i < dm->loop.nbk && dm->loop.bk[i].keep && old[k].tz)
+			dm->loop.bk[i].next = old[k].next;
 		if (!old[k].pending)
 			continue;
-		if (i < dm->nbk) {
-			if (!dm->bk[i].pending)
-				dm->bk[i].pending = old[k].pending;
+		if (i < dm->loop.nbk) {
+			if (!dm->loop.bk[i].pending)
+				dm->loop.bk[i].pending = old[k].pending;
 		} else {
 			char why[ERR_LEN];
 
@@ -392,13 +394,13 @@ daemon__bk_arm(struct daemon *dm)
 	daemon__bk_sched_free(old, nold);
 	free(label);
 	daemon__bk_kick(dm);
-	for (size_t i = 0; i < dm->nbk; i++)
-		if (dm->bk[i].next >= 0 && (next < 0 || dm->bk[i].next < next))
-			next = dm->bk[i].next;
-	if (dm->stopping)
+	for (size_t i = 0; i < dm->loop.nbk; i++)
+		if (dm->loop.bk[i].next >= 0 && (next < 0 || dm->loop.bk[i].next < next))
+			next = dm->loop.bk[i].next;
+	if (dm->loop.stopping)
 		return;
 	if (next < 0 || next - now > 60)
 		next = now + 60;
-	uv_timer_start(&dm->bktimer, bk_timer_cb, next > now ? (uint64_t)(next - now) * 1000 : 0,
-	    0);
+	uv_timer_start(&dm->loop.bktimer, bk_timer_cb, next > now ? (uint64_t)(next - now) * 1000 :
+	    0, 0);
 }

@@ -36,8 +36,9 @@ prune_images(struct daemon *dm, struct docker *d, const struct desired *ds)
 	size_t i;
 
 	for (i = 0; i < ds->nservices; i++)
-		journal_image_used(dm->journal, ds->services[i].svc->name, ds->services[i].svc->image);
-	stale = journal_images_stale(dm->journal, 2);
+		journal_image_used(dm->cycle.journal, ds->services[i].svc->name,
+		    ds->services[i].svc->image);
+	stale = journal_images_stale(dm->cycle.journal, 2);
 	json_array_foreach(stale, i, it) {
 		const char *svc = json_string_value(json_object_get(it, "service"));
 		const char *img = json_string_value(json_object_get(it, "image"));
@@ -50,7 +51,7 @@ prune_images(struct daemon *dm, struct docker *d, const struct desired *ds)
 				in_use = 1;
 		if (!in_use && (docker_call(d, "DELETE", path, NULL, NULL, &status, err) >= 0 ||
 		    status == 404)) {
-			journal_image_forget(dm->journal, svc, img);
+			journal_image_forget(dm->cycle.journal, svc, img);
 			log_info("prune", "service=%s image=%s removed", svc, img);
 		} else if (!in_use && status != 409) {
 			log_warn("prune", "service=%s image=%s: %s", svc, img, err);
@@ -66,20 +67,21 @@ notify_git(struct daemon *dm, const struct manifest *m, const struct secrets *se
     const char *why)
 {
 	if (!failed) {
-		if (dm->git_down_notified)
+		if (dm->cycle.git_down_notified)
 			notify_event(dm->notifier, m, sec, "git_unreachable", NULL, NULL,
 			    "the Git remote answers again");
-		dm->git_down_since = 0;
-		dm->git_down_notified = 0;
+		dm->cycle.git_down_since = 0;
+		dm->cycle.git_down_notified = 0;
 		return;
 	}
-	if (!dm->git_down_since)
-		dm->git_down_since = now_ms();
+	if (!dm->cycle.git_down_since)
+		dm->cycle.git_down_since = now_ms();
 	/* a remote that stays down for long, not one missed poll */
-	if (!dm->git_down_notified && now_ms() - dm->git_down_since >= GIT_DOWN_NOTIFY) {
+	if (!dm->cycle.git_down_notified &&
+	    now_ms() - dm->cycle.git_down_since >= GIT_DOWN_NOTIFY) {
 		notify_event(dm->notifier, m, sec, "git_unreachable", NULL, NULL, why ? why :
 		    "the Git remote does not answer");
-		dm->git_down_notified = 1;
+		dm->cycle.git_down_notified = 1;
 	}
 }
 
@@ -123,7 +125,8 @@ manifest_at(struct daemon *dm, const char *commit, struct status *st)
 	struct diag d;
 	size_t len;
 
-	if (gitsrc_blob(dm->git, commit, dm->cfg->manifest, YT_MAX_SIZE, &text, &len, err) < 0) {
+	if (gitsrc_blob(dm->cycle.git, commit, dm->cfg->manifest, YT_MAX_SIZE, &text, &len,
+	    err) < 0) {
 		daemon__status_error(st, "revision %.12s: %s", commit, err);
 		return NULL;
 	}
@@ -189,11 +192,11 @@ cycle_retry(struct cycle *c)
 	struct daemon *dm = c->dm;
 	int n;
 
-	if (!dm->retry)
+	if (!dm->shared.retry)
 		return;
 	daemon__flaps_clear(dm);
-	dm->retry = 0;
-	n = journal_clear_failures(dm->journal);
+	dm->shared.retry = 0;
+	n = journal_clear_failures(dm->cycle.journal);
 	log_info("retry", "cleared %d quarantined revision/service pair%s", n,
 	    n == 1 ? "" : "s");
 }
@@ -205,22 +208,22 @@ cycle_git(struct cycle *c)
 	struct daemon *dm = c->dm;
 	char err[ERR_LEN];
 
-	if (gitsrc_poll(dm->git, dm->cfg->branch, c->commit, &c->fetched, err) < 0) {
+	if (gitsrc_poll(dm->cycle.git, dm->cfg->branch, c->commit, &c->fetched, err) < 0) {
 		c->git_failed = 1;
 		daemon__status_error(&c->st, "git: %s", err);
 		log_error("git", "%s", err);
 		c->commit[0] = '\0';
 		return;
 	}
-	if (strcmp(c->commit, dm->head) != 0) {
-		char *subject = gitsrc_subject(dm->git, c->commit);
+	if (strcmp(c->commit, dm->cycle.head) != 0) {
+		char *subject = gitsrc_subject(dm->cycle.git, c->commit);
 
 		log_info("git", "head=%.12s fetched=%s subject=\"%s\"", c->commit,
 		    c->fetched ? "yes" : "no", subject ? subject : "");
-		journal_revision_seen(dm->journal, c->commit, subject);
+		journal_revision_seen(dm->cycle.journal, c->commit, subject);
 		free(subject);
 	}
-	snprintf(dm->head, sizeof(dm->head), "%s", c->commit);
+	snprintf(dm->cycle.head, sizeof(dm->cycle.head), "%s", c->commit);
 	/* a new revision gets a fresh chance */
 	daemon__flaps_revision(dm, c->commit);
 }
@@ -235,22 +238,22 @@ cycle_manifest(struct cycle *c)
 		c->rev = c->commit;
 	} else {
 		if (*c->commit)
-			journal_revision_status(dm->journal, c->commit, "invalid",
+			journal_revision_status(dm->cycle.journal, c->commit, "invalid",
 			    json_string_value(json_array_get(c->st.errors, 0)));
-		if (!*dm->good || strcmp(dm->good, c->commit) == 0 ||
-		    !(c->m = manifest_at(dm, dm->good, &c->st)))
+		if (!*dm->cycle.good || strcmp(dm->cycle.good, c->commit) == 0 ||
+		    !(c->m = manifest_at(dm, dm->cycle.good, &c->st)))
 			return -1;
-		c->rev = dm->good;
+		c->rev = dm->cycle.good;
 		log_warn("cycle", "keeping the last good revision %.12s", c->rev);
-		if (*c->commit && strcmp(dm->notified_invalid, c->commit) != 0) {
-			snprintf(dm->notified_invalid, sizeof(dm->notified_invalid), "%s",
-			    c->commit);
+		if (*c->commit && strcmp(dm->cycle.notified_invalid, c->commit) != 0) {
+			snprintf(dm->cycle.notified_invalid, sizeof(dm->cycle.notified_invalid),
+			    "%s", c->commit);
 			c->notify_pending = 1;
 		}
 	}
-	pthread_mutex_lock(&dm->m.mu);
-	snprintf(dm->project, sizeof(dm->project), "%s", c->m->project);
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_lock(&dm->shared.mu);
+	snprintf(dm->shared.project, sizeof(dm->shared.project), "%s", c->m->project);
+	pthread_mutex_unlock(&dm->shared.mu);
 	daemon__status_revision(dm, &c->st, c->m, c->rev);
 	/* backups run whatever becomes of the services (a missing secret) */
 	daemon__bk_sched_build(dm, c->m, c->bkerrors);
@@ -319,7 +322,7 @@ cycle_quarantine(struct cycle *c)
 		char *reason = NULL;
 
 		if ((ps->action == PLAN_CREATE || ps->action == PLAN_RECREATE) &&
-		    journal_quarantined(dm->journal, c->rev, ps->service, &reason)) {
+		    journal_quarantined(dm->cycle.journal, c->rev, ps->service, &reason)) {
 			json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}",
 			    "revision", c->rev, "service", ps->service, "reason", reason));
 			ps->action = PLAN_IN_SYNC;
@@ -333,8 +336,8 @@ cycle_quarantine(struct cycle *c)
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct plan_service *ps = &p->services[i];
 
-		if ((ps->action == PLAN_START || (ps->action == PLAN_CREATE && *dm->good &&
-		    strcmp(c->rev, dm->good) == 0 && c->fetched == 0)) &&
+		if ((ps->action == PLAN_START || (ps->action == PLAN_CREATE && *dm->cycle.good &&
+		    strcmp(c->rev, dm->cycle.good) == 0 && c->fetched == 0)) &&
 		    daemon__flap_note(dm, ps->service))
 			log_warn("flapping", "service=%s healed %d times in %d minutes: no longer "
 			    "healed until a new revision or a retry", ps->service, FLAP_LIMIT,
@@ -352,10 +355,10 @@ cycle_converge(struct cycle *c)
 	char err[ERR_LEN];
 
 	daemon__status_converging(dm, c->p, c->rev);
-	c->id = journal_cycle_begin(dm->journal, c->rev, c->trigger);
+	c->id = journal_cycle_begin(dm->cycle.journal, c->rev, c->trigger);
 	co.revision = c->rev;
-	co.stop = &dm->stop;
-	co.crash_at = dm->crash_at;
+	co.stop = &dm->shared.stop;
+	co.crash_at = dm->cycle.crash_at;
 	co.concurrency = dm->cfg->concurrency;
 	co.docker = &c->dopt;
 	c->applied = 1;
@@ -368,7 +371,7 @@ cycle_converge(struct cycle *c)
 	if (converge_apply(c->d, &c->ds, c->p, &c->sec, &co, &c->rep, err) < 0) {
 		daemon__status_error(&c->st, "converge: %s", err);
 		log_error("cycle", "%s", err);
-		journal_cycle_end(dm->journal, c->id, "error", err);
+		journal_cycle_end(dm->cycle.journal, c->id, "error", err);
 		return -1;
 	}
 	return 0;
@@ -392,7 +395,7 @@ cycle_journal(struct cycle *c)
 		for (size_t k = 0; k < p->nservices; k++)
 			if (strcmp(p->services[k].service, cs->service) == 0)
 				reasons = p->services[k].reasons;
-		journal_action(dm->journal, c->id, c->rev, cs->service,
+		journal_action(dm->cycle.journal, c->id, c->rev, cs->service,
 		    plan_action_name(cs->action), reasons, converge_outcome_name(cs->outcome),
 		    cs->reason, cs->ms);
 		/* A service held back because its dependency failed is held at this
@@ -403,7 +406,7 @@ cycle_journal(struct cycle *c)
 		if (cs->outcome == CONVERGE_FAILED || (cs->outcome == CONVERGE_BLOCKED &&
 		    cs->reason && (strncmp(cs->reason, "dependency '", 12) == 0 ||
 		    strncmp(cs->reason, "backup '", 8) == 0))) {
-			journal_fail(dm->journal, c->rev, cs->service, cs->reason);
+			journal_fail(dm->cycle.journal, c->rev, cs->service, cs->reason);
 			json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}",
 			    "revision", c->rev, "service", cs->service, "reason", cs->reason ?
 			    cs->reason : ""));
@@ -412,8 +415,9 @@ cycle_journal(struct cycle *c)
 	c->out = c->rep.failed || c->nquar ? CYCLE_FAILED : CYCLE_CONVERGED;
 	if (!c->rep.failed)
 		prune_images(dm, c->d, &c->ds);
-	journal_cycle_end(dm->journal, c->id, cycle_outcome_name(c->out), NULL);
-	journal_revision_status(dm->journal, c->rev, c->rep.failed ? "failed" : "applied", NULL);
+	journal_cycle_end(dm->cycle.journal, c->id, cycle_outcome_name(c->out), NULL);
+	journal_revision_status(dm->cycle.journal, c->rev, c->rep.failed ? "failed" : "applied",
+	    NULL);
 }
 
 /* The end of every cycle, however far it went: the outcome logged, counted
@@ -468,7 +472,8 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	json_object_set_new(c.st.o, "plan", plan_json(c.p));
 	if (plan_in_sync(c.p)) {
 		c.out = c.nquar ? CYCLE_FAILED : CYCLE_IN_SYNC;
-		journal_revision_status(dm->journal, c.rev, c.nquar ? "failed" : "applied", NULL);
+		journal_revision_status(dm->cycle.journal, c.rev, c.nquar ? "failed" : "applied",
+		    NULL);
 		goto out;
 	}
 	if (cycle_converge(&c) == 0)
@@ -486,8 +491,8 @@ daemon_check(struct daemon *dm)
 	int fetched, rc = 1;
 
 	daemon__status_init(&st);
-	if (daemon__prepare(dm, err) < 0 || gitsrc_poll(dm->git, dm->cfg->branch, commit, &fetched,
-	    err) < 0) {
+	if (daemon__prepare(dm, err) < 0 || gitsrc_poll(dm->cycle.git, dm->cfg->branch, commit,
+	    &fetched, err) < 0) {
 		fprintf(stderr, "reconcilerd: %s\n", err);
 		goto out;
 	}

@@ -43,8 +43,8 @@ load_good(struct daemon *dm)
 	size_t len;
 
 	if (file_read(p, 128, &data, &len, NULL) == 0 && len >= 40) {
-		memcpy(dm->good, data, 40);
-		dm->good[40] = '\0';
+		memcpy(dm->cycle.good, data, 40);
+		dm->cycle.good[40] = '\0';
 	}
 	free(data);
 	free(p);
@@ -55,9 +55,9 @@ daemon__save_good(struct daemon *dm, const char *commit)
 {
 	char *p, err[ERR_LEN], line[42];
 
-	if (strcmp(dm->good, commit) == 0)
+	if (strcmp(dm->cycle.good, commit) == 0)
 		return;
-	snprintf(dm->good, sizeof(dm->good), "%s", commit);
+	snprintf(dm->cycle.good, sizeof(dm->cycle.good), "%s", commit);
 	snprintf(line, sizeof(line), "%s\n", commit);
 	p = daemon__state_path(dm, "last-good");
 	if (file_write_atomic(p, line, strlen(line), 0600, err) < 0)
@@ -71,11 +71,11 @@ daemon_new(struct config *cfg, daemon_reload_fn reload, void *payload)
 	struct daemon *dm = xcalloc(1, sizeof(*dm));
 
 	dm->cfg = cfg;
-	dm->reload = reload;
-	dm->reload_payload = payload;
-	dm->lockfd = -1;
-	dm->crash_at = getenv("RECONCILER_CRASH_AT");
-	pthread_mutex_init(&dm->m.mu, NULL);
+	dm->loop.reload = reload;
+	dm->loop.reload_payload = payload;
+	dm->cycle.lockfd = -1;
+	dm->cycle.crash_at = getenv("RECONCILER_CRASH_AT");
+	pthread_mutex_init(&dm->shared.mu, NULL);
 	return dm;
 }
 
@@ -84,17 +84,17 @@ daemon_free(struct daemon *dm)
 {
 	if (!dm)
 		return;
-	gitsrc_free(dm->git);
-	journal_close(dm->journal);
-	if (dm->lockfd >= 0)
-		close(dm->lockfd);
-	daemon__bk_sched_free(dm->bk, dm->nbk);
-	daemon__bk_sched_free(dm->bk_new, dm->nbk_new);
-	free(dm->bk_src);
-	free(dm->bk_label);
-	json_decref(dm->bk_failed);
-	free(dm->control_path);
-	pthread_mutex_destroy(&dm->m.mu);
+	gitsrc_free(dm->cycle.git);
+	journal_close(dm->cycle.journal);
+	if (dm->cycle.lockfd >= 0)
+		close(dm->cycle.lockfd);
+	daemon__bk_sched_free(dm->loop.bk, dm->loop.nbk);
+	daemon__bk_sched_free(dm->shared.bk_new, dm->shared.nbk_new);
+	free(dm->shared.bk_src);
+	free(dm->shared.bk_label);
+	json_decref(dm->cycle.bk_failed);
+	free(dm->loop.control_path);
+	pthread_mutex_destroy(&dm->shared.mu);
 	free(dm);
 }
 
@@ -110,7 +110,7 @@ daemon__control_socket(const struct daemon *dm)
 int
 daemon__lock_state(struct daemon *dm, char *err)
 {
-	return dm->lockfd >= 0 ? 0 : dir_lock(dm->cfg->state_dir, &dm->lockfd, err);
+	return dm->cycle.lockfd >= 0 ? 0 : dir_lock(dm->cfg->state_dir, &dm->cycle.lockfd, err);
 }
 
 int
@@ -124,21 +124,21 @@ daemon__prepare(struct daemon *dm, char *err)
 		    strerror(errno));
 	if (daemon__lock_state(dm, err) < 0)
 		return -1;
-	if (!dm->journal) {
+	if (!dm->cycle.journal) {
 		p = daemon__state_path(dm, "journal.db");
-		rc = journal_open(&dm->journal, p, 0, err);
+		rc = journal_open(&dm->cycle.journal, p, 0, err);
 		free(p);
 		if (rc < 0)
 			return -1;
 		/* this process holds the lock: a run still open was cut short */
-		journal_backups_interrupted(dm->journal);
+		journal_backups_interrupted(dm->cycle.journal);
 		load_good(dm);
 	}
-	if (!dm->git) {
+	if (!dm->cycle.git) {
 		struct gitsrc_auth auth = config_auth(dm->cfg);
 
 		p = daemon__state_path(dm, "repo.git");
-		rc = gitsrc_open(&dm->git, p, dm->cfg->repo, &auth, err);
+		rc = gitsrc_open(&dm->cycle.git, p, dm->cfg->repo, &auth, err);
 		free(p);
 	}
 	return rc;

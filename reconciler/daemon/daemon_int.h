@@ -1,7 +1,8 @@
 /*
  * daemon_int: what the files of reconciler/daemon/ share and nothing else
- * includes: struct daemon and the daemon__ functions one file of the daemon
- * calls in another. daemon.h is the API reconcilerd.c uses.
+ * includes: struct daemon, split by the thread that owns each part (the
+ * table below), and the daemon__ functions one file calls in another.
+ * daemon.h is the API reconcilerd.c uses.
  */
 #ifndef RECONCILER_DAEMON_INT_H
 #define RECONCILER_DAEMON_INT_H
@@ -20,6 +21,7 @@
 
 struct actual;
 struct buf;
+struct converge_report;
 struct desired;
 struct docker;
 struct events;
@@ -35,12 +37,11 @@ struct plan;
 struct sdnotify;
 struct secrets;
 
-/* Counters for /metrics: written by the cycle (a pool thread), read by the
- * loop, so behind a mutex. */
+/* Counters for /metrics: written by the cycle, backup runs and webhooks,
+ * read by the loop, so under shared.mu. */
 #define DURATION_BUCKETS 9
 
 struct metrics {
-	pthread_mutex_t mu;
 	unsigned long cycles[4];	/* by enum cycle_outcome */
 	unsigned long rollouts_ok, rollouts_failed, rollouts_blocked;
 	unsigned long duration_buckets[DURATION_BUCKETS];
@@ -71,79 +72,127 @@ struct bsched {
 	int keep;		/* a retry: the schedule in use keeps its next run */
 };
 
+/* What the run in the pool reads of the config, copied on the loop before it
+ * is queued: a reload frees the config meanwhile. */
+struct bk_conf {
+	char *state_dir, *secrets_dir, *docker_host;
+	int64_t engine_timeout;
+};
+
 #define FLAP_LIMIT	5		/* deaths ... */
 #define FLAP_WINDOW	600000		/* ... within this many ms */
 #define FLAP_SERVICES	64
 
+/* Self-heal: a service whose container dies too often is "flapping" and no
+ * longer healed until a new revision or a retry. */
+struct flap {
+	char service[64];
+	long long times[FLAP_LIMIT];	/* ring of recent deaths, ms */
+	int n, flapping;
+};
+
+/*
+ * Who owns what in struct daemon. The threads: the loop (uv_run in
+ * daemon_run: timers, signals, HTTP, the events pipe, the backup schedule);
+ * the cycle (daemon_cycle in the pool, never two at once; --once and -n run
+ * on the main thread, with no loop); one backup run at a time in the pool;
+ * converge's workers (backup_before_deploy runs a backup there); the diff
+ * workers of GET /v1/diff, which touch only copies made on the loop.
+ *
+ *   field group         owner          how the other threads may touch it
+ *   ------------------  -------------  ------------------------------------------
+ *   cfg                 the loop       the cycle reads it: SIGHUP swaps *cfg only
+ *                                      while no cycle is queued; backup runs and
+ *                                      diffs read copies made on the loop
+ *   notifier, sd        set before     any thread sends through them (both are
+ *                       uv_run         thread-safe); freed after uv_run returns
+ *   loop.*              the loop       a backup run reads bk_running, bk_trigger
+ *                                      and bkconf, the cycle reads trigger: set
+ *                                      before uv_queue_work, kept until the
+ *                                      after-callback
+ *   cycle.*             the cycle      the loop only while no cycle is queued
+ *                                      (start-up, SIGHUP, daemon_free)
+ *   shared.* but below  no one         under shared.mu, from any thread
+ *   shared.retry        the loop sets  the cycle reads and clears it
+ *   shared.stop         the loop sets  the cycle and converge read it between
+ *                       it, once       steps; it only goes 0 -> 1
+ */
 struct daemon {
 	struct config *cfg;
-	daemon_reload_fn reload;
-	void *reload_payload;
-	int lockfd;
-	uv_loop_t loop;
-	uv_timer_t poll;
-	uv_signal_t sigterm, sigint, sighup, sigusr1;
-	uv_work_t work;
-	uv_timer_t shutdown;
-	int busy;		/* a cycle is in the thread pool */
-	int errors;		/* cycles in a row that ended in error: backoff */
-	int again;		/* a trigger came while busy */
-	int stopping;
-	const char *trigger;
-	volatile sig_atomic_t stop;	/* read by converge between steps */
-	enum cycle_outcome last;
-	/* Owned by whichever thread runs the cycle; cycles never overlap. */
-	struct gitsrc *git;
-	struct journal *journal;
-	char head[41];		/* the branch head last seen */
-	char good[41];		/* the last revision whose manifest was valid */
-	const char *crash_at;
-	volatile sig_atomic_t retry;	/* sync --retry: clear quarantine first */
-	struct httpd *control, *web;
-	char *control_path;	/* the socket control is bound to; "" when off */
-	long long started;
-	struct metrics m;
-	/* Self-heal: engine events for managed containers trigger a cycle (after
-	 * a short debounce); a service whose container dies too often is
-	 * "flapping" and no longer healed until a new revision or a retry. */
-	struct events *events;
-	uv_pipe_t evpipe;
-	uv_timer_t debounce;
-	int evpipe_open;
-	struct flap {
-		char service[64];
-		long long times[FLAP_LIMIT];	/* ring of recent deaths, ms */
-		int n, flapping;
-	} flaps[FLAP_SERVICES];
-	char flap_head[41];	/* the head the flapping marks belong to */
-	char project[64];	/* the manifest's project, for events (under m.mu) */
 	struct notifier *notifier;
-	char notified_invalid[41];	/* dedupe: one message per state change */
-	long long git_down_since;	/* ms, 0 while Git answers */
-	int git_down_notified;
 	/* systemd: readiness, a STATUS= line per cycle, the watchdog (sdnotify.h) */
 	struct sdnotify *sd;
-	uv_timer_t watchdog;
-	struct webhook_rate hook_rate;	/* loop thread only */
-	int diffs;		/* GET /v1/diff jobs in the thread pool */
-	/* Backups: the cycle hands a new schedule over (under m.mu) when the
-	 * manifest changed; the loop owns the current one and the runner. */
-	struct bsched *bk, *bk_new;
-	size_t nbk, nbk_new;
-	int bk_handover, bk_built;
-	char *bk_src, *bk_label;	/* the manifest the schedule came from (m.mu) */
-	json_t *bk_failed;	/* name -> why it is not scheduled (cycle thread only) */
-	uv_timer_t bktimer;
-	uv_work_t bkwork;
-	int bkbusy;
-	char bk_running[64];
-	const char *bk_trigger;
-	/* What the run in the pool reads of the config, copied on the loop
-	 * before it is queued: a reload frees the config meanwhile. */
-	struct bk_conf {
-		char *state_dir, *secrets_dir, *docker_host;
-		int64_t engine_timeout;
-	} bkconf;
+
+	struct dm_loop {
+		uv_loop_t uv;
+		uv_timer_t poll;
+		uv_signal_t sigterm, sigint, sighup, sigusr1;
+		uv_work_t work;
+		uv_timer_t shutdown;
+		int busy;		/* a cycle is in the thread pool */
+		int errors;		/* cycles in a row that ended in error: backoff */
+		int again;		/* a trigger came while busy */
+		int stopping;
+		const char *trigger;
+		daemon_reload_fn reload;
+		void *reload_payload;
+		struct httpd *control, *web;
+		char *control_path;	/* the socket control is bound to; "" when off */
+		long long started;
+		/* Self-heal: engine events for managed containers trigger a cycle
+		 * (after a short debounce). */
+		struct events *events;
+		uv_pipe_t evpipe;
+		uv_timer_t debounce;
+		int evpipe_open;
+		uv_timer_t watchdog;
+		struct webhook_rate hook_rate;
+		int diffs;		/* GET /v1/diff jobs in the thread pool */
+		/* Backups: the loop owns the current schedule and the runner. */
+		struct bsched *bk;
+		size_t nbk;
+		uv_timer_t bktimer;
+		uv_work_t bkwork;
+		int bkbusy;
+		char bk_running[64];
+		const char *bk_trigger;
+		struct bk_conf bkconf;
+	} loop;
+
+	/* Owned by whichever thread runs the cycle; cycles never overlap. */
+	struct dm_cycle {
+		int lockfd;
+		struct gitsrc *git;
+		struct journal *journal;
+		char head[41];		/* the branch head last seen */
+		char good[41];		/* the last revision whose manifest was valid */
+		const char *crash_at;
+		char notified_invalid[41];	/* dedupe: one message per state change */
+		long long git_down_since;	/* ms, 0 while Git answers */
+		int git_down_notified;
+		json_t *bk_failed;	/* name -> why it is not scheduled */
+	} cycle;
+
+	struct dm_shared {
+		pthread_mutex_t mu;
+		struct metrics m;
+		/* the last cycle's outcome; after_work_cb reads it without mu, once
+		 * the cycle that wrote it is done */
+		enum cycle_outcome last;
+		char project[64];	/* the manifest's project, for events */
+		/* only the cycle uses the flap table today; it is under mu all the same */
+		struct flap flaps[FLAP_SERVICES];
+		char flap_head[41];	/* the head the flapping marks belong to */
+		/* Backups: the cycle hands a new schedule over when the manifest
+		 * changed; the loop takes it (daemon__bk_arm). */
+		struct bsched *bk_new;
+		size_t nbk_new;
+		int bk_handover, bk_built;
+		char *bk_src, *bk_label;	/* the manifest the schedule came from */
+		volatile sig_atomic_t retry;	/* sync --retry: clear quarantine first */
+		/* Not atomic_int: converge_options.stop is a volatile sig_atomic_t *. */
+		volatile sig_atomic_t stop;	/* read by converge between steps */
+	} shared;
 };
 
 /* What a cycle writes to status.json: built up step by step, written once. */
@@ -174,7 +223,6 @@ json_t *daemon__status_now(struct daemon *dm);
 void daemon__status_page(struct daemon *dm, struct http_response *r);
 
 /* metrics.c: the counters and the /metrics text */
-struct converge_report;
 void daemon__metrics_cycle(struct daemon *dm, enum cycle_outcome out, const char *rev,
     int git_failed, int engine_failed, int quarantined, const struct plan *p,
     const struct converge_report *rep);

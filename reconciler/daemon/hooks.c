@@ -36,14 +36,14 @@ daemon__hook(struct daemon *dm, const struct http_request *req, struct http_resp
 	int wait;
 
 	if (webhook_source_parse(req->path + 7, &wr.source) < 0) {
-		daemon__json_body(r, 404, json_pack("{s:s}", "error", "no such webhook: use /hooks/github, "
-		    "/hooks/gitea or /hooks/generic"));
+		daemon__json_body(r, 404, json_pack("{s:s}", "error", "no such webhook: use "
+		    "/hooks/github, /hooks/gitea or /hooks/generic"));
 		return;
 	}
 	memset(&v, 0, sizeof(v));
 	file = wr.source == WEBHOOK_GITHUB ? dm->cfg->hook_github_file :
 	    wr.source == WEBHOOK_GITEA ? dm->cfg->hook_gitea_file : dm->cfg->hook_generic_file;
-	if (!webhook_rate_take(&dm->hook_rate, req->peer, now_ms(), &wait)) {
+	if (!webhook_rate_take(&dm->loop.hook_rate, req->peer, now_ms(), &wait)) {
 		v.status = 429;
 		v.outcome = WEBHOOK_RATE_LIMITED;
 		snprintf(v.reason, sizeof(v.reason), "too many requests from %s: retry in %ds",
@@ -68,14 +68,14 @@ daemon__hook(struct daemon *dm, const struct http_request *req, struct http_resp
 		explicit_bzero(secret, len);
 		free(secret);
 	}
-	pthread_mutex_lock(&dm->m.mu);
-	dm->m.hooks[wr.source][v.outcome]++;
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_lock(&dm->shared.mu);
+	dm->shared.m.hooks[wr.source][v.outcome]++;
+	pthread_mutex_unlock(&dm->shared.mu);
 	log_msg(v.status >= 500 ? LOG_ERROR : v.status >= 400 ? LOG_WARN : LOG_INFO, "webhook",
 	    "source=%s peer=%s status=%d outcome=%s: %s", webhook_source_name(wr.source), req->peer,
 	    v.status, webhook_outcome_name(v.outcome), v.reason);
 	if (v.sync)
 		daemon__schedule(dm, "webhook");
-	daemon__json_body(r, v.status, json_pack("{s:s,s:s}", "outcome", webhook_outcome_name(v.outcome),
-	    v.status >= 400 ? "error" : "message", v.reason));
+	daemon__json_body(r, v.status, json_pack("{s:s,s:s}", "outcome",
+	    webhook_outcome_name(v.outcome), v.status >= 400 ? "error" : "message", v.reason));
 }

@@ -28,33 +28,33 @@ work_cb(uv_work_t *w)
 {
 	struct daemon *dm = w->data;
 
-	daemon_cycle(dm, dm->trigger);
+	daemon_cycle(dm, dm->loop.trigger);
 }
 
 static void
 close_all(struct daemon *dm)
 {
 	daemon__selfheal_close(dm);
-	httpd_close(dm->control);
-	httpd_close(dm->web);
-	dm->control = dm->web = NULL;
-	uv_timer_stop(&dm->poll);
-	uv_close((uv_handle_t *)&dm->poll, NULL);
-	uv_timer_stop(&dm->bktimer);
-	uv_close((uv_handle_t *)&dm->bktimer, NULL);
-	uv_close((uv_handle_t *)&dm->sigterm, NULL);
-	uv_close((uv_handle_t *)&dm->sigint, NULL);
-	uv_close((uv_handle_t *)&dm->sighup, NULL);
-	uv_close((uv_handle_t *)&dm->sigusr1, NULL);
-	uv_close((uv_handle_t *)&dm->shutdown, NULL);
-	uv_close((uv_handle_t *)&dm->watchdog, NULL);
+	httpd_close(dm->loop.control);
+	httpd_close(dm->loop.web);
+	dm->loop.control = dm->loop.web = NULL;
+	uv_timer_stop(&dm->loop.poll);
+	uv_close((uv_handle_t *)&dm->loop.poll, NULL);
+	uv_timer_stop(&dm->loop.bktimer);
+	uv_close((uv_handle_t *)&dm->loop.bktimer, NULL);
+	uv_close((uv_handle_t *)&dm->loop.sigterm, NULL);
+	uv_close((uv_handle_t *)&dm->loop.sigint, NULL);
+	uv_close((uv_handle_t *)&dm->loop.sighup, NULL);
+	uv_close((uv_handle_t *)&dm->loop.sigusr1, NULL);
+	uv_close((uv_handle_t *)&dm->loop.shutdown, NULL);
+	uv_close((uv_handle_t *)&dm->loop.watchdog, NULL);
 }
 
 /* Shutting down: the handles close once neither a cycle nor a backup runs. */
 void
 daemon__maybe_close(struct daemon *dm)
 {
-	if (!dm->busy && !dm->bkbusy)
+	if (!dm->loop.busy && !dm->loop.bkbusy)
 		close_all(dm);
 }
 
@@ -63,9 +63,9 @@ after_work_cb(uv_work_t *w, int status)
 {
 	struct daemon *dm = w->data;
 
-	dm->busy = 0;
-	if (dm->stopping) {
-		log_info("shutdown", "cycle finished%s", dm->bkbusy ? ", a backup still runs" :
+	dm->loop.busy = 0;
+	if (dm->loop.stopping) {
+		log_info("shutdown", "cycle finished%s", dm->loop.bkbusy ? ", a backup still runs" :
 		    ", exiting");
 		daemon__maybe_close(dm);
 		return;
@@ -73,24 +73,25 @@ after_work_cb(uv_work_t *w, int status)
 	daemon__bk_arm(dm);
 	/* A remote or an engine that is down is asked again less and less often
 	 * (up to 5 minutes); the first good cycle restores the interval. */
-	if (dm->last == CYCLE_ERROR) {
-		uint64_t delay = (uint64_t)dm->cfg->poll_interval << (dm->errors < 8 ? dm->errors : 8);
+	if (dm->shared.last == CYCLE_ERROR) {
+		uint64_t delay = (uint64_t)dm->cfg->poll_interval <<
+		    (dm->loop.errors < 8 ? dm->loop.errors : 8);
 
 		if (delay > 300000)
 			delay = 300000;
 		if (delay < (uint64_t)dm->cfg->poll_interval)
 			delay = (uint64_t)dm->cfg->poll_interval;
-		dm->errors++;
-		uv_timer_start(&dm->poll, poll_cb, delay, (uint64_t)dm->cfg->poll_interval);
-		if (dm->errors > 1)
+		dm->loop.errors++;
+		uv_timer_start(&dm->loop.poll, poll_cb, delay, (uint64_t)dm->cfg->poll_interval);
+		if (dm->loop.errors > 1)
 			log_warn("backoff", "next try in %llus", (unsigned long long)delay / 1000);
-	} else if (dm->errors) {
-		dm->errors = 0;
-		uv_timer_start(&dm->poll, poll_cb, (uint64_t)dm->cfg->poll_interval,
+	} else if (dm->loop.errors) {
+		dm->loop.errors = 0;
+		uv_timer_start(&dm->loop.poll, poll_cb, (uint64_t)dm->cfg->poll_interval,
 		    (uint64_t)dm->cfg->poll_interval);
 	}
-	if (dm->again) {
-		dm->again = 0;
+	if (dm->loop.again) {
+		dm->loop.again = 0;
 		daemon__schedule(dm, "retrigger");
 	}
 }
@@ -98,17 +99,17 @@ after_work_cb(uv_work_t *w, int status)
 void
 daemon__schedule(struct daemon *dm, const char *trigger)
 {
-	if (dm->stopping)
+	if (dm->loop.stopping)
 		return;
-	if (dm->busy) {
-		dm->again = 1;
+	if (dm->loop.busy) {
+		dm->loop.again = 1;
 		return;
 	}
-	dm->busy = 1;
-	dm->trigger = trigger;
-	dm->work.data = dm;
-	if (uv_queue_work(&dm->loop, &dm->work, work_cb, after_work_cb) < 0) {
-		dm->busy = 0;
+	dm->loop.busy = 1;
+	dm->loop.trigger = trigger;
+	dm->loop.work.data = dm;
+	if (uv_queue_work(&dm->loop.uv, &dm->loop.work, work_cb, after_work_cb) < 0) {
+		dm->loop.busy = 0;
 		log_error("cycle", "cannot queue a cycle");
 	}
 }
@@ -173,7 +174,7 @@ sd_start(struct daemon *dm)
 	if (wd) {
 		uint64_t ms = wd / 2000 ? wd / 2000 : 1;
 
-		uv_timer_start(&dm->watchdog, watchdog_cb, 0, ms);
+		uv_timer_start(&dm->loop.watchdog, watchdog_cb, 0, ms);
 		log_info("sdnotify", "watchdog: a ping every %llums", (unsigned long long)ms);
 	}
 }
@@ -188,9 +189,9 @@ signal_cb(uv_signal_t *s, int signum)
 		char err[ERR_LEN] = "", *shown;
 
 		sd_reloading(dm);
-		if (!dm->reload || dm->reload(&fresh, err, dm->reload_payload) < 0) {
+		if (!dm->loop.reload || dm->loop.reload(&fresh, err, dm->loop.reload_payload) < 0) {
 			log_error("reload", "config not reloaded: %s", err);
-		} else if (dm->busy) {
+		} else if (dm->loop.busy) {
 			log_warn("reload", "a cycle is running; send SIGHUP again after it");
 			config_release(&fresh);
 		} else {
@@ -201,18 +202,18 @@ signal_cb(uv_signal_t *s, int signum)
 			config_release(dm->cfg);
 			*dm->cfg = fresh;
 			if (moved) {
-				gitsrc_free(dm->git);
-				dm->git = NULL;
-				journal_close(dm->journal);
-				dm->journal = NULL;
-				if (dm->lockfd >= 0)
-					close(dm->lockfd);
-				dm->lockfd = -1;
-				dm->head[0] = dm->good[0] = '\0';
+				gitsrc_free(dm->cycle.git);
+				dm->cycle.git = NULL;
+				journal_close(dm->cycle.journal);
+				dm->cycle.journal = NULL;
+				if (dm->cycle.lockfd >= 0)
+					close(dm->cycle.lockfd);
+				dm->cycle.lockfd = -1;
+				dm->cycle.head[0] = dm->cycle.good[0] = '\0';
 			}
 			log_setup(strcmp(dm->cfg->log_format, "json") == 0 ? LOG_JSON : LOG_TEXT,
 			    LOG_INFO);
-			uv_timer_set_repeat(&dm->poll, (uint64_t)dm->cfg->poll_interval);
+			uv_timer_set_repeat(&dm->loop.poll, (uint64_t)dm->cfg->poll_interval);
 			shown = url_redact(dm->cfg->repo);
 			log_info("reload", "config reloaded: poll=%llds repo=%s branch=%s",
 			    (long long)dm->cfg->poll_interval / 1000, shown, dm->cfg->branch);
@@ -227,18 +228,18 @@ signal_cb(uv_signal_t *s, int signum)
 		return;
 	}
 	/* SIGTERM, SIGINT: no new step starts; the one running finishes. */
-	if (dm->stopping)
+	if (dm->loop.stopping)
 		return;
-	dm->stopping = 1;
-	dm->stop = 1;
-	log_info("shutdown", "signal %d: %s", signum, dm->busy || dm->bkbusy ?
+	dm->loop.stopping = 1;
+	dm->shared.stop = 1;
+	log_info("shutdown", "signal %d: %s", signum, dm->loop.busy || dm->loop.bkbusy ?
 	    "finishing the current step" : "exiting");
 	sdnotify_send(dm->sd, "STOPPING=1\nSTATUS=stopping%s",
-	    dm->busy || dm->bkbusy ? ": finishing the current step" : "");
-	if (dm->busy || dm->bkbusy) {
-		uv_timer_start(&dm->shutdown, shutdown_timeout_cb,
+	    dm->loop.busy || dm->loop.bkbusy ? ": finishing the current step" : "");
+	if (dm->loop.busy || dm->loop.bkbusy) {
+		uv_timer_start(&dm->loop.shutdown, shutdown_timeout_cb,
 		    (uint64_t)dm->cfg->shutdown_timeout, 0);
-		uv_unref((uv_handle_t *)&dm->shutdown);
+		uv_unref((uv_handle_t *)&dm->loop.shutdown);
 	} else {
 		close_all(dm);
 	}
@@ -268,31 +269,33 @@ daemon_run(struct daemon *dm)
 		return 2;
 	}
 	pidfile = write_pidfile(dm);
-	dm->started = (long long)time(NULL);
+	dm->loop.started = (long long)time(NULL);
 
-	uv_loop_init(&dm->loop);
-	uv_timer_init(&dm->loop, &dm->poll);
-	uv_timer_init(&dm->loop, &dm->shutdown);
-	uv_timer_init(&dm->loop, &dm->debounce);
-	uv_timer_init(&dm->loop, &dm->watchdog);
-	uv_timer_init(&dm->loop, &dm->bktimer);
-	dm->poll.data = dm->shutdown.data = dm->debounce.data = dm->watchdog.data = dm;
-	dm->bktimer.data = dm;
-	uv_signal_init(&dm->loop, &dm->sigterm);
-	uv_signal_init(&dm->loop, &dm->sigint);
-	uv_signal_init(&dm->loop, &dm->sighup);
-	uv_signal_init(&dm->loop, &dm->sigusr1);
-	dm->sigterm.data = dm->sigint.data = dm->sighup.data = dm->sigusr1.data = dm;
-	uv_signal_start(&dm->sigterm, signal_cb, SIGTERM);
-	uv_signal_start(&dm->sigint, signal_cb, SIGINT);
-	uv_signal_start(&dm->sighup, signal_cb, SIGHUP);
-	uv_signal_start(&dm->sigusr1, signal_cb, SIGUSR1);
+	uv_loop_init(&dm->loop.uv);
+	uv_timer_init(&dm->loop.uv, &dm->loop.poll);
+	uv_timer_init(&dm->loop.uv, &dm->loop.shutdown);
+	uv_timer_init(&dm->loop.uv, &dm->loop.debounce);
+	uv_timer_init(&dm->loop.uv, &dm->loop.watchdog);
+	uv_timer_init(&dm->loop.uv, &dm->loop.bktimer);
+	dm->loop.poll.data = dm->loop.shutdown.data = dm->loop.debounce.data = dm;
+	dm->loop.watchdog.data = dm;
+	dm->loop.bktimer.data = dm;
+	uv_signal_init(&dm->loop.uv, &dm->loop.sigterm);
+	uv_signal_init(&dm->loop.uv, &dm->loop.sigint);
+	uv_signal_init(&dm->loop.uv, &dm->loop.sighup);
+	uv_signal_init(&dm->loop.uv, &dm->loop.sigusr1);
+	dm->loop.sigterm.data = dm->loop.sigint.data = dm;
+	dm->loop.sighup.data = dm->loop.sigusr1.data = dm;
+	uv_signal_start(&dm->loop.sigterm, signal_cb, SIGTERM);
+	uv_signal_start(&dm->loop.sigint, signal_cb, SIGINT);
+	uv_signal_start(&dm->loop.sighup, signal_cb, SIGHUP);
+	uv_signal_start(&dm->loop.sigusr1, signal_cb, SIGUSR1);
 	if (daemon__listen(dm, err) < 0) {
 		log_error("start", "%s", err);
-		dm->stopping = 1;
+		dm->loop.stopping = 1;
 		close_all(dm);
-		uv_run(&dm->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&dm->loop);
+		uv_run(&dm->loop.uv, UV_RUN_DEFAULT);
+		uv_loop_close(&dm->loop.uv);
 		unlink(pidfile);
 		free(pidfile);
 		return 2;
@@ -302,14 +305,14 @@ daemon_run(struct daemon *dm)
 		log_warn("start", "%s", err);
 	sd_start(dm);
 	/* the first cycle right away, then one per poll interval */
-	uv_timer_start(&dm->poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
+	uv_timer_start(&dm->loop.poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
 	shown = url_redact(dm->cfg->repo);
 	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%llds pid=%d",
 	    RECONCILER_VERSION, shown, dm->cfg->branch, dm->cfg->manifest,
 	    (long long)dm->cfg->poll_interval / 1000, (int)getpid());
 	free(shown);
-	uv_run(&dm->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&dm->loop);
+	uv_run(&dm->loop.uv, UV_RUN_DEFAULT);
+	uv_loop_close(&dm->loop.uv);
 	notify_stop(dm->notifier, 3000);
 	dm->notifier = NULL;
 	sdnotify_free(dm->sd);

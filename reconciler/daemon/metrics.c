@@ -19,21 +19,21 @@ void
 daemon__metrics_cycle(struct daemon *dm, enum cycle_outcome out, const char *rev, int git_failed,
     int engine_failed, int quarantined, const struct plan *p, const struct converge_report *rep)
 {
-	pthread_mutex_lock(&dm->m.mu);
-	dm->last = out;	/* /readyz reads it from the loop while a cycle runs */
-	dm->m.cycles[out]++;
-	dm->m.git_errors += git_failed;
-	dm->m.engine_errors += engine_failed;
-	dm->m.last_cycle = time(NULL);
+	pthread_mutex_lock(&dm->shared.mu);
+	dm->shared.last = out;	/* /readyz reads it from the loop while a cycle runs */
+	dm->shared.m.cycles[out]++;
+	dm->shared.m.git_errors += git_failed;
+	dm->shared.m.engine_errors += engine_failed;
+	dm->shared.m.last_cycle = time(NULL);
 	if (out == CYCLE_IN_SYNC || out == CYCLE_CONVERGED)
-		dm->m.last_success = dm->m.last_cycle;
+		dm->shared.m.last_success = dm->shared.m.last_cycle;
 	if (rev)
-		snprintf(dm->m.revision, sizeof(dm->m.revision), "%s", rev);
-	dm->m.quarantined = quarantined;
-	dm->m.drifted = 0;
+		snprintf(dm->shared.m.revision, sizeof(dm->shared.m.revision), "%s", rev);
+	dm->shared.m.quarantined = quarantined;
+	dm->shared.m.drifted = 0;
 	for (size_t i = 0; p && i < p->nservices; i++)
 		if (p->services[i].action != PLAN_IN_SYNC)
-			dm->m.drifted++;
+			dm->shared.m.drifted++;
 	for (size_t i = 0; i < rep->nservices; i++) {
 		const struct converge_service *cs = &rep->services[i];
 		double secs = (double)cs->ms / 1000.0;
@@ -41,18 +41,18 @@ daemon__metrics_cycle(struct daemon *dm, enum cycle_outcome out, const char *rev
 		if (cs->outcome == CONVERGE_SKIPPED || cs->action == PLAN_REMOVE)
 			continue;
 		if (cs->outcome == CONVERGE_OK)
-			dm->m.rollouts_ok++;
+			dm->shared.m.rollouts_ok++;
 		else if (cs->outcome == CONVERGE_FAILED)
-			dm->m.rollouts_failed++;
+			dm->shared.m.rollouts_failed++;
 		else
-			dm->m.rollouts_blocked++;
+			dm->shared.m.rollouts_blocked++;
 		for (int b = 0; b < DURATION_BUCKETS; b++)
 			if (secs <= duration_bounds[b])
-				dm->m.duration_buckets[b]++;
-		dm->m.duration_sum += secs;
-		dm->m.duration_count++;
+				dm->shared.m.duration_buckets[b]++;
+		dm->shared.m.duration_sum += secs;
+		dm->shared.m.duration_count++;
 	}
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_unlock(&dm->shared.mu);
 }
 
 static void
@@ -83,10 +83,10 @@ metrics_backups(struct metrics *m, struct buf *b)
 void
 daemon__metrics_text(struct daemon *dm, struct buf *b)
 {
-	struct metrics *m = &dm->m;
+	struct metrics *m = &dm->shared.m;
 	unsigned long cum = 0;
 
-	pthread_mutex_lock(&m->mu);
+	pthread_mutex_lock(&dm->shared.mu);
 	buf_addf(b, "# HELP reconciler_build_info Version of reconcilerd.\n"
 	    "# TYPE reconciler_build_info gauge\n"
 	    "reconciler_build_info{version=\"%s\",revision=\"%s\"} 1\n", RECONCILER_VERSION,
@@ -142,5 +142,5 @@ daemon__metrics_text(struct daemon *dm, struct buf *b)
 			    webhook_source_name((enum webhook_source)s),
 			    webhook_outcome_name((enum webhook_outcome)o), m->hooks[s][o]);
 	metrics_backups(m, b);
-	pthread_mutex_unlock(&m->mu);
+	pthread_mutex_unlock(&dm->shared.mu);
 }

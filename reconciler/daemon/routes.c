@@ -56,13 +56,13 @@ query_flag(const char *query, const char *name)
 static int
 refuse_untrusted(struct daemon *dm, const struct http_request *req, struct http_response *r)
 {
-	const char *sock = dm->control_path ? dm->control_path : "";
+	const char *sock = dm->loop.control_path ? dm->loop.control_path : "";
 
 	if (strcmp(req->method, "POST") != 0 || strncmp(req->path, "/v1/", 4) != 0)
 		return 0;
-	daemon__json_body(r, 403, json_pack("{s:o}", "error", json_sprintf("a POST under /v1/ is answered "
-	    "only on the control socket%s%s (reconcilerctl uses it: e.g. reconcilerctl sync), not "
-	    "on the listener", *sock ? " " : "", *sock ? sock : ", which is off "
+	daemon__json_body(r, 403, json_pack("{s:o}", "error", json_sprintf("a POST under /v1/ is "
+	    "answered only on the control socket%s%s (reconcilerctl uses it: e.g. reconcilerctl "
+	    "sync), not on the listener", *sock ? " " : "", *sock ? sock : ", which is off "
 	    "(control_socket: \"\")")));
 	log_warn("http", "peer=%s: a POST under /v1/ refused on the listener (control socket "
 	    "only)", req->peer);
@@ -148,11 +148,11 @@ diff_done(uv_work_t *w, int status)
 
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body, 0);
-	daemon__json_body(&r, j->out ? j->status : 500, j->out ? j->out : json_pack("{s:s}", "error",
-	    "the diff was cancelled"));
+	daemon__json_body(&r, j->out ? j->status : 500, j->out ? j->out : json_pack("{s:s}",
+	    "error", "the diff was cancelled"));
 	http_answer(j->conn, &r);
 	buf_release(&r.body);
-	j->dm->diffs--;
+	j->dm->loop.diffs--;
 	free(j->clone);
 	free(j->manifest);
 	free(j->secrets_dir);
@@ -167,18 +167,18 @@ diff_start(struct daemon *dm, struct http_response *r)
 	struct diffjob *j;
 	char rev[41];
 
-	pthread_mutex_lock(&dm->m.mu);
-	snprintf(rev, sizeof(rev), "%s", dm->m.revision);
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_lock(&dm->shared.mu);
+	snprintf(rev, sizeof(rev), "%s", dm->shared.m.revision);
+	pthread_mutex_unlock(&dm->shared.mu);
 	if (!*rev) {
-		daemon__json_body(r, 503, json_pack("{s:s}", "error", "no cycle has read the manifest yet: "
-		    "try again after the first cycle"));
+		daemon__json_body(r, 503, json_pack("{s:s}", "error", "no cycle has read the "
+		    "manifest yet: try again after the first cycle"));
 		return;
 	}
-	if (dm->diffs >= DIFF_JOBS) {
+	if (dm->loop.diffs >= DIFF_JOBS) {
 		snprintf(r->extra_headers, sizeof(r->extra_headers), "Retry-After: 1\r\n");
-		daemon__json_body(r, 429, json_pack("{s:s}", "error", "diffs are already being computed: "
-		    "try again in a second"));
+		daemon__json_body(r, 429, json_pack("{s:s}", "error", "diffs are already being "
+		    "computed: try again in a second"));
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
@@ -191,7 +191,7 @@ diff_start(struct daemon *dm, struct http_response *r)
 	j->timeout = dm->cfg->engine_timeout;
 	snprintf(j->rev, sizeof(j->rev), "%s", rev);
 	j->work.data = j;
-	if (uv_queue_work(&dm->loop, &j->work, diff_work, diff_done) < 0) {
+	if (uv_queue_work(&dm->loop.uv, &j->work, diff_work, diff_done) < 0) {
 		free(j->clone);
 		free(j->manifest);
 		free(j->secrets_dir);
@@ -201,7 +201,7 @@ diff_start(struct daemon *dm, struct http_response *r)
 		daemon__json_body(r, 500, json_pack("{s:s}", "error", "cannot queue the diff"));
 		return;
 	}
-	dm->diffs++;
+	dm->loop.diffs++;
 	j->conn = http_defer(r);
 }
 
@@ -227,9 +227,9 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 		memcpy(name, rest + 1, n);
 		name[n] = '\0';
 		rest += n + 1;
-		for (size_t i = 0; i < dm->nbk; i++)
-			if (strcmp(dm->bk[i].name, name) == 0)
-				e = &dm->bk[i];
+		for (size_t i = 0; i < dm->loop.nbk; i++)
+			if (strcmp(dm->loop.bk[i].name, name) == 0)
+				e = &dm->loop.bk[i];
 	}
 	if (journal_open(&j, p, 1, err) < 0)
 		j = NULL;
@@ -239,8 +239,8 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 		if (*rest || !get || !j || !(runs = journal_backups(j, name, 0, 20, 0)) ||
 		    !json_array_size(runs)) {
 			json_decref(runs);
-			daemon__json_body(r, 404, json_pack("{s:s}", "error", "no backup of that name in the "
-			    "manifest reconcilerd runs (see reconcilerctl backup list)"));
+			daemon__json_body(r, 404, json_pack("{s:s}", "error", "no backup of that "
+			    "name in the manifest reconcilerd runs (see reconcilerctl backup list)"));
 			goto out;
 		}
 		json_decref(runs);
@@ -251,39 +251,40 @@ bk_route(struct daemon *dm, const struct http_request *req, struct http_response
 
 		e->pending = "manual";
 		daemon__bk_kick(dm);
-		daemon__json_body(r, 202, json_pack("{s:b,s:s,s:I}", "requested", 1, "name", name, "after",
-		    after));
+		daemon__json_body(r, 202, json_pack("{s:b,s:s,s:I}", "requested", 1, "name", name,
+		    "after", after));
 	} else if (*name && !*rest && get) {
 		const char *a = strstr(req->query, "after=");
 		const char *o = strstr(req->query, "order=");
 
-		daemon__json_body(r, 200, json_pack("{s:s,s:o}", "name", name, "runs", journal_backups(j,
-		    name, a ? strtoll(a + 6, NULL, 10) : 0, 20, o && strncmp(o + 6, "oldest", 6) ==
-		    0)));
+		daemon__json_body(r, 200, json_pack("{s:s,s:o}", "name", name, "runs",
+		    journal_backups(j, name, a ? strtoll(a + 6, NULL, 10) : 0, 20, o &&
+		    strncmp(o + 6, "oldest", 6) == 0)));
 	} else if (!*name && get) {
 		json_t *arr = json_array(), *o;
 
-		for (size_t i = 0; i < dm->nbk; i++) {
+		for (size_t i = 0; i < dm->loop.nbk; i++) {
 			int64_t ended = 0, size = 0;
-			int had = journal_backup_last_ok(j, dm->bk[i].name, &ended, &size);
+			int had = journal_backup_last_ok(j, dm->loop.bk[i].name, &ended, &size);
 
 			/* not scheduled: no zone, and why */
 			json_array_append_new(arr, json_pack("{s:s,s:o,s:I,s:b,s:b,s:o,s:o,s:o}",
-			    "name", dm->bk[i].name, "timezone", dm->bk[i].tz ?
-			    json_string(tz_name(dm->bk[i].tz)) : json_null(), "next_run",
-			    (json_int_t)dm->bk[i].next, "running",
-			    strcmp(dm->bk_running, dm->bk[i].name) == 0, "pending",
-			    dm->bk[i].pending != NULL, "last_success", had ? json_integer(ended) :
-			    json_null(), "last_size", had ? json_integer(size) : json_null(), "error",
-			    *dm->bk[i].err ? json_string(dm->bk[i].err) : json_null()));
+			    "name", dm->loop.bk[i].name, "timezone", dm->loop.bk[i].tz ?
+			    json_string(tz_name(dm->loop.bk[i].tz)) : json_null(), "next_run",
+			    (json_int_t)dm->loop.bk[i].next, "running",
+			    strcmp(dm->loop.bk_running, dm->loop.bk[i].name) == 0, "pending",
+			    dm->loop.bk[i].pending != NULL, "last_success", had ?
+			    json_integer(ended) : json_null(), "last_size", had ?
+			    json_integer(size) : json_null(), "error", *dm->loop.bk[i].err ?
+			    json_string(dm->loop.bk[i].err) : json_null()));
 		}
 		o = json_pack("{s:o}", "backups", arr);
-		pthread_mutex_lock(&dm->m.mu);
-		if (query_flag(req->query, "source") && dm->bk_src) {
-			json_object_set_new(o, "source", json_string(dm->bk_src));
-			json_object_set_new(o, "label", json_string(dm->bk_label));
+		pthread_mutex_lock(&dm->shared.mu);
+		if (query_flag(req->query, "source") && dm->shared.bk_src) {
+			json_object_set_new(o, "source", json_string(dm->shared.bk_src));
+			json_object_set_new(o, "label", json_string(dm->shared.bk_label));
 		}
-		pthread_mutex_unlock(&dm->m.mu);
+		pthread_mutex_unlock(&dm->shared.mu);
 		daemon__json_body(r, 200, o);
 	} else {
 		daemon__json_body(r, 405, json_pack("{s:s}", "error", "method not allowed"));
@@ -304,12 +305,12 @@ handle(struct daemon *dm, const struct http_request *req, struct http_response *
 		enum cycle_outcome last;
 		int ready;
 
-		pthread_mutex_lock(&dm->m.mu);
-		last = dm->last;
-		ready = dm->m.last_cycle && last != CYCLE_ERROR;
-		pthread_mutex_unlock(&dm->m.mu);
-		daemon__json_body(r, ready ? 200 : 503, json_pack("{s:b,s:s}", "ready", ready, "last",
-		    ready || last == CYCLE_ERROR ? cycle_outcome_name(last) : "none"));
+		pthread_mutex_lock(&dm->shared.mu);
+		last = dm->shared.last;
+		ready = dm->shared.m.last_cycle && last != CYCLE_ERROR;
+		pthread_mutex_unlock(&dm->shared.mu);
+		daemon__json_body(r, ready ? 200 : 503, json_pack("{s:b,s:s}", "ready", ready,
+		    "last", ready || last == CYCLE_ERROR ? cycle_outcome_name(last) : "none"));
 	} else if (strcmp(req->path, "/metrics") == 0 && get) {
 		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 		daemon__metrics_text(dm, &r->body);
@@ -322,10 +323,10 @@ handle(struct daemon *dm, const struct http_request *req, struct http_response *
 		json_t *before = json_object_get(st, "cycle");
 
 		if (query_flag(req->query, "retry"))
-			dm->retry = 1;
+			dm->shared.retry = 1;
 		daemon__schedule(dm, "api");
-		daemon__json_body(r, 202, json_pack("{s:b,s:b,s:O}", "requested", 1, "retry", dm->retry != 0,
-		    "cycle_before", before ? before : json_null()));
+		daemon__json_body(r, 202, json_pack("{s:b,s:b,s:O}", "requested", 1, "retry",
+		    dm->shared.retry != 0, "cycle_before", before ? before : json_null()));
 		json_decref(st);
 	} else if (strncmp(req->path, "/hooks/", 7) == 0 && post) {
 		daemon__hook(dm, req, r);
@@ -380,13 +381,13 @@ daemon__listen(struct daemon *dm, char *err)
 	int rc = 0;
 
 	if (*sock)
-		rc = httpd_listen(&dm->control, &dm->loop, addr, dm->cfg->control_group,
+		rc = httpd_listen(&dm->loop.control, &dm->loop.uv, addr, dm->cfg->control_group,
 		    handle_control, dm, err);
 	if (rc == 0 && dm->cfg->listen)
-		rc = httpd_listen(&dm->web, &dm->loop, dm->cfg->listen, NULL, handle_listener, dm,
-		    err);
-	free(dm->control_path);
-	dm->control_path = xstrdup(sock);
+		rc = httpd_listen(&dm->loop.web, &dm->loop.uv, dm->cfg->listen, NULL,
+		    handle_listener, dm, err);
+	free(dm->loop.control_path);
+	dm->loop.control_path = xstrdup(sock);
 	if (rc == 0)
 		log_info("start", "control socket %s%s%s", *sock ? sock : "off",
 		    dm->cfg->listen ? ", listening on " : "", dm->cfg->listen ? dm->cfg->listen : "");

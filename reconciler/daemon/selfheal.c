@@ -26,13 +26,13 @@ daemon__flap_note(struct daemon *dm, const char *service)
 	struct flap *f = NULL;
 	int newly = 0, recent = 0;
 
-	pthread_mutex_lock(&dm->m.mu);
+	pthread_mutex_lock(&dm->shared.mu);
 	for (int i = 0; i < FLAP_SERVICES && !f; i++)
-		if (strcmp(dm->flaps[i].service, service) == 0)
-			f = &dm->flaps[i];
+		if (strcmp(dm->shared.flaps[i].service, service) == 0)
+			f = &dm->shared.flaps[i];
 	for (int i = 0; i < FLAP_SERVICES && !f; i++)
-		if (!dm->flaps[i].service[0]) {
-			f = &dm->flaps[i];
+		if (!dm->shared.flaps[i].service[0]) {
+			f = &dm->shared.flaps[i];
 			snprintf(f->service, sizeof(f->service), "%s", service);
 		}
 	if (f) {
@@ -44,7 +44,7 @@ daemon__flap_note(struct daemon *dm, const char *service)
 		if (recent >= FLAP_LIMIT && !f->flapping)
 			newly = f->flapping = 1;
 	}
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_unlock(&dm->shared.mu);
 	return newly;
 }
 
@@ -52,23 +52,23 @@ daemon__flap_note(struct daemon *dm, const char *service)
 void
 daemon__flaps_clear(struct daemon *dm)
 {
-	pthread_mutex_lock(&dm->m.mu);
+	pthread_mutex_lock(&dm->shared.mu);
 	for (int i = 0; i < FLAP_SERVICES; i++)
-		dm->flaps[i].flapping = dm->flaps[i].n = 0;
-	pthread_mutex_unlock(&dm->m.mu);
+		dm->shared.flaps[i].flapping = dm->shared.flaps[i].n = 0;
+	pthread_mutex_unlock(&dm->shared.mu);
 }
 
 /* A new revision gets a fresh chance. */
 void
 daemon__flaps_revision(struct daemon *dm, const char *commit)
 {
-	pthread_mutex_lock(&dm->m.mu);
-	if (strcmp(dm->flap_head, commit) != 0) {
+	pthread_mutex_lock(&dm->shared.mu);
+	if (strcmp(dm->shared.flap_head, commit) != 0) {
 		for (int i = 0; i < FLAP_SERVICES; i++)
-			dm->flaps[i].flapping = dm->flaps[i].n = 0;
-		snprintf(dm->flap_head, sizeof(dm->flap_head), "%s", commit);
+			dm->shared.flaps[i].flapping = dm->shared.flaps[i].n = 0;
+		snprintf(dm->shared.flap_head, sizeof(dm->shared.flap_head), "%s", commit);
 	}
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_unlock(&dm->shared.mu);
 }
 
 /* A flapping service is not healed (started or created again): its start or
@@ -79,12 +79,13 @@ daemon__flaps_hold(struct daemon *dm, struct plan *p, const char *rev, json_t *q
 {
 	int nquar = 0;
 
-	pthread_mutex_lock(&dm->m.mu);
+	pthread_mutex_lock(&dm->shared.mu);
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct plan_service *ps = &p->services[i];
 
 		for (int k = 0; k < FLAP_SERVICES; k++) {
-			if (!dm->flaps[k].flapping || strcmp(dm->flaps[k].service, ps->service) != 0)
+			if (!dm->shared.flaps[k].flapping ||
+			    strcmp(dm->shared.flaps[k].service, ps->service) != 0)
 				continue;
 			json_array_append_new(quarantined, json_pack("{s:s,s:s,s:o}", "revision",
 			    rev, "service", ps->service, "reason", json_sprintf("flapping: healed %d "
@@ -95,7 +96,7 @@ daemon__flaps_hold(struct daemon *dm, struct plan *p, const char *rev, json_t *q
 				ps->action = PLAN_IN_SYNC;
 		}
 	}
-	pthread_mutex_unlock(&dm->m.mu);
+	pthread_mutex_unlock(&dm->shared.mu);
 	return nquar;
 }
 
@@ -131,18 +132,19 @@ evread_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 			continue;
 		*sp = '\0';
 		svc[-1] = '\0';
-		pthread_mutex_lock(&dm->m.mu);
-		ours = strcmp(line, dm->project) == 0;
-		pthread_mutex_unlock(&dm->m.mu);
+		pthread_mutex_lock(&dm->shared.mu);
+		ours = strcmp(line, dm->shared.project) == 0;
+		pthread_mutex_unlock(&dm->shared.mu);
 		if (!ours)
 			continue;
 		line = svc;
-		if (dm->busy) {
-			dm->again = 1;	/* our own doing, most likely: look once more after */
+		if (dm->loop.busy) {
+			/* our own doing, most likely: look once more after */
+			dm->loop.again = 1;
 			continue;
 		}
 		log_info("event", "service=%s %s", line, sp + 1);
-		uv_timer_start(&dm->debounce, debounce_cb, 1000, 0);
+		uv_timer_start(&dm->loop.debounce, debounce_cb, 1000, 0);
 	}
 }
 
@@ -157,14 +159,14 @@ daemon__selfheal_open(struct daemon *dm)
 		log_warn("events", "pipe: %s", strerror(errno));
 		return;
 	}
-	uv_pipe_init(&dm->loop, &dm->evpipe, 0);
-	dm->evpipe.data = dm;
-	uv_pipe_open(&dm->evpipe, fds[0]);
-	dm->evpipe_open = 1;
-	uv_read_start((uv_stream_t *)&dm->evpipe, evalloc_cb, evread_cb);
+	uv_pipe_init(&dm->loop.uv, &dm->loop.evpipe, 0);
+	dm->loop.evpipe.data = dm;
+	uv_pipe_open(&dm->loop.evpipe, fds[0]);
+	dm->loop.evpipe_open = 1;
+	uv_read_start((uv_stream_t *)&dm->loop.evpipe, evalloc_cb, evread_cb);
 	o.host = dm->cfg->docker_host;
 	o.timeout_ms = dm->cfg->engine_timeout;
-	if (events_start(&dm->events, &o, fds[1], err) < 0) {
+	if (events_start(&dm->loop.events, &o, fds[1], err) < 0) {
 		log_warn("events", "%s (self-heal waits for the next poll)", err);
 		close(fds[1]);
 	}
@@ -174,12 +176,12 @@ daemon__selfheal_open(struct daemon *dm)
 void
 daemon__selfheal_close(struct daemon *dm)
 {
-	events_stop(dm->events);
-	dm->events = NULL;
-	if (dm->evpipe_open) {
-		uv_close((uv_handle_t *)&dm->evpipe, NULL);
-		dm->evpipe_open = 0;
+	events_stop(dm->loop.events);
+	dm->loop.events = NULL;
+	if (dm->loop.evpipe_open) {
+		uv_close((uv_handle_t *)&dm->loop.evpipe, NULL);
+		dm->loop.evpipe_open = 0;
 	}
-	uv_timer_stop(&dm->debounce);
-	uv_close((uv_handle_t *)&dm->debounce, NULL);
+	uv_timer_stop(&dm->loop.debounce);
+	uv_close((uv_handle_t *)&dm->loop.debounce, NULL);
 }

@@ -47,12 +47,12 @@ sd_status(struct daemon *dm, const char *state, const char *msg)
 {
 	char line[512];
 
-	if (!dm->sd || dm->stop)	/* after STOPPING=1, that stays the status */
+	if (!dm->sd || dm->shared.stop)	/* after STOPPING=1, that stays the status */
 		return;
 	if (!strcmp(state, "in-sync"))
-		snprintf(line, sizeof(line), "in sync at %.12s", dm->head);
+		snprintf(line, sizeof(line), "in sync at %.12s", dm->cycle.head);
 	else if (!strcmp(state, "converged"))
-		snprintf(line, sizeof(line), "converged to %.12s", dm->head);
+		snprintf(line, sizeof(line), "converged to %.12s", dm->cycle.head);
 	else if (msg && !strncmp(msg, state, strlen(state)))
 		snprintf(line, sizeof(line), "%s", msg);
 	else
@@ -69,7 +69,7 @@ daemon__status_converging(struct daemon *dm, const struct plan *p, const char *r
 {
 	struct buf b;
 
-	if (!dm->sd || dm->stop)
+	if (!dm->sd || dm->shared.stop)
 		return;
 	buf_init(&b, 300);
 	buf_adds(&b, "STATUS=converging");
@@ -106,8 +106,10 @@ daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome ou
 	    out != CYCLE_ERROR) ? "degraded" : cycle_outcome_name(out)));
 	json_object_set_new(st->o, "message", msg ? json_string(msg) : json_null());
 	sd_status(dm, json_string_value(json_object_get(st->o, "state")), msg);
-	json_object_set_new(st->o, "head", *dm->head ? json_string(dm->head) : json_null());
-	json_object_set_new(st->o, "last_good", *dm->good ? json_string(dm->good) : json_null());
+	json_object_set_new(st->o, "head", *dm->cycle.head ? json_string(dm->cycle.head) :
+	    json_null());
+	json_object_set_new(st->o, "last_good", *dm->cycle.good ? json_string(dm->cycle.good) :
+	    json_null());
 	json_object_set_new(st->o, "updated", json_integer(time(NULL)));
 	{
 		struct timespec ts;
@@ -140,9 +142,10 @@ daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome ou
 
 /* What the status page shows of the revision in use. */
 void
-daemon__status_revision(struct daemon *dm, struct status *st, const struct manifest *m, const char *rev)
+daemon__status_revision(struct daemon *dm, struct status *st, const struct manifest *m,
+    const char *rev)
 {
-	char *subject = gitsrc_subject(dm->git, rev);
+	char *subject = gitsrc_subject(dm->cycle.git, rev);
 
 	json_object_set_new(st->o, "project", json_string(m->project));
 	json_object_set_new(st->o, "revision", json_string(rev));
@@ -186,7 +189,8 @@ daemon__status_now(struct daemon *dm)
 	if (!st)
 		st = json_pack("{s:s}", "state", "starting");
 	json_object_set_new(st, "daemon", json_pack("{s:i,s:b,s:I,s:s}", "pid", (int)getpid(),
-	    "busy", dm->busy, "started", (json_int_t)dm->started, "version", RECONCILER_VERSION));
+	    "busy", dm->loop.busy, "started", (json_int_t)dm->loop.started, "version",
+	    RECONCILER_VERSION));
 	return st;
 }
 
