@@ -185,17 +185,18 @@ struct cycle {
 	json_t *bkerrors;
 };
 
-/* sync --retry: quarantined pairs and flapping marks are cleared first. */
+/* sync --retry: quarantined pairs and flapping marks are cleared first. The
+ * request is taken and cleared in one step: one that comes meanwhile is not
+ * lost but waits for the next cycle. */
 static void
 cycle_retry(struct cycle *c)
 {
 	struct daemon *dm = c->dm;
 	int n;
 
-	if (!dm->shared.retry)
+	if (!atomic_exchange(&dm->shared.retry, 0))
 		return;
 	daemon__flaps_clear(dm);
-	dm->shared.retry = 0;
 	n = journal_clear_failures(dm->cycle.journal);
 	log_info("retry", "cleared %d quarantined revision/service pair%s", n,
 	    n == 1 ? "" : "s");

@@ -76,6 +76,7 @@ daemon_new(struct config *cfg, daemon_reload_fn reload, void *payload)
 	dm->cycle.lockfd = -1;
 	dm->cycle.crash_at = getenv("RECONCILER_CRASH_AT");
 	pthread_mutex_init(&dm->shared.mu, NULL);
+	atomic_init(&dm->shared.retry, 0);
 	return dm;
 }
 

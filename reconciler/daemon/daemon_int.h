@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -113,7 +114,8 @@ struct flap {
  *   cycle.*             the cycle      the loop only while no cycle is queued
  *                                      (start-up, SIGHUP, daemon_free)
  *   shared.* but below  no one         under shared.mu, from any thread
- *   shared.retry        the loop sets  the cycle reads and clears it
+ *   shared.retry        the loop sets  atomic: the cycle reads and clears it in one
+ *                                      atomic_exchange, so no request is lost
  *   shared.stop         the loop sets  the cycle and converge read it between
  *                       it, once       steps; it only goes 0 -> 1
  */
@@ -189,9 +191,11 @@ struct daemon {
 		size_t nbk_new;
 		int bk_handover, bk_built;
 		char *bk_src, *bk_label;	/* the manifest the schedule came from */
-		volatile sig_atomic_t retry;	/* sync --retry: clear quarantine first */
-		/* Not atomic_int: converge_options.stop is a volatile sig_atomic_t *. */
-		volatile sig_atomic_t stop;	/* read by converge between steps */
+		atomic_int retry;	/* sync --retry: clear quarantine first */
+		/* Read by converge between steps. Not an atomic_int while
+		 * converge_options.stop is a volatile sig_atomic_t *; a flag that
+		 * is set once and never cleared loses nothing meanwhile. */
+		volatile sig_atomic_t stop;
 	} shared;
 };
 

@@ -323,10 +323,10 @@ handle(struct daemon *dm, const struct http_request *req, struct http_response *
 		json_t *before = json_object_get(st, "cycle");
 
 		if (query_flag(req->query, "retry"))
-			dm->shared.retry = 1;
+			atomic_store(&dm->shared.retry, 1);
 		daemon__schedule(dm, "api");
 		daemon__json_body(r, 202, json_pack("{s:b,s:b,s:O}", "requested", 1, "retry",
-		    dm->shared.retry != 0, "cycle_before", before ? before : json_null()));
+		    atomic_load(&dm->shared.retry) != 0, "cycle_before", before ? before : json_null()));
 		json_decref(st);
 	} else if (strncmp(req->path, "/hooks/", 7) == 0 && post) {
 		daemon__hook(dm, req, r);
