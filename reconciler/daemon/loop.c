@@ -179,55 +179,52 @@ sd_start(struct daemon *dm)
 	}
 }
 
+/* SIGHUP: a fresh config, unless a cycle is reading the current one. */
 static void
-signal_cb(uv_signal_t *s, int signum)
+reload(struct daemon *dm)
 {
-	struct daemon *dm = s->data;
+	struct config fresh;
+	char err[ERR_LEN] = "", *shown;
 
-	if (signum == SIGHUP) {
-		struct config fresh;
-		char err[ERR_LEN] = "", *shown;
+	sd_reloading(dm);
+	if (!dm->loop.reload || dm->loop.reload(&fresh, err, dm->loop.reload_payload) < 0) {
+		log_error("reload", "config not reloaded: %s", err);
+	} else if (dm->loop.busy) {
+		log_warn("reload", "a cycle is running; send SIGHUP again after it");
+		config_release(&fresh);
+	} else {
+		/* repo and state dir changes take a new clone, journal and lock */
+		int moved = strcmp(fresh.repo, dm->cfg->repo) != 0 ||
+		    strcmp(fresh.state_dir, dm->cfg->state_dir) != 0;
 
-		sd_reloading(dm);
-		if (!dm->loop.reload || dm->loop.reload(&fresh, err, dm->loop.reload_payload) < 0) {
-			log_error("reload", "config not reloaded: %s", err);
-		} else if (dm->loop.busy) {
-			log_warn("reload", "a cycle is running; send SIGHUP again after it");
-			config_release(&fresh);
-		} else {
-			/* repo and state dir changes take a new clone, journal and lock */
-			int moved = strcmp(fresh.repo, dm->cfg->repo) != 0 ||
-			    strcmp(fresh.state_dir, dm->cfg->state_dir) != 0;
-
-			config_release(dm->cfg);
-			*dm->cfg = fresh;
-			if (moved) {
-				gitsrc_free(dm->cycle.git);
-				dm->cycle.git = NULL;
-				journal_close(dm->cycle.journal);
-				dm->cycle.journal = NULL;
-				if (dm->cycle.lockfd >= 0)
-					close(dm->cycle.lockfd);
-				dm->cycle.lockfd = -1;
-				dm->cycle.head[0] = dm->cycle.good[0] = '\0';
-			}
-			log_setup(strcmp(dm->cfg->log_format, "json") == 0 ? LOG_JSON : LOG_TEXT,
-			    LOG_INFO);
-			uv_timer_set_repeat(&dm->loop.poll, (uint64_t)dm->cfg->poll_interval);
-			shown = url_redact(dm->cfg->repo);
-			log_info("reload", "config reloaded: poll=%llds repo=%s branch=%s",
-			    (long long)dm->cfg->poll_interval / 1000, shown, dm->cfg->branch);
-			free(shown);
-			daemon__schedule(dm, "reload");
+		config_release(dm->cfg);
+		*dm->cfg = fresh;
+		if (moved) {
+			gitsrc_free(dm->cycle.git);
+			dm->cycle.git = NULL;
+			journal_close(dm->cycle.journal);
+			dm->cycle.journal = NULL;
+			if (dm->cycle.lockfd >= 0)
+				close(dm->cycle.lockfd);
+			dm->cycle.lockfd = -1;
+			dm->cycle.head[0] = dm->cycle.good[0] = '\0';
 		}
-		sdnotify_send(dm->sd, "READY=1");
-		return;
+		log_setup(strcmp(dm->cfg->log_format, "json") == 0 ? LOG_JSON : LOG_TEXT,
+		    LOG_INFO);
+		uv_timer_set_repeat(&dm->loop.poll, (uint64_t)dm->cfg->poll_interval);
+		shown = url_redact(dm->cfg->repo);
+		log_info("reload", "config reloaded: poll=%llds repo=%s branch=%s",
+		    (long long)dm->cfg->poll_interval / 1000, shown, dm->cfg->branch);
+		free(shown);
+		daemon__schedule(dm, "reload");
 	}
-	if (signum == SIGUSR1) {
-		daemon__schedule(dm, "signal");
-		return;
-	}
-	/* SIGTERM, SIGINT: no new step starts; the one running finishes. */
+	sdnotify_send(dm->sd, "READY=1");
+}
+
+/* SIGTERM, SIGINT: no new step starts; the one running finishes. */
+static void
+stop_on_signal(struct daemon *dm, int signum)
+{
 	if (dm->loop.stopping)
 		return;
 	dm->loop.stopping = 1;
@@ -243,6 +240,44 @@ signal_cb(uv_signal_t *s, int signum)
 	} else {
 		close_all(dm);
 	}
+}
+
+static void
+signal_cb(uv_signal_t *s, int signum)
+{
+	struct daemon *dm = s->data;
+
+	if (signum == SIGHUP)
+		reload(dm);
+	else if (signum == SIGUSR1)
+		daemon__schedule(dm, "signal");
+	else
+		stop_on_signal(dm, signum);
+}
+
+/* The loop, its timers and the signals it answers (close_all closes them). */
+static void
+handles_init(struct daemon *dm)
+{
+	uv_loop_init(&dm->loop.uv);
+	uv_timer_init(&dm->loop.uv, &dm->loop.poll);
+	uv_timer_init(&dm->loop.uv, &dm->loop.shutdown);
+	uv_timer_init(&dm->loop.uv, &dm->loop.debounce);
+	uv_timer_init(&dm->loop.uv, &dm->loop.watchdog);
+	uv_timer_init(&dm->loop.uv, &dm->loop.bktimer);
+	dm->loop.poll.data = dm->loop.shutdown.data = dm->loop.debounce.data = dm;
+	dm->loop.watchdog.data = dm;
+	dm->loop.bktimer.data = dm;
+	uv_signal_init(&dm->loop.uv, &dm->loop.sigterm);
+	uv_signal_init(&dm->loop.uv, &dm->loop.sigint);
+	uv_signal_init(&dm->loop.uv, &dm->loop.sighup);
+	uv_signal_init(&dm->loop.uv, &dm->loop.sigusr1);
+	dm->loop.sigterm.data = dm->loop.sigint.data = dm;
+	dm->loop.sighup.data = dm->loop.sigusr1.data = dm;
+	uv_signal_start(&dm->loop.sigterm, signal_cb, SIGTERM);
+	uv_signal_start(&dm->loop.sigint, signal_cb, SIGINT);
+	uv_signal_start(&dm->loop.sighup, signal_cb, SIGHUP);
+	uv_signal_start(&dm->loop.sigusr1, signal_cb, SIGUSR1);
 }
 
 static char *
@@ -271,25 +306,7 @@ daemon_run(struct daemon *dm)
 	pidfile = write_pidfile(dm);
 	dm->loop.started = (long long)time(NULL);
 
-	uv_loop_init(&dm->loop.uv);
-	uv_timer_init(&dm->loop.uv, &dm->loop.poll);
-	uv_timer_init(&dm->loop.uv, &dm->loop.shutdown);
-	uv_timer_init(&dm->loop.uv, &dm->loop.debounce);
-	uv_timer_init(&dm->loop.uv, &dm->loop.watchdog);
-	uv_timer_init(&dm->loop.uv, &dm->loop.bktimer);
-	dm->loop.poll.data = dm->loop.shutdown.data = dm->loop.debounce.data = dm;
-	dm->loop.watchdog.data = dm;
-	dm->loop.bktimer.data = dm;
-	uv_signal_init(&dm->loop.uv, &dm->loop.sigterm);
-	uv_signal_init(&dm->loop.uv, &dm->loop.sigint);
-	uv_signal_init(&dm->loop.uv, &dm->loop.sighup);
-	uv_signal_init(&dm->loop.uv, &dm->loop.sigusr1);
-	dm->loop.sigterm.data = dm->loop.sigint.data = dm;
-	dm->loop.sighup.data = dm->loop.sigusr1.data = dm;
-	uv_signal_start(&dm->loop.sigterm, signal_cb, SIGTERM);
-	uv_signal_start(&dm->loop.sigint, signal_cb, SIGINT);
-	uv_signal_start(&dm->loop.sighup, signal_cb, SIGHUP);
-	uv_signal_start(&dm->loop.sigusr1, signal_cb, SIGUSR1);
+	handles_init(dm);
 	if (daemon__listen(dm, err) < 0) {
 		log_error("start", "%s", err);
 		dm->loop.stopping = 1;
