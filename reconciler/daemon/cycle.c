@@ -14,7 +14,6 @@
 #include "manifest.h"
 #include "notify.h"
 #include "secrets.h"
-#include "spec.h"
 #include "state.h"
 #include "util.h"
 

@@ -13,7 +13,6 @@
 #include "log.h"
 #include "manifest.h"
 #include "secrets.h"
-#include "spec.h"
 #include "state.h"
 #include "tz.h"
 #include "util.h"
