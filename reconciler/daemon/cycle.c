@@ -147,20 +147,6 @@ manifest_at(struct daemon *dm, const char *commit, struct status *st)
 	return m;
 }
 
-enum cycle_outcome
-daemon_once(struct daemon *dm)
-{
-	enum cycle_outcome out;
-	char err[ERR_LEN];
-
-	if (notify_start(&dm->notifier, err) < 0)
-		log_warn("start", "%s", err);
-	out = daemon_cycle(dm, "once");
-	notify_stop(dm->notifier, 15000);
-	dm->notifier = NULL;
-	return out;
-}
-
 /* One cycle's working set: each step reads what the steps before it left. */
 struct cycle {
 	struct daemon *dm;
@@ -480,6 +466,20 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		cycle_journal(&c);
 out:
 	return cycle_end(&c);
+}
+
+enum cycle_outcome
+daemon_once(struct daemon *dm)
+{
+	enum cycle_outcome out;
+	char err[ERR_LEN];
+
+	if (notify_start(&dm->notifier, err) < 0)
+		log_warn("start", "%s", err);
+	out = daemon_cycle(dm, "once");
+	notify_stop(dm->notifier, 15000);
+	dm->notifier = NULL;
+	return out;
 }
 
 int
