@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,7 +112,7 @@ run_service(const struct deploy_ctx *c, const struct plan *p, size_t i, const in
 	}
 	if (ps->action == PLAN_IN_SYNC)
 		return;
-	if (c->o->stop && *c->o->stop) {
+	if (c->o->stop && atomic_load(c->o->stop)) {
 		cs->outcome = CONVERGE_SKIPPED;
 		cs->reason = xstrdup("shutting down");
 		return;
@@ -316,7 +317,7 @@ converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
 		size_t j;
 		json_t *x;
 
-		if (ps->action != PLAN_REMOVE || (o->stop && *o->stop))
+		if (ps->action != PLAN_REMOVE || (o->stop && atomic_load(o->stop)))
 			continue;
 		cs = &rep->services[rep->nservices++];
 		cs->service = xstrdup(ps->service);

@@ -9,7 +9,7 @@
 #define RECONCILER_CONVERGE_H
 
 #include <jansson.h>
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "diff.h"
 #include "docker.h"
@@ -44,7 +44,7 @@ struct converge_report {
 
 struct converge_options {
 	const char *revision;		/* written to the revision label */
-	volatile sig_atomic_t *stop;	/* when set, no new step starts */
+	const atomic_int *stop;		/* when set, no new step starts */
 	/* Test hook: the name of a step ("created", "started", "gating",
 	 * "old-stopped", "renaming") at which the process kills itself with
 	 * SIGKILL, to prove crash safety. NULL in production. */

@@ -1,0 +1,512 @@
+/*
+ * cycle: one reconcile cycle, in the calling thread (a pool thread under the
+ * loop, the main thread for --once): Git and the manifest, desired and
+ * actual state, the plan, the quarantine, converge, the journal, the status.
+ * `reconcilerd -n` checks the first step alone.
+ */
+#include "daemon_int.h"
+#include "converge.h"
+#include "diff.h"
+#include "docker.h"
+#include "gitsrc.h"
+#include "journal.h"
+#include "log.h"
+#include "manifest.h"
+#include "notify.h"
+#include "secrets.h"
+#include "state.h"
+#include "util.h"
+#include "world.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GIT_DOWN_NOTIFY	300000		/* ms of Git failures before telling anyone */
+
+/* After a good rollout: images this reconciler deployed that no service uses
+ * any more go, except the previous one per service (a revert is then fast).
+ * An image some container still uses is refused by the engine (409) and
+ * kept for a later try. */
+static void
+prune_images(struct daemon *dm, struct docker *d, const struct desired *ds)
+{
+	json_t *stale, *it;
+	size_t i;
+
+	for (i = 0; i < ds->nservices; i++)
+		journal_image_used(dm->cycle.journal, ds->services[i].svc->name,
+		    ds->services[i].svc->image);
+	stale = journal_images_stale(dm->cycle.journal, 2);
+	json_array_foreach(stale, i, it) {
+		const char *svc = json_string_value(json_object_get(it, "service"));
+		const char *img = json_string_value(json_object_get(it, "image"));
+		char err[ERR_LEN], *path = xasprintf("/images/%s", img);
+		long status = 0;
+		int in_use = 0;
+
+		for (size_t k = 0; k < ds->nservices; k++)
+			if (strcmp(ds->services[k].svc->image, img) == 0)
+				in_use = 1;
+		if (!in_use && (docker_call(d, "DELETE", path, NULL, NULL, &status, err) >= 0 ||
+		    status == 404)) {
+			journal_image_forget(dm->cycle.journal, svc, img);
+			log_info("prune", "service=%s image=%s removed", svc, img);
+		} else if (!in_use && status != 409) {
+			log_warn("prune", "service=%s image=%s: %s", svc, img, err);
+		}
+		free(path);
+	}
+	json_decref(stale);
+}
+
+/* Notifications: one message per change of state, never one per cycle. */
+static void
+notify_git(struct daemon *dm, const struct manifest *m, const struct secrets *sec, int failed,
+    const char *why)
+{
+	if (!failed) {
+		if (dm->cycle.git_down_notified)
+			notify_event(dm->notifier, m, sec, "git_unreachable", NULL, NULL,
+			    "the Git remote answers again");
+		dm->cycle.git_down_since = 0;
+		dm->cycle.git_down_notified = 0;
+		return;
+	}
+	if (!dm->cycle.git_down_since)
+		dm->cycle.git_down_since = now_ms();
+	/* a remote that stays down for long, not one missed poll */
+	if (!dm->cycle.git_down_notified &&
+	    now_ms() - dm->cycle.git_down_since >= GIT_DOWN_NOTIFY) {
+		notify_event(dm->notifier, m, sec, "git_unreachable", NULL, NULL, why ? why :
+		    "the Git remote does not answer");
+		dm->cycle.git_down_notified = 1;
+	}
+}
+
+static void
+notify_rollout(struct daemon *dm, const struct manifest *m, const struct secrets *sec,
+    const char *rev, const struct converge_report *rep)
+{
+	struct buf ok;
+
+	buf_init(&ok, 0);
+	for (size_t i = 0; i < rep->nservices; i++) {
+		const struct converge_service *cs = &rep->services[i];
+
+		if (cs->outcome == CONVERGE_OK && (cs->action == PLAN_CREATE ||
+		    cs->action == PLAN_RECREATE))
+			buf_addf(&ok, "%s%s", ok.len ? ", " : "", cs->service);
+		if (cs->outcome == CONVERGE_FAILED) {
+			char *msg = xasprintf("rolled back: %s", cs->reason ? cs->reason : "?");
+
+			notify_event(dm->notifier, m, sec, "rollout_failed", rev, cs->service, msg);
+			notify_event(dm->notifier, m, sec, "revision_quarantined", rev, cs->service,
+			    "not retried until a new commit or `reconcilerctl sync --retry`");
+			free(msg);
+		}
+	}
+	if (ok.len) {
+		char *msg = xasprintf("healthy: %s", ok.data);
+
+		notify_event(dm->notifier, m, sec, "rollout_succeeded", rev, ok.data, msg);
+		free(msg);
+	}
+	buf_release(&ok);
+}
+
+/* Reads and validates the manifest at commit; errors go to the status. */
+static struct manifest *
+manifest_at(struct daemon *dm, const char *commit, struct status *st)
+{
+	struct manifest *m = NULL;
+	char err[ERR_LEN], *text = NULL, *label;
+	struct diag d;
+	size_t len;
+
+	if (gitsrc_blob(dm->cycle.git, commit, dm->cfg->manifest, YT_MAX_SIZE, &text, &len,
+	    err) < 0) {
+		daemon__status_error(st, "revision %.12s: %s", commit, err);
+		return NULL;
+	}
+	label = xasprintf("%s@%.12s", dm->cfg->manifest, commit);
+	diag_init(&d, label);
+	if (manifest_parse(&m, label, text, len, &d) < 0) {
+		char *first = diag_first(&d);
+
+		daemon__status_error(st, "invalid manifest at %.12s: %s%s", commit, first,
+		    d.n > 1 ? " (and more)" : "");
+		for (size_t i = 0; i < d.n; i++)
+			log_error("manifest", "%s:%d:%d: %s: %s", label, d.v[i].line, d.v[i].col,
+			    d.v[i].path, d.v[i].msg);
+		free(first);
+	}
+	diag_release(&d);
+	free(label);
+	free(text);
+	return m;
+}
+
+/* One cycle's working set: each step reads what the steps before it left. */
+struct cycle {
+	struct daemon *dm;
+	const char *trigger;
+	struct status st;
+	struct manifest *m;
+	struct secrets sec;
+	struct docker_options dopt;
+	struct world w;		/* the pipeline's desired, actual and plan */
+	struct docker *d;	/* w's engine handle, once loaded */
+	struct plan *p;		/* w's plan, once loaded */
+	struct converge_report rep;
+	enum cycle_outcome out;
+	char commit[41];	/* the branch head, "" when Git failed */
+	const char *rev;	/* the revision applied: commit, or the last good one */
+	int64_t id;		/* the journal's row for this cycle, once converging */
+	int fetched, nquar, git_failed, engine_failed, notify_pending, applied;
+	/* a backup that cannot be scheduled is told in the status's errors, but
+	 * the services' outcome is not an error for it (no backoff, /readyz) */
+	json_t *bkerrors;
+};
+
+/* sync --retry: quarantined pairs and flapping marks are cleared first. The
+ * request is taken and cleared in one step: one that comes meanwhile is not
+ * lost but waits for the next cycle. */
+static void
+cycle_retry(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	int n;
+
+	if (!atomic_exchange(&dm->shared.retry, 0))
+		return;
+	daemon__flaps_clear(dm);
+	n = journal_clear_failures(dm->cycle.journal);
+	log_info("retry", "cleared %d quarantined revision/service pair%s", n,
+	    n == 1 ? "" : "s");
+}
+
+/* 1. Git: the head, or the last good revision when the remote is down. */
+static void
+cycle_git(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	char err[ERR_LEN];
+
+	if (gitsrc_poll(dm->cycle.git, dm->cfg->branch, c->commit, &c->fetched, err) < 0) {
+		c->git_failed = 1;
+		daemon__status_error(&c->st, "git: %s", err);
+		log_error("git", "%s", err);
+		c->commit[0] = '\0';
+		return;
+	}
+	if (strcmp(c->commit, dm->cycle.head) != 0) {
+		char *subject = gitsrc_subject(dm->cycle.git, c->commit);
+
+		log_info("git", "head=%.12s fetched=%s subject=\"%s\"", c->commit,
+		    c->fetched ? "yes" : "no", subject ? subject : "");
+		journal_revision_seen(dm->cycle.journal, c->commit, subject);
+		free(subject);
+	}
+	snprintf(dm->cycle.head, sizeof(dm->cycle.head), "%s", c->commit);
+	/* a new revision gets a fresh chance */
+	daemon__flaps_revision(dm, c->commit);
+}
+
+/* 2. The manifest at the head; an invalid one changes nothing. */
+static int
+cycle_manifest(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+
+	if (*c->commit && (c->m = manifest_at(dm, c->commit, &c->st))) {
+		c->rev = c->commit;
+	} else {
+		if (*c->commit)
+			journal_revision_status(dm->cycle.journal, c->commit, "invalid",
+			    json_string_value(json_array_get(c->st.errors, 0)));
+		if (!*dm->cycle.good || strcmp(dm->cycle.good, c->commit) == 0 ||
+		    !(c->m = manifest_at(dm, dm->cycle.good, &c->st)))
+			return -1;
+		c->rev = dm->cycle.good;
+		log_warn("cycle", "keeping the last good revision %.12s", c->rev);
+		if (*c->commit && strcmp(dm->cycle.notified_invalid, c->commit) != 0) {
+			snprintf(dm->cycle.notified_invalid, sizeof(dm->cycle.notified_invalid),
+			    "%s", c->commit);
+			c->notify_pending = 1;
+		}
+	}
+	pthread_mutex_lock(&dm->shared.mu);
+	snprintf(dm->shared.project, sizeof(dm->shared.project), "%s", c->m->project);
+	pthread_mutex_unlock(&dm->shared.mu);
+	daemon__status_revision(dm, &c->st, c->m, c->rev);
+	/* backups run whatever becomes of the services (a missing secret) */
+	daemon__bk_sched_build(dm, c->m, c->bkerrors);
+	return 0;
+}
+
+/* 3. Desired and actual state, and the plan. First the secrets, which the
+ * notifications need too. */
+static int
+cycle_secrets(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	char err[ERR_LEN], *key = daemon__state_path(dm, "hmac.key");
+	int rc = secrets_open(&c->sec, dm->cfg->secrets_dir, key, 1, err);
+
+	free(key);
+	if (rc < 0) {
+		daemon__status_error(&c->st, "%s", err);
+		return -1;
+	}
+	if (c->notify_pending)
+		notify_event(dm->notifier, c->m, &c->sec, "manifest_invalid", c->commit, NULL,
+		    json_string_value(json_array_get(c->st.errors, 0)));
+	notify_git(dm, c->m, &c->sec, c->git_failed, json_array_size(c->st.errors) ?
+	    json_string_value(json_array_get(c->st.errors, 0)) : NULL);
+	return 0;
+}
+
+/* The manifest and the secrets give the desired state, the engine the
+ * actual one, and the diff of the two the plan. */
+static int
+cycle_plan(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	char err[ERR_LEN];
+
+	enum world_stage stage = WORLD_OK;
+
+	c->dopt.host = dm->cfg->docker_host;
+	c->dopt.timeout_ms = dm->cfg->engine_timeout;
+	if (world_load(&c->w, c->m, &c->sec, NULL, &c->dopt, &stage, err) < 0 &&
+	    stage == WORLD_SPEC) {
+		daemon__status_error(&c->st, "revision %.12s cannot be applied: %s", c->rev, err);
+		log_error("cycle", "revision %.12s cannot be applied: %s", c->rev, err);
+		return -1;
+	}
+	if (c->rev == c->commit)
+		daemon__save_good(dm, c->commit);
+	if (stage == WORLD_ENGINE) {
+		c->engine_failed = 1;
+		daemon__status_error(&c->st, "engine: %s", err);
+		log_error("engine", "%s", err);
+		return -1;
+	}
+	c->d = c->w.d;
+	c->p = c->w.p;
+	return 0;
+}
+
+/* 4. A (revision, service) that failed its gate is not retried. */
+static void
+cycle_quarantine(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	struct plan *p = c->p;
+
+	for (size_t i = 0; i < p->nservices; i++) {
+		struct plan_service *ps = &p->services[i];
+		char *reason = NULL;
+
+		if ((ps->action == PLAN_CREATE || ps->action == PLAN_RECREATE) &&
+		    journal_quarantined(dm->cycle.journal, c->rev, ps->service, &reason)) {
+			json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}",
+			    "revision", c->rev, "service", ps->service, "reason", reason));
+			ps->action = PLAN_IN_SYNC;
+			c->nquar++;
+		}
+		free(reason);
+	}
+	/* A flapping service is not healed (started or created again). */
+	c->nquar += daemon__flaps_hold(dm, p, c->rev, c->st.quarantined);
+	/* Every heal counts; too many in the window and the service is left alone. */
+	for (size_t i = 0; i < p->nservices; i++) {
+		struct plan_service *ps = &p->services[i];
+
+		if ((ps->action == PLAN_START || (ps->action == PLAN_CREATE && *dm->cycle.good &&
+		    strcmp(c->rev, dm->cycle.good) == 0 && c->fetched == 0)) &&
+		    daemon__flap_note(dm, ps->service))
+			log_warn("flapping", "service=%s healed %d times in %d minutes: no longer "
+			    "healed until a new revision or a retry", ps->service, FLAP_LIMIT,
+			    FLAP_WINDOW / 60000);
+	}
+}
+
+/* 5. Converge. */
+static int
+cycle_converge(struct cycle *c)
+{
+	struct converge_options co = CONVERGE_OPTIONS_INIT;
+	struct daemon *dm = c->dm;
+	struct bk_hook hook;
+	char err[ERR_LEN];
+
+	daemon__status_converging(dm, c->p, c->rev);
+	c->id = journal_cycle_begin(dm->cycle.journal, c->rev, c->trigger);
+	co.revision = c->rev;
+	co.stop = &dm->shared.stop;
+	co.crash_at = dm->cycle.crash_at;
+	co.concurrency = dm->cfg->concurrency;
+	co.docker = &c->dopt;
+	c->applied = 1;
+	hook.dm = dm;
+	hook.state_dir = dm->cfg->state_dir;	/* a reload waits for the cycle */
+	hook.m = c->m;
+	hook.sec = &c->sec;
+	co.backup = daemon__bk_before_deploy;
+	co.backup_payload = &hook;
+	if (converge_apply(c->d, &c->w.ds, c->p, &c->w.secrets, &co, &c->rep, err) < 0) {
+		daemon__status_error(&c->st, "converge: %s", err);
+		log_error("cycle", "%s", err);
+		journal_cycle_end(dm->cycle.journal, c->id, "error", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* What converge did: notified, journaled service by service, a failure
+ * quarantined; the outcome. */
+static void
+cycle_journal(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	const struct plan *p = c->p;
+
+	notify_rollout(dm, c->m, &c->sec, c->rev, &c->rep);
+	for (size_t i = 0; i < c->rep.nservices; i++) {
+		struct converge_service *cs = &c->rep.services[i];
+		json_t *reasons = NULL;
+
+		if (cs->outcome == CONVERGE_SKIPPED && !cs->reason)
+			continue;
+		for (size_t k = 0; k < p->nservices; k++)
+			if (strcmp(p->services[k].service, cs->service) == 0)
+				reasons = p->services[k].reasons;
+		journal_action(dm->cycle.journal, c->id, c->rev, cs->service,
+		    plan_action_name(cs->action), reasons, converge_outcome_name(cs->outcome),
+		    cs->reason, cs->ms);
+		/* A service held back because its dependency failed is held at this
+		 * revision too: rolling it out next cycle against the old dependency
+		 * is not what the commit asked for. */
+		/* So is one whose backup_before_deploy failed: trying again every
+		 * poll would take a dump each time; a fix and a retry is the way. */
+		if (cs->outcome == CONVERGE_FAILED || (cs->outcome == CONVERGE_BLOCKED &&
+		    cs->reason && (strncmp(cs->reason, "dependency '", 12) == 0 ||
+		    strncmp(cs->reason, "backup '", 8) == 0))) {
+			journal_fail(dm->cycle.journal, c->rev, cs->service, cs->reason);
+			json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}",
+			    "revision", c->rev, "service", cs->service, "reason", cs->reason ?
+			    cs->reason : ""));
+		}
+	}
+	c->out = c->rep.failed || c->nquar ? CYCLE_FAILED : CYCLE_CONVERGED;
+	if (!c->rep.failed)
+		prune_images(dm, c->d, &c->w.ds);
+	journal_cycle_end(dm->cycle.journal, c->id, cycle_outcome_name(c->out), NULL);
+	journal_revision_status(dm->cycle.journal, c->rev, c->rep.failed ? "failed" : "applied",
+	    NULL);
+}
+
+/* The end of every cycle, however far it went: the outcome logged, counted
+ * and written to status.json, and what the cycle held let go. */
+static enum cycle_outcome
+cycle_end(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	enum cycle_outcome out = c->out;
+
+	if (out != CYCLE_ERROR && json_array_size(c->st.errors))
+		out = CYCLE_ERROR;
+	json_array_extend(c->st.errors, c->bkerrors);
+	json_decref(c->bkerrors);
+	log_msg(out == CYCLE_ERROR ? LOG_ERROR : out == CYCLE_FAILED ? LOG_WARN : LOG_INFO,
+	    "cycle", "trigger=%s revision=%.12s outcome=%s", c->trigger, c->rev ? c->rev : "-",
+	    cycle_outcome_name(out));
+	daemon__metrics_cycle(dm, out, c->rev, c->git_failed, c->engine_failed,
+	    (int)json_array_size(c->st.quarantined), c->p, &c->rep);
+	if (c->p)
+		daemon__status_services(&c->st, &c->w, c->applied);
+	daemon__status_write(dm, &c->st, out);
+	converge_report_release(&c->rep);
+	world_release(&c->w);
+	secrets_release(&c->sec);
+	manifest_free(c->m);
+	return out;
+}
+
+enum cycle_outcome
+daemon_cycle(struct daemon *dm, const char *trigger)
+{
+	struct cycle c = { .dm = dm, .trigger = trigger, .dopt = DOCKER_OPTIONS_INIT,
+	    .out = CYCLE_ERROR, .id = -1 };
+	char err[ERR_LEN];
+
+	c.bkerrors = json_array();
+	daemon__status_init(&c.st);
+	if (daemon__prepare(dm, err) < 0) {
+		daemon__status_error(&c.st, "%s", err);
+		log_error("cycle", "%s", err);
+		goto out;
+	}
+	cycle_retry(&c);
+	cycle_git(&c);
+	if (cycle_manifest(&c) < 0 || cycle_secrets(&c) < 0 || cycle_plan(&c) < 0)
+		goto out;
+	cycle_quarantine(&c);
+	json_object_set_new(c.st.o, "plan", plan_json(c.p));
+	if (plan_in_sync(c.p)) {
+		c.out = c.nquar ? CYCLE_FAILED : CYCLE_IN_SYNC;
+		journal_revision_status(dm->cycle.journal, c.rev, c.nquar ? "failed" : "applied",
+		    NULL);
+		goto out;
+	}
+	if (cycle_converge(&c) == 0)
+		cycle_journal(&c);
+out:
+	return cycle_end(&c);
+}
+
+enum cycle_outcome
+daemon_once(struct daemon *dm)
+{
+	enum cycle_outcome out;
+	char err[ERR_LEN];
+
+	if (notify_start(&dm->notifier, err) < 0)
+		log_warn("start", "%s", err);
+	out = daemon_cycle(dm, "once");
+	notify_stop(dm->notifier, 15000);
+	dm->notifier = NULL;
+	return out;
+}
+
+int
+daemon_check(struct daemon *dm)
+{
+	struct status st;
+	struct manifest *m;
+	char err[ERR_LEN], commit[41];
+	int fetched, rc = 1;
+
+	daemon__status_init(&st);
+	if (daemon__prepare(dm, err) < 0 || gitsrc_poll(dm->cycle.git, dm->cfg->branch, commit,
+	    &fetched, err) < 0) {
+		fprintf(stderr, "reconcilerd: %s\n", err);
+		goto out;
+	}
+	if (!(m = manifest_at(dm, commit, &st))) {
+		fprintf(stderr, "reconcilerd: %s\n", json_string_value(json_array_get(st.errors, 0)));
+		goto out;
+	}
+	printf("reconcilerd: config ok; %s at %.12s is valid (%zu services)\n", dm->cfg->manifest,
+	    commit, m->nservices);
+	manifest_free(m);
+	rc = 0;
+out:
+	json_decref(st.o);
+	json_decref(st.errors);
+	json_decref(st.quarantined);
+	return rc;
+}

@@ -1,0 +1,266 @@
+/*
+ * daemon_int: what the files of reconciler/daemon/ share and nothing else
+ * includes: struct daemon, split by the thread that owns each part (the
+ * table below), and the daemon__ functions one file calls in another.
+ * daemon.h is the API reconcilerd.c uses.
+ */
+#ifndef RECONCILER_DAEMON_INT_H
+#define RECONCILER_DAEMON_INT_H
+
+#include "daemon.h"
+#include "cron.h"
+#include "tz.h"
+#include "util.h"
+#include "webhook.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <uv.h>
+
+struct actual;
+struct buf;
+struct converge_report;
+struct desired;
+struct docker;
+struct events;
+struct gitsrc;
+struct http_request;
+struct http_response;
+struct httpd;
+struct journal;
+struct manifest;
+struct mf_backup;
+struct world;
+struct notifier;
+struct plan;
+struct sdnotify;
+struct secrets;
+
+/* Counters for /metrics: written by the cycle, backup runs and webhooks,
+ * read by the loop, so under shared.mu. */
+#define DURATION_BUCKETS 9
+
+struct metrics {
+	unsigned long cycles[4];	/* by enum cycle_outcome */
+	unsigned long rollouts_ok, rollouts_failed, rollouts_blocked;
+	unsigned long duration_buckets[DURATION_BUCKETS];
+	double duration_sum;
+	unsigned long duration_count;
+	unsigned long git_errors, engine_errors;
+	long long last_cycle;		/* unix seconds */
+	long long last_success;		/* unix seconds of the last in-sync/converged */
+	int drifted, quarantined;
+	char revision[41];
+	unsigned long hooks[WEBHOOK_NSOURCES][WEBHOOK_NOUTCOMES];
+	struct backup_metrics {
+		char name[64];
+		unsigned long ok, failed;
+		long long last_success, last_size;
+	} backups[32];
+};
+
+/* A backup's schedule, kept on the loop. Runs go to the thread pool one at a
+ * time, so a long dump never holds more than one pool thread. */
+struct bsched {
+	char name[64];
+	struct cron cron;
+	struct tz *tz;		/* loaded by the cycle thread; read-only after */
+	time_t next;		/* unix seconds, -1: never */
+	const char *pending;	/* the trigger of a run waiting its turn, or NULL */
+	char err[ERR_LEN];	/* why it is not scheduled (tz NULL, next -1), or "" */
+	int keep;		/* a retry: the schedule in use keeps its next run */
+};
+
+/* What the run in the pool reads of the config, copied on the loop before it
+ * is queued: a reload frees the config meanwhile. */
+struct bk_conf {
+	char *state_dir, *secrets_dir, *docker_host;
+	int64_t engine_timeout;
+};
+
+#define FLAP_LIMIT	5		/* deaths ... */
+#define FLAP_WINDOW	600000		/* ... within this many ms */
+#define FLAP_SERVICES	64
+
+/* Self-heal: a service whose container dies too often is "flapping" and no
+ * longer healed until a new revision or a retry. */
+struct flap {
+	char service[64];
+	long long times[FLAP_LIMIT];	/* ring of recent deaths, ms */
+	int n, flapping;
+};
+
+/*
+ * Who owns what in struct daemon. The threads: the loop (uv_run in
+ * daemon_run: timers, signals, HTTP, the events pipe, the backup schedule);
+ * the cycle (daemon_cycle in the pool, never two at once; --once and -n run
+ * on the main thread, with no loop); one backup run at a time in the pool;
+ * converge's workers (backup_before_deploy runs a backup there); the diff
+ * workers of GET /v1/diff, which touch only copies made on the loop.
+ *
+ *   field group         owner          how the other threads may touch it
+ *   ------------------  -------------  ------------------------------------------
+ *   cfg                 the loop       the cycle reads it: SIGHUP swaps *cfg only
+ *                                      while no cycle is queued; backup runs and
+ *                                      diffs read copies made on the loop
+ *   notifier, sd        set before     any thread sends through them (both are
+ *                       uv_run         thread-safe); freed after uv_run returns
+ *   loop.*              the loop       a backup run reads bk_running, bk_trigger
+ *                                      and bkconf, the cycle reads trigger: set
+ *                                      before uv_queue_work, kept until the
+ *                                      after-callback
+ *   cycle.*             the cycle      the loop only while no cycle is queued
+ *                                      (start-up, SIGHUP, daemon_free)
+ *   shared.* but below  no one         under shared.mu, from any thread
+ *   shared.retry        the loop sets  atomic: the cycle reads and clears it in one
+ *                                      atomic_exchange, so no request is lost
+ *   shared.stop         the loop sets  the cycle and converge read it between
+ *                       it, once       steps; it only goes 0 -> 1
+ */
+struct daemon {
+	struct config *cfg;
+	struct notifier *notifier;
+	/* systemd: readiness, a STATUS= line per cycle, the watchdog (sdnotify.h) */
+	struct sdnotify *sd;
+
+	struct dm_loop {
+		uv_loop_t uv;
+		uv_timer_t poll;
+		uv_signal_t sigterm, sigint, sighup, sigusr1;
+		uv_work_t work;
+		uv_timer_t shutdown;
+		int busy;		/* a cycle is in the thread pool */
+		int errors;		/* cycles in a row that ended in error: backoff */
+		int again;		/* a trigger came while busy */
+		int stopping;
+		const char *trigger;
+		daemon_reload_fn reload;
+		void *reload_payload;
+		struct httpd *control, *web;
+		char *control_path;	/* the socket control is bound to; "" when off */
+		long long started;
+		/* Self-heal: engine events for managed containers trigger a cycle
+		 * (after a short debounce). */
+		struct events *events;
+		uv_pipe_t evpipe;
+		uv_timer_t debounce;
+		int evpipe_open;
+		uv_timer_t watchdog;
+		struct webhook_rate hook_rate;
+		int diffs;		/* GET /v1/diff jobs in the thread pool */
+		/* Backups: the loop owns the current schedule and the runner. */
+		struct bsched *bk;
+		size_t nbk;
+		uv_timer_t bktimer;
+		uv_work_t bkwork;
+		int bkbusy;
+		char bk_running[64];
+		const char *bk_trigger;
+		struct bk_conf bkconf;
+	} loop;
+
+	/* Owned by whichever thread runs the cycle; cycles never overlap. */
+	struct dm_cycle {
+		int lockfd;
+		struct gitsrc *git;
+		struct journal *journal;
+		char head[41];		/* the branch head last seen */
+		char good[41];		/* the last revision whose manifest was valid */
+		const char *crash_at;
+		char notified_invalid[41];	/* dedupe: one message per state change */
+		long long git_down_since;	/* ms, 0 while Git answers */
+		int git_down_notified;
+		json_t *bk_failed;	/* name -> why it is not scheduled */
+	} cycle;
+
+	struct dm_shared {
+		pthread_mutex_t mu;
+		struct metrics m;
+		/* the last cycle's outcome; after_work_cb reads it without mu, once
+		 * the cycle that wrote it is done */
+		enum cycle_outcome last;
+		char project[64];	/* the manifest's project, for events */
+		/* only the cycle uses the flap table today; it is under mu all the same */
+		struct flap flaps[FLAP_SERVICES];
+		char flap_head[41];	/* the head the flapping marks belong to */
+		/* Backups: the cycle hands a new schedule over when the manifest
+		 * changed; the loop takes it (daemon__bk_arm). */
+		struct bsched *bk_new;
+		size_t nbk_new;
+		int bk_handover, bk_built;
+		char *bk_src, *bk_label;	/* the manifest the schedule came from */
+		atomic_int retry;	/* sync --retry: clear quarantine first */
+		atomic_int stop;	/* set once by the loop; converge reads it
+					   between steps (converge_options.stop) */
+	} shared;
+};
+
+/* What a cycle writes to status.json: built up step by step, written once. */
+struct status {
+	json_t *o;
+	json_t *errors;
+	json_t *quarantined;
+};
+
+/* daemon.c: the object and its state directory */
+char *daemon__state_path(const struct daemon *dm, const char *name);
+char *daemon__control_socket(const struct daemon *dm);
+int daemon__lock_state(struct daemon *dm, char *err);
+int daemon__prepare(struct daemon *dm, char *err);
+void daemon__save_good(struct daemon *dm, const char *commit);
+
+/* status.c: status.json, the STATUS= line for systemd, the status page */
+void daemon__status_init(struct status *st);
+void daemon__status_error(struct status *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void daemon__status_revision(struct daemon *dm, struct status *st, const struct manifest *m,
+    const char *rev);
+void daemon__status_services(struct status *st, const struct world *w, int applied);
+void daemon__status_converging(struct daemon *dm, const struct plan *p, const char *rev);
+void daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome out);
+json_t *daemon__status_now(struct daemon *dm);
+void daemon__status_page(struct daemon *dm, struct http_response *r);
+
+/* metrics.c: the counters and the /metrics text */
+void daemon__metrics_cycle(struct daemon *dm, enum cycle_outcome out, const char *rev,
+    int git_failed, int engine_failed, int quarantined, const struct plan *p,
+    const struct converge_report *rep);
+void daemon__metrics_text(struct daemon *dm, struct buf *b);
+
+/* backups.c: backup schedules and runs */
+struct bk_hook {
+	struct daemon *dm;
+	const char *state_dir;
+	const struct manifest *m;
+	const struct secrets *sec;
+};
+int daemon__bk_before_deploy(const struct mf_backup *b, struct docker *d, char *err,
+    void *payload);
+void daemon__bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *errors);
+void daemon__bk_sched_free(struct bsched *v, size_t n);
+void daemon__bk_arm(struct daemon *dm);
+void daemon__bk_kick(struct daemon *dm);
+
+/* selfheal.c: the engine's events and flapping services */
+void daemon__selfheal_open(struct daemon *dm);
+void daemon__selfheal_close(struct daemon *dm);
+int daemon__flap_note(struct daemon *dm, const char *service);
+void daemon__flaps_clear(struct daemon *dm);
+void daemon__flaps_revision(struct daemon *dm, const char *commit);
+int daemon__flaps_hold(struct daemon *dm, struct plan *p, const char *rev, json_t *quarantined);
+
+/* hooks.c: POST /hooks/SOURCE */
+void daemon__hook(struct daemon *dm, const struct http_request *req, struct http_response *r);
+
+/* routes.c: the control socket and the listener */
+void daemon__json_body(struct http_response *r, int status, json_t *o);
+int daemon__listen(struct daemon *dm, char *err);
+
+/* loop.c: the loop */
+void daemon__schedule(struct daemon *dm, const char *trigger);
+void daemon__maybe_close(struct daemon *dm);
+
+#endif

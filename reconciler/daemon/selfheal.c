@@ -1,0 +1,187 @@
+/*
+ * selfheal: the engine's events for the containers this daemon manages start
+ * a cycle (after a short debounce), so a dead container is healed before the
+ * next poll; a service healed too often in a short window is "flapping" and
+ * left alone until a new revision or `reconcilerctl sync --retry`.
+ */
+#include "daemon_int.h"
+#include "diff.h"
+#include "docker.h"
+#include "events.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Counts one heal (a start or create of an existing service's container);
+ * returns 1 when the service just became flapping. */
+int
+daemon__flap_note(struct daemon *dm, const char *service)
+{
+	long long now = now_ms();
+	struct flap *f = NULL;
+	int newly = 0, recent = 0;
+
+	pthread_mutex_lock(&dm->shared.mu);
+	for (int i = 0; i < FLAP_SERVICES && !f; i++)
+		if (strcmp(dm->shared.flaps[i].service, service) == 0)
+			f = &dm->shared.flaps[i];
+	for (int i = 0; i < FLAP_SERVICES && !f; i++)
+		if (!dm->shared.flaps[i].service[0]) {
+			f = &dm->shared.flaps[i];
+			snprintf(f->service, sizeof(f->service), "%s", service);
+		}
+	if (f) {
+		f->times[f->n % FLAP_LIMIT] = now;
+		f->n++;
+		for (int i = 0; i < FLAP_LIMIT && i < f->n; i++)
+			if (now - f->times[i] <= FLAP_WINDOW)
+				recent++;
+		if (recent >= FLAP_LIMIT && !f->flapping)
+			newly = f->flapping = 1;
+	}
+	pthread_mutex_unlock(&dm->shared.mu);
+	return newly;
+}
+
+/* sync --retry: every service gets a fresh chance. */
+void
+daemon__flaps_clear(struct daemon *dm)
+{
+	pthread_mutex_lock(&dm->shared.mu);
+	for (int i = 0; i < FLAP_SERVICES; i++)
+		dm->shared.flaps[i].flapping = dm->shared.flaps[i].n = 0;
+	pthread_mutex_unlock(&dm->shared.mu);
+}
+
+/* A new revision gets a fresh chance. */
+void
+daemon__flaps_revision(struct daemon *dm, const char *commit)
+{
+	pthread_mutex_lock(&dm->shared.mu);
+	if (strcmp(dm->shared.flap_head, commit) != 0) {
+		for (int i = 0; i < FLAP_SERVICES; i++)
+			dm->shared.flaps[i].flapping = dm->shared.flaps[i].n = 0;
+		snprintf(dm->shared.flap_head, sizeof(dm->shared.flap_head), "%s", commit);
+	}
+	pthread_mutex_unlock(&dm->shared.mu);
+}
+
+/* A flapping service is not healed (started or created again): its start or
+ * create leaves the plan, and it joins the status's quarantined list.
+ * Returns how many entries it added there. */
+int
+daemon__flaps_hold(struct daemon *dm, struct plan *p, const char *rev, json_t *quarantined)
+{
+	int nquar = 0;
+
+	pthread_mutex_lock(&dm->shared.mu);
+	for (size_t i = 0; i < p->nservices; i++) {
+		struct plan_service *ps = &p->services[i];
+
+		for (int k = 0; k < FLAP_SERVICES; k++) {
+			if (!dm->shared.flaps[k].flapping ||
+			    strcmp(dm->shared.flaps[k].service, ps->service) != 0)
+				continue;
+			json_array_append_new(quarantined, json_pack("{s:s,s:s,s:o}", "revision",
+			    rev, "service", ps->service, "reason", json_sprintf("flapping: healed %d "
+			    "times in %d minutes; not healed again until a new revision or "
+			    "`reconcilerctl sync --retry`", FLAP_LIMIT, FLAP_WINDOW / 60000)));
+			nquar++;
+			if (ps->action == PLAN_START || ps->action == PLAN_CREATE)
+				ps->action = PLAN_IN_SYNC;
+		}
+	}
+	pthread_mutex_unlock(&dm->shared.mu);
+	return nquar;
+}
+
+static void
+debounce_cb(uv_timer_t *t)
+{
+	daemon__schedule(t->data, "event");
+}
+
+static void
+evalloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	static char buf[4096];
+
+	b->base = buf;
+	b->len = sizeof(buf);
+}
+
+static void
+evread_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct daemon *dm = s->data;
+	char *save = NULL, *line;
+
+	if (n <= 0)
+		return;
+	b->base[n < (ssize_t)b->len ? n : (ssize_t)b->len - 1] = '\0';
+	for (line = strtok_r(b->base, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' '), *svc;
+		int ours;
+
+		if (!sp || !(svc = sp + 1, sp = strchr(svc, ' ')))
+			continue;
+		*sp = '\0';
+		svc[-1] = '\0';
+		pthread_mutex_lock(&dm->shared.mu);
+		ours = strcmp(line, dm->shared.project) == 0;
+		pthread_mutex_unlock(&dm->shared.mu);
+		if (!ours)
+			continue;
+		line = svc;
+		if (dm->loop.busy) {
+			/* our own doing, most likely: look once more after */
+			dm->loop.again = 1;
+			continue;
+		}
+		log_info("event", "service=%s %s", line, sp + 1);
+		uv_timer_start(&dm->loop.debounce, debounce_cb, 1000, 0);
+	}
+}
+
+void
+daemon__selfheal_open(struct daemon *dm)
+{
+	struct docker_options o = DOCKER_OPTIONS_INIT;
+	char err[ERR_LEN];
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_warn("events", "pipe: %s", strerror(errno));
+		return;
+	}
+	uv_pipe_init(&dm->loop.uv, &dm->loop.evpipe, 0);
+	dm->loop.evpipe.data = dm;
+	uv_pipe_open(&dm->loop.evpipe, fds[0]);
+	dm->loop.evpipe_open = 1;
+	uv_read_start((uv_stream_t *)&dm->loop.evpipe, evalloc_cb, evread_cb);
+	o.host = dm->cfg->docker_host;
+	o.timeout_ms = dm->cfg->engine_timeout;
+	if (events_start(&dm->loop.events, &o, fds[1], err) < 0) {
+		log_warn("events", "%s (self-heal waits for the next poll)", err);
+		close(fds[1]);
+	}
+}
+
+/* Shutting down: the events thread detaches, the pipe and the timer close. */
+void
+daemon__selfheal_close(struct daemon *dm)
+{
+	events_stop(dm->loop.events);
+	dm->loop.events = NULL;
+	if (dm->loop.evpipe_open) {
+		uv_close((uv_handle_t *)&dm->loop.evpipe, NULL);
+		dm->loop.evpipe_open = 0;
+	}
+	uv_timer_stop(&dm->loop.debounce);
+	uv_close((uv_handle_t *)&dm->loop.debounce, NULL);
+}
