@@ -4,8 +4,7 @@
  * (pull progress, events) are decoded line by line as they arrive; exec's
  * hijacked stream uses a raw unix socket so stdin can be half-closed.
  */
-#include "docker.h"
-#include "util.h"
+#include "docker_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,10 +25,6 @@
 
 #include <curl/curl.h>
 
-#ifndef RECONCILER_VERSION
-#define RECONCILER_VERSION "0.0.0"
-#endif
-
 #define API_MIN_MINOR 41
 #define API_MAX_MINOR 44
 #define DEFAULT_SOCK "/var/run/docker.sock"
@@ -39,49 +34,6 @@
 #define ERRBODY_MAX_LEN (64u << 10)	/* error body read off the raw socket */
 #define CONFIG_MAX_LEN (1u << 20)	/* ~/.docker/config.json */
 #define IO_CHUNK (64u << 10)
-
-struct docker {
-	CURL *curl;
-	char *sock;
-	char api[16];		/* "1.41"; empty until negotiated */
-	char ping_api[16];	/* the Api-Version header of the last answer */
-	char prefix[16];	/* "/v1.41" */
-	int minor;
-	long timeout_ms;
-	size_t max_response;
-	unsigned long calls;
-	char curl_err[CURL_ERROR_SIZE];
-};
-
-/*
- * Response sinks. A buffered sink keeps the whole (capped) body; a line sink
- * decodes each complete line as JSON and hands it to line_cb, keeping only the
- * partial line. Whatever the mode, a 3xx-5xx body is buffered for its message.
- */
-enum sink_mode { SINK_BUFFER, SINK_LINES };
-
-struct sink {
-	struct docker *d;
-	enum sink_mode mode;
-	struct buf body;
-	struct buf line;
-	/* 0 go on, 1 stop (not an error), -1 fail with err filled */
-	int (*line_cb)(json_t *j, void *payload, char *err);
-	void *payload;
-	int stopped, failed, overflow;
-	char err[ERR_LEN];
-};
-
-struct req {
-	const char *method;
-	const char *path;	/* escaped, without the version prefix */
-	const char *body;
-	size_t body_len;
-	const char *header;	/* one extra header line, or NULL */
-	long timeout_ms;	/* whole exchange; 0 = none */
-	long idle_ms;		/* fail when nothing arrives for this long; 0 = none */
-	int timeout_ok;		/* a timeout ends the call normally (events) */
-};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -94,8 +46,8 @@ curl_init_once(void)
 
 
 /* ids, names, refs and signals are spliced into paths: keep them sane. */
-static int
-check_arg(const char *what, const char *s, char *err)
+int
+docker__check_arg(const char *what, const char *s, char *err)
 {
 	size_t n;
 
@@ -111,8 +63,8 @@ check_arg(const char *what, const char *s, char *err)
 }
 
 /* Percent-encodes s, keeping unreserved characters and those in keep. */
-static void
-buf_add_escaped(struct buf *b, const char *s, const char *keep)
+void
+docker__buf_add_escaped(struct buf *b, const char *s, const char *keep)
 {
 	static const char hx[] = "0123456789ABCDEF";
 
@@ -131,24 +83,24 @@ buf_add_escaped(struct buf *b, const char *s, const char *keep)
 }
 
 /* Appends "?key=value" or "&key=value". */
-static void
-query_add(struct buf *b, const char *key, const char *value)
+void
+docker__query_add(struct buf *b, const char *key, const char *value)
 {
 	buf_adds(b, memchr(b->data ? b->data : "", '?', b->len) ? "&" : "?");
 	buf_adds(b, key);
 	buf_adds(b, "=");
-	buf_add_escaped(b, value, NULL);
+	docker__buf_add_escaped(b, value, NULL);
 }
 
 /* "<prefix><escaped arg><suffix>" */
-static char *
-path_with(const char *prefix, const char *arg, const char *keep, const char *suffix)
+char *
+docker__path_with(const char *prefix, const char *arg, const char *keep, const char *suffix)
 {
 	struct buf b;
 
 	buf_init(&b, 0);
 	buf_adds(&b, prefix);
-	buf_add_escaped(&b, arg, keep);
+	docker__buf_add_escaped(&b, arg, keep);
 	buf_adds(&b, suffix);
 	return buf_detach(&b, NULL);
 }
@@ -173,8 +125,8 @@ err_clear(char *err)
 		err[0] = '\0';
 }
 
-static void
-secret_free(char *s)
+void
+docker__secret_free(char *s)
 {
 	if (s) {
 		explicit_bzero(s, strlen(s));
@@ -185,8 +137,8 @@ secret_free(char *s)
 /* ---------------------------------------------------------------- errors */
 
 /* What went wrong reaching the socket, in terms a user can act on. */
-static int
-socket_error(const struct docker *d, int e, char *err)
+int
+docker__socket_error(const struct docker *d, int e, char *err)
 {
 	struct stat st;
 
@@ -230,8 +182,8 @@ socket_error(const struct docker *d, int e, char *err)
 
 /* The engine's message from an error body: {"message": …} (returns 1) or the
  * raw text, flattened to one line (returns 0). */
-static int
-engine_message(const char *data, size_t len, char *msg, size_t msglen)
+int
+docker__engine_message(const char *data, size_t len, char *msg, size_t msglen)
 {
 	json_t *j = NULL, *m;
 	size_t i, o = 0;
@@ -268,35 +220,35 @@ engine_message(const char *data, size_t len, char *msg, size_t msglen)
  * of the engine: a socket proxy refusing the endpoint. Says which request and
  * what to do (returns -1), or returns 0 for any other answer.
  */
-static int
-proxy_denied(const char *method, const char *path, long status, const char *data, size_t len,
-    char *err)
+int
+docker__proxy_denied(const char *method, const char *path, long status, const char *data,
+    size_t len, char *err)
 {
 	char msg[ERR_LEN];
 
-	if (status != 403 || engine_message(data, len, msg, sizeof(msg)))
+	if (status != 403 || docker__engine_message(data, len, msg, sizeof(msg)))
 		return 0;
 	return errf(err, "engine denied %s %.*s (403 Forbidden: %.160s): the Docker socket proxy "
 	    "in front of the engine does not allow this endpoint; allow it (see "
 	    "docs/engine-api.md)", method, (int)strcspn(path, "?"), path, msg);
 }
 
-static int
-engine_error(const char *method, const char *path, long status, const char *data, size_t len,
-    char *err)
+int
+docker__engine_error(const char *method, const char *path, long status, const char *data,
+    size_t len, char *err)
 {
 	char msg[ERR_LEN];
 
-	if (proxy_denied(method, path, status, data, len, err) < 0)
+	if (docker__proxy_denied(method, path, status, data, len, err) < 0)
 		return -1;
-	engine_message(data, len, msg, sizeof(msg));
+	docker__engine_message(data, len, msg, sizeof(msg));
 	return errf(err, "engine: %s %s: %ld: %s", method, path, status, msg);
 }
 
 /* ---------------------------------------------------------------- HTTP via curl */
 
-static void
-sink_init(struct sink *s, struct docker *d, enum sink_mode mode)
+void
+docker__sink_init(struct docker__sink *s, struct docker *d, enum docker__sink_mode mode)
 {
 	memset(s, 0, sizeof(*s));
 	s->d = d;
@@ -305,15 +257,15 @@ sink_init(struct sink *s, struct docker *d, enum sink_mode mode)
 	buf_init(&s->line, LINE_MAX_LEN);
 }
 
-static void
-sink_release(struct sink *s)
+void
+docker__sink_release(struct docker__sink *s)
 {
 	buf_release(&s->body);
 	buf_release(&s->line);
 }
 
 static int
-line_done(struct sink *s)
+line_done(struct docker__sink *s)
 {
 	const char *p = s->line.data;
 	size_t n = s->line.len;
@@ -351,7 +303,7 @@ line_done(struct sink *s)
 }
 
 static int
-lines_feed(struct sink *s, const char *p, size_t n)
+lines_feed(struct docker__sink *s, const char *p, size_t n)
 {
 	while (n) {
 		const char *nl = memchr(p, '\n', n);
@@ -377,12 +329,12 @@ lines_feed(struct sink *s, const char *p, size_t n)
 static size_t
 sink_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct sink *s = userdata;
+	struct docker__sink *s = userdata;
 	size_t n = size * nmemb;
 	long status = 0;
 
 	curl_easy_getinfo(s->d->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (s->mode == SINK_BUFFER || status >= 300) {
+	if (s->mode == DOCKER__SINK_BUFFER || status >= 300) {
 		if (buf_add(&s->body, ptr, n) < 0) {
 			s->overflow = 1;
 			return 0;
@@ -416,8 +368,9 @@ header_cb(char *data, size_t size, size_t n, void *payload)
 
 /* One HTTP exchange. 0 when a response came back (any status, in *status),
  * -1 with err on transport failure, an overflow or a failed line callback. */
-static int
-http_do(struct docker *d, const struct req *r, struct sink *s, long *status, char *err)
+int
+docker__http_do(struct docker *d, const struct docker__req *r, struct docker__sink *s,
+    long *status, char *err)
 {
 	CURL *c = d->curl;
 	struct curl_slist *hdrs = NULL, *h;
@@ -481,8 +434,8 @@ http_do(struct docker *d, const struct req *r, struct sink *s, long *status, cha
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	if (cc == CURLE_OK) {
 		/* a last line without its newline */
-		if (s->mode == SINK_LINES && *status < 300 && s->line.len && line_done(s) < 0 &&
-		    s->failed) {
+		if (s->mode == DOCKER__SINK_LINES && *status < 300 && s->line.len &&
+		    line_done(s) < 0 && s->failed) {
 			errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
 			goto out;
 		}
@@ -510,7 +463,7 @@ http_do(struct docker *d, const struct req *r, struct sink *s, long *status, cha
 			    "overloaded or hung?)", r->method, r->path, r->timeout_ms);
 	} else if (cc == CURLE_COULDNT_CONNECT) {
 		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-		socket_error(d, os_errno ? (int)os_errno : ECONNREFUSED, err);
+		docker__socket_error(d, os_errno ? (int)os_errno : ECONNREFUSED, err);
 	} else if (cc == CURLE_PARTIAL_FILE || cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR) {
 		errf(err, "engine: %s %s: connection closed before the response was complete",
 		    r->method, r->path);
@@ -525,12 +478,12 @@ out:
 }
 
 /* A buffered JSON call. Returns the status (< 400) or -1. */
-static int
-call(struct docker *d, const char *method, const char *path, json_t *body, long timeout_ms,
+int
+docker__call(struct docker *d, const char *method, const char *path, json_t *body, long timeout_ms,
     json_t **out, long *status_out, char *err)
 {
-	struct sink s;
-	struct req r = { 0 };
+	struct docker__sink s;
+	struct docker__req r = { 0 };
 	json_error_t je;
 	char *text = NULL;
 	long status = 0;
@@ -540,7 +493,7 @@ call(struct docker *d, const char *method, const char *path, json_t *body, long 
 		*out = NULL;
 	if (status_out)
 		*status_out = 0;
-	sink_init(&s, d, SINK_BUFFER);
+	docker__sink_init(&s, d, DOCKER__SINK_BUFFER);
 	if (body && !(text = json_dumps(body, JSON_COMPACT))) {
 		errf(err, "engine: %s %s: cannot encode the request body", method, path);
 		goto out;
@@ -550,12 +503,12 @@ call(struct docker *d, const char *method, const char *path, json_t *body, long 
 	r.body = text;
 	r.body_len = text ? strlen(text) : 0;
 	r.timeout_ms = timeout_ms;
-	if (http_do(d, &r, &s, &status, err) < 0)
+	if (docker__http_do(d, &r, &s, &status, err) < 0)
 		goto out;
 	if (status_out)
 		*status_out = status;
 	if (status >= 400 || status < 200) {
-		engine_error(method, path, status, s.body.data, s.body.len, err);
+		docker__engine_error(method, path, status, s.body.data, s.body.len, err);
 		goto out;
 	}
 	if (out && s.body.len) {
@@ -571,8 +524,8 @@ call(struct docker *d, const char *method, const char *path, json_t *body, long 
 	}
 	rc = (int)status;
 out:
-	secret_free(text);	/* create bodies carry env values */
-	sink_release(&s);
+	docker__secret_free(text);	/* create bodies carry env values */
+	docker__sink_release(&s);
 	return rc;
 }
 
@@ -580,7 +533,7 @@ int
 docker_call(struct docker *d, const char *method, const char *path, json_t *body, json_t **out,
     long *status_out, char *err)
 {
-	return call(d, method, path, body, d->timeout_ms, out, status_out, err);
+	return docker__call(d, method, path, body, d->timeout_ms, out, status_out, err);
 }
 
 /* ---------------------------------------------------------------- handle */
@@ -692,11 +645,11 @@ docker_open(struct docker **out, const struct docker_options *opts, char *err)
 	/* unversioned: /_ping answers with the engine's API version in a header;
 	 * an engine that does not say is asked GET /version */
 	d->ping_api[0] = '\0';
-	if (call(d, "GET", "/_ping", NULL, d->timeout_ms, NULL, NULL, err) < 0)
+	if (docker__call(d, "GET", "/_ping", NULL, d->timeout_ms, NULL, NULL, err) < 0)
 		goto out;
 	if (d->ping_api[0])
 		v = json_pack("{s:s}", "ApiVersion", d->ping_api);
-	else if (call(d, "GET", "/version", NULL, d->timeout_ms, &v, NULL, err) < 0)
+	else if (docker__call(d, "GET", "/version", NULL, d->timeout_ms, &v, NULL, err) < 0)
 		goto out;
 	if (!json_is_object(v)) {
 		errf(err, "engine: GET /version: expected a JSON object");
@@ -756,14 +709,14 @@ docker_containers_list(struct docker *d, const char *label_filter, int all, json
 	buf_init(&p, 0);
 	buf_adds(&p, "/containers/json");
 	if (all)
-		query_add(&p, "all", "1");
+		docker__query_add(&p, "all", "1");
 	if (label_filter) {
-		if (check_arg("label filter", label_filter, err) < 0)
+		if (docker__check_arg("label filter", label_filter, err) < 0)
 			goto out;
 		filters = label_filters(label_filter);
-		query_add(&p, "filters", filters);
+		docker__query_add(&p, "filters", filters);
 	}
-	if (call(d, "GET", p.data, NULL, d->timeout_ms, out, NULL, err) < 0)
+	if (docker__call(d, "GET", p.data, NULL, d->timeout_ms, out, NULL, err) < 0)
 		goto out;
 	if (!json_is_array(*out)) {
 		json_decref(*out);
@@ -788,10 +741,10 @@ inspect(struct docker *d, const char *what, const char *arg, const char *prefix,
 	int rc = -1;
 
 	*out = NULL;
-	if (check_arg(what, arg, err) < 0)
+	if (docker__check_arg(what, arg, err) < 0)
 		return -1;
-	path = path_with(prefix, arg, keep, suffix);
-	if (call(d, "GET", path, NULL, d->timeout_ms, out, &status, err) >= 0) {
+	path = docker__path_with(prefix, arg, keep, suffix);
+	if (docker__call(d, "GET", path, NULL, d->timeout_ms, out, &status, err) >= 0) {
 		if (!json_is_object(*out)) {
 			json_decref(*out);
 			*out = NULL;
@@ -827,14 +780,15 @@ simple(struct docker *d, const char *method, const char *path, json_t *body, lon
 {
 	long status = 0;
 
-	if (call(d, method, path, body, timeout_ms, NULL, &status, err) >= 0 && status < 300)
+	if (docker__call(d, method, path, body, timeout_ms, NULL, &status, err) >= 0 &&
+	    status < 300)
 		return 0;
 	if (ok_status && status == ok_status) {
 		err_clear(err);
 		return 0;
 	}
 	if (status >= 300 && status < 400)
-		return engine_error(method, path, status, "", 0, err);
+		return docker__engine_error(method, path, status, "", 0, err);
 	return -1;
 }
 
@@ -890,14 +844,15 @@ docker_container_create(struct docker *d, const char *name, json_t *config, char
 		errf(err, "container create: the body must be a JSON object");
 		goto out;
 	}
-	if (name && check_arg("container name", name, err) < 0)
+	if (name && docker__check_arg("container name", name, err) < 0)
 		goto out;
 	buf_adds(&p, "/containers/create");
 	if (name)
-		query_add(&p, "name", name);
+		docker__query_add(&p, "name", name);
 	if (!docker_api_at_least(d, 1, 44))
 		split = split_networks(config, &rest);
-	if (call(d, "POST", p.data, split ? split : config, d->timeout_ms, &res, NULL, err) < 0)
+	if (docker__call(d, "POST", p.data, split ? split : config, d->timeout_ms, &res, NULL,
+	    err) < 0)
 		goto out;
 	id = json_string_value(json_object_get(res, "Id"));
 	if (!id || !*id) {
@@ -927,9 +882,9 @@ docker_container_start(struct docker *d, const char *id, char *err)
 	char *path;
 	int rc;
 
-	if (check_arg("container", id, err) < 0)
+	if (docker__check_arg("container", id, err) < 0)
 		return -1;
-	path = path_with("/containers/", id, NULL, "/start");
+	path = docker__path_with("/containers/", id, NULL, "/start");
 	rc = simple(d, "POST", path, NULL, d->timeout_ms, 304, err);
 	free(path);
 	return rc;
@@ -942,16 +897,16 @@ docker_container_stop(struct docker *d, const char *id, int timeout_s, char *err
 	char t[24];
 	int rc;
 
-	if (check_arg("container", id, err) < 0)
+	if (docker__check_arg("container", id, err) < 0)
 		return -1;
 	if (timeout_s < 0)
 		timeout_s = 0;
 	snprintf(t, sizeof(t), "%d", timeout_s);
 	buf_init(&p, 0);
 	buf_adds(&p, "/containers/");
-	buf_add_escaped(&p, id, NULL);
+	docker__buf_add_escaped(&p, id, NULL);
 	buf_adds(&p, "/stop");
-	query_add(&p, "t", t);
+	docker__query_add(&p, "t", t);
 	rc = simple(d, "POST", p.data, NULL, (long)timeout_s * 1000 + d->timeout_ms, 304, err);
 	buf_release(&p);
 	return rc;
@@ -963,14 +918,14 @@ docker_container_remove(struct docker *d, const char *id, int force, char *err)
 	struct buf p;
 	int rc;
 
-	if (check_arg("container", id, err) < 0)
+	if (docker__check_arg("container", id, err) < 0)
 		return -1;
 	buf_init(&p, 0);
 	buf_adds(&p, "/containers/");
-	buf_add_escaped(&p, id, NULL);
+	docker__buf_add_escaped(&p, id, NULL);
 	/* never v=1: volumes outlive their containers */
 	if (force)
-		query_add(&p, "force", "1");
+		docker__query_add(&p, "force", "1");
 	rc = simple(d, "DELETE", p.data, NULL, d->timeout_ms, 404, err);
 	buf_release(&p);
 	return rc;
@@ -982,13 +937,14 @@ docker_container_rename(struct docker *d, const char *id, const char *new_name, 
 	struct buf p;
 	int rc;
 
-	if (check_arg("container", id, err) < 0 || check_arg("new name", new_name, err) < 0)
+	if (docker__check_arg("container", id, err) < 0 ||
+	    docker__check_arg("new name", new_name, err) < 0)
 		return -1;
 	buf_init(&p, 0);
 	buf_adds(&p, "/containers/");
-	buf_add_escaped(&p, id, NULL);
+	docker__buf_add_escaped(&p, id, NULL);
 	buf_adds(&p, "/rename");
-	query_add(&p, "name", new_name);
+	docker__query_add(&p, "name", new_name);
 	rc = simple(d, "POST", p.data, NULL, d->timeout_ms, 0, err);
 	buf_release(&p);
 	return rc;
@@ -1000,14 +956,15 @@ docker_container_kill(struct docker *d, const char *id, const char *signal, char
 	struct buf p;
 	int rc;
 
-	if (check_arg("container", id, err) < 0 || (signal && check_arg("signal", signal, err) < 0))
+	if (docker__check_arg("container", id, err) < 0 ||
+	    (signal && docker__check_arg("signal", signal, err) < 0))
 		return -1;
 	buf_init(&p, 0);
 	buf_adds(&p, "/containers/");
-	buf_add_escaped(&p, id, NULL);
+	docker__buf_add_escaped(&p, id, NULL);
 	buf_adds(&p, "/kill");
 	if (signal)
-		query_add(&p, "signal", signal);
+		docker__query_add(&p, "signal", signal);
 	rc = simple(d, "POST", p.data, NULL, d->timeout_ms, 0, err);
 	buf_release(&p);
 	return rc;
@@ -1023,10 +980,11 @@ docker_container_wait(struct docker *d, const char *id, long timeout_ms, int *ex
 	int rc = -1;
 
 	*exit_code = -1;
-	if (check_arg("container", id, err) < 0)
+	if (docker__check_arg("container", id, err) < 0)
 		return -1;
-	path = path_with("/containers/", id, NULL, "/wait?condition=not-running");
-	if (call(d, "POST", path, NULL, timeout_ms > 0 ? timeout_ms : 0, &res, NULL, err) < 0)
+	path = docker__path_with("/containers/", id, NULL, "/wait?condition=not-running");
+	if (docker__call(d, "POST", path, NULL, timeout_ms > 0 ? timeout_ms : 0, &res, NULL,
+	    err) < 0)
 		goto out;
 	code = json_object_get(res, "StatusCode");
 	if (!json_is_integer(code)) {
@@ -1078,7 +1036,8 @@ docker_network_ensure(struct docker *d, const char *name, json_t *create_body_in
 	/* before 1.44 the engine happily creates a second network of the same name */
 	if (!docker_api_at_least(d, 1, 44))
 		json_object_set_new(body, "CheckDuplicate", json_true());
-	if (call(d, "POST", "/networks/create", body, d->timeout_ms, NULL, &status, err) >= 0) {
+	if (docker__call(d, "POST", "/networks/create", body, d->timeout_ms, NULL, &status,
+	    err) >= 0) {
 		rc = 1;
 	} else if (status == 409) {
 		err_clear(err);	/* created meanwhile by someone else */
@@ -1103,7 +1062,7 @@ docker_volume_ensure(struct docker *d, const char *name, json_t *create_body_in,
 		goto out;
 	}
 	body = create_body(create_body_in, name);
-	if (call(d, "POST", "/volumes/create", body, d->timeout_ms, NULL, NULL, err) >= 0)
+	if (docker__call(d, "POST", "/volumes/create", body, d->timeout_ms, NULL, NULL, err) >= 0)
 		rc = 1;
 out:
 	json_decref(cur);
@@ -1119,12 +1078,13 @@ docker_network_connect(struct docker *d, const char *network, const char *contai
 	char *path;
 	int rc;
 
-	if (check_arg("network", network, err) < 0 || check_arg("container", container, err) < 0)
+	if (docker__check_arg("network", network, err) < 0 ||
+	    docker__check_arg("container", container, err) < 0)
 		return -1;
 	body = json_pack("{s:s}", "Container", container);
 	if (json_is_object(endpoint_config))
 		json_object_set(body, "EndpointConfig", endpoint_config);
-	path = path_with("/networks/", network, NULL, "/connect");
+	path = docker__path_with("/networks/", network, NULL, "/connect");
 	rc = simple(d, "POST", path, body, d->timeout_ms, 0, err);
 	json_decref(body);
 	free(path);
@@ -1179,7 +1139,7 @@ base64_decode(const char *in)
 		if (in[i] == '=')
 			break;
 		if (!(p = strchr(b64std, in[i])) || !in[i]) {
-			secret_free(out);
+			docker__secret_free(out);
 			return NULL;
 		}
 		acc = acc << 6 | (uint32_t)(p - b64std);
@@ -1328,9 +1288,9 @@ registry_auth_header(const char *registry, char **header, char *err)
 	*header = xasprintf("X-Registry-Auth: %s", enc);
 	rc = 0;
 out:
-	secret_free(enc);
-	secret_free(text);
-	secret_free(userpass);
+	docker__secret_free(enc);
+	docker__secret_free(text);
+	docker__secret_free(userpass);
 	if (data) {
 		explicit_bzero(data, len);
 		free(data);
@@ -1361,15 +1321,15 @@ pull_line(json_t *j, void *payload, char *err)
 int
 docker_image_pull(struct docker *d, const char *ref, char *err)
 {
-	struct sink s;
-	struct req r = { 0 };
+	struct docker__sink s;
+	struct docker__req r = { 0 };
 	struct buf p;
 	json_t *img = NULL;
 	char *name = NULL, *tag = NULL, *registry = NULL, *auth = NULL;
 	long status = 0;
 	int rc = -1, have;
 
-	sink_init(&s, d, SINK_LINES);
+	docker__sink_init(&s, d, DOCKER__SINK_LINES);
 	buf_init(&p, 0);
 	if ((have = docker_image_inspect(d, ref, &img, err)) < 0)
 		goto out;
@@ -1382,14 +1342,14 @@ docker_image_pull(struct docker *d, const char *ref, char *err)
 	if (registry_auth_header(registry, &auth, err) < 0)
 		goto out;
 	buf_adds(&p, "/images/create");
-	query_add(&p, "fromImage", name);
-	query_add(&p, "tag", tag);
+	docker__query_add(&p, "fromImage", name);
+	docker__query_add(&p, "tag", tag);
 	s.line_cb = pull_line;
 	r.method = "POST";
 	r.path = p.data;
 	r.header = auth;
 	r.idle_ms = d->timeout_ms;
-	if (http_do(d, &r, &s, &status, err) < 0) {
+	if (docker__http_do(d, &r, &s, &status, err) < 0) {
 		if (s.failed)
 			errf(err, "pull '%s': %s", ref, s.err);
 		goto out;
@@ -1397,11 +1357,12 @@ docker_image_pull(struct docker *d, const char *ref, char *err)
 	if (status >= 300) {
 		char msg[ERR_LEN];
 
-		if (proxy_denied("POST", p.data, status, s.body.data, s.body.len, msg) < 0) {
+		if (docker__proxy_denied("POST", p.data, status, s.body.data, s.body.len,
+		    msg) < 0) {
 			errf(err, "pull '%s': %s", ref, msg);
 			goto out;
 		}
-		engine_message(s.body.data, s.body.len, msg, sizeof(msg));
+		docker__engine_message(s.body.data, s.body.len, msg, sizeof(msg));
 		errf(err, "pull '%s': engine: %ld: %s", ref, status, msg);
 		goto out;
 	}
@@ -1417,12 +1378,12 @@ docker_image_pull(struct docker *d, const char *ref, char *err)
 	rc = 0;
 out:
 	json_decref(img);
-	secret_free(auth);
+	docker__secret_free(auth);
 	free(name);
 	free(tag);
 	free(registry);
 	buf_release(&p);
-	sink_release(&s);
+	docker__sink_release(&s);
 	return rc;
 }
 
@@ -1447,21 +1408,21 @@ docker_events(struct docker *d, const char *label_filter, long timeout_ms,
     int (*cb)(json_t *event, void *payload), void *payload, char *err)
 {
 	struct events_ctx e = { cb, payload };
-	struct sink s;
-	struct req r = { 0 };
+	struct docker__sink s;
+	struct docker__req r = { 0 };
 	struct buf p;
 	char *filters = NULL;
 	long status = 0;
 	int rc = -1;
 
-	sink_init(&s, d, SINK_LINES);
+	docker__sink_init(&s, d, DOCKER__SINK_LINES);
 	buf_init(&p, 0);
 	buf_adds(&p, "/events");
 	if (label_filter) {
-		if (check_arg("label filter", label_filter, err) < 0)
+		if (docker__check_arg("label filter", label_filter, err) < 0)
 			goto out;
 		filters = label_filters(label_filter);
-		query_add(&p, "filters", filters);
+		docker__query_add(&p, "filters", filters);
 	}
 	s.line_cb = events_line;
 	s.payload = &e;
@@ -1469,17 +1430,17 @@ docker_events(struct docker *d, const char *label_filter, long timeout_ms,
 	r.path = p.data;
 	r.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 	r.timeout_ok = 1;
-	if (http_do(d, &r, &s, &status, err) < 0)
+	if (docker__http_do(d, &r, &s, &status, err) < 0)
 		goto out;
 	if (status >= 300) {
-		engine_error("GET", p.data, status, s.body.data, s.body.len, err);
+		docker__engine_error("GET", p.data, status, s.body.data, s.body.len, err);
 		goto out;
 	}
 	rc = s.stopped ? 1 : 0;
 out:
 	free(filters);
 	buf_release(&p);
-	sink_release(&s);
+	docker__sink_release(&s);
 	return rc;
 }
 
@@ -1576,7 +1537,7 @@ raw_connect(struct docker *d, int *out, char *err)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		e = errno;
 		close(fd);
-		return socket_error(d, e, err);
+		return docker__socket_error(d, e, err);
 	}
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
 		e = errno;
@@ -1679,7 +1640,7 @@ exec_stream(struct docker *d, const char *exec_id, const struct docker_exec_opti
 				break;
 		}
 		snprintf(path, sizeof(path), "/exec/%.64s/start", exec_id);
-		engine_error("POST", path, status, eb.data, eb.len, err);
+		docker__engine_error("POST", path, status, eb.data, eb.len, err);
 		buf_release(&eb);
 		goto out;
 	}
@@ -1797,7 +1758,7 @@ docker_exec(struct docker *d, const char *container, const struct docker_exec_op
 	*exit_code = -1;
 	memset(&o, 0, sizeof(o));
 	buf_init(&o.syserr, 4096);
-	if (check_arg("container", container, err) < 0)
+	if (docker__check_arg("container", container, err) < 0)
 		goto out;
 	if (!opts->argv || !opts->argv[0] || !*opts->argv[0]) {
 		errf(err, "exec in '%s': empty command", container);
@@ -1819,11 +1780,11 @@ docker_exec(struct docker *d, const char *container, const struct docker_exec_op
 			json_array_append_new(env, json_string(opts->env[i]));
 		json_object_set_new(body, "Env", env);
 	}
-	path = path_with("/containers/", container, NULL, "/exec");
-	if (call(d, "POST", path, body, timeout, &res, NULL, err) < 0)
+	path = docker__path_with("/containers/", container, NULL, "/exec");
+	if (docker__call(d, "POST", path, body, timeout, &res, NULL, err) < 0)
 		goto out;
 	id = json_string_value(json_object_get(res, "Id"));
-	if (!id || !*id || check_arg("exec id", id, err) < 0) {
+	if (!id || !*id || docker__check_arg("exec id", id, err) < 0) {
 		errf(err, "engine: POST %s: no exec Id in the answer", path);
 		goto out;
 	}
@@ -1835,12 +1796,13 @@ docker_exec(struct docker *d, const char *container, const struct docker_exec_op
 	}
 	/* the stream can end a moment before the engine records the exit code */
 	free(path);
-	path = path_with("/exec/", id, NULL, "/json");
+	path = docker__path_with("/exec/", id, NULL, "/json");
 	for (;;) {
 		json_t *ins = NULL, *code;
 		long left = (long)(deadline - now_ms());
 
-		if (call(d, "GET", path, NULL, left > 1000 ? left : 1000, &ins, NULL, err) < 0)
+		if (docker__call(d, "GET", path, NULL, left > 1000 ? left : 1000, &ins, NULL,
+		    err) < 0)
 			goto out;
 		code = json_object_get(ins, "ExitCode");
 		if (!json_is_true(json_object_get(ins, "Running")) && json_is_integer(code)) {
