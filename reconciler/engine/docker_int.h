@@ -94,4 +94,10 @@ int docker__proxy_denied(const char *method, const char *path, long status, cons
 int docker__engine_error(const char *method, const char *path, long status, const char *data,
     size_t len, char *err);
 
+/* Registry credentials (docker_pull.c; here for the unit test): *header is
+ * "X-Registry-Auth: <base64url of the JSON the engine takes>" for registry
+ * ("docker.io" for Docker Hub) from the docker CLI's config.json, NULL when it
+ * has none for that registry. The caller frees it with docker__secret_free. */
+int docker__registry_auth(const char *registry, char **header, char *err);
+
 #endif

@@ -1,0 +1,309 @@
+/*
+ * docker_pull: pulls an image unless the engine has it (POST /images/create,
+ * its progress stream decoded line by line), with the registry credentials the
+ * docker CLI keeps in config.json sent as X-Registry-Auth; see docker.h.
+ */
+#include "docker_int.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CONFIG_MAX_LEN (1u << 20)	/* ~/.docker/config.json */
+
+static const char b64std[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *
+base64_encode(const unsigned char *in, size_t n, const char *alphabet)
+{
+	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		*o++ = alphabet[v >> 18];
+		*o++ = alphabet[(v >> 12) & 63];
+		*o++ = alphabet[(v >> 6) & 63];
+		*o++ = alphabet[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+
+		*o++ = alphabet[v >> 18];
+		*o++ = alphabet[(v >> 12) & 63];
+		*o++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Standard alphabet, padding optional; NULL if malformed. */
+static char *
+base64_decode(const char *in)
+{
+	size_t n = strlen(in), o = 0;
+	char *out = xmalloc(n / 4 * 3 + 4);
+	uint32_t acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p;
+
+		if (in[i] == '=')
+			break;
+		if (!(p = strchr(b64std, in[i])) || !in[i]) {
+			docker__secret_free(out);
+			return NULL;
+		}
+		acc = acc << 6 | (uint32_t)(p - b64std);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Registry host of a reference, the way docker names it ("docker.io" for Hub). */
+static char *
+ref_registry(const char *ref)
+{
+	const char *slash = strchr(ref, '/');
+
+	if (slash) {
+		char *first = xstrndup(ref, (size_t)(slash - ref));
+
+		if (strchr(first, '.') || strchr(first, ':') || strcmp(first, "localhost") == 0)
+			return first;
+		free(first);
+	}
+	return xstrdup("docker.io");
+}
+
+/* "name[:tag][@digest]" -> fromImage name and tag (the digest wins), as the
+ * docker CLI sends them. */
+static void
+ref_split(const char *ref, char **name, char **tag)
+{
+	const char *at = strchr(ref, '@'), *end = at ? at : ref + strlen(ref);
+	const char *slash = NULL, *colon = NULL, *p;
+
+	for (p = ref; p < end; p++) {
+		if (*p == '/')
+			slash = p;
+		else if (*p == ':')
+			colon = p;
+	}
+	if (colon && slash && colon < slash)
+		colon = NULL;
+	*name = xstrndup(ref, (size_t)((colon ? colon : end) - ref));
+	if (at)
+		*tag = xstrdup(at + 1);
+	else if (colon)
+		*tag = xstrndup(colon + 1, (size_t)(end - colon - 1));
+	else
+		*tag = xstrdup("latest");
+}
+
+/* An auths key ("https://host/v1/", "host") reduced to its host. */
+static int
+auth_key_matches(const char *key, const char *registry)
+{
+	static const char *const hub[] = { "docker.io", "index.docker.io", "registry-1.docker.io" };
+	size_t n;
+
+	if (strncmp(key, "https://", 8) == 0)
+		key += 8;
+	else if (strncmp(key, "http://", 7) == 0)
+		key += 7;
+	n = strcspn(key, "/");
+	if (strcmp(registry, "docker.io") == 0) {
+		for (size_t i = 0; i < sizeof(hub) / sizeof(hub[0]); i++)
+			if (strlen(hub[i]) == n && strncmp(key, hub[i], n) == 0)
+				return 1;
+		return 0;
+	}
+	return strlen(registry) == n && strncmp(key, registry, n) == 0;
+}
+
+/* "X-Registry-Auth: …" for registry from the docker CLI's config, or NULL. */
+int
+docker__registry_auth(const char *registry, char **header, char *err)
+{
+	const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME"), *key;
+	char *path = NULL, *data = NULL, *userpass = NULL, *text = NULL, *enc = NULL;
+	json_t *cfg = NULL, *auths, *entry, *found = NULL, *ac = NULL;
+	const char *user = NULL, *pass = NULL, *token;
+	json_error_t je;
+	struct stat st;
+	size_t len;
+	int rc = -1;
+
+	*header = NULL;
+	if (dir && *dir)
+		path = xasprintf("%s/config.json", dir);
+	else if (home && *home)
+		path = xasprintf("%s/.docker/config.json", home);
+	else
+		return 0;
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		rc = 0;
+		goto out;
+	}
+	if (file_read(path, CONFIG_MAX_LEN, &data, &len, err) < 0)
+		goto out;
+	if (!(cfg = json_loadb(data, len, 0, &je))) {
+		errf(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		goto out;
+	}
+	auths = json_object_get(cfg, "auths");
+	json_object_foreach(auths, key, entry) {
+		if (json_is_object(entry) && auth_key_matches(key, registry)) {
+			found = entry;
+			break;
+		}
+	}
+	if (!found) {
+		rc = 0;
+		goto out;
+	}
+	ac = json_object();
+	if ((token = json_string_value(json_object_get(found, "auth"))) && *token) {
+		char *colon;
+
+		if (!(userpass = base64_decode(token)) || !(colon = strchr(userpass, ':'))) {
+			errf(err, "%s: auths.\"%s\".auth: expected base64 of 'user:password'", path,
+			    key);
+			goto out;
+		}
+		*colon = '\0';
+		user = userpass;
+		pass = colon + 1;
+	} else {
+		user = json_string_value(json_object_get(found, "username"));
+		pass = json_string_value(json_object_get(found, "password"));
+	}
+	if (user)
+		json_object_set_new(ac, "username", json_string(user));
+	if (pass)
+		json_object_set_new(ac, "password", json_string(pass));
+	if ((token = json_string_value(json_object_get(found, "identitytoken"))))
+		json_object_set_new(ac, "identitytoken", json_string(token));
+	json_object_set_new(ac, "serveraddress", json_string(strcmp(registry, "docker.io") == 0 ?
+	    "https://index.docker.io/v1/" : registry));
+	if (!(text = json_dumps(ac, JSON_COMPACT))) {
+		errf(err, "cannot encode registry credentials");
+		goto out;
+	}
+	enc = base64_encode((const unsigned char *)text, strlen(text), b64url);
+	*header = xasprintf("X-Registry-Auth: %s", enc);
+	rc = 0;
+out:
+	docker__secret_free(enc);
+	docker__secret_free(text);
+	docker__secret_free(userpass);
+	if (data) {
+		explicit_bzero(data, len);
+		free(data);
+	}
+	json_decref(ac);
+	json_decref(cfg);
+	free(path);
+	return rc;
+}
+
+static int
+pull_line(json_t *j, void *payload, char *err)
+{
+	json_t *e = json_object_get(j, "error");
+	const char *msg;
+
+	(void)payload;
+	if (!e)
+		return 0;
+	msg = json_string_value(e);
+	if (!msg)
+		msg = json_string_value(json_object_get(json_object_get(j, "errorDetail"),
+		    "message"));
+	errf(err, "%s", msg && *msg ? msg : "the engine reported an error");
+	return -1;
+}
+
+int
+docker_image_pull(struct docker *d, const char *ref, char *err)
+{
+	struct docker__sink s;
+	struct docker__req r = { 0 };
+	struct buf p;
+	json_t *img = NULL;
+	char *name = NULL, *tag = NULL, *registry = NULL, *auth = NULL;
+	long status = 0;
+	int rc = -1, have;
+
+	docker__sink_init(&s, d, DOCKER__SINK_LINES);
+	buf_init(&p, 0);
+	if ((have = docker_image_inspect(d, ref, &img, err)) < 0)
+		goto out;
+	if (have == 0) {
+		rc = 0;
+		goto out;
+	}
+	ref_split(ref, &name, &tag);
+	registry = ref_registry(name);
+	if (docker__registry_auth(registry, &auth, err) < 0)
+		goto out;
+	buf_adds(&p, "/images/create");
+	docker__query_add(&p, "fromImage", name);
+	docker__query_add(&p, "tag", tag);
+	s.line_cb = pull_line;
+	r.method = "POST";
+	r.path = p.data;
+	r.header = auth;
+	r.idle_ms = d->timeout_ms;
+	if (docker__http_do(d, &r, &s, &status, err) < 0) {
+		if (s.failed)
+			errf(err, "pull '%s': %s", ref, s.err);
+		goto out;
+	}
+	if (status >= 300) {
+		char msg[ERR_LEN];
+
+		if (docker__proxy_denied("POST", p.data, status, s.body.data, s.body.len,
+		    msg) < 0) {
+			errf(err, "pull '%s': %s", ref, msg);
+			goto out;
+		}
+		docker__engine_message(s.body.data, s.body.len, msg, sizeof(msg));
+		errf(err, "pull '%s': engine: %ld: %s", ref, status, msg);
+		goto out;
+	}
+	/* the stream can end early without an error line: check the result */
+	json_decref(img);
+	img = NULL;
+	if ((have = docker_image_inspect(d, ref, &img, err)) < 0)
+		goto out;
+	if (have) {
+		errf(err, "pull '%s': the engine ended the pull but does not have the image", ref);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(img);
+	docker__secret_free(auth);
+	free(name);
+	free(tag);
+	free(registry);
+	buf_release(&p);
+	docker__sink_release(&s);
+	return rc;
+}
