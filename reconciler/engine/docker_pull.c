@@ -12,36 +12,30 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #define CONFIG_MAX_LEN (1u << 20)	/* ~/.docker/config.json */
 
 static const char b64std[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/*
+ * base64url with '=' padding, as the engine decodes X-Registry-Auth (Go's
+ * base64.URLEncoding): OpenSSL's encoding with the two characters that
+ * differ swapped. n is small (a few credentials, from a capped file).
+ */
 static char *
-base64_encode(const unsigned char *in, size_t n, const char *alphabet)
+base64url_encode(const unsigned char *in, size_t n)
 {
-	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
+	char *out = xmalloc((n + 2) / 3 * 4 + 1);
 
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-
-		*o++ = alphabet[v >> 18];
-		*o++ = alphabet[(v >> 12) & 63];
-		*o++ = alphabet[(v >> 6) & 63];
-		*o++ = alphabet[v & 63];
+	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	for (char *p = out; *p; p++) {
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '/')
+			*p = '_';
 	}
-	if (i < n) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
-
-		*o++ = alphabet[v >> 18];
-		*o++ = alphabet[(v >> 12) & 63];
-		*o++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
 	return out;
 }
 
@@ -205,7 +199,7 @@ docker__registry_auth(const char *registry, char **header, char *err)
 		errf(err, "cannot encode registry credentials");
 		goto out;
 	}
-	enc = base64_encode((const unsigned char *)text, strlen(text), b64url);
+	enc = base64url_encode((const unsigned char *)text, strlen(text));
 	*header = xasprintf("X-Registry-Auth: %s", enc);
 	rc = 0;
 out:
