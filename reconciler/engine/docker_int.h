@@ -2,6 +2,18 @@
  * docker_int: what the files of the Engine API client share and nobody else
  * may use: the handle's definition, the response sinks, one HTTP exchange, the
  * buffered JSON call, request paths and the engine's error messages.
+ *
+ * The client's files, one role each. Plain request/response calls go through
+ * the handle's one curl easy handle; streaming answers (pull progress, events)
+ * are decoded line by line as they arrive; exec's hijacked stream uses a raw
+ * unix socket so stdin can be half-closed.
+ *   docker_transport.c  the handle: open, API version negotiation, the curl
+ *                       exchange, response buffering, error messages
+ *   docker_api.c        containers, image inspect, networks, volumes, events
+ *   docker_pull.c       image pulls with the docker CLI's registry credentials
+ *   docker_exec.c       exec: the raw upgraded connection and its stream
+ *   docker_demux.c      the multiplexed stdout/stderr stream decoder (pure)
+ *   docker_container.c  a container decoded from the engine's JSON (pure)
  */
 #ifndef RECONCILER_DOCKER_INT_H
 #define RECONCILER_DOCKER_INT_H

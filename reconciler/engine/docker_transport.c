@@ -1,26 +1,23 @@
 /*
- * docker: the Engine API client; see docker.h. Plain request/response calls go
- * through one curl easy handle (connection kept alive); streaming answers
- * (pull progress, events) are decoded line by line as they arrive; exec's
- * hijacked stream uses a raw unix socket so stdin can be half-closed.
+ * docker_transport: the Engine API client's handle and its road to the engine:
+ * docker_open (the socket, the API version negotiation), one HTTP exchange
+ * through the handle's curl easy handle (connection kept alive) with its
+ * response sinks (a capped buffer, or JSON lines decoded as a stream arrives),
+ * the buffered JSON call, request paths, and the error messages users read.
  */
 #include "docker_int.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
