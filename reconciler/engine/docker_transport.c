@@ -339,6 +339,58 @@ header_cb(char *data, size_t size, size_t n, void *payload)
 	return len;
 }
 
+/* What the end of an exchange means: 0 when a response came back (or a
+ * stream stopped or ran its time as asked), else -1 with the message a user
+ * reads. */
+static int
+http_outcome(struct docker *d, const struct docker__req *r, struct docker__sink *s,
+    CURLcode cc, long status, long connect_ms, char *err)
+{
+	long os_errno = 0;
+	int rc = -1;
+
+	if (cc == CURLE_OK) {
+		/* a last line without its newline */
+		if (s->mode == DOCKER__SINK_LINES && status < 300 && s->line.len &&
+		    line_done(s) < 0 && s->failed) {
+			errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
+			return -1;
+		}
+		rc = 0;
+	/* NOLINTNEXTLINE(bugprone-branch-clone): one branch per outcome, as documented */
+	} else if (cc == CURLE_WRITE_ERROR && s->stopped) {
+		rc = 0;
+	} else if (cc == CURLE_WRITE_ERROR && s->failed) {
+		errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
+	} else if (cc == CURLE_WRITE_ERROR && s->overflow) {
+		errf(err, "engine: %s %s: response larger than %zu bytes", r->method, r->path,
+		    s->body.max);
+	} else if (cc == CURLE_OPERATION_TIMEDOUT && r->timeout_ok && status == 200) {
+		rc = 0;	/* the stream was open and simply ran its time */
+	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		if (status == 0 && !s->body.len && d->curl_err[0] &&
+		    strstr(d->curl_err, "onnect"))
+			errf(err, "cannot connect to the docker engine at '%s' within %ld ms "
+			    "(is dockerd hung?)", d->sock, connect_ms);
+		else if (r->idle_ms > 0 && !r->timeout_ms)
+			errf(err, "engine: %s %s: nothing received for %ld ms", r->method,
+			    r->path, r->idle_ms);
+		else
+			errf(err, "engine: %s %s: no complete answer within %ld ms (is dockerd "
+			    "overloaded or hung?)", r->method, r->path, r->timeout_ms);
+	} else if (cc == CURLE_COULDNT_CONNECT) {
+		curl_easy_getinfo(d->curl, CURLINFO_OS_ERRNO, &os_errno);
+		docker__socket_error(d, os_errno ? (int)os_errno : ECONNREFUSED, err);
+	} else if (cc == CURLE_PARTIAL_FILE || cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR) {
+		errf(err, "engine: %s %s: connection closed before the response was complete",
+		    r->method, r->path);
+	} else {
+		errf(err, "engine: %s %s: %s", r->method, r->path,
+		    d->curl_err[0] ? d->curl_err : curl_easy_strerror(cc));
+	}
+	return rc;
+}
+
 /* One HTTP exchange. 0 when a response came back (any status, in *status),
  * -1 with err on transport failure, an overflow or a failed line callback. */
 int
@@ -348,7 +400,7 @@ docker__http_do(struct docker *d, const struct docker__req *r, struct docker__si
 	CURL *c = d->curl;
 	struct curl_slist *hdrs = NULL, *h;
 	char *url = NULL;
-	long os_errno = 0, connect_ms;
+	long connect_ms;
 	CURLcode cc;
 	int rc = -1;
 
@@ -405,45 +457,7 @@ docker__http_do(struct docker *d, const struct docker__req *r, struct docker__si
 	d->calls++;
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	if (cc == CURLE_OK) {
-		/* a last line without its newline */
-		if (s->mode == DOCKER__SINK_LINES && *status < 300 && s->line.len &&
-		    line_done(s) < 0 && s->failed) {
-			errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
-			goto out;
-		}
-		rc = 0;
-	/* NOLINTNEXTLINE(bugprone-branch-clone): one branch per outcome, as documented */
-	} else if (cc == CURLE_WRITE_ERROR && s->stopped) {
-		rc = 0;
-	} else if (cc == CURLE_WRITE_ERROR && s->failed) {
-		errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
-	} else if (cc == CURLE_WRITE_ERROR && s->overflow) {
-		errf(err, "engine: %s %s: response larger than %zu bytes", r->method, r->path,
-		    s->body.max);
-	} else if (cc == CURLE_OPERATION_TIMEDOUT && r->timeout_ok && *status == 200) {
-		rc = 0;	/* the stream was open and simply ran its time */
-	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
-		if (*status == 0 && !s->body.len && d->curl_err[0] &&
-		    strstr(d->curl_err, "onnect"))
-			errf(err, "cannot connect to the docker engine at '%s' within %ld ms "
-			    "(is dockerd hung?)", d->sock, connect_ms);
-		else if (r->idle_ms > 0 && !r->timeout_ms)
-			errf(err, "engine: %s %s: nothing received for %ld ms", r->method,
-			    r->path, r->idle_ms);
-		else
-			errf(err, "engine: %s %s: no complete answer within %ld ms (is dockerd "
-			    "overloaded or hung?)", r->method, r->path, r->timeout_ms);
-	} else if (cc == CURLE_COULDNT_CONNECT) {
-		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-		docker__socket_error(d, os_errno ? (int)os_errno : ECONNREFUSED, err);
-	} else if (cc == CURLE_PARTIAL_FILE || cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR) {
-		errf(err, "engine: %s %s: connection closed before the response was complete",
-		    r->method, r->path);
-	} else {
-		errf(err, "engine: %s %s: %s", r->method, r->path,
-		    d->curl_err[0] ? d->curl_err : curl_easy_strerror(cc));
-	}
+	rc = http_outcome(d, r, s, cc, *status, connect_ms, err);
 out:
 	curl_slist_free_all(hdrs);
 	free(url);
