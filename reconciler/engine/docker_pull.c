@@ -6,7 +6,6 @@
 #include "docker_int.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,33 +38,33 @@ base64url_encode(const unsigned char *in, size_t n)
 	return out;
 }
 
-/* Standard alphabet, padding optional; NULL if malformed. */
+/*
+ * Standard alphabet, padding optional; NULL if malformed. Nothing after the
+ * first '=' is read; a last group of 2 or 3 characters gives 1 or 2 bytes, a
+ * lone last character none. OpenSSL decodes whole groups only: a short last
+ * group is completed with 'A's (zero bits) and its output cut back.
+ */
 static char *
 base64_decode(const char *in)
 {
-	size_t n = strlen(in), o = 0;
-	char *out = xmalloc(n / 4 * 3 + 4);
-	uint32_t acc = 0;
-	int bits = 0;
+	size_t n = strcspn(in, "="), whole = n - n % 4, o = whole / 4 * 3;
+	unsigned char *out, last[4] = { 'A', 'A', 'A', 'A' };
 
-	for (size_t i = 0; i < n; i++) {
-		const char *p;
-
-		if (in[i] == '=')
-			break;
-		if (!(p = strchr(b64std, in[i])) || !in[i]) {
-			docker__secret_free(out);
-			return NULL;
-		}
-		acc = acc << 6 | (uint32_t)(p - b64std);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
+	if (strspn(in, b64std) < n)
+		return NULL;
+	out = xmalloc(n / 4 * 3 + 4);
+	if (whole && EVP_DecodeBlock(out, (const unsigned char *)in, (int)whole) < 0) {
+		explicit_bzero(out, n / 4 * 3 + 4);
+		free(out);
+		return NULL;
+	}
+	if (n % 4 > 1) {
+		memcpy(last, in + whole, n % 4);
+		EVP_DecodeBlock(out + o, last, 4);
+		o += n % 4 - 1;
 	}
 	out[o] = '\0';
-	return out;
+	return (char *)out;
 }
 
 /* Registry host of a reference, the way docker names it ("docker.io" for Hub). */
