@@ -1,0 +1,115 @@
+/*
+ * docker_int: what the files of the Engine API client share and nobody else
+ * may use: the handle's definition, the response sinks, one HTTP exchange, the
+ * buffered JSON call, request paths and the engine's error messages.
+ *
+ * The client's files, one role each. Plain request/response calls go through
+ * the handle's one curl easy handle; streaming answers (pull progress, events)
+ * are decoded line by line as they arrive; exec's hijacked stream uses a raw
+ * unix socket so stdin can be half-closed.
+ *   docker_transport.c  the handle: open, API version negotiation, the curl
+ *                       exchange, response buffering, error messages
+ *   docker_api.c        containers, image inspect, networks, volumes, events
+ *   docker_pull.c       image pulls with the docker CLI's registry credentials
+ *   docker_exec.c       exec: the raw upgraded connection and its stream
+ *   docker_demux.c      the multiplexed stdout/stderr stream decoder (pure)
+ *   docker_container.c  a container decoded from the engine's JSON (pure)
+ */
+#ifndef RECONCILER_DOCKER_INT_H
+#define RECONCILER_DOCKER_INT_H
+
+#include "docker.h"
+#include "util.h"
+
+#include <curl/curl.h>
+
+#ifndef RECONCILER_VERSION
+#define RECONCILER_VERSION "0.0.0"
+#endif
+
+struct docker {
+	CURL *curl;
+	char *sock;
+	char api[16];		/* "1.41"; empty until negotiated */
+	char ping_api[16];	/* the Api-Version header of the last answer */
+	char prefix[16];	/* "/v1.41" */
+	int minor;
+	long timeout_ms;
+	size_t max_response;
+	unsigned long calls;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+/*
+ * Response sinks. A buffered sink keeps the whole (capped) body; a line sink
+ * decodes each complete line as JSON and hands it to line_cb, keeping only the
+ * partial line. Whatever the mode, a 3xx-5xx body is buffered for its message.
+ */
+enum docker__sink_mode { DOCKER__SINK_BUFFER, DOCKER__SINK_LINES };
+
+struct docker__sink {
+	struct docker *d;
+	enum docker__sink_mode mode;
+	struct buf body;
+	struct buf line;
+	/* 0 go on, 1 stop (not an error), -1 fail with err filled */
+	int (*line_cb)(json_t *j, void *payload, char *err);
+	void *payload;
+	int stopped, failed, overflow;
+	char err[ERR_LEN];
+};
+
+struct docker__req {
+	const char *method;
+	const char *path;	/* escaped, without the version prefix */
+	const char *body;
+	size_t body_len;
+	const char *header;	/* one extra header line, or NULL */
+	long timeout_ms;	/* whole exchange; 0 = none */
+	long idle_ms;		/* fail when nothing arrives for this long; 0 = none */
+	int timeout_ok;		/* a timeout ends the call normally (events) */
+};
+
+void docker__sink_init(struct docker__sink *s, struct docker *d, enum docker__sink_mode mode);
+void docker__sink_release(struct docker__sink *s);
+/* One HTTP exchange. 0 when a response came back (any status, in *status),
+ * -1 with err on transport failure, an overflow or a failed line callback. */
+int docker__http_do(struct docker *d, const struct docker__req *r, struct docker__sink *s,
+    long *status, char *err);
+/* A buffered JSON call. Returns the status (< 400) or -1; on a 4xx/5xx the
+ * status is in *status_out, with the engine's message in err. */
+int docker__call(struct docker *d, const char *method, const char *path, json_t *body,
+    long timeout_ms, json_t **out, long *status_out, char *err);
+
+/* Request paths. ids, names, refs and signals are spliced into paths:
+ * check_arg refuses empty, overlong and control characters. */
+int docker__check_arg(const char *what, const char *s, char *err);
+/* Percent-encodes s, keeping unreserved characters and those in keep. */
+void docker__buf_add_escaped(struct buf *b, const char *s, const char *keep);
+/* Appends "?key=value" or "&key=value". */
+void docker__query_add(struct buf *b, const char *key, const char *value);
+/* "<prefix><escaped arg><suffix>" (caller frees) */
+char *docker__path_with(const char *prefix, const char *arg, const char *keep,
+    const char *suffix);
+/* Wipes a string that held credentials or env values, then frees it. */
+void docker__secret_free(char *s);
+
+/* Error messages. socket_error: what went wrong reaching the socket, in terms
+ * a user can act on. engine_message: the engine's message from an error body
+ * (1 when it was {"message": …}, 0 for raw text). proxy_denied: -1 with a
+ * message when a 403 came from a socket proxy, else 0. engine_error: the
+ * message for any 3xx-5xx answer. Those that fill err return -1. */
+int docker__socket_error(const struct docker *d, int e, char *err);
+int docker__engine_message(const char *data, size_t len, char *msg, size_t msglen);
+int docker__proxy_denied(const char *method, const char *path, long status, const char *data,
+    size_t len, char *err);
+int docker__engine_error(const char *method, const char *path, long status, const char *data,
+    size_t len, char *err);
+
+/* Registry credentials (docker_pull.c; here for the unit test): *header is
+ * "X-Registry-Auth: <base64url of the JSON the engine takes>" for registry
+ * ("docker.io" for Docker Hub) from the docker CLI's config.json, NULL when it
+ * has none for that registry. The caller frees it with docker__secret_free. */
+int docker__registry_auth(const char *registry, char **header, char *err);
+
+#endif
