@@ -77,8 +77,8 @@ secrets_read(const struct secrets *s, const char *name, int trim, char **value, 
 static void
 resolve_one(const struct secrets *s, const char *name, struct secretmap *out)
 {
-	char err[ERR_LEN], *data;
-	size_t len;
+	char err[ERR_LEN], *data = NULL;
+	size_t len = 0;
 
 	if (secretmap_has(out, name))
 		return;
