@@ -167,14 +167,17 @@ daemon__status_services(struct status *st, const struct world *w, int applied)
 	char err[ERR_LEN];
 
 	if (applied) {
-		if (w->backend->list(w->d, ds->m->project, &fresh, err) < 0) {
+		if (world_relist(w, &fresh, &now, err) < 0) {
 			log_warn("status", "services not listed: %s", err);
+			actual_release(&fresh);
 			return;
 		}
 		a = &fresh;
+	} else {
+		diff_compute(&now, ds, a);
 	}
 	json_object_set_new(st->o, "services", actual_services_json(a, ds->m, ds->m->project));
-	if (diff_compute(&now, ds, a) == 0)
+	if (now)
 		json_object_set_new(st->o, "drift", plan_json(now));
 	plan_free(now);
 	actual_release(&fresh);
