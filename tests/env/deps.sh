@@ -12,7 +12,7 @@ RT_DEPS=(
 	# build
 	gcc make pkg-config clang
 	libgit2-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libuv1-dev
-	libsqlite3-dev libssl-dev zlib1g-dev
+	libsqlite3-dev libssl-dev zlib1g-dev libseccomp-dev
 	# tests
 	libcmocka-dev
 	docker.io docker-registry busybox-static git
