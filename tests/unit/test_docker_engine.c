@@ -35,11 +35,12 @@ test_engine_errors(void **state)
 {
 	json_t *body, *out = NULL;
 	char err[ERR_LEN], *id = NULL, *id2 = NULL, *path;
-	const char *name = made("container", "dup"), *ghost;
+	const char *name, *ghost;
 	long status = 0;
 
 	(void)state;
-	NEED_ENGINE();
+	NEED_ENGINE();	/* before anything is allocated: a skip frees nothing */
+	name = made("container", "dup");
 	ghost = "rt-docker-no-such-container";
 	assert_int_equal(docker_container_start(engine, ghost, err), -1);
 	assert_string_equal(err, "engine: POST /containers/rt-docker-no-such-container/start: "
@@ -123,13 +124,16 @@ test_engine_permission(void **state)
 static void
 test_engine_networks(void **state)
 {
-	const char *net_a = made("network", "na"), *net_b = made("network", "nb");
-	const char *c1 = made("container", "nets1"), *c2 = made("container", "nets2");
+	const char *net_a, *net_b, *c1, *c2;
 	json_t *body, *ins = NULL, *nets;
 	char err[ERR_LEN], *id = NULL;
 
 	(void)state;
-	NEED_ENGINE();
+	NEED_ENGINE();	/* before anything is allocated: a skip frees nothing */
+	net_a = made("network", "na");
+	net_b = made("network", "nb");
+	c1 = made("container", "nets1");
+	c2 = made("container", "nets2");
 	assert_int_equal(docker_network_ensure(engine, net_a, NULL, err), 1);
 	assert_int_equal(docker_network_ensure(engine, net_b, NULL, err), 1);
 	/* NetworkMode names the primary network, even when it is not listed first */

@@ -20,15 +20,18 @@ ensure_twice(int (*fn)(struct docker *, const char *, json_t *, char *), const c
 static void
 test_engine_ensure(void **state)
 {
-	const char *net = made("network", "ens-net"), *vol = made("volume", "ens-vol");
-	json_t *nb = json_pack("{s:s,s:b,s:o}", "Driver", "bridge", "Internal", 1, "Labels",
-	    test_labels());
-	json_t *vb = json_pack("{s:o}", "Labels", test_labels()), *list = NULL;
+	const char *net, *vol;
+	json_t *nb, *vb, *list = NULL;
 	char err[ERR_LEN], *path;
 	long status;
 
 	(void)state;
-	NEED_ENGINE();
+	NEED_ENGINE();	/* before anything is allocated: a skip frees nothing */
+	net = made("network", "ens-net");
+	vol = made("volume", "ens-vol");
+	nb = json_pack("{s:s,s:b,s:o}", "Driver", "bridge", "Internal", 1, "Labels",
+	    test_labels());
+	vb = json_pack("{s:o}", "Labels", test_labels());
 	assert_int_equal(ensure_twice(docker_network_ensure, net, nb), 0);
 	assert_int_equal(ensure_twice(docker_volume_ensure, vol, vb), 0);
 	/* exactly one network of that name (1.41 would happily make two) */
@@ -106,9 +109,7 @@ http_get(const char *url, struct buf *out)
 static void
 test_engine_lifecycle(void **state)
 {
-	const char *net_a = made("network", "front"), *net_b = made("network", "back");
-	const char *vol = made("volume", "data"), *name = made("container", "web");
-	const char *renamed = made("container", "web-renamed");
+	const char *net_a, *net_b, *vol, *name, *renamed;
 	const char *const sh_argv[] = { "sh", "-c", "echo out1; echo err1 >&2; echo out2; exit 3",
 		NULL };
 	const char *const data_argv[] = { "sh", "-c", "id -u; echo $FOO > /data/f; cat /data/f",
@@ -132,7 +133,12 @@ test_engine_lifecycle(void **state)
 	FILE *f;
 
 	(void)state;
-	NEED_ENGINE();
+	NEED_ENGINE();	/* before anything is allocated: a skip frees nothing */
+	net_a = made("network", "front");
+	net_b = made("network", "back");
+	vol = made("volume", "data");
+	name = made("container", "web");
+	renamed = made("container", "web-renamed");
 	html = xasprintf("%s/index.html", tmpdir);
 	f = fopen(html, "w");
 	assert_non_null(f);
@@ -373,16 +379,19 @@ test_engine_lifecycle(void **state)
 static void
 test_engine_wait_kill(void **state)
 {
-	const char *exits = made("container", "exits"), *sleeper = made("container", "sleeper");
-	json_t *b1 = json_pack("{s:s,s:[s,s,s],s:o}", "Image", image, "Cmd", "sh", "-c", "exit 7",
-	    "Labels", test_labels());
-	json_t *b2 = json_pack("{s:s,s:[s,s],s:o}", "Image", image, "Cmd", "sleep", "600",
-	    "Labels", test_labels());
+	const char *exits, *sleeper;
+	json_t *b1, *b2;
 	char err[ERR_LEN], *id1 = NULL, *id2 = NULL;
 	int code = -1;
 
 	(void)state;
-	NEED_ENGINE();
+	NEED_ENGINE();	/* before anything is allocated: a skip frees nothing */
+	exits = made("container", "exits");
+	sleeper = made("container", "sleeper");
+	b1 = json_pack("{s:s,s:[s,s,s],s:o}", "Image", image, "Cmd", "sh", "-c", "exit 7",
+	    "Labels", test_labels());
+	b2 = json_pack("{s:s,s:[s,s],s:o}", "Image", image, "Cmd", "sleep", "600",
+	    "Labels", test_labels());
 	assert_int_equal(docker_container_create(engine, exits, b1, &id1, err), 0);
 	assert_int_equal(docker_container_start(engine, id1, err), 0);
 	assert_int_equal(docker_container_wait(engine, id1, 10000, &code, err), 0);
