@@ -136,8 +136,23 @@ out:
 	return rc;
 }
 
-/* The optional HTTP probe, run inside the container (the reconciler never
- * talks to container addresses): busybox or GNU wget, status from its output. */
+/*
+ * The optional HTTP probe, run inside the container (the reconciler never
+ * talks to container addresses) with the image's wget, busybox's or GNU's,
+ * and only the options both have. No -T: Debian 12's busybox 1.35 is built
+ * without wget's timeout and dies of SIGSEGV when given one. The time limit
+ * of an attempt is the reconciler's own, the exec's; the engine cannot stop
+ * an exec, so a wget that never gets an answer may linger in the container.
+ */
+#define PROBE_ATTEMPT_MS 10000
+#define PROBE_MIN_ATTEMPT_MS 2000
+
+enum probe_result {
+	PROBE_PASSED,
+	PROBE_FAILED,	/* this attempt: try again while time is left */
+	PROBE_NO_WGET,	/* the image cannot run a probe: no retry helps */
+};
+
 struct probe_out {
 	struct buf text;
 };
@@ -147,6 +162,7 @@ probe_collect(int stream, const char *data, size_t len, void *payload)
 {
 	struct probe_out *po = payload;
 
+	(void)stream;
 	buf_add(&po->text, data, len);	/* capped: excess is dropped */
 	return 0;
 }
@@ -168,34 +184,79 @@ probe_status(const char *text)
 	return status;
 }
 
-static int
-probe_once(struct docker *d, const char *id, const struct mf_probe *pr, char *err)
+/* wget's last message (not a header line, which -S indents), on one line,
+ * printable, at most n - 1 bytes: what the container said, for the error. */
+static void
+probe_last_message(const char *text, char *out, size_t n)
+{
+	const char *p = text, *best = NULL, *best_end = NULL;
+	size_t k = 0;
+
+	while (*p) {
+		const char *e = strchr(p, '\n');
+
+		if (!e)
+			e = p + strlen(p);
+		if (e > p && *p != ' ' && *p != '\r') {
+			best = p;
+			best_end = e;
+		}
+		p = *e ? e + 1 : e;
+	}
+	for (p = best; p && p < best_end && k + 1 < n; p++)
+		if (*p != '\r')
+			out[k++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+	out[k] = '\0';
+}
+
+static enum probe_result
+probe_once(struct docker *d, const char *id, const struct mf_probe *pr, long limit_ms,
+    char *err)
 {
 	struct docker_exec_options eo = DOCKER_EXEC_OPTIONS_INIT;
 	struct probe_out po;
 	char *url = xasprintf("http://127.0.0.1:%d%s", pr->port, pr->path);
-	const char *argv[] = { "wget", "-S", "-q", "-O", "/dev/null", "-T", "5", url, NULL };
-	int code = -1, status, rc = -1;
+	const char *argv[] = { "wget", "-S", "-q", "-O", "/dev/null", url, NULL };
+	char said[241];
+	enum probe_result rc = PROBE_FAILED;
+	long long t0 = now_ms();
+	int code = -1, status;
 
 	buf_init(&po.text, 16384);
 	eo.argv = argv;
 	eo.output = probe_collect;
 	eo.payload = &po;
-	eo.timeout_ms = 10000;
-	if (docker_exec(d, id, &eo, &code, err) < 0)
+	eo.timeout_ms = limit_ms;
+	if (docker_exec(d, id, &eo, &code, err) < 0) {
+		char why[ERR_LEN];
+
+		snprintf(why, sizeof(why), "%s", err);
+		if (now_ms() - t0 >= limit_ms)
+			errf(err, "HTTP probe %s: no answer within %ld s (the reconciler's limit "
+			    "of one attempt; the image's wget may linger in the container)", url,
+			    limit_ms / 1000);
+		else
+			errf(err, "HTTP probe %s: %s", url, why);
 		goto out;
+	}
+	probe_last_message(po.text.data ? po.text.data : "", said, sizeof(said));
 	if (code == 126 || code == 127) {
-		errf(err, "the HTTP probe needs wget in the image (exec exited %d)", code);
+		errf(err, "the HTTP probe needs wget in the image: running 'wget' in the "
+		    "container exited %d%s%s; add busybox's or GNU wget to the image, or remove "
+		    "the probe", code, said[0] ? ": " : "", said);
+		rc = PROBE_NO_WGET;
 		goto out;
 	}
 	status = probe_status(po.text.data ? po.text.data : "");
-	if (status == pr->status) {
-		rc = 0;
-	} else if (status < 0) {
-		errf(err, "HTTP probe %s: no answer (wget exited %d)", url, code);
-	} else {
+	if (status == pr->status)
+		rc = PROBE_PASSED;
+	else if (status >= 0)
 		errf(err, "HTTP probe %s: status %d, expected %d", url, status, pr->status);
-	}
+	else if (code > 128)
+		errf(err, "HTTP probe %s: the image's wget died of signal %d", url, code - 128);
+	else
+		errf(err, "HTTP probe %s: no answer (wget exited %d%s%s)", url, code,
+		    said[0] ? ": " : "", said);
 out:
 	buf_release(&po.text);
 	free(url);
@@ -208,9 +269,16 @@ gate_probe(struct docker *d, const char *id, const struct mf_probe *pr, char *er
 	long long deadline = now_ms() + pr->timeout;
 
 	for (;;) {
-		if (probe_once(d, id, pr, err) == 0)
+		long long left = deadline - now_ms();
+		long limit = left < PROBE_ATTEMPT_MS ? (long)left : PROBE_ATTEMPT_MS;
+		enum probe_result r;
+
+		/* the last attempt gets a fair chance, even past the probe's timeout */
+		r = probe_once(d, id, pr, limit > PROBE_MIN_ATTEMPT_MS ? limit :
+		    PROBE_MIN_ATTEMPT_MS, err);
+		if (r == PROBE_PASSED)
 			return 0;
-		if (strstr(err, "needs wget") || now_ms() + pr->interval > deadline)
+		if (r == PROBE_NO_WGET || now_ms() + pr->interval > deadline)
 			return -1;
 		sleep_ms(pr->interval);
 	}
