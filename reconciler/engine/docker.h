@@ -164,6 +164,22 @@ int docker_demux_finish(const struct docker_demux *m, char *err);
 int docker_events(struct docker *d, const char *label_filter, long timeout_ms,
     int (*cb)(json_t *event, void *payload), void *payload, char *err);
 
+/* The same, with what a follower that reopens the stream needs. */
+struct docker_events_options {
+	const char *label;	/* only objects with this label; NULL: all */
+	/* "SECONDS.NANOSECONDS" (the engine's clock): the engine first replays
+	 * the events it still holds from then on (inclusive); NULL: live only */
+	const char *since;
+	long timeout_ms;	/* 0: no limit */
+	int (*event)(json_t *event, void *payload);	/* required */
+	/* NULL: a line that is not an event (over 1 MiB, not JSON) fails the
+	 * stream; else it is skipped and said here */
+	void (*skipped)(const char *why, void *payload);
+	void *payload;
+};
+#define DOCKER_EVENTS_OPTIONS_INIT { NULL, NULL, 0, NULL, NULL, NULL }
+int docker_events_follow(struct docker *d, const struct docker_events_options *o, char *err);
+
 /* A container decoded from a GET /containers/json item or from a
  * GET /containers/{id}/json result. Pure; safe on hostile input. */
 struct docker_container {

@@ -430,8 +430,7 @@ docker_network_connect(struct docker *d, const char *network, const char *contai
 /* ---------------------------------------------------------------- events */
 
 struct events_ctx {
-	int (*cb)(json_t *event, void *payload);
-	void *payload;
+	const struct docker_events_options *o;
 };
 
 static int
@@ -440,14 +439,34 @@ events_line(json_t *j, void *payload, char *err)
 	struct events_ctx *e = payload;
 
 	(void)err;
-	return e->cb(j, e->payload) ? 1 : 0;
+	return e->o->event(j, e->o->payload) ? 1 : 0;
+}
+
+static void
+events_skipped(const char *why, void *payload)
+{
+	struct events_ctx *e = payload;
+
+	e->o->skipped(why, e->o->payload);
 }
 
 int
 docker_events(struct docker *d, const char *label_filter, long timeout_ms,
     int (*cb)(json_t *event, void *payload), void *payload, char *err)
 {
-	struct events_ctx e = { cb, payload };
+	struct docker_events_options o = DOCKER_EVENTS_OPTIONS_INIT;
+
+	o.label = label_filter;
+	o.timeout_ms = timeout_ms;
+	o.event = cb;
+	o.payload = payload;
+	return docker_events_follow(d, &o, err);
+}
+
+int
+docker_events_follow(struct docker *d, const struct docker_events_options *o, char *err)
+{
+	struct events_ctx e = { o };
 	struct docker__sink s;
 	struct docker__req r = { 0 };
 	struct buf p;
@@ -458,17 +477,24 @@ docker_events(struct docker *d, const char *label_filter, long timeout_ms,
 	docker__sink_init(&s, d, DOCKER__SINK_LINES);
 	buf_init(&p, 0);
 	buf_adds(&p, "/events");
-	if (label_filter) {
-		if (docker__check_arg("label filter", label_filter, err) < 0)
+	if (o->since) {
+		if (docker__check_arg("events since", o->since, err) < 0)
 			goto out;
-		filters = label_filters(label_filter);
+		docker__query_add(&p, "since", o->since);
+	}
+	if (o->label) {
+		if (docker__check_arg("label filter", o->label, err) < 0)
+			goto out;
+		filters = label_filters(o->label);
 		docker__query_add(&p, "filters", filters);
 	}
 	s.line_cb = events_line;
+	if (o->skipped)
+		s.skip_cb = events_skipped;
 	s.payload = &e;
 	r.method = "GET";
 	r.path = p.data;
-	r.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+	r.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
 	r.timeout_ok = 1;
 	if (docker__http_do(d, &r, &s, &status, err) < 0)
 		goto out;

@@ -19,6 +19,7 @@
 #define RECONCILER_DOCKER_INT_H
 
 #include "docker.h"
+#include "linesplit.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -44,6 +45,8 @@ struct docker {
  * Response sinks. A buffered sink keeps the whole (capped) body; a line sink
  * decodes each complete line as JSON and hands it to line_cb, keeping only the
  * partial line. Whatever the mode, a 3xx-5xx body is buffered for its message.
+ * A line that is not JSON, or longer than the bound, fails the stream, unless
+ * skip_cb is set: it is then told why and the stream goes on.
  */
 enum docker__sink_mode { DOCKER__SINK_BUFFER, DOCKER__SINK_LINES };
 
@@ -51,9 +54,10 @@ struct docker__sink {
 	struct docker *d;
 	enum docker__sink_mode mode;
 	struct buf body;
-	struct buf line;
+	struct linesplit lines;
 	/* 0 go on, 1 stop (not an error), -1 fail with err filled */
 	int (*line_cb)(json_t *j, void *payload, char *err);
+	void (*skip_cb)(const char *why, void *payload);
 	void *payload;
 	int stopped, failed, overflow;
 	char err[ERR_LEN];

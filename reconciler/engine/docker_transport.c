@@ -227,21 +227,45 @@ docker__sink_init(struct docker__sink *s, struct docker *d, enum docker__sink_mo
 	s->d = d;
 	s->mode = mode;
 	buf_init(&s->body, d->max_response);
-	buf_init(&s->line, LINE_MAX_LEN);
+	linesplit_init(&s->lines, LINE_MAX_LEN);
 }
 
 void
 docker__sink_release(struct docker__sink *s)
 {
 	buf_release(&s->body);
-	buf_release(&s->line);
+	linesplit_release(&s->lines);
+}
+
+/* A line that cannot be an event or a progress message: skipped when the
+ * caller said so, else the end of the stream. */
+static int
+line_bad(struct docker__sink *s, const char *why)
+{
+	if (s->skip_cb) {
+		s->skip_cb(why, s->payload);
+		return 0;
+	}
+	errf(s->err, "%s", why);
+	s->failed = 1;
+	return -1;
 }
 
 static int
-line_done(struct docker__sink *s)
+line_long(size_t len, void *payload)
 {
-	const char *p = s->line.data;
-	size_t n = s->line.len;
+	char why[128];
+
+	snprintf(why, sizeof(why), "a line of the stream is longer than %u bytes (%zu)",
+	    LINE_MAX_LEN, len);
+	return line_bad(payload, why);
+}
+
+static int
+line_done(char *p, size_t n, void *payload)
+{
+	struct docker__sink *s = payload;
+	char why[ERR_LEN];
 	json_error_t je;
 	json_t *j;
 	int r;
@@ -252,16 +276,12 @@ line_done(struct docker__sink *s)
 	}
 	while (n && isspace((unsigned char)p[n - 1]))
 		n--;
-	if (!n) {
-		buf_reset(&s->line);
+	if (!n)
 		return 0;
-	}
 	if (!(j = json_loadb(p, n, 0, &je))) {
-		errf(s->err, "malformed JSON line in the stream: %s", je.text);
-		s->failed = 1;
-		return -1;
+		snprintf(why, sizeof(why), "malformed JSON line in the stream: %s", je.text);
+		return line_bad(s, why);
 	}
-	buf_reset(&s->line);
 	r = s->line_cb(j, s->payload, s->err);
 	json_decref(j);
 	if (r < 0) {
@@ -271,30 +291,6 @@ line_done(struct docker__sink *s)
 	if (r > 0) {
 		s->stopped = 1;
 		return -1;
-	}
-	return 0;
-}
-
-static int
-lines_feed(struct docker__sink *s, const char *p, size_t n)
-{
-	while (n) {
-		const char *nl = memchr(p, '\n', n);
-		size_t k = nl ? (size_t)(nl - p) : n;
-
-		if (buf_add(&s->line, p, k) < 0) {
-			errf(s->err, "a line of the stream is longer than %u bytes", LINE_MAX_LEN);
-			s->failed = 1;
-			return -1;
-		}
-		p += k;
-		n -= k;
-		if (nl) {
-			p++;
-			n--;
-			if (line_done(s) < 0)
-				return -1;
-		}
 	}
 	return 0;
 }
@@ -314,7 +310,7 @@ sink_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 		}
 		return n;
 	}
-	return lines_feed(s, ptr, n) < 0 ? 0 : n;
+	return linesplit_feed(&s->lines, ptr, n, line_done, line_long, s) != 0 ? 0 : n;
 }
 
 /* Keeps the engine's Api-Version header: GET /_ping carries it, which makes
@@ -351,8 +347,8 @@ http_outcome(struct docker *d, const struct docker__req *r, struct docker__sink 
 
 	if (cc == CURLE_OK) {
 		/* a last line without its newline */
-		if (s->mode == DOCKER__SINK_LINES && status < 300 && s->line.len &&
-		    line_done(s) < 0 && s->failed) {
+		if (s->mode == DOCKER__SINK_LINES && status < 300 &&
+		    linesplit_finish(&s->lines, line_done, line_long, s) != 0 && s->failed) {
 			errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
 			return -1;
 		}

@@ -7,12 +7,17 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define EVENTS_STREAM_MS 5000	/* a stream's life: the stop flag is seen within it */
+#define NS 1000000000LL
 
 struct events {
 	pthread_t tid;
@@ -20,7 +25,55 @@ struct events {
 	char *host;
 	int fd;
 	atomic_int stop;
+	struct events_cursor cursor;	/* the thread's own */
 };
+
+/* The event's time in nanoseconds (timeNano, else time); 0 if it has none. */
+static long long
+event_ns(json_t *event)
+{
+	json_int_t tn = json_integer_value(json_object_get(event, "timeNano"));
+	json_int_t t = json_integer_value(json_object_get(event, "time"));
+
+	if (tn > 0)
+		return (long long)tn;
+	if (t > 0 && t < LLONG_MAX / NS)
+		return (long long)t * NS;
+	return 0;
+}
+
+void
+events_cursor_open(struct events_cursor *c, long long now_ns, char *since, size_t n)
+{
+	if (c->ns <= 0) {
+		c->ns = now_ns > 0 ? now_ns : 0;
+		c->same = 0;
+	}
+	c->skip = c->same;
+	/* nine digits: the engine reads the fraction as nanoseconds */
+	snprintf(since, n, "%lld.%09lld", c->ns / NS, c->ns % NS);
+}
+
+int
+events_cursor_note(struct events_cursor *c, json_t *event)
+{
+	long long t = event_ns(event);
+
+	if (t <= 0 || t < c->ns)
+		return 0;	/* no time, or a live one a bit out of order: new */
+	if (t > c->ns) {
+		c->ns = t;
+		c->same = 1;
+		c->skip = 0;
+		return 0;
+	}
+	if (c->skip > 0) {
+		c->skip--;	/* replayed: the last stream saw it */
+		return 1;
+	}
+	c->same++;
+	return 0;
+}
 
 int
 events_relevant(json_t *event, char *project, size_t plen, char *service, size_t slen,
@@ -37,6 +90,8 @@ events_relevant(json_t *event, char *project, size_t plen, char *service, size_t
 
 	if (!type || strcmp(type, "container") != 0 || !act || !svc || !*svc || !proj || !*proj)
 		return 0;
+	if (strlen(proj) >= plen || strlen(svc) >= slen)
+		return 0;	/* not a name of ours (at most 63 bytes), never cut short */
 	if (role && strcmp(role, ROLE_PRIMARY) != 0)
 		return 0;	/* hooks exit by design */
 	if (name && strlen(name) > 5 && strcmp(name + strlen(name) - 5, "-next") == 0)
@@ -70,6 +125,8 @@ on_event(json_t *event, void *payload)
 
 	if (ev->stop)
 		return 1;
+	if (events_cursor_note(&ev->cursor, event))
+		return 0;
 	if (!events_relevant(event, proj, sizeof(proj), svc, sizeof(svc), act, sizeof(act)))
 		return 0;
 	n = snprintf(line, sizeof(line), "%s %s %s\n", proj, svc, act);
@@ -77,6 +134,42 @@ on_event(json_t *event, void *payload)
 	if (write(ev->fd, line, (size_t)n) < 0 && errno == EPIPE)
 		return 1;
 	return 0;
+}
+
+static void
+on_skipped(const char *why, void *payload)
+{
+	(void)payload;
+	log_warn("events", "skipped a line of the engine's event stream: %s", why);
+}
+
+static long long
+realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * NS + ts.tv_nsec;
+}
+
+/* One stream, from where the last one ended: -1 on error. */
+static int
+follow(struct events *ev, struct docker *d, int *connected, char *err)
+{
+	struct docker_events_options o = DOCKER_EVENTS_OPTIONS_INIT;
+	char since[48];
+
+	events_cursor_open(&ev->cursor, realtime_ns(), since, sizeof(since));
+	if (!*connected)
+		log_info("events", "following the engine's events (since %s)", since);
+	*connected = 1;
+	o.label = LABEL_PROJECT;
+	o.since = since;
+	o.timeout_ms = EVENTS_STREAM_MS;
+	o.event = on_event;
+	o.skipped = on_skipped;
+	o.payload = ev;
+	return docker_events_follow(d, &o, err);
 }
 
 static void *
@@ -99,12 +192,9 @@ run(void *arg)
 			backoff = backoff < 30000 ? backoff * 2 : 30000;
 			continue;
 		}
-		if (!connected)
-			log_info("events", "following the engine's events");
-		connected = 1;
 		backoff = 1000;
 		/* a bounded stream, reopened: the stop flag is seen within it */
-		rc = docker_events(d, LABEL_PROJECT, 5000, on_event, ev, err);
+		rc = follow(ev, d, &connected, err);
 		docker_free(d);
 		if (rc < 0 && !ev->stop) {
 			log_warn("events", "stream: %s", err);
