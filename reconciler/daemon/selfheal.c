@@ -8,12 +8,14 @@
 #include "diff.h"
 #include "docker.h"
 #include "events.h"
+#include "linesplit.h"
 #include "log.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -106,52 +108,94 @@ debounce_cb(uv_timer_t *t)
 	daemon__schedule(t->data, "event");
 }
 
+/*
+ * The loop's end of the events pipe: whole lines "PROJECT SERVICE ACTION",
+ * however the reads cut them (a line may straddle two reads), and a line
+ * over the bound skipped whole (the thread writes lines of at most ~300
+ * bytes: a longer one is not from it).
+ */
+#define EVLINE_MAX 1024
+
+struct evreader {
+	struct daemon *dm;
+	struct linesplit lines;
+	char buf[4096];
+};
+
 static void
 evalloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-	static char buf[4096];
+	struct evreader *r = h->data;
 
-	b->base = buf;
-	b->len = sizeof(buf);
+	(void)suggested;
+	b->base = r->buf;
+	b->len = sizeof(r->buf);
+}
+
+static int
+evline_long(size_t len, void *payload)
+{
+	(void)payload;
+	log_warn("events", "skipped a line of %zu bytes from the events thread (more than %d)",
+	    len, EVLINE_MAX);
+	return 0;
+}
+
+static int
+evline(char *line, size_t len, void *payload)
+{
+	struct daemon *dm = payload;
+	char *sp = strchr(line, ' '), *svc;
+	int ours;
+
+	(void)len;
+	if (!sp || !(svc = sp + 1, sp = strchr(svc, ' ')))
+		return 0;
+	*sp = '\0';
+	svc[-1] = '\0';
+	pthread_mutex_lock(&dm->shared.mu);
+	ours = strcmp(line, dm->shared.project) == 0;
+	pthread_mutex_unlock(&dm->shared.mu);
+	if (!ours)
+		return 0;
+	if (dm->loop.busy) {
+		/* our own doing, most likely: look once more after */
+		dm->loop.again = 1;
+		return 0;
+	}
+	log_info("event", "service=%s %s", svc, sp + 1);
+	uv_timer_start(&dm->loop.debounce, debounce_cb, 1000, 0);
+	return 0;
 }
 
 static void
 evread_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
-	struct daemon *dm = s->data;
-	char *save = NULL, *line;
+	struct evreader *r = s->data;
 
-	if (n <= 0)
+	if (n < 0) {
+		/* the thread is gone: a line it left unfinished is not one */
+		linesplit_reset(&r->lines);
+		uv_read_stop(s);
 		return;
-	b->base[n < (ssize_t)b->len ? n : (ssize_t)b->len - 1] = '\0';
-	for (line = strtok_r(b->base, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *sp = strchr(line, ' '), *svc;
-		int ours;
-
-		if (!sp || !(svc = sp + 1, sp = strchr(svc, ' ')))
-			continue;
-		*sp = '\0';
-		svc[-1] = '\0';
-		pthread_mutex_lock(&dm->shared.mu);
-		ours = strcmp(line, dm->shared.project) == 0;
-		pthread_mutex_unlock(&dm->shared.mu);
-		if (!ours)
-			continue;
-		line = svc;
-		if (dm->loop.busy) {
-			/* our own doing, most likely: look once more after */
-			dm->loop.again = 1;
-			continue;
-		}
-		log_info("event", "service=%s %s", line, sp + 1);
-		uv_timer_start(&dm->loop.debounce, debounce_cb, 1000, 0);
 	}
+	linesplit_feed(&r->lines, b->base, (size_t)n, evline, evline_long, r->dm);
+}
+
+static void
+evpipe_closed(uv_handle_t *h)
+{
+	struct evreader *r = h->data;
+
+	linesplit_release(&r->lines);
+	free(r);
 }
 
 void
 daemon__selfheal_open(struct daemon *dm)
 {
 	struct docker_options o = DOCKER_OPTIONS_INIT;
+	struct evreader *r;
 	char err[ERR_LEN];
 	int fds[2];
 
@@ -159,8 +203,11 @@ daemon__selfheal_open(struct daemon *dm)
 		log_warn("events", "pipe: %s", strerror(errno));
 		return;
 	}
+	r = xcalloc(1, sizeof(*r));
+	r->dm = dm;
+	linesplit_init(&r->lines, EVLINE_MAX);
 	uv_pipe_init(&dm->loop.uv, &dm->loop.evpipe, 0);
-	dm->loop.evpipe.data = dm;
+	dm->loop.evpipe.data = r;
 	uv_pipe_open(&dm->loop.evpipe, fds[0]);
 	dm->loop.evpipe_open = 1;
 	uv_read_start((uv_stream_t *)&dm->loop.evpipe, evalloc_cb, evread_cb);
@@ -179,7 +226,7 @@ daemon__selfheal_close(struct daemon *dm)
 	events_stop(dm->loop.events);
 	dm->loop.events = NULL;
 	if (dm->loop.evpipe_open) {
-		uv_close((uv_handle_t *)&dm->loop.evpipe, NULL);
+		uv_close((uv_handle_t *)&dm->loop.evpipe, evpipe_closed);
 		dm->loop.evpipe_open = 0;
 	}
 	uv_timer_stop(&dm->loop.debounce);
