@@ -81,3 +81,9 @@ check "the gap: its die event is seen once ($n)" test "$n" -eq 1
 check "no line of the stream was skipped" \
 	test -z "$(dl_log_since 0 | grep 'skipped a line')"
 dl_daemon_stop 60
+if [ "${DL_DAEMON_RC:-x}" = 0 ]; then
+	ok "the daemon exits 0 on SIGTERM (in a sanitizer build: no leak)"
+else
+	fail "the daemon exits 0 on SIGTERM (exit ${DL_DAEMON_RC:-?})"
+	grep -E 'ERROR|SUMMARY|#[0-9]+ ' "$DL_LOG" | head -30 | sed 's/^/#   /'
+fi
