@@ -45,7 +45,9 @@ event_ns(json_t *event)
 void
 events_cursor_open(struct events_cursor *c, long long now_ns, char *since, size_t n)
 {
-	if (c->ns <= 0) {
+	/* nothing seen yet; or the clock was set back (the last event looks more
+	 * than a second ahead): from now, or what comes meanwhile would wait */
+	if (c->ns <= 0 || (now_ns > 0 && now_ns < c->ns - NS)) {
 		c->ns = now_ns > 0 ? now_ns : 0;
 		c->same = 0;
 	}

@@ -34,7 +34,7 @@ struct events_cursor {
 #define EVENTS_CURSOR_INIT { 0, 0, 0 }
 /* Before a stream opens: the since value for it, "SECONDS.NANOSECONDS".
  * Nothing seen yet: since now_ns (the host's clock, the engine's too), the
- * time the first stream opens. */
+ * time the first stream opens; so too when the clock was set back. */
 void events_cursor_open(struct events_cursor *c, long long now_ns, char *since, size_t n);
 /* An event of the stream: 1 when it was seen in an earlier stream (skip it),
  * 0 when it is new (the cursor moves on to it). */

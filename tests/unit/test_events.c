@@ -224,6 +224,7 @@ test_split_finish_reset_stop(void **state)
 /* ---------------------------------------------------------------- cursor */
 
 #define T0 1700000000000000000LL
+#define NOW (T0 + 10 * 1000000000LL)	/* the host's clock: after every event */
 
 static json_t *
 event_at(long long ns)
@@ -268,14 +269,14 @@ test_cursor(void **state)
 	assert_int_equal(note(&c, T0 + 1500000000LL), 0);
 	/* a live event a little out of order is new, and the cursor stays */
 	assert_int_equal(note(&c, T0 + 300), 0);
-	events_cursor_open(&c, T0, since, sizeof(since));
+	events_cursor_open(&c, NOW, since, sizeof(since));
 	assert_string_equal(since, "1700000001.500000000");
 	assert_int_equal(note(&c, T0 + 1500000000LL), 1);
 	assert_int_equal(note(&c, T0 + 1600000000LL), 0);
 	/* an engine that gives whole seconds only */
 	e = json_pack("{s:s,s:I}", "Action", "die", "time", (json_int_t)1700000002);
 	assert_int_equal(events_cursor_note(&c, e), 0);
-	events_cursor_open(&c, T0, since, sizeof(since));
+	events_cursor_open(&c, NOW, since, sizeof(since));
 	assert_string_equal(since, "1700000002.000000000");
 	assert_int_equal(events_cursor_note(&c, e), 1);
 	json_decref(e);
@@ -283,8 +284,12 @@ test_cursor(void **state)
 	e = json_pack("{s:s}", "Action", "die");
 	assert_int_equal(events_cursor_note(&c, e), 0);
 	json_decref(e);
-	events_cursor_open(&c, T0, since, sizeof(since));
+	events_cursor_open(&c, NOW, since, sizeof(since));
 	assert_string_equal(since, "1700000002.000000000");
+	/* the clock set back by an hour: from now, or the gap would be missed */
+	events_cursor_open(&c, T0 + 2 * 1000000000LL - 3600 * 1000000000LL, since,
+	    sizeof(since));
+	assert_string_equal(since, "1699996402.000000000");
 }
 
 /* ---------------------------------------------------------------- drift */
