@@ -11,6 +11,7 @@ ROUNDS=${PUSH_ROUNDS:-3}
 
 g() { git -c user.name=t -c user.email=t@localhost -c init.defaultBranch=main "$@"; }
 digest() { printf '%064x' "$1"; }
+sound() { g --git-dir="$1" fsck --no-progress >/dev/null 2>&1; }
 
 # one repository per URL form, each with a manifest of N services
 setup() { # DIR
@@ -90,7 +91,7 @@ for form in path file; do
 	check "$form remote: every push that said pushed is in main's history (lost: $lost)" test "$lost" = 0
 	check "$form remote: every other one failed, saying the branch moved ($unclear unclear)" \
 		test "$unclear" = 0
-	check "$form remote: the remote repository is sound" g --git-dir="$d/remote.git" fsck --no-progress >/dev/null 2>&1
+	check "$form remote: the remote repository is sound" sound "$d/remote.git"
 done
 
 # The work tree is behind the remote before the push: refused before anything is sent.

@@ -17,7 +17,7 @@ services:
   app:
     image: $IMG_SLEEPER
 EOT
-rev=$(dl_commit_push "auth: one service")
+dl_commit_push "auth: one service" >/dev/null
 
 token=tok-$RANDOM$RANDOM-SECRET-51c2e8
 printf '%s\n' "$token" >"$E2E_TMP/token"
