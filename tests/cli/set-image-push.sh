@@ -7,7 +7,7 @@
 tmp=$(mktemp -d /tmp/rt-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 N=${PUSH_N:-8}
-ROUNDS=${PUSH_ROUNDS:-3}
+ROUNDS=${PUSH_ROUNDS:-2}
 
 g() { git -c user.name=t -c user.email=t@localhost -c init.defaultBranch=main "$@"; }
 digest() { printf '%064x' "$1"; }
