@@ -409,7 +409,8 @@ reclone(struct gitsrc *g, const char *branch, char *err)
 		errf(err, "cannot move '%s' aside: %s", g->dir, strerror(errno));
 	} else if (rename(fresh, g->dir) < 0) {
 		errf(err, "cannot rename '%s' to '%s': %s", fresh, g->dir, strerror(errno));
-		rename(old, g->dir);
+		/* put back; if that fails too, the next poll clones into dir anew */
+		(void)rename(old, g->dir);
 	} else {
 		rmtree(old);
 		rc = 0;
