@@ -6,6 +6,7 @@
 
 _reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup version'
 _reconcilerctl_source_opts='-f --file --repo --ref --path --secrets-dir --state-dir -H --host --socket'
+_reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts'
 
 _reconcilerctl_opts() { # COMMAND: its options
 	case $1 in
@@ -49,7 +50,7 @@ _reconcilerctl() {
 		fi
 		case $w in
 		-f | --file | --repo | --ref | --path | --secrets-dir | --state-dir | -H | --host | \
-			--socket | -m | --message | --author | --remote | --token-file | --ssh-key | \
+			--socket | --config | -m | --message | --author | --remote | --token-file | --ssh-key | \
 			--known-hosts | --revision | -j | --concurrency | -p | --project | --timeout | \
 			--limit | -o | --output | --image | --base-dir) ((i++)) ;;
 		-*) ;;
@@ -75,7 +76,7 @@ _reconcilerctl() {
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return 0
 		;;
-	--socket | --token-file | --ssh-key | --known-hosts | -o | --output)
+	--socket | --config | --token-file | --ssh-key | --known-hosts | -o | --output)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return 0
 		;;

@@ -1,10 +1,12 @@
 /*
  * Where a command's manifest and engine come from (cli_source.h): -f or
- * --repo, the secrets and the daemon's HMAC key, the engine at -H, and the
- * plan they make together.
+ * --repo (with the daemon's Git credentials and host-key pinning), the
+ * secrets and the daemon's HMAC key, the engine at -H, and the plan they make
+ * together.
  */
 #include "cli.h"
 #include "cli_source.h"
+#include "config.h"
 #include "diag.h"
 #include "diff.h"
 #include "docker.h"
@@ -27,6 +29,59 @@ cli_source_option(struct cli_source *src, int c)
 	case OPT_STATE: src->state_dir = optarg; return 1;
 	case 'H': src->host = optarg; return 1;
 	case OPT_SOCKET: src->socket = optarg; return 1;
+	case OPT_CONFIG: src->config = optarg; return 1;
+	case OPT_TOKEN_FILE: src->token_file = optarg; return 1;
+	case OPT_SSH_KEY: src->ssh_key = optarg; return 1;
+	case OPT_KNOWN_HOSTS: src->known_hosts = optarg; return 1;
+	}
+	return 0;
+}
+
+/* The credentials --repo is read with, as reconcilerd reads it: the options
+ * given, else the git.* keys of reconcilerd's config (--config, or the
+ * default file when it exists) if that config watches this very URL; a
+ * token is never sent to another host. cfg holds what *a points into. */
+static int
+source_auth(const struct cli_source *src, const char *cmd, struct config *cfg,
+    struct gitsrc_auth *a)
+{
+	const char *path = src->config ? src->config : CONFIG_PATH_DEFAULT;
+	struct diag d;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	config_defaults(cfg);
+	if (src->token_file || src->ssh_key || src->known_hosts) {
+		a->token_file = src->token_file;
+		a->ssh_key = src->ssh_key;
+		a->known_hosts = src->known_hosts;
+		return 0;
+	}
+	diag_init(&d, path);
+	rc = config_load(cfg, path, src->config != NULL, &d);
+	if (rc < 0 && src->config) {
+		diag_print(&d, stderr);
+		diag_release(&d);
+		fprintf(stderr, "reconcilerctl %s: cannot read reconcilerd's config '%s'\n", cmd,
+		    path);
+		return -1;
+	}
+	diag_release(&d);
+	if (rc < 0 || !cfg->repo)
+		return 0;
+	if (strcmp(cfg->repo, src->repo) == 0) {
+		*a = config_auth(cfg);
+		return 0;
+	}
+	if (src->config) {
+		char *want = url_redact(cfg->repo), *got = url_redact(src->repo);
+
+		fprintf(stderr, "reconcilerctl %s: --repo %s is not the repository of '%s' (%s): "
+		    "its git credentials are for that one; give --token-file, or --ssh-key and "
+		    "--known-hosts\n", cmd, got, path, want);
+		free(want);
+		free(got);
+		return -1;
 	}
 	return 0;
 }
@@ -44,12 +99,18 @@ cli_source_load(const struct cli_source *src, const char *cmd, struct manifest *
 	revision[0] = '\0';
 	if (src->repo) {
 		const char *path = src->path ? src->path : DEFAULT_MANIFEST;
+		struct gitsrc_auth auth;
+		struct config cfg;
 
-		if (gitsrc_read(src->repo, src->ref, path, YT_MAX_SIZE, &text, &len, revision,
-		    err) < 0) {
+		rc = source_auth(src, cmd, &cfg, &auth);
+		if (rc == 0 && gitsrc_read_auth(src->repo, src->ref, path, &auth, YT_MAX_SIZE, &text,
+		    &len, revision, err) < 0) {
 			fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
-			return -1;
+			rc = -1;
 		}
+		config_release(&cfg);
+		if (rc < 0)
+			return -1;
 		shown = url_redact(src->repo);
 		label = xasprintf("%s@%.12s:%s", shown, revision, path);
 		free(shown);

@@ -21,11 +21,15 @@ struct cli_source {
 	const char *repo, *ref, *path;
 	const char *secrets_dir, *state_dir, *host;
 	const char *socket;
+	/* Git credentials for --repo: these, else reconcilerd's (git.* of its
+	 * config) when the config's repo is --repo */
+	const char *config, *token_file, *ssh_key, *known_hosts;
 };
 
 /* getopt values of the long options without a short letter; a command's
  * own start at 300. */
-enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET };
+enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET, OPT_CONFIG,
+	OPT_TOKEN_FILE, OPT_SSH_KEY, OPT_KNOWN_HOSTS };
 
 #define CLI_SOURCE_OPTIONS \
 	{ "file", required_argument, NULL, 'f' }, \
@@ -35,7 +39,11 @@ enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET };
 	{ "secrets-dir", required_argument, NULL, OPT_SECRETS }, \
 	{ "state-dir", required_argument, NULL, OPT_STATE }, \
 	{ "host", required_argument, NULL, 'H' }, \
-	{ "socket", required_argument, NULL, OPT_SOCKET }
+	{ "socket", required_argument, NULL, OPT_SOCKET }, \
+	{ "config", required_argument, NULL, OPT_CONFIG }, \
+	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE }, \
+	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY }, \
+	{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS }
 
 /* 1 when getopt's c (with optarg) was one of CLI_SOURCE_OPTIONS, else 0. */
 int cli_source_option(struct cli_source *src, int c);

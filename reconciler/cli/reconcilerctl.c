@@ -50,6 +50,7 @@ static const struct command commands[] = {
 	  "       [--token-file F | --ssh-key K --known-hosts H]] FILE SERVICE IMAGE@sha256:DIGEST",
 	  "replace one service's image digest in place, keeping everything else" },
 	{ "diff", cmd_diff, "[-f FILE | --repo URL [--ref REF] [--path P]] [--json] [--no-color]\n"
+	  "       [--config F | --token-file F | --ssh-key K --known-hosts H]\n"
 	  "       [--secrets-dir DIR] [--state-dir DIR] [--socket PATH] [-H unix:///path/docker.sock]",
 	  "show drift between the manifest (or reconcilerd's) and the engine; exit 0 in sync, 1 drift, 2 error" },
 	{ "apply", cmd_apply, "[-f FILE | --repo URL …] [--revision REV] [-j N] [-H HOST]",

@@ -125,9 +125,9 @@ manifest_at(struct daemon *dm, const char *commit, struct status *st)
 	struct diag d;
 	size_t len;
 
-	if (gitsrc_blob(dm->cycle.git, commit, dm->cfg->manifest, YT_MAX_SIZE, &text, &len,
-	    err) < 0) {
+	if (daemon__manifest_text(dm, commit, &text, &len, err) < 0) {
 		daemon__status_error(st, "revision %.12s: %s", commit, err);
+		log_error("git", "revision %.12s: %s", commit, err);
 		return NULL;
 	}
 	label = xasprintf("%s@%.12s", dm->cfg->manifest, commit);
@@ -141,6 +141,8 @@ manifest_at(struct daemon *dm, const char *commit, struct status *st)
 			log_error("manifest", "%s:%d:%d: %s: %s", label, d.v[i].line, d.v[i].col,
 			    d.v[i].path, d.v[i].msg);
 		free(first);
+	} else {
+		daemon__manifest_keep(dm, commit, text, len);
 	}
 	diag_release(&d);
 	free(label);
@@ -201,6 +203,9 @@ cycle_git(struct cycle *c)
 		c->commit[0] = '\0';
 		return;
 	}
+	if (gitsrc_repaired(dm->cycle.git))
+		log_warn("git", "%s: re-cloned, the damaged clone is removed",
+		    gitsrc_repaired(dm->cycle.git));
 	if (strcmp(c->commit, dm->cycle.head) != 0) {
 		char *subject = gitsrc_subject(dm->cycle.git, c->commit);
 

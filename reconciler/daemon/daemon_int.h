@@ -212,6 +212,12 @@ int daemon__lock_state(struct daemon *dm, char *err);
 int daemon__prepare(struct daemon *dm, char *err);
 void daemon__save_good(struct daemon *dm, const char *commit);
 
+/* gitread.c: the manifest's text at a revision (the clone, repaired when
+ * damaged, else the copy kept in the state dir); a valid one is kept */
+int daemon__manifest_text(struct daemon *dm, const char *commit, char **text, size_t *len,
+    char *err);
+void daemon__manifest_keep(struct daemon *dm, const char *commit, const char *text, size_t len);
+
 /* status.c: status.json, the STATUS= line for systemd, the status page */
 void daemon__status_init(struct status *st);
 void daemon__status_error(struct status *st, const char *fmt, ...)

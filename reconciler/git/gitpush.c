@@ -123,51 +123,244 @@ push_status_cb(const char *ref, const char *status, void *payload)
 	return 0;
 }
 
-int
-gitsrc_push(const char *file, const char *remote_name, const struct gitsrc_auth *auth, char *err)
+/* One push: where to, what, and what the remote's branch was before it. */
+struct push {
+	git_repository *repo;
+	git_remote *remote;
+	const struct gitsrc_auth *auth;
+	const char *url;	/* the push URL */
+	char *shown;		/* url without credentials, for errors */
+	char *ref;		/* refs/heads/<branch>, the same name on both sides */
+	git_oid commit;		/* what is pushed: the local branch's head */
+	git_oid before;		/* the remote's branch before the push */
+	int exists;		/* whether the remote has the branch */
+};
+
+/* The remote's value of p->ref (*exists 0 when it has no such branch). */
+static int
+remote_ref(struct push *p, git_oid *out, int *exists, char *err)
 {
-	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	git_reference *head = NULL;
-	struct gitsrc__cbdata data = { auth, err };
-	git_push_options po;
-	char *rel = NULL, *spec = NULL;
+	struct gitsrc__cbdata data = { p->auth, p->url, NULL, 0 };
+	git_remote_callbacks cb;
+	const git_remote_head **heads;
+	size_t n;
 	int rc = -1;
 
-	gitsrc_init();
-	if (open_worktree(&repo, file, &rel, err) < 0)
-		goto out;
-	if (git_repository_head(&head, repo) < 0 || !git_reference_is_branch(head)) {
-		errf(err, "HEAD is not on a branch: nothing to push");
-		goto out;
-	}
-	if (git_remote_lookup(&remote, repo, remote_name ? remote_name : "origin") < 0) {
-		gitsrc__giterr(err, "remote");
+	*exists = 0;
+	gitsrc__callbacks(&cb, &data);
+	if (git_remote_connect(p->remote, GIT_DIRECTION_PUSH, &cb, NULL, NULL) < 0 ||
+	    git_remote_ls(&heads, &n, p->remote) < 0) {
+		gitsrc__giterr(err, p->url);
 		goto out;
 	}
-	spec = xasprintf("%s:%s", git_reference_name(head), git_reference_name(head));
-	{
-		char *specs[] = { spec };
-		git_strarray arr = { specs, 1 };
-
-		git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-		gitsrc__callbacks(&po.callbacks, &data);
-		/* rejections come through this callback, not the return code */
-		po.callbacks.push_update_reference = push_status_cb;
-		err[0] = '\0';
-		if (git_remote_push(remote, &arr, &po) < 0) {
-			gitsrc__giterr(err, "push");
-			goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(heads[i]->name, p->ref) == 0) {
+			git_oid_cpy(out, &heads[i]->oid);
+			*exists = 1;
 		}
-		if (err[0])
-			goto out;
 	}
 	rc = 0;
 out:
+	git_remote_disconnect(p->remote);
+	return rc;
+}
+
+static int
+is_local(const char *url)
+{
+	return url[0] == '/' || url[0] == '.' || strncmp(url, "file://", 7) == 0;
+}
+
+/* A repository on this machine: libgit2's local transport moves the branch
+ * with a forced write, whatever it holds by then, so two pushes at once both
+ * "succeed" and one commit is lost. Here the objects go into the remote's
+ * object store as one pack, and the branch moves only if it still holds
+ * p->before, under the ref's lock (compare and swap). 1: the branch moved. */
+static int
+local_push(struct push *p, char *err)
+{
+	const char *path = strncmp(p->url, "file://", 7) == 0 ? p->url + 7 : p->url;
+	git_repository *dst = NULL;
+	git_revwalk *walk = NULL;
+	git_packbuilder *pb = NULL;
+	git_reference *ref = NULL;
+	char *packdir = NULL;
+	int rc = -1, e;
+
+	if (git_repository_open_ext(&dst, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+		gitsrc__giterr(err, p->shown);
+		goto out;
+	}
+	if (!git_repository_is_bare(dst)) {
+		errf(err, "%s is not a bare repository: a push would leave its work tree behind "
+		    "its branch", p->shown);
+		goto out;
+	}
+	packdir = xasprintf("%sobjects/pack", git_repository_path(dst));
+	if (git_revwalk_new(&walk, p->repo) < 0 || git_revwalk_push(walk, &p->commit) < 0 ||
+	    (p->exists && git_revwalk_hide(walk, &p->before) < 0) ||
+	    git_packbuilder_new(&pb, p->repo) < 0 || git_packbuilder_insert_walk(pb, walk) < 0 ||
+	    git_packbuilder_write(pb, packdir, 0, NULL, NULL) < 0) {
+		gitsrc__giterr(err, p->shown);
+		goto out;
+	}
+	if (p->exists)
+		e = git_reference_create_matching(&ref, dst, p->ref, &p->commit, 1, &p->before,
+		    "push: reconcilerctl set-image");
+	else
+		e = git_reference_create(&ref, dst, p->ref, &p->commit, 0,
+		    "push: reconcilerctl set-image");
+	if (e == GIT_EMODIFIED || e == GIT_EEXISTS || e == GIT_ELOCKED)
+		rc = 1;
+	else if (e < 0)
+		gitsrc__giterr(err, p->shown);
+	else
+		rc = 0;
+out:
+	git_reference_free(ref);
+	git_packbuilder_free(pb);
+	git_revwalk_free(walk);
+	git_repository_free(dst);
+	free(packdir);
+	return rc;
+}
+
+/* Any other transport: the server's receive-pack moves the branch only from
+ * the value libgit2 saw (a compare and swap of its own). */
+static int
+smart_push(struct push *p, char *err)
+{
+	struct gitsrc__cbdata data = { p->auth, p->url, err, 0 };
+	char *spec = xasprintf("%s:%s", p->ref, p->ref), *specs[] = { spec };
+	git_strarray arr = { specs, 1 };
+	git_push_options po;
+	int rc = -1;
+
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	gitsrc__callbacks(&po.callbacks, &data);
+	/* rejections come through this callback, not the return code */
+	po.callbacks.push_update_reference = push_status_cb;
+	err[0] = '\0';
+	if (git_remote_push(p->remote, &arr, &po) < 0)
+		gitsrc__giterr(err, p->shown);
+	else if (!err[0])
+		rc = 0;
 	free(spec);
-	free(rel);
+	return rc;
+}
+
+/* now: the branch's value, NULL when the remote no longer has it. */
+static void
+branch_moved(const struct push *p, const git_oid *now, const char *when, char *err)
+{
+	char c[41], n[41] = "nothing";
+
+	git_oid_tostr(c, sizeof(c), &p->commit);
+	if (now)
+		git_oid_tostr(n, 13, now);
+	errf(err, "%s: branch '%s' moved %s (it holds %s now, not %.12s, the commit made "
+	    "here): fetch, reset to it and run set-image again", p->shown,
+	    p->ref + strlen("refs/heads/"), when, n, c);
+}
+
+/* After the push: the remote's branch holds the commit (is it, or has moved
+ * on from it), else the push was lost and says so. */
+static int
+push_verify(struct push *p, char *err)
+{
+	git_oid now;
+	int exists;
+
+	if (remote_ref(p, &now, &exists, err) < 0)
+		return -1;
+	if (exists && (git_oid_equal(&now, &p->commit) ||
+	    git_graph_descendant_of(p->repo, &now, &p->commit) == 1))
+		return 0;
+	branch_moved(p, exists ? &now : NULL, "right after the push", err);
+	return -1;
+}
+
+/* Before: the commit must be built on what the remote's branch holds. */
+static int
+push_check(struct push *p, char *err)
+{
+	if (remote_ref(p, &p->before, &p->exists, err) < 0)
+		return -1;
+	if (!p->exists || git_oid_equal(&p->before, &p->commit) ||
+	    git_graph_descendant_of(p->repo, &p->commit, &p->before) == 1)
+		return 0;
+	branch_moved(p, &p->before, "since this work tree was last fetched", err);
+	return -1;
+}
+
+static int
+push_open(struct push *p, const char *file, const char *remote_name, char *err)
+{
+	git_reference *head = NULL;
+	char *rel = NULL;
+	int rc = -1;
+
+	if (open_worktree(&p->repo, file, &rel, err) < 0)
+		goto out;
+	if (git_repository_head(&head, p->repo) < 0 || !git_reference_is_branch(head)) {
+		errf(err, "HEAD is not on a branch: nothing to push");
+		goto out;
+	}
+	if (git_remote_lookup(&p->remote, p->repo, remote_name) < 0) {
+		gitsrc__giterr(err, remote_name);
+		goto out;
+	}
+	p->url = git_remote_pushurl(p->remote) ? git_remote_pushurl(p->remote) :
+	    git_remote_url(p->remote);
+	p->shown = url_redact(p->url);
+	p->ref = xstrdup(git_reference_name(head));
+	git_oid_cpy(&p->commit, git_reference_target(head));
+	rc = 0;
+out:
 	git_reference_free(head);
-	git_remote_free(remote);
-	git_repository_free(repo);
+	free(rel);
+	return rc;
+}
+
+int
+gitsrc_push(const char *file, const char *remote_name, const struct gitsrc_auth *auth, char *err)
+{
+	struct push p = { .auth = auth };
+	char why[ERR_LEN];
+	git_oid now;
+	int rc = -1, moved = 0, exists;
+
+	gitsrc_init();
+	if (push_open(&p, file, remote_name ? remote_name : "origin", err) < 0 ||
+	    push_check(&p, err) < 0)
+		goto out;
+	if (p.exists && git_oid_equal(&p.before, &p.commit)) {
+		rc = 0;		/* the remote has it already */
+		goto out;
+	}
+	if (is_local(p.url)) {
+		if ((moved = local_push(&p, err)) < 0)
+			goto out;
+	} else if (smart_push(&p, err) < 0) {
+		/* refused: because the branch moved meanwhile, or for the server's reason */
+		if (remote_ref(&p, &now, &exists, why) == 0 &&
+		    (exists != p.exists || (exists && !git_oid_equal(&now, &p.before))))
+			branch_moved(&p, exists ? &now : NULL, "during the push", err);
+		goto out;
+	}
+	if (moved) {
+		if (remote_ref(&p, &now, &exists, why) == 0)
+			branch_moved(&p, exists ? &now : NULL, "during the push", err);
+		else
+			errf(err, "%s: branch '%s' moved during the push", p.shown,
+			    p.ref + strlen("refs/heads/"));
+		goto out;
+	}
+	rc = push_verify(&p, err);
+out:
+	free(p.ref);
+	free(p.shown);
+	git_remote_free(p.remote);
+	git_repository_free(p.repo);
 	return rc;
 }

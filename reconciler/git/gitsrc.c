@@ -1,13 +1,14 @@
 /*
  * gitsrc: see gitsrc.h. This file reads: a file at a commit of any
- * repository, and the daemon's bare clone with its polls; and it holds the
- * credentials every remote uses. gitpush.c commits and pushes.
+ * repository, and the daemon's bare clone with its polls and its repair.
+ * gitauth.c holds the credentials every remote uses, gitpush.c commits and
+ * pushes.
  */
 #include "gitsrc_int.h"
 #include "util.h"
 
+#include <errno.h>
 #include <git2.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,12 @@ struct gitsrc {
 	char *url;
 	char *shown;		/* url without a password or token, for errors */
 	struct gitsrc_auth auth;
+	char head[41];		/* what the last poll returned, "" when it failed */
+	char repaired[ERR_LEN];	/* the damage the last poll re-cloned for, "" if none */
 };
+
+#define FETCHSPEC "+refs/heads/*:refs/remotes/origin/*"
+
 
 static int initialized;
 
@@ -89,29 +95,60 @@ resolve(git_repository *repo, const char *ref, git_commit **out, char *err)
 	return rc;
 }
 
-/* The file at `path` in commit c, at most max bytes. */
+/* An object the repository should have does not read: "object not found"
+ * for a truncated pack as for a missing file. */
+static int
+unreadable(char *err, const char *what, const char *commit)
+{
+	const git_error *e = git_error_last();
+
+	errf(err, "cannot read %s of %.12s: %s", what, commit,
+	    e && e->message ? e->message : "unknown libgit2 error");
+	return GITSRC_DAMAGED;
+}
+
+/* The file at `path` in commit c, at most max bytes, walked tree by tree: a
+ * name missing from a tree is the manifest's fault (-1), a tree or blob that
+ * does not read is the repository's (GITSRC_DAMAGED). */
 static int
 read_path(git_repository *repo, git_commit *c, const char *path, size_t max, char **data,
     size_t *len, char *err)
 {
-	git_tree *tree = NULL;
-	git_tree_entry *entry = NULL;
+	git_tree *tree = NULL, *sub = NULL;
+	const git_tree_entry *e = NULL;
 	git_blob *blob = NULL;
-	char commit[41];
+	char commit[41], *rest = xstrdup(path), *name, *slash;
 	int rc = -1;
 
 	git_oid_tostr(commit, sizeof(commit), git_commit_id(c));
 	if (git_commit_tree(&tree, c) < 0) {
-		gitsrc__giterr(err, "reading the commit's tree");
+		rc = unreadable(err, "the tree", commit);
 		goto out;
 	}
-	if (git_tree_entry_bypath(&entry, tree, path) < 0) {
-		errf(err, "'%s' not found at %.12s", path, commit);
-		goto out;
+	for (name = rest;; name = slash + 1) {
+		if ((slash = strchr(name, '/')))
+			*slash = '\0';
+		if (!(e = git_tree_entry_byname(tree, name)) ||
+		    (slash && git_tree_entry_type(e) != GIT_OBJECT_TREE)) {
+			errf(err, "'%s' not found at %.12s", path, commit);
+			goto out;
+		}
+		if (!slash)
+			break;
+		if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0) {
+			rc = unreadable(err, "a tree on the way to the file", commit);
+			goto out;
+		}
+		git_tree_free(tree);
+		tree = sub;
+		sub = NULL;
 	}
-	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
-	    git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) < 0) {
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
 		errf(err, "'%s' at %.12s is not a file", path, commit);
+		goto out;
+	}
+	if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+		rc = unreadable(err, path, commit);
 		goto out;
 	}
 	if ((size_t)git_blob_rawsize(blob) > max) {
@@ -123,8 +160,8 @@ read_path(git_repository *repo, git_commit *c, const char *path, size_t max, cha
 	rc = 0;
 out:
 	git_blob_free(blob);
-	git_tree_entry_free(entry);
 	git_tree_free(tree);
+	free(rest);
 	return rc;
 }
 
@@ -132,10 +169,19 @@ int
 gitsrc_read(const char *url, const char *ref, const char *path, size_t max, char **data,
     size_t *len, char commit[41], char *err)
 {
+	return gitsrc_read_auth(url, ref, path, NULL, max, data, len, commit, err);
+}
+
+int
+gitsrc_read_auth(const char *url, const char *ref, const char *path,
+    const struct gitsrc_auth *auth, size_t max, char **data, size_t *len, char commit[41],
+    char *err)
+{
+	struct gitsrc__cbdata cbd = { auth, url, NULL, 0 };
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_commit *c = NULL;
-	char tmpl[] = "/tmp/reconciler-git.XXXXXX", *tmp = NULL;
+	char tmpl[] = "/tmp/reconciler-git.XXXXXX", *tmp = NULL, *defref = NULL;
 	const char *local = url;
 	int rc = -1;
 
@@ -149,13 +195,16 @@ gitsrc_read(const char *url, const char *ref, const char *path, size_t max, char
 			goto out;
 		}
 	} else {
-		git_fetch_options fo;
-		char *refspec = xasprintf("+refs/heads/%s:refs/remotes/origin/%s", ref ? ref : "*",
-		    ref ? ref : "*");
+		/* a branch or tag by name, else every branch (a commit id is in one) */
+		const char *one = ref && strlen(ref) != 40 ? ref : "*";
+		char *refspec = xasprintf("+refs/heads/%s:refs/remotes/origin/%s", one, one);
 		char *specs[] = { refspec };
 		git_strarray arr = { specs, 1 };
+		git_fetch_options fo;
+		git_buf head = GIT_BUF_INIT;
 
 		git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+		gitsrc__callbacks(&fo.callbacks, &cbd);
 		if (!(tmp = mkdtemp(tmpl))) {
 			free(refspec);
 			errf(err, "cannot create a temporary directory");
@@ -163,142 +212,54 @@ gitsrc_read(const char *url, const char *ref, const char *path, size_t max, char
 		}
 		if (git_repository_init(&repo, tmp, 1) < 0 ||
 		    git_remote_create_anonymous(&remote, repo, url) < 0 ||
-		    git_remote_fetch(remote, ref && strlen(ref) != 40 ? &arr : NULL, &fo, NULL) < 0) {
+		    git_remote_fetch(remote, &arr, &fo, NULL) < 0) {
 			free(refspec);
 			gitsrc__giterr(err, url);
 			goto out;
 		}
 		free(refspec);
+		/* no ref: the remote's HEAD, its default branch */
+		if (!ref && git_remote_default_branch(&head, remote) == 0 &&
+		    strncmp(head.ptr, "refs/heads/", 11) == 0)
+			ref = defref = xstrdup(head.ptr + 11);
+		git_buf_dispose(&head);
 	}
 	if (resolve(repo, ref, &c, err) < 0)
 		goto out;
 	git_oid_tostr(commit, 41, git_commit_id(c));
-	rc = read_path(repo, c, path, max, data, len, err);
+	if (read_path(repo, c, path, max, data, len, err) == 0)
+		rc = 0;
 out:
 	git_commit_free(c);
 	git_remote_free(remote);
 	git_repository_free(repo);
 	if (tmp)
 		rmtree(tmp);
+	free(defref);
 	return rc;
-}
-
-/* --- credentials --------------------------------------------------------- */
-
-static int
-cred_cb(git_credential **out, const char *url, const char *user_from_url,
-    unsigned int allowed, void *payload)
-{
-	const struct gitsrc_auth *a = ((struct gitsrc__cbdata *)payload)->auth;
-	char err[ERR_LEN], *token = NULL;
-	size_t len;
-	int rc;
-
-	if (!a)
-		return GIT_PASSTHROUGH;
-	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && a->ssh_key)
-		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
-		    a->ssh_key, NULL);
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && a->token_file) {
-		if (file_read(a->token_file, 4096, &token, &len, err) < 0) {
-			git_error_set_str(GIT_ERROR_NET, err);
-			return -1;
-		}
-		while (len && (token[len - 1] == '\n' || token[len - 1] == '\r'))
-			token[--len] = '\0';
-		rc = git_credential_userpass_plaintext_new(out, a->token_user ? a->token_user :
-		    "x-access-token", token);
-		OPENSSL_cleanse(token, len);
-		free(token);
-		return rc;
-	}
-	return GIT_PASSTHROUGH;
-}
-
-/* The server's raw host key must appear, base64-encoded, on a line of the
- * known_hosts file naming that host (plain host names; hashed entries are not
- * read). */
-static int
-hostkey_cb(git_cert *cert, int valid, const char *host, void *payload)
-{
-	const struct gitsrc_auth *a = ((struct gitsrc__cbdata *)payload)->auth;
-	git_cert_hostkey *hk = (git_cert_hostkey *)cert;
-	char *data = NULL, *line, *save = NULL, err[ERR_LEN];
-	unsigned char *b64 = NULL;
-	size_t len;
-	int ok = 0;
-
-	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
-		return valid ? 0 : GIT_PASSTHROUGH;
-	if (!a || !a->known_hosts) {
-		git_error_set_str(GIT_ERROR_SSH, "ssh remotes need a known_hosts file "
-		    "(git.known_hosts in the config)");
-		return GIT_ECERTIFICATE;
-	}
-	if (!(hk->type & GIT_CERT_SSH_RAW)) {
-		git_error_set_str(GIT_ERROR_SSH, "the ssh server sent no raw host key");
-		return GIT_ECERTIFICATE;
-	}
-	if (file_read(a->known_hosts, 1 << 20, &data, &len, err) < 0) {
-		git_error_set_str(GIT_ERROR_SSH, err);
-		return GIT_ECERTIFICATE;
-	}
-	b64 = xmalloc(4 * ((hk->hostkey_len + 2) / 3) + 1);
-	EVP_EncodeBlock(b64, (const unsigned char *)hk->hostkey, (int)hk->hostkey_len);
-	for (line = strtok_r(data, "\n", &save); line && !ok; line = strtok_r(NULL, "\n", &save)) {
-		char hosts[512], type[64], key[8192];
-
-		if (line[0] == '#' || sscanf(line, "%511s %63s %8191s", hosts, type, key) != 3)
-			continue;
-		if (strcmp(key, (char *)b64) != 0)
-			continue;
-		for (char *h = hosts, *next; h; h = next) {
-			char *port;
-
-			if ((next = strchr(h, ',')))
-				*next++ = '\0';
-			if (h[0] == '[' && (port = strchr(h, ']'))) {
-				*port = '\0';
-				h++;
-			}
-			if (strcmp(h, host) == 0)
-				ok = 1;
-		}
-	}
-	free(b64);
-	free(data);
-	if (!ok) {
-		git_error_set_str(GIT_ERROR_SSH, "the ssh host key is not in the known_hosts file");
-		return GIT_ECERTIFICATE;
-	}
-	return 0;
-}
-
-void
-gitsrc__callbacks(git_remote_callbacks *cb, struct gitsrc__cbdata *data)
-{
-	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
-	cb->credentials = cred_cb;
-	cb->certificate_check = hostkey_cb;
-	cb->payload = data;
 }
 
 /* --- the daemon's bare clone ---------------------------------------------- */
 
-static int
-clone_init(struct gitsrc *g, char *err)
+static void
+clone_close(struct gitsrc *g)
 {
 	git_remote_free(g->remote);
 	g->remote = NULL;
 	git_repository_free(g->repo);
 	g->repo = NULL;
-	rmtree(g->dir);
-	if (git_repository_init(&g->repo, g->dir, 1) < 0)
-		return gitsrc__giterr(err, g->dir);
-	if (git_remote_create_with_fetchspec(&g->remote, g->repo, "origin", g->url,
-	    "+refs/heads/*:refs/remotes/origin/*") < 0)
-		return gitsrc__giterr(err, "creating the remote");
-	return 0;
+}
+
+/* The clone in g->dir, if it opens and tracks g->url; else none (g->repo
+ * NULL), and the next poll makes a fresh one. */
+static void
+clone_open(struct gitsrc *g)
+{
+	clone_close(g);
+	if (git_repository_open_bare(&g->repo, g->dir) < 0 ||
+	    git_remote_lookup(&g->remote, g->repo, "origin") < 0 ||
+	    strcmp(git_remote_url(g->remote), g->url) != 0)
+		clone_close(g);
 }
 
 int
@@ -307,23 +268,17 @@ gitsrc_open(struct gitsrc **out, const char *dir, const char *url,
 {
 	struct gitsrc *g = xcalloc(1, sizeof(*g));
 
+	(void)err;
 	gitsrc_init();
-	*out = NULL;
 	g->dir = xstrdup(dir);
 	g->url = xstrdup(url);
 	g->shown = url_redact(url);
 	if (auth)
 		g->auth = *auth;
-	/* A clone that cannot be opened, or that tracks another URL, is rebuilt:
-	 * it is a cache of the remote, never the truth. */
-	if (git_repository_open_bare(&g->repo, dir) < 0 ||
-	    git_remote_lookup(&g->remote, g->repo, "origin") < 0 ||
-	    strcmp(git_remote_url(g->remote), url) != 0) {
-		if (clone_init(g, err) < 0) {
-			gitsrc_free(g);
-			return -1;
-		}
-	}
+	/* A clone that cannot be opened, or that tracks another URL, is replaced
+	 * by the first poll (gitsrc_reclone): it is a cache of the remote, never
+	 * the truth, but it stays until its replacement has the branch. */
+	clone_open(g);
 	*out = g;
 	return 0;
 }
@@ -333,18 +288,35 @@ gitsrc_free(struct gitsrc *g)
 {
 	if (!g)
 		return;
-	git_remote_free(g->remote);
-	git_repository_free(g->repo);
+	clone_close(g);
 	free(g->dir);
 	free(g->url);
 	free(g->shown);
 	free(g);
 }
 
+const char *
+gitsrc_dir(const struct gitsrc *g)
+{
+	return g->dir;
+}
+
+const char *
+gitsrc_head(const struct gitsrc *g)
+{
+	return g->head;
+}
+
+const char *
+gitsrc_repaired(const struct gitsrc *g)
+{
+	return g->repaired[0] ? g->repaired : NULL;
+}
+
 static int
 remote_head(struct gitsrc *g, git_remote *r, const char *branch, git_oid *oid, char *err)
 {
-	struct gitsrc__cbdata data = { &g->auth, NULL };
+	struct gitsrc__cbdata data = { &g->auth, g->url, NULL, 0 };
 	git_remote_callbacks cb;
 	const git_remote_head **heads;
 	char *ref = xasprintf("refs/heads/%s", branch);
@@ -377,7 +349,7 @@ out:
 static int
 fetch(struct gitsrc *g, git_remote *r, const char *branch, char *err)
 {
-	struct gitsrc__cbdata data = { &g->auth, NULL };
+	struct gitsrc__cbdata data = { &g->auth, g->url, NULL, 0 };
 	git_fetch_options fo;
 	char *spec = xasprintf("+refs/heads/%s:refs/remotes/origin/%s", branch, branch);
 	char *specs[] = { spec };
@@ -393,38 +365,143 @@ fetch(struct gitsrc *g, git_remote *r, const char *branch, char *err)
 	return rc;
 }
 
+/* The branch's head in repo (fetched before), readable as a commit. */
+static int
+local_head(git_repository *repo, const char *branch, git_oid *oid, char *err)
+{
+	char *ref = xasprintf("refs/remotes/origin/%s", branch);
+	git_commit *c = NULL;
+	int rc = 0;
+
+	if (git_reference_name_to_id(oid, repo, ref) < 0 || git_commit_lookup(&c, repo, oid) < 0)
+		rc = gitsrc__giterr(err, ref);
+	git_commit_free(c);
+	free(ref);
+	return rc;
+}
+
+/* A fresh clone of the branch in dir.new; once it has the head, it takes
+ * dir's place and the old clone goes. Until then the old one is kept. */
+static int
+reclone(struct gitsrc *g, const char *branch, char *err)
+{
+	char *fresh = xasprintf("%s.new", g->dir), *old = xasprintf("%s.old", g->dir);
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_oid oid;
+	int rc = -1;
+
+	rmtree(fresh);
+	if (git_repository_init(&repo, fresh, 1) < 0 ||
+	    git_remote_create_with_fetchspec(&remote, repo, "origin", g->url, FETCHSPEC) < 0) {
+		gitsrc__giterr(err, fresh);
+		goto out;
+	}
+	if (fetch(g, remote, branch, err) < 0 || local_head(repo, branch, &oid, err) < 0)
+		goto out;
+	git_remote_free(remote);
+	remote = NULL;
+	git_repository_free(repo);
+	repo = NULL;
+	clone_close(g);
+	rmtree(old);
+	if (rename(g->dir, old) < 0 && errno != ENOENT) {
+		errf(err, "cannot move '%s' aside: %s", g->dir, strerror(errno));
+	} else if (rename(fresh, g->dir) < 0) {
+		errf(err, "cannot rename '%s' to '%s': %s", fresh, g->dir, strerror(errno));
+		/* put back; if that fails too, the next poll clones into dir anew */
+		(void)rename(old, g->dir);
+	} else {
+		rmtree(old);
+		rc = 0;
+	}
+	clone_open(g);
+	if (rc == 0 && !g->repo)
+		rc = gitsrc__giterr(err, g->dir);
+out:
+	git_remote_free(remote);
+	git_repository_free(repo);
+	rmtree(fresh);
+	free(fresh);
+	free(old);
+	return rc;
+}
+
+int
+gitsrc_reclone(struct gitsrc *g, const char *branch, char *err)
+{
+	char why[ERR_LEN];
+
+	if (reclone(g, branch, why) < 0)
+		return errf(err, "local clone '%s': a fresh clone from %s failed, the old one is "
+		    "kept: %s", g->dir, g->shown, why);
+	return 0;
+}
+
+/* Fetches when the remote's head is not the clone's; the clone is replaced
+ * when it cannot fetch or cannot read the head it has. */
+static int
+poll_clone(struct gitsrc *g, const char *branch, git_oid *want, int *fetched, char *err)
+{
+	char *local = xasprintf("refs/remotes/origin/%s", branch), why[ERR_LEN];
+	git_commit *c = NULL;
+	git_oid have;
+	int rc = -1;
+
+	if (remote_head(g, g->remote, branch, want, err) < 0)
+		goto out;
+	if (git_reference_name_to_id(&have, g->repo, local) < 0 || !git_oid_equal(&have, want)) {
+		if (fetch(g, g->remote, branch, why) < 0) {
+			errf(g->repaired, "local clone '%s': fetching failed: %s", g->dir, why);
+			if (gitsrc_reclone(g, branch, err) < 0)
+				goto out;
+			*fetched = 1;
+			rc = local_head(g->repo, branch, want, err);
+			goto out;
+		}
+		*fetched = 1;
+	}
+	if (git_commit_lookup(&c, g->repo, want) < 0) {
+		char head[41];
+
+		git_oid_tostr(head, sizeof(head), want);
+		unreadable(why, "the head", head);
+		errf(g->repaired, "local clone '%s': %s", g->dir, why);
+		if (gitsrc_reclone(g, branch, err) < 0)
+			goto out;
+		*fetched = 1;
+		rc = local_head(g->repo, branch, want, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	git_commit_free(c);
+	free(local);
+	return rc;
+}
+
 int
 gitsrc_poll(struct gitsrc *g, const char *branch, char commit[41], int *fetched, char *err)
 {
-	git_oid want, have;
-	char *local = xasprintf("refs/remotes/origin/%s", branch);
-	int rc = -1;
+	git_oid want;
+	int rc;
 
 	*fetched = 0;
-	if (remote_head(g, g->remote, branch, &want, err) < 0)
-		goto out;
-	if (git_reference_name_to_id(&have, g->repo, local) < 0 || !git_oid_equal(&have, &want)) {
-		git_commit *c = NULL;
-
-		if (fetch(g, g->remote, branch, err) < 0) {
-			/* A corrupt clone fails here too: rebuild it once and retry. */
-			char e2[ERR_LEN];
-
-			if (clone_init(g, e2) < 0 || fetch(g, g->remote, branch, e2) < 0)
-				goto out;
-		}
-		*fetched = 1;
-		if (git_commit_lookup(&c, g->repo, &want) < 0) {
-			gitsrc__giterr(err, "the fetched head is not a commit");
-			goto out;
-		}
-		git_commit_free(c);
+	g->head[0] = '\0';
+	g->repaired[0] = '\0';
+	if (!g->repo) {
+		/* none yet, or one that does not open or tracks another URL */
+		rc = gitsrc_reclone(g, branch, err);
+		if (rc == 0 && (rc = local_head(g->repo, branch, &want, err)) == 0)
+			*fetched = 1;
+	} else {
+		rc = poll_clone(g, branch, &want, fetched, err);
 	}
+	if (rc < 0)
+		return -1;
 	git_oid_tostr(commit, 41, &want);
-	rc = 0;
-out:
-	free(local);
-	return rc;
+	snprintf(g->head, sizeof(g->head), "%s", commit);
+	return 0;
 }
 
 int
@@ -432,14 +509,26 @@ gitsrc_blob(struct gitsrc *g, const char *commit, const char *path, size_t max, 
     size_t *len, char *err)
 {
 	git_commit *c = NULL;
+	char why[ERR_LEN];
 	git_oid oid;
 	int rc;
 
 	*data = NULL;
-	if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&c, g->repo, &oid) < 0)
-		return gitsrc__giterr(err, commit);
-	rc = read_path(g->repo, c, path, max, data, len, err);
+	if (git_oid_fromstr(&oid, commit) < 0)
+		return errf(err, "'%s' is not a commit id", commit);
+	if (!g->repo) {
+		errf(why, "it does not open as a bare clone of %s", g->shown);
+		rc = GITSRC_DAMAGED;
+	} else if (git_commit_lookup(&c, g->repo, &oid) < 0) {
+		rc = unreadable(why, "the commit", commit);
+	} else {
+		rc = read_path(g->repo, c, path, max, data, len, why);
+	}
 	git_commit_free(c);
+	if (rc == GITSRC_DAMAGED)
+		errf(err, "local clone '%s': %s", g->dir, why);
+	else if (rc < 0)
+		errf(err, "%s", why);
 	return rc;
 }
 
@@ -450,7 +539,8 @@ gitsrc_subject(struct gitsrc *g, const char *commit)
 	git_commit *c = NULL;
 	char *s = NULL;
 
-	if (git_oid_fromstr(&oid, commit) == 0 && git_commit_lookup(&c, g->repo, &oid) == 0) {
+	if (g->repo && git_oid_fromstr(&oid, commit) == 0 &&
+	    git_commit_lookup(&c, g->repo, &oid) == 0) {
 		const char *sum = git_commit_summary(c);
 
 		s = sum ? xstrdup(sum) : NULL;

@@ -51,9 +51,9 @@ expect_completion "options before the command" "--help --version" --
 expect_completion "validate's options" "--github --help --json --quiet" validate --
 expect_completion "sync's options" "--retry" sync --r
 expect_completion "history's options" "--help --json --limit --socket --state-dir" history --
-expect_completion "diff's source options" "--secrets-dir --socket --state-dir --stats" diff --s
+expect_completion "diff's source options" "--secrets-dir --socket --ssh-key --state-dir --stats" diff --s
 expect_completion "status takes --project" "--path --project" status --p
-expect_completion "apply's options" "--concurrency" apply --con
+expect_completion "apply's options" "--concurrency" apply --conc
 expect_completion "set-image's options" "--commit" set-image --comm
 expect_completion "help completes a command" "diff" help d
 expect_completion "no value suggested for --limit" "" history --limit ""

@@ -100,3 +100,58 @@ check "the service runs" test "$(docker inspect -f '{{.State.Running}}' rt-ssh-a
 out=$("$RECONCILERD" --once -c "$E2E_TMP/ssh.yaml" 2>&1)
 rc=$?
 check "a second cycle over ssh, nothing fetched anew, is in sync (exit $rc)" test "$rc" = 0
+
+# Host-key pinning honours the port and @revoked (as OpenSSH's known_hosts):
+# the right key pinned for another port, or as a plain entry (port 22), or
+# revoked, is refused.
+key=$(cut -d' ' -f1,2 "$d/host.pub")
+printf '[127.0.0.1]:%s %s\n' "$((port + 1))" "$key" >"$d/known_hosts.port"
+printf '127.0.0.1 %s\n' "$key" >"$d/known_hosts.plain"
+printf '@revoked [127.0.0.1]:%s %s\n[127.0.0.1]:%s %s\n' "$port" "$key" "$port" "$key" \
+	>"$d/known_hosts.revoked"
+for kh in port plain revoked; do
+	cfg "$d/known_hosts.$kh" "$E2E_TMP/state-$kh"
+	out=$("$RECONCILERD" --once -c "$E2E_TMP/ssh.yaml" 2>&1)
+	rc=$?
+	check "the host key pinned as '$kh' is refused (exit $rc)" test "$rc" = 2
+	case $kh in
+	revoked) want="is marked @revoked in the known_hosts file '$d/known_hosts.revoked'" ;;
+	*) want="the ssh host key is not in the known_hosts file for [127.0.0.1]:$port" ;;
+	esac
+	if expect_contains_in "$want"; then ok "and says why ($kh)"; else
+		fail "and says why ($kh)"
+		printf '%s\n' "$out" | tail -n 5 | sed 's/^/#   /'
+	fi
+done
+
+# A deploy key the server refuses is offered once per connection, not again
+# and again; the error names the key.
+cfg "$d/known_hosts" "$E2E_TMP/state-badkey"
+sed -i "s|ssh_key: $d/deploy|ssh_key: $d/other|" "$E2E_TMP/ssh.yaml"
+before=$(grep -c 'Failed publickey\|Connection closed by authenticating' "$d/sshd.log")
+out=$(timeout 300 "$RECONCILERD" --once -c "$E2E_TMP/ssh.yaml" 2>&1)
+rc=$?
+n=$(($(grep -c 'Failed publickey\|Connection closed by authenticating' "$d/sshd.log") - before))
+check "with a key the server refuses, --once fails (exit $rc)" test "$rc" = 2
+check "after a handful of attempts ($n refusals logged)" test "$n" -le 4
+check "saying the server refused the key" expect_contains_in "the ssh server refused the key '$d/other'"
+
+# reconcilerctl diff --repo reads over ssh with reconcilerd's key and pinning
+cfg "$d/known_hosts" "$E2E_TMP/state-ssh"
+out=$("$RECONCILERCTL" diff --repo "ssh://$(id -un)@127.0.0.1:$port$DL_REMOTE" --path "$DL_MANIFEST" \
+	--config "$E2E_TMP/ssh.yaml" --secrets-dir "$E2E_SECRETS" --state-dir "$E2E_TMP/state-ssh" \
+	--no-color 2>&1)
+rc=$?
+check "diff --repo over ssh with reconcilerd's config: in sync (exit $rc)" test "$rc" = 0
+cfg "$d/known_hosts.other" "$E2E_TMP/state-ssh"
+out=$("$RECONCILERCTL" diff --repo "ssh://$(id -un)@127.0.0.1:$port$DL_REMOTE" --path "$DL_MANIFEST" \
+	--config "$E2E_TMP/ssh.yaml" --secrets-dir "$E2E_SECRETS" --state-dir "$E2E_TMP/state-ssh" \
+	--no-color 2>&1)
+rc=$?
+check "and refuses a host key that is not the pinned one (exit $rc)" test "$rc" = 2
+check "saying so" expect_contains_in "the ssh host key is not in the known_hosts file"
+out=$("$RECONCILERCTL" diff --repo "ssh://$(id -un)@127.0.0.1:$port$DL_REMOTE" --path "$DL_MANIFEST" \
+	--ssh-key "$d/deploy" --secrets-dir "$E2E_SECRETS" --state-dir "$E2E_TMP/state-ssh" --no-color 2>&1)
+rc=$?
+check "without a known_hosts file, diff --repo over ssh is refused (exit $rc)" test "$rc" = 2
+check "saying a known_hosts file is needed" expect_contains_in "ssh remotes need a known_hosts file"
