@@ -1,6 +1,7 @@
 /*
  * reconcilerctl status: each service's container, state, health, uptime,
- * revision and image, under the daemon's own status line.
+ * revision and image, under the daemon's own status line; the exit status
+ * says whether the daemon is in sync (0), degraded (1) or in error (2).
  */
 #include "backend.h"
 #include "cli.h"
@@ -14,12 +15,53 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The revisions that serve, from the daemon's "serving": "R" when every
+ * service runs one revision, else "R1: api; R2: web, store". */
 static void
-print_daemon_status(const struct cli_source *src)
+serving_text(json_t *serving, struct buf *b)
+{
+	json_t *groups = json_object(), *rev, *names;
+	const char *svc, *r;
+
+	json_object_foreach(serving, svc, rev) {
+		if (!json_is_string(rev))
+			continue;
+		if (!(names = json_object_get(groups, json_string_value(rev)))) {
+			names = json_array();
+			json_object_set_new(groups, json_string_value(rev), names);
+		}
+		json_array_append_new(names, json_string(svc));
+	}
+	json_object_foreach(groups, r, names) {
+		size_t i;
+		json_t *n;
+
+		buf_addf(b, "%s%.12s", b->len ? "; " : "", r);
+		if (json_object_size(groups) < 2)
+			break;
+		json_array_foreach(names, i, n)
+			buf_addf(b, "%s%s", i ? ", " : ": ", json_string_value(n));
+	}
+	json_decref(groups);
+}
+
+static const char *
+str(json_t *o, const char *key, const char *none)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : none;
+}
+
+/* The daemon's line: its state at the head, the revisions that actually
+ * serve (never one that just failed), its last cycle, then why it is not in
+ * sync. */
+static void
+print_daemon_status(json_t *st, int live)
 {
 	char when[32];
-	int live;
-	json_t *st = cli_daemon_status(src, &live), *q;
+	struct buf serving;
+	json_t *q, *h;
 	size_t i;
 
 	if (!st) {
@@ -29,21 +71,63 @@ print_daemon_status(const struct cli_source *src)
 	if (!live)
 		printf("(no reconcilerd answers; its last status file says:)\n");
 	cli_fmt_time(json_integer_value(json_object_get(st, "updated")), when, sizeof(when));
-	printf("reconcilerd: %s at %.12s (last good %.12s), last cycle %s\n",
-	    json_string_value(json_object_get(st, "state")),
-	    json_string_value(json_object_get(st, "head")) ?
-	    json_string_value(json_object_get(st, "head")) : "-",
-	    json_string_value(json_object_get(st, "last_good")) ?
-	    json_string_value(json_object_get(st, "last_good")) : "-", when);
+	buf_init(&serving, 0);
+	serving_text(json_object_get(st, "serving"), &serving);
+	if (serving.len)
+		printf("reconcilerd: %s at %.12s (serving %s), last cycle %s\n", str(st, "state", "?"),
+		    str(st, "head", "-"), serving.data, when);
+	else
+		printf("reconcilerd: %s at %.12s (last good %.12s), last cycle %s\n",
+		    str(st, "state", "?"), str(st, "head", "-"), str(st, "last_good", "-"), when);
+	buf_release(&serving);
 	if (json_is_string(json_object_get(st, "message")))
 		printf("  %s\n", json_string_value(json_object_get(st, "message")));
 	json_array_foreach(json_object_get(st, "quarantined"), i, q)
 		if (i > 0)
-			printf("  also: %.12s failed on %s: %s\n",
-			    json_string_value(json_object_get(q, "revision")),
-			    json_string_value(json_object_get(q, "service")),
-			    json_string_value(json_object_get(q, "reason")));
-	json_decref(st);
+			printf("  also: %.12s failed on %s: %s\n", str(q, "revision", "?"),
+			    str(q, "service", "?"), str(q, "reason", "?"));
+	json_array_foreach(json_object_get(st, "heal_failed"), i, h)
+		if (i > 0 || json_array_size(json_object_get(st, "quarantined")))
+			printf("  also: self-heal of %s at %.12s failed (tried again): %s\n",
+			    str(h, "service", "?"), str(h, "revision", "?"), str(h, "reason", "?"));
+	if (json_is_string(json_object_get(json_object_get(st, "journal"), "error")))
+		printf("  journal: %s (%lld writes failed)\n",
+		    str(json_object_get(st, "journal"), "error", "?"),
+		    (long long)json_integer_value(json_object_get(json_object_get(st, "journal"),
+		    "write_errors")));
+}
+
+/* The exit status the daemon's state gives: 1 degraded, 2 error, else 0
+ * (in sync, converged, starting, or no daemon status at all). */
+static int
+state_exit(json_t *st)
+{
+	const char *state = json_string_value(json_object_get(st, "state"));
+
+	if (state && strcmp(state, "degraded") == 0)
+		return 1;
+	if (state && strcmp(state, "error") == 0)
+		return 2;
+	return 0;
+}
+
+/* --json: what the daemon says, beside the services. */
+static json_t *
+daemon_json(json_t *st, int live)
+{
+	static const char *const keys[] = {
+		"state", "message", "head", "last_good", "serving", "quarantined", "heal_failed",
+		"journal", "updated",
+	};
+	json_t *o;
+
+	if (!st)
+		return json_null();
+	o = json_pack("{s:b}", "live", live);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_get(st, keys[i]))
+			json_object_set(o, keys[i], json_object_get(st, keys[i]));
+	return o;
 }
 
 static const char *
@@ -70,8 +154,8 @@ cmd_status(int argc, char **argv)
 	struct actual a = { 0 };
 	const char *project = NULL;
 	char err[ERR_LEN], revision[41];
-	json_t *rows = NULL;
-	int json = 0, c, rc = EXIT_USAGE;
+	json_t *rows = NULL, *st = NULL;
+	int json = 0, live = 0, c, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:p:jh", opts, NULL)) != -1) {
 		if (cli_source_option(&src, c))
@@ -98,8 +182,10 @@ cmd_status(int argc, char **argv)
 		goto out;
 	}
 	rows = actual_services_json(&a, m, project);
+	st = cli_daemon_status(&src, &live);
 	if (json) {
-		json_t *o = json_pack("{s:s,s:O}", "project", project, "services", rows);
+		json_t *o = json_pack("{s:s,s:O,s:o}", "project", project, "services", rows,
+		    "daemon", daemon_json(st, live));
 
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -109,16 +195,17 @@ cmd_status(int argc, char **argv)
 		json_t *r;
 
 		printf("project %s\n", project);
-		print_daemon_status(&src);
+		print_daemon_status(st, live);
 		printf("%-16s %-24s %-10s %-10s %-20s %-14s %s\n", "SERVICE", "CONTAINER", "STATE",
 		    "HEALTH", "UPTIME", "REVISION", "IMAGE");
 		json_array_foreach(rows, k, r) {
-			const char *st = json_string_value(json_object_get(r, "status"));
+			const char *up_text = json_string_value(json_object_get(r, "status"));
 			const char *rev = json_string_value(json_object_get(r, "revision"));
 			char up[21];
 
 			/* "Up 3 minutes (healthy)" -> "3 minutes" */
-			snprintf(up, sizeof(up), "%s", strncmp(st, "Up ", 3) == 0 ? st + 3 : "-");
+			snprintf(up, sizeof(up), "%s", strncmp(up_text, "Up ", 3) == 0 ? up_text + 3 :
+			    "-");
 			if (strchr(up, '('))
 				*strchr(up, '(') = '\0';
 			printf("%-16s %-24s %-10s %-10s %-20s %-14.12s %s\n",
@@ -130,8 +217,9 @@ cmd_status(int argc, char **argv)
 			    short_digest(json_string_value(json_object_get(r, "image"))));
 		}
 	}
-	rc = 0;
+	rc = state_exit(st);
 out:
+	json_decref(st);
 	json_decref(rows);
 	actual_release(&a);
 	docker_free(d);

@@ -87,7 +87,7 @@ notify_git(struct daemon *dm, const struct manifest *m, const struct secrets *se
 
 static void
 notify_rollout(struct daemon *dm, const struct manifest *m, const struct secrets *sec,
-    const char *rev, const struct converge_report *rep)
+    const char *rev, const struct converge_report *rep, const unsigned char *heal)
 {
 	struct buf ok;
 
@@ -102,8 +102,10 @@ notify_rollout(struct daemon *dm, const struct manifest *m, const struct secrets
 			char *msg = xasprintf("rolled back: %s", cs->reason ? cs->reason : "?");
 
 			notify_event(dm->notifier, m, sec, "rollout_failed", rev, cs->service, msg);
-			notify_event(dm->notifier, m, sec, "revision_quarantined", rev, cs->service,
-			    "not retried until a new commit or `reconcilerctl sync --retry`");
+			if (!heal[i])
+				notify_event(dm->notifier, m, sec, "revision_quarantined", rev,
+				    cs->service, "not retried until a new commit or `reconcilerctl "
+				    "sync --retry`");
 			free(msg);
 		}
 	}
@@ -179,12 +181,18 @@ static void
 cycle_retry(struct cycle *c)
 {
 	struct daemon *dm = c->dm;
-	int n;
+	int n, held;
 
 	if (!atomic_exchange(&dm->shared.retry, 0))
 		return;
 	daemon__flaps_clear(dm);
-	n = journal_clear_failures(dm->cycle.journal);
+	held = daemon__held_clear(dm);
+	if ((n = journal_clear_failures(dm->cycle.journal)) < 0) {
+		log_error("retry", "the journal's quarantined pairs cannot be cleared (it cannot "
+		    "be written); only the %d held in memory are", held);
+		n = 0;
+	}
+	n += held;
 	log_info("retry", "cleared %d quarantined revision/service pair%s", n,
 	    n == 1 ? "" : "s");
 }
@@ -304,23 +312,53 @@ cycle_plan(struct cycle *c)
 	return 0;
 }
 
-/* 4. A (revision, service) that failed its gate is not retried. */
+/* A failure the journal could not record is quarantined all the same. */
+static const char held_note[] = " (not recorded in the journal: held in memory until it is, "
+    "or until `reconcilerctl sync --retry`)";
+
+/* 1 with the reason (caller frees) when (c->rev, service) is quarantined: in
+ * the journal, or held in memory when the journal could not record it. */
+static int
+quarantined(struct cycle *c, const char *service, char **reason)
+{
+	char *held;
+
+	if (journal_quarantined(c->dm->cycle.journal, c->rev, service, reason) == 1)
+		return 1;
+	free(*reason);
+	*reason = NULL;
+	if (!daemon__held_find(c->dm, c->rev, service, &held))
+		return 0;
+	*reason = xasprintf("%s%s", held, held_note);
+	free(held);
+	return 1;
+}
+
+/* 4. A (revision, service) that failed its gate is not retried, but the last
+ * good spec of the service keeps running (heal.c); what runs in sync is
+ * recorded as serving. A heal (a start, or a create of the spec that serves)
+ * is never held by a quarantine. */
 static void
 cycle_quarantine(struct cycle *c)
 {
 	struct daemon *dm = c->dm;
 	struct plan *p = c->p;
+	unsigned char *held = xcalloc(p->nservices + 1, 1);
 
+	daemon__held_flush(dm);
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct plan_service *ps = &p->services[i];
 		char *reason = NULL;
 
+		if (ps->action == PLAN_IN_SYNC && ps->hash && !json_array_size(ps->anomalies))
+			journal_serving_set(dm->cycle.journal, ps->service, c->rev, ps->hash);
 		if ((ps->action == PLAN_CREATE || ps->action == PLAN_RECREATE) &&
-		    journal_quarantined(dm->cycle.journal, c->rev, ps->service, &reason)) {
+		    !daemon__heal_is(dm, ps) && quarantined(c, ps->service, &reason)) {
 			json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}",
 			    "revision", c->rev, "service", ps->service, "reason", reason));
 			ps->action = PLAN_IN_SYNC;
 			c->nquar++;
+			held[i] = 1;
 		}
 		free(reason);
 	}
@@ -330,13 +368,15 @@ cycle_quarantine(struct cycle *c)
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct plan_service *ps = &p->services[i];
 
-		if ((ps->action == PLAN_START || (ps->action == PLAN_CREATE && *dm->cycle.good &&
-		    strcmp(c->rev, dm->cycle.good) == 0 && c->fetched == 0)) &&
-		    daemon__flap_note(dm, ps->service))
+		if ((ps->action == PLAN_START || ps->action == PLAN_CREATE) &&
+		    daemon__heal_is(dm, ps) && daemon__flap_note(dm, ps->service))
 			log_warn("flapping", "service=%s healed %d times in %d minutes: no longer "
 			    "healed until a new revision or a retry", ps->service, FLAP_LIMIT,
 			    FLAP_WINDOW / 60000);
 	}
+	if (daemon__heal_serving(dm, p, held, &c->w.a, &c->sec, &c->dopt, &c->st) > 0)
+		c->applied = 1;	/* the status lists the engine again */
+	free(held);
 }
 
 /* 5. Converge. */
@@ -371,47 +411,92 @@ cycle_converge(struct cycle *c)
 	return 0;
 }
 
-/* What converge did: notified, journaled service by service, a failure
- * quarantined; the outcome. */
+/* The plan entry of a service converge reported on. */
+static const struct plan_service *
+planned(const struct plan *p, const char *service)
+{
+	for (size_t k = 0; k < p->nservices; k++)
+		if (strcmp(p->services[k].service, service) == 0)
+			return &p->services[k];
+	return NULL;
+}
+
+/* A failure to hold at this revision: a rollout that failed, a service held
+ * back because its dependency failed (rolling it out next cycle against the
+ * old dependency is not what the commit asked for), or one whose
+ * backup_before_deploy failed (trying every poll would take a dump each time;
+ * a fix and a retry is the way). */
+static int
+to_hold(const struct converge_service *cs)
+{
+	return cs->outcome == CONVERGE_FAILED || (cs->outcome == CONVERGE_BLOCKED &&
+	    cs->reason && (strncmp(cs->reason, "dependency '", 12) == 0 ||
+	    strncmp(cs->reason, "backup '", 8) == 0));
+}
+
+/* One failure held: in the journal, else in memory; and in the status. */
+static void
+hold(struct cycle *c, const struct converge_service *cs)
+{
+	char *reason = xstrdup(cs->reason ? cs->reason : "");
+
+	if (journal_fail(c->dm->cycle.journal, c->rev, cs->service, cs->reason) < 0) {
+		daemon__held_add(c->dm, c->rev, cs->service, cs->reason);
+		free(reason);
+		reason = xasprintf("%s%s", cs->reason ? cs->reason : "", held_note);
+	}
+	json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}", "revision", c->rev,
+	    "service", cs->service, "reason", reason));
+	free(reason);
+}
+
+/* What converge did: notified, journaled service by service, what passed
+ * its gate recorded as serving, a failure quarantined, unless it was a heal
+ * (tried again, and counted toward flapping); the outcome. */
 static void
 cycle_journal(struct cycle *c)
 {
 	struct daemon *dm = c->dm;
 	const struct plan *p = c->p;
+	unsigned char *heal = xcalloc(c->rep.nservices + 1, 1);
+	int nfailed = 0;
 
-	notify_rollout(dm, c->m, &c->sec, c->rev, &c->rep);
+	for (size_t i = 0; i < c->rep.nservices; i++) {
+		const struct plan_service *ps = planned(p, c->rep.services[i].service);
+
+		heal[i] = ps && daemon__heal_is(dm, ps);
+	}
+	notify_rollout(dm, c->m, &c->sec, c->rev, &c->rep, heal);
 	for (size_t i = 0; i < c->rep.nservices; i++) {
 		struct converge_service *cs = &c->rep.services[i];
-		json_t *reasons = NULL;
+		const struct plan_service *ps = planned(p, cs->service);
 
 		if (cs->outcome == CONVERGE_SKIPPED && !cs->reason)
 			continue;
-		for (size_t k = 0; k < p->nservices; k++)
-			if (strcmp(p->services[k].service, cs->service) == 0)
-				reasons = p->services[k].reasons;
 		journal_action(dm->cycle.journal, c->id, c->rev, cs->service,
-		    plan_action_name(cs->action), reasons, converge_outcome_name(cs->outcome),
-		    cs->reason, cs->ms);
-		/* A service held back because its dependency failed is held at this
-		 * revision too: rolling it out next cycle against the old dependency
-		 * is not what the commit asked for. */
-		/* So is one whose backup_before_deploy failed: trying again every
-		 * poll would take a dump each time; a fix and a retry is the way. */
-		if (cs->outcome == CONVERGE_FAILED || (cs->outcome == CONVERGE_BLOCKED &&
-		    cs->reason && (strncmp(cs->reason, "dependency '", 12) == 0 ||
-		    strncmp(cs->reason, "backup '", 8) == 0))) {
-			journal_fail(dm->cycle.journal, c->rev, cs->service, cs->reason);
-			json_array_append_new(c->st.quarantined, json_pack("{s:s,s:s,s:s}",
-			    "revision", c->rev, "service", cs->service, "reason", cs->reason ?
-			    cs->reason : ""));
-		}
+		    plan_action_name(cs->action), ps ? ps->reasons : NULL,
+		    converge_outcome_name(cs->outcome), cs->reason, cs->ms);
+		if (cs->outcome == CONVERGE_OK && ps && ps->hash && (cs->action == PLAN_CREATE ||
+		    cs->action == PLAN_RECREATE || cs->action == PLAN_START))
+			journal_serving_set(dm->cycle.journal, cs->service, c->rev, ps->hash);
+		if ((cs->outcome == CONVERGE_FAILED || cs->outcome == CONVERGE_BLOCKED) && !heal[i])
+			nfailed++;
+		if (!to_hold(cs))
+			continue;
+		if (heal[i])
+			daemon__heal_failed(&c->st, c->rev, cs->service, plan_action_name(cs->action),
+			    cs->reason);
+		else
+			hold(c, cs);
 	}
+	free(heal);
 	c->out = c->rep.failed || c->nquar ? CYCLE_FAILED : CYCLE_CONVERGED;
 	if (!c->rep.failed)
 		prune_images(dm, c->d, &c->w.ds);
 	journal_cycle_end(dm->cycle.journal, c->id, cycle_outcome_name(c->out), NULL);
-	journal_revision_status(dm->cycle.journal, c->rev, c->rep.failed ? "failed" : "applied",
-	    NULL);
+	/* a heal that failed does not make the revision a failed one */
+	journal_revision_status(dm->cycle.journal, c->rev, nfailed || c->nquar ? "failed" :
+	    "applied", NULL);
 }
 
 /* The end of every cycle, however far it went: the outcome logged, counted

@@ -94,6 +94,8 @@ daemon_free(struct daemon *dm)
 	free(dm->shared.bk_src);
 	free(dm->shared.bk_label);
 	json_decref(dm->cycle.bk_failed);
+	daemon__held_clear(dm);
+	free(dm->shared.status_text);
 	free(dm->loop.control_path);
 	pthread_mutex_destroy(&dm->shared.mu);
 	free(dm);

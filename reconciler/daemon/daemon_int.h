@@ -50,6 +50,7 @@ struct metrics {
 	double duration_sum;
 	unsigned long duration_count;
 	unsigned long git_errors, engine_errors;
+	unsigned long journal_write_errors;
 	long long last_cycle;		/* unix seconds */
 	long long last_success;		/* unix seconds of the last in-sync/converged */
 	int drifted, quarantined;
@@ -91,6 +92,14 @@ struct flap {
 	char service[64];
 	long long times[FLAP_LIMIT];	/* ring of recent deaths, ms */
 	int n, flapping;
+};
+
+/* A failure the journal could not record (a full disk): held here, and
+ * quarantined all the same, until it is recorded or `sync --retry`. */
+struct held_failure {
+	char revision[41];
+	char service[64];
+	char *reason;
 };
 
 /*
@@ -174,6 +183,13 @@ struct daemon {
 		long long git_down_since;	/* ms, 0 while Git answers */
 		int git_down_notified;
 		json_t *bk_failed;	/* name -> why it is not scheduled */
+		/* held.c: what the journal could not record, and what was said of it */
+		struct held_failure *held;
+		size_t nheld;
+		int journal_failing;	/* its error was logged; a recovery is logged too */
+		unsigned long journal_errors_seen;	/* of this handle, already counted */
+		char journal_err[ERR_LEN];
+		char status_err[ERR_LEN];	/* status.json's write error, logged once */
 	} cycle;
 
 	struct dm_shared {
@@ -192,6 +208,9 @@ struct daemon {
 		size_t nbk_new;
 		int bk_handover, bk_built;
 		char *bk_src, *bk_label;	/* the manifest the schedule came from */
+		/* the last status written, served by /v1/status even when status.json
+		 * cannot be written (a full disk) */
+		char *status_text;
 		atomic_int retry;	/* sync --retry: clear quarantine first */
 		atomic_int stop;	/* set once by the loop; converge reads it
 					   between steps (converge_options.stop) */
@@ -254,9 +273,30 @@ void daemon__bk_kick(struct daemon *dm);
 void daemon__selfheal_open(struct daemon *dm);
 void daemon__selfheal_close(struct daemon *dm);
 int daemon__flap_note(struct daemon *dm, const char *service);
+int daemon__flapping(struct daemon *dm, const char *service);
 void daemon__flaps_clear(struct daemon *dm);
 void daemon__flaps_revision(struct daemon *dm, const char *commit);
 int daemon__flaps_hold(struct daemon *dm, struct plan *p, const char *rev, json_t *quarantined);
+
+/* heal.c: a quarantined service's last good spec kept running; which heals
+ * (a start, or a create of the spec that serves) never quarantine */
+struct plan_service;
+struct docker_options;
+int daemon__heal_is(struct daemon *dm, const struct plan_service *ps);
+int daemon__heal_serving(struct daemon *dm, const struct plan *p, const unsigned char *held,
+    const struct actual *a, const struct secrets *sec, const struct docker_options *dopt,
+    struct status *st);
+void daemon__heal_failed(struct status *st, const char *revision, const char *service,
+    const char *action, const char *reason);
+
+/* held.c: failures the journal could not record, and the journal's health */
+void daemon__held_add(struct daemon *dm, const char *revision, const char *service,
+    const char *reason);
+int daemon__held_find(struct daemon *dm, const char *revision, const char *service,
+    char **reason);
+void daemon__held_flush(struct daemon *dm);
+int daemon__held_clear(struct daemon *dm);
+void daemon__journal_watch(struct daemon *dm, struct status *st);
 
 /* hooks.c: POST /hooks/SOURCE */
 void daemon__hook(struct daemon *dm, const struct http_request *req, struct http_response *r);

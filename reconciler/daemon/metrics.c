@@ -134,6 +134,9 @@ daemon__metrics_text(struct daemon *dm, struct buf *b)
 	    "# HELP reconciler_engine_errors_total Cycles that could not reach the engine.\n"
 	    "# TYPE reconciler_engine_errors_total counter\nreconciler_engine_errors_total %lu\n",
 	    m->git_errors, m->engine_errors);
+	buf_addf(b, "# HELP reconciler_journal_write_errors_total Journal writes that failed (a full "
+	    "disk, an I/O error).\n# TYPE reconciler_journal_write_errors_total counter\n"
+	    "reconciler_journal_write_errors_total %lu\n", m->journal_write_errors);
 	buf_addf(b, "# HELP reconciler_webhooks_total Webhook requests by source and outcome.\n"
 	    "# TYPE reconciler_webhooks_total counter\n");
 	for (int s = 0; s < WEBHOOK_NSOURCES; s++)

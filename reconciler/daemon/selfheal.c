@@ -50,6 +50,20 @@ daemon__flap_note(struct daemon *dm, const char *service)
 	return newly;
 }
 
+/* 1 when the service is flapping: no heal until a new revision or a retry. */
+int
+daemon__flapping(struct daemon *dm, const char *service)
+{
+	int yes = 0;
+
+	pthread_mutex_lock(&dm->shared.mu);
+	for (int i = 0; i < FLAP_SERVICES; i++)
+		if (dm->shared.flaps[i].flapping && strcmp(dm->shared.flaps[i].service, service) == 0)
+			yes = 1;
+	pthread_mutex_unlock(&dm->shared.mu);
+	return yes;
+}
+
 /* sync --retry: every service gets a fresh chance. */
 void
 daemon__flaps_clear(struct daemon *dm)

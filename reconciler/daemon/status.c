@@ -17,6 +17,7 @@
 #include "util.h"
 #include "world.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,31 +87,98 @@ daemon__status_converging(struct daemon *dm, const struct plan *p, const char *r
 	buf_release(&b);
 }
 
-void
-daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
+/* The revisions that serve: per service of this cycle (its "services", else
+ * its plan; every service recorded when it listed none), from the journal. */
+static json_t *
+serving_json(struct daemon *dm, const json_t *o)
 {
-	char *p = daemon__state_path(dm, "status.json"), *text, err[ERR_LEN];
-	const char *msg = NULL;
+	json_t *all = journal_serving(dm->cycle.journal), *out, *rows, *r;
+	size_t i;
+
+	rows = json_object_get(o, "services");
+	if (!json_is_array(rows))
+		rows = json_object_get(json_object_get(o, "plan"), "services");
+	if (!json_is_array(rows))
+		return all;
+	out = json_object();
+	json_array_foreach(rows, i, r) {
+		const char *svc = json_string_value(json_object_get(r, "service"));
+		json_t *rev = svc ? json_object_get(all, svc) : NULL;
+
+		if (rev)
+			json_object_set(out, svc, rev);
+	}
+	json_decref(all);
+	return out;
+}
+
+/* The first thing to tell when the cycle had no error: a quarantined pair,
+ * a self-heal that failed, a journal that cannot be written. */
+static char *
+degraded_message(struct daemon *dm, struct status *st)
+{
 	json_t *q = json_array_get(st->quarantined, 0);
-	char *degraded = NULL;
+	json_t *h = json_array_get(json_object_get(st->o, "heal_failed"), 0);
 
 	if (q)
-		degraded = xasprintf("degraded: %.12s failed on %s: %s",
+		return xasprintf("degraded: %.12s failed on %s: %s",
 		    json_string_value(json_object_get(q, "revision")),
 		    json_string_value(json_object_get(q, "service")),
 		    json_string_value(json_object_get(q, "reason")));
+	if (h)
+		return xasprintf("degraded: self-heal of %s at %.12s failed (tried again): %s",
+		    json_string_value(json_object_get(h, "service")),
+		    json_string_value(json_object_get(h, "revision")),
+		    json_string_value(json_object_get(h, "reason")));
+	if (dm->cycle.journal_failing)
+		return xasprintf("degraded: %s: nothing is recorded", dm->cycle.journal_err);
+	return NULL;
+}
+
+/* status.json, written atomically; its error is logged once, not every cycle. */
+static void
+status_file(struct daemon *dm, const char *text)
+{
+	char *p = daemon__state_path(dm, "status.json"), err[ERR_LEN];
+
+	if (file_write_atomic(p, text, strlen(text), 0644, err) < 0) {
+		if (strcmp(err, dm->cycle.status_err) != 0)
+			log_warn("state", "%s (the control socket still answers with the status)", err);
+		snprintf(dm->cycle.status_err, sizeof(dm->cycle.status_err), "%s", err);
+	} else if (dm->cycle.status_err[0]) {
+		log_info("state", "status.json written again");
+		dm->cycle.status_err[0] = '\0';
+	}
+	free(p);
+}
+
+void
+daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome out)
+{
+	char *text, applied[41];
+	const char *msg = NULL;
+	char *degraded;
+
+	daemon__journal_watch(dm, st);
+	degraded = degraded_message(dm, st);
 	if (json_array_size(st->errors))
 		msg = json_string_value(json_array_get(st->errors, 0));
-	else if (degraded)
+	else
 		msg = degraded;
-	json_object_set_new(st->o, "state", json_string(out == CYCLE_FAILED || (q &&
+	json_object_set_new(st->o, "state", json_string(out == CYCLE_FAILED || (degraded &&
 	    out != CYCLE_ERROR) ? "degraded" : cycle_outcome_name(out)));
 	json_object_set_new(st->o, "message", msg ? json_string(msg) : json_null());
 	sd_status(dm, json_string_value(json_object_get(st->o, "state")), msg);
 	json_object_set_new(st->o, "head", *dm->cycle.head ? json_string(dm->cycle.head) :
 	    json_null());
-	json_object_set_new(st->o, "last_good", *dm->cycle.good ? json_string(dm->cycle.good) :
-	    json_null());
+	/* last good: the revision last applied in full, never one that failed;
+	 * last valid: the one a cycle falls back to when the head's manifest is
+	 * invalid; serving: per service, the revision whose spec runs */
+	json_object_set_new(st->o, "last_good", journal_last_applied(dm->cycle.journal,
+	    applied) == 1 ? json_string(applied) : json_null());
+	json_object_set_new(st->o, "last_valid", *dm->cycle.good ?
+	    json_string(dm->cycle.good) : json_null());
+	json_object_set_new(st->o, "serving", serving_json(dm, st->o));
 	json_object_set_new(st->o, "updated", json_integer(time(NULL)));
 	{
 		struct timespec ts;
@@ -131,10 +199,11 @@ daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome ou
 	json_object_set(st->o, "errors", st->errors);
 	json_object_set(st->o, "quarantined", st->quarantined);
 	text = json_dumps(st->o, JSON_INDENT(2));
-	if (file_write_atomic(p, text, strlen(text), 0644, err) < 0)
-		log_warn("state", "%s", err);
-	free(text);
-	free(p);
+	status_file(dm, text);
+	pthread_mutex_lock(&dm->shared.mu);
+	free(dm->shared.status_text);
+	dm->shared.status_text = text;
+	pthread_mutex_unlock(&dm->shared.mu);
 	free(degraded);
 	json_decref(st->o);
 	json_decref(st->errors);
@@ -183,13 +252,23 @@ daemon__status_services(struct status *st, const struct world *w, int applied)
 	actual_release(&fresh);
 }
 
+/* The last status: the one this process wrote (status.json may be stale
+ * when the disk is full), else the file a previous process left. */
 json_t *
 daemon__status_now(struct daemon *dm)
 {
-	char *p = daemon__state_path(dm, "status.json");
-	json_t *st = json_load_file(p, 0, NULL);
+	json_t *st = NULL;
 
-	free(p);
+	pthread_mutex_lock(&dm->shared.mu);
+	if (dm->shared.status_text)
+		st = json_loads(dm->shared.status_text, 0, NULL);
+	pthread_mutex_unlock(&dm->shared.mu);
+	if (!st) {
+		char *p = daemon__state_path(dm, "status.json");
+
+		st = json_load_file(p, 0, NULL);
+		free(p);
+	}
 	if (!st)
 		st = json_pack("{s:s}", "state", "starting");
 	json_object_set_new(st, "daemon", json_pack("{s:i,s:b,s:I,s:s}", "pid", (int)getpid(),

@@ -283,6 +283,21 @@ gone(const struct deploy_ctx *c, const char *id)
 	return rc == 1;
 }
 
+/* Starts a container; a failure says what happened to it: removed under the
+ * start (404, or 409 "marked for removal"), or the engine's reason. */
+static int
+start_container(const struct deploy_ctx *c, const char *id, char *err)
+{
+	char e[ERR_LEN];
+
+	if (docker_container_start(c->d, id, e) == 0)
+		return 0;
+	if (strstr(e, "marked for removal") || gone(c, id))
+		return errf(err, "the container was removed before it could start (not by the "
+		    "reconciler): %s", e);
+	return errf(err, "start failed: %s", e);
+}
+
 static void
 disconnect_all(const struct deploy_ctx *c, const char *id)
 {
@@ -316,7 +331,7 @@ do_create(const struct deploy_ctx *c, const struct desired_service *dsv, char *e
 	if (create_container(c, dsv, dsv->name, 0, &id, err) < 0)
 		return -1;
 	deploy_crash_point(c->o, "created");
-	if (docker_container_start(c->d, id, err) < 0)
+	if (start_container(c, id, err) < 0)
 		goto fail;
 	deploy_crash_point(c->o, "started");
 	if (gate_or_fail(c, id, dsv->svc, err) < 0)
@@ -383,7 +398,7 @@ do_recreate(const struct deploy_ctx *c, const struct desired_service *dsv,
 		old_stopped = 1;
 		deploy_crash_point(c->o, "old-stopped");
 	}
-	if (docker_container_start(c->d, id, err) < 0)
+	if (start_container(c, id, err) < 0)
 		goto rollback;
 	deploy_crash_point(c->o, "started");
 	if (gate_or_fail(c, id, s, err) < 0)
@@ -424,7 +439,7 @@ do_start(const struct deploy_ctx *c, const struct desired_service *dsv,
 	    (take_aliases(c, dsv, ps->id, err) < 0 ||
 	    docker_container_rename(c->d, ps->id, dsv->name, err) < 0))
 		return -1;
-	if (docker_container_start(c->d, ps->id, err) < 0)
+	if (start_container(c, ps->id, err) < 0)
 		return -1;
 	return gate_or_fail(c, ps->id, dsv->svc, err);
 }

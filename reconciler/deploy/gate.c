@@ -39,6 +39,59 @@ gate_timeout(const struct mf_service *s, int has_health, json_t *image_hc)
 	return start + (interval + timeout) * retries + 30000;
 }
 
+#define REMOVED "the container was removed during its health gate (not by the reconciler)"
+
+/* 1 when the container is gone or being removed: someone removed it while
+ * it gated (docker rm -f kills it first, so it is seen exited, or unhealthy
+ * with its last check passed, a moment before it goes). */
+static int
+removed(struct docker *d, const char *id)
+{
+	for (int i = 0; i < 3; i++) {
+		json_t *info = NULL;
+		char e[ERR_LEN];
+		int rc = docker_container_inspect(d, id, &info, e);
+		const char *status = json_string_value(json_object_get(json_object_get(info,
+		    "State"), "Status"));
+		int gone = rc == 1 || (rc == 0 && status && strcmp(status, "removing") == 0);
+
+		json_decref(info);
+		if (gone || rc < 0)
+			return gone;
+		sleep_ms(200);
+	}
+	return 0;
+}
+
+/* Why a container whose health went "unhealthy" failed: its last check's
+ * output, or, when it is not running any more, what happened to it. */
+static int
+unhealthy(struct docker *d, const char *id, const char *status, json_t *health, char *err)
+{
+	json_t *logs = json_object_get(health, "Log");
+	json_t *last = json_array_get(logs, json_array_size(logs) - 1);
+	const char *out = json_string_value(json_object_get(last, "Output"));
+	char line[121];
+	size_t n;
+
+	/* the check did not fail: the container stopped under it */
+	if (status && strcmp(status, "running") != 0) {
+		if (removed(d, id))
+			return errf(err, REMOVED);
+		return errf(err, "the container stopped during its health gate (state %s)", status);
+	}
+	/* the check's output on one line, trimmed */
+	snprintf(line, sizeof(line), "%s", out ? out : "");
+	for (char *q = line; *q; q++)
+		if (*q == '\n' || *q == '\r' || *q == '\t')
+			*q = ' ';
+	n = strlen(line);
+	while (n && line[n - 1] == ' ')
+		line[--n] = '\0';
+	return errf(err, "the container is unhealthy (last check: exit %lld%s%s)",
+	    (long long)json_integer_value(json_object_get(last, "ExitCode")), n ? ", " : "", line);
+}
+
 int
 gate_wait(struct docker *d, const char *id, const struct mf_service *s, char *err)
 {
@@ -57,13 +110,21 @@ gate_wait(struct docker *d, const char *id, const struct mf_service *s, char *er
 
 		json_decref(info);
 		info = NULL;
-		if (docker_container_inspect(d, id, &info, err) != 0) {
-			if (!info)
-				errf(err, "the container disappeared during its health gate");
+		switch (docker_container_inspect(d, id, &info, err)) {
+		case 0:
+			break;
+		case 1:
+			errf(err, REMOVED);
 			goto out;
+		default:
+			goto out;	/* the engine's own error */
 		}
 		st = json_object_get(info, "State");
 		status = json_string_value(json_object_get(st, "Status"));
+		if (status && strcmp(status, "removing") == 0) {
+			errf(err, REMOVED);
+			goto out;
+		}
 		health = json_object_get(st, "Health");
 		hc = json_object_get(json_object_get(info, "Config"), "Healthcheck");
 		has_health = health != NULL && s->health.kind != MF_HEALTH_NONE;
@@ -80,8 +141,12 @@ gate_wait(struct docker *d, const char *id, const struct mf_service *s, char *er
 			started_at = started0 ? xstrdup(started0) : NULL;
 		}
 		if (status && (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0)) {
-			errf(err, "the container exited with status %lld during its health gate",
-			    (long long)json_integer_value(json_object_get(st, "ExitCode")));
+			if (removed(d, id))
+				errf(err, REMOVED);
+			else
+				errf(err, "the container exited with status %lld during its health "
+				    "gate", (long long)json_integer_value(json_object_get(st,
+				    "ExitCode")));
 			goto out;
 		}
 		if ((status && strcmp(status, "restarting") == 0) || restarts != restarts0) {
@@ -95,23 +160,7 @@ gate_wait(struct docker *d, const char *id, const struct mf_service *s, char *er
 				goto out;
 			}
 			if (hs && strcmp(hs, "unhealthy") == 0) {
-				json_t *logs = json_object_get(health, "Log");
-				json_t *last = json_array_get(logs, json_array_size(logs) - 1);
-				const char *out = json_string_value(json_object_get(last, "Output"));
-				char line[121];
-				size_t n;
-
-				/* the check's output on one line, trimmed */
-				snprintf(line, sizeof(line), "%s", out ? out : "");
-				for (char *q = line; *q; q++)
-					if (*q == '\n' || *q == '\r' || *q == '\t')
-						*q = ' ';
-				n = strlen(line);
-				while (n && line[n - 1] == ' ')
-					line[--n] = '\0';
-				errf(err, "the container is unhealthy (last check: exit %lld%s%s)",
-				    (long long)json_integer_value(json_object_get(last, "ExitCode")),
-				    n ? ", " : "", line);
+				unhealthy(d, id, status, health, err);
 				goto out;
 			}
 		} else if (status && strcmp(status, "running") == 0) {

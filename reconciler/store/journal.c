@@ -5,6 +5,7 @@
 #include "journal.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,12 @@
 
 struct journal {
 	sqlite3 *db;
+	char *path;
+	/* what went wrong last, for journal_health; the handle may be shared */
+	pthread_mutex_t mu;
+	unsigned long write_errors;
+	int failing;
+	char err[ERR_LEN];
 };
 
 static const char schema[] =
@@ -39,7 +46,10 @@ static const char schema[] =
 	" id INTEGER PRIMARY KEY, name TEXT NOT NULL, trigger TEXT, started INTEGER NOT NULL,"
 	" ended INTEGER, size INTEGER, ms INTEGER, outcome TEXT NOT NULL DEFAULT 'running',"
 	" file TEXT, error TEXT);"
-	"CREATE INDEX IF NOT EXISTS backups_name ON backups (name, started);";
+	"CREATE INDEX IF NOT EXISTS backups_name ON backups (name, started);"
+	"CREATE TABLE IF NOT EXISTS serving ("
+	" service TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL,"
+	" at INTEGER NOT NULL);";
 
 int
 journal_open(struct journal **out, const char *path, int readonly, char *err)
@@ -49,6 +59,8 @@ journal_open(struct journal **out, const char *path, int readonly, char *err)
 	char *msg = NULL;
 
 	*out = NULL;
+	pthread_mutex_init(&j->mu, NULL);
+	j->path = xstrdup(path);
 	if (sqlite3_open_v2(path, &j->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		errf(err, "journal '%s': %s", path, j->db ? sqlite3_errmsg(j->db) : "cannot open");
 		goto fail;
@@ -68,6 +80,8 @@ journal_open(struct journal **out, const char *path, int readonly, char *err)
 	return 0;
 fail:
 	sqlite3_close(j->db);
+	pthread_mutex_destroy(&j->mu);
+	free(j->path);
 	free(j);
 	return -1;
 }
@@ -78,7 +92,48 @@ journal_close(struct journal *j)
 	if (!j)
 		return;
 	sqlite3_close(j->db);
+	pthread_mutex_destroy(&j->mu);
+	free(j->path);
 	free(j);
+}
+
+/* A write's result: a failure is counted and its reason kept (sqlite3_errstr
+ * is thread-safe, the handle's last message is not); a write that changed a
+ * row ends it (one that matched nothing proves nothing about a full disk). */
+static int
+wrote(struct journal *j, int rc)
+{
+	int ok = rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK;
+
+	pthread_mutex_lock(&j->mu);
+	if (ok) {
+		if (sqlite3_changes(j->db) > 0)
+			j->failing = 0;
+	} else {
+		j->write_errors++;
+		j->failing = 1;
+		errf(j->err, "journal '%s': %s", j->path, sqlite3_errstr(rc));
+	}
+	pthread_mutex_unlock(&j->mu);
+	return ok ? 0 : -1;
+}
+
+int
+journal_health(struct journal *j, unsigned long *write_errors, char *err)
+{
+	int failing;
+
+	*write_errors = 0;
+	err[0] = '\0';
+	if (!j)
+		return 0;
+	pthread_mutex_lock(&j->mu);
+	*write_errors = j->write_errors;
+	failing = j->failing;
+	if (failing)
+		snprintf(err, ERR_LEN, "%s", j->err);
+	pthread_mutex_unlock(&j->mu);
+	return failing;
 }
 
 /* Runs sql with arguments described by types: 's' text (NULL ok), 'i' int64. */
@@ -91,8 +146,8 @@ run(struct journal *j, const char *sql, const char *types, ...)
 
 	if (!j)
 		return -1;
-	if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
+	if ((rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return wrote(j, rc);
 	va_start(ap, types);
 	for (int i = 0; types[i]; i++) {
 		if (types[i] == 's') {
@@ -109,7 +164,7 @@ run(struct journal *j, const char *sql, const char *types, ...)
 	va_end(ap);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	return wrote(j, rc);
 }
 
 static int64_t
@@ -177,14 +232,21 @@ journal_quarantined(struct journal *j, const char *revision, const char *service
 	*reason = NULL;
 	if (!j || sqlite3_prepare_v2(j->db, "SELECT reason FROM failures WHERE revision = ? AND "
 	    "service = ? AND cleared = 0", -1, &st, NULL) != SQLITE_OK)
-		return 0;
+		return -1;
 	sqlite3_bind_text(st, 1, revision, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, service, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW: {
 		const unsigned char *r = sqlite3_column_text(st, 0);
 
 		*reason = xstrdup(r ? (const char *)r : "");
 		found = 1;
+		break;
+	}
+	case SQLITE_DONE:
+		break;
+	default:
+		found = -1;
 	}
 	sqlite3_finalize(st);
 	return found;
@@ -196,6 +258,82 @@ journal_clear_failures(struct journal *j)
 	if (run(j, "UPDATE failures SET cleared = 1 WHERE cleared = 0", "") < 0)
 		return -1;
 	return sqlite3_changes(j->db);
+}
+
+int
+journal_serving_get(struct journal *j, const char *service, char revision[41], char hash[65])
+{
+	sqlite3_stmt *st = NULL;
+	int found = -1;
+
+	revision[0] = hash[0] = '\0';
+	if (!j || sqlite3_prepare_v2(j->db, "SELECT revision, hash FROM serving WHERE service = ?",
+	    -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_TRANSIENT);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		snprintf(revision, 41, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
+		found = 1;
+		break;
+	case SQLITE_DONE:
+		found = 0;
+		break;
+	default:
+		break;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int
+journal_serving_set(struct journal *j, const char *service, const char *revision,
+    const char *hash)
+{
+	char rev[41], h[65];
+
+	/* written only when it changes: every in-sync cycle says it again */
+	if (journal_serving_get(j, service, rev, h) == 1 && strcmp(rev, revision) == 0 &&
+	    strcmp(h, hash) == 0)
+		return 0;
+	return run(j, "INSERT INTO serving (service, revision, hash, at) VALUES (?, ?, ?, ?) "
+	    "ON CONFLICT (service) DO UPDATE SET revision = excluded.revision, "
+	    "hash = excluded.hash, at = excluded.at", "sssi", service, revision, hash, now());
+}
+
+json_t *
+journal_serving(struct journal *j)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = json_object();
+
+	if (!j || sqlite3_prepare_v2(j->db, "SELECT service, revision FROM serving", -1, &st,
+	    NULL) != SQLITE_OK)
+		return out;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_set_new(out, (const char *)sqlite3_column_text(st, 0),
+		    json_string((const char *)sqlite3_column_text(st, 1)));
+	sqlite3_finalize(st);
+	return out;
+}
+
+int
+journal_last_applied(struct journal *j, char revision[41])
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	revision[0] = '\0';
+	if (!j || sqlite3_prepare_v2(j->db, "SELECT commit_id FROM revisions WHERE status = "
+	    "'applied' ORDER BY updated DESC, rowid DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(revision, 41, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
 }
 
 int

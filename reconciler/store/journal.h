@@ -1,9 +1,12 @@
 /*
  * journal: the daemon's memory that outlives it, in SQLite (WAL) in the state
  * directory: every revision seen and what became of it, every cycle, every
- * action with its reasons, timing and outcome, and the (revision, service)
- * pairs that failed their gate, which are not retried until a new revision or
- * an explicit retry.
+ * action with its reasons, timing and outcome, the (revision, service) pairs
+ * that failed their gate, which are not retried until a new revision or an
+ * explicit retry, and per service the revision that serves.
+ *
+ * Every write returns -1 when SQLite refuses it (a full disk, an I/O error);
+ * the journal counts such failures and keeps the reason (journal_health).
  */
 #ifndef RECONCILER_JOURNAL_H
 #define RECONCILER_JOURNAL_H
@@ -15,6 +18,11 @@ struct journal;
 
 int journal_open(struct journal **out, const char *path, int readonly, char *err);
 void journal_close(struct journal *j);
+
+/* 1 when the last write failed, with err (ERR_LEN bytes) saying why ("journal
+ * 'PATH': database or disk is full"); 0 once a write succeeds again. Either
+ * way *write_errors is how many writes failed since the journal was opened. */
+int journal_health(struct journal *j, unsigned long *write_errors, char *err);
 
 int journal_revision_seen(struct journal *j, const char *commit, const char *subject);
 /* status: applied, failed, invalid, refused */
@@ -29,11 +37,24 @@ int journal_action(struct journal *j, int64_t cycle, const char *revision, const
 
 int journal_fail(struct journal *j, const char *revision, const char *service, const char *reason);
 /* 1 and the reason (caller frees) when (revision, service) failed and was not
- * cleared; 0 otherwise. */
+ * cleared; 0 otherwise; -1 when the journal cannot be read. */
 int journal_quarantined(struct journal *j, const char *revision, const char *service,
     char **reason);
 /* Clears every failure (sync --retry); returns how many. */
 int journal_clear_failures(struct journal *j);
+
+/* Per service, the revision whose spec last passed its gate (or ran in sync
+ * with the manifest) and that spec's hash: what the service falls back to
+ * while a newer revision is quarantined for it. set writes only a change;
+ * get: 1 when known, 0 when not, -1 on a read error; journal_serving:
+ * {service: revision} (caller decrefs). */
+int journal_serving_set(struct journal *j, const char *service, const char *revision,
+    const char *hash);
+int journal_serving_get(struct journal *j, const char *service, char revision[41],
+    char hash[65]);
+json_t *journal_serving(struct journal *j);
+/* The revision last applied in full (status 'applied'): 1, 0 when none, -1. */
+int journal_last_applied(struct journal *j, char revision[41]);
 
 /* Images this reconciler deployed, per service, for pruning: record one as in
  * use now; list the ones older than the `keep` most recent (caller decrefs);

@@ -1,11 +1,16 @@
-/* Unit tests: the journal's backup runs, on a database in a temporary directory. */
+/* Unit tests: the journal's backup runs, what serves per service, and its
+ * write errors, on a database in a temporary directory. */
 #include "helpers.h"
 #include "journal.h"
 #include "util.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static json_int_t
@@ -74,11 +79,120 @@ test_backups_order(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+static void
+remove_journal(char *dir)
+{
+	static const char *const files[] = { "journal.db", "journal.db-wal", "journal.db-shm" };
+
+	for (size_t i = 0; i < 3; i++) {
+		char *p = xasprintf("%s/%s", dir, files[i]);
+
+		unlink(p);
+		free(p);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* What serves per service is written only when it changes, and read back;
+ * the last good revision is the last one applied, never one that failed. */
+static void
+test_serving(void **state)
+{
+	char dir[] = "/tmp/test-journal.XXXXXX", err[ERR_LEN], rev[41], hash[65], *p;
+	struct journal *j = NULL;
+	json_t *all;
+
+	assert_non_null(mkdtemp(dir));
+	p = xasprintf("%s/journal.db", dir);
+	assert_int_equal(journal_open(&j, p, 0, err), 0);
+	assert_int_equal(journal_serving_get(j, "api", rev, hash), 0);
+	assert_int_equal(journal_serving_set(j, "api", "r1", "h1"), 0);
+	assert_int_equal(journal_serving_set(j, "api", "r1", "h1"), 0);
+	assert_int_equal(journal_serving_set(j, "web", "r1", "hw"), 0);
+	assert_int_equal(journal_serving_get(j, "api", rev, hash), 1);
+	assert_string_equal(rev, "r1");
+	assert_string_equal(hash, "h1");
+	assert_int_equal(journal_serving_set(j, "api", "r2", "h2"), 0);
+	assert_int_equal(journal_serving_get(j, "api", rev, hash), 1);
+	assert_string_equal(rev, "r2");
+	assert_string_equal(hash, "h2");
+	all = journal_serving(j);
+	assert_string_equal(json_string_value(json_object_get(all, "api")), "r2");
+	assert_string_equal(json_string_value(json_object_get(all, "web")), "r1");
+	json_decref(all);
+
+	assert_int_equal(journal_last_applied(j, rev), 0);
+	assert_int_equal(journal_revision_seen(j, "r1", "one"), 0);
+	assert_int_equal(journal_revision_seen(j, "r2", "two"), 0);
+	assert_int_equal(journal_revision_status(j, "r1", "applied", NULL), 0);
+	assert_int_equal(journal_revision_status(j, "r2", "failed", NULL), 0);
+	assert_int_equal(journal_last_applied(j, rev), 1);
+	assert_string_equal(rev, "r1");
+	journal_close(j);
+	free(p);
+	remove_journal(dir);
+}
+
+/* A write the file system refuses (here: RLIMIT_FSIZE, as a full disk would)
+ * returns -1, and the journal says why and how many, until a write passes. */
+static void
+test_write_errors(void **state)
+{
+	char dir[] = "/tmp/test-journal.XXXXXX", err[ERR_LEN], *p, *reason = NULL, *big;
+	struct journal *j = NULL;
+	struct rlimit old, lim;
+	unsigned long n;
+	int failed = 0;
+
+	assert_non_null(mkdtemp(dir));
+	p = xasprintf("%s/journal.db", dir);
+	assert_int_equal(journal_open(&j, p, 0, err), 0);
+	assert_int_equal(journal_health(j, &n, err), 0);
+	assert_int_equal(n, 0);
+	assert_string_equal(err, "");
+	assert_int_equal(journal_fail(j, "r0", "api", "first"), 0);
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 64 * 1024;	/* beyond what the journal holds now */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	big = xcalloc(1, 8193);
+	memset(big, 'x', 8192);
+	for (int i = 0; i < 64 && !failed; i++) {
+		char *rev = xasprintf("r%d", i + 1);
+
+		failed = journal_fail(j, rev, "api", big) < 0;
+		free(rev);
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_true(failed);
+	assert_int_equal(journal_health(j, &n, err), 1);
+	assert_true(n >= 1);
+	assert_non_null(strstr(err, p));
+	print_message("# journal error: %s\n", err);
+	/* what was written before is still there */
+	assert_int_equal(journal_quarantined(j, "r0", "api", &reason), 1);
+	assert_string_equal(reason, "first");
+	free(reason);
+	/* room again: the next write passes and the failure state ends */
+	assert_int_equal(journal_fail(j, "r99", "api", "later"), 0);
+	assert_int_equal(journal_health(j, &n, err), 0);
+	assert_true(n >= 1);
+	assert_string_equal(err, "");
+	free(big);
+	journal_close(j);
+	free(p);
+	remove_journal(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backups_order),
+		cmocka_unit_test(test_serving),
+		cmocka_unit_test(test_write_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
