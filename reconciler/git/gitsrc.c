@@ -196,11 +196,17 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 
 	if (!a)
 		return GIT_PASSTHROUGH;
-	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && a->ssh_key)
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && a->ssh_key) {
+		/* libssh2 reads the key; the mode is checked here, as ssh does */
+		if (file_check_private(a->ssh_key, err) < 0) {
+			git_error_set_str(GIT_ERROR_SSH, err);
+			return -1;
+		}
 		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
 		    a->ssh_key, NULL);
+	}
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && a->token_file) {
-		if (file_read(a->token_file, 4096, &token, &len, err) < 0) {
+		if (file_read_secret(a->token_file, 4096, 1, &token, &len, err) < 0) {
 			git_error_set_str(GIT_ERROR_NET, err);
 			return -1;
 		}
@@ -208,8 +214,7 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 			token[--len] = '\0';
 		rc = git_credential_userpass_plaintext_new(out, a->token_user ? a->token_user :
 		    "x-access-token", token);
-		OPENSSL_cleanse(token, len);
-		free(token);
+		secret_free(token, len);
 		return rc;
 	}
 	return GIT_PASSTHROUGH;
