@@ -246,52 +246,203 @@ write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int
-file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err)
+/* Writes data to a new temporary file beside path, named path.tmp.XXXXXX
+ * (unique: a file a crash left behind, whatever its name, is never in the
+ * way), and syncs it. *tmp is its name (caller frees) on success. */
+static int
+tmp_write(const char *path, const void *data, size_t len, int mode, char **tmp, char *err)
 {
-	char *tmp = NULL, *dcopy = NULL;
-	struct stat st;
-	int fd = -1, dfd, rc = -1;
+	char *name = xasprintf("%s.tmp.XXXXXX", path);
+	int fd;
 
-	if (mode < 0)
-		mode = stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : 0644;
-	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-	if (fd < 0) {
-		errf(err, "cannot create '%s': %s", tmp, strerror(errno));
-		goto out;
+	*tmp = NULL;
+	if ((fd = mkostemp(name, O_CLOEXEC)) < 0) {
+		errf(err, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
+		free(name);
+		return -1;
 	}
 	if (fchmod(fd, (mode_t)mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		errf(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
+		errf(err, "cannot write '%s': %s", name, strerror(errno));
+		close(fd);
+		goto fail;
 	}
 	if (close(fd) < 0) {
-		fd = -1;
-		errf(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
+		errf(err, "cannot write '%s': %s", name, strerror(errno));
+		goto fail;
 	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		errf(err, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	dcopy = xstrdup(path);
+	*tmp = name;
+	return 0;
+fail:
+	unlink(name);
+	free(name);
+	return -1;
+}
+
+static void
+fsync_parent(const char *path)
+{
+	char *dcopy = xstrdup(path);
+	int dfd;
+
 	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
+	free(dcopy);
+}
+
+int
+file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err)
+{
+	struct stat st;
+	char *tmp;
+
+	if (mode < 0)
+		mode = stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : 0644;
+	if (tmp_write(path, data, len, mode, &tmp, err) < 0)
+		return -1;
+	if (rename(tmp, path) < 0) {
+		errf(err, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
 		unlink(tmp);
 		free(tmp);
+		return -1;
 	}
-	free(dcopy);
+	free(tmp);
+	fsync_parent(path);
+	return 0;
+}
+
+int
+file_write_new(const char *path, const void *data, size_t len, int mode, char *err)
+{
+	char *tmp;
+	int rc = 0;
+
+	if (tmp_write(path, data, len, mode, &tmp, err) < 0)
+		return -1;
+	/* link, unlike rename, fails when path exists: whole file or nothing */
+	if (link(tmp, path) < 0) {
+		if (errno == EEXIST)
+			rc = 1;
+		else
+			rc = errf(err, "cannot create '%s': %s", path, strerror(errno));
+	}
+	unlink(tmp);
+	free(tmp);
+	if (rc == 0)
+		fsync_parent(path);
 	return rc;
+}
+
+void
+secret_free(char *p, size_t len)
+{
+	if (!p)
+		return;
+	explicit_bzero(p, len);
+	free(p);
+}
+
+/* errf keeping errno, for the callers that tell ENOENT from the rest */
+static int
+errf_errno(char *err, int e, const char *verb, const char *path)
+{
+	errf(err, "cannot %s '%s': %s", verb, path, strerror(e));
+	errno = e;
+	return -1;
+}
+
+static int
+mode_private(const char *path, const struct stat *st, char *err)
+{
+	if (!(st->st_mode & 077))
+		return 0;
+	errf(err, "'%s' is open to group or others (mode %04o) and holds a credential: "
+	    "chmod 600 '%s'", path, (unsigned)(st->st_mode & 07777), path);
+	errno = EPERM;
+	return -1;
+}
+
+int
+file_check_private(const char *path, char *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errf_errno(err, errno, "read", path);
+	return mode_private(path, &st, err);
+}
+
+/* Grows a secret buffer by copy and wipe, so no copy stays behind in freed
+ * memory (realloc would leave one). */
+static char *
+secret_grow(char *old, size_t used, size_t cap)
+{
+	char *p = xmalloc(cap);
+
+	memcpy(p, old, used);
+	explicit_bzero(old, used);
+	free(old);
+	return p;
+}
+
+int
+file_read_secret(const char *path, size_t max, int private_only, char **out, size_t *len,
+    char *err)
+{
+	struct stat st;
+	char *data = NULL, extra;
+	size_t cap, n = 0;
+	ssize_t r;
+	int fd, e;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errf_errno(err, errno, "open", path);
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		return errf_errno(err, e, "read", path);
+	}
+	if (private_only && mode_private(path, &st, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	/* room for the NUL and for the read that finds the end */
+	cap = st.st_size > 0 && (size_t)st.st_size < max ? (size_t)st.st_size + 2 : 256;
+	if (cap > max + 1)
+		cap = max + 1;
+	data = xmalloc(cap);
+	for (;;) {
+		if (n + 1 == cap && n < max) {
+			cap = cap > max / 2 ? max + 1 : 2 * cap;
+			data = secret_grow(data, n, cap);
+		}
+		r = n < max ? read(fd, data + n, cap - 1 - n) : read(fd, &extra, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (r > 0 && n == max)) {
+			e = r < 0 ? errno : EFBIG;
+			if (r < 0)
+				errf(err, "cannot read '%s': %s", path, strerror(e));
+			else
+				errf(err, "'%s' is larger than %zu bytes", path, max);
+			explicit_bzero(&extra, sizeof(extra));
+			secret_free(data, n);
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	data[n] = '\0';
+	*out = data;
+	*len = n;
+	return 0;
 }
 
 size_t

@@ -46,10 +46,29 @@ char *buf_detach(struct buf *b, size_t *len);
 
 /* Reads a whole file of at most max bytes; NUL-terminated. */
 int file_read(const char *path, size_t max, char **out, size_t *len, char *err);
-/* Writes data to path through a temporary file in the same directory, fsync,
- * rename, fsync of the directory. mode < 0 keeps the mode of an existing file
- * (0644 for a new one). Nothing is left behind on failure. */
+/* Writes data to path through a temporary file of a unique name in the same
+ * directory (path.tmp.XXXXXX), fsync, rename, fsync of the directory: path
+ * holds the old bytes or the new ones, never half of them. mode < 0 keeps the
+ * mode of an existing file (0644 for a new one). Nothing is left behind on
+ * failure. */
 int file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err);
+/* The same for a file that must not be replaced: 0 when written, 1 when path
+ * already exists (left alone, nothing written), -1 with err. Of two processes
+ * making path at once, exactly one writes it. */
+int file_write_new(const char *path, const void *data, size_t len, int mode, char *err);
+
+/* Reads a file that holds a secret: as file_read, but no copy of its bytes is
+ * left in freed memory, and with private_only a file that group or others may
+ * access is refused, as ssh refuses such a private key (the error names the
+ * file and says chmod 600). Errors name the file, never its content; errno
+ * is the cause (ENOENT: it does not exist). Free *out with secret_free. */
+int file_read_secret(const char *path, size_t max, int private_only, char **out, size_t *len,
+    char *err);
+/* The mode check of file_read_secret alone, for a file another library reads
+ * (an ssh key). */
+int file_check_private(const char *path, char *err);
+/* Wipes len bytes of p, then frees it; NULL is fine. */
+void secret_free(char *p, size_t len);
 
 /* Monotonic milliseconds, and a sleep in milliseconds. */
 long long now_ms(void);

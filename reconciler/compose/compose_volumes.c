@@ -4,6 +4,7 @@
  * reads them from the file's directory; anonymous volumes have no equivalent.
  */
 #include "compose_int.h"
+#include "manifest.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,14 @@ mount_out(struct cctx *c, struct csvc *s, const struct yt_node *n, const char *p
 		compose__report(c, n, p, L_UNMAPPED, "'%s' is mounted twice", target);
 		return;
 	}
-	if (src[0] == '/') {
+	if (src[0] == '/' && !manifest_path_plain(src)) {
+		/* a manifest's host path has no '.' or '..': the path Docker would use */
+		if (!(host = path_join("/", src))) {
+			compose__report(c, n, p, L_UNMAPPED, "'%s' climbs above '/'", src);
+			return;
+		}
+		compose__report(c, n, p, L_NOTE, "'%s' becomes '%s'", src, host);
+	} else if (src[0] == '/') {
 		host = xstrdup(src);
 	} else if (src[0] == '.' || bind_hint) {
 		if (!(host = path_join(c->o->base_dir, src))) {

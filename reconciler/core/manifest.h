@@ -225,6 +225,8 @@ struct mf_backup *manifest_backup(const struct manifest *m, const char *name);
 int manifest_image_pinned(const char *ref);
 /* Checks a secret or env-file name (a file name inside the secrets dir). */
 int manifest_secret_name_ok(const char *name);
+/* 1 when path has no '.' or '..' segment (a host path must name one place). */
+int manifest_path_plain(const char *path);
 /* The other name rules of docs/manifest.md, for tools that write manifests
  * (import-compose): project/service/volume/network names, network aliases,
  * environment variable names, `user`, and an image reference (Docker's

@@ -10,6 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A directory on the host, named plainly: absolute, no '.' or '..'. */
+static void
+check_destination(struct mf__ctx *c, const struct yt_node *n, const char *path, const char *dest)
+{
+	if (dest[0] != '/')
+		mf__err_at(c, n, path, "destination must be an absolute path, found '%s'", dest);
+	else if (!manifest_path_plain(dest))
+		mf__err_at(c, n, path, "destination must not contain '.' or '..' segments, found '%s'",
+		    dest);
+}
+
 void
 mf__parse_backups(struct mf__ctx *c, const struct yt_node *n)
 {
@@ -60,9 +71,8 @@ mf__parse_backups(struct mf__ctx *c, const struct yt_node *n)
 				else
 					mf__err_at(c, bv, bp, "expected gzip or none");
 			} else if (strcmp(bk, "destination") == 0) {
-				if ((b->destination = mf__get_str(c, bv, bp)) && b->destination[0] != '/')
-					mf__err_at(c, bv, bp, "destination must be an absolute path, found '%s'",
-					    b->destination);
+				if ((b->destination = mf__get_str(c, bv, bp)))
+					check_destination(c, bv, bp, b->destination);
 			} else if (strcmp(bk, "retention") == 0) {
 				if (!mf__is_map(c, bv, bp))
 					continue;

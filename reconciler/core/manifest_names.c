@@ -109,6 +109,22 @@ mf__timezone_ok(const char *s)
 	}
 }
 
+/* A host path names one place: no '.' or '..' segment, which would make
+ * "/var/backups/../../root" pass a check of its prefix. */
+int
+manifest_path_plain(const char *path)
+{
+	for (const char *seg = path;; seg++) {
+		size_t n = strcspn(seg, "/");
+
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return 0;
+		seg += n;
+		if (!*seg)
+			return 1;
+	}
+}
+
 int
 manifest_secret_name_ok(const char *s)
 {

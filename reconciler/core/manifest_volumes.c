@@ -50,7 +50,11 @@ parse_volume(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, c
 		mf__err_at(c, n, path, "container path '%s' must be absolute", f[1]);
 		goto out;
 	}
-	if (f[0][0] == '/') {
+	if (f[0][0] == '/' && !manifest_path_plain(f[0])) {
+		mf__err_at(c, n, path, "bind mount source '%s' must not contain '.' or '..' segments",
+		    f[0]);
+		goto out;
+	} else if (f[0][0] == '/') {
 		mnt.bind = 1;
 	} else if (f[0][0] == '.' || f[0][0] == '~') {
 		mf__err_at(c, n, path, "bind mount source '%s' must be an absolute host path (there is "

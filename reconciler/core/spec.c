@@ -6,6 +6,7 @@
 #include "spec.h"
 #include "util.h"
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,44 +51,88 @@ sort_strings(json_t *arr)
 	free(v);
 }
 
-/* KEY=VALUE lines; blank lines and # comments skipped; values verbatim (as
- * docker run --env-file). */
-static int
-env_file_add(json_t *env, const struct secretmap *sec, const char *name, int with_values,
-    json_t *values, char *err)
+/* The offset of the first byte an environment variable cannot carry (the
+ * engine's JSON is UTF-8 text; a NUL would cut the value short), or
+ * (size_t)-1 when there is none. */
+static size_t
+env_bad_at(const char *s, size_t len)
 {
-	char *data, *line, *save = NULL;
-	const char *raw;
-	size_t len;
+	const char *nul = memchr(s, '\0', len);
+	size_t at = utf8_invalid_at(s, nul ? (size_t)(nul - s) : len);
+
+	return at != (size_t)-1 ? at : nul ? (size_t)(nul - s) : (size_t)-1;
+}
+
+/* Why the byte at `at` of s cannot be in a variable, with its line: never the
+ * bytes themselves, which are a secret. */
+static int
+env_bad_err(char *err, const char *secret, const char *var, const char *s, size_t at)
+{
+	size_t line = 1;
+
+	for (size_t i = 0; i < at; i++)
+		line += s[i] == '\n';
+	return errf(err, "secret '%s' (variable %s), line %zu: %s (an environment variable holds "
+	    "UTF-8 text)", secret, var, line, s[at] ? "not valid UTF-8" : "a NUL byte");
+}
+
+/* One KEY=VALUE line of an env file (line[0..len), leading blanks and the
+ * trailing \r already gone) into env, and values when not NULL. */
+static int
+env_line_add(json_t *env, const struct secretmap *sec, const char *name, const char *line,
+    size_t len, json_t *values, char *err)
+{
+	const char *eq = memchr(line, '=', len);
+	size_t vlen, bad = env_bad_at(line, len);
+	char *key, *val, digest[80];
+
+	if (!eq || eq == line)
+		return errf(err, "expected KEY=VALUE%s", eq ? " (the name is empty)" : "");
+	if (bad != (size_t)-1)
+		return errf(err, "%s (an environment variable holds UTF-8 text)",
+		    line[bad] ? "not valid UTF-8" : "a NUL byte");
+	vlen = len - (size_t)(eq - line) - 1;
+	key = xstrndup(line, (size_t)(eq - line));
+	val = xstrndup(eq + 1, vlen);
+	secretmap_digest(sec, val, vlen, digest);
+	json_object_set_new(env, key, json_pack("{s:s,s:s}", "env_file", name, "digest", digest));
+	if (values)
+		json_object_set_new(values, key, json_string(val));
+	OPENSSL_cleanse(val, vlen);
+	free(val);
+	free(key);
+	return 0;
+}
+
+/* KEY=VALUE lines; blank lines and # comments skipped; values verbatim (as
+ * docker run --env-file). The file is a secret: an error names it and the
+ * line, and quotes nothing of it. */
+static int
+env_file_add(json_t *env, const struct secretmap *sec, const char *name, json_t *values,
+    char *err)
+{
+	const char *raw, *p, *end, *nl;
+	char e[ERR_LEN];
+	size_t len, lineno = 0;
 
 	if (secretmap_get(sec, name, 0, &raw, &len, err) < 0)
 		return -1;
-	data = xstrndup(raw, len);
-	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq, *key, digest[80];
+	for (p = raw, end = raw + len; p < end; p = nl + 1) {
 		size_t l;
 
-		while (*line == ' ' || *line == '\t')
-			line++;
-		l = strlen(line);
-		if (l && line[l - 1] == '\r')
-			line[--l] = '\0';
-		if (!*line || *line == '#')
+		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+			nl = end;
+		lineno++;
+		while (p < nl && (*p == ' ' || *p == '\t'))
+			p++;
+		l = (size_t)(nl - p);
+		if (l && p[l - 1] == '\r')
+			l--;
+		if (!l || *p == '#')
 			continue;
-		if (!(eq = strchr(line, '=')) || eq == line) {
-			errf(err, "env file '%s': line '%.40s' is not KEY=VALUE", name, line);
-			free(data);
-			return -1;
-		}
-		key = xstrndup(line, (size_t)(eq - line));
-		secretmap_digest(sec, eq + 1, strlen(eq + 1), digest);
-		json_object_set_new(env, key, json_pack("{s:s,s:s}", "env_file", name, "digest",
-		    digest));
-		if (with_values)
-			json_object_set_new(values, key, json_string(eq + 1));
-		free(key);
+		if (env_line_add(env, sec, name, p, l, values, e) < 0)
+			return errf(err, "env file '%s', line %zu: %s", name, lineno, e);
 	}
-	free(data);
 	return 0;
 }
 
@@ -101,7 +146,7 @@ build_env(json_t *env, const struct mf_service *s, const struct secretmap *sec, 
 	char digest[80];
 
 	for (size_t i = 0; i < s->nenv_files; i++)
-		if (env_file_add(env, sec, s->env_files[i], values != NULL, values, err) < 0)
+		if (env_file_add(env, sec, s->env_files[i], values, err) < 0)
 			return -1;
 	for (size_t i = 0; i < s->nenv; i++) {
 		const struct mf_env *e = &s->env[i];
@@ -109,16 +154,19 @@ build_env(json_t *env, const struct mf_service *s, const struct secretmap *sec, 
 		if (e->secret) {
 			const char *raw;
 			char *v;
-			size_t len;
+			size_t len, bad;
 
 			if (secretmap_get(sec, e->secret, 1, &raw, &len, err) < 0)
 				return -1;
+			if ((bad = env_bad_at(raw, len)) != (size_t)-1)
+				return env_bad_err(err, e->secret, e->name, raw, bad);
 			secretmap_digest(sec, raw, len, digest);
 			json_object_set_new(env, e->name, json_pack("{s:s,s:s}", "secret", e->secret,
 			    "digest", digest));
 			v = xstrndup(raw, len);
 			if (values)
 				json_object_set_new(values, e->name, json_string(v));
+			OPENSSL_cleanse(v, len);
 			free(v);
 		} else {
 			json_object_set_new(env, e->name, json_string(e->value));

@@ -16,7 +16,7 @@
 static int
 hook_secret(const char *file, char **out, size_t *len, char *err)
 {
-	if (file_read(file, 4096, out, len, err) < 0)
+	if (file_read_secret(file, 4096, 1, out, len, err) < 0)
 		return -1;
 	while (*len && strchr(" \t\r\n", (*out)[*len - 1]))
 		(*out)[--*len] = '\0';

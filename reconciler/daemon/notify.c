@@ -280,7 +280,8 @@ notify_event(struct notifier *n, const struct manifest *m, const struct secrets 
 		if (secrets_read(sec, no->url_secret, 1, &url, &len, err) < 0 ||
 		    (no->hmac_secret && secrets_read(sec, no->hmac_secret, 1, &key, &len, err) < 0)) {
 			log_warn("notify", "name=%s: %s", no->name, err);
-			free(url);
+			if (url)
+				secret_free(url, strlen(url));
 			continue;
 		}
 		msg = xcalloc(1, sizeof(*msg));

@@ -8,7 +8,6 @@
 #include "util.h"
 
 #include <git2.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +47,11 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && a->ssh_key) {
 		if (data->offered++)
 			return refused(a, 1);
+		/* libssh2 reads the key; the mode is checked here, as ssh does */
+		if (file_check_private(a->ssh_key, err) < 0) {
+			git_error_set_str(GIT_ERROR_SSH, err);
+			return GIT_EAUTH;
+		}
 		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
 		    a->ssh_key, NULL);
 	}
@@ -57,7 +61,7 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && a->token_file) {
 		if (data->offered++)
 			return refused(a, 0);
-		if (file_read(a->token_file, 4096, &token, &len, err) < 0) {
+		if (file_read_secret(a->token_file, 4096, 1, &token, &len, err) < 0) {
 			git_error_set_str(GIT_ERROR_NET, err);
 			return GIT_EAUTH;
 		}
@@ -65,8 +69,7 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url,
 			token[--len] = '\0';
 		rc = git_credential_userpass_plaintext_new(out, a->token_user ? a->token_user :
 		    "x-access-token", token);
-		OPENSSL_cleanse(token, len);
-		free(token);
+		secret_free(token, len);
 		return rc;
 	}
 	return GIT_PASSTHROUGH;

@@ -3,43 +3,79 @@
  */
 #include "secrets.h"
 #include "manifest.h"
+#include "log.h"
 #include "secretmap.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* 0 with the key in s, 1 when keyfile does not exist, -1 with err for any
+ * other failure: a key that exists is never replaced, since a new one
+ * changes every digest and so recreates every service with a secret. */
+static int
+key_load(struct secrets *s, const char *keyfile, char *err)
+{
+	char e[ERR_LEN], *data = NULL;
+	size_t len = 0;
+
+	if (file_read_secret(keyfile, 4096, 0, &data, &len, e) < 0) {
+		if (errno == ENOENT)
+			return 1;
+		return errf(err, "host key: %s (it is not replaced: a new key would recreate "
+		    "every service with a secret)", e);
+	}
+	if (len < sizeof(s->key)) {
+		secret_free(data, len);
+		return errf(err, "the host key '%s' is %zu bytes, not %zu: restore it, or remove it "
+		    "to make a new one (every service with a secret is then recreated)", keyfile,
+		    len, sizeof(s->key));
+	}
+	memcpy(s->key, data, sizeof(s->key));
+	secret_free(data, len);
+	s->have_key = 1;
+	return 0;
+}
 
 int
 secrets_open(struct secrets *s, const char *dir, const char *keyfile, int create, char *err)
 {
-	char *data = NULL;
-	size_t len;
+	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->dir = xstrdup(dir ? dir : SECRETS_DIR_DEFAULT);
 	if (!keyfile)
 		return 0;
-	if (file_read(keyfile, 4096, &data, &len, NULL) == 0 && len >= 32) {
-		memcpy(s->key, data, 32);
-		s->have_key = 1;
-		free(data);
-		return 0;
+	if ((rc = key_load(s, keyfile, err)) <= 0)
+		goto out;
+	rc = -1;
+	if (!create) {
+		errf(err, "cannot read the host key '%s': %s (run reconcilerd once, or give "
+		    "--state-dir where it lives)", keyfile, strerror(ENOENT));
+		goto out;
 	}
-	free(data);
-	if (!create)
-		return errf(err, "cannot read the host key '%s' (run reconcilerd once, or give "
-		    "--state-dir where it lives)", keyfile);
-	if (getrandom(s->key, sizeof(s->key), 0) != (ssize_t)sizeof(s->key))
-		return errf(err, "getrandom: %s", strerror(errno));
-	if (file_write_atomic(keyfile, s->key, sizeof(s->key), 0600, err) < 0)
-		return -1;
-	s->have_key = 1;
-	return 0;
+	if (getrandom(s->key, sizeof(s->key), 0) != (ssize_t)sizeof(s->key)) {
+		errf(err, "getrandom: %s", strerror(errno));
+		goto out;
+	}
+	/* made only where none exists: of two processes making it, one wins
+	 * and the other reads the winner's */
+	rc = file_write_new(keyfile, s->key, sizeof(s->key), 0600, err);
+	if (rc == 1)
+		rc = key_load(s, keyfile, err) == 0 ? 0 : -1;
+	else if (rc == 0)
+		s->have_key = 1;
+out:
+	if (rc < 0)
+		OPENSSL_cleanse(s->key, sizeof(s->key));
+	return rc;
 }
 
 void
@@ -48,6 +84,41 @@ secrets_release(struct secrets *s)
 	free(s->dir);
 	OPENSSL_cleanse(s->key, sizeof(s->key));
 	memset(s, 0, sizeof(*s));
+}
+
+/* Secret files are not refused for their mode: a deploy group often reads
+ * them, and a file bind-mounted into a container must be readable by the
+ * container's user. A file every user of the host may read (o+r, in a
+ * directory others may enter) is warned about, once per file and mode in a
+ * process (every cycle reads it). */
+static void
+warn_world_readable(const char *dir, const char *path)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static char **seen;
+	static size_t nseen;
+	struct stat st, dst;
+	char *k;
+
+	if (stat(path, &st) < 0 || !(st.st_mode & S_IROTH))
+		return;
+	if (stat(dir, &dst) < 0 || !(dst.st_mode & S_IXOTH))
+		return;
+	k = xasprintf("%o %s", (unsigned)(st.st_mode & 07777), path);
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < nseen; i++) {
+		if (strcmp(seen[i], k) == 0) {
+			pthread_mutex_unlock(&mu);
+			free(k);
+			return;
+		}
+	}
+	seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+	seen[nseen++] = k;
+	pthread_mutex_unlock(&mu);
+	log_warn("secrets", "secret file '%s' is readable by every user of the host (mode %04o): "
+	    "chmod 640 or 600, unless a container's user needs to read it", path,
+	    (unsigned)(st.st_mode & 07777));
 }
 
 int
@@ -61,15 +132,19 @@ secrets_read(const struct secrets *s, const char *name, int trim, char **value, 
 	if (!manifest_secret_name_ok(name))
 		return errf(err, "invalid secret name '%s'", name);
 	path = xasprintf("%s/%s", s->dir, name);
-	rc = file_read(path, SECRETS_MAX_SIZE, value, len, e);
+	rc = file_read_secret(path, SECRETS_MAX_SIZE, 0, value, len, e);
 	if (rc < 0) {
 		errf(err, "secret '%s': %s (create it in %s, mode 0600)", name, e, s->dir);
-	} else if (trim) {
+		goto out;
+	}
+	warn_world_readable(s->dir, path);
+	if (trim) {
 		if (*len && (*value)[*len - 1] == '\n')
 			(*value)[--*len] = '\0';
 		if (*len && (*value)[*len - 1] == '\r')
 			(*value)[--*len] = '\0';
 	}
+out:
 	free(path);
 	return rc;
 }
@@ -87,8 +162,7 @@ resolve_one(const struct secrets *s, const char *name, struct secretmap *out)
 		return;
 	}
 	secretmap_put(out, name, data, len, NULL);
-	OPENSSL_cleanse(data, len);
-	free(data);
+	secret_free(data, len);
 }
 
 void

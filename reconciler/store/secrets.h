@@ -19,13 +19,17 @@ struct secrets {
 };
 
 /* dir: the secrets directory. keyfile: where the HMAC key lives; created
- * (0600, random) when missing and create is set. keyfile NULL: a key derived
- * from nothing (all zero), for tools that only need stable test digests. */
+ * (0600, random) when it does not exist and create is set, and never
+ * replaced: any other failure to read it (permissions, I/O, a short file) is
+ * an error naming the file and why. keyfile NULL: a key derived from nothing
+ * (all zero), for tools that only need stable test digests. Release s
+ * after a failure too: the directory is set (a backup still notifies). */
 int secrets_open(struct secrets *s, const char *dir, const char *keyfile, int create, char *err);
 void secrets_release(struct secrets *s);
 
 /* Reads the secret NAME (a plain file name) from the directory. With trim, one
- * trailing newline (\n or \r\n) is removed. */
+ * trailing newline (\n or \r\n) is removed. Free *value with secret_free. A
+ * file every user may read is logged as a warning (once), not refused. */
 int secrets_read(const struct secrets *s, const char *name, int trim, char **value, size_t *len,
     char *err);
 

@@ -214,6 +214,23 @@ expect_exit "--force replaces it" 0 ctl import-compose --force --project other -
 if grep -q '^project: other$' "$tmp/out/m.yaml"; then ok "... with the new content"; else fail "... the content is old"; fi
 if [ "$(ls -A "$tmp/out")" = m.yaml ]; then ok "no temporary file is left beside it"; else fail "files left: $(ls -A "$tmp/out")"; fi
 
+# --- host paths with '.' or '..' segments --------------------------------
+# A manifest refuses them (a prefix check would let /srv/../etc pass); the
+# importer writes the path Docker would use, and says so.
+cat >"$tmp/dots.yml" <<'EOF'
+services:
+  web:
+    image: registry.example/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    volumes: ["/srv/app/../data:/data", "/srv/./conf:/conf:ro"]
+EOF
+ctl import-compose "$tmp/dots.yml" >"$tmp/dots.yaml" 2>"$tmp/dots.err"
+out=$(cat "$tmp/dots.yaml")
+expect_contains "dot segments: '..' resolved" "      - /srv/data:/data"
+expect_contains "dot segments: '.' dropped" "      - /srv/conf:/conf:ro"
+out=$(cat "$tmp/dots.err")
+expect_contains "dot segments: the change is noted" "note: '/srv/app/../data' becomes '/srv/data'"
+expect_exit "dot segments: the output validates" 0 ctl validate "$tmp/dots.yaml"
+
 # --- usage -----------------------------------------------------------------
 expect_exit "no file: usage error" 2 ctl import-compose
 expect_contains "no file: says so" "no Compose file given"

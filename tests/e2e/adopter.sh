@@ -38,6 +38,7 @@ check "and deploys v1" dl_wait_head 90 "$rev1" "in-sync converged"
 # Basic auth (user x-access-token), on loopback.
 token=tok-$RANDOM$RANDOM-SECRET-7f3a9c
 printf '%s\n' "$token" >"$E2E_TMP/token"
+chmod 600 "$E2E_TMP/token"
 hport=$(e2e_free_port)
 hpidf=$E2E_TMP/http.pid
 "$E2E_PYTHON" - "$hport" "$(dirname "$DL_REMOTE")" "$E2E_TMP/token" "$E2E_TMP/http.log" \
@@ -235,6 +236,7 @@ check "it fetched with the token" grep -q '^POST /remote.git/git-upload-pack goo
 check "and checked out $rev3" grep -q "revision=${rev3:0:12}" <<<"$out"
 check_or diag_out "the token is not in its log" no_token
 printf 'wrong-%s\n' "$token" >"$E2E_TMP/token.bad"
+chmod 600 "$E2E_TMP/token.bad"
 hcfg "$E2E_TMP/token.bad"
 rm -rf "$E2E_TMP/hstate"
 out=$("$RECONCILERD" --once -c "$E2E_TMP/http.yaml" 2>&1)
@@ -244,6 +246,20 @@ check "the server refused it" grep -q ' bad$' "$E2E_TMP/http.log"
 check_or diag_out "neither token is in its log" no_token
 check "nothing of the project was touched" \
 	test "$(docker exec rt-adopter-web wget -qO- http://127.0.0.1:8080/)" = "web v1"
+# A token file group or others may read is refused, as ssh refuses such a
+# key: the error names the file and the fix, and the token is never sent.
+cp "$E2E_TMP/token" "$E2E_TMP/token.open"
+chmod 644 "$E2E_TMP/token.open"
+hcfg "$E2E_TMP/token.open"
+rm -rf "$E2E_TMP/hstate"
+: >"$E2E_TMP/http.log"
+out=$("$RECONCILERD" --once -c "$E2E_TMP/http.yaml" 2>&1)
+rc=$?
+check_or diag_out "a token file open to others fails the cycle (exit $rc)" test "$rc" = 2
+check_or diag_out "the error names the file, its mode and chmod 600" \
+	grep -qF "'$E2E_TMP/token.open' is open to group or others (mode 0644) and holds a credential: chmod 600" <<<"$out"
+check "the token was never sent" test -z "$(grep ' good$' "$E2E_TMP/http.log")"
+check_or diag_out "nor logged" no_token
 
 # validate-pr.sh: a pull request with a bad manifest gets annotations.
 pr=$E2E_TMP/pr
