@@ -131,8 +131,8 @@ daemon__prepare(struct daemon *dm, char *err)
 		free(p);
 		if (rc < 0)
 			return -1;
-		/* this process holds the lock: a run still open was cut short */
-		journal_backups_interrupted(dm->cycle.journal);
+		/* this process holds the lock: a cycle or run still open was cut short */
+		journal_recover(dm->cycle.journal);
 		load_good(dm);
 	}
 	if (!dm->cycle.git) {

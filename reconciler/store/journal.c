@@ -59,11 +59,6 @@ journal_open(struct journal **out, const char *path, int readonly, char *err)
 		sqlite3_free(msg);
 		goto fail;
 	}
-	/* One writer per state directory (the daemon's lock): a cycle still open
-	 * here was cut short by a crash or a kill. */
-	if (!readonly)
-		sqlite3_exec(j->db, "UPDATE cycles SET outcome = 'interrupted', ended = started "
-		    "WHERE ended IS NULL", NULL, NULL, NULL);
 	*out = j;
 	return 0;
 fail:
@@ -383,4 +378,13 @@ journal_backups_interrupted(struct journal *j)
 {
 	return run(j, "UPDATE backups SET outcome = 'interrupted', ended = started, error = "
 	    "'the daemon stopped during the run' WHERE ended IS NULL", "");
+}
+
+int
+journal_recover(struct journal *j)
+{
+	int rc = run(j, "UPDATE cycles SET outcome = 'interrupted', ended = started "
+	    "WHERE ended IS NULL", "");
+
+	return journal_backups_interrupted(j) < 0 ? -1 : rc;
 }

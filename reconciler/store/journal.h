@@ -13,7 +13,13 @@
 
 struct journal;
 
+/* Opening read-write changes no row: a backup run or reconcilerctl may open
+ * the journal while the daemon's cycle runs. */
 int journal_open(struct journal **out, const char *path, int readonly, char *err);
+/* Marks the cycles and backup runs still open 'interrupted': a crash or a
+ * kill cut them short. Only the daemon calls it, at its start, under the state
+ * directory's lock: anyone else would end the running daemon's cycle. */
+int journal_recover(struct journal *j);
 void journal_close(struct journal *j);
 
 int journal_revision_seen(struct journal *j, const char *commit, const char *subject);
