@@ -125,6 +125,9 @@ struct daemon {
 	struct notifier *notifier;
 	/* systemd: readiness, a STATUS= line per cycle, the watchdog (sdnotify.h) */
 	struct sdnotify *sd;
+	/* SIGHUP's config, from the file and the flags (daemon.c filters it) */
+	daemon_reload_fn assemble;
+	void *assemble_payload;
 
 	struct dm_loop {
 		uv_loop_t uv;
