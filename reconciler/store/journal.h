@@ -29,6 +29,10 @@ int journal_revision_status(struct journal *j, const char *commit, const char *s
 
 int64_t journal_cycle_begin(struct journal *j, const char *revision, const char *trigger);
 int journal_cycle_end(struct journal *j, int64_t cycle, const char *outcome, const char *error);
+/* A cycle that only repeated an earlier one (same revision, outcome, errors,
+ * nothing done): its row and actions go, and first counts one more repeat
+ * (history's "repeats" and "last_repeat"). */
+int journal_cycle_repeat(struct journal *j, int64_t first, int64_t cycle);
 
 int journal_action(struct journal *j, int64_t cycle, const char *revision, const char *service,
     const char *action, json_t *reasons, const char *outcome, const char *error, long long ms);

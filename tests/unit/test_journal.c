@@ -147,12 +147,60 @@ test_cycle_recovery(void **state)
 	remove_db(dir, p);
 }
 
+/* A cycle that only repeats the one before folds into its row: the row and
+ * actions of the repeat go, the first row counts it. */
+static void
+test_cycle_repeat(void **state)
+{
+	char dir[] = "/tmp/test-journal.XXXXXX", err[ERR_LEN], *p;
+	struct journal *j = NULL;
+	int64_t first, again, other;
+	json_t *h, *c;
+
+	assert_non_null(mkdtemp(dir));
+	p = xasprintf("%s/journal.db", dir);
+	assert_int_equal(journal_open(&j, p, 0, err), 0);
+	first = journal_cycle_begin(j, "abc", "poll");
+	assert_int_equal(journal_action(j, first, "abc", "web", "blocked", NULL, "blocked",
+	    "a container not managed by this project holds the name", 0), 0);
+	assert_int_equal(journal_cycle_end(j, first, "degraded", NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		again = journal_cycle_begin(j, "abc", "poll");
+		assert_int_equal(journal_action(j, again, "abc", "web", "blocked", NULL, "blocked",
+		    "a container not managed by this project holds the name", 0), 0);
+		assert_int_equal(journal_cycle_end(j, again, "degraded", NULL), 0);
+		assert_int_equal(journal_cycle_repeat(j, first, again), 0);
+	}
+	h = journal_history(j, 100);
+	assert_int_equal(json_array_size(h), 1);
+	c = json_array_get(h, 0);
+	assert_int_equal(json_integer_value(json_object_get(c, "cycle")), first);
+	assert_int_equal(json_integer_value(json_object_get(c, "repeats")), 3);
+	assert_true(json_integer_value(json_object_get(c, "last_repeat")) > 0);
+	assert_int_equal(json_array_size(json_object_get(c, "actions")), 1);
+	json_decref(h);
+
+	/* a cycle that did not repeat keeps its row, and counts none */
+	other = journal_cycle_begin(j, "def", "poll");
+	assert_int_equal(journal_cycle_end(j, other, "error", "engine: down"), 0);
+	h = journal_history(j, 100);
+	assert_int_equal(json_array_size(h), 2);
+	c = json_array_get(h, 0);
+	assert_int_equal(json_integer_value(json_object_get(c, "repeats")), 0);
+	assert_true(json_is_null(json_object_get(c, "last_repeat")));
+	json_decref(h);
+	assert_int_equal(journal_cycle_repeat(j, other, other), -1);
+	journal_close(j);
+	remove_db(dir, p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backups_order),
 		cmocka_unit_test(test_cycle_recovery),
+		cmocka_unit_test(test_cycle_repeat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
