@@ -115,6 +115,7 @@ daemon_free(struct daemon *dm)
 	free(dm->shared.bk_src);
 	free(dm->shared.bk_label);
 	json_decref(dm->cycle.bk_failed);
+	daemon__repeat_free(dm);
 	free(dm->loop.control_path);
 	pthread_mutex_destroy(&dm->shared.mu);
 	free(dm);

@@ -93,6 +93,38 @@ struct flap {
 	int n, flapping;
 };
 
+/* repeat.c: what the last cycle came to, so that a cycle that only repeats
+ * it is logged at debug and folded into the journal row of the first. */
+#define REPEAT_REMIND_MS	600000		/* ms between reminders of a warning or error */
+
+struct log_hold;
+
+struct cycle_memo {
+	char *sig;		/* what it came to; NULL after a cycle that acted */
+	int64_t first;		/* the journal row of the first cycle that came to it */
+	long long since, loud;	/* ms: since when, when last logged at its level */
+	long repeats;		/* cycles that repeated it since */
+	struct log_hold *hold;	/* the running cycle's lines, while it may repeat */
+};
+
+/* What a cycle came to, as cycle_end hands it to repeat.c. */
+struct cycle_seen {
+	const char *trigger;
+	const char *rev;
+	enum cycle_outcome out;
+	const struct status *st;
+	const struct plan *p;			/* NULL when no plan was made */
+	const struct converge_report *rep;
+	int64_t journal_id;			/* its journal row, or -1 */
+};
+
+enum repeat_verdict {
+	REPEAT_NEW,		/* news: at its level */
+	REPEAT_QUIET,		/* a repetition: at debug, no journal row */
+	REPEAT_REMIND,		/* a repetition of a warning or error, told again */
+	REPEAT_ASKED,		/* a repetition someone asked for: at its level */
+};
+
 /*
  * Who owns what in struct daemon. The threads: the loop (uv_run in
  * daemon_run: timers, signals, HTTP, the events pipe, the backup schedule);
@@ -177,6 +209,7 @@ struct daemon {
 		long long git_down_since;	/* ms, 0 while Git answers */
 		int git_down_notified;
 		json_t *bk_failed;	/* name -> why it is not scheduled */
+		struct cycle_memo memo;	/* repeat.c */
 	} cycle;
 
 	struct dm_shared {
@@ -226,6 +259,15 @@ void daemon__status_converging(struct daemon *dm, const struct plan *p, const ch
 void daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome out);
 json_t *daemon__status_now(struct daemon *dm);
 void daemon__status_page(struct daemon *dm, struct http_response *r);
+
+/* repeat.c: changes are logged and journaled, repetitions are not */
+void daemon__repeat_begin(struct daemon *dm, const char *trigger);
+void daemon__repeat_acting(struct daemon *dm, const struct plan *p);
+void daemon__repeat_end(struct daemon *dm, const struct cycle_seen *cs);
+void daemon__repeat_free(struct daemon *dm);
+char *daemon__repeat_signature(const struct cycle_seen *cs);
+enum repeat_verdict daemon__repeat_verdict(const struct cycle_memo *m, const char *sig, int did,
+    const char *trigger, enum cycle_outcome out, long long now);
 
 /* metrics.c: the counters and the /metrics text */
 void daemon__metrics_cycle(struct daemon *dm, enum cycle_outcome out, const char *rev,
