@@ -170,6 +170,7 @@ struct daemon {
 		int busy;		/* a cycle is in the thread pool */
 		int errors;		/* cycles in a row that ended in error: backoff */
 		int again;		/* a trigger came while busy */
+		const char *again_trigger;	/* which one (loop.c); NULL: an event */
 		int stopping;
 		const char *trigger;
 		daemon_reload_fn reload;
