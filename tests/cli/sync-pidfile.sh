@@ -17,7 +17,7 @@ trap cleanup EXIT
 
 state=$tmp/state
 mkdir -m 700 "$state"
-sleep 300 &
+sleep 300 >/dev/null 2>&1 </dev/null &
 innocent=$!
 echo "$innocent" >"$state/reconcilerd.pid"
 
@@ -33,7 +33,8 @@ check "the process still survives" kill -0 "$innocent"
 # The lock held, but by another process than the one the pid file names
 # (another reconcilerctl apply, say): still not the daemon.
 touch "$state/lock"
-flock -x "$state/lock" sleep 300 &
+python3 -c 'import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(300)' \
+	"$state/lock" >/dev/null 2>&1 </dev/null &
 holder=$!
 locked() { ! flock -xn "$state/lock" true; }
 for _ in $(seq 50); do locked && break; sleep 0.1; done
@@ -47,7 +48,7 @@ check "the process the pid file names survives" kill -0 "$innocent"
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 holder=
-python3 - "$state" <<'PY' &
+python3 - "$state" >/dev/null 2>&1 <<'PY' &
 import fcntl, os, signal, sys, time
 state = sys.argv[1]
 signal.signal(signal.SIGUSR1, lambda *a: open(state + "/signalled", "w").close())
