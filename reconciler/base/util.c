@@ -642,12 +642,36 @@ dir_lock(const char *dir, int *fd, char *err)
 	free(p);
 	if (*fd < 0)
 		return errf(err, "cannot open the lock in '%s': %s", dir, strerror(errno));
-	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(*fd, LOCK_EX | LOCK_NB) < 0 || fcntl(*fd, F_SETLK, &(struct flock){
+	    .l_type = F_WRLCK, .l_whence = SEEK_SET }) < 0) {
 		close(*fd);
 		*fd = -1;
 		return errf(err, "another reconcilerd is using the state directory '%s'", dir);
 	}
 	return 0;
+}
+
+int
+dir_lock_holder(const char *dir, pid_t *pid, char *err)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char *p = xasprintf("%s/lock", dir);
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
+
+	*pid = 0;
+	if (fd < 0) {
+		if (errno != ENOENT)
+			rc = errf(err, "cannot read the lock '%s': %s", p, strerror(errno));
+		free(p);
+		return rc;
+	}
+	if (fcntl(fd, F_GETLK, &fl) < 0)
+		rc = errf(err, "cannot read the lock '%s': %s", p, strerror(errno));
+	else if (fl.l_type != F_UNLCK)
+		*pid = fl.l_pid;
+	close(fd);
+	free(p);
+	return rc;
 }
 
 long long

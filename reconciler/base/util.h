@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Every function that can fail for a reason a user must read takes `char *err`
  * pointing at ERR_LEN bytes and fills it: lowercase, no full stop. */
@@ -75,8 +76,16 @@ long long now_ms(void);
 void sleep_ms(long ms);
 
 /* Takes the exclusive lock <dir>/lock (creating dir 0700 if needed); *fd
- * holds it until closed. -1 with err when another process has it. */
+ * holds it until closed. -1 with err when another process has it. Two locks
+ * on the file: flock(2), which earlier versions took alone, and a POSIX
+ * record lock, whose holder F_GETLK names (dir_lock_holder). The holder must
+ * not open and close the file again: that would drop the record lock. */
 int dir_lock(const char *dir, int *fd, char *err);
+/* Who holds dir_lock's lock on dir, asked without taking it (taking it even
+ * for an instant could make a starting daemon fail): *pid the holder's PID,
+ * 0 when no process holds the record lock. -1 with err when the lock file
+ * cannot be read. */
+int dir_lock_holder(const char *dir, pid_t *pid, char *err);
 
 /* Removes a directory tree (no symlinks followed); 0 or -1. */
 int rmtree(const char *path);

@@ -95,6 +95,14 @@ cmd_history(int argc, char **argv)
 		    json_string_value(json_object_get(cyc, "outcome")) ?
 		    json_string_value(json_object_get(cyc, "outcome")) : "running",
 		    subj ? subj : "", e ? "  error: " : "", e ? e : "");
+		if (json_integer_value(json_object_get(cyc, "repeats")) > 0) {
+			json_int_t n = json_integer_value(json_object_get(cyc, "repeats"));
+
+			cli_fmt_time(json_integer_value(json_object_get(cyc, "last_repeat")), when,
+			    sizeof(when));
+			printf("    repeated %lld time%s since, the last at %s\n", (long long)n,
+			    n == 1 ? "" : "s", when);
+		}
 		json_array_foreach(json_object_get(cyc, "actions"), k, act) {
 			const char *ae = json_string_value(json_object_get(act, "error"));
 			json_t *r;

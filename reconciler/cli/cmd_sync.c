@@ -45,6 +45,73 @@ sync_wait(const struct cli_source *src, long long before, int64_t timeout)
 	return 1;
 }
 
+/* The name the kernel gives pid ("" when /proc cannot tell). */
+static void
+process_name(long pid, char *name, size_t len)
+{
+	char *p = xasprintf("/proc/%ld/comm", pid), *data = NULL, err[ERR_LEN];
+	size_t n;
+
+	name[0] = '\0';
+	if (file_read(p, 64, &data, &n, err) == 0) {
+		data[strcspn(data, "\n")] = '\0';
+		snprintf(name, len, "%s", data);
+	}
+	free(data);
+	free(p);
+}
+
+/* The daemon's PID, for a signal: the one in reconcilerd.pid, proven to be
+ * the daemon because it holds the state directory's lock (and, where /proc
+ * says, is called reconcilerd). After a crash the file may name any process,
+ * which SIGUSR1 would kill: then nothing is signalled and -1 says why. */
+static int
+daemon_pid(const struct cli_source *src, long *pid)
+{
+	const char *dir = src->state_dir ? src->state_dir : STATE_DIR_DEFAULT;
+	char err[ERR_LEN], why[ERR_LEN + 128] = "", name[64], *path, *data = NULL;
+	pid_t holder = 0;
+	size_t len;
+	int rc = -1;
+
+	path = cli_state_file(src, "reconcilerd.pid");
+	if (file_read(path, 64, &data, &len, err) < 0) {
+		snprintf(why, sizeof(why), "%s", err);
+		goto out;
+	}
+	data[strcspn(data, "\n")] = '\0';
+	if (int_parse(data, 1, INT32_MAX, pid) < 0) {
+		snprintf(why, sizeof(why), "'%s' does not hold a pid", path);
+		goto out;
+	}
+	if (kill((pid_t)*pid, 0) < 0 && errno == ESRCH) {
+		snprintf(why, sizeof(why), "pid %ld in '%s' is gone (a stale pid file)", *pid, path);
+		goto out;
+	}
+	if (dir_lock_holder(dir, &holder, err) < 0) {
+		snprintf(why, sizeof(why), "cannot tell whether pid %ld in '%s' is reconcilerd: %s",
+		    *pid, path, err);
+		goto out;
+	}
+	process_name(*pid, name, sizeof(name));
+	if (holder != (pid_t)*pid)
+		snprintf(why, sizeof(why), "pid %ld in '%s'%s%s%s does not hold the lock of '%s' "
+		    "(a stale pid file)", *pid, path, *name ? " (" : "", name, *name ? ")" : "",
+		    dir);
+	else if (*name && strcmp(name, "reconcilerd") != 0)
+		snprintf(why, sizeof(why), "pid %ld in '%s' holds the lock of '%s' but is '%s'",
+		    *pid, path, dir, name);
+	else
+		rc = 0;
+out:
+	if (rc < 0)
+		fprintf(stderr, "reconcilerctl sync: reconcilerd is not running: %s; nothing was "
+		    "signalled (start reconcilerd, or give --state-dir)\n", why);
+	free(data);
+	free(path);
+	return rc;
+}
+
 int
 cmd_sync(int argc, char **argv)
 {
@@ -58,11 +125,10 @@ cmd_sync(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_source src = { 0 };
-	char err[ERR_LEN], *path, *data = NULL;
+	char err[ERR_LEN], *path = NULL;
 	int retry = 0, wait = 0, c, rc = EXIT_USAGE;
 	int64_t timeout = 600000;
 	long long before = 0;
-	size_t len;
 	long pid;
 	json_t *st = NULL;
 
@@ -94,14 +160,9 @@ cmd_sync(int argc, char **argv)
 		return rc;
 	}
 	json_decref(st);
-	path = cli_state_file(&src, "reconcilerd.pid");
-	if (file_read(path, 64, &data, &len, err) == 0)
-		data[strcspn(data, "\n")] = '\0';
-	if (!data || int_parse(data, 1, INT32_MAX, &pid) < 0 || kill((pid_t)pid, 0) < 0) {
-		fprintf(stderr, "reconcilerctl sync: no running reconcilerd (%s); start it, or give "
-		    "--state-dir\n", data ? "stale pid file" : err);
+	st = NULL;
+	if (daemon_pid(&src, &pid) < 0)
 		goto out;
-	}
 	if (retry) {
 		struct journal *j = NULL;
 		char *jp = cli_state_file(&src, "journal.db");
@@ -117,7 +178,6 @@ cmd_sync(int argc, char **argv)
 		free(jp);
 		printf("cleared %d quarantined revision/service pair%s\n", n, n == 1 ? "" : "s");
 	}
-	free(path);
 	path = cli_state_file(&src, "status.json");
 	if ((st = cli_read_json_file(path))) {
 		before = json_integer_value(json_object_get(st, "cycle"));
@@ -133,7 +193,6 @@ cmd_sync(int argc, char **argv)
 	if (wait)
 		rc = sync_wait(&src, before, timeout);
 out:
-	free(data);
 	free(path);
 	return rc;
 }

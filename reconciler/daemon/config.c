@@ -267,3 +267,38 @@ config_auth(const struct config *c)
 
 	return a;
 }
+
+int
+config_keep_restart_keys(struct config *fresh, const struct config *running, char *changed,
+    size_t len)
+{
+	struct {
+		const char *name;
+		char **fresh;
+		const char *running;
+	} fixed[] = {
+		{ "state_dir", &fresh->state_dir, running->state_dir },
+		{ "listen", &fresh->listen, running->listen },
+		{ "control_socket", &fresh->control_socket, running->control_socket },
+		{ "control_group", &fresh->control_group, running->control_group },
+		{ "docker_host", &fresh->docker_host, running->docker_host },
+	};
+	struct buf b;
+	int n = 0;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		const char *now = *fixed[i].fresh, *was = fixed[i].running;
+
+		if ((!now && !was) || (now && was && strcmp(now, was) == 0))
+			continue;
+		buf_addf(&b, "%s%s %s -> %s", n++ ? "; " : "", fixed[i].name,
+		    was ? (*was ? was : "\"\"") : "(default)",
+		    now ? (*now ? now : "\"\"") : "(default)");
+		free(*fixed[i].fresh);
+		*fixed[i].fresh = was ? xstrdup(was) : NULL;
+	}
+	snprintf(changed, len, "%s", b.data ? b.data : "");
+	buf_release(&b);
+	return n;
+}

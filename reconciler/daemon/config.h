@@ -5,6 +5,7 @@
 #ifndef RECONCILER_CONFIG_H
 #define RECONCILER_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "diag.h"
@@ -40,5 +41,11 @@ void config_release(struct config *c);
 /* Checks the assembled config (after flags): repo set, paths absolute… */
 int config_check(const struct config *c, char *err);
 struct gitsrc_auth config_auth(const struct config *c);
+/* SIGHUP: the keys a running daemon took at its start (the state dir and its
+ * lock, the sockets it bound, the engine its events come from) cannot change
+ * under it. Each one fresh changes gets running's value back and is told in
+ * changed ("listen 127.0.0.1:9180 -> 127.0.0.1:9181; …"); returns how many. */
+int config_keep_restart_keys(struct config *fresh, const struct config *running, char *changed,
+    size_t len);
 
 #endif

@@ -511,9 +511,8 @@ cycle_end(struct cycle *c)
 		out = CYCLE_ERROR;
 	json_array_extend(c->st.errors, c->bkerrors);
 	json_decref(c->bkerrors);
-	log_msg(out == CYCLE_ERROR ? LOG_ERROR : out == CYCLE_FAILED ? LOG_WARN : LOG_INFO,
-	    "cycle", "trigger=%s revision=%.12s outcome=%s", c->trigger, c->rev ? c->rev : "-",
-	    cycle_outcome_name(out));
+	daemon__repeat_end(dm, &(struct cycle_seen){ c->trigger, c->rev, out, &c->st, c->p,
+	    &c->rep, c->id });
 	daemon__metrics_cycle(dm, out, c->rev, c->git_failed, c->engine_failed,
 	    (int)json_array_size(c->st.quarantined), c->p, &c->rep);
 	if (c->p)
@@ -534,6 +533,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 	char err[ERR_LEN];
 
 	c.bkerrors = json_array();
+	daemon__repeat_begin(dm, trigger);
 	daemon__status_init(&c.st);
 	if (daemon__prepare(dm, err) < 0) {
 		daemon__status_error(&c.st, "%s", err);
@@ -552,6 +552,7 @@ daemon_cycle(struct daemon *dm, const char *trigger)
 		    NULL);
 		goto out;
 	}
+	daemon__repeat_acting(dm, c.p);
 	if (cycle_converge(&c) == 0)
 		cycle_journal(&c);
 out:

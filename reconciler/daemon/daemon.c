@@ -65,14 +65,35 @@ daemon__save_good(struct daemon *dm, const char *commit)
 	free(p);
 }
 
+/* SIGHUP: the fresh config, but what the daemon took at its start (its
+ * state dir and lock, the sockets it bound, the engine its events come from)
+ * stays until a restart, which the log asks for; the rest applies. Applying
+ * those keys half (a journal in the new state dir, a pid file and a socket
+ * in the old one) would be worse than not at all. */
+static int
+reload_filtered(struct config *out, char *err, void *payload)
+{
+	struct daemon *dm = payload;
+	char changed[1024];
+
+	if (!dm->assemble || dm->assemble(out, err, dm->assemble_payload) < 0)
+		return -1;
+	if (config_keep_restart_keys(out, dm->cfg, changed, sizeof(changed)) > 0)
+		log_warn("reload", "a restart is needed to apply %s; until then the running "
+		    "values stay, and the rest of the config applies", changed);
+	return 0;
+}
+
 struct daemon *
 daemon_new(struct config *cfg, daemon_reload_fn reload, void *payload)
 {
 	struct daemon *dm = xcalloc(1, sizeof(*dm));
 
 	dm->cfg = cfg;
-	dm->loop.reload = reload;
-	dm->loop.reload_payload = payload;
+	dm->assemble = reload;
+	dm->assemble_payload = payload;
+	dm->loop.reload = reload ? reload_filtered : NULL;
+	dm->loop.reload_payload = dm;
 	dm->cycle.lockfd = -1;
 	dm->cycle.crash_at = getenv("RECONCILER_CRASH_AT");
 	pthread_mutex_init(&dm->shared.mu, NULL);
@@ -96,6 +117,7 @@ daemon_free(struct daemon *dm)
 	json_decref(dm->cycle.bk_failed);
 	daemon__held_clear(dm);
 	free(dm->shared.status_text);
+	daemon__repeat_free(dm);
 	free(dm->loop.control_path);
 	pthread_mutex_destroy(&dm->shared.mu);
 	free(dm);
@@ -133,8 +155,8 @@ daemon__prepare(struct daemon *dm, char *err)
 		free(p);
 		if (rc < 0)
 			return -1;
-		/* this process holds the lock: a run still open was cut short */
-		journal_backups_interrupted(dm->cycle.journal);
+		/* this process holds the lock: a cycle or run still open was cut short */
+		journal_recover(dm->cycle.journal);
 		load_good(dm);
 	}
 	if (!dm->cycle.git) {

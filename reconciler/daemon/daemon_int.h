@@ -102,6 +102,38 @@ struct held_failure {
 	char *reason;
 };
 
+/* repeat.c: what the last cycle came to, so that a cycle that only repeats
+ * it is logged at debug and folded into the journal row of the first. */
+#define REPEAT_REMIND_MS	600000		/* ms between reminders of a warning or error */
+
+struct log_hold;
+
+struct cycle_memo {
+	char *sig;		/* what it came to; NULL after a cycle that acted */
+	int64_t first;		/* the journal row of the first cycle that came to it */
+	long long since, loud;	/* ms: since when, when last logged at its level */
+	long repeats;		/* cycles that repeated it since */
+	struct log_hold *hold;	/* the running cycle's lines, while it may repeat */
+};
+
+/* What a cycle came to, as cycle_end hands it to repeat.c. */
+struct cycle_seen {
+	const char *trigger;
+	const char *rev;
+	enum cycle_outcome out;
+	const struct status *st;
+	const struct plan *p;			/* NULL when no plan was made */
+	const struct converge_report *rep;
+	int64_t journal_id;			/* its journal row, or -1 */
+};
+
+enum repeat_verdict {
+	REPEAT_NEW,		/* news: at its level */
+	REPEAT_QUIET,		/* a repetition: at debug, no journal row */
+	REPEAT_REMIND,		/* a repetition of a warning or error, told again */
+	REPEAT_ASKED,		/* a repetition someone asked for: at its level */
+};
+
 /*
  * Who owns what in struct daemon. The threads: the loop (uv_run in
  * daemon_run: timers, signals, HTTP, the events pipe, the backup schedule);
@@ -134,6 +166,9 @@ struct daemon {
 	struct notifier *notifier;
 	/* systemd: readiness, a STATUS= line per cycle, the watchdog (sdnotify.h) */
 	struct sdnotify *sd;
+	/* SIGHUP's config, from the file and the flags (daemon.c filters it) */
+	daemon_reload_fn assemble;
+	void *assemble_payload;
 
 	struct dm_loop {
 		uv_loop_t uv;
@@ -144,6 +179,7 @@ struct daemon {
 		int busy;		/* a cycle is in the thread pool */
 		int errors;		/* cycles in a row that ended in error: backoff */
 		int again;		/* a trigger came while busy */
+		const char *again_trigger;	/* which one (loop.c); NULL: an event */
 		int stopping;
 		const char *trigger;
 		daemon_reload_fn reload;
@@ -190,6 +226,7 @@ struct daemon {
 		unsigned long journal_errors_seen;	/* of this handle, already counted */
 		char journal_err[ERR_LEN];
 		char status_err[ERR_LEN];	/* status.json's write error, logged once */
+		struct cycle_memo memo;	/* repeat.c */
 	} cycle;
 
 	struct dm_shared {
@@ -248,6 +285,15 @@ void daemon__status_converging(struct daemon *dm, const struct plan *p, const ch
 void daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome out);
 json_t *daemon__status_now(struct daemon *dm);
 void daemon__status_page(struct daemon *dm, struct http_response *r);
+
+/* repeat.c: changes are logged and journaled, repetitions are not */
+void daemon__repeat_begin(struct daemon *dm, const char *trigger);
+void daemon__repeat_acting(struct daemon *dm, const struct plan *p);
+void daemon__repeat_end(struct daemon *dm, const struct cycle_seen *cs);
+void daemon__repeat_free(struct daemon *dm);
+char *daemon__repeat_signature(const struct cycle_seen *cs);
+enum repeat_verdict daemon__repeat_verdict(const struct cycle_memo *m, const char *sig, int did,
+    const char *trigger, enum cycle_outcome out, long long now);
 
 /* metrics.c: the counters and the /metrics text */
 void daemon__metrics_cycle(struct daemon *dm, enum cycle_outcome out, const char *rev,

@@ -91,9 +91,21 @@ after_work_cb(uv_work_t *w, int status)
 		    (uint64_t)dm->cfg->poll_interval);
 	}
 	if (dm->loop.again) {
+		/* the events reader sets `again` alone: NULL is an event */
+		const char *trigger = dm->loop.again_trigger ? dm->loop.again_trigger : "event";
+
 		dm->loop.again = 0;
-		daemon__schedule(dm, "retrigger");
+		dm->loop.again_trigger = NULL;
+		daemon__schedule(dm, trigger);
 	}
+}
+
+/* Of two triggers waiting for one cycle, the one it is logged with: someone
+ * asking (a sync, a webhook, a reload) over an event. */
+static int
+trigger_rank(const char *trigger)
+{
+	return !trigger || strcmp(trigger, "event") == 0 ? 0 : 1;
 }
 
 void
@@ -102,6 +114,11 @@ daemon__schedule(struct daemon *dm, const char *trigger)
 	if (dm->loop.stopping)
 		return;
 	if (dm->loop.busy) {
+		/* a tick adds nothing to the cycle running: the next tick comes */
+		if (strcmp(trigger, "poll") == 0)
+			return;
+		if (!dm->loop.again || trigger_rank(trigger) > trigger_rank(dm->loop.again_trigger))
+			dm->loop.again_trigger = trigger;
 		dm->loop.again = 1;
 		return;
 	}
@@ -117,7 +134,15 @@ daemon__schedule(struct daemon *dm, const char *trigger)
 static void
 poll_cb(uv_timer_t *t)
 {
-	daemon__schedule(t->data, "poll");
+	struct daemon *dm = t->data;
+
+	/* an engine event waits out its debounce: this cycle is the one it asked for */
+	if (uv_is_active((uv_handle_t *)&dm->loop.debounce)) {
+		uv_timer_stop(&dm->loop.debounce);
+		daemon__schedule(dm, "event");
+		return;
+	}
+	daemon__schedule(dm, "poll");
 }
 
 static void

@@ -176,6 +176,7 @@ struct sched {
 	int *failed;
 	struct converge_service *slots;
 	size_t n;
+	struct log_hold *hold;	/* the caller's: extra workers' lines go there too */
 };
 
 static int
@@ -210,6 +211,7 @@ worker(void *arg)
 	/* An engine handle is one thread's at a time: extra workers open theirs;
 	 * one that cannot simply takes no work (the others carry on). */
 	if (wa->own_handle) {
+		log_hold_enter(sc->hold);
 		if (docker_open(&own, c.o->docker, err) < 0) {
 			log_warn("rollout", "worker: %s", err);
 			return NULL;
@@ -275,6 +277,7 @@ converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
 	sc.state = xcalloc(sc.n + 1, sizeof(*sc.state));
 	sc.failed = xcalloc(sc.n + 1, sizeof(*sc.failed));
 	sc.slots = xcalloc(sc.n + 1, sizeof(*sc.slots));
+	sc.hold = log_hold_current();
 	want = o->concurrency > 1 && o->docker ? (size_t)o->concurrency : 1;
 	if (want > sc.n)
 		want = sc.n ? sc.n : 1;

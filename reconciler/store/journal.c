@@ -49,7 +49,9 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS backups_name ON backups (name, started);"
 	"CREATE TABLE IF NOT EXISTS serving ("
 	" service TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL,"
-	" at INTEGER NOT NULL);";
+	" at INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS repeats ("
+	" cycle INTEGER PRIMARY KEY, n INTEGER NOT NULL, last INTEGER NOT NULL);";
 
 int
 journal_open(struct journal **out, const char *path, int readonly, char *err)
@@ -71,11 +73,6 @@ journal_open(struct journal **out, const char *path, int readonly, char *err)
 		sqlite3_free(msg);
 		goto fail;
 	}
-	/* One writer per state directory (the daemon's lock): a cycle still open
-	 * here was cut short by a crash or a kill. */
-	if (!readonly)
-		sqlite3_exec(j->db, "UPDATE cycles SET outcome = 'interrupted', ended = started "
-		    "WHERE ended IS NULL", NULL, NULL, NULL);
 	*out = j;
 	return 0;
 fail:
@@ -383,6 +380,29 @@ col(sqlite3_stmt *st, int i)
 	}
 }
 
+/* How often the cycle repeated (journal_cycle_repeat): "repeats" and
+ * "last_repeat", 0 and null when it did not (or the journal predates it). */
+static void
+cycle_repeats(struct journal *j, json_t *cyc, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	json_int_t n = 0;
+	json_t *last = json_null();
+
+	if (sqlite3_prepare_v2(j->db, "SELECT n, last FROM repeats WHERE cycle = ?", -1, &st,
+	    NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			n = sqlite3_column_int64(st, 0);
+			json_decref(last);
+			last = json_integer(sqlite3_column_int64(st, 1));
+		}
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(cyc, "repeats", json_integer(n));
+	json_object_set_new(cyc, "last_repeat", last);
+}
+
 json_t *
 journal_history(struct journal *j, int limit)
 {
@@ -428,6 +448,7 @@ journal_history(struct journal *j, int limit)
 			json_array_append_new(acts, a);
 		}
 		json_object_set_new(cyc, "actions", acts);
+		cycle_repeats(j, cyc, sqlite3_column_int64(st, 0));
 		json_array_append_new(out, cyc);
 	}
 	sqlite3_finalize(as);
@@ -521,4 +542,32 @@ journal_backups_interrupted(struct journal *j)
 {
 	return run(j, "UPDATE backups SET outcome = 'interrupted', ended = started, error = "
 	    "'the daemon stopped during the run' WHERE ended IS NULL", "");
+}
+
+int
+journal_recover(struct journal *j)
+{
+	int rc = run(j, "UPDATE cycles SET outcome = 'interrupted', ended = started "
+	    "WHERE ended IS NULL", "");
+
+	return journal_backups_interrupted(j) < 0 ? -1 : rc;
+}
+
+int
+journal_cycle_repeat(struct journal *j, int64_t first, int64_t cycle)
+{
+	int rc;
+
+	if (!j || first == cycle)
+		return -1;
+	if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	rc = run(j, "DELETE FROM actions WHERE cycle = ?", "i", cycle);
+	if (rc == 0)
+		rc = run(j, "DELETE FROM cycles WHERE id = ?", "i", cycle);
+	if (rc == 0)
+		rc = run(j, "INSERT INTO repeats (cycle, n, last) VALUES (?, 1, ?) ON CONFLICT (cycle) "
+		    "DO UPDATE SET n = n + 1, last = excluded.last", "ii", first, now());
+	sqlite3_exec(j->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }

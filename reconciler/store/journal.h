@@ -16,7 +16,13 @@
 
 struct journal;
 
+/* Opening read-write changes no row: a backup run or reconcilerctl may open
+ * the journal while the daemon's cycle runs. */
 int journal_open(struct journal **out, const char *path, int readonly, char *err);
+/* Marks the cycles and backup runs still open 'interrupted': a crash or a
+ * kill cut them short. Only the daemon calls it, at its start, under the state
+ * directory's lock: anyone else would end the running daemon's cycle. */
+int journal_recover(struct journal *j);
 void journal_close(struct journal *j);
 
 /* 1 when the last write failed, with err (ERR_LEN bytes) saying why ("journal
@@ -31,6 +37,10 @@ int journal_revision_status(struct journal *j, const char *commit, const char *s
 
 int64_t journal_cycle_begin(struct journal *j, const char *revision, const char *trigger);
 int journal_cycle_end(struct journal *j, int64_t cycle, const char *outcome, const char *error);
+/* A cycle that only repeated an earlier one (same revision, outcome, errors,
+ * nothing done): its row and actions go, and first counts one more repeat
+ * (history's "repeats" and "last_repeat"). */
+int journal_cycle_repeat(struct journal *j, int64_t first, int64_t cycle);
 
 int journal_action(struct journal *j, int64_t cycle, const char *revision, const char *service,
     const char *action, json_t *reasons, const char *outcome, const char *error, long long ms);

@@ -186,6 +186,127 @@ test_write_errors(void **state)
 	remove_journal(dir);
 }
 
+static void
+remove_db(char *dir, char *p)
+{
+	char *x;
+
+	unlink(p);
+	x = xasprintf("%s-wal", p);
+	unlink(x);
+	free(x);
+	x = xasprintf("%s-shm", p);
+	unlink(x);
+	free(x);
+	free(p);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* The outcome of the newest cycle, as history shows it ("" while open). */
+static char *
+newest_outcome(struct journal *j)
+{
+	json_t *h = journal_history(j, 1);
+	const char *o = json_string_value(json_object_get(json_array_get(h, 0), "outcome"));
+	char *out = xstrdup(o ? o : "");
+
+	assert_int_equal(json_array_size(h), 1);
+	json_decref(h);
+	return out;
+}
+
+/* A backup run or reconcilerctl opens the journal read-write while the
+ * daemon's cycle runs: the cycle stays open. Only the daemon, under the
+ * state directory's lock, marks what a crash cut short. */
+static void
+test_cycle_recovery(void **state)
+{
+	char dir[] = "/tmp/test-journal.XXXXXX", err[ERR_LEN], *p, *o;
+	struct journal *daemon = NULL, *other = NULL;
+	int64_t id;
+
+	assert_non_null(mkdtemp(dir));
+	p = xasprintf("%s/journal.db", dir);
+	assert_int_equal(journal_open(&daemon, p, 0, err), 0);
+	id = journal_cycle_begin(daemon, "abc", "poll");
+	assert_true(id > 0);
+
+	assert_int_equal(journal_open(&other, p, 0, err), 0);
+	o = newest_outcome(other);
+	assert_string_equal(o, "");
+	free(o);
+	journal_close(other);
+	o = newest_outcome(daemon);
+	assert_string_equal(o, "");
+	free(o);
+	assert_int_equal(journal_cycle_end(daemon, id, "converged", NULL), 0);
+	o = newest_outcome(daemon);
+	assert_string_equal(o, "converged");
+	free(o);
+
+	/* the daemon dies mid-cycle; the next one recovers */
+	assert_true(journal_cycle_begin(daemon, "abc", "poll") > id);
+	journal_close(daemon);
+	assert_int_equal(journal_open(&daemon, p, 0, err), 0);
+	o = newest_outcome(daemon);
+	assert_string_equal(o, "");
+	free(o);
+	assert_int_equal(journal_recover(daemon), 0);
+	o = newest_outcome(daemon);
+	assert_string_equal(o, "interrupted");
+	free(o);
+	journal_close(daemon);
+	remove_db(dir, p);
+}
+
+/* A cycle that only repeats the one before folds into its row: the row and
+ * actions of the repeat go, the first row counts it. */
+static void
+test_cycle_repeat(void **state)
+{
+	char dir[] = "/tmp/test-journal.XXXXXX", err[ERR_LEN], *p;
+	struct journal *j = NULL;
+	int64_t first, again, other;
+	json_t *h, *c;
+
+	assert_non_null(mkdtemp(dir));
+	p = xasprintf("%s/journal.db", dir);
+	assert_int_equal(journal_open(&j, p, 0, err), 0);
+	first = journal_cycle_begin(j, "abc", "poll");
+	assert_int_equal(journal_action(j, first, "abc", "web", "blocked", NULL, "blocked",
+	    "a container not managed by this project holds the name", 0), 0);
+	assert_int_equal(journal_cycle_end(j, first, "degraded", NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		again = journal_cycle_begin(j, "abc", "poll");
+		assert_int_equal(journal_action(j, again, "abc", "web", "blocked", NULL, "blocked",
+		    "a container not managed by this project holds the name", 0), 0);
+		assert_int_equal(journal_cycle_end(j, again, "degraded", NULL), 0);
+		assert_int_equal(journal_cycle_repeat(j, first, again), 0);
+	}
+	h = journal_history(j, 100);
+	assert_int_equal(json_array_size(h), 1);
+	c = json_array_get(h, 0);
+	assert_int_equal(json_integer_value(json_object_get(c, "cycle")), first);
+	assert_int_equal(json_integer_value(json_object_get(c, "repeats")), 3);
+	assert_true(json_integer_value(json_object_get(c, "last_repeat")) > 0);
+	assert_int_equal(json_array_size(json_object_get(c, "actions")), 1);
+	json_decref(h);
+
+	/* a cycle that did not repeat keeps its row, and counts none */
+	other = journal_cycle_begin(j, "def", "poll");
+	assert_int_equal(journal_cycle_end(j, other, "error", "engine: down"), 0);
+	h = journal_history(j, 100);
+	assert_int_equal(json_array_size(h), 2);
+	c = json_array_get(h, 0);
+	assert_int_equal(json_integer_value(json_object_get(c, "repeats")), 0);
+	assert_true(json_is_null(json_object_get(c, "last_repeat")));
+	json_decref(h);
+	assert_int_equal(journal_cycle_repeat(j, other, other), -1);
+	journal_close(j);
+	remove_db(dir, p);
+}
+
+
 int
 main(void)
 {
@@ -193,6 +314,8 @@ main(void)
 		cmocka_unit_test(test_backups_order),
 		cmocka_unit_test(test_serving),
 		cmocka_unit_test(test_write_errors),
+		cmocka_unit_test(test_cycle_recovery),
+		cmocka_unit_test(test_cycle_repeat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

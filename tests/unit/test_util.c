@@ -3,7 +3,11 @@
 #include "util.h"
 
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void
 test_int_parse(void **state)
@@ -85,6 +89,49 @@ test_url_redact(void **state)
 	assert_int_equal(url_has_password("file:///r"), 0);
 }
 
+/* reconcilerctl sync proves the pid file's process is the daemon by the
+ * lock it holds: the holder is named, and nobody once it is gone. */
+static void
+test_dir_lock_holder(void **state)
+{
+	char dir[] = "/tmp/test-util.XXXXXX", err[ERR_LEN], c, *p;
+	int ready[2], fd;
+	pid_t child, holder = 1;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(dir_lock_holder(dir, &holder, err), 0);
+	assert_int_equal(holder, 0);	/* no lock file yet */
+	assert_int_equal(pipe(ready), 0);
+	if ((child = fork()) == 0) {
+		close(ready[0]);
+		if (dir_lock(dir, &fd, err) < 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0);
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	assert_int_equal(dir_lock_holder(dir, &holder, err), 0);
+	assert_int_equal(holder, child);
+	assert_int_equal(dir_lock(dir, &fd, err), -1);
+	assert_non_null(strstr(err, "another reconcilerd is using"));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_int_equal(dir_lock_holder(dir, &holder, err), 0);
+	assert_int_equal(holder, 0);
+	/* and the lock is free for the next one */
+	assert_int_equal(dir_lock(dir, &fd, err), 0);
+	close(fd);
+	p = xasprintf("%s/lock", dir);
+	unlink(p);
+	free(p);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -92,6 +139,7 @@ main(void)
 		cmocka_unit_test(test_int_parse),
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_url_redact),
+		cmocka_unit_test(test_dir_lock_holder),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
