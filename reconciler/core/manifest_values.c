@@ -5,6 +5,7 @@
  * unknown, missing, duplicate and clashing keys.
  */
 #include "manifest_int.h"
+#include "strtab.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -322,23 +323,27 @@ mf__missing(struct mf__ctx *c, const struct yt_node *map, const char *path, cons
 }
 
 /* A list entry given twice is a mistake (and Docker refuses most of them): the
- * error is at the second one. v[i] is the key of item i (NULL: skip it). */
+ * error is at the second one. v[i] is the key of item i (NULL: skip it). A
+ * hash index keeps a list of tens of thousands of entries linear. */
 void
 mf__check_dups(struct mf__ctx *c, const struct yt_node *seq, const char *path, char *const *v,
     size_t n, const char *what)
 {
-	for (size_t i = 1; i < n; i++) {
-		for (size_t j = 0; v[i] && j < i; j++) {
-			if (v[j] && strcmp(v[i], v[j]) == 0) {
-				char *p = yt_path_idx(path, i);
+	struct strtab seen;
 
-				mf__err_at(c, seq->items[i], p, "duplicate %s '%s' (first at line %d)", what,
-				    v[i], seq->items[j]->line);
-				free(p);
-				break;
-			}
-		}
+	strtab_init(&seen);
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		char *p;
+
+		if (!v[i] || !strtab_add(&seen, v[i], i, &j))
+			continue;
+		p = yt_path_idx(path, i);
+		mf__err_at(c, seq->items[i], p, "duplicate %s '%s' (first at line %d)", what, v[i],
+		    seq->items[j]->line);
+		free(p);
 	}
+	strtab_release(&seen);
 }
 
 static int
@@ -416,10 +421,7 @@ mf__get_kv(struct mf__ctx *c, const struct yt_node *n, const char *path, size_t 
 const struct yt_node *
 mf__key_node(const struct yt_node *map, const char *key)
 {
-	for (size_t i = 0; map && map->type == YT_MAP && i < map->n; i++)
-		if (strcmp(map->keys[i]->value, key) == 0)
-			return map->keys[i];
-	return NULL;
+	return yt_get_key(map, key);
 }
 
 /* Exactly one of keys a and b: with both, the error is at the second written
