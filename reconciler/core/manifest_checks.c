@@ -27,6 +27,9 @@ mf__check_depends(struct mf__ctx *c)
 {
 	struct manifest *m = c->m;
 	const char **names = service_names(m);
+	/* a hint compares the name with every service's: offered for the first
+	 * few unknown names only, so that thousands of them stay linear */
+	int hints = 16;
 
 	for (size_t i = 0; i < m->nservices; i++) {
 		struct mf_service *s = &m->services[i];
@@ -39,7 +42,7 @@ mf__check_depends(struct mf__ctx *c)
 				mf__err_at(c, s->depends_on_nodes[j], p, "service '%s' depends on itself",
 				    dep);
 			} else if (!manifest_service(m, dep)) {
-				const char *hint = mf__closest(dep, names);
+				const char *hint = hints-- > 0 ? mf__closest(dep, names) : NULL;
 
 				mf__err_at(c, s->depends_on_nodes[j], p, "unknown service '%s'%s%s%s", dep,
 				    hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");

@@ -18,8 +18,12 @@ struct mf__ctx {
 	struct manifest *m;
 };
 
-/* Appends a zeroed element to arr (n elements) and yields a pointer to it. */
-#define MF__GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))), \
+/* Appends a zeroed element to arr (n elements) and yields a pointer to it.
+ * The array doubles when n reaches a power of two (its capacity), so that a
+ * list of tens of thousands of entries is not copied once per entry: arr must
+ * be built by MF__GROW alone, from NULL and 0. */
+#define MF__GROW(arr, n) (((n) & ((n) - 1)) == 0 ? \
+	(void)((arr) = xrealloc((arr), ((n) ? 2 * (n) : 1) * sizeof(*(arr)))) : (void)0, \
 	memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
 
 /* Calls fn for each present key of map, with the value node and its path. */
