@@ -215,6 +215,34 @@ test_long_chain(void **state)
 	buf_release(&b);
 }
 
+/* 5000 services, each depending on an unknown one: every reference is an
+ * error (the first 200 are kept), and only the first few get a "did you
+ * mean" (each compares the name with all 5000 services). */
+static void
+test_many_unknown_services(void **state)
+{
+	enum { N = 5000 };
+	struct manifest *m;
+	struct diag d;
+	struct buf b;
+	size_t hinted = 0;
+
+	buf_init(&b, 0);
+	buf_adds(&b, MF_HEAD "x-d: &d {image: 'r@" DIGEST_A "'}\nservices:\n");
+	for (int i = 0; i < N; i++)
+		buf_addf(&b, "  s%d: {<<: *d, depends_on: [x%d]}\n", i, i);
+	m = parse_text(b.data, &d);
+	assert_null(m);
+	assert_int_equal(d.n, 200);	/* what a diag keeps */
+	for (size_t i = 0; i < d.n; i++)
+		if (strstr(d.v[i].msg, "did you mean"))
+			hinted++;
+	assert_int_equal(hinted, 16);
+	assert_string_equal(d.v[0].msg, "unknown service 'x0' (did you mean 's0'?)");
+	diag_release(&d);
+	buf_release(&b);
+}
+
 static const char *const port_ips[] = { "", "0.0.0.0:", "[::]:", "127.0.0.1:", "[::1]:" };
 
 /* Random ports over three services: an error exactly where the clash rule
@@ -327,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_many_merges),
 		cmocka_unit_test(test_order_matches_definition),
 		cmocka_unit_test(test_long_chain),
+		cmocka_unit_test(test_many_unknown_services),
 		cmocka_unit_test(test_ports_match_rule),
 		cmocka_unit_test(test_many_ports),
 	};
