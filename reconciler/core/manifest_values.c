@@ -8,6 +8,7 @@
 #include "strtab.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,13 +137,29 @@ mf__get_int(struct mf__ctx *c, const struct yt_node *n, const char *path, long l
 	return -1;
 }
 
+/* A duration up to max ms; over it (or past 64 bits) the error names the
+ * limit, as docs/manifest.md lists them. */
 int
-mf__get_duration(struct mf__ctx *c, const struct yt_node *n, const char *path, int64_t *out)
+mf__get_duration(struct mf__ctx *c, const struct yt_node *n, const char *path, int64_t max,
+    int64_t *out)
 {
 	long long zero;
+	int64_t v;
+	char lim[32];
 
-	if (yt_kind(n) == YT_KIND_STR && duration_parse(n->value, out) == 0)
-		return 0;
+	if (yt_kind(n) == YT_KIND_STR) {
+		errno = 0;
+		if (duration_parse(n->value, &v) == 0 && v <= max) {
+			*out = v;
+			return 0;
+		}
+		if (errno == ERANGE || errno == 0) {
+			duration_format(max, lim, sizeof(lim));
+			mf__err_at(c, n, path, "duration '%s' is more than the limit of %s", n->value,
+			    lim);
+			return -1;
+		}
+	}
 	if (yt_int(n, &zero) == 0 && zero == 0) {	/* a plain 0 */
 		*out = 0;
 		return 0;
