@@ -151,7 +151,8 @@ FUZZ_OBJS := $(LIB_SRCS:%.c=build-fuzz/%.o)
 build-fuzz/%.o: %.c
 	$(E) FUZZCC $<
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+-include $(FUZZ_OBJS:.o=.d)
 
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	$(E) FUZZ $@

@@ -507,26 +507,27 @@ duration_parse(const char *s, int64_t *ms)
 		{ "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
 	};
 	int64_t total = 0;
-	int last = -1;
+	int last = -1, range = 0;
 
 	if (!s || !*s)
-		return -1;
+		return errno = EINVAL, -1;
 	if (strcmp(s, "0") == 0) {
 		*ms = 0;
 		return 0;
 	}
+	/* The syntax is read to the end before a value too big is told apart */
 	while (*s) {
-		int64_t v = 0;
+		int64_t v = 0, part;
 		int digits = 0, u;
 
 		while (*s >= '0' && *s <= '9') {
-			if (v > (INT64_MAX / 10) - 10)
-				return -1;
-			v = v * 10 + (*s++ - '0');
+			range |= __builtin_mul_overflow(v, 10, &v) ||
+			    __builtin_add_overflow(v, *s - '0', &v);
+			s++;
 			digits++;
 		}
 		if (!digits)
-			return -1;
+			return errno = EINVAL, -1;
 		if (s[0] == 'm' && s[1] == 's')
 			u = 3;
 		else if (s[0] == 'h')
@@ -536,17 +537,17 @@ duration_parse(const char *s, int64_t *ms)
 		else if (s[0] == 's')
 			u = 2;
 		else
-			return -1;
+			return errno = EINVAL, -1;
 		if (u <= last)
-			return -1;
+			return errno = EINVAL, -1;
 		last = u;
 		s += strlen(units[u].u);
-		if (v > INT64_MAX / units[u].mul / 4)
-			return -1;
-		total += v * units[u].mul;
-		if (total > INT64_MAX / 4)
-			return -1;
+		range |= __builtin_mul_overflow(v, units[u].mul, &part) ||
+		    __builtin_add_overflow(total, part, &total);
 	}
+	/* a margin, so that a sum of a few durations stays in range */
+	if (range || total > INT64_MAX / 4)
+		return errno = ERANGE, -1;
 	*ms = total;
 	return 0;
 }

@@ -98,7 +98,9 @@ size_t utf8_invalid_at(const char *s, size_t len);
  * (trailing text, overflow, empty), where atoi would say 0 or a prefix. */
 int int_parse(const char *s, long min, long max, long *out);
 
-/* Parses "1h30m", "500ms", "10s", "0" into milliseconds; -1 on error. */
+/* Parses "1h30m", "500ms", "10s", "0" into milliseconds; -1 on error, with
+ * errno ERANGE when the text is a duration too big (over INT64_MAX / 4 ms),
+ * EINVAL when it is not a duration. */
 int duration_parse(const char *s, int64_t *ms);
 /* Writes a duration in its shortest canonical form ("1m30s"). */
 void duration_format(int64_t ms, char *out, size_t outlen);

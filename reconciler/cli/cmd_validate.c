@@ -12,6 +12,18 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+
+/* The size of path when it is a file over the manifest's size limit, else 0. */
+static long long
+too_big(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (off_t)YT_MAX_SIZE)
+		return (long long)st.st_size;
+	return 0;
+}
 
 static json_t *
 diag_json(const struct diag *d)
@@ -74,16 +86,19 @@ cmd_validate(int argc, char **argv)
 		struct manifest *m = NULL;
 		struct diag d;
 		size_t len;
+		long long big = 0;
 
-		if (file_read(argv[i], YT_MAX_SIZE + 1, &src, &len, err) < 0) {
+		/* a file over the limit is an invalid manifest, not an I/O error */
+		if (file_read(argv[i], YT_MAX_SIZE, &src, &len, err) < 0 &&
+		    (big = too_big(argv[i])) == 0) {
 			fprintf(stderr, "reconcilerctl validate: %s\n", err);
 			json_decref(files);
 			return EXIT_USAGE;
 		}
 		diag_init(&d, argv[i]);
-		if (len > YT_MAX_SIZE)
-			diag_add(&d, 0, 0, "", "document is larger than the limit of %u bytes",
-			    YT_MAX_SIZE);
+		if (big)
+			diag_add(&d, 0, 0, "", "document is %lld bytes, more than the limit of %u bytes",
+			    big, YT_MAX_SIZE);
 		else
 			manifest_parse(&m, argv[i], src, len, &d);
 		if (d.n && rc == 0)

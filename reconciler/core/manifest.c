@@ -6,6 +6,7 @@
  * lookups; each section has its own manifest_*.c (see manifest_int.h).
  */
 #include "manifest_int.h"
+#include "strtab.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -14,6 +15,17 @@
 static const char *const top_keys[] = {
 	"version", "project", "services", "volumes", "networks", "backups", "notifications", NULL,
 };
+
+/* Services are looked up by name for every dependency, in checks and plans:
+ * with thousands of them a scan would make those quadratic. */
+static void
+index_services(struct manifest *m)
+{
+	m->service_index = xcalloc(1, sizeof(*m->service_index));
+	strtab_init(m->service_index);
+	for (size_t i = 0; i < m->nservices; i++)
+		strtab_add(m->service_index, m->services[i].name, i, NULL);
+}
 
 static void
 parse_top(struct mf__ctx *c, const struct yt_node *root)
@@ -74,6 +86,7 @@ known:
 			s->line = svcs->keys[i]->line;
 			s->col = svcs->keys[i]->col;
 		}
+		index_services(m);
 		for (size_t i = 0; i < svcs->n; i++) {
 			char *p = yt_path_key("services", svcs->keys[i]->value);
 
@@ -247,6 +260,9 @@ manifest_free(struct manifest *m)
 		free(m->notifications[i].hmac_secret);
 	}
 	free(m->notifications);
+	if (m->service_index)
+		strtab_release(m->service_index);
+	free(m->service_index);
 	yt_free(m->doc);
 	free(m->src);
 	free(m->project);
@@ -264,6 +280,10 @@ manifest_free(struct manifest *m)
 struct mf_service *
 manifest_service(const struct manifest *m, const char *name)
 {
+	size_t i;
+
+	if (m->service_index)
+		return strtab_get(m->service_index, name, &i) ? &m->services[i] : NULL;
 	FIND(m->services, m->nservices, name, name);
 }
 

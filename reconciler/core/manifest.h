@@ -186,6 +186,8 @@ struct mf_notify {
 	unsigned events;	/* bit per event name, see manifest_event_names */
 };
 
+struct strtab;
+
 struct manifest {
 	char *file;
 	int version;
@@ -203,6 +205,7 @@ struct manifest {
 	struct yt_doc *doc;
 	char *src;		/* owned copy of the source text */
 	size_t srclen;
+	struct strtab *service_index;	/* name -> index in services, for manifest_service */
 };
 
 extern const char *const manifest_event_names[];

@@ -3,6 +3,7 @@
  * zone), the backup and restore commands, where the archives go and how many
  * are kept.
  */
+#include "durations.h"
 #include "manifest_int.h"
 #include "cron.h"
 #include "util.h"
@@ -82,7 +83,8 @@ mf__parse_backups(struct mf__ctx *c, const struct yt_node *n)
 					if (strcmp(rk, "keep_last") == 0)
 						mf__get_int(c, rv, rp, 1, 100000, &b->keep_last);
 					else if (strcmp(rk, "max_age") == 0)
-						mf__get_duration(c, rv, rp, &b->max_age);
+						mf__get_duration(c, rv, rp, DURATIONS_MAX_RETENTION,
+						    &b->max_age);
 				}
 				if (!yt_get(bv, "keep_last") && !yt_get(bv, "max_age"))
 					mf__err_at(c, bv, bp, "retention needs keep_last, max_age or both");

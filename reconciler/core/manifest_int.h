@@ -18,8 +18,12 @@ struct mf__ctx {
 	struct manifest *m;
 };
 
-/* Appends a zeroed element to arr (n elements) and yields a pointer to it. */
-#define MF__GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))), \
+/* Appends a zeroed element to arr (n elements) and yields a pointer to it.
+ * The array doubles when n reaches a power of two (its capacity), so that a
+ * list of tens of thousands of entries is not copied once per entry: arr must
+ * be built by MF__GROW alone, from NULL and 0. */
+#define MF__GROW(arr, n) (((n) & ((n) - 1)) == 0 ? \
+	(void)((arr) = xrealloc((arr), ((n) ? 2 * (n) : 1) * sizeof(*(arr)))) : (void)0, \
 	memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
 
 /* Calls fn for each present key of map, with the value node and its path. */
@@ -50,8 +54,9 @@ char *mf__get_text(struct mf__ctx *c, const struct yt_node *n, const char *path,
 int mf__get_bool(struct mf__ctx *c, const struct yt_node *n, const char *path, int *out);
 int mf__get_int(struct mf__ctx *c, const struct yt_node *n, const char *path, long lo, long hi,
     int *out);
+/* A duration in ms, at most max (durations.h has the limits). */
 int mf__get_duration(struct mf__ctx *c, const struct yt_node *n, const char *path,
-    int64_t *out);
+    int64_t max, int64_t *out);
 int mf__get_mode(struct mf__ctx *c, const struct yt_node *n, const char *path, int *out);
 char **mf__get_str_list(struct mf__ctx *c, const struct yt_node *n, const char *path,
     size_t *count, struct yt_node ***nodes);
@@ -117,6 +122,9 @@ void mf__parse_mounts(struct mf__ctx *c, struct mf_service *s, const struct yt_n
 void mf__parse_healthcheck(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path);
 void mf__parse_probe(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
+    const char *path);
+/* The health gate a healthcheck implies, once the service is read. */
+void mf__check_gate(struct mf__ctx *c, const struct mf_service *s, const struct yt_node *n,
     const char *path);
 void mf__parse_update(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path);

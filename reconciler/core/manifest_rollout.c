@@ -3,9 +3,11 @@
  * readiness probe, update strategy, pre-deploy hooks and the actions taken
  * when a dependency is updated.
  */
+#include "durations.h"
 #include "manifest_int.h"
 #include "util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,11 +52,11 @@ mf__parse_healthcheck(struct mf__ctx *c, struct mf_service *s, const struct yt_n
 				}
 			}
 		} else if (strcmp(key, "interval") == 0) {
-			mf__get_duration(c, v, p, &h->interval);
+			mf__get_duration(c, v, p, DURATIONS_MAX_HEALTH, &h->interval);
 		} else if (strcmp(key, "timeout") == 0) {
-			mf__get_duration(c, v, p, &h->timeout);
+			mf__get_duration(c, v, p, DURATIONS_MAX_HEALTH, &h->timeout);
 		} else if (strcmp(key, "start_period") == 0) {
-			mf__get_duration(c, v, p, &h->start_period);
+			mf__get_duration(c, v, p, DURATIONS_MAX_HEALTH, &h->start_period);
 		} else if (strcmp(key, "retries") == 0) {
 			mf__get_int(c, v, p, 1, 1000, &h->retries);
 		} else if (strcmp(key, "disable") == 0) {
@@ -69,6 +71,30 @@ mf__parse_healthcheck(struct mf__ctx *c, struct mf_service *s, const struct yt_n
 		h->interval = 30000;
 	if (h->timeout == 0)
 		h->timeout = 30000;
+}
+
+/* Without update.timeout, a health gate waits as long as the healthcheck may
+ * take to fail (deploy/gate.c): that wait is bounded like update.timeout. */
+void
+mf__check_gate(struct mf__ctx *c, const struct mf_service *s, const struct yt_node *n,
+    const char *path)
+{
+	const struct mf_health *h = &s->health;
+	int64_t wait = INT64_MAX;
+	char w[32], lim[32], *p;
+
+	if (s->update.timeout || h->kind != MF_HEALTH_CMD)
+		return;
+	if (durations_gate_wait(h->start_period, h->interval, h->timeout,
+	    h->retries ? h->retries : 3, &wait) == 0 && wait <= DURATIONS_MAX_WAIT)
+		return;
+	duration_format(wait, w, sizeof(w));
+	duration_format(DURATIONS_MAX_WAIT, lim, sizeof(lim));
+	p = yt_path_key(path, "healthcheck");
+	mf__err_at(c, yt_get(n, "healthcheck"), p, "the health gate would wait up to %s "
+	    "(start_period + (interval + timeout) * retries + 30s), more than the limit of %s: "
+	    "lower them, or set update.timeout", w, lim);
+	free(p);
 }
 
 void
@@ -88,9 +114,9 @@ mf__parse_probe(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n
 	pr->timeout = 60000;
 	MF__FOR_KEYS(n, path, key, v, p) {
 		if (strcmp(key, "interval") == 0)
-			mf__get_duration(c, v, p, &pr->interval);
+			mf__get_duration(c, v, p, DURATIONS_MAX_HEALTH, &pr->interval);
 		else if (strcmp(key, "timeout") == 0)
-			mf__get_duration(c, v, p, &pr->timeout);
+			mf__get_duration(c, v, p, DURATIONS_MAX_WAIT, &pr->timeout);
 	}
 	h = yt_get(n, "http");
 	if (!h) {
@@ -142,9 +168,9 @@ mf__parse_update(struct mf__ctx *c, struct mf_service *s, const struct yt_node *
 				    v->value : yt_type_name(v), v->type == YT_SCALAR ? "'" : "");
 			}
 		} else if (strcmp(key, "min_ready") == 0) {
-			mf__get_duration(c, v, p, &s->update.min_ready);
+			mf__get_duration(c, v, p, DURATIONS_MAX_WAIT, &s->update.min_ready);
 		} else if (strcmp(key, "timeout") == 0) {
-			mf__get_duration(c, v, p, &s->update.timeout);
+			mf__get_duration(c, v, p, DURATIONS_MAX_WAIT, &s->update.timeout);
 		}
 	}
 }
@@ -185,7 +211,8 @@ mf__parse_hooks(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n
 						if (h.image)
 							mf__check_image(c, v, kp, h.image, MF__IMAGE_HOOK);
 					} else if (strcmp(key, "timeout") == 0) {
-						mf__get_duration(c, v, kp, &h.timeout);
+						mf__get_duration(c, v, kp, DURATIONS_MAX_WAIT,
+						    &h.timeout);
 					}
 				}
 				if (!yt_get(it, "name"))

@@ -5,6 +5,7 @@
  * have their own files: manifest_env.c, manifest_networks.c,
  * manifest_volumes.c, manifest_rollout.c.
  */
+#include "durations.h"
 #include "manifest_int.h"
 #include "util.h"
 
@@ -108,7 +109,7 @@ parse_service_key(struct mf__ctx *c, struct mf_service *s, const char *key, stru
 			mf__err_at(c, v, p, "working_dir must be an absolute path, found '%s'",
 			    s->working_dir);
 	} else if (strcmp(key, "stop_grace_period") == 0) {
-		mf__get_duration(c, v, p, &s->stop_grace);
+		mf__get_duration(c, v, p, DURATIONS_MAX_WAIT, &s->stop_grace);
 	} else if (strcmp(key, "healthcheck") == 0) {
 		mf__parse_healthcheck(c, s, v, p);
 	} else if (strcmp(key, "probe") == 0) {
@@ -184,4 +185,5 @@ mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node 
 		parse_service_key(c, s, key, v, p, root);
 	}
 	service_defaults(c, s, n, path);
+	mf__check_gate(c, s, n, path);
 }

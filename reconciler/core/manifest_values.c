@@ -5,8 +5,10 @@
  * unknown, missing, duplicate and clashing keys.
  */
 #include "manifest_int.h"
+#include "strtab.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,13 +137,29 @@ mf__get_int(struct mf__ctx *c, const struct yt_node *n, const char *path, long l
 	return -1;
 }
 
+/* A duration up to max ms; over it (or past 64 bits) the error names the
+ * limit, as docs/manifest.md lists them. */
 int
-mf__get_duration(struct mf__ctx *c, const struct yt_node *n, const char *path, int64_t *out)
+mf__get_duration(struct mf__ctx *c, const struct yt_node *n, const char *path, int64_t max,
+    int64_t *out)
 {
 	long long zero;
+	int64_t v;
+	char lim[32];
 
-	if (yt_kind(n) == YT_KIND_STR && duration_parse(n->value, out) == 0)
-		return 0;
+	if (yt_kind(n) == YT_KIND_STR) {
+		errno = 0;
+		if (duration_parse(n->value, &v) == 0 && v <= max) {
+			*out = v;
+			return 0;
+		}
+		if (errno == ERANGE || errno == 0) {
+			duration_format(max, lim, sizeof(lim));
+			mf__err_at(c, n, path, "duration '%s' is more than the limit of %s", n->value,
+			    lim);
+			return -1;
+		}
+	}
 	if (yt_int(n, &zero) == 0 && zero == 0) {	/* a plain 0 */
 		*out = 0;
 		return 0;
@@ -322,23 +340,27 @@ mf__missing(struct mf__ctx *c, const struct yt_node *map, const char *path, cons
 }
 
 /* A list entry given twice is a mistake (and Docker refuses most of them): the
- * error is at the second one. v[i] is the key of item i (NULL: skip it). */
+ * error is at the second one. v[i] is the key of item i (NULL: skip it). A
+ * hash index keeps a list of tens of thousands of entries linear. */
 void
 mf__check_dups(struct mf__ctx *c, const struct yt_node *seq, const char *path, char *const *v,
     size_t n, const char *what)
 {
-	for (size_t i = 1; i < n; i++) {
-		for (size_t j = 0; v[i] && j < i; j++) {
-			if (v[j] && strcmp(v[i], v[j]) == 0) {
-				char *p = yt_path_idx(path, i);
+	struct strtab seen;
 
-				mf__err_at(c, seq->items[i], p, "duplicate %s '%s' (first at line %d)", what,
-				    v[i], seq->items[j]->line);
-				free(p);
-				break;
-			}
-		}
+	strtab_init(&seen);
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		char *p;
+
+		if (!v[i] || !strtab_add(&seen, v[i], i, &j))
+			continue;
+		p = yt_path_idx(path, i);
+		mf__err_at(c, seq->items[i], p, "duplicate %s '%s' (first at line %d)", what, v[i],
+		    seq->items[j]->line);
+		free(p);
 	}
+	strtab_release(&seen);
 }
 
 static int
@@ -416,10 +438,7 @@ mf__get_kv(struct mf__ctx *c, const struct yt_node *n, const char *path, size_t 
 const struct yt_node *
 mf__key_node(const struct yt_node *map, const char *key)
 {
-	for (size_t i = 0; map && map->type == YT_MAP && i < map->n; i++)
-		if (strcmp(map->keys[i]->value, key) == 0)
-			return map->keys[i];
-	return NULL;
+	return yt_get_key(map, key);
 }
 
 /* Exactly one of keys a and b: with both, the error is at the second written

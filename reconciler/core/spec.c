@@ -4,6 +4,7 @@
  * (ports, mounts, aliases) are sorted, defaults are written out.
  */
 #include "spec.h"
+#include "durations.h"
 #include "util.h"
 
 #include <openssl/crypto.h>
@@ -336,11 +337,6 @@ spec_container_name(const struct manifest *m, const struct mf_service *s)
 	return xasprintf("%s-%s", m->project, s->name);
 }
 
-static json_t *
-nanos(int64_t ms)
-{
-	return json_integer((json_int_t)ms * 1000000);
-}
 
 /* Labels: the service's own, then the io.reconciler.* ones that make the
  * container's actual state self-describing. */
@@ -365,23 +361,45 @@ container_labels(const struct manifest *m, const struct mf_service *s, const jso
 	return labels;
 }
 
-static void
-container_health(json_t *cfg, const struct mf_service *s, const json_t *spec)
+/* The engine takes nanoseconds: a duration the manifest bounds always fits,
+ * but the product is checked all the same (no overflow whatever the input). */
+static int
+set_nanos(json_t *hc, const char *key, const struct mf_service *s, const char *what, int64_t ms,
+    char *err)
+{
+	int64_t ns;
+	char text[32];
+
+	if (durations_ns(ms, &ns) < 0) {
+		duration_format(ms, text, sizeof(text));
+		return errf(err, "service '%s': healthcheck %s %s does not fit in the engine's "
+		    "nanoseconds", s->name, what, text);
+	}
+	json_object_set_new(hc, key, json_integer((json_int_t)ns));
+	return 0;
+}
+
+static int
+container_health(json_t *cfg, const struct mf_service *s, const json_t *spec, char *err)
 {
 	json_t *hc;
 
 	if (s->health.kind == MF_HEALTH_IMAGE)
-		return;
+		return 0;
 	hc = json_object();
 	json_object_set(hc, "Test", json_object_get(json_object_get(spec, "healthcheck"), "test"));
 	if (s->health.kind == MF_HEALTH_CMD) {
-		json_object_set_new(hc, "Interval", nanos(s->health.interval));
-		json_object_set_new(hc, "Timeout", nanos(s->health.timeout));
-		json_object_set_new(hc, "StartPeriod", nanos(s->health.start_period));
+		if (set_nanos(hc, "Interval", s, "interval", s->health.interval, err) < 0 ||
+		    set_nanos(hc, "Timeout", s, "timeout", s->health.timeout, err) < 0 ||
+		    set_nanos(hc, "StartPeriod", s, "start_period", s->health.start_period, err) < 0) {
+			json_decref(hc);
+			return -1;
+		}
 		json_object_set_new(hc, "Retries", json_integer(s->health.retries ?
 		    s->health.retries : 3));
 	}
 	json_object_set_new(cfg, "Healthcheck", hc);
+	return 0;
 }
 
 /* ExposedPorts on the config, PortBindings on the host config. */
@@ -470,14 +488,13 @@ int
 spec_container_config(const struct manifest *m, const struct mf_service *s,
     const struct secretmap *sec, const char *revision, const char *role, json_t **out, char *err)
 {
-	json_t *values = json_object(), *spec, *cfg, *host, *envv, *j;
+	json_t *values = json_object(), *spec = NULL, *cfg = NULL, *host, *envv, *j;
 	const char *key;
+	int rc = -1;
 
 	*out = NULL;
-	if (build(m, s, sec, &spec, values, err) < 0) {
-		json_decref(values);
-		return -1;
-	}
+	if (build(m, s, sec, &spec, values, err) < 0)
+		goto out;
 	cfg = json_object();
 	json_object_set_new(cfg, "Image", json_string(s->image));
 	if (json_is_array(j = json_object_get(spec, "command")))
@@ -494,15 +511,19 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 		json_object_set_new(cfg, "WorkingDir", json_string(s->working_dir));
 	json_object_set_new(cfg, "StopTimeout", json_integer((s->stop_grace + 999) / 1000));
 	json_object_set_new(cfg, "Labels", container_labels(m, s, spec, revision, role));
-	container_health(cfg, s, spec);
+	if (container_health(cfg, s, spec, err) < 0)
+		goto out;
 	host = json_object();
 	container_ports(cfg, host, s);
 	container_host(host, m, s, sec);
 	json_object_set_new(cfg, "HostConfig", host);
 	container_networks(cfg, host, spec);
-
+	*out = cfg;
+	cfg = NULL;
+	rc = 0;
+out:
+	json_decref(cfg);
 	json_decref(spec);
 	json_decref(values);
-	*out = cfg;
-	return 0;
+	return rc;
 }

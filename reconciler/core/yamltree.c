@@ -2,6 +2,7 @@
  * yamltree: libyaml events to a positioned node tree; see yamltree.h.
  */
 #include "yamltree.h"
+#include "strtab.h"
 #include "util.h"
 
 #include <errno.h>
@@ -11,16 +12,16 @@
 #include <string.h>
 #include <yaml.h>
 
-struct anchor {
-	char *name;
-	struct yt_node *node;
-};
+#define NO_PAIR ((size_t)-1)
 
 struct builder {
 	struct yt_doc *doc;
 	struct diag *d;
-	struct anchor *anchors;
+	struct strtab anchors;		/* anchor name -> its index in anodes */
+	char **anames;			/* the names (owned), the table's keys */
+	struct yt_node **anodes;	/* the node each anchor names now */
 	size_t nanchors, capanchors;
+	size_t aliased;			/* nodes repeated through aliases so far */
 	size_t bom;		/* bytes of a leading BOM: libyaml does not count them */
 	size_t last_char, last_byte;	/* cursor for char index -> byte offset */
 	struct yt_node **stack;		/* open collections, outermost first */
@@ -125,6 +126,9 @@ node_free(struct yt_node *n)
 	free(n->tag);
 	free(n->items);
 	free(n->keys);
+	if (n->index)
+		strtab_release(n->index);
+	free(n->index);
 	free(n);
 }
 
@@ -137,6 +141,32 @@ yt_free(struct yt_doc *doc)
 		node_free(doc->all[i]);
 	free(doc->all);
 	free(doc);
+}
+
+/* The index of a mapping's keys, made once it has YT_INDEX_MIN of them; on a
+ * duplicate (an error already reported) the first key stays, as a scan finds. */
+static void
+index_pair(struct yt_node *map, size_t i)
+{
+	if (map->index) {
+		strtab_add(map->index, map->keys[i]->value, i, NULL);
+		return;
+	}
+	if (map->n < YT_INDEX_MIN)
+		return;
+	map->index = xcalloc(1, sizeof(*map->index));
+	strtab_init(map->index);
+	for (size_t j = 0; j < map->n; j++)
+		strtab_add(map->index, map->keys[j]->value, j, NULL);
+}
+
+static void
+drop_index(struct yt_node *map)
+{
+	if (map->index)
+		strtab_release(map->index);
+	free(map->index);
+	map->index = NULL;
 }
 
 static void
@@ -154,17 +184,40 @@ push_item(struct yt_node *parent, struct yt_node *key, struct yt_node *val)
 	if (parent->type == YT_MAP)
 		parent->keys[parent->n] = key;
 	parent->items[parent->n++] = val;
+	if (parent->type == YT_MAP)
+		index_pair(parent, parent->n - 1);
+}
+
+/* The pair of key in map (keys are scalars: attach refuses others), or NO_PAIR. */
+static size_t
+find_pair(const struct yt_node *map, const char *key)
+{
+	size_t i;
+
+	if (!map || map->type != YT_MAP)
+		return NO_PAIR;
+	if (map->index)
+		return strtab_get(map->index, key, &i) ? i : NO_PAIR;
+	for (i = 0; i < map->n; i++)
+		if (strcmp(map->keys[i]->value, key) == 0)
+			return i;
+	return NO_PAIR;
 }
 
 struct yt_node *
 yt_get(const struct yt_node *map, const char *key)
 {
-	if (!map || map->type != YT_MAP)
-		return NULL;
-	for (size_t i = 0; i < map->n; i++)
-		if (map->keys[i]->type == YT_SCALAR && strcmp(map->keys[i]->value, key) == 0)
-			return map->items[i];
-	return NULL;
+	size_t i = find_pair(map, key);
+
+	return i == NO_PAIR ? NULL : map->items[i];
+}
+
+struct yt_node *
+yt_get_key(const struct yt_node *map, const char *key)
+{
+	size_t i = find_pair(map, key);
+
+	return i == NO_PAIR ? NULL : map->keys[i];
 }
 
 static int
@@ -368,6 +421,7 @@ apply_merges(struct builder *b, struct yt_node *map)
 	map->keys = NULL;
 	map->items = NULL;
 	map->n = 0;
+	drop_index(map);
 	for (i = 0; i < n; i++)
 		if (!is_merge_key(keys[i]))
 			push_item(map, keys[i], vals[i]);
@@ -394,7 +448,7 @@ apply_merges(struct builder *b, struct yt_node *map)
 			for (size_t k = 0; k < srcs[s]->n; k++) {
 				struct yt_node *key = srcs[s]->keys[k];
 
-				if (key->type == YT_SCALAR && yt_get(map, key->value))
+				if (find_pair(map, key->value) != NO_PAIR)
 					continue;
 				push_item(map, key, srcs[s]->items[k]);
 			}
@@ -407,30 +461,33 @@ apply_merges(struct builder *b, struct yt_node *map)
 static void
 add_anchor(struct builder *b, const yaml_char_t *name, struct yt_node *n)
 {
+	size_t i;
+
 	if (!name)
 		return;
-	for (size_t i = 0; i < b->nanchors; i++) {
-		if (strcmp(b->anchors[i].name, (const char *)name) == 0) {
-			b->anchors[i].node = n;	/* a redefined anchor shadows the old one */
-			return;
-		}
+	if (strtab_get(&b->anchors, (const char *)name, &i)) {
+		b->anodes[i] = n;	/* a redefined anchor shadows the old one */
+		return;
 	}
 	if (b->nanchors == b->capanchors) {
 		b->capanchors = b->capanchors ? b->capanchors * 2 : 8;
-		b->anchors = xrealloc(b->anchors, b->capanchors * sizeof(*b->anchors));
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		b->anames = xrealloc(b->anames, b->capanchors * sizeof(*b->anames));
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		b->anodes = xrealloc(b->anodes, b->capanchors * sizeof(*b->anodes));
 	}
-	b->anchors[b->nanchors].name = xstrdup((const char *)name);
-	b->anchors[b->nanchors].node = n;
+	b->anames[b->nanchors] = xstrdup((const char *)name);
+	b->anodes[b->nanchors] = n;
+	strtab_add(&b->anchors, b->anames[b->nanchors], b->nanchors, NULL);
 	b->nanchors++;
 }
 
 static struct yt_node *
-find_anchor(struct builder *b, const yaml_char_t *name)
+find_anchor(const struct builder *b, const yaml_char_t *name)
 {
-	for (size_t i = b->nanchors; i-- > 0;)
-		if (strcmp(b->anchors[i].name, (const char *)name) == 0)
-			return b->anchors[i].node;
-	return NULL;
+	size_t i;
+
+	return strtab_get(&b->anchors, (const char *)name, &i) ? b->anodes[i] : NULL;
 }
 
 static const char *
@@ -444,17 +501,13 @@ yaml_problem(const yaml_parser_t *p)
 static void
 check_duplicate(struct builder *b, const struct yt_node *map, const struct yt_node *key)
 {
+	size_t i;
+
 	if (key->type != YT_SCALAR || is_merge_key(key))
 		return;
-	for (size_t i = 0; i < map->n; i++) {
-		const struct yt_node *k = map->keys[i];
-
-		if (k->type == YT_SCALAR && strcmp(k->value, key->value) == 0) {
-			node_error(b, key->line, key->col, key->value, NULL,
-			    "duplicate key '%s' (first at line %d)", key->value, k->line);
-			return;
-		}
-	}
+	if ((i = find_pair(map, key->value)) != NO_PAIR)
+		node_error(b, key->line, key->col, key->value, NULL,
+		    "duplicate key '%s' (first at line %d)", key->value, map->keys[i]->line);
 }
 
 /* Refuses what libyaml must never see: an oversized document, invalid UTF-8
@@ -465,7 +518,7 @@ check_source(const char *src, size_t len, struct diag *d)
 	size_t bad;
 
 	if (len > YT_MAX_SIZE) {
-		diag_add(d, 0, 0, "", "document is %zu bytes, more than the limit of %u", len,
+		diag_add(d, 0, 0, "", "document is %zu bytes, more than the limit of %u bytes", len,
 		    YT_MAX_SIZE);
 		return -1;
 	}
@@ -512,9 +565,10 @@ scalar_node(struct builder *b, const yaml_event_t *ev)
 	return n;
 }
 
-/* The anchored node an alias stands for, into *out; -1 when there is none or
- * the alias sits inside it. Errors about an alias are reported where it is
- * written, so *line and *col are set to that place. */
+/* The anchored node an alias stands for, into *out; -1 when there is none,
+ * the alias sits inside it, or it would take the nodes aliases repeat past
+ * YT_MAX_ALIAS_NODES. Errors about an alias are reported where it is written,
+ * so *line and *col are set to that place. */
 static int
 alias_node(struct builder *b, const yaml_event_t *ev, struct yt_node **out, int *line, int *col)
 {
@@ -536,6 +590,15 @@ alias_node(struct builder *b, const yaml_event_t *ev, struct yt_node **out, int 
 			return -1;
 		}
 	}
+	/* Weights are bounded by the document's own nodes plus this limit, so
+	 * neither the sum nor a weight can overflow. */
+	if (n->weight > YT_MAX_ALIAS_NODES - b->aliased) {
+		node_error(b, *line, *col, NULL, NULL, "alias '*%s' brings the nodes repeated "
+		    "through aliases to %zu, more than the limit of %d (an alias bomb?)",
+		    (const char *)ev->data.alias.anchor, b->aliased + n->weight, YT_MAX_ALIAS_NODES);
+		return -1;
+	}
+	b->aliased += n->weight;
 	*out = n;
 	return 0;
 }
@@ -624,31 +687,16 @@ on_event(struct builder *b, const yaml_event_t *ev, struct yt_node **n, int *lin
 
 /* Attaches a finished node (or alias target) to its parent: an item of a
  * sequence, or a mapping's key or value; at depth 0 it is the root. -1 when it
- * cannot be (too many nodes, a key that is not a scalar). */
+ * cannot be (a key that is not a scalar). */
 static int
 attach(struct builder *b, struct yt_node *n, int line, int col)
 {
 	struct yt_node *parent;
-	const char *as_key;
-	size_t total;
 
 	if (!line) {
 		line = n->line;
 		col = n->col;
 	}
-	/* Refused before it is attached, so that the error names its slot. */
-	total = n->weight;
-	for (int i = 0; i < b->depth; i++)
-		total += b->stack[i]->weight;
-	as_key = b->depth > 0 && b->stack[b->depth - 1]->type == YT_MAP &&
-	    !b->pending_key[b->depth - 1] && n->type == YT_SCALAR ? n->value : NULL;
-	if (total > YT_MAX_NODES) {
-		node_error(b, line, col, as_key, NULL,
-		    "document expands to more than %d nodes through aliases (alias bomb?)",
-		    YT_MAX_NODES);
-		return -1;
-	}
-
 	if (b->depth == 0) {
 		b->doc->root = n;
 		return 0;
@@ -691,6 +739,7 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 	doc->src = src;
 	doc->len = len;
 	memset(&b, 0, sizeof(b));
+	strtab_init(&b.anchors);
 	b.doc = doc;
 	b.d = d;
 	if (len >= 3 && memcmp(src, "\xef\xbb\xbf", 3) == 0)
@@ -725,9 +774,9 @@ yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d)
 	rc = 0;
 out:
 	yaml_parser_delete(&parser);
-	for (size_t i = 0; i < b.nanchors; i++)
-		free(b.anchors[i].name);
-	free(b.anchors);
+	strtab_release(&b.anchors);
+	strv_free(b.anames, b.nanchors);
+	free(b.anodes);
 	yt_free(doc);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /*
  * yamltree: reads one YAML document with libyaml into a tree of nodes that keep
  * their source position and byte span. It owns the defences against hostile
- * input: size and depth caps, alias-bomb expansion limit, strict UTF-8, one
- * document only, duplicate keys. Aliases share the anchored node; `<<` merges.
+ * input: size and depth caps, a limit on what aliases repeat (alias bombs),
+ * strict UTF-8, one document only, duplicate keys; anchors and the keys of big
+ * mappings are hash-indexed, so no document is quadratic to read. Aliases
+ * share the anchored node; `<<` merges.
  */
 #ifndef RECONCILER_YAMLTREE_H
 #define RECONCILER_YAMLTREE_H
@@ -11,9 +13,17 @@
 
 #include "diag.h"
 
-#define YT_MAX_SIZE	(1u << 20)
-#define YT_MAX_DEPTH	64
-#define YT_MAX_NODES	100000
+#define YT_MAX_SIZE	(1u << 20)	/* bytes of a document */
+#define YT_MAX_DEPTH	64		/* nested collections, the root included */
+/* Nodes that aliases may repeat, summed over every alias (an alias of a
+ * mapping of 10 nodes repeats 10). About what a document of YT_MAX_SIZE can
+ * hold by itself (two bytes a node at best), so aliases can at most double
+ * the work a document asks of its readers, and a billion laughs stop here. */
+#define YT_MAX_ALIAS_NODES	500000
+/* Mappings of at least this many keys get a hash index (yt_get, duplicates). */
+#define YT_INDEX_MIN	8
+
+struct strtab;
 
 enum yt_type { YT_SCALAR, YT_SEQ, YT_MAP };
 
@@ -38,6 +48,7 @@ struct yt_node {
 	struct yt_node **items;	/* seq items; map values */
 	struct yt_node **keys;	/* map keys */
 	size_t weight;		/* nodes this one stands for once aliases expand */
+	struct strtab *index;	/* maps of YT_INDEX_MIN keys or more: key -> pair */
 };
 
 struct yt_doc {
@@ -53,8 +64,10 @@ struct yt_doc {
 int yt_parse(struct yt_doc **out, const char *src, size_t len, struct diag *d);
 void yt_free(struct yt_doc *doc);
 
-/* Map lookup by key text; NULL when absent. */
+/* Map lookup by key text; NULL when absent. yt_get gives the value,
+ * yt_get_key the key node (for a message's position). */
 struct yt_node *yt_get(const struct yt_node *map, const char *key);
+struct yt_node *yt_get_key(const struct yt_node *map, const char *key);
 int yt_is_null(const struct yt_node *n);	/* ~, null, empty plain scalar */
 enum yt_kind yt_kind(const struct yt_node *n);	/* NULL is null */
 /* "a string", "an integer", "null", "a list"…, for "found %s" in messages. */

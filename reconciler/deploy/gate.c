@@ -2,6 +2,7 @@
  * gate: see gate.h.
  */
 #include "gate.h"
+#include "durations.h"
 #include "log.h"
 #include "util.h"
 
@@ -10,10 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How long the gate waits: update.timeout, or as long as the healthcheck may
+ * take to fail. The manifest bounds its own durations (durations.h), but an
+ * image's healthcheck comes from the engine's JSON, whatever it says: the sum
+ * is checked and capped at DURATIONS_MAX_WAIT. */
 static long long
 gate_timeout(const struct mf_service *s, int has_health, json_t *image_hc)
 {
-	long long interval = 30000, timeout = 30000, start = 0, retries = 3;
+	int64_t interval = 30000, timeout = 30000, start = 0, retries = 3, wait;
 
 	if (s->update.timeout)
 		return s->update.timeout;
@@ -35,8 +40,11 @@ gate_timeout(const struct mf_service *s, int has_health, json_t *image_hc)
 			retries = v;
 	}
 	if (!has_health)
-		return s->update.min_ready + 30000;
-	return start + (interval + timeout) * retries + 30000;
+		return s->update.min_ready + DURATIONS_GATE_SLACK;
+	if (durations_gate_wait(start, interval, timeout, retries, &wait) < 0 ||
+	    wait > DURATIONS_MAX_WAIT)
+		wait = DURATIONS_MAX_WAIT;
+	return wait;
 }
 
 #define REMOVED "the container was removed during its health gate (not by the reconciler)"

@@ -38,3 +38,11 @@ expect_contains "help lists validate" "validate"
 cp "$tmp/bad.yaml" "$tmp/b,a:d%.yaml"
 expect_exit "--github with a name to escape" 1 "$RECONCILERCTL" validate --github "$tmp/b,a:d%.yaml"
 expect_contains "the file property is escaped" "::error file=$tmp/b%2Ca%3Ad%25.yaml,line=5,col=12::services.web.image:"
+
+# The size limit, whatever the size: the error names the size and the limit.
+for size in 1048577 1100000 3000000; do
+	head -c "$size" /dev/zero | tr '\0' '#' >"$tmp/big.yaml"
+	expect_exit "a manifest of $size bytes is invalid" 1 "$RECONCILERCTL" validate "$tmp/big.yaml"
+	expect_contains "its error names the size and the limit ($size bytes)" \
+		"$tmp/big.yaml: document is $size bytes, more than the limit of 1048576 bytes"
+done

@@ -52,6 +52,33 @@ assert_error(const char *text, const char *want)
 	diag_release(&d);
 }
 
+/* Prints the first errors of d (the context of a failing assertion). */
+static inline void
+print_diag(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n && i < 5; i++)
+		print_error("  %d:%d: %s: %s\n", d->v[i].line, d->v[i].col, d->v[i].path,
+		    d->v[i].msg);
+}
+
+/* Parses len bytes of text, which must be a valid manifest (else the errors
+ * are printed and the test fails). */
+static inline struct manifest *
+parse_valid(const char *text, size_t len)
+{
+	struct diag d;
+	struct manifest *m = NULL;
+
+	diag_init(&d, "t.yaml");
+	manifest_parse(&m, "t.yaml", text, len, &d);
+	if (!m || d.n)
+		print_diag(&d);
+	assert_int_equal(d.n, 0);
+	assert_non_null(m);
+	diag_release(&d);
+	return m;
+}
+
 #define MF_HEAD "version: 1\nproject: t\n"
 #define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define DIGEST_B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
