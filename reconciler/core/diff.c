@@ -358,7 +358,13 @@ plan_one(struct plan *p, const struct desired_service *ds, const struct actual *
 	ps->id = xstrdup(cur->c.id);
 	ps->current_hash = xstrdup0(cur->hash);
 	ps->revision = xstrdup0(cur->revision);
-	if (!cur->hash || strcmp(cur->hash, ds->hash) != 0) {
+	if (strcmp(cur->c.state, "removing") == 0) {
+		/* its name is not free yet, nor can it start: the engine's
+		 * "destroy" event brings the next cycle, which creates it */
+		ps->action = PLAN_IN_SYNC;
+		anomaly(ps, "removing", cur->c.name, "%s is being removed; the service is created "
+		    "again once it is gone", cur->c.name);
+	} else if (!cur->hash || strcmp(cur->hash, ds->hash) != 0) {
 		ps->action = PLAN_RECREATE;
 		recreate_reasons(ps, cur, ds);
 	} else if (strcmp(cur->c.state, "running") != 0 &&

@@ -439,8 +439,15 @@ do_start(const struct deploy_ctx *c, const struct desired_service *dsv,
 	    (take_aliases(c, dsv, ps->id, err) < 0 ||
 	    docker_container_rename(c->d, ps->id, dsv->name, err) < 0))
 		return -1;
-	if (start_container(c, ps->id, err) < 0)
-		return -1;
+	if (start_container(c, ps->id, err) < 0) {
+		if (!gone(c, ps->id))
+			return -1;
+		/* removed since the list (docker rm -f): its spec, which is the
+		 * desired one, is created again, in the same heal */
+		log_info("rollout", "service=%s container %.12s is gone: created again",
+		    dsv->svc->name, ps->id);
+		return do_create(c, dsv, err);
+	}
 	return gate_or_fail(c, ps->id, dsv->svc, err);
 }
 

@@ -143,7 +143,7 @@ dl_wait_cycles 30 3
 dl_events_stop
 is "the quarantine still holds: no container created in 3 cycles" "$(created)" 0
 is "status.json: still degraded at the bump" "$(dl_status 'd.get("state")')" degraded
-out=$(ctl history --json)
+out=$(ctl history --json --limit 200)
 check "history: the heal is journaled at v1" "$E2E_PYTHON" -c '
 import json, sys
 h = json.load(sys.stdin)
@@ -194,14 +194,15 @@ else
 	fail "nothing is quarantined: the serving revision was not held for api"
 	dl_diag
 fi
-out=$(ctl history --json)
+out=$(ctl history --json --limit 200)
 reasons=$("$E2E_PYTHON" -c '
 import json, sys
 for c in json.load(sys.stdin):
     for a in c["actions"]:
         if c["revision"] == sys.argv[1] and a["service"] == "api" and a["outcome"] == "failed":
             print(a["error"])' "$rev3" <<<"$out")
-echo "# failed heals at v2: ${reasons:-none}"
+echo "# failed heals at v2:"
+printf '%s\n' "${reasons:-none}" | sed 's/^/#   /' 
 dl_log_since "$mark" | grep -E 'service=api (action|outcome)=' | sed 's/^/#   /' 
 check "history: the failed heal is journaled" test -n "$reasons"
 out=$reasons

@@ -27,7 +27,8 @@ static const unsigned char zero_key[32];
 /* A container of service svc as the engine would list it, with the labels
  * the reconciler puts on it. */
 static void
-add_container(struct actual *a, const char *name, const char *svc, const char *hash)
+add_container_in(struct actual *a, const char *name, const char *svc, const char *hash,
+    const char *st)
 {
 	struct actual_ctr c = { 0 };
 	json_t *raw = json_object();
@@ -35,12 +36,18 @@ add_container(struct actual *a, const char *name, const char *svc, const char *h
 	c.id = xstrdup(name);
 	c.name = xstrdup(name);
 	c.image = xstrdup("r/x");
-	c.state = xstrdup("running");
+	c.state = xstrdup(st);
 	c.labels = json_pack("{s:s,s:s,s:s,s:s}", LABEL_PROJECT, "t", LABEL_SERVICE, svc,
 	    LABEL_HASH, hash, LABEL_ROLE, ROLE_PRIMARY);
 	actual_add(a, &c, raw);
 	json_decref(raw);
 	assert_null(c.labels);	/* taken over */
+}
+
+static void
+add_container(struct actual *a, const char *name, const char *svc, const char *hash)
+{
+	add_container_in(a, name, svc, hash, "running");
 }
 
 static void
@@ -78,6 +85,45 @@ test_plan_without_engine(void **state)
 			assert_int_equal(ps->action, PLAN_REMOVE);
 	}
 	assert_int_equal(p->nservices, 3);
+	plan_free(p);
+	actual_release(&a);
+	desired_release(&ds);
+	secretmap_release(&sm);
+	manifest_free(m);
+	diag_release(&d);
+}
+
+/* A stopped container with the desired spec is started; one the engine is
+ * removing is neither started nor replaced (its name is not free yet): an
+ * anomaly says so, and the next cycle creates it. */
+static void
+test_plan_stopped_and_removing(void **state)
+{
+	struct secretmap sm;
+	struct desired ds;
+	struct actual a = { 0 };
+	struct plan *p = NULL;
+	struct diag d;
+	struct manifest *m = parse_text(TWO, &d);
+	char err[ERR_LEN] = "";
+
+	assert_non_null(m);
+	secretmap_init(&sm, "/run/reconciler-test", zero_key);
+	secretmap_put(&sm, "token", "t0ken\n", 6, NULL);
+	assert_int_equal(desired_build(&ds, m, &sm, err), 0);
+	add_container_in(&a, "t-web", "web", ds.services[0].hash, "removing");
+	add_container_in(&a, "t-db", "db", ds.services[1].hash, "exited");
+	a.networks = json_object();
+	a.volumes = json_object();
+	assert_int_equal(diff_compute(&p, &ds, &a), 0);
+	assert_false(plan_in_sync(p));
+	assert_int_equal(p->nservices, 2);
+	assert_string_equal(p->services[0].service, "web");
+	assert_int_equal(p->services[0].action, PLAN_IN_SYNC);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    p->services[0].anomalies, 0), "kind")), "removing");
+	assert_string_equal(p->services[1].service, "db");
+	assert_int_equal(p->services[1].action, PLAN_START);
 	plan_free(p);
 	actual_release(&a);
 	desired_release(&ds);
@@ -138,6 +184,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan_without_engine),
+		cmocka_unit_test(test_plan_stopped_and_removing),
 		cmocka_unit_test(test_secret_error_is_reported_in_order),
 		cmocka_unit_test(test_secret_trim_and_digest),
 	};
