@@ -77,6 +77,30 @@ test_refused(void **state)
 	}
 }
 
+/* RFC 9112 6.3: a message with more than one Content-Length (the same value
+ * or not) is refused: a proxy in front might frame it otherwise. */
+static void
+test_duplicate_content_length(void **state)
+{
+	static const char *const cases[] = {
+		"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+		"POST / HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 5\r\n\r\nabcde",
+		"POST / HTTP/1.1\r\nContent-Length: 3\r\nX: y\r\nCONTENT-LENGTH: 0\r\n\r\nabc",
+		"POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc",
+	};
+	struct http_request req;
+	char *b;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = parse(cases[i], &req, &b);
+
+		if (rc != 400)
+			print_error("case %zu: got %d, wanted 400\n", i, rc);
+		assert_int_equal(rc, 400);
+		free(b);
+	}
+}
+
 static void
 test_header_limits(void **state)
 {
@@ -108,6 +132,7 @@ main(void)
 		cmocka_unit_test(test_incomplete),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_header_limits),
+		cmocka_unit_test(test_duplicate_content_length),
 	};
 
 	return cmocka_run_group_tests_name("httpd", tests, NULL, NULL);
