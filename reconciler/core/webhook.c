@@ -25,6 +25,17 @@ webhook_source_name(enum webhook_source s)
 }
 
 const char *
+webhook_delivery_header(enum webhook_source s)
+{
+	switch (s) {
+	case WEBHOOK_GITHUB: return "X-GitHub-Delivery";
+	case WEBHOOK_GITEA: return "X-Gitea-Delivery";
+	case WEBHOOK_GENERIC: return "Idempotency-Key";
+	}
+	return "Idempotency-Key";
+}
+
+const char *
 webhook_outcome_name(enum webhook_outcome o)
 {
 	switch (o) {
@@ -36,6 +47,7 @@ webhook_outcome_name(enum webhook_outcome o)
 	case WEBHOOK_RATE_LIMITED: return "rate_limited";
 	case WEBHOOK_UNCONFIGURED: return "unconfigured";
 	case WEBHOOK_ERROR: return "error";
+	case WEBHOOK_REPLAYED: return "replayed";
 	}
 	return "?";
 }

@@ -31,8 +31,9 @@ enum webhook_outcome {
 	WEBHOOK_RATE_LIMITED,	/* 429 */
 	WEBHOOK_UNCONFIGURED,	/* 404: no secret configured for this source */
 	WEBHOOK_ERROR,		/* 500: the secret file cannot be read */
+	WEBHOOK_REPLAYED,	/* 200: a delivery ID seen before: no new cycle */
 };
-#define WEBHOOK_NOUTCOMES 8
+#define WEBHOOK_NOUTCOMES 9
 
 /* The request as the HTTP layer hands it over; headers NULL when absent. */
 struct webhook_request {
@@ -55,6 +56,10 @@ struct webhook_verdict {
 };
 
 const char *webhook_source_name(enum webhook_source s);
+/* The header a source repeats when it sends a delivery again (GitHub's
+ * X-GitHub-Delivery, Gitea's X-Gitea-Delivery; the generic hook takes an
+ * Idempotency-Key, as GitLab sends): a replay starts no second cycle. */
+const char *webhook_delivery_header(enum webhook_source s);
 const char *webhook_outcome_name(enum webhook_outcome o);
 /* "github", "gitea", "generic" -> 0 and *out, else -1. */
 int webhook_source_parse(const char *name, enum webhook_source *out);
