@@ -466,12 +466,21 @@ bind_socket(struct listener *l, const char *addr, char *err)
 	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(l->fd, (struct sockaddr *)&ss, len) < 0 || listen(l->fd, 128) < 0)
 		return errf(err, "cannot listen on %s: %s", addr, strerror(errno));
-	if (!netaddr_is_loopback(host))
+	listener_warn_public(addr);
+	return 0;
+}
+
+void
+listener_warn_public(const char *addr)
+{
+	struct sockaddr_storage ss;
+	char host[128], err[ERR_LEN];
+
+	if (http_addr_parse(addr, &ss, host, sizeof(host), err) == 0 && !netaddr_is_loopback(host))
 		log_warn("start", "listen: %s is not a loopback address: whoever reaches it can "
 		    "read the status page, /metrics and /v1/ (status, diff, history, backups) "
 		    "and knock on the webhooks; keep it on 127.0.0.1 behind a TLS reverse proxy "
 		    "that forwards only /hooks/ (docs/security.md)", addr);
-	return 0;
 }
 
 /* Whom the child runs as: only root can change it. */

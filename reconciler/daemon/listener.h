@@ -51,6 +51,8 @@ void listener_configure(struct listener *l, const struct chan_config *cfg);
 /* Stops the child and closes everything; freed once the last handle and the
  * last deferred answer are done. */
 void listener_close(struct listener *l);
+/* Logs a warning when addr (HOST:PORT) is not a loopback address. */
+void listener_warn_public(const char *addr);
 /* The running child's pid (0 when none), and how many times it was restarted. */
 pid_t listener_pid(const struct listener *l);
 unsigned long listener_restarts(const struct listener *l);

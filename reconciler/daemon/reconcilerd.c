@@ -178,6 +178,8 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_ALL);
 	gitsrc_init();
 	dm = daemon_new(&cfg, assemble, &f);
+	if (check && cfg.listen)
+		listener_warn_public(cfg.listen);
 	if (check)
 		rc = daemon_check(dm);
 	else if (once)
