@@ -20,6 +20,9 @@
 #define CHAN_MAX_TO_PARENT	(64u << 10)
 #define CHAN_MAX_TO_CHILD	(16u << 20)
 #define CHAN_MAX_SECRET		4096
+/* REQUESTs and TRIGGERs the child may have unanswered at once: one more and
+ * the parent takes it for a child that no longer follows the protocol. */
+#define CHAN_MAX_INFLIGHT	64
 
 enum chan_type {
 	/* parent -> child */

@@ -103,6 +103,8 @@ struct flap {
 struct hook_seen {
 	char id[HOOK_SEEN][144];	/* "source:ID" */
 	size_t next;
+	long long limited_logged;	/* ms: a rate-limited request's last log line */
+	unsigned long limited_quiet;	/* rate-limited requests not logged since */
 };
 
 /*

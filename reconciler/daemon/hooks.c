@@ -53,12 +53,35 @@ replayed(struct daemon *dm, enum webhook_source s, const char *delivery)
 	return 0;
 }
 
+/* A flood of rate-limited requests is one log line a second, not one each
+ * (the counter counts them all): -1 when this one goes unlogged, else how
+ * many went unlogged before it. */
+static long
+quiet_limited(struct hook_seen *h, const struct webhook_verdict *v)
+{
+	long long now = now_ms();
+	long n;
+
+	if (v->outcome != WEBHOOK_RATE_LIMITED)
+		return 0;
+	if (now - h->limited_logged < 1000) {
+		h->limited_quiet++;
+		return -1;
+	}
+	n = (long)h->limited_quiet;
+	h->limited_logged = now;
+	h->limited_quiet = 0;
+	return n;
+}
+
 /* Every webhook ends here: a replayed delivery is turned away, then the
  * count, the log line, the cycle, and the answer (r NULL: the child gave it). */
 static void
 conclude(struct daemon *dm, enum webhook_source s, struct webhook_verdict *v, const char *peer,
     const char *delivery, struct http_response *r)
 {
+	long quiet;
+
 	if (v->sync && delivery && *delivery && replayed(dm, s, delivery)) {
 		v->sync = 0;
 		v->status = 200;
@@ -69,9 +92,11 @@ conclude(struct daemon *dm, enum webhook_source s, struct webhook_verdict *v, co
 	pthread_mutex_lock(&dm->shared.mu);
 	dm->shared.m.hooks[s][v->outcome]++;
 	pthread_mutex_unlock(&dm->shared.mu);
-	log_msg(v->status >= 500 ? LOG_ERROR : v->status >= 400 ? LOG_WARN : LOG_INFO, "webhook",
-	    "source=%s peer=%s status=%d outcome=%s: %s", webhook_source_name(s), peer,
-	    v->status, webhook_outcome_name(v->outcome), v->reason);
+	if ((quiet = quiet_limited(&dm->loop.hook_seen, v)) >= 0)
+		log_msg(v->status >= 500 ? LOG_ERROR : v->status >= 400 ? LOG_WARN : LOG_INFO,
+		    "webhook", "source=%s peer=%s status=%d outcome=%s: %s%s", webhook_source_name(s),
+		    peer, v->status, webhook_outcome_name(v->outcome), v->reason, quiet ?
+		    " (and more, not logged: see reconciler_webhooks_total)" : "");
 	if (v->sync)
 		daemon__schedule(dm, "webhook");
 	if (r)

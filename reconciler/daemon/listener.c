@@ -22,6 +22,11 @@
 #define BACKOFF_MAX_MS	10000
 #define STABLE_MS	30000		/* a child that lived this long restarts at once */
 #define WRITE_QUEUE_MAX	(64u << 20)	/* answers the child does not read */
+/* GETs relayed per second (and at once): past it, 503 without asking the
+ * loop's handlers, so that a flood on the listener leaves the loop (and the
+ * control socket) time for everything else */
+#define RELAY_RATE	200
+#define RELAY_BURST	400
 
 struct listener {
 	uv_loop_t *loop;
@@ -40,6 +45,9 @@ struct listener {
 	pid_t pid;
 	struct chan_reader rd;
 	uint32_t gen;		/* children started: an answer is for its own */
+	int inflight;		/* the child's requests and triggers not yet answered */
+	double relay_tokens;	/* RELAY_RATE's bucket */
+	long long relay_last;	/* ms */
 	long long started;	/* ms */
 	uv_timer_t restart;
 	int backoff;		/* ms */
@@ -166,6 +174,7 @@ answer(struct listener *l, uint32_t gen, uint32_t id, struct http_response *r)
 
 	if (l->closing || gen != l->gen)
 		return;
+	l->inflight--;
 	memset(&a, 0, sizeof(a));
 	a.id = id;
 	a.status = r->status;
@@ -196,12 +205,44 @@ relay_done(struct http_response *r, void *payload)
 	maybe_free(l);
 }
 
+/* 1 when a relayed GET may go to the handlers now. */
+static int
+relay_take(struct listener *l)
+{
+	long long now = now_ms();
+
+	if (now > l->relay_last) {
+		l->relay_tokens += (double)(now - l->relay_last) * RELAY_RATE / 1000.0;
+		if (l->relay_tokens > RELAY_BURST)
+			l->relay_tokens = RELAY_BURST;
+		l->relay_last = now;
+	}
+	if (l->relay_tokens < 1.0)
+		return 0;
+	l->relay_tokens -= 1.0;
+	return 1;
+}
+
 static void
 on_request(struct listener *l, const struct chan_request *q)
 {
 	struct http_request req;
-	struct relay *t = xcalloc(1, sizeof(*t));
+	struct relay *t;
 
+	if (!relay_take(l)) {
+		struct http_response r;
+
+		memset(&r, 0, sizeof(r));
+		buf_init(&r.body, 0);
+		r.status = 503;
+		snprintf(r.extra_headers, sizeof(r.extra_headers), "Retry-After: 1\r\n");
+		buf_adds(&r.body, "{\"error\": \"too many requests on the listener: try again "
+		    "in a second\"}\n");
+		answer(l, l->gen, q->id, &r);
+		buf_release(&r.body);
+		return;
+	}
+	t = xcalloc(1, sizeof(*t));
 	memset(&req, 0, sizeof(req));
 	snprintf(req.method, sizeof(req.method), "GET");
 	snprintf(req.path, sizeof(req.path), "%s", q->path);
@@ -237,6 +278,8 @@ on_frame(struct listener *l, int type, const unsigned char *p, size_t n, char *e
 		struct chan_hook h;
 	} m;
 
+	if ((type == CHAN_REQUEST || type == CHAN_TRIGGER) && ++l->inflight > CHAN_MAX_INFLIGHT)
+		return errf(err, "more than %d requests unanswered at once", CHAN_MAX_INFLIGHT);
 	switch (type) {
 	case CHAN_REQUEST:
 		if (chan_get_request(p, n, &m.q, err) < 0)
@@ -430,6 +473,7 @@ spawn(struct listener *l)
 		return;
 	}
 	l->pid = l->proc.pid;
+	l->inflight = 0;
 	uv_pipe_init(l->loop, &l->chan, 0);
 	l->chan.data = l;
 	l->chan_open = 1;
@@ -519,6 +563,8 @@ listener_open(struct listener **out, uv_loop_t *loop, const struct listener_opti
 	l->cfg = *cfg;
 	l->log_json = o->log_json;
 	l->backoff = BACKOFF_MIN_MS / 2;
+	l->relay_tokens = RELAY_BURST;
+	l->relay_last = now_ms();
 	chan_reader_init(&l->rd, CHAN_MAX_TO_PARENT);
 	if (resolve_user(l, o->user, err) < 0 || bind_socket(l, o->addr, err) < 0) {
 		l->closing = 1;

@@ -31,7 +31,7 @@
 
 #define FD_LISTEN	3
 #define FD_CHAN		4
-#define PENDING		64		/* requests waiting for the parent */
+#define PENDING		CHAN_MAX_INFLIGHT	/* requests waiting for the parent */
 #define PENDING_MS	120000		/* answered 504 after this long */
 #define CONFIG_WAIT_MS	10000
 
