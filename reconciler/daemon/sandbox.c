@@ -179,6 +179,10 @@ allow_rules(scmp_filter_ctx ctx, char *err)
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 	    SCMP_A2_32(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY)) < 0)
 		return errf(err, "seccomp: cannot add a rule");
+	if (seccomp_syscall_resolve_name("open") != __NR_SCMP_ERROR &&
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+	    SCMP_A1_32(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY)) < 0)
+		return errf(err, "seccomp: cannot add a rule");
 #endif
 	return 0;
 }
