@@ -196,23 +196,18 @@ chan_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	b->len = sizeof(scratch);
 }
 
-/* The parent is trusted, but a frame that does not parse is a bug: stop. */
+/* The frames read so far. The parent is trusted, but a frame that does not
+ * parse is a bug: stop. */
 static void
-chan_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+drain(void)
 {
 	static struct chan_config cfg;	/* large: not on the stack */
 	struct chan_answer a;
 	const unsigned char *p;
 	size_t len;
-	char err[ERR_LEN] = "too much at once";
-	int type, rc = 0;
+	char err[ERR_LEN];
+	int type, rc;
 
-	if (n < 0)
-		_exit(0);	/* the parent closed the channel: it stops or replaces us */
-	if (n == 0)
-		return;
-	if (chan_feed(&C.rd, b->base, (size_t)n) < 0)
-		die("the channel", err);
 	while ((rc = chan_next(&C.rd, &type, &p, &len, err)) == 1) {
 		if (type == CHAN_ANSWER && chan_get_answer(p, len, &a, err) == 0) {
 			on_answer(&a);
@@ -226,6 +221,18 @@ chan_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 	if (rc < 0)
 		die("the channel", err);
+}
+
+static void
+chan_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	if (n < 0)
+		_exit(0);	/* the parent closed the channel: it stops or replaces us */
+	if (n == 0)
+		return;
+	if (chan_feed(&C.rd, b->base, (size_t)n) < 0)
+		die("the channel", "too much at once");
+	drain();
 }
 
 /* Requests the parent has not answered for long get 504 (the parent may be
@@ -552,6 +559,7 @@ listener_child_main(int argc, char **argv)
 	first_config();
 	if ((rc = uv_read_start((uv_stream_t *)&C.chan, chan_alloc, chan_read)) < 0)
 		die("the channel", uv_strerror(rc));
+	drain();	/* what came with the first config */
 	uv_timer_start(&C.sweep, sweep_cb, 5000, 5000);
 	uid = (long)getuid();
 	if (sandbox_seccomp(err) < 0)
