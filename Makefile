@@ -30,7 +30,7 @@ endif
 VERSION := $(if $(GIT_TAG),$(patsubst v%,%,$(GIT_TAG)),$(shell cat VERSION 2>/dev/null || echo 0.0.0))
 GIT_REV := $(or $(GIT_REV),$(shell cat REVISION 2>/dev/null),unknown)
 
-PKGS := libgit2 libcurl yaml-0.1 jansson libuv sqlite3 libcrypto zlib
+PKGS := libgit2 libcurl yaml-0.1 jansson libuv sqlite3 libcrypto zlib libseccomp
 
 # CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0); what the build needs
 # goes into ALL_CFLAGS, so a command-line CFLAGS never drops it.

@@ -2,6 +2,7 @@
  * webhook: see webhook.h.
  */
 #include "webhook.h"
+#include "netaddr.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -24,6 +25,17 @@ webhook_source_name(enum webhook_source s)
 }
 
 const char *
+webhook_delivery_header(enum webhook_source s)
+{
+	switch (s) {
+	case WEBHOOK_GITHUB: return "X-GitHub-Delivery";
+	case WEBHOOK_GITEA: return "X-Gitea-Delivery";
+	case WEBHOOK_GENERIC: return "Idempotency-Key";
+	}
+	return "Idempotency-Key";
+}
+
+const char *
 webhook_outcome_name(enum webhook_outcome o)
 {
 	switch (o) {
@@ -35,6 +47,7 @@ webhook_outcome_name(enum webhook_outcome o)
 	case WEBHOOK_RATE_LIMITED: return "rate_limited";
 	case WEBHOOK_UNCONFIGURED: return "unconfigured";
 	case WEBHOOK_ERROR: return "error";
+	case WEBHOOK_REPLAYED: return "replayed";
 	}
 	return "?";
 }
@@ -271,37 +284,70 @@ webhook_judge(const struct webhook_request *r, const unsigned char *secret, size
 
 /* --- rate limit ------------------------------------------------------------- */
 
+/* Refills b up to burst for the time since its last use, without taking. */
+static double
+bucket_level(const struct webhook_bucket *b, long long now, int burst, int refill_ms)
+{
+	double t = b->tokens;
+
+	if (now > b->last)
+		t += (double)(now - b->last) / refill_ms;
+	return t > burst ? burst : t;
+}
+
+/* Seconds until a bucket at level t holds a whole token. */
+static int
+bucket_wait(double t, int refill_ms)
+{
+	return (int)((1.0 - t) * refill_ms / 1000.0) + 1;
+}
+
+static void
+bucket_set(struct webhook_bucket *b, double t, long long now)
+{
+	b->tokens = t;
+	if (now > b->last)
+		b->last = now;	/* a clock that steps back refunds nothing */
+}
+
 int
-webhook_rate_take(struct webhook_rate *rl, const char *peer, long long now, int *retry_after)
+webhook_rate_take(struct webhook_rate *rl, const char *addr, long long now, int *retry_after)
 {
 	int slot = -1, oldest = 0;
-	double t;
+	char peer[64];
+	double t, g;
 
 	*retry_after = 0;
+	netaddr_peer_key(addr, peer, sizeof(peer));
 	for (int i = 0; i < WEBHOOK_RATE_PEERS && slot < 0; i++)
-		if (strcmp(rl->slot[i].peer, peer) == 0 && rl->slot[i].peer[0])
+		if (rl->slot[i].peer[0] && strcmp(rl->slot[i].peer, peer) == 0)
 			slot = i;
 	if (slot < 0) {
 		for (int i = 1; i < WEBHOOK_RATE_PEERS; i++)
-			if (rl->slot[i].last < rl->slot[oldest].last)
+			if (rl->slot[i].b.last < rl->slot[oldest].b.last)
 				oldest = i;
 		slot = oldest;
 		snprintf(rl->slot[slot].peer, sizeof(rl->slot[slot].peer), "%s", peer);
-		rl->slot[slot].tokens = WEBHOOK_RATE_BURST;
-		rl->slot[slot].last = now;
+		rl->slot[slot].b.tokens = WEBHOOK_RATE_BURST;
+		rl->slot[slot].b.last = now;
 	}
-	t = rl->slot[slot].tokens;
-	if (now > rl->slot[slot].last)
-		t += (double)(now - rl->slot[slot].last) / WEBHOOK_RATE_REFILL_MS;
-	if (t > WEBHOOK_RATE_BURST)
-		t = WEBHOOK_RATE_BURST;
-	if (now > rl->slot[slot].last)
-		rl->slot[slot].last = now;	/* a clock that steps back refunds nothing */
-	if (t < 1.0) {
-		rl->slot[slot].tokens = t;
-		*retry_after = (int)((1.0 - t) * WEBHOOK_RATE_REFILL_MS / 1000.0) + 1;
+	if (!rl->all_init) {
+		rl->all.tokens = WEBHOOK_RATE_GLOBAL_BURST;
+		rl->all.last = now;
+		rl->all_init = 1;
+	}
+	t = bucket_level(&rl->slot[slot].b, now, WEBHOOK_RATE_BURST, WEBHOOK_RATE_REFILL_MS);
+	g = bucket_level(&rl->all, now, WEBHOOK_RATE_GLOBAL_BURST, WEBHOOK_RATE_GLOBAL_REFILL_MS);
+	if (t < 1.0 || g < 1.0) {
+		int wp = t < 1.0 ? bucket_wait(t, WEBHOOK_RATE_REFILL_MS) : 0;
+		int wg = g < 1.0 ? bucket_wait(g, WEBHOOK_RATE_GLOBAL_REFILL_MS) : 0;
+
+		bucket_set(&rl->slot[slot].b, t, now);
+		bucket_set(&rl->all, g, now);
+		*retry_after = wp > wg ? wp : wg;
 		return 0;
 	}
-	rl->slot[slot].tokens = t - 1.0;
+	bucket_set(&rl->slot[slot].b, t - 1.0, now);
+	bucket_set(&rl->all, g - 1.0, now);
 	return 1;
 }

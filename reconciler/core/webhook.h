@@ -31,8 +31,9 @@ enum webhook_outcome {
 	WEBHOOK_RATE_LIMITED,	/* 429 */
 	WEBHOOK_UNCONFIGURED,	/* 404: no secret configured for this source */
 	WEBHOOK_ERROR,		/* 500: the secret file cannot be read */
+	WEBHOOK_REPLAYED,	/* 200: a delivery ID seen before: no new cycle */
 };
-#define WEBHOOK_NOUTCOMES 8
+#define WEBHOOK_NOUTCOMES 9
 
 /* The request as the HTTP layer hands it over; headers NULL when absent. */
 struct webhook_request {
@@ -55,6 +56,10 @@ struct webhook_verdict {
 };
 
 const char *webhook_source_name(enum webhook_source s);
+/* The header a source repeats when it sends a delivery again (GitHub's
+ * X-GitHub-Delivery, Gitea's X-Gitea-Delivery; the generic hook takes an
+ * Idempotency-Key, as GitLab sends): a replay starts no second cycle. */
+const char *webhook_delivery_header(enum webhook_source s);
 const char *webhook_outcome_name(enum webhook_outcome o);
 /* "github", "gitea", "generic" -> 0 and *out, else -1. */
 int webhook_source_parse(const char *name, enum webhook_source *out);
@@ -69,23 +74,35 @@ int webhook_verify(const struct webhook_request *r, const unsigned char *secret,
 void webhook_judge(const struct webhook_request *r, const unsigned char *secret,
     size_t secret_len, const char *branch, struct webhook_verdict *v);
 
-/* A token bucket per peer address: WEBHOOK_RATE_BURST requests at once,
- * refilled one per WEBHOOK_RATE_REFILL_MS. The table is bounded; the peer
- * seen least recently makes room for a new one. */
+/* A token bucket per sender: WEBHOOK_RATE_BURST requests at once, refilled
+ * one per WEBHOOK_RATE_REFILL_MS. A sender is an IPv4 address or an IPv6 /64
+ * (netaddr_peer_key), so rotating addresses within one's /64 gains nothing;
+ * and all senders together take from one global bucket (GLOBAL_BURST, one
+ * per GLOBAL_REFILL_MS), which bounds what many /64s can do. The table is
+ * bounded; the sender seen least recently makes room for a new one. */
 #define WEBHOOK_RATE_BURST	10
 #define WEBHOOK_RATE_REFILL_MS	1000
 #define WEBHOOK_RATE_PEERS	64
+#define WEBHOOK_RATE_GLOBAL_BURST	30
+#define WEBHOOK_RATE_GLOBAL_REFILL_MS	200
+
+struct webhook_bucket {
+	double tokens;
+	long long last;		/* ms */
+};
 
 struct webhook_rate {
 	struct {
-		char peer[64];
-		double tokens;
-		long long last;		/* ms */
+		char peer[64];	/* the key, "" when free */
+		struct webhook_bucket b;
 	} slot[WEBHOOK_RATE_PEERS];
+	struct webhook_bucket all;
+	int all_init;
 };
 
-/* 1 when peer may go on (a token taken), 0 when it must wait: then
- * *retry_after is the number of seconds until its next token. */
+/* 1 when peer may go on (a token taken from its bucket and the global one),
+ * 0 when it must wait: then *retry_after is the number of seconds until it
+ * may try again. */
 int webhook_rate_take(struct webhook_rate *rl, const char *peer, long long now,
     int *retry_after);
 

@@ -23,6 +23,7 @@ config_defaults(struct config *c)
 	c->engine_timeout = 30000;
 	c->shutdown_timeout = 60000;
 	c->log_format = xstrdup("text");
+	c->listener_user = xstrdup("nobody");
 }
 
 void
@@ -42,6 +43,7 @@ config_release(struct config *c)
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->listen);
+	free(c->listener_user);
 	free(c->hook_github_file);
 	free(c->hook_gitea_file);
 	free(c->hook_generic_file);
@@ -76,7 +78,7 @@ set_duration(int64_t *dst, const struct yt_node *v, const char *key, struct diag
 static const char *const keys[] = {
 	"repo", "branch", "manifest", "poll_interval", "state_dir", "secrets_dir", "docker_host",
 	"concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", "control_socket",
-	"control_group", "listen", "webhooks", NULL,
+	"control_group", "listen", "listener_user", "webhooks", NULL,
 };
 static const char *const git_keys[] = {
 	"token_file", "token_user", "ssh_key", "known_hosts", NULL,
@@ -171,6 +173,8 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 			set_str(&c->control_group, v, k, d);
 		} else if (strcmp(k, "listen") == 0) {
 			set_str(&c->listen, v, k, d);
+		} else if (strcmp(k, "listener_user") == 0) {
+			set_str(&c->listener_user, v, k, d);
 		} else if (strcmp(k, "poll_interval") == 0) {
 			set_duration(&c->poll_interval, v, k, d);
 		} else if (strcmp(k, "engine_timeout") == 0) {

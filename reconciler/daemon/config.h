@@ -29,6 +29,7 @@ struct config {
 	char *control_socket;	/* NULL: <state_dir>/reconcilerd.sock; "" disables */
 	char *control_group;	/* group given the socket (mode 0660) */
 	char *listen;		/* HOST:PORT for /healthz, /metrics; NULL: off */
+	char *listener_user;	/* the listener child's user when started as root (nobody) */
 	/* webhooks: files holding each source's secret; NULL: that hook is off */
 	char *hook_github_file, *hook_gitea_file, *hook_generic_file;
 };

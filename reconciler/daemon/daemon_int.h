@@ -22,6 +22,10 @@
 
 struct actual;
 struct buf;
+struct chan_config;
+struct chan_hook;
+struct chan_trigger;
+struct listener;
 struct converge_report;
 struct desired;
 struct docker;
@@ -134,6 +138,16 @@ enum repeat_verdict {
 	REPEAT_ASKED,		/* a repetition someone asked for: at its level */
 };
 
+/* Webhook delivery IDs seen lately (hooks.c): a replay starts no cycle. */
+#define HOOK_SEEN	256
+
+struct hook_seen {
+	char id[HOOK_SEEN][144];	/* "source:ID" */
+	size_t next;
+	long long limited_logged;	/* ms: a rate-limited request's last log line */
+	unsigned long limited_quiet;	/* rate-limited requests not logged since */
+};
+
 /*
  * Who owns what in struct daemon. The threads: the loop (uv_run in
  * daemon_run: timers, signals, HTTP, the events pipe, the backup schedule);
@@ -184,7 +198,14 @@ struct daemon {
 		const char *trigger;
 		daemon_reload_fn reload;
 		void *reload_payload;
-		struct httpd *control, *web;
+		struct httpd *control;
+		/* The TCP listener: a child process (listener.h, privsep.c). */
+		struct listener *listener;
+		uv_timer_t hookwatch;	/* the webhook secret files, for the child */
+		int hookwatch_open;
+		char hook_stamp[WEBHOOK_NSOURCES][160];
+		char *listener_user;	/* the child's user as started */
+		struct hook_seen hook_seen;
 		char *control_path;	/* the socket control is bound to; "" when off */
 		long long started;
 		/* Self-heal: engine events for managed containers trigger a cycle
@@ -344,12 +365,23 @@ void daemon__held_flush(struct daemon *dm);
 int daemon__held_clear(struct daemon *dm);
 void daemon__journal_watch(struct daemon *dm, struct status *st);
 
-/* hooks.c: POST /hooks/SOURCE */
+/* hooks.c: webhooks (POST /hooks/SOURCE on the control socket; the
+ * listener child's triggers and outcomes; its config) */
 void daemon__hook(struct daemon *dm, const struct http_request *req, struct http_response *r);
+void daemon__hook_trigger(const struct chan_trigger *t, struct http_response *r, void *payload);
+void daemon__hook_note(const struct chan_hook *h, void *payload);
+void daemon__hook_config(struct daemon *dm, struct chan_config *c);
+
+/* privsep.c: the listener child, from the daemon's side */
+int daemon__listener_open(struct daemon *dm, char *err);
+void daemon__listener_reload(struct daemon *dm);
+void daemon__listener_close(struct daemon *dm);
 
 /* routes.c: the control socket and the listener */
 void daemon__json_body(struct http_response *r, int status, json_t *o);
 int daemon__listen(struct daemon *dm, char *err);
+void daemon__route_relay(const struct http_request *req, struct http_response *r,
+    void *payload);
 
 /* loop.c: the loop */
 void daemon__schedule(struct daemon *dm, const char *trigger);

@@ -36,8 +36,8 @@ close_all(struct daemon *dm)
 {
 	daemon__selfheal_close(dm);
 	httpd_close(dm->loop.control);
-	httpd_close(dm->loop.web);
-	dm->loop.control = dm->loop.web = NULL;
+	dm->loop.control = NULL;
+	daemon__listener_close(dm);
 	uv_timer_stop(&dm->loop.poll);
 	uv_close((uv_handle_t *)&dm->loop.poll, NULL);
 	uv_timer_stop(&dm->loop.bktimer);
@@ -237,6 +237,7 @@ reload(struct daemon *dm)
 		log_setup(strcmp(dm->cfg->log_format, "json") == 0 ? LOG_JSON : LOG_TEXT,
 		    LOG_INFO);
 		uv_timer_set_repeat(&dm->loop.poll, (uint64_t)dm->cfg->poll_interval);
+		daemon__listener_reload(dm);
 		shown = url_redact(dm->cfg->repo);
 		log_info("reload", "config reloaded: poll=%llds repo=%s branch=%s",
 		    (long long)dm->cfg->poll_interval / 1000, shown, dm->cfg->branch);

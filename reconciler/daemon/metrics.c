@@ -5,6 +5,7 @@
 #include "daemon_int.h"
 #include "converge.h"
 #include "diff.h"
+#include "listener.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -146,4 +147,10 @@ daemon__metrics_text(struct daemon *dm, struct buf *b)
 			    webhook_outcome_name((enum webhook_outcome)o), m->hooks[s][o]);
 	metrics_backups(m, b);
 	pthread_mutex_unlock(&dm->shared.mu);
+	/* the loop's own: the listener child (listener.h) */
+	if (dm->loop.listener)
+		buf_addf(b, "# HELP reconciler_listener_restarts_total Times the listener child "
+		    "died and was started again.\n# TYPE reconciler_listener_restarts_total counter\n"
+		    "reconciler_listener_restarts_total %lu\n",
+		    listener_restarts(dm->loop.listener));
 }

@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "gitsrc.h"
+#include "listener.h"
 #include "log.h"
 #include "util.h"
 
@@ -128,6 +129,9 @@ main(int argc, char **argv)
 	struct daemon *dm = NULL;
 	char err[ERR_LEN];
 
+	/* reconcilerd starts its listener child so (hidden: not in --help) */
+	if (argc >= 2 && strcmp(argv[1], LISTENER_CHILD_ARG) == 0)
+		return listener_child_main(argc, argv);
 	memset(&f, 0, sizeof(f));
 	while ((c = getopt_long(argc, argv, "c:nVh", opts, NULL)) != -1) {
 		switch (c) {
@@ -174,6 +178,8 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_ALL);
 	gitsrc_init();
 	dm = daemon_new(&cfg, assemble, &f);
+	if (check && cfg.listen)
+		listener_warn_public(cfg.listen);
 	if (check)
 		rc = daemon_check(dm);
 	else if (once)

@@ -2,7 +2,8 @@
  * routes: what the control socket and the HTTP listener answer: health,
  * readiness, metrics, the status page, /v1/ (status, sync, diff, history,
  * backups) and the webhooks. Runs on the loop; a diff goes to the thread
- * pool on copies of what it reads.
+ * pool on copies of what it reads. The listener's requests come from its
+ * child (listener.h) as GETs: its POSTs never reach here.
  */
 #include "daemon_int.h"
 #include "diff.h"
@@ -45,28 +46,6 @@ query_flag(const char *query, const char *name)
 		    (q[n] == '=' && (q[n + 1] == '1' || q[n + 1] == 't'))))
 			return 1;
 	return 0;
-}
-
-/*
- * A POST under /v1/ changes something (a cycle, a backup run that may push
- * older dumps out of retention): only the control socket, whose mode and
- * group say who may, answers it. The TCP listener has no authentication;
- * its webhooks carry their own.
- */
-static int
-refuse_untrusted(struct daemon *dm, const struct http_request *req, struct http_response *r)
-{
-	const char *sock = dm->loop.control_path ? dm->loop.control_path : "";
-
-	if (strcmp(req->method, "POST") != 0 || strncmp(req->path, "/v1/", 4) != 0)
-		return 0;
-	daemon__json_body(r, 403, json_pack("{s:o}", "error", json_sprintf("a POST under /v1/ is "
-	    "answered only on the control socket%s%s (reconcilerctl uses it: e.g. reconcilerctl "
-	    "sync), not on the listener", *sock ? " " : "", *sock ? sock : ", which is off "
-	    "(control_socket: \"\")")));
-	log_warn("http", "peer=%s: a POST under /v1/ refused on the listener (control socket "
-	    "only)", req->peer);
-	return 1;
 }
 
 /* GET /v1/diff: the manifest at the revision of the last cycle against the
@@ -358,11 +337,12 @@ handle_control(const struct http_request *req, struct http_response *r, void *pa
 	handle(payload, req, r);
 }
 
-static void
-handle_listener(const struct http_request *req, struct http_response *r, void *payload)
+/* A GET the listener child forwards (listener.c checked it: a path, a query,
+ * a peer; the method is always GET, so nothing here changes anything). */
+void
+daemon__route_relay(const struct http_request *req, struct http_response *r, void *payload)
 {
-	if (!refuse_untrusted(payload, req, r))
-		handle(payload, req, r);
+	handle(payload, req, r);
 }
 
 int
@@ -375,11 +355,10 @@ daemon__listen(struct daemon *dm, char *err)
 	if (*sock)
 		rc = httpd_listen(&dm->loop.control, &dm->loop.uv, addr, dm->cfg->control_group,
 		    handle_control, dm, err);
-	if (rc == 0 && dm->cfg->listen)
-		rc = httpd_listen(&dm->loop.web, &dm->loop.uv, dm->cfg->listen, NULL,
-		    handle_listener, dm, err);
 	free(dm->loop.control_path);
 	dm->loop.control_path = xstrdup(sock);
+	if (rc == 0 && dm->cfg->listen)
+		rc = daemon__listener_open(dm, err);
 	if (rc == 0)
 		log_info("start", "control socket %s%s%s", *sock ? sock : "off",
 		    dm->cfg->listen ? ", listening on " : "", dm->cfg->listen ? dm->cfg->listen : "");

@@ -68,6 +68,16 @@ check "every key is on in the second copy" test "$(grep -cE "^ *($pattern):" "$t
 	"$(printf '%s\n' "$keys" "$git_keys" "$hook_keys" | wc -l)"
 expect_exit "with every key on, it still parses and checks" 0 "$RECONCILERD" -n -c "$tmp/all.yaml"
 
+# a listener on a public address works, with a warning (-n says it too)
+localize "$example" | sed -e "s|^# listen: .*|listen: 0.0.0.0:9180|" >"$tmp/public.yaml"
+expect_exit "a listener on 0.0.0.0 passes the check" 0 "$RECONCILERD" -n -c "$tmp/public.yaml"
+expect_contains "with a warning that it is not loopback" "listen: 0.0.0.0:9180 is not a loopback address"
+sed -e "s|^listen: .*|listen: '[::]:9180'|" "$tmp/public.yaml" >"$tmp/public6.yaml"
+expect_exit "a listener on [::] passes the check" 0 "$RECONCILERD" -n -c "$tmp/public6.yaml"
+expect_contains "with the same warning" "is not a loopback address"
+expect_exit "a listener on loopback passes the check" 0 "$RECONCILERD" -n -c "$tmp/all.yaml"
+expect_not_contains "without a warning" "not a loopback address"
+
 printf 'bogus: 1\n' >>"$tmp/conf.yaml"
 expect_exit "an unknown key is refused" 2 "$RECONCILERD" -n -c "$tmp/conf.yaml"
 expect_contains "it is named with its place" "conf.yaml:"

@@ -30,6 +30,12 @@ for want in Type=notify NotifyAccess=main User=reconciler Group=reconciler \
 done
 check "it sets WatchdogSec=" grep -qE '^WatchdogSec=[1-9][0-9]*(s|min)?$' "$unit"
 check "it lists ReadWritePaths= for backups" grep -qE '^ReadWritePaths=' "$unit"
+# descriptors: a number, above what the control socket may hold at once
+# (httpd.h) plus room for Git, the journal and the engine's connections
+nofile=$(sed -n 's/^LimitNOFILE=\([0-9]*\)$/\1/p' "$unit")
+unixmax=$(sed -n 's/^#define HTTPD_UNIX_MAX_CONNS[[:space:]]*\([0-9]*\).*/\1/p' reconciler/daemon/httpd.h)
+check "it sets LimitNOFILE= (${nofile:-none}) well above the control socket's ${unixmax:-?} connections" \
+	test "${nofile:-0}" -ge $((${unixmax:-1000000} + 512))
 
 # agreement with the daemon's defaults
 cfgdef=$(sed -n 's/^#define CONFIG_PATH_DEFAULT "\(.*\)"$/\1/p' reconciler/daemon/config.h)

@@ -325,8 +325,62 @@ test_rate(void **state)
 	/* more peers than slots: the table stays bounded, new peers get a full bucket */
 	for (int i = 0; i < 3 * WEBHOOK_RATE_PEERS; i++) {
 		snprintf(peer, sizeof(peer), "192.0.2.%d", i);
-		assert_int_equal(webhook_rate_take(&rl, peer, t + i, &wait), 1);
+		/* (paced, so that the global bucket has refilled) */
+		assert_int_equal(webhook_rate_take(&rl, peer, t + (long long)(i + 1) *
+		    WEBHOOK_RATE_GLOBAL_REFILL_MS, &wait), 1);
 	}
+}
+
+/* Rotating IPv6 source addresses within one /64 (what any host on an IPv6
+ * network can do) share one bucket; an IPv4-mapped address is its IPv4. */
+static void
+test_rate_ipv6_prefix(void **state)
+{
+	static struct webhook_rate rl;
+	long long t = 1000000;
+	int wait, n = 0;
+	char peer[64];
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(peer, sizeof(peer), "2001:db8:1:2::%x", i + 1);
+		n += webhook_rate_take(&rl, peer, t, &wait);
+	}
+	if (n != WEBHOOK_RATE_BURST)
+		print_error("20 addresses of one /64: %d allowed, wanted %d\n", n, WEBHOOK_RATE_BURST);
+	assert_int_equal(n, WEBHOOK_RATE_BURST);
+	assert_int_equal(webhook_rate_take(&rl, "2001:db8:1:2:ffff:ffff:ffff:ffff", t, &wait), 0);
+	assert_true(wait >= 1);
+	/* the next /64 is another sender */
+	assert_int_equal(webhook_rate_take(&rl, "2001:db8:1:3::1", t, &wait), 1);
+	/* ::ffff:10.9.9.9 is 10.9.9.9 */
+	n = 0;
+	for (int i = 0; i < 20; i++)
+		n += webhook_rate_take(&rl, i % 2 ? "10.9.9.9" : "::ffff:10.9.9.9", t, &wait);
+	assert_int_equal(n, WEBHOOK_RATE_BURST);
+}
+
+/* Many /64s (a /48 holds 65536 of them) still meet the global bound. */
+static void
+test_rate_global(void **state)
+{
+	static struct webhook_rate rl;
+	long long t = 1000000;
+	int wait, n = 0;
+	char peer[64];
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(peer, sizeof(peer), "2001:db8:%x:%x::1", i / 256, i % 256);
+		n += webhook_rate_take(&rl, peer, t, &wait);
+	}
+	if (n >= 1000)
+		print_error("1000 distinct /64s at once: all %d allowed\n", n);
+	assert_true(n < 1000);
+	assert_int_equal(n, WEBHOOK_RATE_GLOBAL_BURST);
+	assert_int_equal(webhook_rate_take(&rl, "198.51.100.7", t, &wait), 0);
+	assert_true(wait >= 1);
+	/* and it refills */
+	assert_int_equal(webhook_rate_take(&rl, "198.51.100.7", t + WEBHOOK_RATE_GLOBAL_REFILL_MS,
+	    &wait), 1);
 }
 
 int
@@ -343,6 +397,8 @@ main(void)
 		cmocka_unit_test(test_gitea_generic),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_rate_ipv6_prefix),
+		cmocka_unit_test(test_rate_global),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
