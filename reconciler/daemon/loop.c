@@ -58,6 +58,19 @@ daemon__maybe_close(struct daemon *dm)
 		close_all(dm);
 }
 
+/* The wait after `errors` cycles in a row ended in error. */
+static uint64_t
+backoff_delay(const struct daemon *dm, int errors)
+{
+	uint64_t delay = (uint64_t)dm->cfg->poll_interval << (errors < 8 ? errors : 8);
+
+	if (delay > 300000)
+		delay = 300000;
+	if (delay < (uint64_t)dm->cfg->poll_interval)
+		delay = (uint64_t)dm->cfg->poll_interval;
+	return delay;
+}
+
 static void
 after_work_cb(uv_work_t *w, int status)
 {
@@ -74,16 +87,12 @@ after_work_cb(uv_work_t *w, int status)
 	/* A remote or an engine that is down is asked again less and less often
 	 * (up to 5 minutes); the first good cycle restores the interval. */
 	if (dm->shared.last == CYCLE_ERROR) {
-		uint64_t delay = (uint64_t)dm->cfg->poll_interval <<
-		    (dm->loop.errors < 8 ? dm->loop.errors : 8);
+		uint64_t delay = backoff_delay(dm, dm->loop.errors);
 
-		if (delay > 300000)
-			delay = 300000;
-		if (delay < (uint64_t)dm->cfg->poll_interval)
-			delay = (uint64_t)dm->cfg->poll_interval;
 		dm->loop.errors++;
 		uv_timer_start(&dm->loop.poll, poll_cb, delay, (uint64_t)dm->cfg->poll_interval);
-		if (dm->loop.errors > 1)
+		/* told while it grows, not at every try once it is at its ceiling */
+		if (dm->loop.errors > 1 && delay > backoff_delay(dm, dm->loop.errors - 2))
 			log_warn("backoff", "next try in %llus", (unsigned long long)delay / 1000);
 	} else if (dm->loop.errors) {
 		dm->loop.errors = 0;

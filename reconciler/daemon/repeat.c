@@ -162,8 +162,11 @@ daemon__repeat_end(struct daemon *dm, const struct cycle_seen *cs)
 
 	if (v == REPEAT_NEW) {
 		free(m->sig);
-		m->sig = did ? NULL : sig;	/* a cycle that acted is repeated by none */
-		sig = NULL;
+		m->sig = NULL;
+		if (!did) {	/* a cycle that acted is repeated by none */
+			m->sig = sig;
+			sig = NULL;
+		}
 		m->since = m->loud = now;
 		m->repeats = 0;
 	} else {

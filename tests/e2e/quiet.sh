@@ -4,7 +4,8 @@
 # line, not one per poll; a service blocked by a foreign container logs its
 # warning once and adds no journal row per poll (the first row counts the
 # repeats); the change that ends it is logged; a cycle started by an engine
-# event (a `docker stop` of a managed container) says trigger=event.
+# event (a `docker stop` of a managed container) says trigger=event; an error
+# (the remote gone) is logged once, not at every try.
 . "$(dirname "$0")/daemon-lib.sh"
 
 dl_setup rt-quiet
@@ -79,13 +80,62 @@ docker rm -f rt-quiet-other >/dev/null
 check "the service is created once its name is free" dl_wait_head 60 "$rev2" "converged in-sync"
 check "that cycle is logged" grep -q 'outcome=converged' <(dl_log_since "$mark")
 
+# ---------------------------------------------------------------- error
+# The remote goes away: the cycles end in error (backing off), the first one
+# is logged, the ones that repeat it are not; its return is logged.
+check "in sync before the remote goes" dl_wait_status 60 'd.get("state") == "in-sync"'
+mark=$(dl_log_mark)
+mv "$DL_REMOTE" "$DL_REMOTE.away"
+check "the daemon reports the error" dl_wait_status 60 'd.get("state") == "error"'
+c0=$(dl_cycle)
+check "three more cycles end in error" dl_wait_cycles 90 3 "$c0"
+n=$(dl_log_since "$mark" | grep -c ' error cycle trigger=')
+check "the error's cycle line is written once ($n)" test "$n" -eq 1
+n=$(dl_log_since "$mark" | grep -c 'keeping the last good revision')
+check "and so is the fallback to the last good revision ($n)" test "$n" -eq 1
+mark=$(dl_log_mark)
+mv "$DL_REMOTE.away" "$DL_REMOTE"
+check "the remote back, the daemon is in sync again" dl_wait_status 120 'd.get("state") == "in-sync"'
+check "which is logged" grep -q 'cycle trigger=.* outcome=in-sync' <(dl_log_since "$mark")
+
 # ---------------------------------------------------------------- event
-check "back in sync" dl_wait_status 60 'd.get("state") == "in-sync"'
+# With a poll far beyond the test (a 1 s poll may notice the stopped
+# container before the event arrives): the daemon again, polling every 300 s.
+dl_daemon_stop 60
+# shellcheck disable=SC2034 # read by dl_daemon_args
+DL_POLL=300s
+dl_daemon_args
+mark=$(dl_log_mark)
+check "the daemon starts again with a 300 s poll" dl_daemon_start "${DL_ARGS[@]}"
+first() { dl_log_since "$mark" | grep -q 'cycle trigger=poll .* outcome=in-sync'; }
+check "its first cycle finds everything in sync" rt_wait 60 first
 mark=$(dl_log_mark)
 docker stop -t 1 rt-quiet-idle >/dev/null
 running() { test "$(docker inspect -f '{{.State.Running}}' rt-quiet-idle 2>/dev/null)" = true; }
 check "a stopped container is started again" rt_wait 60 running
 healed() { dl_log_since "$mark" | grep -q 'cycle trigger=event revision=.* outcome=converged'; }
+check "by a cycle logged with trigger=event" rt_wait 30 healed
+if ! healed; then dl_log_since "$mark" | sed 's/^/#   /'; fi
+
+# The same while a cycle runs (a rollout waiting on a slow gate): the event
+# waits for the cycle, and the cycle after it says trigger=event too.
+cat >>"$DL_WORK/$DL_MANIFEST" <<EOT
+  slow:
+    image: $IMG_SLEEPER
+    healthcheck:
+      test: ["CMD-SHELL", "sleep 8"]
+      interval: 1s
+      timeout: 15s
+      retries: 3
+EOT
+rev3=$(dl_commit_push "quiet: a service behind a slow gate")
+mark=$(dl_log_mark)
+"$RECONCILERCTL" sync --state-dir "$DL_STATE" >/dev/null
+gating() { dl_log_since "$mark" | grep -q 'service=slow waiting for the health gate'; }
+check "a rollout waits on its gate" rt_wait 60 gating
+docker stop -t 1 rt-quiet-idle >/dev/null
+check "the rollout ends" dl_wait_head 90 "$rev3" "converged in-sync"
+check "the container stopped meanwhile is started again" rt_wait 60 running
 check "by a cycle logged with trigger=event" rt_wait 30 healed
 if ! healed; then dl_log_since "$mark" | sed 's/^/#   /'; fi
 dl_daemon_stop 60
