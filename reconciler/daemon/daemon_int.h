@@ -309,6 +309,7 @@ void daemon__status_page(struct daemon *dm, struct http_response *r);
 
 /* repeat.c: changes are logged and journaled, repetitions are not */
 void daemon__repeat_begin(struct daemon *dm, const char *trigger);
+void daemon__repeat_news(struct daemon *dm);
 void daemon__repeat_acting(struct daemon *dm, const struct plan *p);
 void daemon__repeat_end(struct daemon *dm, const struct cycle_seen *cs);
 void daemon__repeat_free(struct daemon *dm);

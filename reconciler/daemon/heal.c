@@ -208,6 +208,7 @@ heal_at(struct daemon *dm, struct target *t, size_t n, const char *rev,
 	}
 	if (!(kept = cut_plan(w.p, t, n, rev)))
 		goto out;
+	daemon__repeat_news(dm);	/* a heal is told, whatever the cycle repeats */
 	for (size_t k = 0; k < n; k++) {
 		if (t[k].done || strcmp(t[k].rev, rev) != 0)
 			continue;

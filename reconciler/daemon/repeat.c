@@ -67,6 +67,17 @@ daemon__repeat_acting(struct daemon *dm, const struct plan *p)
 		log_hold_release(m->hold, 0);	/* a rollout is told as it goes */
 }
 
+/* Work outside converge's plan (heal.c's restart of a quarantined service's
+ * last good spec) is news too. */
+void
+daemon__repeat_news(struct daemon *dm)
+{
+	struct cycle_memo *m = &dm->cycle.memo;
+
+	if (m->hold)
+		log_hold_release(m->hold, 0);
+}
+
 static int
 acted(const struct converge_report *rep)
 {
