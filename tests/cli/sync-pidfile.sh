@@ -17,7 +17,7 @@ trap cleanup EXIT
 
 state=$tmp/state
 mkdir -m 700 "$state"
-sleep 300 >/dev/null 2>&1 </dev/null &
+sleep 300 >/dev/null 2>&1 &
 innocent=$!
 echo "$innocent" >"$state/reconcilerd.pid"
 
