@@ -4,7 +4,9 @@
  * its secret file, quoted for where it stands in the shell text.
  */
 #include "compose_int.h"
+#include "durations.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -399,6 +401,9 @@ compose__conv_healthcheck(struct cctx *c, struct csvc *s, const struct yt_node *
 	struct buf *b = &s->sec[S_HEALTH];
 	const struct yt_node *dis = yt_get(n, "disable");
 	size_t start;
+	/* the manifest's defaults, for the gate's wait below */
+	int64_t interval = 30000, timeout = 30000, start_period = 0, retries = 3;
+	int64_t ms, wait = INT64_MAX;
 
 	if (n->type != YT_MAP) {
 		compose__report(c, n, path, L_UNMAPPED, "expected a mapping, found %s", yt_type_name(n));
@@ -419,12 +424,14 @@ compose__conv_healthcheck(struct cctx *c, struct csvc *s, const struct yt_node *
 			conv_health_test(c, s, b, v, p);
 		} else if (strcmp(k, "interval") == 0 || strcmp(k, "timeout") == 0 ||
 		    strcmp(k, "start_period") == 0) {
-			compose__put_duration(c, b, "      ", k, v, p);
+			if ((ms = compose__put_duration(c, b, "      ", k, v, p,
+			    DURATIONS_MAX_HEALTH)) > 0)
+				*(k[0] == 'i' ? &interval : k[0] == 't' ? &timeout : &start_period) = ms;
 		} else if (strcmp(k, "retries") == 0) {
 			long long r;
 
 			if (yt_int(v, &r) == 0 && r >= 1 && r <= 1000)
-				buf_addf(b, "      retries: %lld\n", r);
+				buf_addf(b, "      retries: %lld\n", (long long)(retries = r));
 			else
 				compose__report(c, v, p, L_UNMAPPED, "retries must be an integer from 1 to 1000 "
 				    "here");
@@ -447,5 +454,14 @@ compose__conv_healthcheck(struct cctx *c, struct csvc *s, const struct yt_node *
 			    "healthcheck is kept as it is");
 		b->len = 0;
 		b->data[0] = '\0';
+	} else if (durations_gate_wait(start_period, interval, timeout, retries, &wait) < 0 ||
+	    wait > DURATIONS_MAX_WAIT) {
+		char w[32], lim[32];
+
+		duration_format(wait, w, sizeof(w));
+		duration_format(DURATIONS_MAX_WAIT, lim, sizeof(lim));
+		compose__report(c, n, path, L_ERROR, "the health gate this healthcheck implies would wait "
+		    "up to %s (start_period + (interval + timeout) * retries + 30s), more than the "
+		    "manifest's limit of %s: lower them", w, lim);
 	}
 }

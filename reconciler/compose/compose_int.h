@@ -158,9 +158,11 @@ void compose__conv_service(struct cctx *c, struct csvc *s);
 /* A map or KEY=VALUE list of text values (labels, log options). */
 void compose__conv_kv(struct cctx *c, struct buf *b, const char *indent, const struct yt_node *n,
     const char *path, int labels);
-/* Writes "key: duration" for a Compose duration node; reports what it cannot. */
-void compose__put_duration(struct cctx *c, struct buf *b, const char *indent, const char *key,
-    const struct yt_node *n, const char *path);
+/* Writes "key: duration" for a Compose duration node of at most max ms (the
+ * manifest's limit, durations.h); returns the ms written, or -1 after
+ * reporting what it cannot write. */
+int64_t compose__put_duration(struct cctx *c, struct buf *b, const char *indent, const char *key,
+    const struct yt_node *n, const char *path, int64_t max);
 
 /* --- compose_image.c: image ----------------------------------------------- */
 

@@ -5,6 +5,7 @@
  * stop_grace_period, with Compose's durations) are mapped here.
  */
 #include "compose_int.h"
+#include "durations.h"
 #include "manifest.h"
 
 #include <ctype.h>
@@ -78,9 +79,9 @@ compose_duration(const char *s, int64_t *ms, int *lossy)
 }
 
 /* Writes "key: duration" for a Compose duration node; reports what it cannot. */
-void
+int64_t
 compose__put_duration(struct cctx *c, struct buf *b, const char *indent, const char *key,
-    const struct yt_node *n, const char *path)
+    const struct yt_node *n, const char *path, int64_t max)
 {
 	char why[ERR_LEN], out[64], *lit;
 	int64_t ms;
@@ -89,22 +90,30 @@ compose__put_duration(struct cctx *c, struct buf *b, const char *indent, const c
 	if (!compose__str_of(n)) {
 		compose__report(c, n, path, L_UNMAPPED, "expected a duration string such as \"30s\", found %s",
 		    yt_type_name(n));
-		return;
+		return -1;
 	}
 	if (!(lit = compose__literal(n->value, why))) {
 		compose__report(c, n, path, L_UNMAPPED, "%s", why);
-		return;
+		return -1;
 	}
 	if (compose_duration(lit, &ms, &lossy) < 0) {
 		compose__report(c, n, path, L_UNMAPPED, "invalid duration '%s' (expected e.g. 10s, 1m30s)", lit);
 		free(lit);
-		return;
+		return -1;
+	}
+	if (ms > max) {
+		duration_format(max, out, sizeof(out));
+		compose__report(c, n, path, L_UNMAPPED, "duration '%s' is more than the manifest's limit "
+		    "of %s", lit, out);
+		free(lit);
+		return -1;
 	}
 	if (lossy)
 		compose__report(c, n, path, L_NOTE, "'%s' rounded down to the millisecond", lit);
 	duration_format(ms, out, sizeof(out));
 	buf_addf(b, "%s%s: %s\n", indent, key, out);
 	free(lit);
+	return ms;
 }
 
 /* --- the small keys ------------------------------------------------------- */
@@ -339,7 +348,8 @@ compose__conv_service(struct cctx *c, struct csvc *s)
 		else if (strcmp(k, "working_dir") == 0)
 			conv_workdir(c, s, v, p);
 		else if (strcmp(k, "stop_grace_period") == 0)
-			compose__put_duration(c, &s->sec[S_GRACE], "    ", "stop_grace_period", v, p);
+			compose__put_duration(c, &s->sec[S_GRACE], "    ", "stop_grace_period", v, p,
+			    DURATIONS_MAX_WAIT);
 		else if (strcmp(k, "container_name") == 0)
 			conv_container_name(c, s, v, p);
 		free(p);

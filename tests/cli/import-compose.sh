@@ -200,6 +200,21 @@ printf -- '- a\n' >"$tmp/list.yml"
 expect_exit "a list: exit 2" 2 ctl import-compose "$tmp/list.yml"
 expect_contains "a list: positioned" "$tmp/list.yml:1:1: a Compose file is a mapping with 'services', found a list"
 
+# Durations past the manifest's limits are said as such, at the Compose key,
+# never as "a bug in import-compose".
+printf 'services:\n  web:\n    image: nginx@sha256:%s\n    healthcheck:\n      test: ["CMD", "true"]\n      interval: 2h\n    stop_grace_period: 25h\n' \
+	"$(printf 'a%.0s' $(seq 64))" >"$tmp/long.yml"
+expect_exit "durations over the limits: converted without them" 1 ctl import-compose -o "$tmp/long.yaml" "$tmp/long.yml"
+expect_contains "the interval's limit is named" "$tmp/long.yml:6:17: services.web.healthcheck.interval: not mapped: duration '2h' is more than the manifest's limit of 1h"
+expect_contains "the grace period's limit is named" "$tmp/long.yml:7:24: services.web.stop_grace_period: not mapped: duration '25h' is more than the manifest's limit of 24h"
+expect_not_contains "not called a bug" "bug in import-compose"
+expect_exit "... the output validates" 0 ctl validate "$tmp/long.yaml"
+printf 'services:\n  web:\n    image: nginx@sha256:%s\n    healthcheck:\n      test: ["CMD", "true"]\n      interval: 1h\n      timeout: 1h\n      retries: 1000\n' \
+	"$(printf 'a%.0s' $(seq 64))" >"$tmp/gate.yml"
+expect_exit "a healthcheck whose gate is too long: not converted" 2 ctl import-compose -o "$tmp/gate.yaml" "$tmp/gate.yml"
+expect_contains "... and says why" "$tmp/gate.yml:5:7: services.web.healthcheck: the health gate this healthcheck implies would wait up to 2000h30s (start_period + (interval + timeout) * retries + 30s), more than the manifest's limit of 24h: lower them"
+expect_not_contains "... not called a bug" "bug in import-compose"
+
 # --- output file -----------------------------------------------------------
 printf 'services:\n  web:\n    image: nginx@sha256:%s\n    ports: ["127.0.0.1:8080:80"]\n' \
 	"$(printf 'a%.0s' $(seq 64))" >"$tmp/simple.yml"
