@@ -211,9 +211,11 @@ cycle_git(struct cycle *c)
 		c->commit[0] = '\0';
 		return;
 	}
-	if (gitsrc_repaired(dm->cycle.git))
+	if (gitsrc_repaired(dm->cycle.git)) {
+		daemon__repeat_news(dm);
 		log_warn("git", "%s: re-cloned, the damaged clone is removed",
 		    gitsrc_repaired(dm->cycle.git));
+	}
 	if (strcmp(c->commit, dm->cycle.head) != 0) {
 		char *subject = gitsrc_subject(dm->cycle.git, c->commit);
 

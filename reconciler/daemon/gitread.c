@@ -130,8 +130,10 @@ daemon__manifest_text(struct daemon *dm, const char *commit, char **text, size_t
 	int rc = gitsrc_blob(dm->cycle.git, commit, dm->cfg->manifest, YT_MAX_SIZE, text, len,
 	    err);
 
-	if (rc == GITSRC_DAMAGED)
+	if (rc == GITSRC_DAMAGED) {
+		daemon__repeat_news(dm);	/* a damaged clone is told, even in a repeat */
 		rc = repair(dm, commit, text, len, err);
+	}
 	/* only a clone that cannot read: a commit without the file has no copy */
 	if (rc == GITSRC_DAMAGED && kept_read(dm, commit, text, len) == 0) {
 		log_warn("git", "revision %.12s: the local clone cannot give its manifest: using "
