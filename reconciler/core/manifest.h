@@ -85,6 +85,43 @@ struct mf_update {
 	int strategy_explicit;
 	int64_t min_ready;
 	int64_t timeout;	/* 0: derived */
+	int parallelism;	/* swarm: tasks updated at once; 0: not set (1) */
+	int64_t delay;		/* swarm: ms between batches; 0: not set */
+};
+
+/* deploy: what a cluster needs (backend swarm), close to Compose's deploy:.
+ * Zero in a field means "not set in the manifest". */
+enum mf_mode { MF_REPLICATED, MF_GLOBAL };
+
+struct mf_resources {
+	int64_t nano_cpus;	/* cpus: "0.5" -> 500000000 */
+	int64_t memory;		/* bytes */
+	int64_t pids;		/* limits only */
+};
+
+enum mf_failure_action { MF_FAIL_PAUSE, MF_FAIL_CONTINUE };
+
+struct mf_rollback {
+	int set;
+	int parallelism;	/* 0: not set (1); Swarm's 0 (all at once) is not offered */
+	int64_t delay;		/* ms */
+	enum mf_strategy order;
+	int order_explicit;
+	int64_t monitor;	/* ms; 0: the update's gate time */
+	enum mf_failure_action failure_action;	/* default pause */
+};
+
+struct mf_deploy {
+	int set;			/* the service has a deploy: key */
+	enum mf_mode mode;		/* default replicated */
+	int replicas;			/* -1: not set (1 when replicated) */
+	char **constraints;		/* placement.constraints, e.g. "node.role==worker" */
+	size_t nconstraints;
+	char **spread;			/* placement.preferences[].spread, in order */
+	size_t nspread;
+	int max_per_node;		/* placement.max_replicas_per_node; 0: not set */
+	struct mf_resources limits, reservations;
+	struct mf_rollback rollback;	/* deploy.rollback_config */
 };
 
 struct mf_hook {
@@ -135,6 +172,7 @@ struct mf_service {
 	struct mf_health health;
 	struct mf_probe probe;
 	struct mf_update update;
+	struct mf_deploy deploy;
 	struct mf_hook *hooks;
 	size_t nhooks;
 	struct mf_depaction *on_dep;
