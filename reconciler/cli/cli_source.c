@@ -30,6 +30,7 @@ cli_source_option(struct cli_source *src, int c)
 	case 'H': src->host = optarg; return 1;
 	case OPT_SOCKET: src->socket = optarg; return 1;
 	case OPT_CONFIG: src->config = optarg; return 1;
+	case OPT_BACKEND: src->backend = optarg; return 1;
 	case OPT_TOKEN_FILE: src->token_file = optarg; return 1;
 	case OPT_SSH_KEY: src->ssh_key = optarg; return 1;
 	case OPT_KNOWN_HOSTS: src->known_hosts = optarg; return 1;
@@ -160,18 +161,31 @@ cli_open_docker(const struct cli_source *src, struct docker **d, const char *cmd
 	return 0;
 }
 
+const struct backend_ops *
+cli_source_backend(const struct cli_source *src, const char *cmd)
+{
+	const struct backend_ops *b = backend_find(src->backend ? src->backend : "containers");
+
+	if (!b)
+		fprintf(stderr, "reconcilerctl %s: --backend '%s': expected containers or swarm\n",
+		    cmd, src->backend);
+	return b;
+}
+
 int
 cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd)
 {
 	struct docker_options o = DOCKER_OPTIONS_INIT;
+	const struct backend_ops *b;
 	char err[ERR_LEN];
 
 	memset(w, 0, sizeof(*w));
-	if (cli_source_load(src, cmd, &w->m, w->revision) < 0)
+	if (!(b = cli_source_backend(src, cmd)) ||
+	    cli_source_load(src, cmd, &w->m, w->revision) < 0)
 		return -1;
 	o.host = src->host;
 	if (cli_source_secrets(src, &w->sec, err) < 0 ||
-	    world_load(&w->w, w->m, &w->sec, NULL, &o, NULL, err) < 0) {
+	    world_load(&w->w, w->m, &w->sec, b, &o, NULL, err) < 0) {
 		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 		return -1;
 	}

@@ -24,12 +24,13 @@ struct cli_source {
 	/* Git credentials for --repo: these, else reconcilerd's (git.* of its
 	 * config) when the config's repo is --repo */
 	const char *config, *token_file, *ssh_key, *known_hosts;
+	const char *backend;	/* --backend; NULL: containers */
 };
 
 /* getopt values of the long options without a short letter; a command's
  * own start at 300. */
 enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET, OPT_CONFIG,
-	OPT_TOKEN_FILE, OPT_SSH_KEY, OPT_KNOWN_HOSTS };
+	OPT_TOKEN_FILE, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_BACKEND };
 
 #define CLI_SOURCE_OPTIONS \
 	{ "file", required_argument, NULL, 'f' }, \
@@ -43,7 +44,8 @@ enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET, OP
 	{ "config", required_argument, NULL, OPT_CONFIG }, \
 	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE }, \
 	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY }, \
-	{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS }
+	{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS }, \
+	{ "backend", required_argument, NULL, OPT_BACKEND }
 
 /* 1 when getopt's c (with optarg) was one of CLI_SOURCE_OPTIONS, else 0. */
 int cli_source_option(struct cli_source *src, int c);
@@ -51,6 +53,9 @@ int cli_source_option(struct cli_source *src, int c);
 int cli_source_load(const struct cli_source *src, const char *cmd, struct manifest **m,
     char *revision);
 int cli_source_secrets(const struct cli_source *src, struct secrets *sec, char *err);
+/* The backend --backend names (containers when not given); NULL with the
+ * error printed when there is no such backend. */
+const struct backend_ops *cli_source_backend(const struct cli_source *src, const char *cmd);
 /* Opens the engine at -H (else the default); errors are printed. 0 or -1. */
 int cli_open_docker(const struct cli_source *src, struct docker **d, const char *cmd);
 

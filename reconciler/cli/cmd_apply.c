@@ -65,6 +65,7 @@ cmd_apply(int argc, char **argv)
 	co.crash_at = getenv("RECONCILER_CRASH_AT");
 	dopts.host = src.host;
 	co.docker = &dopts;
+	co.backend = w.w.backend;
 	if (converge_apply(w.w.d, &w.w.ds, w.w.p, &w.w.secrets, &co, &rep, err) < 0) {
 		fprintf(stderr, "reconcilerctl apply: %s\n", err);
 		goto out;

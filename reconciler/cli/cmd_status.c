@@ -151,6 +151,7 @@ cmd_status(int argc, char **argv)
 	struct cli_source src = { 0 };
 	struct manifest *m = NULL;
 	struct docker *d = NULL;
+	const struct backend_ops *b;
 	struct actual a = { 0 };
 	const char *project = NULL;
 	char err[ERR_LEN], revision[41];
@@ -175,9 +176,9 @@ cmd_status(int argc, char **argv)
 			goto out;
 		project = m->project;
 	}
-	if (cli_open_docker(&src, &d, "status") < 0)
+	if (!(b = cli_source_backend(&src, "status")) || cli_open_docker(&src, &d, "status") < 0)
 		goto out;
-	if (backend_containers.list(d, project, &a, err) < 0) {
+	if (b->list(d, project, &a, err) < 0) {
 		fprintf(stderr, "reconcilerctl status: %s\n", err);
 		goto out;
 	}

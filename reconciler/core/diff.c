@@ -358,6 +358,7 @@ plan_one(struct plan *p, const struct desired_service *ds, const struct actual *
 	ps->id = xstrdup(cur->c.id);
 	ps->current_hash = xstrdup0(cur->hash);
 	ps->revision = xstrdup0(cur->revision);
+	ps->version = cur->c.version;
 	if (strcmp(cur->c.state, "removing") == 0) {
 		/* its name is not free yet, nor can it start: the engine's
 		 * "destroy" event brings the next cycle, which creates it */

@@ -29,6 +29,7 @@ struct plan_service {
 	char *hash;		/* desired hash (NULL for remove) */
 	char *current_hash;
 	char *revision;		/* revision label of the existing container */
+	long long version;	/* a Swarm service's version index when listed */
 	json_t *reasons;	/* array of {"field","message"} */
 	json_t *anomalies;	/* array of {"kind","message","container"?} */
 	json_t *kept_volumes;	/* array of volume names (remove) */

@@ -5,6 +5,7 @@
  */
 #include "spec.h"
 #include "durations.h"
+#include "spec_int.h"
 #include "util.h"
 
 #include <openssl/crypto.h>
@@ -267,11 +268,11 @@ build_health(const struct mf_service *s)
 	}
 }
 
-/* Builds the canonical spec; when values is non-NULL it also receives the
- * real env values (for the create body only). */
-static int
-build(const struct manifest *m, const struct mf_service *s, const struct secretmap *sec,
-    json_t **out, json_t *values, char *err)
+/* Builds the canonical spec for target; when values is non-NULL it also
+ * receives the real env values (for the create body only). */
+int
+spec__build(const struct manifest *m, const struct mf_service *s, const struct secretmap *sec,
+    enum spec_target target, json_t **out, json_t *values, char *err)
 {
 	json_t *spec = json_object(), *env = json_object(), *arr, *obj;
 
@@ -303,6 +304,10 @@ build(const struct manifest *m, const struct mf_service *s, const struct secretm
 	    json_null());
 	json_object_set_new(spec, "stop_grace_period", json_integer(s->stop_grace));
 	json_object_set_new(spec, "healthcheck", build_health(s));
+	if (target == SPEC_SWARM)
+		json_object_set_new(spec, "swarm", spec__swarm_canonical(s));
+	else if ((obj = spec__resources_canonical(&s->deploy)))
+		json_object_set_new(spec, "resources", obj);
 	*out = spec;
 	return 0;
 }
@@ -311,7 +316,14 @@ int
 spec_service(const struct manifest *m, const struct mf_service *s, const struct secretmap *sec,
     json_t **out, char *err)
 {
-	return build(m, s, sec, out, NULL, err);
+	return spec__build(m, s, sec, SPEC_CONTAINERS, out, NULL, err);
+}
+
+int
+spec_service_for(const struct manifest *m, const struct mf_service *s,
+    const struct secretmap *sec, enum spec_target target, json_t **out, char *err)
+{
+	return spec__build(m, s, sec, target, out, NULL, err);
 }
 
 char *
@@ -340,8 +352,8 @@ spec_container_name(const struct manifest *m, const struct mf_service *s)
 
 /* Labels: the service's own, then the io.reconciler.* ones that make the
  * container's actual state self-describing. */
-static json_t *
-container_labels(const struct manifest *m, const struct mf_service *s, const json_t *spec,
+json_t *
+spec__labels(const struct manifest *m, const struct mf_service *s, const json_t *spec,
     const char *revision, const char *role)
 {
 	json_t *labels = json_object();
@@ -363,9 +375,9 @@ container_labels(const struct manifest *m, const struct mf_service *s, const jso
 
 /* The engine takes nanoseconds: a duration the manifest bounds always fits,
  * but the product is checked all the same (no overflow whatever the input). */
-static int
-set_nanos(json_t *hc, const char *key, const struct mf_service *s, const char *what, int64_t ms,
-    char *err)
+int
+spec__set_nanos(json_t *hc, const char *key, const struct mf_service *s, const char *what,
+    int64_t ms, char *err)
 {
 	int64_t ns;
 	char text[32];
@@ -379,8 +391,8 @@ set_nanos(json_t *hc, const char *key, const struct mf_service *s, const char *w
 	return 0;
 }
 
-static int
-container_health(json_t *cfg, const struct mf_service *s, const json_t *spec, char *err)
+int
+spec__health(json_t *cfg, const struct mf_service *s, const json_t *spec, char *err)
 {
 	json_t *hc;
 
@@ -389,9 +401,10 @@ container_health(json_t *cfg, const struct mf_service *s, const json_t *spec, ch
 	hc = json_object();
 	json_object_set(hc, "Test", json_object_get(json_object_get(spec, "healthcheck"), "test"));
 	if (s->health.kind == MF_HEALTH_CMD) {
-		if (set_nanos(hc, "Interval", s, "interval", s->health.interval, err) < 0 ||
-		    set_nanos(hc, "Timeout", s, "timeout", s->health.timeout, err) < 0 ||
-		    set_nanos(hc, "StartPeriod", s, "start_period", s->health.start_period, err) < 0) {
+		if (spec__set_nanos(hc, "Interval", s, "interval", s->health.interval, err) < 0 ||
+		    spec__set_nanos(hc, "Timeout", s, "timeout", s->health.timeout, err) < 0 ||
+		    spec__set_nanos(hc, "StartPeriod", s, "start_period", s->health.start_period,
+		    err) < 0) {
 			json_decref(hc);
 			return -1;
 		}
@@ -493,7 +506,7 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 	int rc = -1;
 
 	*out = NULL;
-	if (build(m, s, sec, &spec, values, err) < 0)
+	if (spec__build(m, s, sec, SPEC_CONTAINERS, &spec, values, err) < 0)
 		goto out;
 	cfg = json_object();
 	json_object_set_new(cfg, "Image", json_string(s->image));
@@ -510,12 +523,13 @@ spec_container_config(const struct manifest *m, const struct mf_service *s,
 	if (s->working_dir)
 		json_object_set_new(cfg, "WorkingDir", json_string(s->working_dir));
 	json_object_set_new(cfg, "StopTimeout", json_integer((s->stop_grace + 999) / 1000));
-	json_object_set_new(cfg, "Labels", container_labels(m, s, spec, revision, role));
-	if (container_health(cfg, s, spec, err) < 0)
+	json_object_set_new(cfg, "Labels", spec__labels(m, s, spec, revision, role));
+	if (spec__health(cfg, s, spec, err) < 0)
 		goto out;
 	host = json_object();
 	container_ports(cfg, host, s);
 	container_host(host, m, s, sec);
+	spec__container_resources(host, &s->deploy);
 	json_object_set_new(cfg, "HostConfig", host);
 	container_networks(cfg, host, spec);
 	*out = cfg;

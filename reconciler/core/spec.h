@@ -24,9 +24,15 @@
 					   "<name>-next" name while it is gated) */
 #define ROLE_HOOK	"hook"		/* a one-off pre-deploy container */
 
-/* The canonical spec of s (new reference in *out). */
+/* What the spec is for: a standalone container, or a Swarm service (whose
+ * canonical spec adds the deploy and update settings Swarm keeps in it). */
+enum spec_target { SPEC_CONTAINERS, SPEC_SWARM };
+
+/* The canonical spec of s (new reference in *out), for containers. */
 int spec_service(const struct manifest *m, const struct mf_service *s, const struct secretmap *sec,
     json_t **out, char *err);
+int spec_service_for(const struct manifest *m, const struct mf_service *s,
+    const struct secretmap *sec, enum spec_target target, json_t **out, char *err);
 /* Compact JSON with sorted keys: the text that is hashed and stored in a label. */
 char *spec_canonical(const json_t *spec);
 /* Lowercase hex SHA-256 of the canonical text (65 bytes with the NUL). */
@@ -39,5 +45,22 @@ char *spec_container_name(const struct manifest *m, const struct mf_service *s);
  * Env, so never log it) plus the io.reconciler.* labels. */
 int spec_container_config(const struct manifest *m, const struct mf_service *s,
     const struct secretmap *sec, const char *revision, const char *role, json_t **out, char *err);
+
+/* The Swarm ServiceSpec of s (spec_swarm.c): the same container, plus mode,
+ * placement, resources, restart, update and rollback settings; labels as on a
+ * container. secrets maps each secret file's name to its Swarm secret
+ * ({"id":…, "name":…}, borrowed). Secret values are in Env: never log it. */
+int spec_swarm_service(const struct manifest *m, const struct mf_service *s,
+    const struct secretmap *sec, const char *revision, const json_t *secrets, json_t **out,
+    char *err);
+/* The one-off job of a pre-deploy hook: the service's task with the hook's
+ * command (and image), run once to completion. */
+int spec_swarm_hook(const struct manifest *m, const struct mf_service *s, const struct mf_hook *h,
+    const struct secretmap *sec, const char *revision, const json_t *secrets, json_t **out,
+    char *err);
+/* "<project>-<service>-<source>-<12 hex of the value's SHA-256>": a Swarm
+ * secret is immutable, so a new value is a new name. */
+char *spec_swarm_secret_name(const struct manifest *m, const struct mf_service *s,
+    const char *source, const char *value, size_t len);
 
 #endif

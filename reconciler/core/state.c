@@ -117,6 +117,13 @@ int
 desired_build(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
     char *err)
 {
+	return desired_build_for(ds, m, sec, SPEC_CONTAINERS, err);
+}
+
+int
+desired_build_for(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
+    enum spec_target target, char *err)
+{
 	memset(ds, 0, sizeof(*ds));
 	ds->m = m;
 	ds->services = xcalloc(m->nservices + 1, sizeof(*ds->services));
@@ -127,7 +134,7 @@ desired_build(struct desired *ds, const struct manifest *m, const struct secretm
 		s->svc = &m->services[i];
 		s->name = spec_container_name(m, s->svc);
 		ds->nservices++;
-		if (spec_service(m, s->svc, sec, &s->spec, e) < 0) {
+		if (spec_service_for(m, s->svc, sec, target, &s->spec, e) < 0) {
 			errf(err, "services.%s: %s", s->svc->name, e);
 			desired_release(ds);
 			return -1;

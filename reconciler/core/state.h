@@ -11,6 +11,7 @@
 
 #include "manifest.h"
 #include "secretmap.h"
+#include "spec.h"
 
 /* One container, as the engine lists or inspects it. */
 struct actual_ctr {
@@ -23,6 +24,7 @@ struct actual_ctr {
 	char *health;	/* "healthy", "unhealthy", "starting", or NULL */
 	long long created;	/* unix seconds */
 	json_t *labels;	/* owned reference, an object of strings */
+	long long version;	/* a Swarm service's version index; 0 for a container */
 };
 
 struct actual_container {
@@ -76,6 +78,9 @@ json_t *actual_services_json(const struct actual *a, const struct manifest *m,
 /* Computes every service's canonical spec and hash from the resolved secrets. */
 int desired_build(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
     char *err);
+/* The same for a backend's kind of spec (spec.h). */
+int desired_build_for(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
+    enum spec_target target, char *err);
 void desired_release(struct desired *ds);
 
 #endif

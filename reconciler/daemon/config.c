@@ -2,6 +2,7 @@
  * config: see config.h.
  */
 #include "config.h"
+#include "backend.h"
 #include "util.h"
 #include "yamltree.h"
 
@@ -23,6 +24,7 @@ config_defaults(struct config *c)
 	c->engine_timeout = 30000;
 	c->shutdown_timeout = 60000;
 	c->log_format = xstrdup("text");
+	c->backend = xstrdup("containers");
 	c->listener_user = xstrdup("nobody");
 }
 
@@ -35,6 +37,7 @@ config_release(struct config *c)
 	free(c->state_dir);
 	free(c->secrets_dir);
 	free(c->docker_host);
+	free(c->backend);
 	free(c->log_format);
 	free(c->token_file);
 	free(c->token_user);
@@ -77,7 +80,7 @@ set_duration(int64_t *dst, const struct yt_node *v, const char *key, struct diag
 
 static const char *const keys[] = {
 	"repo", "branch", "manifest", "poll_interval", "state_dir", "secrets_dir", "docker_host",
-	"concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", "control_socket",
+	"backend", "concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", "control_socket",
 	"control_group", "listen", "listener_user", "webhooks", NULL,
 };
 static const char *const git_keys[] = {
@@ -162,6 +165,8 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 			set_str(&c->secrets_dir, v, k, d);
 		} else if (strcmp(k, "docker_host") == 0) {
 			set_str(&c->docker_host, v, k, d);
+		} else if (strcmp(k, "backend") == 0) {
+			set_str(&c->backend, v, k, d);
 		} else if (strcmp(k, "log_format") == 0) {
 			set_str(&c->log_format, v, k, d);
 		} else if (strcmp(k, "control_socket") == 0) {
@@ -240,6 +245,8 @@ config_check(const struct config *c, char *err)
 		return errf(err, "state_dir '%s' must be an absolute path", c->state_dir);
 	if (c->secrets_dir[0] != '/')
 		return errf(err, "secrets_dir '%s' must be an absolute path", c->secrets_dir);
+	if (!backend_find(c->backend))
+		return errf(err, "backend '%s': expected containers or swarm", c->backend);
 	if (c->poll_interval < 1000)
 		return errf(err, "poll_interval must be at least 1s");
 	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0)
@@ -286,6 +293,7 @@ config_keep_restart_keys(struct config *fresh, const struct config *running, cha
 		{ "control_socket", &fresh->control_socket, running->control_socket },
 		{ "control_group", &fresh->control_group, running->control_group },
 		{ "docker_host", &fresh->docker_host, running->docker_host },
+		{ "backend", &fresh->backend, running->backend },
 	};
 	struct buf b;
 	int n = 0;

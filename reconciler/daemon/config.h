@@ -21,6 +21,7 @@ struct config {
 	char *state_dir;	/* /var/lib/reconciler */
 	char *secrets_dir;	/* /etc/reconciler/secrets */
 	char *docker_host;	/* NULL: $DOCKER_HOST or the default socket */
+	char *backend;		/* containers | swarm */
 	int concurrency;	/* 1 */
 	int64_t engine_timeout;	/* ms, 30s */
 	int64_t shutdown_timeout;	/* ms, 60s */

@@ -295,7 +295,8 @@ cycle_plan(struct cycle *c)
 
 	c->dopt.host = dm->cfg->docker_host;
 	c->dopt.timeout_ms = dm->cfg->engine_timeout;
-	if (world_load(&c->w, c->m, &c->sec, NULL, &c->dopt, &stage, err) < 0 &&
+	if (world_load(&c->w, c->m, &c->sec, backend_find(dm->cfg->backend), &c->dopt, &stage,
+	    err) < 0 &&
 	    stage == WORLD_SPEC) {
 		daemon__status_error(&c->st, "revision %.12s cannot be applied: %s", c->rev, err);
 		log_error("cycle", "revision %.12s cannot be applied: %s", c->rev, err);
@@ -397,6 +398,7 @@ cycle_converge(struct cycle *c)
 	co.crash_at = dm->cycle.crash_at;
 	co.concurrency = dm->cfg->concurrency;
 	co.docker = &c->dopt;
+	co.backend = c->w.backend;
 	c->applied = 1;
 	hook.dm = dm;
 	hook.state_dir = dm->cfg->state_dir;	/* a reload waits for the cycle */

@@ -59,6 +59,7 @@ struct diffjob {
 	struct daemon *dm;
 	struct http_conn *conn;
 	char *clone, *manifest, *secrets_dir, *key, *docker_host;
+	const struct backend_ops *backend;
 	int64_t timeout;
 	char rev[41];
 	int status;
@@ -95,7 +96,7 @@ diff_work(uv_work_t *w)
 	o.host = j->docker_host;
 	o.timeout_ms = j->timeout;
 	if (secrets_open(&sec, j->secrets_dir, j->key, 0, err) < 0 ||
-	    world_load(&wd, m, &sec, NULL, &o, NULL, err) < 0) {
+	    world_load(&wd, m, &sec, j->backend, &o, NULL, err) < 0) {
 		j->out = json_pack("{s:s}", "error", err);
 		goto out;
 	}
@@ -159,6 +160,7 @@ diff_start(struct daemon *dm, struct http_response *r)
 	j->secrets_dir = xstrdup(dm->cfg->secrets_dir);
 	j->key = daemon__state_path(dm, "hmac.key");
 	j->docker_host = dm->cfg->docker_host ? xstrdup(dm->cfg->docker_host) : NULL;
+	j->backend = backend_find(dm->cfg->backend);
 	j->timeout = dm->cfg->engine_timeout;
 	snprintf(j->rev, sizeof(j->rev), "%s", rev);
 	j->work.data = j;

@@ -10,6 +10,7 @@
 
 static const struct backend_ops *const backends[] = {
 	&backend_containers,
+	&backend_swarm,
 	NULL,
 };
 

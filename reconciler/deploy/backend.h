@@ -1,9 +1,9 @@
 /*
  * backend: the engine seam. The cycle, `reconcilerctl apply` and the diff
  * see a project's services only through these operations; converge.c runs
- * them in dependency order behind health gates. Standalone containers
- * (containers.c) are the one backend today; another (Swarm services) is a
- * new file with its own ops and a line in backend.c's table.
+ * them in dependency order behind health gates. Two backends: standalone
+ * containers (containers.c) and Swarm services (swarm.c); backend.c's table
+ * names them.
  */
 #ifndef RECONCILER_BACKEND_H
 #define RECONCILER_BACKEND_H
@@ -13,6 +13,7 @@
 #include "docker.h"
 #include "manifest.h"
 #include "secretmap.h"
+#include "spec.h"
 #include "state.h"
 
 /* What one rollout step works with; each worker has its own engine handle. */
@@ -23,8 +24,15 @@ struct deploy_ctx {
 	const struct converge_options *o;
 };
 
+/* What create, replace and start return (instead of -1) when the step could
+ * not act for a reason that is not the new version's fault (someone changed
+ * the service meanwhile): the service is blocked, the revision not blamed. */
+#define BACKEND_BLOCKED (-2)
+
 struct backend_ops {
 	const char *name;
+	/* the canonical spec this backend's services carry */
+	enum spec_target target;
 	/* The project's actual state: everything it runs (and whatever holds a
 	 * name it needs), its networks and volumes. */
 	int (*list)(struct docker *d, const char *project, struct actual *out, char *err);
@@ -48,6 +56,7 @@ struct backend_ops {
 };
 
 extern const struct backend_ops backend_containers;
+extern const struct backend_ops backend_swarm;
 
 /* The backend called name ("containers"), or NULL. */
 const struct backend_ops *backend_find(const char *name);

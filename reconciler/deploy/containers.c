@@ -502,6 +502,7 @@ ensure_resources(const struct deploy_ctx *c, const struct plan *p, char *err)
 
 const struct backend_ops backend_containers = {
 	.name = "containers",
+	.target = SPEC_CONTAINERS,
 	.list = list,
 	.prepare = ensure_resources,
 	.create = do_create,

@@ -152,6 +152,8 @@ run_service(const struct deploy_ctx *c, const struct plan *p, size_t i, const in
 		}
 	}
 	cs->ms = now_ms() - t0;
+	if (rc == BACKEND_BLOCKED)
+		cs->outcome = CONVERGE_BLOCKED;
 	if (rc < 0) {
 		if (cs->outcome != CONVERGE_BLOCKED)
 			cs->outcome = CONVERGE_FAILED;

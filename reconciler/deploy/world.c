@@ -20,7 +20,7 @@ world_load(struct world *w, const struct manifest *m, const struct secrets *sec,
 	w->backend = backend ? backend : &backend_containers;
 	secrets_resolve(sec, m, &w->secrets);
 	*stage = WORLD_SPEC;
-	if (desired_build(&w->ds, m, &w->secrets, err) < 0)
+	if (desired_build_for(&w->ds, m, &w->secrets, w->backend->target, err) < 0)
 		return -1;
 	*stage = WORLD_ENGINE;
 	if (docker_open(&w->d, engine, err) < 0 ||

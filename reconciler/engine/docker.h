@@ -180,6 +180,41 @@ struct docker_events_options {
 #define DOCKER_EVENTS_OPTIONS_INIT { NULL, NULL, 0, NULL, NULL, NULL }
 int docker_events_follow(struct docker *d, const struct docker_events_options *o, char *err);
 
+/* Swarm mode (docker_swarm.c). The node this engine is: state "inactive",
+ * "pending", "active", "error" or "locked"; manager when it can take the
+ * swarm's orders (ControlAvailable). */
+struct docker_swarm_info {
+	char state[16];
+	int manager;
+	char node_id[80];
+	char node_addr[64];
+};
+int docker_swarm_info(struct docker *d, struct docker_swarm_info *out, char *err);
+/* GET /services (with ServiceStatus), /tasks of one service, /nodes,
+ * /secrets; label_filter as for containers, may be NULL. Arrays. */
+int docker_services_list(struct docker *d, const char *label_filter, json_t **out, char *err);
+int docker_tasks_list(struct docker *d, const char *service, json_t **out, char *err);
+int docker_nodes_list(struct docker *d, json_t **out, char *err);
+int docker_secrets_list(struct docker *d, const char *label_filter, json_t **out, char *err);
+/* 1 with *out NULL when there is no such service. */
+int docker_service_inspect(struct docker *d, const char *id, json_t **out, char *err);
+/* spec is a ServiceSpec (borrowed); the image's registry credentials go
+ * along, as for a pull. An update names the version it was based on: if the
+ * service changed since, the engine refuses and err says so. */
+int docker_service_create(struct docker *d, json_t *spec, char **id_out, char *err);
+int docker_service_update(struct docker *d, const char *id, long long version, json_t *spec,
+    char *err);
+/* The same asking Swarm to go back to the service's previous spec (spec is
+ * the current one, as inspected). */
+int docker_service_rollback(struct docker *d, const char *id, long long version, json_t *spec,
+    char *err);
+/* Already gone is success; a service's volumes are never touched. */
+int docker_service_remove(struct docker *d, const char *id, char *err);
+/* data is the secret's value (at most 500 KiB); labels borrowed, may be NULL. */
+int docker_secret_create(struct docker *d, const char *name, const void *data, size_t len,
+    json_t *labels, char **id_out, char *err);
+int docker_secret_remove(struct docker *d, const char *id, char *err);
+
 /* A container decoded from a GET /containers/json item or from a
  * GET /containers/{id}/json result. Pure; safe on hostile input. */
 struct docker_container {

@@ -14,6 +14,7 @@
  *   docker_exec.c       exec: the raw upgraded connection and its stream
  *   docker_demux.c      the multiplexed stdout/stderr stream decoder (pure)
  *   docker_container.c  a container decoded from the engine's JSON (pure)
+ *   docker_swarm.c      Swarm mode: the node's role, services, tasks, secrets
  */
 #ifndef RECONCILER_DOCKER_INT_H
 #define RECONCILER_DOCKER_INT_H
@@ -84,6 +85,9 @@ int docker__http_do(struct docker *d, const struct docker__req *r, struct docker
  * status is in *status_out, with the engine's message in err. */
 int docker__call(struct docker *d, const char *method, const char *path, json_t *body,
     long timeout_ms, json_t **out, long *status_out, char *err);
+/* The same with one extra header line (X-Registry-Auth), or NULL. */
+int docker__call_header(struct docker *d, const char *method, const char *path, json_t *body,
+    const char *header, long timeout_ms, json_t **out, long *status_out, char *err);
 
 /* Request paths. ids, names, refs and signals are spliced into paths:
  * check_arg refuses empty, overlong and control characters. */
@@ -115,5 +119,7 @@ int docker__engine_error(const char *method, const char *path, long status, cons
  * ("docker.io" for Docker Hub) from the docker CLI's config.json, NULL when it
  * has none for that registry. The caller frees it with docker__secret_free. */
 int docker__registry_auth(const char *registry, char **header, char *err);
+/* The same for the registry an image reference names. */
+int docker__image_auth(const char *ref, char **header, char *err);
 
 #endif

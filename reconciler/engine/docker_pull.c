@@ -233,6 +233,21 @@ pull_line(json_t *j, void *payload, char *err)
 }
 
 int
+docker__image_auth(const char *ref, char **header, char *err)
+{
+	char *name, *tag, *registry;
+	int rc;
+
+	ref_split(ref, &name, &tag);
+	registry = ref_registry(name);
+	rc = docker__registry_auth(registry, header, err);
+	free(name);
+	free(tag);
+	free(registry);
+	return rc;
+}
+
+int
 docker_image_pull(struct docker *d, const char *ref, char *err)
 {
 	struct docker__sink s;

@@ -465,6 +465,13 @@ int
 docker__call(struct docker *d, const char *method, const char *path, json_t *body, long timeout_ms,
     json_t **out, long *status_out, char *err)
 {
+	return docker__call_header(d, method, path, body, NULL, timeout_ms, out, status_out, err);
+}
+
+int
+docker__call_header(struct docker *d, const char *method, const char *path, json_t *body,
+    const char *header, long timeout_ms, json_t **out, long *status_out, char *err)
+{
 	struct docker__sink s;
 	struct docker__req r = { 0 };
 	json_error_t je;
@@ -485,6 +492,7 @@ docker__call(struct docker *d, const char *method, const char *path, json_t *bod
 	r.path = path;
 	r.body = text;
 	r.body_len = text ? strlen(text) : 0;
+	r.header = header;
 	r.timeout_ms = timeout_ms;
 	if (docker__http_do(d, &r, &s, &status, err) < 0)
 		goto out;
