@@ -56,6 +56,26 @@ decode(struct actual *a, json_t *containers, json_t *networks, json_t *volumes, 
 	return 0;
 }
 
+/* A task container of a Swarm service of this project: the project runs on
+ * the swarm backend here, and standalone containers beside it would be a
+ * second copy of every service. */
+static int
+swarm_tasks_refused(const struct actual *a, const char *project, char *err)
+{
+	for (size_t i = 0; i < a->ncontainers; i++) {
+		const struct actual_container *ac = &a->containers[i];
+		const char *svc = json_string_value(json_object_get(ac->c.labels,
+		    "com.docker.swarm.service.name"));
+
+		if (svc && ac->project && strcmp(ac->project, project) == 0)
+			return errf(err, "project '%s' runs as Swarm services on this engine "
+			    "(container %s is a task of service %s): set backend: swarm, or remove "
+			    "them with docker service rm; nothing was touched", project, ac->c.name,
+			    svc);
+	}
+	return 0;
+}
+
 /* Three calls: the containers whose name starts with "<project>-" (every
  * container of the project, and any foreign one holding a name the project
  * needs), the networks and the volumes. */
@@ -78,7 +98,8 @@ list(struct docker *d, const char *project, struct actual *a, char *err)
 	    docker_call(d, "GET", "/networks", NULL, &n, NULL, err) < 0 ||
 	    docker_call(d, "GET", "/volumes", NULL, &v, NULL, err) < 0)
 		goto out;
-	rc = decode(a, c, n, v, err);
+	if ((rc = decode(a, c, n, v, err)) == 0 && (rc = swarm_tasks_refused(a, project, err)) < 0)
+		actual_release(a);
 out:
 	curl_free(esc);
 	free(filters);
