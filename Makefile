@@ -336,4 +336,5 @@ clean:
 .PHONY: all unit check asan fuzz fuzz-build deps demo install uninstall clean FORCE \
 	lint lint-cppcheck lint-tidy lint-sh lint-yaml dist bindist release print-version
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DMAIN:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DMAIN:%.c=$(BUILD)/%.d) \
+	$(UNIT_SRCS:%.c=$(BUILD)/%.d)

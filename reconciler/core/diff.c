@@ -368,6 +368,10 @@ plan_one(struct plan *p, const struct desired_service *ds, const struct actual *
 	} else if (!cur->hash || strcmp(cur->hash, ds->hash) != 0) {
 		ps->action = PLAN_RECREATE;
 		recreate_reasons(ps, cur, ds);
+	} else if (cur->drift) {
+		ps->action = PLAN_RECREATE;
+		reason(ps, "drift", "changed outside the reconciler (docker service update): %s; "
+		    "put back as the manifest says", cur->drift);
 	} else if (strcmp(cur->c.state, "running") != 0 &&
 	    strcmp(cur->c.state, "restarting") != 0) {
 		ps->action = PLAN_START;

@@ -169,6 +169,7 @@ mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node 
 	s->node = (struct yt_node *)n;
 	s->update.min_ready = 5000;
 	s->stop_grace = 10000;
+	s->deploy.replicas = -1;
 	if (!mf__is_map(c, n, path))
 		return;
 	mf__check_keys(c, n, path, service_keys);

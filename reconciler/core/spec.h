@@ -58,6 +58,11 @@ int spec_swarm_service(const struct manifest *m, const struct mf_service *s,
 int spec_swarm_hook(const struct manifest *m, const struct mf_service *s, const struct mf_hook *h,
     const struct secretmap *sec, const char *revision, const json_t *secrets, json_t **out,
     char *err);
+/* A service changed by hand (swarm_drift.c): the fields that the
+ * reconciler sets in body (its ServiceSpec) and that differ in actual (the
+ * Spec the engine keeps), as "env, replicas" into *out; 1 when some differ,
+ * 0 (and *out NULL) when none. id_names maps network IDs to names. */
+int spec_swarm_drift(json_t *body, json_t *actual, json_t *id_names, char **out);
 /* "<project>-<service>-<source>-<12 hex of the value's SHA-256>": a Swarm
  * secret is immutable, so a new value is a new name. */
 char *spec_swarm_secret_name(const struct manifest *m, const struct mf_service *s,

@@ -70,6 +70,7 @@ actual_release(struct actual *a)
 	for (size_t i = 0; i < a->ncontainers; i++) {
 		actual_ctr_release(&a->containers[i].c);
 		json_decref(a->containers[i].raw);
+		free(a->containers[i].drift);
 	}
 	free(a->containers);
 	json_decref(a->networks);

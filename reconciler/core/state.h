@@ -36,6 +36,7 @@ struct actual_container {
 	const char *role;
 	const char *revision;
 	const char *spec;
+	char *drift;		/* owned: fields changed by hand (swarm), or NULL */
 };
 
 struct actual {

@@ -36,6 +36,10 @@ struct backend_ops {
 	/* The project's actual state: everything it runs (and whatever holds a
 	 * name it needs), its networks and volumes. */
 	int (*list)(struct docker *d, const char *project, struct actual *out, char *err);
+	/* After list, optional: marks (actual_container.drift) what was changed by
+	 * hand though its spec hash still matches. */
+	int (*drift)(const struct desired *ds, const struct secretmap *sec, struct actual *a,
+	    char *err);
 	/* What services share, before any of them: networks and volumes. */
 	int (*prepare)(const struct deploy_ctx *c, const struct plan *p, char *err);
 	/* A missing service, created behind its gate; on failure nothing of the

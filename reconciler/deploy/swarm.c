@@ -44,7 +44,7 @@ not_manager(struct docker *d, const char *project, char *err)
 /* A service listed with its status into a container-shaped row: the diff
  * sees one "container" per service, its labels the service's. */
 static void
-add_service(struct actual *a, json_t *svc)
+add_service(struct actual *a, json_t *svc, json_t *net_names)
 {
 	json_t *spec = json_object_get(svc, "Spec"), *raw, *mounts = json_array(), *mt;
 	json_t *st = json_object_get(svc, "ServiceStatus");
@@ -73,7 +73,8 @@ add_service(struct actual *a, json_t *svc)
 	    "ContainerSpec"), "Mounts"), i, mt)
 		json_array_append_new(mounts, json_pack("{s:O?,s:O?}", "Type",
 		    json_object_get(mt, "Type"), "Name", json_object_get(mt, "Source")));
-	raw = json_pack("{s:o,s:O}", "Mounts", mounts, "Service", svc);
+	raw = json_pack("{s:o,s:O,s:O}", "Mounts", mounts, "Service", svc, "NetworkNames",
+	    net_names);
 	actual_add(a, &c, raw);
 	json_decref(raw);
 }
@@ -81,7 +82,7 @@ add_service(struct actual *a, json_t *svc)
 static int
 list(struct docker *d, const char *project, struct actual *a, char *err)
 {
-	json_t *svcs = NULL, *n = NULL, *v = NULL, *it;
+	json_t *svcs = NULL, *n = NULL, *v = NULL, *it, *names = json_object();
 	char *label = xasprintf("%s=%s", LABEL_PROJECT, project);
 	int rc = -1;
 	size_t i;
@@ -95,6 +96,11 @@ list(struct docker *d, const char *project, struct actual *a, char *err)
 	if (docker_call(d, "GET", "/networks", NULL, &n, NULL, err) < 0 ||
 	    docker_call(d, "GET", "/volumes", NULL, &v, NULL, err) < 0)
 		goto out;
+	json_array_foreach(n, i, it)
+		if (json_is_string(json_object_get(it, "Id")) &&
+		    json_is_string(json_object_get(it, "Name")))
+			json_object_set(names, json_string_value(json_object_get(it, "Id")),
+			    json_object_get(it, "Name"));
 	json_array_foreach(svcs, i, it) {
 		if (!json_is_string(json_object_get(it, "ID")) ||
 		    !json_is_string(json_object_get(json_object_get(it, "Spec"), "Name"))) {
@@ -102,13 +108,14 @@ list(struct docker *d, const char *project, struct actual *a, char *err)
 			actual_release(a);
 			goto out;
 		}
-		add_service(a, it);
+		add_service(a, it, names);
 	}
 	a->networks = actual_name_set(n, NULL);
 	a->volumes = actual_name_set(v, "Volumes");
 	rc = 0;
 out:
 	free(label);
+	json_decref(names);
 	json_decref(svcs);
 	json_decref(n);
 	json_decref(v);
@@ -366,6 +373,50 @@ out:
 	return rc;
 }
 
+/* Each service whose hash matches is built again and compared with what the
+ * engine keeps (core/swarm_drift.c): a hand edit is found and put back. */
+static int
+drift(const struct desired *ds, const struct secretmap *sec, struct actual *a, char *err)
+{
+	for (size_t i = 0; i < a->ncontainers; i++) {
+		struct actual_container *ac = &a->containers[i];
+		const struct desired_service *dsv = NULL;
+		json_t *names = json_object(), *body = NULL;
+		const struct mf_service *s;
+		char e[ERR_LEN];
+
+		for (size_t k = 0; k < ds->nservices; k++)
+			if (ac->service && strcmp(ds->services[k].svc->name, ac->service) == 0)
+				dsv = &ds->services[k];
+		if (!dsv || !ac->hash || strcmp(ac->hash, dsv->hash) != 0 ||
+		    (ac->role && strcmp(ac->role, ROLE_PRIMARY) != 0)) {
+			json_decref(names);
+			continue;
+		}
+		s = dsv->svc;
+		/* secrets compare by name (their digest); the IDs are the engine's */
+		for (size_t k = 0; k < s->nsecrets; k++) {
+			const char *raw;
+			size_t len;
+			char *name;
+
+			if (secretmap_get(sec, s->secrets[k].source, 0, &raw, &len, e) < 0)
+				break;
+			name = spec_swarm_secret_name(ds->m, s, s->secrets[k].source, raw, len);
+			json_object_set_new(names, s->secrets[k].source, json_pack("{s:s,s:s}", "id",
+			    "-", "name", name));
+			free(name);
+		}
+		if (spec_swarm_service(ds->m, s, sec, ac->revision, names, &body, e) == 0)
+			spec_swarm_drift(body, json_object_get(json_object_get(ac->raw, "Service"),
+			    "Spec"), json_object_get(ac->raw, "NetworkNames"), &ac->drift);
+		json_decref(body);
+		json_decref(names);
+	}
+	(void)err;
+	return 0;
+}
+
 /* A service has no stopped state: Swarm keeps its tasks running. */
 static int
 do_start(const struct deploy_ctx *c, const struct desired_service *dsv,
@@ -389,6 +440,7 @@ const struct backend_ops backend_swarm = {
 	.name = "swarm",
 	.target = SPEC_SWARM,
 	.list = list,
+	.drift = drift,
 	.prepare = prepare,
 	.create = do_create,
 	.replace = do_update,

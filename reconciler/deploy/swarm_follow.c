@@ -133,11 +133,38 @@ give_up(struct docker *d, const char *id, json_t *svc, const struct mf_service *
 		log_warn("swarm", "service=%s out of time: rollback asked of Swarm", s->name);
 }
 
+/* Swarm's message names the task that failed ("… of task ID"): the message
+ * and that task's own error, exit status and last state. */
+static void
+why_task(struct docker *d, const char *id, const char *msg, char *out, size_t len)
+{
+	const char *at = strstr(msg, "task ");
+	json_t *tasks = NULL, *task;
+	char e[ERR_LEN], tid[32] = "";
+	size_t i;
+
+	snprintf(out, len, "%s", msg);
+	if (!at || sscanf(at + 5, "%31[a-z0-9]", tid) != 1 || docker_tasks_list(d, id, &tasks, e) < 0)
+		return;
+	json_array_foreach(tasks, i, task) {
+		json_t *st = json_object_get(task, "Status");
+		json_t *code = json_object_get(json_object_get(st, "ContainerStatus"), "ExitCode");
+		const char *err = swarm__str(json_object_get(st, "Err"));
+
+		if (strncmp(swarm__str(json_object_get(task, "ID")), tid, strlen(tid)) != 0)
+			continue;
+		snprintf(out, len, "%s (task %s: %s%s%s, exit status %lld)", msg,
+		    swarm__str(json_object_get(st, "State")), swarm__str(json_object_get(st,
+		    "Message")), *err ? ": " : "", err, (long long)json_integer_value(code));
+	}
+	json_decref(tasks);
+}
+
 /* One look: 1 done, 0 not yet, -1 failed (err). rolled is set once Swarm
  * rolls this update back; the wait goes on until the rollback ends. */
 static int
 look(struct docker *d, const char *id, const struct mf_service *s, const char *th,
-    const char *prev, int *rolled, char *err)
+    const char *prev, int *rolled, char *first, char *err)
 {
 	json_t *svc = NULL;
 	const char *state, *started, *msg;
@@ -156,11 +183,13 @@ look(struct docker *d, const char *id, const struct mf_service *s, const char *t
 	}
 	if (state && prev && strcmp(started, prev) != 0) {
 		if (strncmp(state, "rollback_", 9) == 0 || strcmp(state, "paused") == 0) {
-			if (!*rolled)
+			if (!*rolled) {
 				log_warn("swarm", "service=%s update %s: %s", s->name, state, msg);
+				/* the first word says which task failed: say why */
+				why_task(d, id, msg, first, ERR_LEN);
+			}
 			*rolled = 1;
-			errf(err, "Swarm rolled the update back (%s): %s%s%s", state, msg,
-			    t.failed[0] ? "; " : "", t.failed);
+			errf(err, "Swarm rolled the update back (%s): %s", state, first);
 			if (strcmp(state, "rollback_started") != 0)
 				rc = -1;
 			goto out;
@@ -191,6 +220,7 @@ swarm__follow(struct docker *d, const char *id, const struct mf_service *s, cons
 	const char *prev = NULL, *msg;
 	long long t0 = now_ms(), limit = limit_ms(s);
 	int rolled = 0, asked = 0, rc;
+	char first[ERR_LEN] = "";
 
 	/* an update is this one once its StartedAt differs from the last */
 	if (before) {
@@ -199,7 +229,7 @@ swarm__follow(struct docker *d, const char *id, const struct mf_service *s, cons
 			prev = "";
 	}
 	for (;;) {
-		if ((rc = look(d, id, s, th, prev, &rolled, err)) != 0)
+		if ((rc = look(d, id, s, th, prev, &rolled, first, err)) != 0)
 			return rc > 0 ? 0 : -1;
 		if (now_ms() - t0 > limit) {
 			json_t *svc = NULL;

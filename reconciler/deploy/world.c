@@ -24,7 +24,8 @@ world_load(struct world *w, const struct manifest *m, const struct secrets *sec,
 		return -1;
 	*stage = WORLD_ENGINE;
 	if (docker_open(&w->d, engine, err) < 0 ||
-	    w->backend->list(w->d, m->project, &w->a, err) < 0)
+	    w->backend->list(w->d, m->project, &w->a, err) < 0 ||
+	    (w->backend->drift && w->backend->drift(&w->ds, &w->secrets, &w->a, err) < 0))
 		return -1;
 	*stage = WORLD_OK;
 	return diff_compute(&w->p, &w->ds, &w->a);
@@ -34,7 +35,8 @@ int
 world_relist(const struct world *w, struct actual *fresh, struct plan **out, char *err)
 {
 	*out = NULL;
-	if (w->backend->list(w->d, w->m->project, fresh, err) < 0)
+	if (w->backend->list(w->d, w->m->project, fresh, err) < 0 ||
+	    (w->backend->drift && w->backend->drift(&w->ds, &w->secrets, fresh, err) < 0))
 		return -1;
 	return diff_compute(out, &w->ds, fresh);
 }
