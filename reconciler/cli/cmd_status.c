@@ -204,9 +204,10 @@ cmd_status(int argc, char **argv)
 			const char *rev = json_string_value(json_object_get(r, "revision"));
 			char up[21];
 
-			/* "Up 3 minutes (healthy)" -> "3 minutes" */
+			/* "Up 3 minutes (healthy)" -> "3 minutes"; a Swarm service's
+			 * "tasks 2/3 running" -> "2/3 running" */
 			snprintf(up, sizeof(up), "%s", strncmp(up_text, "Up ", 3) == 0 ? up_text + 3 :
-			    "-");
+			    strncmp(up_text, "tasks ", 6) == 0 ? up_text + 6 : "-");
 			if (strchr(up, '('))
 				*strchr(up, '(') = '\0';
 			printf("%-16s %-24s %-10s %-10s %-20s %-14.12s %s\n",
