@@ -15,8 +15,8 @@
 static const char *const service_keys[] = {
 	"image", "allow_tags", "command", "entrypoint", "environment", "env_files", "secrets",
 	"ports", "volumes", "networks", "depends_on", "restart", "logging", "labels", "user",
-	"working_dir", "stop_grace_period", "healthcheck", "probe", "update", "hooks",
-	"on_dependency_update", "backup_before_deploy", "deploy", NULL,
+	"working_dir", "stop_grace_period", "healthcheck", "probe", "update", "deploy", "hooks",
+	"on_dependency_update", "backup_before_deploy", NULL,
 };
 
 static void
