@@ -299,6 +299,11 @@ int manifest_cpus_parse(const char *s, int64_t *nano);
  * (any case; k = 1024), into bytes. 0, or MANIFEST_VALUE_FORM, or
  * MANIFEST_VALUE_RANGE (outside MANIFEST_MEMORY_MIN..MANIFEST_MEMORY_MAX). */
 int manifest_memory_parse(const char *s, int64_t *bytes);
+/* A placement constraint, ATTRIBUTE==VALUE or ATTRIBUTE!=VALUE as Swarm
+ * parses it; a spread preference, node.labels.NAME or engine.labels.NAME.
+ * 1 when valid. */
+int manifest_constraint_ok(const char *s);
+int manifest_spread_ok(const char *s);
 
 /* The keys that only one backend honours ("containers" or "swarm"), refused
  * on the other: one error in d per key, at its position. 0 when nothing is

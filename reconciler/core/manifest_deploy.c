@@ -175,8 +175,8 @@ trim(const char **s, const char **e)
 /* ATTRIBUTE==VALUE or ATTRIBUTE!=VALUE with the characters Swarm accepts in
  * each (its constraint parser; == wins when both appear), so that a typo is
  * found here and not by the engine in the middle of a rollout. */
-static int
-constraint_ok(const char *s)
+int
+manifest_constraint_ok(const char *s)
 {
 	static const char value_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789:-_.*()?+[]\\^$|/ \t";
@@ -206,7 +206,7 @@ parse_constraints(struct mf__ctx *c, struct mf_deploy *d, const struct yt_node *
 	for (size_t i = 0; i < d->nconstraints; i++) {
 		char *p;
 
-		if (constraint_ok(d->constraints[i]))
+		if (manifest_constraint_ok(d->constraints[i]))
 			continue;
 		p = yt_path_idx(path, i);
 		mf__err_at(c, n->items[i], p, "invalid constraint '%s' (expected ATTRIBUTE==VALUE or "
@@ -218,8 +218,8 @@ parse_constraints(struct mf__ctx *c, struct mf_deploy *d, const struct yt_node *
 }
 
 /* node.labels.NAME or engine.labels.NAME: anything else spreads nothing. */
-static int
-spread_ok(const char *s)
+int
+manifest_spread_ok(const char *s)
 {
 	const char *rest = strncmp(s, "node.labels.", 12) == 0 ? s + 12 :
 	    strncmp(s, "engine.labels.", 14) == 0 ? s + 14 : NULL;
@@ -243,7 +243,7 @@ parse_preference(struct mf__ctx *c, const struct yt_node *it, const char *path)
 		return NULL;
 	}
 	p = yt_path_key(path, "spread");
-	if ((sp = mf__get_str(c, sv, p)) && !spread_ok(sp)) {
+	if ((sp = mf__get_str(c, sv, p)) && !manifest_spread_ok(sp)) {
 		mf__err_at(c, sv, p, "invalid spread '%s' (expected node.labels.NAME or "
 		    "engine.labels.NAME)", sp);
 		free(sp);
