@@ -10,7 +10,7 @@ _reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts'
 
 _reconcilerctl_opts() { # COMMAND: its options
 	case $1 in
-	validate) echo '--json --github --quiet --help' ;;
+	validate) echo '--json --github --quiet --backend --help' ;;
 	set-image) echo '--commit --push -m --message --author --remote --token-file --ssh-key --known-hosts --help' ;;
 	diff) echo "$_reconcilerctl_source_opts --json --no-color --stats --help" ;;
 	apply) echo "$_reconcilerctl_source_opts --revision -j --concurrency --help" ;;
@@ -52,7 +52,7 @@ _reconcilerctl() {
 		-f | --file | --repo | --ref | --path | --secrets-dir | --state-dir | -H | --host | \
 			--socket | --config | -m | --message | --author | --remote | --token-file | --ssh-key | \
 			--known-hosts | --revision | -j | --concurrency | -p | --project | --timeout | \
-			--limit | -o | --output | --image | --base-dir) ((i++)) ;;
+			--limit | -o | --output | --image | --base-dir | --backend) ((i++)) ;;
 		-*) ;;
 		*) ((npos++)) ;;
 		esac
@@ -82,6 +82,10 @@ _reconcilerctl() {
 		;;
 	-H | --host)
 		mapfile -t COMPREPLY < <(compgen -W 'unix:///var/run/docker.sock' -- "$cur")
+		return 0
+		;;
+	--backend)
+		mapfile -t COMPREPLY < <(compgen -W 'containers swarm' -- "$cur")
 		return 0
 		;;
 	--repo | --ref | --path | -m | --message | --author | --remote | --revision | -j | \

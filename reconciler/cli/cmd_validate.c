@@ -1,6 +1,7 @@
 /*
- * reconcilerctl validate: checks manifests and reports their errors as text,
- * JSON or GitHub workflow commands (the exit status says valid or not).
+ * reconcilerctl validate: checks manifests, and the keys their backend
+ * refuses (--backend), and reports the errors as text, JSON or GitHub
+ * workflow commands (the exit status says valid or not).
  */
 #include "cli.h"
 #include "diag.h"
@@ -12,6 +13,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 /* The size of path when it is a file over the manifest's size limit, else 0. */
@@ -57,10 +59,12 @@ cmd_validate(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "github", no_argument, NULL, 'g' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int json = 0, github = 0, quiet = 0, rc = 0, c;
+	const char *backend = "containers";
 	json_t *files = json_array();
 
 	while ((c = getopt_long(argc, argv, "jgqh", opts, NULL)) != -1) {
@@ -68,6 +72,7 @@ cmd_validate(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'g': github = 1; break;
 		case 'q': quiet = 1; break;
+		case 'b': backend = optarg; break;
 		case 'h':
 			printf("usage: reconcilerctl validate %s\n", cli_find_command("validate")->usage);
 			json_decref(files);
@@ -80,6 +85,11 @@ cmd_validate(int argc, char **argv)
 	if (optind >= argc) {
 		json_decref(files);
 		return cli_usage_error("validate", "no manifest given");
+	}
+	if (strcmp(backend, "containers") != 0 && strcmp(backend, "swarm") != 0) {
+		json_decref(files);
+		return cli_usage_error("validate", "unknown backend '%s' (expected containers or swarm)",
+		    backend);
 	}
 	for (int i = optind; i < argc; i++) {
 		char err[ERR_LEN], *src;
@@ -99,8 +109,8 @@ cmd_validate(int argc, char **argv)
 		if (big)
 			diag_add(&d, 0, 0, "", "document is %lld bytes, more than the limit of %u bytes",
 			    big, YT_MAX_SIZE);
-		else
-			manifest_parse(&m, argv[i], src, len, &d);
+		else if (manifest_parse(&m, argv[i], src, len, &d) == 0)
+			manifest_check_backend(m, backend, &d);
 		if (d.n && rc == 0)
 			rc = 1;
 		if (json) {
@@ -122,15 +132,17 @@ cmd_validate(int argc, char **argv)
 		} else {
 			diag_print(&d, stderr);
 			if (!d.n && !quiet && m)
-				printf("%s: valid (%zu service%s)\n", argv[i], m->nservices,
-				    m->nservices == 1 ? "" : "s");
+				printf("%s: valid (%zu service%s%s)\n", argv[i], m->nservices,
+				    m->nservices == 1 ? "" : "s",
+				    strcmp(backend, "swarm") == 0 ? ", backend swarm" : "");
 		}
 		manifest_free(m);
 		diag_release(&d);
 		free(src);
 	}
 	if (json) {
-		json_t *o = json_pack("{s:b,s:o}", "valid", rc == 0, "files", files);
+		json_t *o = json_pack("{s:b,s:s,s:o}", "valid", rc == 0, "backend", backend,
+		    "files", files);
 
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');

@@ -44,8 +44,9 @@ cmd_version(int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "validate", cmd_validate, "[--json|--github] FILE...",
-	  "check manifests; exit 0 valid, 1 invalid, 2 usage or I/O error" },
+	{ "validate", cmd_validate, "[--json|--github] [--backend containers|swarm] FILE...",
+	  "check manifests (for a backend: containers by default); exit 0 valid, 1 invalid, "
+	  "2 usage or I/O error" },
 	{ "set-image", cmd_set_image, "[--commit [-m MSG] [--author 'N <E>']] [--push [--remote R]\n"
 	  "       [--token-file F | --ssh-key K --known-hosts H]] FILE SERVICE IMAGE@sha256:DIGEST",
 	  "replace one service's image digest in place, keeping everything else" },

@@ -35,7 +35,7 @@ struct cport {
 enum csection {
 	S_IMAGE, S_COMMAND, S_ENTRYPOINT, S_USER, S_WORKDIR, S_ENV, S_ENVFILES, S_SECRETS,
 	S_PORTS, S_VOLUMES, S_NETWORKS, S_DEPENDS, S_RESTART, S_LOGGING, S_LABELS, S_HEALTH,
-	S_GRACE, S_NSECTIONS
+	S_GRACE, S_UPDATE, S_DEPLOY, S_NSECTIONS
 };
 
 struct cmount {			/* a secret mounted in the service */
@@ -195,6 +195,14 @@ void compose__conv_networks(struct cctx *c, struct csvc *s, const struct yt_node
 
 void compose__conv_volumes(struct cctx *c, struct csvc *s, const struct yt_node *n,
     const char *path);
+
+/* --- compose_deploy.c: deploy ------------------------------------------- */
+
+/* deploy: (key k, value n) into the manifest's deploy: and its update_config
+ * into update:; called once the service's ports are known (start-first
+ * needs none). */
+void compose__conv_deploy(struct cctx *c, struct csvc *s, const struct yt_node *k,
+    const struct yt_node *n, const char *path);
 
 /* --- compose_depends.c: depends_on ---------------------------------------- */
 

@@ -47,8 +47,6 @@ struct unmapped_key {
 /* The service keys the manifest has no equivalent for, with what to do
  * instead; the last entry answers for any other key. */
 static const struct unmapped_key unmapped_keys[] = {
-	{ "deploy", "swarm and resource settings have no equivalent (one container per service, "
-	  "no limits)" },
 	{ "profiles", "every service of the manifest runs: leave this one out of the output if it "
 	  "must not" },
 	{ "extends", "not followed: copy the keys of the extended service into this one" },
@@ -68,7 +66,7 @@ static const struct unmapped_key unmapped_keys[] = {
 static const char *const mapped_keys[] = {
 	"image", "build", "command", "entrypoint", "environment", "env_file", "secrets", "ports",
 	"volumes", "networks", "depends_on", "restart", "logging", "labels", "user", "working_dir",
-	"stop_grace_period", "healthcheck", "container_name", NULL,
+	"stop_grace_period", "healthcheck", "container_name", "deploy", NULL,
 };
 
 void

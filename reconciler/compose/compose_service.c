@@ -2,7 +2,8 @@
  * compose_service: converts one Compose service into the manifest's
  * sections, calling the converter of each key it knows; the small keys
  * (restart, labels, logging, user, working_dir, container_name and
- * stop_grace_period, with Compose's durations) are mapped here.
+ * stop_grace_period, with Compose's durations) are mapped here; deploy: has
+ * compose_deploy.c.
  */
 #include "compose_int.h"
 #include "durations.h"
@@ -306,7 +307,7 @@ conv_container_name(struct cctx *c, struct csvc *s, const struct yt_node *n, con
 void
 compose__conv_service(struct cctx *c, struct csvc *s)
 {
-	const struct yt_node *n = s->node;
+	const struct yt_node *n = s->node, *dep = yt_get(n, "deploy");
 
 	for (int i = 0; i < S_NSECTIONS; i++)
 		buf_init(&s->sec[i], 0);
@@ -352,6 +353,12 @@ compose__conv_service(struct cctx *c, struct csvc *s)
 			    DURATIONS_MAX_WAIT);
 		else if (strcmp(k, "container_name") == 0)
 			conv_container_name(c, s, v, p);
+		free(p);
+	}
+	if (dep) {	/* after the ports: start-first depends on them */
+		char *p = yt_path_key(s->path, "deploy");
+
+		compose__conv_deploy(c, s, yt_get_key(n, "deploy"), dep, p);
 		free(p);
 	}
 	if (s->sec[S_LABELS].len) {

@@ -219,6 +219,7 @@ service_release(struct mf_service *s)
 	}
 	free(s->on_dep);
 	free(s->backup_before_deploy);
+	mf__deploy_release(&s->deploy);
 }
 
 void

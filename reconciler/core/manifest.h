@@ -280,6 +280,36 @@ int manifest_image_ref_ok(const char *ref);
 /* A restart policy: no, always, unless-stopped, on-failure[:1-99999]. */
 int manifest_restart_ok(const char *r);
 
+/* deploy.resources: the bounds of docs/manifest.md. Docker refuses a memory
+ * limit or reservation under 6 MiB; 1 TiB and 1024 CPUs are far past any one
+ * host and keep every product inside 64 bits. */
+#define MANIFEST_CPUS_MAX	1024
+#define MANIFEST_CPUS_DECIMALS	3
+#define MANIFEST_MEMORY_MIN	(6LL << 20)
+#define MANIFEST_MEMORY_MAX	(1LL << 40)
+#define MANIFEST_PIDS_MAX	4194304		/* Linux's largest pid_max */
+#define MANIFEST_REPLICAS_MAX	1000
+
+enum { MANIFEST_VALUE_FORM = -1, MANIFEST_VALUE_RANGE = -2, MANIFEST_VALUE_PRECISION = -3 };
+/* A number of CPUs as written ("0.5", "2", ".25"; at most 3 decimals) into
+ * nanoCPUs. 0, or MANIFEST_VALUE_FORM (not such a number), _PRECISION (more
+ * decimals), _RANGE (not more than 0 and at most MANIFEST_CPUS_MAX). */
+int manifest_cpus_parse(const char *s, int64_t *nano);
+/* A memory size: bytes, or a whole number with a unit b, k, kb, m, mb, g, gb
+ * (any case; k = 1024), into bytes. 0, or MANIFEST_VALUE_FORM, or
+ * MANIFEST_VALUE_RANGE (outside MANIFEST_MEMORY_MIN..MANIFEST_MEMORY_MAX). */
+int manifest_memory_parse(const char *s, int64_t *bytes);
+/* A placement constraint, ATTRIBUTE==VALUE or ATTRIBUTE!=VALUE as Swarm
+ * parses it; a spread preference, node.labels.NAME or engine.labels.NAME.
+ * 1 when valid. */
+int manifest_constraint_ok(const char *s);
+int manifest_spread_ok(const char *s);
+
+/* The keys that only one backend honours ("containers" or "swarm"), refused
+ * on the other: one error in d per key, at its position. 0 when nothing is
+ * refused; -1 otherwise, or when backend is neither. Pure. */
+int manifest_check_backend(const struct manifest *m, const char *backend, struct diag *d);
+
 /* Services in dependency order (dependencies first, then by name). The array
  * holds indexes into m->services. */
 size_t *manifest_topo_order(const struct manifest *m);

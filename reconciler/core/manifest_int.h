@@ -132,6 +132,10 @@ void mf__parse_hooks(struct mf__ctx *c, struct mf_service *s, const struct yt_no
     const char *path);
 void mf__parse_on_dep(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
     const char *path);
+/* manifest_deploy.c */
+void mf__parse_deploy(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n,
+    const char *path);
+void mf__deploy_release(struct mf_deploy *d);
 
 /* --- top-level sections, read after the services ------------------------- */
 

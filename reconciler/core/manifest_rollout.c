@@ -149,7 +149,9 @@ mf__parse_probe(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n
 void
 mf__parse_update(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
 {
-	static const char *const keys[] = { "strategy", "min_ready", "timeout", NULL };
+	static const char *const keys[] = {
+		"strategy", "min_ready", "timeout", "parallelism", "delay", NULL,
+	};
 
 	if (!mf__is_map(c, n, path))
 		return;
@@ -171,6 +173,10 @@ mf__parse_update(struct mf__ctx *c, struct mf_service *s, const struct yt_node *
 			mf__get_duration(c, v, p, DURATIONS_MAX_WAIT, &s->update.min_ready);
 		} else if (strcmp(key, "timeout") == 0) {
 			mf__get_duration(c, v, p, DURATIONS_MAX_WAIT, &s->update.timeout);
+		} else if (strcmp(key, "parallelism") == 0) {
+			mf__get_int(c, v, p, 1, MANIFEST_REPLICAS_MAX, &s->update.parallelism);
+		} else if (strcmp(key, "delay") == 0) {
+			mf__get_duration(c, v, p, DURATIONS_MAX_WAIT, &s->update.delay);
 		}
 	}
 }

@@ -3,7 +3,7 @@
  * smaller fields (restart, logging, labels, user, working_dir, depends_on),
  * and the defaults a service gets for what it leaves out. The larger fields
  * have their own files: manifest_env.c, manifest_networks.c,
- * manifest_volumes.c, manifest_rollout.c.
+ * manifest_volumes.c, manifest_rollout.c, manifest_deploy.c.
  */
 #include "durations.h"
 #include "manifest_int.h"
@@ -15,7 +15,7 @@
 static const char *const service_keys[] = {
 	"image", "allow_tags", "command", "entrypoint", "environment", "env_files", "secrets",
 	"ports", "volumes", "networks", "depends_on", "restart", "logging", "labels", "user",
-	"working_dir", "stop_grace_period", "healthcheck", "probe", "update", "hooks",
+	"working_dir", "stop_grace_period", "healthcheck", "probe", "update", "deploy", "hooks",
 	"on_dependency_update", "backup_before_deploy", NULL,
 };
 
@@ -122,6 +122,8 @@ parse_service_key(struct mf__ctx *c, struct mf_service *s, const char *key, stru
 		mf__parse_on_dep(c, s, v, p);
 	} else if (strcmp(key, "backup_before_deploy") == 0) {
 		s->backup_before_deploy = mf__get_str(c, v, p);
+	} else if (strcmp(key, "deploy") == 0) {
+		mf__parse_deploy(c, s, v, p);
 	}
 }
 
@@ -158,6 +160,9 @@ service_defaults(struct mf__ctx *c, struct mf_service *s, const struct yt_node *
 		    "containers cannot bind one port): use stop-first or remove the ports");
 		free(p);
 	}
+	/* a rollback goes the way the update went, unless told otherwise */
+	if (!s->deploy.rollback.order_explicit)
+		s->deploy.rollback.order = s->update.strategy;
 }
 
 void

@@ -48,7 +48,9 @@ for c in $cmds; do
 done
 expect_completion "a prefix" "set-image status sync" s
 expect_completion "options before the command" "--help --version" --
-expect_completion "validate's options" "--github --help --json --quiet" validate --
+expect_completion "validate's options" "--backend --github --help --json --quiet" validate --
+expect_completion "validate --backend offers the backends" "containers swarm" validate --backend ""
+expect_completion "--backend's value is not taken for a manifest" "swarm" validate --backend s
 expect_completion "sync's options" "--retry" sync --r
 expect_completion "history's options" "--help --json --limit --socket --state-dir" history --
 expect_completion "diff's source options" "--secrets-dir --socket --ssh-key --state-dir --stats" diff --s

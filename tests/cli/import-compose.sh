@@ -140,7 +140,11 @@ expect_not_contains "kitchen sink: a \${VAR:-default} default is never copied" "
 out=$(cat "$tmp/ks.err")
 expect_contains "kitchen sink: build without image asks for --image" \
 	"services.api.image: not mapped: no image to run (the reconciler does not build; build and push it in CI): give one with --image api=REPO@sha256:"
-expect_contains "kitchen sink: deploy says why" "services.api.deploy: not mapped: swarm and resource settings have no equivalent"
+expect_contains "kitchen sink: a deploy key without an equivalent says why" \
+	"services.api.deploy.restart_policy: not mapped: Swarm starts a new task when one stops; the manifest's restart is the policy of backend containers"
+expect_contains "kitchen sink: update_config.monitor is the gate's limit" \
+	"services.api.deploy.update_config.monitor: note: becomes update.timeout"
+expect_not_contains "kitchen sink: no swarm key, no swarm note" "apply to backend swarm only"
 expect_contains "kitchen sink: a cycle is cut and named" \
 	"services.api.depends_on.db: not mapped: this dependency closes a cycle ('db' already depends on 'api')"
 expect_contains "kitchen sink: the default is said to be left out" \
@@ -171,6 +175,59 @@ expect_contains "kitchen sink: external network keeps its unprefixed name" "  fr
     name: front"
 expect_contains "kitchen sink: volume driver_opts" "    driver_opts:
       type: none"
+expect_contains "kitchen sink: update_config becomes update" "    update:
+      strategy: stop-first
+      timeout: 20s"
+expect_contains "kitchen sink: resource limits and a memory reservation" "    deploy:
+      resources:
+        limits:
+          memory: \"512m\"
+          cpus: \"1.5\"
+          pids: 64
+        reservations:
+          memory: \"256m\""
+
+# --- a Swarm stack file: deploy: maps, for backend swarm -------------------
+ctl import-compose tests/cli/compose/stack.yml >"$tmp/stack.yaml" 2>"$tmp/stack.err"
+rc=$?
+if [ "$rc" = 0 ]; then ok "stack: everything mapped, exit 0"; else
+	fail "stack: exit $rc, wanted 0"; sed 's/^/#   /' "$tmp/stack.err"; fi
+expect_exit "stack: the output validates for backend swarm" 0 ctl validate --backend swarm "$tmp/stack.yaml"
+expect_exit "stack: and is refused on containers, key by key" 1 ctl validate "$tmp/stack.yaml"
+expect_contains "stack: replicas is swarm's" \
+	"services.api.deploy.replicas: 'deploy.replicas' applies to backend swarm only (this host's backend is containers)"
+expect_exit "stack: the output passes the JSON Schema" 0 /usr/bin/python3 tests/schema_check.py "$tmp/stack.yaml"
+out=$(cat "$tmp/stack.err")
+expect_contains "stack: the swarm keys are pointed out" \
+	"services.api.deploy: note: mode, replicas, placement, reservations.cpus, rollback_config and update_config's parallelism and delay apply to backend swarm only"
+out=$(cat "$tmp/stack.yaml")
+expect_contains "stack: update_config becomes update" "    update:
+      parallelism: 2
+      delay: 10s
+      strategy: start-first
+      timeout: 1m"
+expect_contains "stack: deploy" "    deploy:
+      mode: replicated
+      replicas: 3
+      placement:
+        constraints: [\"node.role == worker\", \"node.labels.zone != b\"]
+        preferences: [{spread: \"node.labels.zone\"}]
+        max_replicas_per_node: 2
+      resources:
+        limits:
+          cpus: \"0.50\"
+          memory: \"512M\"
+        reservations:
+          cpus: \"0.25\"
+          memory: \"128M\"
+      rollback_config:
+        parallelism: 1
+        delay: 5s
+        order: stop-first
+        monitor: 30s
+        failure_action: pause"
+expect_contains "stack: a global service" "    deploy:
+      mode: global"
 
 # A .env beside the file holds Compose's values: pointed at, never read.
 mkdir "$tmp/envdir"

@@ -1,5 +1,6 @@
-/* libFuzzer target: the manifest parser and validator, and set-image on
- * whatever parses. Outside input: every manifest comes from a Git remote. */
+/* libFuzzer target: the manifest parser and validator, the check of each
+ * backend's keys and set-image on whatever parses. Outside input: every
+ * manifest comes from a Git remote. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t *order = manifest_topo_order(m);
 
 		free(order);
+		diag_init(&d2, "fuzz.yaml");
+		manifest_check_backend(m, "containers", &d2);
+		manifest_check_backend(m, "swarm", &d2);
+		diag_release(&d2);
 		diag_init(&d2, "fuzz.yaml");
 		setimage_apply("fuzz.yaml", (const char *)data, size, m->services[0].name,
 		    "r@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",

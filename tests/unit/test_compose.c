@@ -146,6 +146,119 @@ test_refusals(void **state)
 	free(rep);
 }
 
+/* deploy: maps to the manifest's deploy:, update_config to update:; the
+ * output parses and, for its swarm keys, passes the swarm backend's check. */
+static void
+test_deploy(void **state)
+{
+	struct manifest *m;
+	struct diag d;
+	char *rep, *out;
+	int rc;
+
+	out = convert("services:\n  a:\n" IMG
+	    "    deploy:\n"
+	    "      mode: replicated\n"
+	    "      replicas: 3\n"
+	    "      placement:\n"
+	    "        constraints: [node.role == worker]\n"
+	    "        preferences: [{spread: node.labels.zone}]\n"
+	    "        max_replicas_per_node: 2\n"
+	    "      resources:\n"
+	    "        limits: {cpus: '0.50', memory: 512M, pids: 100}\n"
+	    "        reservations: {cpus: 0.25, memory: 128m}\n"
+	    "      update_config: {order: start-first, parallelism: 2, delay: 10s, monitor: 1m,\n"
+	    "                      failure_action: rollback}\n"
+	    "      rollback_config: {parallelism: 1, delay: 500ms, order: stop-first, monitor: 30s,\n"
+	    "                        failure_action: continue}\n", &rc, &rep);
+	assert_int_equal(rc, 0);
+	assert_has(out, "    update:\n      strategy: start-first\n      parallelism: 2\n"
+	    "      delay: 10s\n      timeout: 1m\n");
+	assert_has(out, "    deploy:\n      mode: replicated\n      replicas: 3\n"
+	    "      placement:\n        constraints: [\"node.role == worker\"]\n"
+	    "        preferences: [{spread: \"node.labels.zone\"}]\n"
+	    "        max_replicas_per_node: 2\n"
+	    "      resources:\n        limits:\n          cpus: \"0.50\"\n"
+	    "          memory: \"512M\"\n          pids: 100\n"
+	    "        reservations:\n          cpus: \"0.25\"\n          memory: \"128m\"\n"
+	    "      rollback_config:\n        parallelism: 1\n        delay: 500ms\n"
+	    "        order: stop-first\n        monitor: 30s\n        failure_action: continue\n");
+	assert_has(rep, "4:5: services.a.deploy: note: mode, replicas, placement");
+	assert_has(rep, "services.a.deploy.update_config.monitor: note: becomes update.timeout");
+	assert_has(rep, "services.a.deploy.update_config.failure_action: note: the reconciler "
+	    "always rolls a failed update back");
+	m = parse_text(out, &d);
+	if (!m)
+		print_diag(&d);
+	assert_non_null(m);
+	assert_int_equal(manifest_check_backend(m, "swarm", &d), 0);
+	assert_int_equal(manifest_service(m, "a")->deploy.limits.nano_cpus, 500000000);
+	manifest_free(m);
+	diag_release(&d);
+	free(out);
+	free(rep);
+
+	/* what is not offered, and why; limits alone are honoured on one host */
+	out = convert("services:\n  a:\n" IMG "    ports: [\"80:80\"]\n"
+	    "    deploy:\n"
+	    "      mode: global\n"
+	    "      replicas: 2\n"
+	    "      endpoint_mode: dnsrr\n"
+	    "      labels: {x: y}\n"
+	    "      restart_policy: {condition: on-failure}\n"
+	    "      placement: {constraints: [node.role], max_replicas_per_node: 1}\n"
+	    "      resources:\n"
+	    "        limits: {cpus: 0.0001, memory: 1.5g, pids: 0}\n"
+	    "        reservations: {memory: 64m, devices: []}\n"
+	    "      update_config: {order: start-first, parallelism: 0, failure_action: pause,\n"
+	    "                      max_failure_ratio: 0.5}\n"
+	    "      rollback_config: {failure_action: rollback}\n"
+	    "  b:\n" IMG "    deploy: {mode: global-job, resources: {limits: {memory: 1g},\n"
+	    "             reservations: {memory: 2g}}}\n", &rc, &rep);
+	assert_int_equal(rc, 1);
+	assert_has(rep, "7:7: services.a.deploy.replicas: not mapped: replicas does not apply to "
+	    "mode global");
+	assert_has(rep, "8:7: services.a.deploy.endpoint_mode: not mapped: the manifest keeps "
+	    "Swarm's default");
+	assert_has(rep, "9:7: services.a.deploy.labels: not mapped: the labels of the Swarm service");
+	assert_has(rep, "10:7: services.a.deploy.restart_policy: not mapped: Swarm starts a new "
+	    "task");
+	assert_has(rep, "services.a.deploy.placement.constraints[0]: not mapped: 'node.role' is "
+	    "not ATTRIBUTE==VALUE");
+	assert_has(rep, "services.a.deploy.placement.max_replicas_per_node: not mapped: does not "
+	    "apply to mode global");
+	assert_has(rep, "services.a.deploy.resources.limits.cpus: not mapped: '0.0001' has more "
+	    "than 3 decimals");
+	assert_has(rep, "services.a.deploy.resources.limits.memory: not mapped: '1.5g' is not a "
+	    "size the manifest reads");
+	assert_has(rep, "services.a.deploy.resources.limits.pids: not mapped: expected an integer "
+	    "from 1 to 4194304 here");
+	assert_has(rep, "services.a.deploy.resources.reservations.devices: not mapped: devices");
+	assert_has(rep, "services.a.deploy.update_config.order: not mapped: start-first cannot be "
+	    "used with published host ports");
+	assert_has(rep, "services.a.deploy.update_config.parallelism: not mapped: 0 (all at once) "
+	    "is not offered");
+	assert_has(rep, "services.a.deploy.update_config.failure_action: not mapped: 'pause' is "
+	    "not offered");
+	assert_has(rep, "services.a.deploy.update_config.max_failure_ratio: not mapped");
+	assert_has(rep, "services.a.deploy.rollback_config.failure_action: not mapped: 'rollback' "
+	    "is not offered (pause or continue)");
+	assert_has(rep, "services.b.deploy.mode: not mapped: a job runs to its end");
+	assert_has(rep, "services.b.deploy.resources.reservations.memory: not mapped: '2g' is more "
+	    "than the limit");
+	assert_lacks(out, "update:");
+	assert_lacks(out, "replicas");
+	assert_has(out, "    deploy:\n      mode: global\n      resources:\n        reservations:\n"
+	    "          memory: \"64m\"\n");
+	assert_has(out, "    deploy:\n      resources:\n        limits:\n          memory: \"1g\"\n");
+	m = parse_text(out, &d);
+	assert_non_null(m);
+	manifest_free(m);
+	diag_release(&d);
+	free(out);
+	free(rep);
+}
+
 static void
 test_ref_parse(void **state)
 {
@@ -189,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_secret_names),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_deploy),
 		cmocka_unit_test(test_ref_parse),
 		cmocka_unit_test(test_project_name),
 	};
