@@ -50,7 +50,9 @@ backup_container(struct docker *d, const char *project, const char *service, cha
 	json_decref(list);
 	if (!*id)
 		return errf(err, "service '%s' of project '%s' has no running container: start it "
-		    "(reconcilerctl sync, or see reconcilerctl status)", service, project);
+		    "(reconcilerctl sync, or see reconcilerctl status); on a swarm, a task of it must "
+		    "run on the node whose engine the reconciler uses (place it there: "
+		    "deploy.placement.constraints [node.role == manager])", service, project);
 	return 0;
 }
 

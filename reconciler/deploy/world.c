@@ -3,8 +3,34 @@
  */
 #include "world.h"
 #include "util.h"
+#include "diag.h"
+
+#include <stdlib.h>
 
 #include <string.h>
+
+/* Keys only the other backend honours make the manifest unusable here, as
+ * any manifest error does: the first is told, with how many follow. */
+static int
+backend_keys(const struct manifest *m, const struct backend_ops *b, char *err)
+{
+	struct diag d;
+	char *first;
+	int rc = 0;
+
+	diag_init(&d, m->file);
+	if (manifest_check_backend(m, b->name, &d) < 0) {
+		first = diag_first(&d);
+		if (d.n > 1)
+			errf(err, "%s (and %zu more of the kind)", first, d.n - 1);
+		else
+			errf(err, "%s", first);
+		free(first);
+		rc = -1;
+	}
+	diag_release(&d);
+	return rc;
+}
 
 int
 world_load(struct world *w, const struct manifest *m, const struct secrets *sec,
@@ -20,6 +46,8 @@ world_load(struct world *w, const struct manifest *m, const struct secrets *sec,
 	w->backend = backend ? backend : &backend_containers;
 	secrets_resolve(sec, m, &w->secrets);
 	*stage = WORLD_SPEC;
+	if (backend_keys(m, w->backend, err) < 0)
+		return -1;
 	if (desired_build_for(&w->ds, m, &w->secrets, w->backend->target, err) < 0)
 		return -1;
 	*stage = WORLD_ENGINE;
