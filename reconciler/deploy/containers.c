@@ -67,7 +67,9 @@ swarm_tasks_refused(const struct actual *a, const char *project, char *err)
 		const char *svc = json_string_value(json_object_get(ac->c.labels,
 		    "com.docker.swarm.service.name"));
 
-		if (svc && ac->project && strcmp(ac->project, project) == 0)
+		/* an exited one may be left of a service removed since */
+		if (svc && ac->project && strcmp(ac->project, project) == 0 &&
+		    strcmp(ac->c.state, "running") == 0)
 			return errf(err, "project '%s' runs as Swarm services on this engine "
 			    "(container %s is a task of service %s): set backend: swarm, or remove "
 			    "them with docker service rm; nothing was touched", project, ac->c.name,

@@ -41,6 +41,10 @@ sw_cleanup() {
 	# shellcheck disable=SC2086
 	[ -z "$ids" ] || sw rm -f $ids >/dev/null 2>&1
 	rt_wait 60 _sw_no_tasks
+	# the containers of finished tasks (the hook's jobs) stay until removed
+	ids=$(sw ps -aq --filter "label=io.reconciler.project=$P" 2>/dev/null)
+	# shellcheck disable=SC2086
+	[ -z "$ids" ] || sw rm -f $ids >/dev/null 2>&1
 	ids=$(sw secret ls -q --filter "label=io.reconciler.project=$P" 2>/dev/null)
 	# shellcheck disable=SC2086
 	[ -z "$ids" ] || sw secret rm $ids >/dev/null 2>&1
@@ -50,8 +54,9 @@ sw_cleanup() {
 	sw volume rm -f "$VOL" >/dev/null 2>&1
 	return 0
 }
-_sw_no_tasks() { [ -z "$(sw ps -aq --filter "label=io.reconciler.project=$P")" ]; }
+_sw_no_tasks() { [ -z "$(sw ps -q --filter "label=io.reconciler.project=$P")" ]; }
 sw_leftovers() {
+	sw ps -a --filter "label=io.reconciler.project=$P" --format 'container {{.Names}}'
 	sw service ls --filter "label=io.reconciler.project=$P" --format 'service {{.Name}}'
 	sw secret ls --filter "label=io.reconciler.project=$P" --format 'secret {{.Name}}'
 	sw network ls --filter "label=io.reconciler.project=$P" --format 'network {{.Name}}'
