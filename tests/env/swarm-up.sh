@@ -112,6 +112,13 @@ mount --move "$cg" /sys/fs/cgroup
 printf "%s\n" "$name" >/proc/sys/kernel/hostname
 exec "$@"'
 
+# node_daemon_json N: node N's configuration file. Its own key.json gives it
+# its own engine ID (the default is the host's /etc/docker/key.json, so every
+# engine would show the same ID; there is no command-line flag for it).
+node_daemon_json() {
+	printf '{"deprecated-key-path": "%s/key.json"}\n' "$(rt_swarm_dir "$1")"
+}
+
 # node_dockerd_cmd N: print node N's dockerd command line, one word a line.
 node_dockerd_cmd() {
 	local n=$1 dir
@@ -134,8 +141,12 @@ ensure_engine() {
 	log=$dir/dockerd.log
 	pidfile=$dir/dockerd.pid
 	if rt_swarm_engine_ok "$n"; then
-		rt_log "node $n: dockerd answering on $(rt_swarm_sock "$n")"
-		return 0
+		if { node_dockerd_cmd "$n" && node_daemon_json "$n"; } | cmp -s - "$dir/dockerd.cmd"; then
+			rt_log "node $n: dockerd answering on $(rt_swarm_sock "$n")"
+			return 0
+		fi
+		rt_log "node $n: dockerd runs with another command line, restarting it"
+		rt_stop_pidfile "$pidfile" dockerd 60
 	fi
 	if rt_pidfile_alive "$pidfile" dockerd; then
 		rt_log "node $n: dockerd pid $(rt_pid_from_file "$pidfile") not answering yet, waiting"
@@ -145,9 +156,10 @@ ensure_engine() {
 	fi
 	rm -f "$pidfile" "$dir/docker.sock"
 	mkdir -p "$dir/data" "$dir/exec" "$dir/cgroup"
-	# its own (empty) configuration: /etc/docker/daemon.json is the host's
-	[ -f "$dir/daemon.json" ] || printf '{}\n' >"$dir/daemon.json"
+	# its own configuration: /etc/docker/daemon.json is the host's
+	node_daemon_json "$n" >"$dir/daemon.json"
 	mapfile -t cmd < <(node_dockerd_cmd "$n")
+	{ printf '%s\n' "${cmd[@]}" && cat "$dir/daemon.json"; } >"$dir/dockerd.cmd"
 	[ -f "$log" ] && mv -f "$log" "$log.1"
 	rt_detach "$log" nsenter --net="/run/netns/$ns" -- \
 		unshare --mount --uts --propagation slave -- \
