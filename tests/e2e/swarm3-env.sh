@@ -46,7 +46,7 @@ check "one on each node ($(running_on))" test "$(running_on)" = "$all"
 job_result() {
 	local t
 	t=$(sdocker service ps -q "$1" | head -n 1)
-	[ -n "$t" ] && sdocker inspect --format '{{.Status.State}} {{.Status.ContainerStatus.ExitCode}}' "$t"
+	[ -n "$t" ] && sdocker inspect --format '{{.Status.State}} {{.Status.ContainerStatus.ExitCode}}' "$t" 2>/dev/null
 }
 job_done() {
 	case $(job_result "$1") in complete* | failed* | rejected*) return 0 ;; esac
