@@ -8,6 +8,8 @@
 #   lint    cppcheck, shellcheck, yamllint (tests/lint.sh; clang-tidy is make lint's)
 # TIERS="unit cli" limits the run; every tier prints TAP-style "ok"/"not ok".
 # E2E="diff control" runs only those scripts of tests/e2e/ in the e2e tier.
+# tests/e2e/swarm-*.sh run last, on a one-node test swarm, swarm3-*.sh on a
+# three-node one (tests/env/swarm-up.sh; down again after, unless one was up).
 # RT_PROXY=1 (the default): the programs under test reach the engine through
 # the allow-list socket proxy (contrib/docker-socket-proxy/haproxy.cfg) in the
 # e2e tier, which then proves the list; RT_PROXY=0 gives them the socket itself.
@@ -100,13 +102,20 @@ tier_e2e() {
 		export E2E_DOCKER_HOST
 		echo "# e2e: the programs under test reach the engine through $E2E_DOCKER_HOST"
 	fi
+	local -a swarm1=() swarm3=()
 	for t in tests/e2e/*.sh; do
 		case $t in *lib.sh) continue ;; esac
 		if [ -n "${E2E:-}" ]; then
 			case " $E2E " in *" $(basename "$t" .sh) "*) ;; *) continue ;; esac
 		fi
-		[ -f "$t" ] && bash "$t"
+		case ${t##*/} in
+		swarm-*) swarm1+=("$t") ;;
+		swarm3-*) swarm3+=("$t") ;;
+		*) [ -f "$t" ] && bash "$t" ;;
+		esac
 	done
+	e2e_swarm_scripts 1 "${swarm1[@]}"
+	e2e_swarm_scripts 3 "${swarm3[@]}"
 	[ -n "$proxy" ] || return 0
 	RT_QUIET=1 tests/env/proxy-down.sh "$proxy"
 	unset E2E_DOCKER_HOST
@@ -120,6 +129,37 @@ tier_e2e() {
 	fi
 	rm -rf "$proxy"
 }
+
+# e2e_swarm_scripts NODES SCRIPT...: run the scripts on a test swarm of NODES
+# nodes (tests/env/swarm-up.sh), then put the swarm back as it was: down if
+# there was none, else with the nodes it had.
+e2e_swarm_scripts() {
+	local nodes=$1 before=0 t
+	shift
+	[ $# -gt 0 ] || return 0
+	if [ -f "$swarm_env" ] &&
+		curl -fsS -m 3 --unix-socket "$(sed -n 's/^RT_SWARM_SOCK=//p' "$swarm_env")" \
+			http://x/_ping >/dev/null 2>&1; then
+		before=$(sed -n 's/^RT_SWARM_NODES=//p' "$swarm_env")
+	fi
+	echo "# e2e: tests/env/swarm-up.sh --nodes $nodes"
+	if ! RT_QUIET=1 tests/env/swarm-up.sh --nodes "$nodes" >"$log.swarm" 2>&1; then
+		echo "not ok - e2e: the test swarm of $nodes node(s) did not come up"
+		sed 's/^/# /' "$log.swarm"
+		return
+	fi
+	for t in "$@"; do
+		bash "$t"
+	done
+	if [ "${before:-0}" = 0 ]; then
+		RT_QUIET=1 tests/env/swarm-down.sh >"$log.swarm" 2>&1 ||
+			{ echo "# e2e: swarm-down.sh failed:"; sed 's/^/#   /' "$log.swarm"; }
+	elif [ "$before" != "$nodes" ]; then
+		RT_QUIET=1 tests/env/swarm-up.sh --nodes "$before" >"$log.swarm" 2>&1 ||
+			{ echo "# e2e: swarm-up.sh --nodes $before failed:"; sed 's/^/#   /' "$log.swarm"; }
+	fi
+}
+swarm_env=${RECONCILER_TEST_STATE:-/var/tmp/reconciler-test}/swarm.env
 
 # The engine and registry come up once, before any tier, outside the tee
 # below: the unit tier's real-engine tests need them as much as e2e does, and

@@ -8,6 +8,11 @@
 #                              trap on EXIT/INT/TERM, $IMG_* loaded
 #   e2e_ctl SUBCOMMAND ARGS…   reconcilerctl with --state-dir/--secrets-dir
 #   e2e_run ARGS…              docker run -d with the scenario's owner label
+#   e2e_swarm [NODES]          (before e2e_setup) the test swarm of
+#                              tests/env/swarm-up.sh: $RT_SWARM_* exported,
+#                              `sdocker` = docker against its manager, the
+#                              project's services, secrets, configs and
+#                              networks there in the cleanup
 #
 # TAP helpers (ok, fail, check, expect_exit, expect_contains,
 # expect_not_contains) come from tests/cli/lib.sh.
@@ -108,6 +113,7 @@ e2e_docker_cleanup() {
 	ids=$(docker volume ls -q --filter "label=$E2E_OWNER_LABEL=$E2E_PROJECT" 2>/dev/null)
 	# shellcheck disable=SC2086
 	[ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
+	[ -z "${RT_SWARM_HOST:-}" ] || _e2e_swarm_cleanup
 }
 
 # e2e_leftovers: print what is still labelled for the project or the owner.
@@ -117,6 +123,65 @@ e2e_leftovers() {
 	docker network ls --filter "label=io.reconciler.project=$E2E_PROJECT" --format 'network {{.Name}}'
 	docker volume ls --filter "label=io.reconciler.project=$E2E_PROJECT" --format 'volume {{.Name}}'
 	docker volume ls --filter "label=$E2E_OWNER_LABEL=$E2E_PROJECT" --format 'volume {{.Name}}'
+	[ -z "${RT_SWARM_HOST:-}" ] || _e2e_swarm_objects |
+		while read -r kind id; do printf 'swarm %s %s\n' "$kind" "$id"; done
+}
+
+# e2e_swarm [NODES]: see above. Exits (one "not ok" line) unless the swarm
+# is up with at least NODES (1) nodes. Its nodes publish (mode host) on
+# $RT_SWARM_ADDRS (RT_SWARM_ADDR: the manager's), reachable from here.
+e2e_swarm() {
+	local want=${1:-1}
+	if [ ! -f "$RT_STATE/swarm.env" ]; then
+		fail "setup: no test swarm (tests/env/swarm-up.sh --nodes $want)"
+		exit 1
+	fi
+	set -a
+	# shellcheck source=/dev/null
+	. "$RT_STATE/swarm.env"
+	set +a
+	if ! sdocker info >/dev/null 2>&1 || [ "${RT_SWARM_NODES:-0}" -lt "$want" ]; then
+		fail "setup: the test swarm does not answer or has fewer than $want nodes (tests/env/swarm-up.sh --nodes $want)"
+		exit 1
+	fi
+}
+
+# sdocker ARGS…: the docker CLI against the swarm's manager (-H beats the
+# DOCKER_HOST of tests/e2e/direct/docker).
+sdocker() { docker -H "$RT_SWARM_HOST" "$@"; }
+
+# _e2e_swarm_objects: "KIND ID" of the project's objects on the swarm.
+_e2e_swarm_objects() {
+	local kind label
+	for kind in service secret config network; do
+		for label in "io.reconciler.project=$E2E_PROJECT" "$E2E_OWNER_LABEL=$E2E_PROJECT"; do
+			sdocker "$kind" ls -q --filter "label=$label" 2>/dev/null | sed "s/^/$kind /"
+		done
+	done | sort -u
+}
+
+_e2e_swarm_cleanup() {
+	local kind id sock
+	_e2e_swarm_objects | while read -r kind id; do
+		[ "$kind" = service ] && sdocker service rm "$id" >/dev/null 2>&1
+	done
+	# containers started by hand on the nodes (docker run on an attachable network)
+	for sock in "$RT_SWARM_SOCK" ${RT_SWARM_WORKER_SOCKS:-}; do
+		id=$(docker -H "unix://$sock" ps -aq --filter "label=$E2E_OWNER_LABEL=$E2E_PROJECT" 2>/dev/null)
+		# shellcheck disable=SC2086 # one ID per word
+		[ -z "$id" ] || docker -H "unix://$sock" rm -f $id >/dev/null 2>&1
+	done
+	# secrets and networks are in use until the services' tasks are gone
+	rt_wait 60 _e2e_swarm_rm_rest || true
+}
+
+# (a removed network stays listed until its last task has let go of it)
+_e2e_swarm_rm_rest() {
+	local kind id
+	while read -r kind id; do
+		[ "$kind" = service ] || sdocker "$kind" rm "$id" >/dev/null 2>&1
+	done < <(_e2e_swarm_objects)
+	[ -z "$(_e2e_swarm_objects)" ]
 }
 
 # _e2e_stale_networks: filter e2e_leftovers, dropping (with a warning) the

@@ -18,6 +18,8 @@ RT_DEPS=(
 	docker.io docker-registry busybox-static git
 	python3-jsonschema python3-yaml python3-prometheus-client docker-compose
 	curl iproute2
+	# the test swarm (tests/env/swarm-up.sh): ip netns, nsenter/unshare, the relay
+	util-linux python3
 	chromium # the status page, rendered headless by tests/e2e/statuspage.sh
 	# make install checks: man pages render, the unit verifies
 	groff-base man-db systemd
