@@ -6,7 +6,7 @@
 
 _reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup version'
 _reconcilerctl_source_opts='-f --file --repo --ref --path --secrets-dir --state-dir -H --host --socket'
-_reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts'
+_reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts --backend'
 
 _reconcilerctl_opts() { # COMMAND: its options
 	case $1 in

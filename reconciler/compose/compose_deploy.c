@@ -3,7 +3,7 @@
  * (mode, replicas, placement, resources, rollback_config) and its
  * update_config into update: (order as the strategy, parallelism, delay,
  * monitor as the gate's timeout). What Swarm has and the manifest does not
- * offer (restart_policy, labels, endpoint_mode, …) is reported with why.
+ * offer (restart_policy, labels, …) is reported with why.
  */
 #include "compose_int.h"
 #include "durations.h"
@@ -28,8 +28,6 @@ struct cwhy {
 };
 
 static const struct cwhy deploy_keys[] = {
-	{ "endpoint_mode", "the manifest keeps Swarm's default, a virtual IP per service (vip); "
-	  "dnsrr is not offered" },
 	{ "labels", "the labels of the Swarm service are the reconciler's own; labels for the "
 	  "containers go under the service's labels" },
 	{ "restart_policy", "Swarm starts a new task when one stops; the manifest's restart is the "
@@ -439,6 +437,20 @@ conv_mode(struct cctx *c, struct cdeploy *dp, const struct yt_node *n, const cha
 }
 
 static void
+conv_endpoint(struct cctx *c, struct cdeploy *dp, const struct yt_node *n, const char *path)
+{
+	char *w = literal(c, n, path, "vip or dnsrr");
+
+	if (w && (strcmp(w, "vip") == 0 || strcmp(w, "dnsrr") == 0)) {
+		buf_addf(&dp->top, "      endpoint_mode: %s\n", w);
+		dp->swarm_only = 1;
+	} else if (w) {
+		compose__report(c, n, path, L_UNMAPPED, "'%s' is not offered (vip or dnsrr)", w);
+	}
+	free(w);
+}
+
+static void
 conv_deploy_key(struct cctx *c, struct csvc *s, struct cdeploy *dp, const struct yt_node *k,
     const struct yt_node *v, const char *p)
 {
@@ -452,6 +464,8 @@ conv_deploy_key(struct cctx *c, struct csvc *s, struct cdeploy *dp, const struct
 	else if (strcmp(key, "replicas") == 0)
 		dp->swarm_only |= put_int(c, &dp->top, "      ", key, v, p, 0,
 		    MANIFEST_REPLICAS_MAX) >= 0;
+	else if (strcmp(key, "endpoint_mode") == 0)
+		conv_endpoint(c, dp, v, p);
 	else if (strcmp(key, "placement") == 0)
 		conv_placement(c, dp, v, p);
 	else if (strcmp(key, "resources") == 0)

@@ -114,6 +114,7 @@ struct mf_rollback {
 struct mf_deploy {
 	int set;			/* the service has a deploy: key */
 	enum mf_mode mode;		/* default replicated */
+	int dnsrr;			/* endpoint_mode dnsrr (default vip) */
 	int replicas;			/* -1: not set (1 when replicated) */
 	char **constraints;		/* placement.constraints, e.g. "node.role==worker" */
 	size_t nconstraints;

@@ -18,6 +18,7 @@ static const struct {
 } swarm_only[] = {
 	{ "deploy.mode", { "deploy", "mode" } },
 	{ "deploy.replicas", { "deploy", "replicas" } },
+	{ "deploy.endpoint_mode", { "deploy", "endpoint_mode" } },
 	{ "deploy.placement", { "deploy", "placement" } },
 	{ "deploy.rollback_config", { "deploy", "rollback_config" } },
 	{ "deploy.resources.reservations.cpus", { "deploy", "resources", "reservations", "cpus" } },

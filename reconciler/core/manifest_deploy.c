@@ -417,9 +417,11 @@ mf__parse_deploy(struct mf__ctx *c, struct mf_service *s, const struct yt_node *
     const char *path)
 {
 	static const char *const keys[] = {
-		"mode", "replicas", "placement", "resources", "rollback_config", NULL,
+		"mode", "replicas", "endpoint_mode", "placement", "resources", "rollback_config",
+		NULL,
 	};
 	static const char *const modes[] = { "replicated", "global" };	/* enum mf_mode */
+	static const char *const endpoints[] = { "vip", "dnsrr" };
 	struct mf_deploy *d = &s->deploy;
 
 	if (!mf__is_map(c, n, path))
@@ -431,6 +433,9 @@ mf__parse_deploy(struct mf__ctx *c, struct mf_service *s, const struct yt_node *
 
 		if (strcmp(key, "mode") == 0 && get_choice(c, v, p, "mode", modes, &i) == 0)
 			d->mode = (enum mf_mode)i;
+		else if (strcmp(key, "endpoint_mode") == 0 &&
+		    get_choice(c, v, p, "endpoint_mode", endpoints, &i) == 0)
+			d->dnsrr = i;
 		else if (strcmp(key, "replicas") == 0)
 			mf__get_int(c, v, p, 0, MANIFEST_REPLICAS_MAX, &d->replicas);
 		else if (strcmp(key, "placement") == 0)

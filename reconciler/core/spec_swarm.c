@@ -106,6 +106,8 @@ spec__swarm_canonical(const struct mf_service *s)
 	    "replicated"));
 	if (dp->mode != MF_GLOBAL)
 		json_object_set_new(o, "replicas", json_integer(dp->replicas < 0 ? 1 : dp->replicas));
+	if (dp->dnsrr)
+		json_object_set_new(o, "endpoint_mode", json_string("dnsrr"));
 	json_object_set_new(o, "constraints", strings_json(dp->constraints, dp->nconstraints, 1));
 	json_object_set_new(o, "spread", strings_json(dp->spread, dp->nspread, 0));
 	json_object_set_new(o, "max_per_node", json_integer(dp->max_per_node));
@@ -296,16 +298,20 @@ task_networks(const struct manifest *m, const struct mf_service *s)
 	return nets;
 }
 
+/* vip: one virtual address, ports on Swarm's ingress (every node). dnsrr: the
+ * name resolves to the tasks' own addresses, and a port is published on the
+ * node that runs the task (Swarm allows no ingress without a virtual IP). */
 static json_t *
 endpoint_spec(const struct mf_service *s)
 {
 	json_t *ports = json_array();
+	int dnsrr = s->deploy.dnsrr;
 
 	for (size_t i = 0; i < s->nports; i++)
 		json_array_append_new(ports, json_pack("{s:s,s:i,s:i,s:s}", "Protocol",
 		    s->ports[i].proto, "TargetPort", s->ports[i].container_port, "PublishedPort",
-		    s->ports[i].host_port, "PublishMode", "ingress"));
-	return json_pack("{s:s,s:o}", "Mode", "vip", "Ports", ports);
+		    s->ports[i].host_port, "PublishMode", dnsrr ? "host" : "ingress"));
+	return json_pack("{s:s,s:o}", "Mode", dnsrr ? "dnsrr" : "vip", "Ports", ports);
 }
 
 int

@@ -157,6 +157,7 @@ reduce(json_t *spec, json_t *nets)	/* takes nets */
 	json_object_set_new(r, "update", update_of(get(spec, "UpdateConfig")));
 	json_object_set_new(r, "rollback", update_of(get(spec, "RollbackConfig")));
 	json_object_set_new(r, "ports", set_of(get(spec, "EndpointSpec.Ports"), port_keys));
+	json_object_set_new(r, "endpoint_mode", str0(spec, "EndpointSpec.Mode"));
 	return r;
 }
 

@@ -33,7 +33,7 @@ decode(struct actual *a, json_t *containers, json_t *networks, json_t *volumes, 
 		return errf(err, "engine: the container list is not a JSON array");
 	json_array_foreach(containers, i, it) {
 		struct docker_container dc;
-		struct actual_ctr c;
+		struct actual_ctr c = { 0 };
 
 		if (docker_container_from_json(&dc, it, err) < 0) {
 			docker_container_release(&dc);

@@ -12,9 +12,6 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 P=rt-swprod
-if ! declare -F e2e_swarm >/dev/null; then
-	e2e_swarm() { [ -f "$RT_STATE/swarm.env" ] && . "$RT_STATE/swarm.env" && [ -n "${RT_SWARM_HOST:-}" ]; }
-fi
 e2e_setup "$P"
 if ! e2e_swarm 1; then
 	fail "setup: the one-node swarm is not up (tests/env/swarm-up.sh)"

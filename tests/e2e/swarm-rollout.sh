@@ -17,9 +17,6 @@ set -uo pipefail
 . "$(dirname "$0")/daemon-lib.sh"
 
 P=rt-swarm
-if ! declare -F e2e_swarm >/dev/null; then
-	e2e_swarm() { [ -f "$RT_STATE/swarm.env" ] && . "$RT_STATE/swarm.env" && [ -n "${RT_SWARM_HOST:-}" ]; }
-fi
 dl_setup "$P"
 if ! e2e_swarm 1; then
 	fail "setup: the one-node swarm is not up (tests/env/swarm-up.sh)"

@@ -218,8 +218,8 @@ test_deploy(void **state)
 	assert_int_equal(rc, 1);
 	assert_has(rep, "7:7: services.a.deploy.replicas: not mapped: replicas does not apply to "
 	    "mode global");
-	assert_has(rep, "8:7: services.a.deploy.endpoint_mode: not mapped: the manifest keeps "
-	    "Swarm's default");
+	assert_lacks(rep, "endpoint_mode");
+	assert_has(out, "      endpoint_mode: dnsrr\n");
 	assert_has(rep, "9:7: services.a.deploy.labels: not mapped: the labels of the Swarm service");
 	assert_has(rep, "10:7: services.a.deploy.restart_policy: not mapped: Swarm starts a new "
 	    "task");
@@ -248,7 +248,7 @@ test_deploy(void **state)
 	    "than the limit");
 	assert_lacks(out, "update:");
 	assert_lacks(out, "replicas");
-	assert_has(out, "    deploy:\n      mode: global\n      resources:\n        reservations:\n"
+	assert_has(out, "    deploy:\n      mode: global\n      endpoint_mode: dnsrr\n      resources:\n        reservations:\n"
 	    "          memory: \"64m\"\n");
 	assert_has(out, "    deploy:\n      resources:\n        limits:\n          memory: \"1g\"\n");
 	m = parse_text(out, &d);
