@@ -64,16 +64,15 @@ static void
 task_failure(struct tally *t, json_t *task, const char *state)
 {
 	json_t *st = json_object_get(task, "Status");
-	json_t *cs = json_object_get(st, "ContainerStatus");
+	json_t *code = json_object_get(json_object_get(st, "ContainerStatus"), "ExitCode");
 	const char *e = swarm__str(json_object_get(st, "Err"));
-	json_t *code = json_object_get(cs, "ExitCode");
 
-	snprintf(t->failed, sizeof(t->failed), "task %s.%lld %s: %s%s%s",
+	snprintf(t->failed, sizeof(t->failed), "task %.12s (slot %lld) %s: %s, exit status %lld%s",
 	    swarm__str(json_object_get(task, "ID")),
 	    (long long)json_integer_value(json_object_get(task, "Slot")), state,
 	    *e ? e : swarm__str(json_object_get(st, "Message")),
-	    json_is_integer(code) && json_integer_value(code) ? " (exit status " : "",
-	    json_is_integer(code) && json_integer_value(code) ? "non-zero)" : "");
+	    (long long)json_integer_value(code), strcmp(state, "complete") == 0 ?
+	    " (it ended by itself before it served: does its healthcheck pass?)" : "");
 }
 
 static int
@@ -94,7 +93,10 @@ count_tasks(struct docker *d, const char *id, const char *th, struct tally *t, c
 		    SWARM_LABEL_TASK_HASH));
 		int mine = strcmp(hash, th) == 0;
 
-		if (mine && (strcmp(state, "failed") == 0 || strcmp(state, "rejected") == 0))
+		/* a task of a service that ended by itself (complete: it exited 0,
+		 * as an unhealthy one Swarm stopped may) failed its start */
+		if (mine && (strcmp(state, "failed") == 0 || strcmp(state, "rejected") == 0 ||
+		    strcmp(state, "complete") == 0))
 			task_failure(t, task, state);
 		if (strcmp(desired, "running") != 0)
 			continue;

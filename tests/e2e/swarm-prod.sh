@@ -80,7 +80,9 @@ for line in s.split("\n"):
     if re.match(r"^    image: ", line):
         line = "    image: " + (stateful if svc in ("postgres", "redis") else web)
     elif re.match(r"^      test: ", line):
-        line = "      test: " + health
+        # the stateful image serves its data directory, boot.log in it
+        line = "      test: " + (health.replace("/health", "/boot.log")
+                                 if svc in ("postgres", "redis") else health)
     elif re.match(r"^      (interval|start_period): ", line):
         line = re.sub(r": .*", ": 1s", line)
     elif re.match(r"^          command: ", line):

@@ -102,6 +102,7 @@ services:
     update: {parallelism: 1, min_ready: 2s, timeout: 60s}
     deploy:
       replicas: 2
+      endpoint_mode: dnsrr
       resources:
         limits: {memory: 64M}
     hooks:
@@ -137,13 +138,17 @@ running_tasks() {
 _running_is() { [ "$(running_tasks "$1")" = "$2" ]; }
 
 # The client: a container on the project's overlay network asking
-# http://web:8080/ (the service's virtual IP) about 20 times a second.
+# http://web:8080/ about 20 times a second. web's endpoint mode is dnsrr (the
+# test kernel has no IPVS for Swarm's virtual IPs): its name resolves to its
+# tasks' addresses, and like a client library the client tries them in turn
+# until one answers. busybox wget crashes when it resolves a name or takes -T:
+# nslookup resolves, `timeout` bounds.
 # shellcheck disable=SC2016 # for the container's shell
 CLIENT='mkdir -p /tmp; ok=0; bad=0; : >/tmp/seen
-vip=$(nslookup web 2>/dev/null | awk '\''/^Name:/ { getline; print $2; exit }'\'')
-echo "$vip" >/tmp/vip
+resolve() { nslookup "$1" 2>/dev/null | awk '\''/^Name:/ { getline; print $2 }'\''; }
+fetch() { for a in $(resolve web); do timeout 3 wget -q -O - "http://$a:8080/" 2>/dev/null && return 0; done; return 1; }
 while [ ! -e /tmp/stop ]; do
-	if b=$(timeout 3 wget -q -O - "http://$vip:8080/" 2>/dev/null); then
+	if b=$(fetch); then
 		ok=$((ok + 1)); grep -qxF "$b" /tmp/seen || echo "$b" >>/tmp/seen
 	else
 		bad=$((bad + 1))
