@@ -8,8 +8,10 @@
 #   lint    cppcheck, shellcheck, yamllint (tests/lint.sh; clang-tidy is make lint's)
 # TIERS="unit cli" limits the run; every tier prints TAP-style "ok"/"not ok".
 # E2E="diff control" runs only those scripts of tests/e2e/ in the e2e tier.
-# tests/e2e/swarm-*.sh run last, on a one-node test swarm, swarm3-*.sh on a
-# three-node one (tests/env/swarm-up.sh; down again after, unless one was up).
+# tests/e2e/swarm-*.sh run on a one-node test swarm, then swarm3-*.sh on a
+# three-node one (tests/env/swarm-up.sh; down again after, unless one was up),
+# beside the other scripts (their lines come last); RT_SWARM_PARALLEL=0 runs
+# them after the others instead.
 # RT_PROXY=1 (the default): the programs under test reach the engine through
 # the allow-list socket proxy (contrib/docker-socket-proxy/haproxy.cfg) in the
 # e2e tier, which then proves the list; RT_PROXY=0 gives them the socket itself.
@@ -102,7 +104,8 @@ tier_e2e() {
 		export E2E_DOCKER_HOST
 		echo "# e2e: the programs under test reach the engine through $E2E_DOCKER_HOST"
 	fi
-	local -a swarm1=() swarm3=()
+	local -a swarm1=() swarm3=() host=()
+	local swarm_pid="" swarm_out
 	for t in tests/e2e/*.sh; do
 		case $t in *lib.sh) continue ;; esac
 		if [ -n "${E2E:-}" ]; then
@@ -111,11 +114,32 @@ tier_e2e() {
 		case ${t##*/} in
 		swarm-*) swarm1+=("$t") ;;
 		swarm3-*) swarm3+=("$t") ;;
-		*) [ -f "$t" ] && bash "$t" ;;
+		*) [ -f "$t" ] && host+=("$t") ;;
 		esac
 	done
-	e2e_swarm_scripts 1 "${swarm1[@]}"
-	e2e_swarm_scripts 3 "${swarm3[@]}"
+	# The swarm scripts run on engines of their own (tests/env/swarm-up.sh):
+	# beside the others unless RT_SWARM_PARALLEL=0, their output told after.
+	swarm_out=$(mktemp /tmp/rt-e2e-swarm.XXXXXX)
+	if [ "${RT_SWARM_PARALLEL:-1}" = 1 ] && [ ${#host[@]} -gt 0 ]; then
+		{
+			e2e_swarm_scripts 1 "${swarm1[@]}"
+			e2e_swarm_scripts 3 "${swarm3[@]}"
+		} >"$swarm_out" 2>&1 </dev/null &
+		swarm_pid=$!
+		[ ${#swarm1[@]} -eq 0 ] && [ ${#swarm3[@]} -eq 0 ] ||
+			echo "# e2e: the swarm scripts run beside the others (pid $swarm_pid); their lines come last"
+	fi
+	for t in "${host[@]}"; do
+		bash "$t"
+	done
+	if [ -n "$swarm_pid" ]; then
+		wait "$swarm_pid"
+		cat "$swarm_out"
+	else
+		e2e_swarm_scripts 1 "${swarm1[@]}"
+		e2e_swarm_scripts 3 "${swarm3[@]}"
+	fi
+	rm -f "$swarm_out"
 	[ -n "$proxy" ] || return 0
 	RT_QUIET=1 tests/env/proxy-down.sh "$proxy"
 	unset E2E_DOCKER_HOST
