@@ -266,6 +266,31 @@ is_next(const struct actual_container *ac, const char *name)
 	return strncmp(ac->c.name, name, n) == 0 && strcmp(ac->c.name + n, "-next") == 0;
 }
 
+/* A start-first rollout cut short after the old container (cur, stopped)
+ * stopped: the "-next" one passed its gate and is the only one serving. It is
+ * adopted (the stopped old one goes) rather than removed, which would leave a
+ * gap. Returns the container that serves. */
+static const struct actual_container *
+adopt_next(struct plan_service *ps, const struct desired_service *ds, const struct actual *a,
+    const char *project, const struct actual_container *cur)
+{
+	for (size_t i = 0; i < a->ncontainers; i++) {
+		const struct actual_container *ac = &a->containers[i];
+
+		if (is_ours(ac, project) && ac->service && strcmp(ac->service, ds->svc->name) == 0 &&
+		    is_next(ac, ds->name) && strcmp(ac->c.state, "running") == 0 && ac->hash &&
+		    strcmp(ac->hash, ds->hash) == 0 &&
+		    (!ac->c.health || strcmp(ac->c.health, "healthy") == 0)) {
+			anomaly(ps, "stale-rollout", cur->c.name, "container %s was stopped by an "
+			    "interrupted rollout; its healthy successor %s is adopted", cur->c.name,
+			    ac->c.name);
+			json_array_append_new(ps->extra_ids, json_string(cur->c.id));
+			return ac;
+		}
+	}
+	return cur;
+}
+
 static void
 plan_one(struct plan *p, const struct desired_service *ds, const struct actual *a)
 {
@@ -286,27 +311,8 @@ plan_one(struct plan *p, const struct desired_service *ds, const struct actual *
 		    is_role(ac, ROLE_PRIMARY) && strcmp(ac->c.name, ds->name) == 0)
 			cur = ac;
 	}
-	/* A start-first rollout cut short after the old container stopped: the
-	 * "-next" one passed its gate and is the only one serving. It is adopted
-	 * (the stopped old one goes) rather than removed, which would leave a gap. */
-	if (cur && strcmp(cur->c.state, "running") != 0) {
-		for (size_t i = 0; i < a->ncontainers; i++) {
-			const struct actual_container *ac = &a->containers[i];
-
-			if (is_ours(ac, project) && ac->service &&
-			    strcmp(ac->service, ds->svc->name) == 0 && is_next(ac, ds->name) &&
-			    strcmp(ac->c.state, "running") == 0 && ac->hash &&
-			    strcmp(ac->hash, ds->hash) == 0 &&
-			    (!ac->c.health || strcmp(ac->c.health, "healthy") == 0)) {
-				anomaly(ps, "stale-rollout", cur->c.name, "container %s was stopped by "
-				    "an interrupted rollout; its healthy successor %s is adopted",
-				    cur->c.name, ac->c.name);
-				json_array_append_new(ps->extra_ids, json_string(cur->c.id));
-				cur = ac;
-				break;
-			}
-		}
-	}
+	if (cur && strcmp(cur->c.state, "running") != 0)
+		cur = adopt_next(ps, ds, a, project, cur);
 	for (size_t i = 0; i < a->ncontainers; i++) {
 		const struct actual_container *ac = &a->containers[i];
 
