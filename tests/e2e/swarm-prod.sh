@@ -119,4 +119,4 @@ check "the migration ran as a job" \
 	grep -q migrated <(sw service logs --raw "$P-backend-hook-migrate" 2>/dev/null)
 expect_exit "then diff says in sync (no drift in what the engine keeps)" 0 ctl diff
 expect_exit "and apply has nothing to do" 0 ctl apply
-expect_contains "  (every service in sync)" "0 to create, 0 to recreate"
+expect_contains "  (every service in sync)" "in sync, nothing to do"
