@@ -206,9 +206,13 @@ look(struct docker *d, const char *id, const struct mf_service *s, const char *t
 		rc = -1;
 		goto out;
 	}
+	/* Every task runs the new version. A rolling update (a new task
+	 * template) has its own status by then, and is done only once Swarm says
+	 * completed: its last tasks must live through monitor first. A change
+	 * Swarm applies without one (replicas) is done here. */
 	if (!*rolled && !t.desired_old && t.running_new >= t.desired_new &&
 	    t.running_new >= (s->deploy.mode == MF_GLOBAL ? 1 : s->deploy.replicas < 0 ? 1 :
-	    s->deploy.replicas))
+	    s->deploy.replicas) && !(state && prev && strcmp(started, prev) != 0))
 		rc = 1;
 out:
 	json_decref(svc);
