@@ -155,9 +155,12 @@ why_task(struct docker *d, const char *id, const char *msg, char *out, size_t le
 
 		if (strncmp(swarm__str(json_object_get(task, "ID")), tid, strlen(tid)) != 0)
 			continue;
-		snprintf(out, len, "%s (task %s: %s%s%s, exit status %lld)", msg,
+		snprintf(out, len, "%s (task %s: %s%s%s, exit status %lld%s)", msg,
 		    swarm__str(json_object_get(st, "State")), swarm__str(json_object_get(st,
-		    "Message")), *err ? ": " : "", err, (long long)json_integer_value(code));
+		    "Message")), *err ? ": " : "", err, (long long)json_integer_value(code),
+		    strcmp(swarm__str(json_object_get(st, "State")), "complete") == 0 ?
+		    "; it ended during its start or monitor period: did its healthcheck fail?" :
+		    "");
 	}
 	json_decref(tasks);
 }
