@@ -31,7 +31,7 @@ not_proxy_body() { ! grep -q "reconciler docker socket proxy" "$E2E_TMP/body"; }
 for r in "GET /_ping" "GET /v1.41/version" "GET /v1.44/containers/json?all=1" \
 	"GET /containers/json" "GET /v1.41/networks" "GET /v1.41/volumes" \
 	"GET /v1.41/containers/$P-none/json" "GET /v1.41/images/$IMG_WEB_V1/json" \
-	"POST /v1.41/containers/$P-none/start"; do
+	"POST /v1.41/containers/$P-none/start" "GET /v1.41/info"; do
 	# shellcheck disable=SC2086 # METHOD and PATH
 	code=$(req $r)
 	# passed on: the engine's own answer (404 for what does not exist, 400
@@ -40,11 +40,12 @@ for r in "GET /_ping" "GET /v1.41/version" "GET /v1.44/containers/json?all=1" \
 	check "the engine answered $r" not_proxy_body
 done
 # Each of these would be harmless should it reach the engine.
-for r in "GET /v1.41/info" "POST /v1.41/build" "GET /v1.41/containers/$P-none/archive" \
+for r in "GET /v1.41/plugins" "POST /v1.41/build" "GET /v1.41/containers/$P-none/archive" \
 	"POST /v1.41/containers/$P-none/attach" "POST /v1.41/containers/$P-none/update" \
 	"DELETE /v1.41/volumes/$P-none" "DELETE /v1.41/networks/$P-none" \
 	"GET /v1.40/containers/json" "GET /v1.41/system/df" "PUT /v1.41/containers/$P-none/archive" \
-	"POST /v1.41/images/$P-none/push" "GET /v1.41/images/json"; do
+	"POST /v1.41/images/$P-none/push" "GET /v1.41/images/json" "GET /v1.41/configs" \
+	"POST /v1.41/swarm/leave"; do
 	# shellcheck disable=SC2086 # METHOD and PATH
 	code=$(req $r)
 	check "refuses $r ($code)" test "$code" = 403
