@@ -146,8 +146,8 @@ reduce(json_t *spec, json_t *nets)	/* takes nets */
 	    "RestartPolicy.MaxAttempts")));
 	json_object_set_new(r, "placement", json_pack("{s:o,s:o,s:o}", "constraints",
 	    set_of(get(tt, "Placement.Constraints"), NULL), "preferences",
-	    json_deep_copy(json_array_size(get(tt, "Placement.Preferences")) ?
-	    get(tt, "Placement.Preferences") : json_array()), "max_replicas",
+	    json_array_size(get(tt, "Placement.Preferences")) ?
+	    json_deep_copy(get(tt, "Placement.Preferences")) : json_array(), "max_replicas",
 	    int0(tt, "Placement.MaxReplicas")));
 	json_object_set_new(r, "networks", nets);
 	json_object_set_new(r, "logging", json_pack("{s:o,s:o}", "driver", str0(tt,
