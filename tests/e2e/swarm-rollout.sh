@@ -128,7 +128,7 @@ ctl() {
 	shift
 	"$RECONCILERCTL" "$sub" --state-dir "$DL_STATE" "$@"
 }
-_history_has() { ctl history --json 2>/dev/null | grep -qF -- "$1"; }
+_history_has() { ctl history --json --limit 1000 2>/dev/null | grep -qF -- "$1"; }
 svc_label() { sw service inspect --format "{{index .Spec.Labels \"$2\"}}" "$P-$1" 2>/dev/null; }
 svc_image() { sw service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$P-$1" 2>/dev/null; }
 running_tasks() {
