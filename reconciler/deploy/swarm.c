@@ -59,14 +59,12 @@ add_service(struct actual *a, json_t *svc, json_t *net_names)
 	c.image = xstrdup(swarm__str(json_object_get(json_object_get(json_object_get(spec,
 	    "TaskTemplate"), "ContainerSpec"), "Image")));
 	c.state = xstrdup("running");
-	c.status = xasprintf("tasks %lld/%lld running",
+	c.status = xasprintf("tasks %lld/%lld running%s%s",
 	    (long long)json_integer_value(json_object_get(st, "RunningTasks")),
-	    (long long)json_integer_value(json_object_get(st, "DesiredTasks")));
-	/* the health column tells how the last update ended, when not well */
+	    (long long)json_integer_value(json_object_get(st, "DesiredTasks")),
+	    ust ? ", update " : "", ust ? ust : "");
 	if (ust && (strcmp(ust, "paused") == 0 || strcmp(ust, "rollback_paused") == 0))
 		c.health = xstrdup("unhealthy");
-	else if (ust && strncmp(ust, "rollback_", 9) == 0)
-		c.health = xstrdup("rolled-back");
 	c.version = json_integer_value(json_object_get(json_object_get(svc, "Version"), "Index"));
 	c.labels = json_object_get(spec, "Labels");
 	c.labels = json_is_object(c.labels) ? json_deep_copy(c.labels) : json_object();
