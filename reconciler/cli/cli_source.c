@@ -34,6 +34,12 @@ cli_source_option(struct cli_source *src, int c)
 	case OPT_TOKEN_FILE: src->token_file = optarg; return 1;
 	case OPT_SSH_KEY: src->ssh_key = optarg; return 1;
 	case OPT_KNOWN_HOSTS: src->known_hosts = optarg; return 1;
+	case OPT_HOST_NAME: src->host_name = optarg; return 1;
+	case OPT_HOST_LABEL:
+		if (src->nhost_labels < sizeof(src->host_labels) / sizeof(src->host_labels[0]))
+			src->host_labels[src->nhost_labels] = optarg;
+		src->nhost_labels++;
+		return 1;
 	}
 	return 0;
 }
@@ -173,6 +179,59 @@ cli_source_backend(const struct cli_source *src, const char *cmd)
 }
 
 int
+cli_source_host(const struct cli_source *src, const char *cmd, struct fleet_host *h)
+{
+	const char *path = src->config ? src->config : CONFIG_PATH_DEFAULT;
+	struct config cfg;
+	struct diag d;
+	char name[256];
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if (src->nhost_labels > sizeof(src->host_labels) / sizeof(src->host_labels[0])) {
+		fprintf(stderr, "reconcilerctl %s: more than %zu --host-label\n", cmd,
+		    sizeof(src->host_labels) / sizeof(src->host_labels[0]));
+		return -1;
+	}
+	if (src->host_name || src->nhost_labels) {
+		config_default_host(name, sizeof(name));
+		if (src->host_name && !manifest_host_name_ok(src->host_name)) {
+			fprintf(stderr, "reconcilerctl %s: --host-name '%s': expected 1-63 letters, "
+			    "digits, '.', '_', '-', starting with a letter or digit\n", cmd,
+			    src->host_name);
+			return -1;
+		}
+		h->name = xstrdup(src->host_name ? src->host_name : name);
+		for (size_t i = 0; i < src->nhost_labels; i++)
+			if (fleet_host_add_label(h, src->host_labels[i]) < 0) {
+				fprintf(stderr, "reconcilerctl %s: --host-label '%s': expected "
+				    "NAME=VALUE (e.g. role=web)\n", cmd, src->host_labels[i]);
+				fleet_host_release(h);
+				return -1;
+			}
+		return 0;
+	}
+	config_defaults(&cfg);
+	diag_init(&d, path);
+	rc = config_load(&cfg, path, src->config != NULL, &d);
+	if (rc < 0 && src->config) {
+		diag_print(&d, stderr);
+		fprintf(stderr, "reconcilerctl %s: cannot read reconcilerd's config '%s'\n", cmd,
+		    path);
+	}
+	diag_release(&d);
+	if (rc == 0)
+		fleet_host_copy(h, &cfg.host);
+	else if (!src->config) {
+		config_default_host(name, sizeof(name));
+		h->name = xstrdup(name);
+		rc = 0;
+	}
+	config_release(&cfg);
+	return rc;
+}
+
+int
 cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd)
 {
 	struct docker_options o = DOCKER_OPTIONS_INIT;
@@ -181,11 +240,12 @@ cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cm
 
 	memset(w, 0, sizeof(*w));
 	if (!(b = cli_source_backend(src, cmd)) ||
-	    cli_source_load(src, cmd, &w->m, w->revision) < 0)
+	    cli_source_load(src, cmd, &w->m, w->revision) < 0 ||
+	    cli_source_host(src, cmd, &w->host) < 0)
 		return -1;
 	o.host = src->host;
 	if (cli_source_secrets(src, &w->sec, err) < 0 ||
-	    world_load(&w->w, w->m, &w->sec, b, &o, NULL, err) < 0) {
+	    world_load(&w->w, w->m, &w->sec, b, &w->host, &o, NULL, err) < 0) {
 		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 		return -1;
 	}
@@ -196,6 +256,7 @@ void
 cli_world_release(struct cli_world *w)
 {
 	world_release(&w->w);
+	fleet_host_release(&w->host);
 	secrets_release(&w->sec);
 	manifest_free(w->m);
 	memset(w, 0, sizeof(*w));

@@ -25,12 +25,17 @@ struct cli_source {
 	 * config) when the config's repo is --repo */
 	const char *config, *token_file, *ssh_key, *known_hosts;
 	const char *backend;	/* --backend; NULL: containers */
+	/* --host-name, --host-label: this host in a fleet; when neither is
+	 * given, the host and host_labels of reconcilerd's config */
+	const char *host_name;
+	const char *host_labels[32];
+	size_t nhost_labels;	/* over 32: cli_source_host refuses */
 };
 
 /* getopt values of the long options without a short letter; a command's
  * own start at 300. */
 enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET, OPT_CONFIG,
-	OPT_TOKEN_FILE, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_BACKEND };
+	OPT_TOKEN_FILE, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_BACKEND, OPT_HOST_NAME, OPT_HOST_LABEL };
 
 #define CLI_SOURCE_OPTIONS \
 	{ "file", required_argument, NULL, 'f' }, \
@@ -45,7 +50,9 @@ enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET, OP
 	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE }, \
 	{ "ssh-key", required_argument, NULL, OPT_SSH_KEY }, \
 	{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS }, \
-	{ "backend", required_argument, NULL, OPT_BACKEND }
+	{ "backend", required_argument, NULL, OPT_BACKEND }, \
+	{ "host-name", required_argument, NULL, OPT_HOST_NAME }, \
+	{ "host-label", required_argument, NULL, OPT_HOST_LABEL }
 
 /* 1 when getopt's c (with optarg) was one of CLI_SOURCE_OPTIONS, else 0. */
 int cli_source_option(struct cli_source *src, int c);
@@ -65,10 +72,15 @@ struct cli_world {
 	struct manifest *m;
 	struct secrets sec;
 	struct world w;
+	struct fleet_host host;		/* this host in a fleet (cli_source_host) */
 	char revision[41];
 };
 
 int cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd);
+/* This host in a fleet, as --host-name and --host-label say, else as
+ * reconcilerd's config does (--config, or the default file when it exists),
+ * else the system's host name with no labels. -1 with the error printed. */
+int cli_source_host(const struct cli_source *src, const char *cmd, struct fleet_host *h);
 void cli_world_release(struct cli_world *w);
 
 #endif

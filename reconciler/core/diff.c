@@ -406,7 +406,13 @@ plan_orphans(struct plan *p, const struct desired *ds, const struct actual *a)
 		json_t *mounts, *mt;
 		size_t k;
 
-		if (!is_ours(ac, p->project) || !ac->service || manifest_service(ds->m, ac->service))
+		const struct mf_service *svc;
+		const char *moved = NULL;
+
+		if (!is_ours(ac, p->project) || !ac->service)
+			continue;
+		if ((svc = manifest_service(ds->m, ac->service)) &&
+		    !(moved = ds->services[svc - ds->m->services].elsewhere))
 			continue;
 		for (k = 0; k < p->nservices; k++)
 			if (strcmp(p->services[k].service, ac->service) == 0 &&
@@ -419,7 +425,13 @@ plan_orphans(struct plan *p, const struct desired *ds, const struct actual *a)
 			ps->id = xstrdup(ac->c.id);
 			ps->current_hash = xstrdup0(ac->hash);
 			ps->revision = xstrdup0(ac->revision);
-			reason(ps, "service", "service %s is not in the manifest", ac->service);
+			if (moved) {
+				ps->moved = xstrdup(moved);
+				reason(ps, "placement", "service %s is placed on another host: %s",
+				    ac->service, moved);
+			} else {
+				reason(ps, "service", "service %s is not in the manifest", ac->service);
+			}
 		} else {
 			json_array_append_new(ps->extra_ids, json_string(ac->c.id));
 		}
@@ -446,13 +458,19 @@ diff_compute(struct plan **out, const struct desired *ds, const struct actual *a
 	struct plan *p = xcalloc(1, sizeof(*p));
 
 	p->project = xstrdup(m->project);
-	for (size_t i = 0; i < ds->nservices; i++)
-		plan_one(p, &ds->services[i], a);
+	p->elsewhere = json_array();
+	for (size_t i = 0; i < ds->nservices; i++) {
+		if (!ds->services[i].elsewhere)
+			plan_one(p, &ds->services[i], a);
+		else
+			json_array_append_new(p->elsewhere, json_pack("{s:s,s:s}", "service",
+			    ds->services[i].svc->name, "where", ds->services[i].elsewhere));
+	}
 	plan_orphans(p, ds, a);
 	for (size_t i = 0; i < m->nnetworks; i++) {
 		const struct mf_network *n = &m->networks[i];
 
-		if (json_object_get(a->networks, n->name))
+		if (json_object_get(a->networks, n->name) || !desired_uses_network(ds, n->key))
 			continue;
 		p->networks = xrealloc(p->networks, (p->nnetworks + 1) * sizeof(*p->networks));
 		p->networks[p->nnetworks].name = xstrdup(n->name);
@@ -461,7 +479,7 @@ diff_compute(struct plan **out, const struct desired *ds, const struct actual *a
 	for (size_t i = 0; i < m->nvolumes; i++) {
 		const struct mf_volume *v = &m->volumes[i];
 
-		if (json_object_get(a->volumes, v->name))
+		if (json_object_get(a->volumes, v->name) || !desired_uses_volume(ds, v->key))
 			continue;
 		p->volumes = xrealloc(p->volumes, (p->nvolumes + 1) * sizeof(*p->volumes));
 		p->volumes[p->nvolumes].name = xstrdup(v->name);
@@ -489,7 +507,9 @@ plan_free(struct plan *p)
 		json_decref(ps->anomalies);
 		json_decref(ps->kept_volumes);
 		json_decref(ps->extra_ids);
+		free(ps->moved);
 	}
+	json_decref(p->elsewhere);
 	free(p->services);
 	for (size_t i = 0; i < p->nnetworks; i++)
 		free(p->networks[i].name);
@@ -543,7 +563,8 @@ void
 plan_print(const struct plan *p, FILE *fp, int color)
 {
 	const char *off = color ? "\033[0m" : "";
-	size_t counts[PLAN_BLOCKED + 1] = { 0 }, nanom = 0;
+	size_t counts[PLAN_BLOCKED + 1] = { 0 }, nanom = 0, k;
+	json_t *r;
 
 	fprintf(fp, "project %s\n", p->project);
 	for (size_t i = 0; i < p->nnetworks; i++)
@@ -556,8 +577,6 @@ plan_print(const struct plan *p, FILE *fp, int color)
 		    p->volumes[i].name, p->volumes[i].external ? " (external, missing)" : "", off);
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct plan_service *ps = &p->services[i];
-		size_t k;
-		json_t *r;
 
 		counts[ps->action]++;
 		fprintf(fp, "%s%c %s%s", color ? marks[ps->action].color : "",
@@ -584,6 +603,10 @@ plan_print(const struct plan *p, FILE *fp, int color)
 			nanom++;
 		}
 	}
+	json_array_foreach(p->elsewhere, k, r)
+		fprintf(fp, "@ %s (placed elsewhere: %s)\n",
+		    json_string_value(json_object_get(r, "service")),
+		    json_string_value(json_object_get(r, "where")));
 	fprintf(fp, "\n%zu to create, %zu to recreate, %zu to start, %zu to remove, %zu in sync",
 	    counts[PLAN_CREATE], counts[PLAN_RECREATE], counts[PLAN_START], counts[PLAN_REMOVE],
 	    counts[PLAN_IN_SYNC]);
@@ -594,136 +617,7 @@ plan_print(const struct plan *p, FILE *fp, int color)
 	if (p->nnetworks || p->nvolumes)
 		fprintf(fp, "; %zu network%s and %zu volume%s to create", p->nnetworks,
 		    p->nnetworks == 1 ? "" : "s", p->nvolumes, p->nvolumes == 1 ? "" : "s");
+	if (json_array_size(p->elsewhere))
+		fprintf(fp, "; %zu on other hosts", json_array_size(p->elsewhere));
 	fputc('\n', fp);
-}
-
-json_t *
-plan_json(const struct plan *p)
-{
-	json_t *svcs = json_array(), *nets = json_array(), *vols = json_array(), *sum;
-	size_t counts[PLAN_BLOCKED + 1] = { 0 }, nanom = 0;
-
-	for (size_t i = 0; i < p->nservices; i++) {
-		const struct plan_service *ps = &p->services[i];
-		json_t *o = json_pack("{s:s,s:s,s:O,s:O}", "service", ps->service, "action",
-		    plan_action_name(ps->action), "reasons", ps->reasons, "anomalies", ps->anomalies);
-
-		counts[ps->action]++;
-		nanom += json_array_size(ps->anomalies);
-		json_object_set_new(o, "container", ps->container ? json_string(ps->container) :
-		    json_null());
-		json_object_set_new(o, "id", ps->id ? json_string(ps->id) : json_null());
-		json_object_set_new(o, "spec_hash", ps->hash ? json_string(ps->hash) : json_null());
-		json_object_set_new(o, "current_spec_hash", ps->current_hash ?
-		    json_string(ps->current_hash) : json_null());
-		json_object_set_new(o, "revision", ps->revision ? json_string(ps->revision) :
-		    json_null());
-		if (ps->action == PLAN_REMOVE)
-			json_object_set(o, "kept_volumes", ps->kept_volumes);
-		json_array_append_new(svcs, o);
-	}
-	for (size_t i = 0; i < p->nnetworks; i++)
-		json_array_append_new(nets, json_pack("{s:s,s:s}", "name", p->networks[i].name,
-		    "action", p->networks[i].external ? "missing-external" : "create"));
-	for (size_t i = 0; i < p->nvolumes; i++)
-		json_array_append_new(vols, json_pack("{s:s,s:s}", "name", p->volumes[i].name,
-		    "action", p->volumes[i].external ? "missing-external" : "create"));
-	sum = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-	    "create", (json_int_t)counts[PLAN_CREATE], "recreate", (json_int_t)counts[PLAN_RECREATE],
-	    "start", (json_int_t)counts[PLAN_START], "remove", (json_int_t)counts[PLAN_REMOVE],
-	    "in_sync", (json_int_t)counts[PLAN_IN_SYNC], "blocked", (json_int_t)counts[PLAN_BLOCKED],
-	    "anomalies", (json_int_t)nanom);
-	return json_pack("{s:i,s:s,s:b,s:o,s:o,s:o,s:o}", "format", 1, "project", p->project,
-	    "in_sync", plan_in_sync(p), "summary", sum, "services", svcs, "networks", nets,
-	    "volumes", vols);
-}
-
-static char *
-json_strdup(const json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-
-	return v ? xstrdup(v) : NULL;
-}
-
-static json_t *
-json_array_or_new(const json_t *o, const char *key)
-{
-	json_t *a = json_object_get(o, key);
-
-	return json_is_array(a) ? json_incref(a) : json_array();
-}
-
-static int
-resources_from_json(const json_t *a, struct plan_resource **out, size_t *n)
-{
-	size_t i;
-	json_t *it;
-
-	*out = xcalloc(json_array_size(a) + 1, sizeof(**out));
-	json_array_foreach(a, i, it) {
-		const char *name = json_string_value(json_object_get(it, "name"));
-		const char *act = json_string_value(json_object_get(it, "action"));
-
-		if (!name || !act)
-			return -1;
-		(*out)[*n].name = xstrdup(name);
-		(*out)[*n].external = strcmp(act, "missing-external") == 0;
-		(*n)++;
-	}
-	return 0;
-}
-
-int
-plan_from_json(struct plan **out, const json_t *o, char *err)
-{
-	struct plan *p = xcalloc(1, sizeof(*p));
-	json_t *svcs = json_object_get(o, "services"), *it;
-	size_t i;
-
-	*out = NULL;
-	if (!json_is_object(o) || json_integer_value(json_object_get(o, "format")) != 1 ||
-	    !json_is_string(json_object_get(o, "project")) || !json_is_array(svcs)) {
-		plan_free(p);
-		return errf(err, "not a diff document of format 1");
-	}
-	p->project = json_strdup(o, "project");
-	p->services = xcalloc(json_array_size(svcs) + 1, sizeof(*p->services));
-	json_array_foreach(svcs, i, it) {
-		struct plan_service *ps = &p->services[p->nservices];
-		const char *act = json_string_value(json_object_get(it, "action"));
-		int found = 0;
-
-		if (!json_is_string(json_object_get(it, "service")) || !act) {
-			plan_free(p);
-			return errf(err, "services[%zu]: no service name or action", i);
-		}
-		for (int a = PLAN_IN_SYNC; a <= PLAN_BLOCKED; a++)
-			if (strcmp(act, plan_action_name((enum plan_action)a)) == 0) {
-				ps->action = (enum plan_action)a;
-				found = 1;
-			}
-		if (!found) {
-			plan_free(p);
-			return errf(err, "services[%zu]: unknown action '%s'", i, act);
-		}
-		ps->service = json_strdup(it, "service");
-		ps->container = json_strdup(it, "container");
-		ps->id = json_strdup(it, "id");
-		ps->hash = json_strdup(it, "spec_hash");
-		ps->current_hash = json_strdup(it, "current_spec_hash");
-		ps->revision = json_strdup(it, "revision");
-		ps->reasons = json_array_or_new(it, "reasons");
-		ps->anomalies = json_array_or_new(it, "anomalies");
-		ps->kept_volumes = json_array_or_new(it, "kept_volumes");
-		ps->extra_ids = json_array();
-		p->nservices++;
-	}
-	if (resources_from_json(json_object_get(o, "networks"), &p->networks, &p->nnetworks) < 0 ||
-	    resources_from_json(json_object_get(o, "volumes"), &p->volumes, &p->nvolumes) < 0) {
-		plan_free(p);
-		return errf(err, "a network or volume without name or action");
-	}
-	*out = p;
-	return 0;
 }

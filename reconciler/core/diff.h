@@ -34,6 +34,7 @@ struct plan_service {
 	json_t *anomalies;	/* array of {"kind","message","container"?} */
 	json_t *kept_volumes;	/* array of volume names (remove) */
 	json_t *extra_ids;	/* duplicates and stale rollout containers to remove */
+	char *moved;		/* remove: the service is placed on another host (why) */
 };
 
 struct plan_resource {
@@ -49,6 +50,7 @@ struct plan {
 	size_t nnetworks;
 	struct plan_resource *volumes;
 	size_t nvolumes;
+	json_t *elsewhere;	/* [{service, where}]: placed on other hosts */
 };
 
 int diff_compute(struct plan **out, const struct desired *ds, const struct actual *a);

@@ -13,7 +13,8 @@
 #include <string.h>
 
 static const char *const top_keys[] = {
-	"version", "project", "services", "volumes", "networks", "backups", "notifications", NULL,
+	"version", "project", "services", "volumes", "networks", "backups", "notifications", "fleet",
+	NULL,
 };
 
 /* Services are looked up by name for every dependency, in checks and plans:
@@ -48,7 +49,7 @@ parse_top(struct mf__ctx *c, const struct yt_node *root)
 			mf__err_at(c, k, k->value, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
 		else
 			mf__err_at(c, k, k->value, "unknown key '%s' (expected one of: version, project, "
-			    "services, volumes, networks, backups, notifications, or x-*)", k->value);
+			    "services, volumes, networks, backups, notifications, fleet, or x-*)", k->value);
 known:
 		;
 	}
@@ -103,6 +104,8 @@ known:
 		mf__parse_backups(c, v);
 	if ((v = yt_get(root, "notifications")) && !yt_is_null(v))
 		mf__parse_notifications(c, v);
+	if ((v = yt_get(root, "fleet")) && !yt_is_null(v))
+		mf__parse_fleet(c, v);
 	mf__check_depends(c);
 	mf__check_cycles(c);
 	mf__check_ports(c);
@@ -261,6 +264,7 @@ manifest_free(struct manifest *m)
 		free(m->notifications[i].hmac_secret);
 	}
 	free(m->notifications);
+	mf__fleet_release(m);
 	if (m->service_index)
 		strtab_release(m->service_index);
 	free(m->service_index);

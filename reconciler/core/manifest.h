@@ -227,6 +227,13 @@ struct mf_notify {
 
 struct strtab;
 
+/* A host of the fleet section: its daemon's host name and the address of its
+ * read-only listener (http://HOST:PORT, no trailing slash). */
+struct mf_fleet_host {
+	char *name;
+	char *url;
+};
+
 struct manifest {
 	char *file;
 	int version;
@@ -241,6 +248,8 @@ struct manifest {
 	size_t nbackups;
 	struct mf_notify *notifications;
 	size_t nnotifications;
+	struct mf_fleet_host *fleet;	/* the fleet section, in file order */
+	size_t nfleet;
 	struct yt_doc *doc;
 	char *src;		/* owned copy of the source text */
 	size_t srclen;
@@ -274,6 +283,9 @@ int manifest_path_plain(const char *path);
  * environment variable names, `user`, and an image reference (Docker's
  * grammar, with or without a digest). 1 when valid. */
 int manifest_name_ok(const char *s);
+/* A host name as a daemon's config and the fleet section write it: 1-63
+ * letters, digits, '.', '_', '-', starting with a letter or digit. */
+int manifest_host_name_ok(const char *s);
 int manifest_alias_ok(const char *s);
 int manifest_env_name_ok(const char *s);
 int manifest_user_ok(const char *s);

@@ -5,6 +5,7 @@
  * --backend, every pipeline run), each refusal at the key's own position.
  */
 #include "manifest_int.h"
+#include "placement.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -19,7 +20,9 @@ static const struct {
 	{ "deploy.mode", { "deploy", "mode" } },
 	{ "deploy.replicas", { "deploy", "replicas" } },
 	{ "deploy.endpoint_mode", { "deploy", "endpoint_mode" } },
-	{ "deploy.placement", { "deploy", "placement" } },
+	{ "deploy.placement.preferences", { "deploy", "placement", "preferences" } },
+	{ "deploy.placement.max_replicas_per_node",
+	  { "deploy", "placement", "max_replicas_per_node" } },
 	{ "deploy.rollback_config", { "deploy", "rollback_config" } },
 	{ "deploy.resources.reservations.cpus", { "deploy", "resources", "reservations", "cpus" } },
 	{ "update.parallelism", { "update", "parallelism" } },
@@ -63,6 +66,29 @@ refuse_swarm_keys(struct mf__ctx *c, const struct mf_service *s)
 		mf__err_at(c, k, p, "'%s' applies to backend swarm only (this host's backend is "
 		    "containers): set backend: swarm in the daemon's config, or remove it",
 		    swarm_only[i].name);
+		free(p);
+	}
+}
+
+/* On backend containers a constraint places a service on hosts of a fleet,
+ * by the daemon's host name and labels (docs/fleet.md): nothing else of a
+ * Swarm node is there to read. */
+static void
+refuse_node_attrs(struct mf__ctx *c, const struct mf_service *s)
+{
+	const struct yt_node *cs = yt_get(yt_get(yt_get(s->node, "deploy"), "placement"),
+	    "constraints");
+
+	for (size_t i = 0; i < s->deploy.nconstraints; i++) {
+		char *p;
+
+		if (placement_attr_ok(s->deploy.constraints[i]))
+			continue;
+		p = xasprintf("services.%s.deploy.placement.constraints[%zu]", s->name, i);
+		mf__err_at(c, cs && cs->type == YT_SEQ && i < cs->n ? cs->items[i] : s->node, p,
+		    "constraint '%s' applies to backend swarm only (this host's backend is "
+		    "containers, where a constraint reads node.hostname or node.labels.NAME: the "
+		    "host and host_labels of each daemon's config)", s->deploy.constraints[i]);
 		free(p);
 	}
 }
@@ -152,8 +178,10 @@ manifest_check_backend(const struct manifest *m, const char *backend, struct dia
 	for (size_t i = 0; i < m->nservices; i++) {
 		if (swarm)
 			refuse_containers_keys(&c, &m->services[i]);
-		else
+		else {
 			refuse_swarm_keys(&c, &m->services[i]);
+			refuse_node_attrs(&c, &m->services[i]);
+		}
 	}
 	if (swarm && m->doc && m->doc->root)
 		refuse_network_drivers(&c, yt_get(m->doc->root, "networks"));

@@ -150,4 +150,8 @@ void mf__check_depends(struct mf__ctx *c);
 void mf__check_cycles(struct mf__ctx *c);
 void mf__check_ports(struct mf__ctx *c);
 
+/* --- manifest_fleet.c ----------------------------------------------------- */
+void mf__parse_fleet(struct mf__ctx *c, const struct yt_node *n);
+void mf__fleet_release(struct manifest *m);
+
 #endif

@@ -78,8 +78,11 @@ actual_release(struct actual *a)
 	memset(a, 0, sizeof(*a));
 }
 
-json_t *
-actual_services_json(const struct actual *a, const struct manifest *m, const char *project)
+/* The rows of status (actual_services_json), with the placement of ds when
+ * given. */
+static json_t *
+services_rows(const struct actual *a, const struct manifest *m, const char *project,
+    const struct desired *ds)
 {
 	json_t *rows = json_array();
 
@@ -87,10 +90,12 @@ actual_services_json(const struct actual *a, const struct manifest *m, const cha
 	 * services the manifest no longer has. */
 	for (size_t pass = 0; pass < (m ? m->nservices : 0) + 1; pass++) {
 		const char *want = m && pass < m->nservices ? m->services[pass].name : NULL;
+		const char *where = want && ds ? ds->services[pass].elsewhere : NULL;
 		int found = 0;
 
 		for (size_t i = 0; i < a->ncontainers; i++) {
 			const struct actual_container *ac = &a->containers[i];
+			json_t *row;
 
 			if (!ac->project || strcmp(ac->project, project) != 0 || !ac->service)
 				continue;
@@ -98,20 +103,41 @@ actual_services_json(const struct actual *a, const struct manifest *m, const cha
 			    (m && manifest_service(m, ac->service)))
 				continue;
 			found = 1;
-			json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+			row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
 			    "service", ac->service, "container", ac->c.name, "id", ac->c.id,
 			    "state", ac->c.state, "health", ac->c.health ? ac->c.health : "-",
 			    "image", ac->c.image ? ac->c.image : "-",
 			    "status", ac->c.status ? ac->c.status : "",
 			    "revision", ac->revision && *ac->revision ? ac->revision : "-",
-			    "role", ac->role ? ac->role : ROLE_PRIMARY));
+			    "role", ac->role ? ac->role : ROLE_PRIMARY);
+			if (where)
+				json_object_set_new(row, "where", json_string(where));
+			json_array_append_new(rows, row);
 		}
-		if (want && !found)
-			json_array_append_new(rows, json_pack("{s:s,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:s}",
-			    "service", want, "container", "id", "state", "missing", "health", "-",
-			    "image", m->services[pass].image, "status", "", "revision", "-", "role", "-"));
+		if (want && !found) {
+			json_t *row = json_pack("{s:s,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:s}",
+			    "service", want, "container", "id", "state", where ? "elsewhere" : "missing",
+			    "health", "-", "image", m->services[pass].image, "status", "",
+			    "revision", "-", "role", "-");
+
+			if (where)
+				json_object_set_new(row, "where", json_string(where));
+			json_array_append_new(rows, row);
+		}
 	}
 	return rows;
+}
+
+json_t *
+actual_services_json(const struct actual *a, const struct manifest *m, const char *project)
+{
+	return services_rows(a, m, project, NULL);
+}
+
+json_t *
+actual_services_json_at(const struct actual *a, const struct desired *ds)
+{
+	return services_rows(a, ds->m, ds->m->project, ds);
 }
 
 int
@@ -125,6 +151,13 @@ int
 desired_build_for(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
     enum spec_target target, char *err)
 {
+	return desired_build_at(ds, m, sec, target, NULL, err);
+}
+
+int
+desired_build_at(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
+    enum spec_target target, const struct fleet_host *host, char *err)
+{
 	memset(ds, 0, sizeof(*ds));
 	ds->m = m;
 	ds->services = xcalloc(m->nservices + 1, sizeof(*ds->services));
@@ -135,6 +168,10 @@ desired_build_for(struct desired *ds, const struct manifest *m, const struct sec
 		s->svc = &m->services[i];
 		s->name = spec_container_name(m, s->svc);
 		ds->nservices++;
+		if ((s->elsewhere = placement_elsewhere(s->svc, host))) {
+			ds->nelsewhere++;
+			continue;
+		}
 		if (spec_service_for(m, s->svc, sec, target, &s->spec, e) < 0) {
 			errf(err, "services.%s: %s", s->svc->name, e);
 			desired_release(ds);
@@ -145,12 +182,43 @@ desired_build_for(struct desired *ds, const struct manifest *m, const struct sec
 	return 0;
 }
 
+int
+desired_uses_network(const struct desired *ds, const char *key)
+{
+	if (!ds->nelsewhere)
+		return 1;
+	for (size_t i = 0; i < ds->nservices; i++) {
+		const struct mf_service *s = ds->services[i].svc;
+
+		for (size_t k = 0; !ds->services[i].elsewhere && k < s->nnetworks; k++)
+			if (strcmp(s->networks[k].name, key) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+int
+desired_uses_volume(const struct desired *ds, const char *key)
+{
+	if (!ds->nelsewhere)
+		return 1;
+	for (size_t i = 0; i < ds->nservices; i++) {
+		const struct mf_service *s = ds->services[i].svc;
+
+		for (size_t k = 0; !ds->services[i].elsewhere && k < s->nmounts; k++)
+			if (!s->mounts[k].bind && strcmp(s->mounts[k].source, key) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 void
 desired_release(struct desired *ds)
 {
 	for (size_t i = 0; i < ds->nservices; i++) {
 		json_decref(ds->services[i].spec);
 		free(ds->services[i].name);
+		free(ds->services[i].elsewhere);
 	}
 	free(ds->services);
 	memset(ds, 0, sizeof(*ds));

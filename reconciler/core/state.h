@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "manifest.h"
+#include "placement.h"
 #include "secretmap.h"
 #include "spec.h"
 
@@ -46,17 +47,22 @@ struct actual {
 	json_t *volumes;	/* names (object: name -> true) */
 };
 
+/* One per service of the manifest, in its order (services[i].svc is
+ * &m->services[i]). A service placed on another host of a fleet has no spec
+ * here: only its name and why it runs elsewhere. */
 struct desired_service {
 	const struct mf_service *svc;
-	json_t *spec;		/* canonical spec */
+	json_t *spec;		/* canonical spec; NULL when elsewhere */
 	char hash[65];
 	char *name;		/* container name */
+	char *elsewhere;	/* owned: why it runs on another host, or NULL */
 };
 
 struct desired {
 	const struct manifest *m;
 	struct desired_service *services;
 	size_t nservices;
+	size_t nelsewhere;	/* services placed on other hosts */
 };
 
 /* Takes over c (its strings and labels), points the label fields at the
@@ -75,6 +81,9 @@ void actual_release(struct actual *a);
  * status.json's "services". */
 json_t *actual_services_json(const struct actual *a, const struct manifest *m,
     const char *project);
+/* The same with the placement of ds: a service placed on another host with
+ * nothing of it here is a row of state "elsewhere" (its "where" says why). */
+json_t *actual_services_json_at(const struct actual *a, const struct desired *ds);
 
 /* Computes every service's canonical spec and hash from the resolved secrets. */
 int desired_build(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
@@ -82,6 +91,15 @@ int desired_build(struct desired *ds, const struct manifest *m, const struct sec
 /* The same for a backend's kind of spec (spec.h). */
 int desired_build_for(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
     enum spec_target target, char *err);
+/* The same with the placement on host (placement.h; NULL: every service runs
+ * here): a service placed elsewhere gets no spec, so the secrets it names
+ * need not exist on this host. */
+int desired_build_at(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
+    enum spec_target target, const struct fleet_host *host, char *err);
+/* 1 when a service placed here uses the network (the volume) of that key, or
+ * when nothing is placed elsewhere: only those are ensured on this host. */
+int desired_uses_network(const struct desired *ds, const char *key);
+int desired_uses_volume(const struct desired *ds, const char *key);
 void desired_release(struct desired *ds);
 
 #endif

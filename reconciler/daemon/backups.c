@@ -94,6 +94,18 @@ daemon__bk_before_deploy(const struct mf_backup *b, struct docker *d, char *err,
 	return bk_run(h->dm, h->state_dir, d, h->m, h->sec, b, "before-deploy", err);
 }
 
+/* Why backup b's service runs on another host of the fleet (owned), or NULL:
+ * a backup follows its service (on swarm, Swarm places it). */
+static char *
+bk_elsewhere(const struct daemon *dm, const struct manifest *m, const struct mf_backup *b)
+{
+	const struct mf_service *s = manifest_service(m, b->service);
+
+	if (!s || strcmp(dm->cfg->backend, "containers") != 0)
+		return NULL;
+	return placement_elsewhere(s, &dm->cfg->host);
+}
+
 void
 daemon__bk_sched_free(struct bsched *v, size_t n)
 {
@@ -139,10 +151,15 @@ daemon__bk_sched_build(struct daemon *dm, const struct manifest *m, json_t *erro
 		const char *before = json_string_value(json_object_get(dm->cycle.bk_failed,
 		    b->name));
 		int64_t ended = 0, size = 0;
+		char *where;
 		int had;
 
 		snprintf(e->name, sizeof(e->name), "%s", b->name);
 		e->next = -1;
+		if ((where = bk_elsewhere(dm, m, b))) {
+			free(where);	/* its service's host runs it */
+			continue;
+		}
 		if (cron_parse(&e->cron, b->schedule, e->err) < 0 ||
 		    tz_load(&e->tz, b->timezone, e->err) < 0) {
 			if (!before || strcmp(before, e->err) != 0)
@@ -255,6 +272,14 @@ bk_work_cb(uv_work_t *w)
 		    "was dropped", dm->loop.bk_running, label);
 		log_error("backup", "name=%s: %s", dm->loop.bk_running, err);
 		bk_fail_row(c->state_dir, dm->loop.bk_running, dm->loop.bk_trigger, err);
+		goto out;
+	}
+	if ((key = bk_elsewhere(dm, m, b))) {
+		snprintf(err, sizeof(err), "backup '%s': service %s is placed on another host (%s): "
+		    "run it there", b->name, b->service, key);
+		free(key);
+		log_error("backup", "name=%s: %s", b->name, err);
+		bk_fail_row(c->state_dir, b->name, dm->loop.bk_trigger, err);
 		goto out;
 	}
 	key = xasprintf("%s/hmac.key", c->state_dir);

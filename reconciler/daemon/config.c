@@ -10,6 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+void
+config_default_host(char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	if (gethostname(buf, len) < 0 || !*buf) {
+		snprintf(buf, len, "localhost");
+		return;
+	}
+	buf[len - 1] = '\0';
+	buf[strcspn(buf, ".")] = '\0';
+}
 
 void
 config_defaults(struct config *c)
@@ -26,6 +40,12 @@ config_defaults(struct config *c)
 	c->log_format = xstrdup("text");
 	c->backend = xstrdup("containers");
 	c->listener_user = xstrdup("nobody");
+	{
+		char h[256];
+
+		config_default_host(h, sizeof(h));
+		c->host.name = xstrdup(h);
+	}
 }
 
 void
@@ -50,6 +70,7 @@ config_release(struct config *c)
 	free(c->hook_github_file);
 	free(c->hook_gitea_file);
 	free(c->hook_generic_file);
+	fleet_host_release(&c->host);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -81,7 +102,7 @@ set_duration(int64_t *dst, const struct yt_node *v, const char *key, struct diag
 static const char *const keys[] = {
 	"repo", "branch", "manifest", "poll_interval", "state_dir", "secrets_dir", "docker_host",
 	"backend", "concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", "control_socket",
-	"control_group", "listen", "listener_user", "webhooks", NULL,
+	"control_group", "listen", "listener_user", "webhooks", "host", "host_labels", NULL,
 };
 static const char *const git_keys[] = {
 	"token_file", "token_user", "ssh_key", "known_hosts", NULL,
@@ -120,6 +141,34 @@ load_webhooks(struct config *c, const struct yt_node *v, struct diag *d)
 			set_str(&c->hook_gitea_file, v->items[j], p, d);
 		else if (strcmp(hk, "generic_token_file") == 0)
 			set_str(&c->hook_generic_file, v->items[j], p, d);
+		free(p);
+	}
+}
+
+static void
+load_host_labels(struct config *c, const struct yt_node *v, struct diag *d)
+{
+	if (yt_is_null(v))
+		return;
+	if (v->type != YT_MAP) {
+		diag_add(d, v->line, v->col, "host_labels", "expected a mapping of NAME: VALUE "
+		    "(e.g. role: web)");
+		return;
+	}
+	for (size_t j = 0; j < v->n; j++) {
+		const struct yt_node *val = v->items[j];
+		char *p = xasprintf("host_labels.%s", v->keys[j]->value), *kv;
+
+		if (val->type != YT_SCALAR || yt_is_null(val)) {
+			diag_add(d, val->line, val->col, p, "expected a string");
+		} else {
+			kv = xasprintf("%s=%s", v->keys[j]->value, val->value);
+			if (fleet_host_add_label(&c->host, kv) < 0)
+				diag_add(d, v->keys[j]->line, v->keys[j]->col, p, "invalid label name "
+				    "'%s' (letters, digits, '.', '_', '-'; no blanks in the value)",
+				    v->keys[j]->value);
+			free(kv);
+		}
 		free(p);
 	}
 }
@@ -219,6 +268,14 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 			}
 		} else if (strcmp(k, "webhooks") == 0) {
 			load_webhooks(c, v, d);
+		} else if (strcmp(k, "host") == 0) {
+			set_str(&c->host.name, v, k, d);
+			if (c->host.name && !manifest_host_name_ok(c->host.name))
+				diag_add(d, v->line, v->col, k, "invalid host name '%s' (1-63 letters, "
+				    "digits, '.', '_', '-', starting with a letter or digit)",
+				    c->host.name);
+		} else if (strcmp(k, "host_labels") == 0) {
+			load_host_labels(c, v, d);
 		}
 	}
 out:

@@ -10,6 +10,7 @@
 
 #include "diag.h"
 #include "gitsrc.h"
+#include "placement.h"
 
 #define CONFIG_PATH_DEFAULT "/etc/reconciler/reconciler.yaml"
 
@@ -33,9 +34,15 @@ struct config {
 	char *listener_user;	/* the listener child's user when started as root (nobody) */
 	/* webhooks: files holding each source's secret; NULL: that hook is off */
 	char *hook_github_file, *hook_gitea_file, *hook_generic_file;
+	/* this daemon in a fleet (docs/fleet.md): `host` (default the system's
+	 * host name) and `host_labels`, read by placement constraints */
+	struct fleet_host host;
 };
 
 void config_defaults(struct config *c);
+/* The system's host name up to its first dot (as the config's `host`
+ * defaults to), into buf; "localhost" when it cannot be read. */
+void config_default_host(char *buf, size_t len);
 /* Reads path into c (over the defaults); errors with file:line:col in d. A
  * missing file is an error only when `required`. */
 int config_load(struct config *c, const char *path, int required, struct diag *d);

@@ -8,6 +8,7 @@
 #include "converge.h"
 #include "diff.h"
 #include "docker.h"
+#include "fleet.h"
 #include "gitsrc.h"
 #include "journal.h"
 #include "log.h"
@@ -295,7 +296,8 @@ cycle_plan(struct cycle *c)
 
 	c->dopt.host = dm->cfg->docker_host;
 	c->dopt.timeout_ms = dm->cfg->engine_timeout;
-	if (world_load(&c->w, c->m, &c->sec, backend_find(dm->cfg->backend), &c->dopt, &stage,
+	if (world_load(&c->w, c->m, &c->sec, backend_find(dm->cfg->backend), &dm->cfg->host,
+	    &c->dopt, &stage,
 	    err) < 0 &&
 	    stage == WORLD_SPEC) {
 		daemon__status_error(&c->st, "revision %.12s cannot be applied: %s", c->rev, err);
@@ -388,6 +390,7 @@ cycle_converge(struct cycle *c)
 {
 	struct converge_options co = CONVERGE_OPTIONS_INIT;
 	struct daemon *dm = c->dm;
+	struct fleet_wait fw = { c->m, dm->cfg->host.name, c->rev, 5000 };
 	struct bk_hook hook;
 	char err[ERR_LEN];
 
@@ -406,6 +409,8 @@ cycle_converge(struct cycle *c)
 	hook.sec = &c->sec;
 	co.backup = daemon__bk_before_deploy;
 	co.backup_payload = &hook;
+	co.moved_served = fleet_moved_served;
+	co.moved_payload = &fw;
 	if (converge_apply(c->d, &c->w.ds, c->p, &c->w.secrets, &co, &c->rep, err) < 0) {
 		daemon__status_error(&c->st, "converge: %s", err);
 		log_error("cycle", "%s", err);

@@ -201,7 +201,8 @@ heal_at(struct daemon *dm, struct target *t, size_t n, const char *rev,
 	memset(&w, 0, sizeof(w));
 	memset(&rep, 0, sizeof(rep));
 	if (!(m = manifest_at(dm, rev, err)) ||
-	    world_load(&w, m, sec, backend_find(dm->cfg->backend), dopt, NULL, err) < 0) {
+	    world_load(&w, m, sec, backend_find(dm->cfg->backend), &dm->cfg->host, dopt, NULL,
+	    err) < 0) {
 		log_error("heal", "revision=%.12s cannot be read again to heal what it serves: %s",
 		    rev, err);
 		goto out;

@@ -9,6 +9,7 @@
 #include "util.h"
 #include "webhook.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -81,6 +82,42 @@ metrics_backups(struct metrics *m, struct buf *b)
 			    m->backups[i].name, m->backups[i].last_size);
 }
 
+/* A label value as Prometheus' text format escapes it. */
+static void
+label_value(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_addf(b, "\\%c", *v);
+		else if (*v == '\n')
+			buf_adds(b, "\\n");
+		else
+			buf_add(b, v, 1);
+	}
+}
+
+/* This host in the fleet: its name and labels (label_NAME, the name's
+ * characters other than letters, digits and '_' as '_'), so that one
+ * Prometheus sees every host's revision side by side. */
+static void
+metrics_host(const struct fleet_host *h, struct buf *b)
+{
+	buf_adds(b, "# HELP reconciler_host_info This host in the fleet: its name and labels "
+	    "(the config's host and host_labels).\n# TYPE reconciler_host_info gauge\n"
+	    "reconciler_host_info{host=\"");
+	label_value(b, h->name ? h->name : "");
+	buf_adds(b, "\"");
+	for (size_t i = 0; i < h->nlabels; i++) {
+		buf_adds(b, ",label_");
+		for (const char *k = h->labels[i].key; *k; k++)
+			buf_addf(b, "%c", isalnum((unsigned char)*k) ? *k : '_');
+		buf_adds(b, "=\"");
+		label_value(b, h->labels[i].value);
+		buf_adds(b, "\"");
+	}
+	buf_adds(b, "} 1\n");
+}
+
 void
 daemon__metrics_text(struct daemon *dm, struct buf *b)
 {
@@ -103,10 +140,12 @@ daemon__metrics_text(struct daemon *dm, struct buf *b)
 	buf_addf(b, "# HELP reconciler_last_success_timestamp_seconds End of the last cycle that "
 	    "ended in sync or converged.\n# TYPE reconciler_last_success_timestamp_seconds gauge\n"
 	    "reconciler_last_success_timestamp_seconds %lld\n", m->last_success);
+	metrics_host(&dm->cfg->host, b);
 	if (*m->revision)
-		buf_addf(b, "# HELP reconciler_revision_info The revision of the last cycle.\n"
-		    "# TYPE reconciler_revision_info gauge\n"
-		    "reconciler_revision_info{revision=\"%s\"} 1\n", m->revision);
+		buf_addf(b, "# HELP reconciler_revision_info The revision of the last cycle, by host "
+		    "of the fleet.\n# TYPE reconciler_revision_info gauge\n"
+		    "reconciler_revision_info{host=\"%s\",revision=\"%s\"} 1\n", dm->cfg->host.name,
+		    m->revision);
 	buf_addf(b, "# HELP reconciler_drifted_services Services that differed from the manifest at "
 	    "the last cycle.\n# TYPE reconciler_drifted_services gauge\n"
 	    "reconciler_drifted_services %d\n", m->drifted);

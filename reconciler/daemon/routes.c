@@ -60,6 +60,7 @@ struct diffjob {
 	struct http_conn *conn;
 	char *clone, *manifest, *secrets_dir, *key, *docker_host;
 	const struct backend_ops *backend;
+	struct fleet_host host;
 	int64_t timeout;
 	char rev[41];
 	int status;
@@ -96,7 +97,7 @@ diff_work(uv_work_t *w)
 	o.host = j->docker_host;
 	o.timeout_ms = j->timeout;
 	if (secrets_open(&sec, j->secrets_dir, j->key, 0, err) < 0 ||
-	    world_load(&wd, m, &sec, j->backend, &o, NULL, err) < 0) {
+	    world_load(&wd, m, &sec, j->backend, &j->host, &o, NULL, err) < 0) {
 		j->out = json_pack("{s:s}", "error", err);
 		goto out;
 	}
@@ -130,6 +131,7 @@ diff_done(uv_work_t *w, int status)
 	free(j->secrets_dir);
 	free(j->key);
 	free(j->docker_host);
+	fleet_host_release(&j->host);
 	free(j);
 }
 
@@ -161,6 +163,7 @@ diff_start(struct daemon *dm, struct http_response *r)
 	j->key = daemon__state_path(dm, "hmac.key");
 	j->docker_host = dm->cfg->docker_host ? xstrdup(dm->cfg->docker_host) : NULL;
 	j->backend = backend_find(dm->cfg->backend);
+	fleet_host_copy(&j->host, &dm->cfg->host);
 	j->timeout = dm->cfg->engine_timeout;
 	snprintf(j->rev, sizeof(j->rev), "%s", rev);
 	j->work.data = j;
@@ -170,6 +173,7 @@ diff_start(struct daemon *dm, struct http_response *r)
 		free(j->secrets_dir);
 		free(j->key);
 		free(j->docker_host);
+		fleet_host_release(&j->host);
 		free(j);
 		daemon__json_body(r, 500, json_pack("{s:s}", "error", "cannot queue the diff"));
 		return;

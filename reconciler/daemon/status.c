@@ -196,6 +196,7 @@ daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome ou
 		free(shown);
 	}
 	json_object_set_new(st->o, "branch", json_string(dm->cfg->branch));
+	json_object_set_new(st->o, "host", fleet_host_json(&dm->cfg->host));
 	json_object_set(st->o, "errors", st->errors);
 	json_object_set(st->o, "quarantined", st->quarantined);
 	text = json_dumps(st->o, JSON_INDENT(2));
@@ -245,7 +246,7 @@ daemon__status_services(struct status *st, const struct world *w, int applied)
 	} else {
 		diff_compute(&now, ds, a);
 	}
-	json_object_set_new(st->o, "services", actual_services_json(a, ds->m, ds->m->project));
+	json_object_set_new(st->o, "services", actual_services_json_at(a, ds));
 	if (now)
 		json_object_set_new(st->o, "drift", plan_json(now));
 	plan_free(now);

@@ -248,7 +248,7 @@ notify_dependents(const struct deploy_ctx *c, const char *service)
 		char *name = spec_container_name(m, s);
 		char err[ERR_LEN];
 
-		for (size_t k = 0; k < s->non_dep; k++) {
+		for (size_t k = 0; !c->ds->services[i].elsewhere && k < s->non_dep; k++) {
 			const struct mf_depaction *a = &s->on_dep[k];
 			int code = 0, rc;
 
@@ -484,7 +484,7 @@ ensure_resources(const struct deploy_ctx *c, const struct plan *p, char *err)
 		json_t *body;
 		int rc;
 
-		if (n->external)
+		if (n->external || !desired_uses_network(c->ds, n->key))
 			continue;
 		body = json_pack("{s:s,s:b,s:{s:s}}", "Driver", n->driver, "Internal", n->internal,
 		    "Labels", LABEL_PROJECT, m->project);
@@ -500,7 +500,7 @@ ensure_resources(const struct deploy_ctx *c, const struct plan *p, char *err)
 		json_t *body, *opts;
 		int rc;
 
-		if (v->external)
+		if (v->external || !desired_uses_volume(c->ds, v->key))
 			continue;
 		opts = json_object();
 		for (size_t k = 0; k < v->nopts; k++)

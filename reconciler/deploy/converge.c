@@ -96,6 +96,8 @@ run_service(const struct deploy_ctx *c, const struct plan *p, size_t i, const in
 	json_t *x;
 	int rc = 0;
 
+	if (dsv->elsewhere)
+		return;		/* another host's; its container here, if any, goes below */
 	cs->service = xstrdup(dsv->svc->name);
 	cs->action = ps ? ps->action : PLAN_IN_SYNC;
 	if (!ps)
@@ -327,6 +329,14 @@ converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
 		cs = &rep->services[rep->nservices++];
 		cs->service = xstrdup(ps->service);
 		cs->action = PLAN_REMOVE;
+		if (ps->moved && o->moved_served &&
+		    !o->moved_served(ps->service, e, sizeof(e), o->moved_payload)) {
+			cs->outcome = CONVERGE_SKIPPED;
+			cs->reason = xstrdup(e);
+			log_info("move", "service=%s container=%s kept: %s", ps->service,
+			    ps->container, e);
+			continue;
+		}
 		cs->outcome = CONVERGE_OK;
 		rep->changed++;
 		if (c_ops(&c)->remove(&c, ps->id, NULL, e) < 0) {

@@ -61,8 +61,14 @@ struct converge_options {
 	void *backup_payload;
 	/* How services run on the engine; NULL: standalone containers. */
 	const struct backend_ops *backend;
+	/* A service placed on another host of the fleet now (plan_service.moved)
+	 * keeps its container here until this says the new host serves it: 1
+	 * remove it, 0 keep it (why says for what it waits). NULL: removed at
+	 * once. */
+	int (*moved_served)(const char *service, char *why, size_t len, void *payload);
+	void *moved_payload;
 };
-#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL }
+#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL }
 
 int converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
     const struct secretmap *sec, const struct converge_options *o, struct converge_report *rep,

@@ -34,8 +34,8 @@ backend_keys(const struct manifest *m, const struct backend_ops *b, char *err)
 
 int
 world_load(struct world *w, const struct manifest *m, const struct secrets *sec,
-    const struct backend_ops *backend, const struct docker_options *engine,
-    enum world_stage *stage, char *err)
+    const struct backend_ops *backend, const struct fleet_host *host,
+    const struct docker_options *engine, enum world_stage *stage, char *err)
 {
 	enum world_stage dummy;
 
@@ -48,7 +48,8 @@ world_load(struct world *w, const struct manifest *m, const struct secrets *sec,
 	*stage = WORLD_SPEC;
 	if (backend_keys(m, w->backend, err) < 0)
 		return -1;
-	if (desired_build_for(&w->ds, m, &w->secrets, w->backend->target, err) < 0)
+	if (desired_build_at(&w->ds, m, &w->secrets, w->backend->target,
+	    w->backend->target == SPEC_SWARM ? NULL : host, err) < 0)
 		return -1;
 	*stage = WORLD_ENGINE;
 	if (docker_open(&w->d, engine, err) < 0 ||

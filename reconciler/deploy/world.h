@@ -32,11 +32,13 @@ enum world_stage {
 };
 
 /* Loads everything a plan needs, in that order. backend NULL: standalone
- * containers. 0, or -1 with err and *stage (may be NULL) saying which step
- * failed; w is then still safe to release. */
+ * containers. host: this daemon's identity in a fleet, which places the
+ * services (placement.h; NULL, and always on swarm, where Swarm places
+ * them: every service is here). 0, or -1 with err and *stage (may be NULL)
+ * saying which step failed; w is then still safe to release. */
 int world_load(struct world *w, const struct manifest *m, const struct secrets *sec,
-    const struct backend_ops *backend, const struct docker_options *engine,
-    enum world_stage *stage, char *err);
+    const struct backend_ops *backend, const struct fleet_host *host,
+    const struct docker_options *engine, enum world_stage *stage, char *err);
 /* What runs now (after a rollout): lists again into *fresh and diffs the same
  * desired state against it into *out. */
 int world_relist(const struct world *w, struct actual *fresh, struct plan **out, char *err);

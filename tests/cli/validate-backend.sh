@@ -48,7 +48,7 @@ $tmp/swarm.yaml:6:14: services.api.update.parallelism: 'update.parallelism' $why
 $tmp/swarm.yaml:6:30: services.api.update.delay: 'update.delay' $why
 $tmp/swarm.yaml:8:7: services.api.deploy.mode: 'deploy.mode' $why
 $tmp/swarm.yaml:9:7: services.api.deploy.replicas: 'deploy.replicas' $why
-$tmp/swarm.yaml:10:7: services.api.deploy.placement: 'deploy.placement' $why
+$tmp/swarm.yaml:10:33: services.api.deploy.placement.constraints[0]: constraint 'node.role==worker' applies to backend swarm only (this host's backend is containers, where a constraint reads node.hostname or node.labels.NAME: the host and host_labels of each daemon's config)
 $tmp/swarm.yaml:13:24: services.api.deploy.resources.reservations.cpus: 'deploy.resources.reservations.cpus' $why
 $tmp/swarm.yaml:14:7: services.api.deploy.rollback_config: 'deploy.rollback_config' $why"
 expect_exit "--backend containers is the default" 1 "$RECONCILERCTL" validate --backend containers "$tmp/swarm.yaml"

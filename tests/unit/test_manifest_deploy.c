@@ -361,16 +361,25 @@ test_backend_containers(void **state)
 
 	diag_init(&d, "t.yaml");
 	assert_int_equal(manifest_check_backend(m, "containers", &d), -1);
-	assert_int_equal(d.n, 7);
+	assert_int_equal(d.n, 9);
 	assert_refused(&d, 0, "6:36: services.a.update.parallelism: 'update.parallelism' "
 	    SWARM_ONLY);
 	assert_refused(&d, 1, "6:52: services.a.update.delay: 'update.delay' " SWARM_ONLY);
 	assert_refused(&d, 2, "8:7: services.a.deploy.mode: 'deploy.mode' " SWARM_ONLY);
 	assert_refused(&d, 3, "9:7: services.a.deploy.replicas: 'deploy.replicas' " SWARM_ONLY);
-	assert_refused(&d, 4, "10:7: services.a.deploy.placement: 'deploy.placement' " SWARM_ONLY);
-	assert_refused(&d, 5, "16:24: services.a.deploy.resources.reservations.cpus: "
+	/* a fleet's constraints (node.hostname, node.labels.*) are read on
+	 * containers; what else a Swarm node has is not there */
+	assert_refused(&d, 4, "11:23: services.a.deploy.placement.constraints[0]: constraint "
+	    "'node.role == worker' applies to backend swarm only (this host's backend is "
+	    "containers, where a constraint reads node.hostname or node.labels.NAME: the host and "
+	    "host_labels of each daemon's config)");
+	assert_refused(&d, 5, "12:9: services.a.deploy.placement.preferences: "
+	    "'deploy.placement.preferences' " SWARM_ONLY);
+	assert_refused(&d, 6, "13:9: services.a.deploy.placement.max_replicas_per_node: "
+	    "'deploy.placement.max_replicas_per_node' " SWARM_ONLY);
+	assert_refused(&d, 7, "16:24: services.a.deploy.resources.reservations.cpus: "
 	    "'deploy.resources.reservations.cpus' " SWARM_ONLY);
-	assert_refused(&d, 6, "17:7: services.a.deploy.rollback_config: 'deploy.rollback_config' "
+	assert_refused(&d, 8, "17:7: services.a.deploy.rollback_config: 'deploy.rollback_config' "
 	    SWARM_ONLY);
 	diag_release(&d);
 	manifest_free(m);

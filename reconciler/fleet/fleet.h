@@ -1,0 +1,39 @@
+/*
+ * fleet: what a host reads of the other hosts that follow the same
+ * repository (the manifest's fleet section, docs/fleet.md). Each host is
+ * read through its read-only listener, GET <url>/v1/status, the document
+ * its own reconcilerctl status shows; nothing is ever written to a peer.
+ */
+#ifndef RECONCILER_FLEET_H
+#define RECONCILER_FLEET_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "manifest.h"
+
+#define FLEET_STATUS_MAX	(4u << 20)	/* a peer's status document, at most */
+
+/* GET <url>/v1/status: the peer's status object (owned), or -1 with err
+ * ("connection refused", "HTTP 503", "not a status document"…). */
+int fleet_status_get(const char *url, long timeout_ms, json_t **out, char *err);
+
+/* 1 when st, the status of host `name`, shows service running there and not
+ * unhealthy or starting, at revision; 0 otherwise with why ("db1 is at
+ * revision 3f2a… (this host at 9c1b…)", "db1 runs no container of web"…). */
+int fleet_serves(const json_t *st, const char *name, const char *revision,
+    const char *service, char *why, size_t len);
+
+/* What a host that a service moved away from waits on: converge_options'
+ * moved_served with this as its payload. With no other host in the fleet
+ * section the container goes at once (there is nobody to ask); otherwise it
+ * stays until one of them serves the service at this revision. */
+struct fleet_wait {
+	const struct manifest *m;
+	const char *self;	/* this host's name, never asked */
+	const char *revision;
+	long timeout_ms;	/* each GET */
+};
+int fleet_moved_served(const char *service, char *why, size_t len, void *payload);
+
+#endif
