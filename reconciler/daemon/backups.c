@@ -38,6 +38,18 @@ bk_metrics(struct daemon *dm, const char *name)
 	return NULL;
 }
 
+/* Why backup b's service runs on another host of the fleet (owned), or NULL:
+ * a backup follows its service (on swarm, Swarm places it). */
+static char *
+bk_elsewhere(const struct daemon *dm, const struct manifest *m, const struct mf_backup *b)
+{
+	const struct mf_service *s = manifest_service(m, b->service);
+
+	if (!s || strcmp(dm->cfg->backend, "containers") != 0)
+		return NULL;
+	return placement_elsewhere(s, &dm->cfg->host);
+}
+
 /*
  * One run, recorded in the journal (a connection of its own: runs and cycles
  * happen in different threads), counted in the metrics and notified. Called
@@ -90,20 +102,16 @@ int
 daemon__bk_before_deploy(const struct mf_backup *b, struct docker *d, char *err, void *payload)
 {
 	struct bk_hook *h = payload;
+	char *where;
 
+	if ((where = bk_elsewhere(h->dm, h->m, b))) {
+		errf(err, "backup_before_deploy '%s': its service %s is placed on another host (%s), "
+		    "and a backup runs on the host of its service: take it there, or remove "
+		    "backup_before_deploy", b->name, b->service, where);
+		free(where);
+		return -1;
+	}
 	return bk_run(h->dm, h->state_dir, d, h->m, h->sec, b, "before-deploy", err);
-}
-
-/* Why backup b's service runs on another host of the fleet (owned), or NULL:
- * a backup follows its service (on swarm, Swarm places it). */
-static char *
-bk_elsewhere(const struct daemon *dm, const struct manifest *m, const struct mf_backup *b)
-{
-	const struct mf_service *s = manifest_service(m, b->service);
-
-	if (!s || strcmp(dm->cfg->backend, "containers") != 0)
-		return NULL;
-	return placement_elsewhere(s, &dm->cfg->host);
 }
 
 void
