@@ -182,7 +182,16 @@ cmd_status(int argc, char **argv)
 		fprintf(stderr, "reconcilerctl status: %s\n", err);
 		goto out;
 	}
-	rows = actual_services_json(&a, m, project);
+	if (m && strcmp(b->name, "containers") == 0) {
+		struct fleet_host host;
+
+		if (cli_source_host(&src, "status", &host) < 0)
+			goto out;
+		rows = actual_services_json_host(&a, m, project, &host);
+		fleet_host_release(&host);
+	} else {
+		rows = actual_services_json(&a, m, project);
+	}
 	st = cli_daemon_status(&src, &live);
 	if (json) {
 		json_t *o = json_pack("{s:s,s:O,s:o}", "project", project, "services", rows,

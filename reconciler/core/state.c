@@ -78,11 +78,11 @@ actual_release(struct actual *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* The rows of status (actual_services_json), with the placement of ds when
- * given. */
+/* The rows of status (actual_services_json), with where[i] saying why
+ * service i runs on another host (where NULL, or where[i] NULL: here). */
 static json_t *
 services_rows(const struct actual *a, const struct manifest *m, const char *project,
-    const struct desired *ds)
+    char *const *where_of)
 {
 	json_t *rows = json_array();
 
@@ -90,7 +90,7 @@ services_rows(const struct actual *a, const struct manifest *m, const char *proj
 	 * services the manifest no longer has. */
 	for (size_t pass = 0; pass < (m ? m->nservices : 0) + 1; pass++) {
 		const char *want = m && pass < m->nservices ? m->services[pass].name : NULL;
-		const char *where = want && ds ? ds->services[pass].elsewhere : NULL;
+		const char *where = want && where_of ? where_of[pass] : NULL;
 		int found = 0;
 
 		for (size_t i = 0; i < a->ncontainers; i++) {
@@ -137,7 +137,31 @@ actual_services_json(const struct actual *a, const struct manifest *m, const cha
 json_t *
 actual_services_json_at(const struct actual *a, const struct desired *ds)
 {
-	return services_rows(a, ds->m, ds->m->project, ds);
+	char **where = xcalloc(ds->nservices + 1, sizeof(*where));
+	json_t *rows;
+
+	for (size_t i = 0; i < ds->nservices; i++)
+		where[i] = ds->services[i].elsewhere;
+	rows = services_rows(a, ds->m, ds->m->project, where);
+	free(where);
+	return rows;
+}
+
+json_t *
+actual_services_json_host(const struct actual *a, const struct manifest *m,
+    const char *project, const struct fleet_host *host)
+{
+	char **where;
+	json_t *rows;
+
+	if (!m || !host)
+		return services_rows(a, m, project, NULL);
+	where = xcalloc(m->nservices + 1, sizeof(*where));
+	for (size_t i = 0; i < m->nservices; i++)
+		where[i] = placement_elsewhere(&m->services[i], host);
+	rows = services_rows(a, m, project, where);
+	strv_free(where, m->nservices);
+	return rows;
 }
 
 int

@@ -84,6 +84,9 @@ json_t *actual_services_json(const struct actual *a, const struct manifest *m,
 /* The same with the placement of ds: a service placed on another host with
  * nothing of it here is a row of state "elsewhere" (its "where" says why). */
 json_t *actual_services_json_at(const struct actual *a, const struct desired *ds);
+/* The same with the placement on host (NULL, or m NULL: none). */
+json_t *actual_services_json_host(const struct actual *a, const struct manifest *m,
+    const char *project, const struct fleet_host *host);
 
 /* Computes every service's canonical spec and hash from the resolved secrets. */
 int desired_build(struct desired *ds, const struct manifest *m, const struct secretmap *sec,
