@@ -4,7 +4,7 @@
 # self-contained (works without the bash-completion package too).
 # shellcheck shell=bash
 
-_reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup version'
+_reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup fleet version'
 _reconcilerctl_source_opts='-f --file --repo --ref --path --secrets-dir --state-dir -H --host --socket'
 _reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts --backend'
 
@@ -19,6 +19,7 @@ _reconcilerctl_opts() { # COMMAND: its options
 	history) echo '--state-dir --socket --limit --json --help' ;;
 	import-compose) echo '--resolve -H --host -o --output --force --project --image --base-dir --help' ;;
 	backup) echo "$_reconcilerctl_source_opts --wait --yes --json --help" ;;
+	fleet) echo "$_reconcilerctl_source_opts --json --timeout --help" ;;
 	esac
 }
 
@@ -108,6 +109,7 @@ _reconcilerctl() {
 		[ "$npos" -ne 0 ] ||
 			mapfile -t COMPREPLY < <(compgen -W 'list run verify restore' -- "$cur")
 		;;
+	fleet) [ "$npos" -ne 0 ] || mapfile -t COMPREPLY < <(compgen -W 'status' -- "$cur") ;;
 	help)
 		[ "$npos" -ne 0 ] ||
 			mapfile -t COMPREPLY < <(compgen -W "$_reconcilerctl_cmds" -- "$cur")

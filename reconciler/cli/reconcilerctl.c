@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+int cmd_fleet(int argc, char **argv);	/* cmd_fleet.c (to join the others in cli.h) */
+
 int
 cli_usage_error(const char *name, const char *fmt, ...)
 {
@@ -70,6 +72,9 @@ static const struct command commands[] = {
 	{ "backup", cmd_backup, "list [NAME] [--json] | run NAME [--wait] | verify NAME FILE |\n"
 	  "       restore NAME FILE [--yes]   [-f FILE | --repo URL …] [--state-dir DIR] [-H HOST]",
 	  "list, take, check and restore the manifest's backups" },
+	{ "fleet", cmd_fleet, "status [-f FILE | --repo URL [--ref REF] [--path P]] [--json]\n"
+	  "       [--timeout DURATION] [--config F | --token-file F | --ssh-key K --known-hosts H]",
+	  "show every host of the manifest's fleet section; exit 0 all at the head and in sync, 1 not" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "[COMMAND]", "show this help" },
 	{ NULL, NULL, NULL, NULL },
