@@ -19,7 +19,6 @@
 #include <time.h>
 
 /* The other verbs are declared in cli.h; this one belongs there too. */
-int cmd_fleet(int argc, char **argv);
 
 #define FLEET_TIMEOUT_DEFAULT 5000	/* ms, each host */
 #define FLEET_ASK_THREADS 16		/* hosts asked at once */

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-int cmd_fleet(int argc, char **argv);	/* cmd_fleet.c (to join the others in cli.h) */
 
 int
 cli_usage_error(const char *name, const char *fmt, ...)
@@ -55,12 +54,13 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "[-f FILE | --repo URL [--ref REF] [--path P]] [--json] [--no-color]\n"
 	  "       [--config F | --token-file F | --ssh-key K --known-hosts H]\n"
 	  "       [--secrets-dir DIR] [--state-dir DIR] [--socket PATH] [-H unix:///path/docker.sock]\n"
-	  "       [--backend containers|swarm]",
+	  "       [--backend containers|swarm] [--host-name NAME] [--host-label KEY=VALUE]...",
 	  "show drift between the manifest (or reconcilerd's) and the engine; exit 0 in sync, 1 drift, 2 error" },
 	{ "apply", cmd_apply, "[-f FILE | --repo URL …] [--revision REV] [-j N] [-H HOST]\n"
-	  "       [--backend containers|swarm]",
+	  "       [--backend containers|swarm] [--host-name NAME] [--host-label KEY=VALUE]...",
 	  "converge once from a manifest without a daemon (bootstrap, tests); exit 0 ok, 1 failed" },
-	{ "status", cmd_status, "[-f FILE | --repo URL … | -p PROJECT] [--json] [--backend containers|swarm]",
+	{ "status", cmd_status, "[-f FILE | --repo URL … | -p PROJECT] [--json] [--backend containers|swarm]\n"
+	  "       [--host-name NAME] [--host-label KEY=VALUE]...",
 	  "show each service's container, state, health, uptime, revision and image" },
 	{ "sync", cmd_sync, "[--retry] [--wait [--timeout DURATION]] [--state-dir DIR]",
 	  "ask the running reconcilerd for a cycle now; --retry clears quarantined revisions" },
