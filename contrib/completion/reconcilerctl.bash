@@ -6,7 +6,7 @@
 
 _reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup fleet version'
 _reconcilerctl_source_opts='-f --file --repo --ref --path --secrets-dir --state-dir -H --host --socket'
-_reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts --backend'
+_reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts --backend --host-name --host-label'
 
 _reconcilerctl_opts() { # COMMAND: its options
 	case $1 in
@@ -53,7 +53,7 @@ _reconcilerctl() {
 		-f | --file | --repo | --ref | --path | --secrets-dir | --state-dir | -H | --host | \
 			--socket | --config | -m | --message | --author | --remote | --token-file | --ssh-key | \
 			--known-hosts | --revision | -j | --concurrency | -p | --project | --timeout | \
-			--limit | -o | --output | --image | --base-dir | --backend) ((i++)) ;;
+			--limit | -o | --output | --image | --base-dir | --backend | --host-name | --host-label) ((i++)) ;;
 		-*) ;;
 		*) ((npos++)) ;;
 		esac
