@@ -129,7 +129,13 @@ ctl() {
 	shift
 	"$RECONCILERCTL" "$sub" --state-dir "$DL_STATE" "$@"
 }
-_history_has() { ctl history --json 2>/dev/null | grep -qF -- "$1"; }
+# The history is read whole before grep: grep -q stops at the first match, and
+# under pipefail the reconcilerctl it leaves writing (SIGPIPE, 141) fails the
+# pipe once the JSON is over one pipe write (4 KiB).
+_history_has() {
+	local h
+	h=$(ctl history --json 2>/dev/null) && grep -qF -- "$1" <<<"$h"
+}
 svc_image() { sw service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$P-$1" 2>/dev/null; }
 svc_version() { sw service inspect --format '{{.Version.Index}}' "$P-$1" 2>/dev/null; }
 # the nodes of a service's running tasks, sorted, one line
