@@ -71,6 +71,7 @@ config_release(struct config *c)
 	free(c->hook_gitea_file);
 	free(c->hook_generic_file);
 	fleet_host_release(&c->host);
+	strv_free(c->wait_for, c->nwait_for);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -102,7 +103,8 @@ set_duration(int64_t *dst, const struct yt_node *v, const char *key, struct diag
 static const char *const keys[] = {
 	"repo", "branch", "manifest", "poll_interval", "state_dir", "secrets_dir", "docker_host",
 	"backend", "concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", "control_socket",
-	"control_group", "listen", "listener_user", "webhooks", "host", "host_labels", NULL,
+	"control_group", "listen", "listener_user", "webhooks", "host", "host_labels", "wait_for",
+	NULL,
 };
 static const char *const git_keys[] = {
 	"token_file", "token_user", "ssh_key", "known_hosts", NULL,
@@ -168,6 +170,31 @@ load_host_labels(struct config *c, const struct yt_node *v, struct diag *d)
 				    "'%s' (letters, digits, '.', '_', '-'; no blanks in the value)",
 				    v->keys[j]->value);
 			free(kv);
+		}
+		free(p);
+	}
+}
+
+static void
+load_wait_for(struct config *c, const struct yt_node *v, struct diag *d)
+{
+	if (yt_is_null(v))
+		return;
+	if (v->type != YT_SEQ) {
+		diag_add(d, v->line, v->col, "wait_for", "expected a list of host names of the "
+		    "manifest's fleet section (e.g. [canary1])");
+		return;
+	}
+	for (size_t j = 0; j < v->n; j++) {
+		const struct yt_node *it = v->items[j];
+		char *p = xasprintf("wait_for[%zu]", j);
+
+		if (it->type != YT_SCALAR || yt_is_null(it) || !manifest_host_name_ok(it->value))
+			diag_add(d, it->line, it->col, p, "expected a host name (1-63 letters, digits, "
+			    "'.', '_', '-', starting with a letter or digit)");
+		else {
+			c->wait_for = xrealloc(c->wait_for, (c->nwait_for + 1) * sizeof(*c->wait_for));
+			c->wait_for[c->nwait_for++] = xstrdup(it->value);
 		}
 		free(p);
 	}
@@ -276,6 +303,11 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 				    c->host.name);
 		} else if (strcmp(k, "host_labels") == 0) {
 			load_host_labels(c, v, d);
+		} else if (strcmp(k, "wait_for") == 0) {
+			strv_free(c->wait_for, c->nwait_for);
+			c->wait_for = NULL;
+			c->nwait_for = 0;
+			load_wait_for(c, v, d);
 		}
 	}
 out:

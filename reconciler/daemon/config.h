@@ -37,6 +37,10 @@ struct config {
 	/* this daemon in a fleet (docs/fleet.md): `host` (default the system's
 	 * host name) and `host_labels`, read by placement constraints */
 	struct fleet_host host;
+	/* staged rollout: the hosts of the fleet section that must serve a
+	 * revision healthy before this one converges it (`wait_for`) */
+	char **wait_for;
+	size_t nwait_for;
 };
 
 void config_defaults(struct config *c);

@@ -168,6 +168,7 @@ struct cycle {
 	enum cycle_outcome out;
 	char commit[41];	/* the branch head, "" when Git failed */
 	const char *rev;	/* the revision applied: commit, or the last good one */
+	char kept[41];		/* the revision kept while wait_for holds the head back */
 	int64_t id;		/* the journal's row for this cycle, once converging */
 	int fetched, nquar, git_failed, engine_failed, notify_pending, applied;
 	/* a backup that cannot be scheduled is told in the status's errors, but
@@ -230,6 +231,45 @@ cycle_git(struct cycle *c)
 	daemon__flaps_revision(dm, c->commit);
 }
 
+/* 2b. Staged rollout: a new head waits until the hosts of wait_for serve it
+ * healthy; meanwhile (and forever when it failed there) this host keeps the
+ * revision it applied last. 0 go on with c->m, -1 nothing to keep yet. */
+static int
+cycle_wait_for(struct cycle *c)
+{
+	struct daemon *dm = c->dm;
+	char applied[41] = "", why[1024];
+	struct manifest *kept;
+	int v;
+
+	if (!dm->cfg->nwait_for || c->rev != c->commit ||
+	    (journal_last_applied(dm->cycle.journal, applied) == 1 &&
+	    strcmp(applied, c->commit) == 0))
+		return 0;
+	v = fleet_approved(c->m, dm->cfg->wait_for, dm->cfg->nwait_for, c->commit, 5000, why,
+	    sizeof(why));
+	if (v == FLEET_GO) {
+		log_info("canary", "revision=%.12s %s: rolling it out here", c->commit, why);
+		return 0;
+	}
+	json_object_set_new(c->st.o, "waiting", json_pack("{s:s,s:s,s:b}", "revision", c->commit,
+	    "reason", why, "failed", v == FLEET_FAILED));
+	log_msg(v == FLEET_FAILED ? LOG_WARN : LOG_INFO, "canary", "revision=%.12s %s: %s",
+	    c->commit, v == FLEET_FAILED ? "never rolled out here" : "waits", why);
+	if (!*applied) {
+		daemon__status_error(&c->st, "revision %.12s waits for the hosts of wait_for, and "
+		    "none was applied here before: %s", c->commit, why);
+		return -1;
+	}
+	if (!(kept = manifest_at(dm, applied, &c->st)))
+		return -1;
+	manifest_free(c->m);
+	c->m = kept;
+	snprintf(c->kept, sizeof(c->kept), "%s", applied);
+	c->rev = c->kept;
+	return 0;
+}
+
 /* 2. The manifest at the head; an invalid one changes nothing. */
 static int
 cycle_manifest(struct cycle *c)
@@ -253,6 +293,8 @@ cycle_manifest(struct cycle *c)
 			c->notify_pending = 1;
 		}
 	}
+	if (cycle_wait_for(c) < 0)
+		return -1;
 	pthread_mutex_lock(&dm->shared.mu);
 	snprintf(dm->shared.project, sizeof(dm->shared.project), "%s", c->m->project);
 	pthread_mutex_unlock(&dm->shared.mu);
@@ -462,6 +504,20 @@ hold(struct cycle *c, const struct converge_service *cs)
 /* What converge did: notified, journaled service by service, what passed
  * its gate recorded as serving, a failure quarantined, unless it was a heal
  * (tried again, and counted toward flapping); the outcome. */
+/* status.json's "moving": the services placed on another host now whose
+ * container here waits for that host to serve them. */
+static json_t *
+moving(struct status *st)
+{
+	json_t *a = json_object_get(st->o, "moving");
+
+	if (!a) {
+		a = json_array();
+		json_object_set_new(st->o, "moving", a);
+	}
+	return a;
+}
+
 static void
 cycle_journal(struct cycle *c)
 {
@@ -482,6 +538,9 @@ cycle_journal(struct cycle *c)
 
 		if (cs->outcome == CONVERGE_SKIPPED && !cs->reason)
 			continue;
+		if (cs->outcome == CONVERGE_SKIPPED && ps && ps->moved)
+			json_array_append_new(moving(&c->st), json_pack("{s:s,s:s}", "service",
+			    cs->service, "reason", cs->reason));
 		journal_action(dm->cycle.journal, c->id, c->rev, cs->service,
 		    plan_action_name(cs->action), ps ? ps->reasons : NULL,
 		    converge_outcome_name(cs->outcome), cs->reason, cs->ms);

@@ -157,14 +157,24 @@ daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome ou
 {
 	char *text, applied[41];
 	const char *msg = NULL;
-	char *degraded;
+	char *degraded, *moving = NULL;
+	json_t *mv;
 
 	daemon__journal_watch(dm, st);
 	degraded = degraded_message(dm, st);
 	if (json_array_size(st->errors))
 		msg = json_string_value(json_array_get(st->errors, 0));
-	else
+	else if (degraded)
 		msg = degraded;
+	else if ((mv = json_object_get(st->o, "waiting")))
+		msg = moving = xasprintf("head %.12s %s: %s",
+		    json_string_value(json_object_get(mv, "revision")),
+		    json_is_true(json_object_get(mv, "failed")) ? "is never rolled out here" :
+		    "waits for the hosts of wait_for", json_string_value(json_object_get(mv, "reason")));
+	else if ((mv = json_array_get(json_object_get(st->o, "moving"), 0)))
+		msg = moving = xasprintf("%s moves to another host, kept here until it serves it: %s",
+		    json_string_value(json_object_get(mv, "service")),
+		    json_string_value(json_object_get(mv, "reason")));
 	json_object_set_new(st->o, "state", json_string(out == CYCLE_FAILED || (degraded &&
 	    out != CYCLE_ERROR) ? "degraded" : cycle_outcome_name(out)));
 	json_object_set_new(st->o, "message", msg ? json_string(msg) : json_null());
@@ -206,6 +216,7 @@ daemon__status_write(struct daemon *dm, struct status *st, enum cycle_outcome ou
 	dm->shared.status_text = text;
 	pthread_mutex_unlock(&dm->shared.mu);
 	free(degraded);
+	free(moving);
 	json_decref(st->o);
 	json_decref(st->errors);
 	json_decref(st->quarantined);

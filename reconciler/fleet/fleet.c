@@ -158,3 +158,65 @@ fleet_moved_served(const char *service, char *why, size_t len, void *payload)
 	buf_release(&b);
 	return 0;
 }
+
+/* One host's verdict on revision, from its status st. */
+static int
+approves(const json_t *st, const char *name, const char *revision, char *why, size_t len)
+{
+	const char *rev = str(st, "revision"), *state = str(st, "state");
+	json_t *q;
+	size_t i;
+
+	if (strcmp(str(json_object_get(st, "host"), "name"), name) != 0) {
+		snprintf(why, len, "%s's listener answers as host '%s'", name,
+		    str(json_object_get(st, "host"), "name"));
+		return FLEET_WAIT;
+	}
+	json_array_foreach(json_object_get(st, "quarantined"), i, q)
+		if (strcmp(str(q, "revision"), revision) == 0) {
+			snprintf(why, len, "%.12s failed on %s (%s: %s)", revision, name,
+			    str(q, "service"), str(q, "reason"));
+			return FLEET_FAILED;
+		}
+	if (strcmp(rev, revision) != 0) {
+		snprintf(why, len, "%s is at revision %.12s, not yet %.12s", name,
+		    *rev ? rev : "(none)", revision);
+		return FLEET_WAIT;
+	}
+	if (strcmp(state, "in-sync") != 0 && strcmp(state, "converged") != 0) {
+		snprintf(why, len, "%s is %s at %.12s", name, *state ? state : "?", revision);
+		return FLEET_WAIT;	/* failed only once it quarantines the revision */
+	}
+	return FLEET_GO;
+}
+
+int
+fleet_approved(const struct manifest *m, char *const *names, size_t n, const char *revision,
+    long timeout_ms, char *why, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct mf_fleet_host *h = NULL;
+		char e[ERR_LEN];
+		json_t *st;
+		int v;
+
+		for (size_t k = 0; k < m->nfleet; k++)
+			if (strcmp(m->fleet[k].name, names[i]) == 0)
+				h = &m->fleet[k];
+		if (!h || !h->url) {
+			snprintf(why, len, "wait_for names %s, which the manifest's fleet section does "
+			    "not list: add it there with its url", names[i]);
+			return FLEET_WAIT;
+		}
+		if (fleet_status_get(h->url, timeout_ms, &st, e) < 0) {
+			snprintf(why, len, "%s unreachable (%s)", h->name, e);
+			return FLEET_WAIT;
+		}
+		v = approves(st, h->name, revision, why, len);
+		json_decref(st);
+		if (v != FLEET_GO)
+			return v;
+	}
+	snprintf(why, len, "served healthy by %zu host%s waited for", n, n == 1 ? "" : "s");
+	return FLEET_GO;
+}

@@ -36,4 +36,14 @@ struct fleet_wait {
 };
 int fleet_moved_served(const char *service, char *why, size_t len, void *payload);
 
+/* Staged rollout: whether every host of names (the config's wait_for, each
+ * in m's fleet section) serves revision healthy: its status at that
+ * revision, in-sync or converged, that revision quarantined nowhere on it.
+ * 1 yes; 0 not yet (why: unreachable, at another revision, converging…);
+ * -1 it failed there (why says where and what), and is never to be rolled
+ * out here. */
+enum { FLEET_WAIT = 0, FLEET_GO = 1, FLEET_FAILED = -1 };
+int fleet_approved(const struct manifest *m, char *const *names, size_t n,
+    const char *revision, long timeout_ms, char *why, size_t len);
+
 #endif

@@ -339,8 +339,20 @@ check "  its web row is running and says where it belongs" test \
 expect_exit "web1's diff shows the pending remove: exit 1" 1 ctl web1 diff --no-color
 expect_contains "  web is to remove" "- web ("
 expect_contains "  because it is placed on another host" "placed on another host"
-check "web1's journal says why web waits" rt_wait 30 eval \
-	"ctl web1 history --json --limit 200 2>/dev/null | grep -q 'waiting for another host to serve it'"
+# (read whole before grep -q: a reconcilerctl cut off by SIGPIPE fails a pipe)
+_journal_says_waits() {
+	local h
+	h=$(ctl web1 history --json --limit 200 2>/dev/null) &&
+		grep -qF 'waiting for another host to serve it' <<<"$h"
+}
+check "web1's journal says why web waits" rt_wait 30 _journal_says_waits
+_status_says_moving() {
+	local s
+	s=$(ctl web1 status 2>/dev/null)
+	grep -qF 'web moves to another host, kept here until it serves it: waiting for another host' \
+		<<<"$s"
+}
+check "web1's status says web is moving and why it is kept" rt_wait 30 _status_says_moving
 
 check "data1's daemon starts again" start data1
 check "data1 converges the move" head_is data1 "$rev2"
