@@ -90,3 +90,24 @@ expect_exit "a repository URL with a password is refused" 2 "$RECONCILERD" -n -c
 expect_contains "pointing at git.token_file" "git.token_file"
 expect_contains "naming the URL without its user information" "https://git.example.com/infra.git"
 expect_not_contains "never the password" "tok-s3cret"
+
+# a fleet host's identity and staged rollout: bad values named with their place
+fleet_bad() { # NAME LINES WANT: a config with LINES appended is refused, saying WANT
+	localize "$example" >"$tmp/fleet-$1.yaml"
+	printf '%s\n' "$2" >>"$tmp/fleet-$1.yaml"
+	expect_exit "$1 is refused" 2 "$RECONCILERD" -n -c "$tmp/fleet-$1.yaml"
+	expect_contains "  saying: $3" "$3"
+}
+fleet_bad "a host name with a blank" 'host: "web 1"' "host: invalid host name 'web 1'"
+fleet_bad "a label name with a blank" 'host_labels: {"bad key": x}' \
+	"host_labels.bad key: invalid label name 'bad key'"
+fleet_bad "a label value that is a list" 'host_labels: {role: [web]}' \
+	"host_labels.role: expected a string"
+fleet_bad "wait_for as a string" 'wait_for: canary1' "wait_for: expected a list of host names"
+fleet_bad "a wait_for entry that is no host name" 'wait_for: [canary1, "-x"]' \
+	"wait_for[1]: expected a host name"
+localize "$example" >"$tmp/fleet-ok.yaml"
+printf 'host: web1\nhost_labels: {role: web, region: eu}\nwait_for: [canary1]\n' \
+	>>"$tmp/fleet-ok.yaml"
+expect_exit "a host, its labels and wait_for pass the check" 0 "$RECONCILERD" -n -c \
+	"$tmp/fleet-ok.yaml"
