@@ -112,6 +112,8 @@ daemon__repeat_signature(const struct cycle_seen *cs)
 	    cycle_outcome_name(cs->out));
 	add_json(&b, "errors", cs->st->errors);
 	add_json(&b, "quarantined", cs->st->quarantined);
+	/* a head that wait_for holds back, or that failed on a host waited for */
+	add_json(&b, "waiting", json_object_get(cs->st->o, "waiting"));
 	for (size_t i = 0; cs->p && i < cs->p->nservices; i++) {
 		const struct plan_service *ps = &cs->p->services[i];
 

@@ -208,6 +208,14 @@ test_signature(void **state)
 	assert_string_not_equal(a, b);
 	free(b);
 	json_array_clear(st.errors);
+	/* the head held back by wait_for (the revision kept is the same) */
+	st.o = json_pack("{s:{s:s,s:s,s:b}}", "waiting", "revision", "f00", "reason",
+	    "web1 unreachable", "failed", 0);
+	b = daemon__repeat_signature(&seen);
+	assert_string_not_equal(a, b);
+	free(b);
+	json_decref(st.o);
+	st.o = NULL;
 	seen.rev = "def";
 	b = daemon__repeat_signature(&seen);
 	assert_string_not_equal(a, b);
