@@ -27,12 +27,9 @@ dl_setup "$P"
 # ---------------------------------------------------------------- engines
 
 FLEET_ENV=$RT_STATE/fleet/swarm.env
-fleet_was_up=0
-if [ -f "$FLEET_ENV" ] &&
-	curl -fsS -m 3 --unix-socket "$(sed -n 's/^RT_SWARM_SOCK=//p' "$FLEET_ENV")" \
-		http://x/_ping >/dev/null 2>&1; then
-	fleet_was_up=1
-fi
+# shared with the other fleet scripts that run meanwhile: fleet-down.sh
+# takes it down after the last of them, if it was down before the first
+export RT_FLEET_USER=$$
 if ! RT_QUIET=1 "$E2E_TOP/tests/env/fleet-up.sh" >"$E2E_TMP/fleet-up.log" 2>&1; then
 	fail "setup: the extra engine did not come up (tests/env/fleet-up.sh)"
 	sed 's/^/# /' "$E2E_TMP/fleet-up.log"
@@ -92,10 +89,8 @@ fl_cleanup() {
 		fail "cleanup: left on web1's engine:"
 		printf '%s\n' "$left" | sed 's/^/#   /'
 	fi
-	if [ "$fleet_was_up" = 0 ]; then
-		RT_QUIET=1 "$E2E_TOP/tests/env/fleet-down.sh" >"$E2E_TMP/fleet-down.log" 2>&1 ||
-			{ echo "# fleet-down.sh failed:"; sed 's/^/#   /' "$E2E_TMP/fleet-down.log"; }
-	fi
+	RT_QUIET=1 "$E2E_TOP/tests/env/fleet-down.sh" >"$E2E_TMP/fleet-down.log" 2>&1 ||
+		{ echo "# fleet-down.sh failed:"; sed 's/^/#   /' "$E2E_TMP/fleet-down.log"; }
 }
 # shellcheck disable=SC2154 # rc is the trap's own
 trap 'rc=$?; fl_cleanup; for h in $HOSTS; do [ "$rc" = 0 ] || { echo "# $h log (last 30 lines):"; tail -n 30 "${LOG[$h]}" | sed "s/^/#   /"; }; done; (exit $rc); dl_cleanup' EXIT

@@ -8,10 +8,26 @@
 # Prints the path of $RT_FLEET_STATE/swarm.env last (RT_SWARM_SOCK, ...).
 # Usage: tests/env/fleet-up.sh   (RT_QUIET=1: the last line only);
 # tests/env/fleet-down.sh takes it down.
+# RT_FLEET_USER=ID (a test's PID): the engine is shared by the tests that
+# use it at once; each registers here and calls fleet-down.sh with the same
+# RT_FLEET_USER, which takes it down only once the last of them is done, and
+# only when it was down before the first of them came.
 set -euo pipefail
 
 RT_FLEET_STATE=${RT_FLEET_STATE:-${RECONCILER_TEST_STATE:-/var/tmp/reconciler-test}/fleet}
 export RECONCILER_TEST_STATE=$RT_FLEET_STATE
 export RT_SWARM_PREFIX=${RT_FLEET_PREFIX:-rt-fl}
 export RT_SWARM_SUBNET=${RT_FLEET_SUBNET:-198.18.79}
-exec "$(dirname "${BASH_SOURCE[0]}")/swarm-up.sh" --nodes 1
+up="$(dirname "${BASH_SOURCE[0]}")/swarm-up.sh"
+[ -n "${RT_FLEET_USER:-}" ] || exec "$up" --nodes 1
+
+mkdir -p "$RT_FLEET_STATE/users"
+exec 7>"$RT_FLEET_STATE/users.lock"
+flock -w 900 7
+env=$RT_FLEET_STATE/swarm.env
+if ! { [ -f "$env" ] && curl -fsS -m 3 --unix-socket "$(sed -n 's/^RT_SWARM_SOCK=//p' "$env")" \
+	http://x/_ping >/dev/null 2>&1; }; then
+	: >"$RT_FLEET_STATE/users.down-after"
+fi
+"$up" --nodes 1 7>&-
+: >"$RT_FLEET_STATE/users/$RT_FLEET_USER"
