@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # manifests/fleet.yaml (the reference application split over two hosts)
-# converged with `reconcilerctl apply --host-name --host-label` on two
-# engines: the host's engine as data1 (role=data) and the extra engine of
+# committed to one repository and converged from it with `reconcilerctl apply
+# --repo --host-name --host-label` on two engines: the host's engine as data1 (role=data) and the extra engine of
 # tests/env/fleet-up.sh as web1 (role=web). The same file with the test images
 # in place of the real ones (as tests/e2e/swarm-prod.sh does for swarm.yaml),
 # their commands left out, host paths under a temp dir, the published
@@ -149,10 +149,21 @@ expect_exit "the test copy is valid" 0 "$RECONCILERCTL" validate "$mf"
 check "  and has no address but loopback (comments aside)" eval \
 	"! sed 's/#.*//' '$mf' | grep -E '10\\.0\\.0\\.|\"(80|443):'"
 
-ctl() { # HOST SUBCOMMAND ARGS…: reconcilerctl as HOST of the fleet
+# One repository for both hosts: the copy committed to a bare remote at
+# manifests/fleet.yaml, which each host reads from there.
+repo=$E2E_TMP/fleet-repo
+git init -q -b main "$repo.work" && mkdir -p "$repo.work/manifests" &&
+	cp "$mf" "$repo.work/manifests/fleet.yaml" &&
+	git -C "$repo.work" add -A &&
+	git -C "$repo.work" -c user.name=t -c user.email=t@localhost commit -q -m fleet &&
+	git clone -q --bare "$repo.work" "$repo.git"
+check "setup: the copy is committed to one repository" test -d "$repo.git"
+
+ctl() { # HOST SUBCOMMAND ARGS…: reconcilerctl as HOST of the fleet, from the repository
 	local h=$1 sub=$2
 	shift 2
-	"$RECONCILERCTL" "$sub" -f "$mf" -H "${ENGINE[$h]}" --host-name "$h" \
+	"$RECONCILERCTL" "$sub" --repo "file://$repo.git" --path manifests/fleet.yaml \
+		-H "${ENGINE[$h]}" --host-name "$h" \
 		--host-label "${LABEL[$h]}" --secrets-dir "$E2E_SECRETS" --state-dir "$E2E_STATE/$h" "$@"
 }
 mkdir -p "$E2E_STATE/data1" "$E2E_STATE/web1"
