@@ -18,8 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-/* The other verbs are declared in cli.h; this one belongs there too. */
-
 #define FLEET_TIMEOUT_DEFAULT 5000	/* ms, each host */
 #define FLEET_ASK_THREADS 16		/* hosts asked at once */
 
