@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-#define FLEET_TIMEOUT_DEFAULT 5000	/* ms, each host */
 #define FLEET_ASK_THREADS 16		/* hosts asked at once */
 
 /* One host of the fleet section and what its status says; the strings are
@@ -451,7 +450,7 @@ cmd_fleet(int argc, char **argv)
 	struct cli_source src = { 0 };
 	struct manifest *m = NULL;
 	char revision[41];
-	int64_t timeout = FLEET_TIMEOUT_DEFAULT;
+	int64_t timeout = FLEET_TIMEOUT_MS;
 	int json = 0, c, rc = EXIT_USAGE;
 
 	while ((c = getopt_long(argc, argv, "f:H:jh", opts, NULL)) != -1) {

@@ -246,7 +246,7 @@ cycle_wait_for(struct cycle *c)
 	    (journal_last_applied(dm->cycle.journal, applied) == 1 &&
 	    strcmp(applied, c->commit) == 0))
 		return 0;
-	v = fleet_approved(c->m, dm->cfg->wait_for, dm->cfg->nwait_for, c->commit, 5000, why,
+	v = fleet_approved(c->m, dm->cfg->wait_for, dm->cfg->nwait_for, c->commit, FLEET_TIMEOUT_MS, why,
 	    sizeof(why));
 	if (v == FLEET_GO) {
 		log_info("canary", "revision=%.12s %s: rolling it out here", c->commit, why);
@@ -432,9 +432,10 @@ cycle_converge(struct cycle *c)
 {
 	struct converge_options co = CONVERGE_OPTIONS_INIT;
 	struct daemon *dm = c->dm;
-	struct fleet_wait fw = { c->m, dm->cfg->host.name, c->rev, 5000 };
+	struct fleet_wait fw = { c->m, dm->cfg->host.name, c->rev, FLEET_TIMEOUT_MS, NULL };
 	struct bk_hook hook;
 	char err[ERR_LEN];
+	int rc;
 
 	daemon__status_converging(dm, c->p, c->rev);
 	c->id = journal_cycle_begin(dm->cycle.journal, c->rev, c->trigger);
@@ -453,7 +454,9 @@ cycle_converge(struct cycle *c)
 	co.backup_payload = &hook;
 	co.moved_served = fleet_moved_served;
 	co.moved_payload = &fw;
-	if (converge_apply(c->d, &c->w.ds, c->p, &c->w.secrets, &co, &c->rep, err) < 0) {
+	rc = converge_apply(c->d, &c->w.ds, c->p, &c->w.secrets, &co, &c->rep, err);
+	fleet_wait_release(&fw);
+	if (rc < 0) {
 		daemon__status_error(&c->st, "converge: %s", err);
 		log_error("cycle", "%s", err);
 		journal_cycle_end(dm->cycle.journal, c->id, "error", err);
@@ -501,9 +504,6 @@ hold(struct cycle *c, const struct converge_service *cs)
 	free(reason);
 }
 
-/* What converge did: notified, journaled service by service, what passed
- * its gate recorded as serving, a failure quarantined, unless it was a heal
- * (tried again, and counted toward flapping); the outcome. */
 /* status.json's "moving": the services placed on another host now whose
  * container here waits for that host to serve them. */
 static json_t *
@@ -518,6 +518,9 @@ moving(struct status *st)
 	return a;
 }
 
+/* What converge did: notified, journaled service by service, what passed
+ * its gate recorded as serving, a failure quarantined, unless it was a heal
+ * (tried again, and counted toward flapping); the outcome. */
 static void
 cycle_journal(struct cycle *c)
 {

@@ -119,10 +119,37 @@ fleet_serves(const json_t *st, const char *name, const char *revision, const cha
 	return 0;
 }
 
+/* Host h's status, asked once per fleet_wait (borrowed), or NULL with e. */
+static const json_t *
+status_of(struct fleet_wait *fw, const struct mf_fleet_host *h, char *e)
+{
+	json_t *st;
+
+	if (!fw->asked)
+		fw->asked = json_object();
+	if (!(st = json_object_get(fw->asked, h->name))) {
+		if (fleet_status_get(h->url, fw->timeout_ms, &st, e) < 0)
+			st = json_pack("{s:s}", "error", e);
+		json_object_set_new(fw->asked, h->name, st);
+	}
+	if (json_object_size(st) == 1 && json_is_string(json_object_get(st, "error"))) {
+		snprintf(e, ERR_LEN, "%s", json_string_value(json_object_get(st, "error")));
+		return NULL;
+	}
+	return st;
+}
+
+void
+fleet_wait_release(struct fleet_wait *fw)
+{
+	json_decref(fw->asked);
+	fw->asked = NULL;
+}
+
 int
 fleet_moved_served(const char *service, char *why, size_t len, void *payload)
 {
-	const struct fleet_wait *fw = payload;
+	struct fleet_wait *fw = payload;
 	struct buf b;
 	int asked = 0;
 
@@ -130,19 +157,16 @@ fleet_moved_served(const char *service, char *why, size_t len, void *payload)
 	for (size_t i = 0; i < fw->m->nfleet; i++) {
 		const struct mf_fleet_host *h = &fw->m->fleet[i];
 		char e[ERR_LEN], one[512];
-		json_t *st;
-		int ok;
+		const json_t *st;
 
 		if (!h->url || (fw->self && strcmp(h->name, fw->self) == 0))
 			continue;
 		asked++;
-		if (fleet_status_get(h->url, fw->timeout_ms, &st, e) < 0) {
+		if (!(st = status_of(fw, h, e))) {
 			buf_addf(&b, "%s%s unreachable (%s)", b.len ? "; " : "", h->name, e);
 			continue;
 		}
-		ok = fleet_serves(st, h->name, fw->revision, service, one, sizeof(one));
-		json_decref(st);
-		if (ok) {
+		if (fleet_serves(st, h->name, fw->revision, service, one, sizeof(one))) {
 			snprintf(why, len, "%s serves it", h->name);
 			buf_release(&b);
 			return 1;

@@ -13,6 +13,7 @@
 #include "manifest.h"
 
 #define FLEET_STATUS_MAX	(4u << 20)	/* a peer's status document, at most */
+#define FLEET_TIMEOUT_MS	5000		/* each GET of a peer's status, by default */
 
 /* GET <url>/v1/status: the peer's status object (owned), or -1 with err
  * ("connection refused", "HTTP 503", "not a status document"…). */
@@ -33,8 +34,13 @@ struct fleet_wait {
 	const char *self;	/* this host's name, never asked */
 	const char *revision;
 	long timeout_ms;	/* each GET */
+	/* each host asked once a converge, however many services moved:
+	 * name -> its status, or {"error": why}; NULL until the first ask */
+	json_t *asked;
 };
 int fleet_moved_served(const char *service, char *why, size_t len, void *payload);
+/* Frees what fleet_moved_served kept of the hosts' answers. */
+void fleet_wait_release(struct fleet_wait *fw);
 
 /* Staged rollout: whether every host of names (the config's wait_for, each
  * in m's fleet section) serves revision healthy: its status at that
