@@ -316,6 +316,11 @@ int manifest_memory_parse(const char *s, int64_t *bytes);
  * parses it; a spread preference, node.labels.NAME or engine.labels.NAME.
  * 1 when valid. */
 int manifest_constraint_ok(const char *s);
+/* A constraint (of the form manifest_constraint_ok takes) cut into its
+ * attribute and value, blanks trimmed, each truncated to its buffer; *eq 1
+ * for ==, 0 for != (== wins, as in Swarm). -1 when it has no operator. */
+int manifest_constraint_split(const char *s, char *attr, size_t alen, char *value, size_t vlen,
+    int *eq);
 int manifest_spread_ok(const char *s);
 
 /* The keys that only one backend honours ("containers" or "swarm"), refused

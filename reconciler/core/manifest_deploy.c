@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -195,6 +196,25 @@ manifest_constraint_ok(const char *s)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
 			return 0;
 	return strspn(vs, value_chars) >= (size_t)(ve - vs);
+}
+
+int
+manifest_constraint_split(const char *s, char *attr, size_t alen, char *value, size_t vlen,
+    int *eq)
+{
+	const char *op = strstr(s, "=="), *ks = s, *ke, *vs, *ve;
+
+	*eq = op != NULL;
+	if (!op && !(op = strstr(s, "!=")))
+		return -1;
+	ke = op;
+	vs = op + 2;
+	ve = vs + strlen(vs);
+	trim(&ks, &ke);
+	trim(&vs, &ve);
+	snprintf(attr, alen, "%.*s", (int)(ke - ks), ks);
+	snprintf(value, vlen, "%.*s", (int)(ve - vs), vs);
+	return 0;
 }
 
 static void

@@ -9,38 +9,17 @@
 #include <string.h>
 #include <strings.h>
 
-/* A constraint cut into its attribute, operator and value, blanks trimmed
- * (manifest_constraint_ok has checked the form: == wins, as in Swarm). */
+/* A constraint cut into its attribute, operator and value. */
 struct cons {
 	char attr[256], value[256];
 	int eq;
 };
 
-static void
-copy_trimmed(char *dst, size_t len, const char *s, const char *e)
-{
-	size_t n;
-
-	while (s < e && (*s == ' ' || *s == '\t'))
-		s++;
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	n = (size_t)(e - s) < len - 1 ? (size_t)(e - s) : len - 1;
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
 static int
 cons_split(const char *s, struct cons *c)
 {
-	const char *op = strstr(s, "==");
-
-	c->eq = op != NULL;
-	if (!op && !(op = strstr(s, "!=")))
-		return -1;
-	copy_trimmed(c->attr, sizeof(c->attr), s, op);
-	copy_trimmed(c->value, sizeof(c->value), op + 2, op + strlen(op));
-	return 0;
+	return manifest_constraint_split(s, c->attr, sizeof(c->attr), c->value, sizeof(c->value),
+	    &c->eq);
 }
 
 int
