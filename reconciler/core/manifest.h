@@ -215,7 +215,7 @@ struct mf_backup {
 
 enum mf_notify_type { MF_NOTIFY_DISCORD, MF_NOTIFY_SLACK, MF_NOTIFY_WEBHOOK };
 
-#define MF_EVENT_ALL 0x7fu
+#define MF_EVENT_ALL 0x1ffu
 
 struct mf_notify {
 	char *name;

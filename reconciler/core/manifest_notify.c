@@ -10,7 +10,8 @@
 
 const char *const manifest_event_names[] = {
 	"rollout_succeeded", "rollout_failed", "revision_quarantined", "manifest_invalid",
-	"git_unreachable", "backup_succeeded", "backup_failed", NULL,
+	"git_unreachable", "backup_succeeded", "backup_failed", "revision_unverified",
+	"recovered", NULL,
 };
 
 static char *

@@ -72,6 +72,15 @@ config_release(struct config *c)
 	free(c->hook_generic_file);
 	fleet_host_release(&c->host);
 	strv_free(c->wait_for, c->nwait_for);
+	free(c->allowed_signers);
+	free(c->gpg_keyring);
+	free(c->age_identity);
+	free(c->status.provider);
+	free(c->status.url);
+	free(c->status.repository);
+	free(c->status.token_file);
+	free(c->status.context);
+	free(c->status.target_url);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -104,13 +113,7 @@ static const char *const keys[] = {
 	"repo", "branch", "manifest", "poll_interval", "state_dir", "secrets_dir", "docker_host",
 	"backend", "concurrency", "engine_timeout", "shutdown_timeout", "log_format", "git", "control_socket",
 	"control_group", "listen", "listener_user", "webhooks", "host", "host_labels", "wait_for",
-	NULL,
-};
-static const char *const git_keys[] = {
-	"token_file", "token_user", "ssh_key", "known_hosts", NULL,
-};
-static const char *const hook_keys[] = {
-	"github_secret_file", "gitea_secret_file", "generic_token_file", NULL,
+	"signatures", "age_identity", "commit_status", NULL,
 };
 
 static int
@@ -122,29 +125,90 @@ known(const char *k, const char *const *list)
 	return 0;
 }
 
+/* One key of a mapping of strings (git:, webhooks:, signatures:…) and where
+ * its value goes; a NULL dst is read by the caller. */
+struct strkey {
+	const char *key;
+	char **dst;
+};
+
+/* A mapping of string keys into their fields; an unknown key is named with
+ * its section. The key `verify` of signatures: is the one non-string. */
 static void
-load_webhooks(struct config *c, const struct yt_node *v, struct diag *d)
+load_section(const struct yt_node *v, const char *section, const struct strkey *tab,
+    struct config *c, struct diag *d)
 {
 	if (yt_is_null(v))
 		return;
 	if (v->type != YT_MAP) {
-		diag_add(d, v->line, v->col, "webhooks", "expected a mapping");
+		diag_add(d, v->line, v->col, section, "expected a mapping");
 		return;
 	}
 	for (size_t j = 0; j < v->n; j++) {
-		const char *hk = v->keys[j]->value;
-		char *p = xasprintf("webhooks.%s", hk);
+		const char *k = v->keys[j]->value;
+		const struct yt_node *val = v->items[j];
+		char *p = xasprintf("%s.%s", section, k);
+		size_t i;
 
-		if (!known(hk, hook_keys))
-			diag_add(d, v->keys[j]->line, v->keys[j]->col, p, "unknown key '%s'", hk);
-		else if (strcmp(hk, "github_secret_file") == 0)
-			set_str(&c->hook_github_file, v->items[j], p, d);
-		else if (strcmp(hk, "gitea_secret_file") == 0)
-			set_str(&c->hook_gitea_file, v->items[j], p, d);
-		else if (strcmp(hk, "generic_token_file") == 0)
-			set_str(&c->hook_generic_file, v->items[j], p, d);
+		for (i = 0; tab[i].key && strcmp(tab[i].key, k) != 0; i++)
+			;
+		if (!tab[i].key)
+			diag_add(d, v->keys[j]->line, v->keys[j]->col, p, "unknown key '%s'", k);
+		else if (tab[i].dst)
+			set_str(tab[i].dst, val, p, d);
+		else if (val->type != YT_SCALAR || (strcmp(val->value, "off") != 0 &&
+		    strcmp(val->value, "head") != 0 && strcmp(val->value, "all") != 0))
+			diag_add(d, val->line, val->col, p, "expected off, head or all");
+		else
+			c->verify = strcmp(val->value, "head") == 0 ? CONFIG_VERIFY_HEAD :
+			    strcmp(val->value, "all") == 0 ? CONFIG_VERIFY_ALL : CONFIG_VERIFY_OFF;
 		free(p);
 	}
+}
+
+const char *
+config_verify_name(enum config_verify v)
+{
+	return v == CONFIG_VERIFY_HEAD ? "head" : v == CONFIG_VERIFY_ALL ? "all" : "off";
+}
+
+/* The sections of string keys: git:, webhooks:, signatures:, commit_status: */
+static int
+load_sections(struct config *c, const char *k, const struct yt_node *v, struct diag *d)
+{
+	const struct strkey git[] = {
+		{ "token_file", &c->token_file }, { "token_user", &c->token_user },
+		{ "ssh_key", &c->ssh_key }, { "known_hosts", &c->known_hosts }, { NULL, NULL },
+	};
+	const struct strkey hooks[] = {
+		{ "github_secret_file", &c->hook_github_file },
+		{ "gitea_secret_file", &c->hook_gitea_file },
+		{ "generic_token_file", &c->hook_generic_file }, { NULL, NULL },
+	};
+	const struct strkey sigs[] = {
+		{ "verify", NULL }, { "allowed_signers", &c->allowed_signers },
+		{ "gpg_keyring", &c->gpg_keyring }, { NULL, NULL },
+	};
+	const struct strkey status[] = {
+		{ "provider", &c->status.provider }, { "url", &c->status.url },
+		{ "repository", &c->status.repository }, { "token_file", &c->status.token_file },
+		{ "context", &c->status.context }, { "target_url", &c->status.target_url },
+		{ NULL, NULL },
+	};
+	const struct {
+		const char *name;
+		const struct strkey *tab;
+	} sections[] = {
+		{ "git", git }, { "webhooks", hooks }, { "signatures", sigs },
+		{ "commit_status", status },
+	};
+
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (strcmp(k, sections[i].name) == 0) {
+			load_section(v, k, sections[i].tab, c, d);
+			return 1;
+		}
+	return 0;
 }
 
 static void
@@ -229,6 +293,8 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 
 		if (!known(k, keys)) {
 			diag_add(d, root->keys[i]->line, root->keys[i]->col, k, "unknown key '%s'", k);
+		} else if (load_sections(c, k, v, d)) {
+			continue;
 		} else if (strcmp(k, "repo") == 0) {
 			set_str(&c->repo, v, k, d);
 		} else if (strcmp(k, "branch") == 0) {
@@ -245,6 +311,8 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 			set_str(&c->backend, v, k, d);
 		} else if (strcmp(k, "log_format") == 0) {
 			set_str(&c->log_format, v, k, d);
+		} else if (strcmp(k, "age_identity") == 0) {
+			set_str(&c->age_identity, v, k, d);
 		} else if (strcmp(k, "control_socket") == 0) {
 			if (yt_is_null(v))
 				replace_str(&c->control_socket, "");
@@ -269,32 +337,6 @@ config_load(struct config *c, const char *path, int required, struct diag *d)
 				diag_add(d, v->line, v->col, k, "expected an integer from 1 to 64");
 			else
 				c->concurrency = (int)n;
-		} else if (strcmp(k, "git") == 0) {
-			if (yt_is_null(v))
-				continue;
-			if (v->type != YT_MAP) {
-				diag_add(d, v->line, v->col, k, "expected a mapping");
-				continue;
-			}
-			for (size_t j = 0; j < v->n; j++) {
-				const char *gk = v->keys[j]->value;
-				char *p = xasprintf("git.%s", gk);
-
-				if (!known(gk, git_keys))
-					diag_add(d, v->keys[j]->line, v->keys[j]->col, p,
-					    "unknown key '%s'", gk);
-				else if (strcmp(gk, "token_file") == 0)
-					set_str(&c->token_file, v->items[j], p, d);
-				else if (strcmp(gk, "token_user") == 0)
-					set_str(&c->token_user, v->items[j], p, d);
-				else if (strcmp(gk, "ssh_key") == 0)
-					set_str(&c->ssh_key, v->items[j], p, d);
-				else if (strcmp(gk, "known_hosts") == 0)
-					set_str(&c->known_hosts, v->items[j], p, d);
-				free(p);
-			}
-		} else if (strcmp(k, "webhooks") == 0) {
-			load_webhooks(c, v, d);
 		} else if (strcmp(k, "host") == 0) {
 			set_str(&c->host.name, v, k, d);
 			if (c->host.name && !manifest_host_name_ok(c->host.name))
@@ -314,6 +356,46 @@ out:
 	yt_free(doc);
 	free(src);
 	return d->n == before ? 0 : -1;
+}
+
+/* signatures:, age_identity and commit_status: complete and absolute. */
+static int
+check_trust(const struct config *c, char *err)
+{
+	const struct config_commit_status *cs = &c->status;
+	const char *const files[][2] = {
+		{ "signatures.allowed_signers", c->allowed_signers },
+		{ "signatures.gpg_keyring", c->gpg_keyring },
+		{ "age_identity", c->age_identity },
+		{ "commit_status.token_file", cs->token_file },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i][1] && files[i][1][0] != '/')
+			return errf(err, "%s '%s' must be an absolute path", files[i][0], files[i][1]);
+	if (c->verify != CONFIG_VERIFY_OFF && !c->allowed_signers && !c->gpg_keyring)
+		return errf(err, "signatures.verify is %s but no signer is trusted: set "
+		    "signatures.allowed_signers (ssh) or signatures.gpg_keyring (OpenPGP)",
+		    config_verify_name(c->verify));
+	if (!cs->provider && (cs->url || cs->repository || cs->token_file || cs->context ||
+	    cs->target_url))
+		return errf(err, "commit_status needs a provider (github or gitea)");
+	if (!cs->provider)
+		return 0;
+	if (strcmp(cs->provider, "github") != 0 && strcmp(cs->provider, "gitea") != 0)
+		return errf(err, "commit_status.provider '%s': expected github or gitea",
+		    cs->provider);
+	if (!cs->repository || !strchr(cs->repository, '/') || cs->repository[0] == '/')
+		return errf(err, "commit_status.repository must be OWNER/NAME (e.g. acme/shop)");
+	if (!cs->token_file)
+		return errf(err, "commit_status needs token_file (a file holding the API token)");
+	if (!cs->url && strcmp(cs->provider, "gitea") == 0)
+		return errf(err, "commit_status.url is required for gitea (e.g. "
+		    "https://gitea.example.com/api/v1)");
+	if (cs->url && strncmp(cs->url, "https://", 8) != 0 && strncmp(cs->url, "http://", 7) != 0)
+		return errf(err, "commit_status.url '%s' must start with https:// or http://",
+		    cs->url);
+	return 0;
 }
 
 int
@@ -357,7 +439,7 @@ config_check(const struct config *c, char *err)
 	if (c->ssh_key && !c->known_hosts)
 		return errf(err, "git.ssh_key needs git.known_hosts (the server's host key must be "
 		    "pinned)");
-	return 0;
+	return check_trust(c, err);
 }
 
 struct gitsrc_auth

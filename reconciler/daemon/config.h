@@ -41,7 +41,27 @@ struct config {
 	 * revision healthy before this one converges it (`wait_for`) */
 	char **wait_for;
 	size_t nwait_for;
+	/* trust (docs/security.md): `signatures:` which commits must carry a good
+	 * signature of a trusted signer before they are applied, and who is
+	 * trusted (an ssh allowed-signers file, an OpenPGP keyring for gpgv) */
+	enum config_verify { CONFIG_VERIFY_OFF, CONFIG_VERIFY_HEAD, CONFIG_VERIFY_ALL } verify;
+	char *allowed_signers, *gpg_keyring;
+	/* the age identity that decrypts the repository's encrypted secrets */
+	char *age_identity;
+	/* `commit_status:` the deploy's outcome posted on the commit; provider
+	 * NULL: off */
+	struct config_commit_status {
+		char *provider;		/* github | gitea */
+		char *url;		/* the API's base URL (GitHub: https://api.github.com) */
+		char *repository;	/* owner/name */
+		char *token_file;
+		char *context;		/* default reconciler/<host> */
+		char *target_url;	/* a link shown beside the status, NULL: none */
+	} status;
 };
+
+/* "off", "head", "all" */
+const char *config_verify_name(enum config_verify v);
 
 void config_defaults(struct config *c);
 /* The system's host name up to its first dot (as the config's `host`

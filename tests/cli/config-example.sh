@@ -8,31 +8,35 @@ trap 'rm -rf "$tmp"' EXIT
 RECONCILERD=${RECONCILERD:-build/reconcilerd}
 example=contrib/reconciler.yaml.example
 
-# the key tables of config.c: keys[], git_keys[] and hook_keys[]
-table() {
-	awk -v name="$1" '
-		$0 ~ "^static const char \\*const " name "\\[\\] = \\{" { on = 1; next }
-		on && /^\};/ { exit }
-		on { while (match($0, /"[a-z_]+"/)) { print substr($0, RSTART + 1, RLENGTH - 2); $0 = substr($0, RSTART + RLENGTH) } }
-	' reconciler/daemon/config.c
-}
-keys=$(table keys)
-git_keys=$(table git_keys)
-hook_keys=$(table hook_keys)
-check "config.c's key tables were found ($(wc -w <<<"$keys") + $(wc -w <<<"$git_keys") keys)" \
-	test "$(wc -w <<<"$keys")" -ge 10 -a "$(wc -w <<<"$git_keys")" -ge 4
+# the key tables of config.c: keys[] (the top level), and the section
+# tables of load_sections (git:, webhooks:, signatures:, commit_status:)
+keys=$(awk '
+	/^static const char \*const keys\[\] = \{/ { on = 1; next }
+	on && /^\};/ { exit }
+	on { while (match($0, /"[a-z_]+"/)) { print substr($0, RSTART + 1, RLENGTH - 2); $0 = substr($0, RSTART + RLENGTH) } }
+	' reconciler/daemon/config.c)
+# SECTION KEY per line
+sub_keys=$(awk '
+	/^load_sections\(/ { on = 1; next }
+	on && /^}/ { exit }
+	on && /const struct strkey [a-z]+\[\] = \{/ { t = $4; sub(/\[\]$/, "", t); next }
+	on && /^\t\};/ { t = ""; next }
+	on && t { while (match($0, /\{ "[a-z_]+",/)) { print t, substr($0, RSTART + 3, RLENGTH - 5); $0 = substr($0, RSTART + RLENGTH) } }
+	' reconciler/daemon/config.c)
+sections="git webhooks signatures commit_status"
+nsub=$(wc -l <<<"$sub_keys")
+check "config.c's key tables were found ($(wc -w <<<"$keys") + $nsub keys)" \
+	test "$(wc -w <<<"$keys")" -ge 10 -a "$nsub" -ge 15
 for k in $keys; do
 	check "the example has '$k'" grep -qE "^(# )?$k:" "$example"
 done
-for k in $git_keys; do
-	check "the example has 'git.$k'" grep -qE "^  (# )?$k:" "$example"
-done
-for k in $hook_keys; do
-	check "the example has 'webhooks.$k'" grep -qE "^  (# )?$k:" "$example"
-done
+while read -r _ k; do
+	check "the example has the section key '$k'" grep -qE "^  (# )?$k:" "$example"
+done <<<"$sub_keys"
+subs=$(awk '{ print $2 }' <<<"$sub_keys" | sort -u)
 # each key comes with its default (or says it has none / is required)
-for k in $keys $git_keys $hook_keys; do
-	[ "$k" = git ] || [ "$k" = webhooks ] && continue
+for k in $keys $subs; do
+	case " $sections " in *" $k "*) continue ;; esac
 	# shellcheck disable=SC2016 # an awk program
 	check "the comment above '$k' gives its default" awk -v k="$k" '
 		/^ *#/ && !/^ *# [a-z_]+: / { text = text $0 "\n"; next }
@@ -61,11 +65,11 @@ expect_exit "the example parses and checks (reconcilerd -n)" 0 "$RECONCILERD" -n
 expect_contains "config ok" "config ok"
 
 # every commented key turned on (paths kept in $tmp)
-pattern=$(printf '%s\n' "$keys" "$git_keys" "$hook_keys" | paste -sd'|')
+pattern=$(printf '%s\n' "$keys" "$subs" | paste -sd'|')
 sed -E "s/^( *)# ($pattern): /\\1\\2: /" "$example" |
 	localize -e "s|^control_socket: .*|control_socket: $tmp/state/c.sock|" >"$tmp/all.yaml"
 check "every key is on in the second copy" test "$(grep -cE "^ *($pattern):" "$tmp/all.yaml")" -eq \
-	"$(printf '%s\n' "$keys" "$git_keys" "$hook_keys" | wc -l)"
+	"$(($(wc -l <<<"$keys") + nsub))"
 expect_exit "with every key on, it still parses and checks" 0 "$RECONCILERD" -n -c "$tmp/all.yaml"
 
 # a listener on a public address works, with a warning (-n says it too)
