@@ -31,7 +31,8 @@ parse_author(const char *a, char **name, char **email)
 	return 0;
 }
 
-enum { OPT_COMMIT = 300, OPT_PUSH, OPT_AUTHOR, OPT_REMOTE, OPT_TOKEN, OPT_SSHKEY, OPT_KNOWN };
+enum { OPT_COMMIT = 300, OPT_PUSH, OPT_AUTHOR, OPT_REMOTE, OPT_TOKEN, OPT_SSHKEY, OPT_KNOWN,
+	OPT_SIGN };
 
 int
 cmd_set_image(int argc, char **argv)
@@ -45,11 +46,12 @@ cmd_set_image(int argc, char **argv)
 		{ "token-file", required_argument, NULL, OPT_TOKEN },
 		{ "ssh-key", required_argument, NULL, OPT_SSHKEY },
 		{ "known-hosts", required_argument, NULL, OPT_KNOWN },
+		{ "sign", required_argument, NULL, OPT_SIGN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gitsrc_auth auth = { 0 };
-	const char *message = NULL, *author = NULL, *remote = NULL;
+	const char *message = NULL, *author = NULL, *remote = NULL, *sign = NULL;
 	char err[ERR_LEN] = "", commit[41], *msg = NULL, *aname = NULL, *aemail = NULL;
 	const char *file, *service, *image;
 	int do_commit = 0, do_push = 0, c, rc;
@@ -65,6 +67,7 @@ cmd_set_image(int argc, char **argv)
 		case OPT_TOKEN: auth.token_file = optarg; break;
 		case OPT_SSHKEY: auth.ssh_key = optarg; break;
 		case OPT_KNOWN: auth.known_hosts = optarg; break;
+		case OPT_SIGN: sign = optarg; do_commit = 1; break;
 		case 'h':
 			printf("usage: reconcilerctl set-image %s\n", cli_find_command("set-image")->usage);
 			return 0;
@@ -96,12 +99,12 @@ cmd_set_image(int argc, char **argv)
 	}
 	msg = message ? xstrdup(message) : xasprintf("deploy: %s %s", service,
 	    strstr(image, "@sha256:") ? strstr(image, "@sha256:") + 1 : image);
-	if (gitsrc_commit_file(file, msg, aname, aemail, commit, err) < 0) {
+	if (gitsrc_commit_file_signed(file, msg, aname, aemail, sign, commit, err) < 0) {
 		fprintf(stderr, "reconcilerctl set-image: commit: %s\n", err);
 		rc = 1;
 		goto out;
 	}
-	printf("committed %.12s: %s\n", commit, msg);
+	printf("committed %.12s%s: %s\n", commit, sign ? " (signed)" : "", msg);
 	if (do_push) {
 		if (gitsrc_push(file, remote, &auth, err) < 0) {
 			fprintf(stderr, "reconcilerctl set-image: push: %s\n", err);

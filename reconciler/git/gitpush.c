@@ -4,6 +4,7 @@
  * user's work tree.
  */
 #include "gitsrc_int.h"
+#include "gitverify.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -31,11 +32,62 @@ open_worktree(git_repository **repo, const char *file, char **rel, char *err)
 	return 0;
 }
 
-/* Commits exactly one file: HEAD's tree with that path replaced, whatever else
- * is staged (a deploy commit must never sweep up someone's other work). */
+/* The commit signed with the ssh key: its text signed by ssh-keygen, written
+ * with the signature, and HEAD's branch moved to it only if it still points
+ * at parent (or is unborn), as git commit -S does. */
+static int
+commit_signed(git_repository *repo, const char *key, const git_signature *sig,
+    const char *message, const git_tree *tree, git_commit *parent, git_oid *oid, char *err)
+{
+	git_buf text = GIT_BUF_INIT;
+	git_reference *head = NULL, *moved = NULL;
+	const git_commit *parents[1] = { parent };
+	char *armor = NULL;
+	int rc = -1;
+
+	if (git_commit_create_buffer(&text, repo, sig, sig, NULL, message, tree, parent ? 1 : 0,
+	    parents) < 0) {
+		gitsrc__giterr(err, "committing");
+		goto out;
+	}
+	if (gitverify_sign_ssh(key, text.ptr, text.size, &armor, err) < 0)
+		goto out;
+	if (git_commit_create_with_signature(oid, repo, text.ptr, armor, NULL) < 0 ||
+	    git_reference_lookup(&head, repo, "HEAD") < 0) {
+		gitsrc__giterr(err, "writing the signed commit");
+		goto out;
+	}
+	if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC ?
+	    (parent ? git_reference_create_matching(&moved, repo,
+	    git_reference_symbolic_target(head), oid, 1, git_commit_id(parent),
+	    "commit (signed)") : git_reference_create(&moved, repo,
+	    git_reference_symbolic_target(head), oid, 0, "commit (signed)")) :
+	    git_repository_set_head_detached(repo, oid)) {
+		gitsrc__giterr(err, "moving the branch to the signed commit");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(armor);
+	git_reference_free(moved);
+	git_reference_free(head);
+	git_buf_dispose(&text);
+	return rc;
+}
+
 int
 gitsrc_commit_file(const char *file, const char *message, const char *author_name,
     const char *author_email, char commit[41], char *err)
+{
+	return gitsrc_commit_file_signed(file, message, author_name, author_email, NULL, commit,
+	    err);
+}
+
+/* Commits exactly one file: HEAD's tree with that path replaced, whatever else
+ * is staged (a deploy commit must never sweep up someone's other work). */
+int
+gitsrc_commit_file_signed(const char *file, const char *message, const char *author_name,
+    const char *author_email, const char *sign_key, char commit[41], char *err)
 {
 	git_repository *repo = NULL;
 	git_index *idx = NULL;
@@ -90,7 +142,10 @@ gitsrc_commit_file(const char *file, const char *message, const char *author_nam
 		errf(err, "nothing to commit: '%s' is unchanged", rel);
 		goto out;
 	}
-	if (git_commit_create_v(&oid, repo, "HEAD", sig, sig, NULL, message, tree,
+	if (sign_key) {
+		if (commit_signed(repo, sign_key, sig, message, tree, parent, &oid, err) < 0)
+			goto out;
+	} else if (git_commit_create_v(&oid, repo, "HEAD", sig, sig, NULL, message, tree,
 	    parent ? 1 : 0, parent) < 0) {
 		gitsrc__giterr(err, "committing");
 		goto out;

@@ -532,6 +532,12 @@ gitsrc_blob(struct gitsrc *g, const char *commit, const char *path, size_t max, 
 	return rc;
 }
 
+git_repository *
+gitsrc__repo(struct gitsrc *g)
+{
+	return g->repo;
+}
+
 char *
 gitsrc_subject(struct gitsrc *g, const char *commit)
 {

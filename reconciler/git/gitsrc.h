@@ -72,6 +72,10 @@ char *gitsrc_subject(struct gitsrc *g, const char *commit);
  * and message, and optionally push that branch to `remote`. */
 int gitsrc_commit_file(const char *file, const char *message, const char *author_name,
     const char *author_email, char commit[41], char *err);
+/* The same, the commit signed with the ssh private key at sign_key (NULL:
+ * unsigned), as `git commit -S` with gpg.format=ssh makes it. */
+int gitsrc_commit_file_signed(const char *file, const char *message, const char *author_name,
+    const char *author_email, const char *sign_key, char commit[41], char *err);
 int gitsrc_push(const char *file, const char *remote, const struct gitsrc_auth *auth, char *err);
 
 #endif

@@ -26,4 +26,7 @@ int gitsrc__giterr(char *err, const char *what);
  * once, and the ssh host key checked against its known_hosts file. */
 void gitsrc__callbacks(git_remote_callbacks *cb, struct gitsrc__cbdata *data);
 
+/* The daemon's clone's repository (gitverify.c); borrowed. */
+git_repository *gitsrc__repo(struct gitsrc *g);
+
 #endif

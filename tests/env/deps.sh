@@ -25,6 +25,8 @@ RT_DEPS=(
 	groff-base man-db systemd
 	haproxy # the allow-list Docker socket proxy the e2e tier runs behind
 	openssh-server # a real sshd on loopback for Git over ssh (tests/e2e/ssh.sh)
+	openssh-client gpg gpg-agent gpgv # signed commits: ssh-keygen -Y and gpgv judge them (tests/e2e/signed.sh)
+	age # secrets encrypted in Git (tests/cli/secret-set.sh, tests/e2e/secrets-git.sh)
 	# lint (make lint, tests/lint.sh)
 	shellcheck cppcheck clang-tidy yamllint
 )
