@@ -14,7 +14,7 @@
 
 static const char *const top_keys[] = {
 	"version", "project", "services", "volumes", "networks", "backups", "notifications", "fleet",
-	NULL,
+	"secrets", NULL,
 };
 
 /* Services are looked up by name for every dependency, in checks and plans:
@@ -49,7 +49,8 @@ parse_top(struct mf__ctx *c, const struct yt_node *root)
 			mf__err_at(c, k, k->value, "unknown key '%s' (did you mean '%s'?)", k->value, hint);
 		else
 			mf__err_at(c, k, k->value, "unknown key '%s' (expected one of: version, project, "
-			    "services, volumes, networks, backups, notifications, fleet, or x-*)", k->value);
+			    "services, volumes, networks, backups, notifications, fleet, secrets, "
+			    "or x-*)", k->value);
 known:
 		;
 	}
@@ -106,6 +107,8 @@ known:
 		mf__parse_notifications(c, v);
 	if ((v = yt_get(root, "fleet")) && !yt_is_null(v))
 		mf__parse_fleet(c, v);
+	if ((v = yt_get(root, "secrets")) && !yt_is_null(v))
+		mf__parse_git_secrets(c, v);
 	mf__check_depends(c);
 	mf__check_cycles(c);
 	mf__check_ports(c);
@@ -265,6 +268,7 @@ manifest_free(struct manifest *m)
 	}
 	free(m->notifications);
 	mf__fleet_release(m);
+	mf__git_secrets_release(m);
 	if (m->service_index)
 		strtab_release(m->service_index);
 	free(m->service_index);

@@ -225,6 +225,14 @@ struct mf_notify {
 	unsigned events;	/* bit per event name, see manifest_event_names */
 };
 
+/* An entry of the secrets section: a secret kept in the repository, encrypted
+ * with age; the daemon decrypts it with its identity (docs/security.md). */
+struct mf_git_secret {
+	char *name;		/* the name references use ({secret: NAME}, env_files, ...) */
+	char *file;		/* the encrypted file, relative to the repository's top */
+	int line, col;
+};
+
 struct strtab;
 
 /* A host of the fleet section: its daemon's host name and the address of its
@@ -250,6 +258,8 @@ struct manifest {
 	size_t nnotifications;
 	struct mf_fleet_host *fleet;	/* the fleet section, in file order */
 	size_t nfleet;
+	struct mf_git_secret *git_secrets;	/* the secrets section, in file order */
+	size_t ngit_secrets;
 	struct yt_doc *doc;
 	char *src;		/* owned copy of the source text */
 	size_t srclen;
@@ -270,6 +280,11 @@ struct mf_service *manifest_service(const struct manifest *m, const char *name);
 struct mf_volume *manifest_volume(const struct manifest *m, const char *key);
 struct mf_network *manifest_network(const struct manifest *m, const char *key);
 struct mf_backup *manifest_backup(const struct manifest *m, const char *name);
+/* The secrets section's entry NAME (a secret kept encrypted in Git), or NULL. */
+const struct mf_git_secret *manifest_git_secret(const struct manifest *m, const char *name);
+/* A path inside the repository as the secrets section writes it: relative,
+ * no empty, '.' or '..' component, no backslash or control character. */
+int manifest_repo_path_ok(const char *path);
 
 /* Image reference checks shared with set-image: 1 when ref ends in
  * @sha256:<64 lowercase hex>. */

@@ -93,6 +93,31 @@ refuse_node_attrs(struct mf__ctx *c, const struct mf_service *s)
 	}
 }
 
+/* A secret file is a bind mount of a host file on backend containers: a
+ * secret kept in Git has none, and its plaintext is never written to disk
+ * here. Swarm makes a Swarm secret of the value itself: allowed there. */
+static void
+refuse_git_secret_files(struct mf__ctx *c, const struct mf_service *s)
+{
+	const struct yt_node *list = yt_get(s->node, "secrets");
+
+	for (size_t i = 0; i < s->nsecrets && list && list->type == YT_SEQ && i < list->n; i++) {
+		const struct yt_node *it = list->items[i], *src = yt_get(it, "source");
+		const struct mf_git_secret *g = manifest_git_secret(c->m, s->secrets[i].source);
+		char *p;
+
+		if (!g)
+			continue;
+		p = xasprintf("services.%s.secrets[%zu]%s", s->name, i, src ? ".source" : "");
+		mf__err_at(c, src ? src : it, p, "secret '%s' is kept encrypted in Git (%s) and "
+		    "backend containers mounts a secret file from the host's secrets directory: its "
+		    "plaintext is never written to disk; use it in environment as {secret: %s}, or "
+		    "put the file in the secrets directory and remove it from the secrets section",
+		    g->name, g->file ? g->file : "?", g->name);
+		free(p);
+	}
+}
+
 /* A host address other than 0.0.0.0 (every address, as Swarm publishes) in
  * a port as written: "127.0.0.1:80:80", "[::1]:80:80"; NULL when none. */
 static char *
@@ -181,6 +206,7 @@ manifest_check_backend(const struct manifest *m, const char *backend, struct dia
 		else {
 			refuse_swarm_keys(&c, &m->services[i]);
 			refuse_node_attrs(&c, &m->services[i]);
+			refuse_git_secret_files(&c, &m->services[i]);
 		}
 	}
 	if (swarm && m->doc && m->doc->root)

@@ -150,6 +150,10 @@ void mf__check_depends(struct mf__ctx *c);
 void mf__check_cycles(struct mf__ctx *c);
 void mf__check_ports(struct mf__ctx *c);
 
+/* --- manifest_secrets.c: the secrets section (secrets kept in Git) ------- */
+void mf__parse_git_secrets(struct mf__ctx *c, const struct yt_node *n);
+void mf__git_secrets_release(struct manifest *m);
+
 /* --- manifest_fleet.c ----------------------------------------------------- */
 void mf__parse_fleet(struct mf__ctx *c, const struct yt_node *n);
 void mf__fleet_release(struct manifest *m);

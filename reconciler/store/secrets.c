@@ -2,6 +2,7 @@
  * secrets: see secrets.h.
  */
 #include "secrets.h"
+#include "age.h"
 #include "manifest.h"
 #include "log.h"
 #include "secretmap.h"
@@ -121,16 +122,32 @@ warn_world_readable(const char *dir, const char *path)
 	    (unsigned)(st.st_mode & 07777));
 }
 
+static const struct secrets_git_value *
+git_find(const struct secrets_git *g, const char *name)
+{
+	for (size_t i = 0; g && i < g->n; i++)
+		if (strcmp(g->v[i].name, name) == 0)
+			return &g->v[i];
+	return NULL;
+}
+
 int
 secrets_read(const struct secrets *s, const char *name, int trim, char **value, size_t *len,
     char *err)
 {
-	char e[ERR_LEN], *path;
-	int rc;
+	const struct secrets_git_value *gv = git_find(s->git, name);
+	char e[ERR_LEN], *path = NULL;
+	int rc = 0;
 
 	*value = NULL;
 	if (!manifest_secret_name_ok(name))
 		return errf(err, "invalid secret name '%s'", name);
+	if (gv) {
+		*value = xmalloc(gv->len + 1);
+		memcpy(*value, gv->data, gv->len + 1);
+		*len = gv->len;
+		goto trim;
+	}
 	path = xasprintf("%s/%s", s->dir, name);
 	rc = file_read_secret(path, SECRETS_MAX_SIZE, 0, value, len, e);
 	if (rc < 0) {
@@ -138,6 +155,7 @@ secrets_read(const struct secrets *s, const char *name, int trim, char **value, 
 		goto out;
 	}
 	warn_world_readable(s->dir, path);
+trim:
 	if (trim) {
 		if (*len && (*value)[*len - 1] == '\n')
 			(*value)[--*len] = '\0';
@@ -149,14 +167,83 @@ out:
 	return rc;
 }
 
-static void
-resolve_one(const struct secrets *s, const char *name, struct secretmap *out)
+void
+secrets_git_put(struct secrets_git *g, const char *name, const void *data, size_t len)
 {
+	struct secrets_git_value *v;
+
+	g->v = xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
+	v = &g->v[g->n++];
+	v->name = xstrdup(name);
+	v->data = xmalloc(len + 1);
+	memcpy(v->data, data, len);
+	v->data[len] = '\0';
+	v->len = len;
+}
+
+void
+secrets_git_release(struct secrets_git *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		secret_free(g->v[i].data, g->v[i].len);
+		free(g->v[i].name);
+	}
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+int
+secrets_git_load(struct secrets_git *g, const struct manifest *m, const char *identity,
+    secrets_git_reader read, void *payload, char *err)
+{
+	char e[ERR_LEN], *cipher = NULL, *plain = NULL;
+	size_t clen = 0, plen = 0;
+	int rc = 0;
+
+	secrets_git_release(g);
+	for (size_t i = 0; i < m->ngit_secrets && rc == 0; i++) {
+		const struct mf_git_secret *gs = &m->git_secrets[i];
+
+		if (!identity || !*identity) {
+			rc = errf(err, "secret '%s' (%s) is kept encrypted in Git and no age identity "
+			    "is configured (age_identity in reconcilerd's config)", gs->name, gs->file);
+		} else if (read(gs->file, SECRETS_MAX_SIZE + (1u << 20), &cipher, &clen, e,
+		    payload) < 0) {
+			rc = errf(err, "secret '%s': cannot read %s: %s", gs->name, gs->file, e);
+		} else if (age_decrypt(identity, cipher, clen, SECRETS_MAX_SIZE, &plain, &plen,
+		    e) < 0) {
+			rc = errf(err, "secret '%s': %s does not decrypt with the identity %s: %s",
+			    gs->name, gs->file, identity, e);
+		} else {
+			secrets_git_put(g, gs->name, plain, plen);
+		}
+		free(cipher);
+		cipher = NULL;
+		secret_free(plain, plen);
+		plain = NULL;
+		plen = 0;
+	}
+	if (rc < 0)
+		secrets_git_release(g);
+	return rc;
+}
+
+static void
+resolve_one(const struct secrets *s, const struct manifest *m, const char *name,
+    struct secretmap *out)
+{
+	const struct mf_git_secret *gs = manifest_git_secret(m, name);
 	char err[ERR_LEN], *data = NULL;
 	size_t len = 0;
 
 	if (secretmap_has(out, name))
 		return;
+	if (gs && !git_find(s->git, name)) {
+		errf(err, "secret '%s' is kept encrypted in Git (%s) and was not decrypted",
+		    name, gs->file ? gs->file : "?");
+		secretmap_put(out, name, NULL, 0, err);
+		return;
+	}
 	if (secrets_read(s, name, 0, &data, &len, err) < 0) {
 		secretmap_put(out, name, NULL, 0, err);
 		return;
@@ -173,11 +260,11 @@ secrets_resolve(const struct secrets *s, const struct manifest *m, struct secret
 		const struct mf_service *svc = &m->services[i];
 
 		for (size_t k = 0; k < svc->nenv_files; k++)
-			resolve_one(s, svc->env_files[k], out);
+			resolve_one(s, m, svc->env_files[k], out);
 		for (size_t k = 0; k < svc->nenv; k++)
 			if (svc->env[k].secret)
-				resolve_one(s, svc->env[k].secret, out);
+				resolve_one(s, m, svc->env[k].secret, out);
 		for (size_t k = 0; k < svc->nsecrets; k++)
-			resolve_one(s, svc->secrets[k].source, out);
+			resolve_one(s, m, svc->secrets[k].source, out);
 	}
 }

@@ -544,6 +544,59 @@ test_cron(void **state)
 	assert_non_null(strstr(err, "has 7 fields"));
 }
 
+/* The secrets section: secrets kept in Git, each at a path of the repository;
+ * backend containers refuses one mounted as a file, swarm allows it. */
+static void
+test_git_secrets(void **state)
+{
+	const char *text = MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n"
+	    "    environment: {T: {secret: token}}\n    secrets: [token]\n"
+	    "secrets:\n  token: {file: secrets/token.age}\n  db.pw:\n    file: a/b/c.age\n";
+	struct diag d;
+	struct manifest *m = parse_text(text, &d);
+
+	assert_non_null(m);
+	assert_int_equal(m->ngit_secrets, 2);
+	assert_string_equal(m->git_secrets[0].name, "token");
+	assert_string_equal(m->git_secrets[0].file, "secrets/token.age");
+	assert_int_equal(m->git_secrets[0].line, 9);
+	assert_string_equal(manifest_git_secret(m, "db.pw")->file, "a/b/c.age");
+	assert_null(manifest_git_secret(m, "nope"));
+	diag_release(&d);
+	diag_init(&d, "t.yaml");
+	assert_int_equal(manifest_check_backend(m, "swarm", &d), 0);
+	assert_int_equal(manifest_check_backend(m, "containers", &d), -1);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].path, "services.a.secrets[0]");
+	assert_non_null(strstr(d.v[0].msg, "use it in environment as {secret: token}"));
+	diag_release(&d);
+	manifest_free(m);
+
+	assert_true(manifest_repo_path_ok("secrets/x.age"));
+	assert_true(manifest_repo_path_ok("x"));
+	assert_false(manifest_repo_path_ok(""));
+	assert_false(manifest_repo_path_ok("/etc/x"));
+	assert_false(manifest_repo_path_ok("a//b"));
+	assert_false(manifest_repo_path_ok("a/"));
+	assert_false(manifest_repo_path_ok("a/../b"));
+	assert_false(manifest_repo_path_ok("./a"));
+	assert_false(manifest_repo_path_ok("a\\b"));
+	assert_error(MF_HEAD "services: {}\nsecrets:\n  t: {file: /x.age}\n",
+	    "5:13: secrets.t.file: file '/x.age' must be a path inside the repository");
+	assert_error(MF_HEAD "services: {}\nsecrets:\n  t: {file: a/../../x}\n",
+	    "5:13: secrets.t.file: file 'a/../../x' must be a path inside the repository");
+	assert_error(MF_HEAD "services: {}\nsecrets:\n  t: {fil: x}\n",
+	    "5:7: secrets.t.fil: unknown key 'fil' (did you mean 'file'?)");
+	assert_error(MF_HEAD "services: {}\nsecrets:\n  t: {fil: x}\n",
+	    "5:7: secrets.t.file: missing required key 'file'");
+	assert_error(MF_HEAD "services: {}\nsecrets:\n  ../t: {file: x}\n",
+	    "5:3: secrets.../t: secret name '../t' must be a plain file name");
+	assert_error(MF_HEAD "services: {}\nsecrets: [a]\n",
+	    "4:10: secrets: expected a mapping");
+	assert_error(MF_HEAD "services: {}\nsecrets:\n  t: {file: 3}\n",
+	    "5:13: secrets.t.file: expected a string");
+}
+
 int
 main(void)
 {
@@ -561,6 +614,7 @@ main(void)
 		cmocka_unit_test(test_positions_after_utf8),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_cron),
+		cmocka_unit_test(test_git_secrets),
 	};
 
 	return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);

@@ -243,6 +243,59 @@ test_missing_secret(void **state)
 	diag_release(&d);
 }
 
+/* A secret kept in Git enters the hash only through its keyed digest: the
+ * same plaintext (re-encrypted, or moved from the host's directory) keeps the
+ * hash, a changed one changes it, and a declared secret that was not
+ * decrypted is an error, never a read of the directory. */
+static void
+test_git_secret(void **state)
+{
+	struct secrets_git g = { NULL, 0 };
+	char host[65], same[65], changed[65], other[65], other2[65], err[ERR_LEN];
+	struct manifest *m;
+	struct diag d;
+	json_t *spec;
+	char *v;
+	size_t len;
+
+	hash_of(BASE, "web", host);
+	secrets_git_put(&g, "token", "s3cret-value\n", 13);
+	hs.git = &g;
+	hash_of(BASE "secrets: {token: {file: secrets/token.age}}\n", "web", same);
+	assert_string_equal(host, same);
+	/* secrets_read (a notification's url) takes the Git value too */
+	write_secret("token", "host-value\n");
+	assert_int_equal(secrets_read(&hs, "token", 1, &v, &len, err), 0);
+	assert_string_equal(v, "s3cret-value");
+	secret_free(v, len);
+	hash_of(BASE "secrets: {token: {file: secrets/token.age}}\n", "web", same);
+	assert_string_equal(host, same);
+	secrets_git_release(&g);
+	secrets_git_put(&g, "token", "changed\n", 8);
+	hash_of(BASE "secrets: {token: {file: secrets/token.age}}\n", "web", changed);
+	assert_string_not_equal(host, changed);
+	/* a service that does not use the secret keeps its hash */
+	hash_of(MF_HEAD "services:\n  other:\n    image: r/other@" DIGEST_B "\n"
+	    "secrets: {token: {file: secrets/token.age}}\n", "other", other);
+	secrets_git_release(&g);
+	secrets_git_put(&g, "token", "s3cret-value\n", 13);
+	hash_of(MF_HEAD "services:\n  other:\n    image: r/other@" DIGEST_B "\n"
+	    "secrets: {token: {file: secrets/token.age}}\n", "other", other2);
+	assert_string_equal(other, other2);
+	/* declared but not decrypted: an error naming the file */
+	hs.git = NULL;
+	m = parse_text(BASE "secrets: {token: {file: secrets/token.age}}\n", &d);
+	assert_non_null(m);
+	resolve(m);
+	assert_int_equal(spec_service(m, manifest_service(m, "web"), &sec, &spec, err), -1);
+	assert_non_null(strstr(err, "secrets/token.age"));
+	assert_null(strstr(err, "host-value"));
+	manifest_free(m);
+	diag_release(&d);
+	secrets_git_release(&g);
+	write_secret("token", "s3cret-value\n");
+}
+
 int
 main(void)
 {
@@ -252,6 +305,7 @@ main(void)
 		cmocka_unit_test(test_hash_ignores_rollout_settings),
 		cmocka_unit_test(test_secret_rotation_and_redaction),
 		cmocka_unit_test(test_missing_secret),
+		cmocka_unit_test(test_git_secret),
 	};
 
 	return cmocka_run_group_tests_name("spec", tests, setup, teardown);
