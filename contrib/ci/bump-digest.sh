@@ -16,6 +16,10 @@
 #                      secret), with INFRA_KNOWN_HOSTS, the host's known_hosts line(s)
 #                      with plain host names (ssh-keyscan HOST, without -H)
 #   INFRA_TOKEN_USER   user name sent with the token (x-access-token)
+#   INFRA_SIGNING_KEY  an ssh private key (a secret) the commit is signed with,
+#                      for hosts whose reconcilerd verifies signatures
+#                      (signatures: in its config); its public half goes into
+#                      their allowed signers file
 #   GIT_AUTHOR         the commit's author ("CI <ci@localhost>")
 #   RECONCILERCTL      the program (reconcilerctl on the PATH)
 #   BUMP_TRIES         pushes tried when the branch moved meanwhile (3)
@@ -48,8 +52,9 @@ ctl=${RECONCILERCTL:-reconcilerctl}
 tries=${BUMP_TRIES:-3}
 token=${INFRA_TOKEN:-}
 key=${INFRA_SSH_KEY:-}
+signing=${INFRA_SIGNING_KEY:-}
 # The secrets stay in this shell only.
-unset INFRA_TOKEN INFRA_SSH_KEY
+unset INFRA_TOKEN INFRA_SSH_KEY INFRA_SIGNING_KEY
 
 # Under Actions, every line of a secret is masked in the job's log.
 case ${GITHUB_ACTIONS:-}${GITEA_ACTIONS:-} in
@@ -57,7 +62,8 @@ case ${GITHUB_ACTIONS:-}${GITEA_ACTIONS:-} in
 	while IFS= read -r line; do
 		[ -n "$line" ] && printf '::add-mask::%s\n' "$line"
 	done <<<"$token
-$key"
+$key
+$signing"
 	;;
 esac
 
@@ -68,7 +74,8 @@ scrub() {
 		[ -z "$token" ] || line=${line//"$token"/***}
 		while IFS= read -r s; do
 			[ ${#s} -lt 8 ] || line=${line//"$s"/***}
-		done <<<"$key"
+		done <<<"$key
+$signing"
 		printf '%s\n' "$line"
 	done
 }
@@ -91,7 +98,7 @@ command -v git >/dev/null || die "git not found"
 work=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/bump-digest.XXXXXX")
 cleanup() {
 	# the secret files first, then the rest
-	rm -f "$work/token" "$work/id" "$work/askpass"
+	rm -f "$work/token" "$work/id" "$work/askpass" "$work/signing"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -123,6 +130,11 @@ if [ -n "$key" ]; then
 	export GIT_SSH_COMMAND="ssh -i '$work/id' -o IdentitiesOnly=yes -o BatchMode=yes \
 -o StrictHostKeyChecking=yes -o UserKnownHostsFile='$work/known_hosts'"
 	auth+=(--ssh-key "$work/id" --known-hosts "$work/known_hosts")
+fi
+
+if [ -n "$signing" ]; then
+	printf '%s\n' "$signing" >"$work/signing"
+	auth+=(--sign "$work/signing")
 fi
 
 # run CMD…: run with its output scrubbed; the command's status.

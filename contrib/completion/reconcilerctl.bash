@@ -4,14 +4,15 @@
 # self-contained (works without the bash-completion package too).
 # shellcheck shell=bash
 
-_reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup fleet version'
+_reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup fleet secret version'
 _reconcilerctl_source_opts='-f --file --repo --ref --path --secrets-dir --state-dir -H --host --socket'
 _reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts --backend --host-name --host-label'
+_reconcilerctl_source_opts+=' --age-identity'
 
 _reconcilerctl_opts() { # COMMAND: its options
 	case $1 in
 	validate) echo '--json --github --quiet --backend --help' ;;
-	set-image) echo '--commit --push -m --message --author --remote --token-file --ssh-key --known-hosts --help' ;;
+	set-image) echo '--commit --push -m --message --author --remote --token-file --ssh-key --known-hosts --sign --help' ;;
 	diff) echo "$_reconcilerctl_source_opts --json --no-color --stats --help" ;;
 	apply) echo "$_reconcilerctl_source_opts --revision -j --concurrency --help" ;;
 	status) echo "$_reconcilerctl_source_opts -p --project --json --help" ;;
@@ -20,6 +21,7 @@ _reconcilerctl_opts() { # COMMAND: its options
 	import-compose) echo '--resolve -H --host -o --output --force --project --image --base-dir --help' ;;
 	backup) echo "$_reconcilerctl_source_opts --wait --yes --json --help" ;;
 	fleet) echo "$_reconcilerctl_source_opts --json --timeout --help" ;;
+	secret) echo '-f --file --recipients --commit -m --message --push --remote --token-file --ssh-key --known-hosts --help' ;;
 	esac
 }
 
@@ -53,7 +55,8 @@ _reconcilerctl() {
 		-f | --file | --repo | --ref | --path | --secrets-dir | --state-dir | -H | --host | \
 			--socket | --config | -m | --message | --author | --remote | --token-file | --ssh-key | \
 			--known-hosts | --revision | -j | --concurrency | -p | --project | --timeout | \
-			--limit | -o | --output | --image | --base-dir | --backend | --host-name | --host-label) ((i++)) ;;
+			--limit | -o | --output | --image | --base-dir | --backend | --host-name | --host-label | --sign | \
+			--age-identity | --recipients) ((i++)) ;;
 		-*) ;;
 		*) ((npos++)) ;;
 		esac
@@ -77,7 +80,8 @@ _reconcilerctl() {
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return 0
 		;;
-	--socket | --config | --token-file | --ssh-key | --known-hosts | -o | --output)
+	--socket | --config | --token-file | --ssh-key | --known-hosts | --sign | -o | --output | \
+		--age-identity | --recipients)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return 0
 		;;
@@ -110,6 +114,7 @@ _reconcilerctl() {
 			mapfile -t COMPREPLY < <(compgen -W 'list run verify restore' -- "$cur")
 		;;
 	fleet) [ "$npos" -ne 0 ] || mapfile -t COMPREPLY < <(compgen -W 'status' -- "$cur") ;;
+	secret) [ "$npos" -ne 0 ] || mapfile -t COMPREPLY < <(compgen -W 'set' -- "$cur") ;;
 	help)
 		[ "$npos" -ne 0 ] ||
 			mapfile -t COMPREPLY < <(compgen -W "$_reconcilerctl_cmds" -- "$cur")

@@ -33,6 +33,7 @@ int cmd_history(int argc, char **argv);
 int cmd_import_compose(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_secret(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

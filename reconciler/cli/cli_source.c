@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ cli_source_option(struct cli_source *src, int c)
 	case OPT_SSH_KEY: src->ssh_key = optarg; return 1;
 	case OPT_KNOWN_HOSTS: src->known_hosts = optarg; return 1;
 	case OPT_HOST_NAME: src->host_name = optarg; return 1;
+	case OPT_AGE_IDENTITY: src->age_identity = optarg; return 1;
 	case OPT_HOST_LABEL:
 		if (src->nhost_labels < sizeof(src->host_labels) / sizeof(src->host_labels[0]))
 			src->host_labels[src->nhost_labels] = optarg;
@@ -244,8 +246,14 @@ cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cm
 	    cli_source_host(src, cmd, &w->host) < 0)
 		return -1;
 	o.host = src->host;
-	if (cli_source_secrets(src, &w->sec, err) < 0 ||
-	    world_load(&w->w, w->m, &w->sec, b, &w->host, &o, NULL, err) < 0) {
+	if (cli_source_git_secrets(src, cmd, w->m, w->revision, &w->git) < 0)
+		return -1;
+	if (cli_source_secrets(src, &w->sec, err) < 0) {
+		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
+		return -1;
+	}
+	w->sec.git = &w->git;
+	if (world_load(&w->w, w->m, &w->sec, b, &w->host, &o, NULL, err) < 0) {
 		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 		return -1;
 	}
@@ -258,6 +266,108 @@ cli_world_release(struct cli_world *w)
 	world_release(&w->w);
 	fleet_host_release(&w->host);
 	secrets_release(&w->sec);
+	secrets_git_release(&w->git);
 	manifest_free(w->m);
 	memset(w, 0, sizeof(*w));
+}
+
+/* The absolute directory holding file (caller frees), NULL if it is not. */
+static char *
+realpath_dir(const char *file)
+{
+	char *abs = realpath(file, NULL), *slash;
+
+	if (!abs)
+		return NULL;
+	if ((slash = strrchr(abs, '/')))
+		*(slash == abs ? slash + 1 : slash) = '\0';
+	return abs;
+}
+
+char *
+cli_worktree_top(const char *file)
+{
+	char *dir = realpath_dir(file), *slash;
+
+	while (dir && *dir) {
+		char *dotgit = xasprintf("%s/.git", dir);
+		int found = access(dotgit, F_OK) == 0;
+
+		free(dotgit);
+		if (found)
+			return dir;
+		if (!(slash = strrchr(dir, '/')) || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	free(dir);
+	return NULL;
+}
+
+struct git_reader {
+	const struct cli_source *src;
+	const char *revision;
+	char *top;			/* -f: where paths start */
+	struct gitsrc_auth auth;	/* --repo */
+};
+
+static int
+read_secret_file(const char *path, size_t max, char **data, size_t *len, char *err,
+    void *payload)
+{
+	const struct git_reader *r = payload;
+	char commit[41], *full;
+	int rc;
+
+	if (r->src->repo)
+		return gitsrc_read_auth(r->src->repo, r->revision, path, &r->auth, max, data, len,
+		    commit, err);
+	full = xasprintf("%s/%s", r->top, path);
+	rc = file_read(full, max, data, len, err);
+	free(full);
+	return rc;
+}
+
+int
+cli_source_git_secrets(const struct cli_source *src, const char *cmd, const struct manifest *m,
+    const char *revision, struct secrets_git *g)
+{
+	const char *path = src->config ? src->config : CONFIG_PATH_DEFAULT;
+	struct git_reader r = { src, revision, NULL, { 0 } };
+	struct config cfg, acfg;
+	char err[ERR_LEN];
+	struct diag d;
+	int rc = -1;
+
+	memset(g, 0, sizeof(*g));
+	if (!m->ngit_secrets)
+		return 0;
+	config_defaults(&cfg);
+	config_defaults(&acfg);
+	if (!src->age_identity) {
+		diag_init(&d, path);
+		config_load(&cfg, path, 0, &d);
+		diag_release(&d);
+	}
+	if (src->repo) {
+		if (source_auth(src, cmd, &acfg, &r.auth) < 0)
+			goto out;
+	} else {
+		const char *file = src->file ? src->file : DEFAULT_MANIFEST;
+
+		if (!(r.top = cli_worktree_top(file)))
+			r.top = realpath_dir(file);
+	}
+	if (secrets_git_load(g, m, src->age_identity ? src->age_identity : cfg.age_identity,
+	    read_secret_file, &r, err) < 0) {
+		fprintf(stderr, "reconcilerctl %s: %s%s\n", cmd, err, !src->age_identity &&
+		    !cfg.age_identity ? " (give --age-identity FILE)" : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(r.top);
+	config_release(&cfg);
+	config_release(&acfg);
+	return rc;
 }

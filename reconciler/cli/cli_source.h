@@ -25,6 +25,9 @@ struct cli_source {
 	 * config) when the config's repo is --repo */
 	const char *config, *token_file, *ssh_key, *known_hosts;
 	const char *backend;	/* --backend; NULL: containers */
+	/* --age-identity: decrypts the manifest's secrets kept in Git; NULL:
+	 * the age_identity of reconcilerd's config */
+	const char *age_identity;
 	/* --host-name, --host-label: this host in a fleet; when neither is
 	 * given, the host and host_labels of reconcilerd's config */
 	const char *host_name;
@@ -35,7 +38,8 @@ struct cli_source {
 /* getopt values of the long options without a short letter; a command's
  * own start at 300. */
 enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET, OPT_CONFIG,
-	OPT_TOKEN_FILE, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_BACKEND, OPT_HOST_NAME, OPT_HOST_LABEL };
+	OPT_TOKEN_FILE, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_BACKEND, OPT_HOST_NAME, OPT_HOST_LABEL,
+	OPT_AGE_IDENTITY };
 
 #define CLI_SOURCE_OPTIONS \
 	{ "file", required_argument, NULL, 'f' }, \
@@ -52,7 +56,8 @@ enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_SECRETS, OPT_STATE, OPT_SOCKET, OP
 	{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS }, \
 	{ "backend", required_argument, NULL, OPT_BACKEND }, \
 	{ "host-name", required_argument, NULL, OPT_HOST_NAME }, \
-	{ "host-label", required_argument, NULL, OPT_HOST_LABEL }
+	{ "host-label", required_argument, NULL, OPT_HOST_LABEL }, \
+	{ "age-identity", required_argument, NULL, OPT_AGE_IDENTITY }
 
 /* 1 when getopt's c (with optarg) was one of CLI_SOURCE_OPTIONS, else 0. */
 int cli_source_option(struct cli_source *src, int c);
@@ -60,6 +65,14 @@ int cli_source_option(struct cli_source *src, int c);
 int cli_source_load(const struct cli_source *src, const char *cmd, struct manifest **m,
     char *revision);
 int cli_source_secrets(const struct cli_source *src, struct secrets *sec, char *err);
+/* The manifest's secrets kept in Git, decrypted into g: with -f from the
+ * work tree holding the file (its top; the file's own directory when it is
+ * in none), with --repo at `revision`; the identity of --age-identity, else
+ * of reconcilerd's config. Errors are printed. 0 or -1. */
+int cli_source_git_secrets(const struct cli_source *src, const char *cmd,
+    const struct manifest *m, const char *revision, struct secrets_git *g);
+/* The top of the Git work tree holding file (caller frees), else NULL. */
+char *cli_worktree_top(const char *file);
 /* The backend --backend names (containers when not given); NULL with the
  * error printed when there is no such backend. */
 const struct backend_ops *cli_source_backend(const struct cli_source *src, const char *cmd);
@@ -71,6 +84,7 @@ int cli_open_docker(const struct cli_source *src, struct docker **d, const char 
 struct cli_world {
 	struct manifest *m;
 	struct secrets sec;
+	struct secrets_git git;		/* m's secrets kept in Git; sec.git */
 	struct world w;
 	struct fleet_host host;		/* this host in a fleet (cli_source_host) */
 	char revision[41];

@@ -48,13 +48,15 @@ static const struct command commands[] = {
 	{ "validate", cmd_validate, "[--json|--github] [--backend containers|swarm] FILE...",
 	  "check manifests (for a backend: containers by default); exit 0 valid, 1 invalid, "
 	  "2 usage or I/O error" },
-	{ "set-image", cmd_set_image, "[--commit [-m MSG] [--author 'N <E>']] [--push [--remote R]\n"
+	{ "set-image", cmd_set_image, "[--commit [-m MSG] [--author 'N <E>'] [--sign SSH_KEY]]\n"
+	  "       [--push [--remote R]\n"
 	  "       [--token-file F | --ssh-key K --known-hosts H]] FILE SERVICE IMAGE@sha256:DIGEST",
 	  "replace one service's image digest in place, keeping everything else" },
 	{ "diff", cmd_diff, "[-f FILE | --repo URL [--ref REF] [--path P]] [--json] [--no-color]\n"
 	  "       [--config F | --token-file F | --ssh-key K --known-hosts H]\n"
 	  "       [--secrets-dir DIR] [--state-dir DIR] [--socket PATH] [-H unix:///path/docker.sock]\n"
-	  "       [--backend containers|swarm] [--host-name NAME] [--host-label KEY=VALUE]...",
+	  "       [--backend containers|swarm] [--host-name NAME] [--host-label KEY=VALUE]...\n"
+	  "       [--age-identity FILE]",
 	  "show drift between the manifest (or reconcilerd's) and the engine; exit 0 in sync, 1 drift, 2 error" },
 	{ "apply", cmd_apply, "[-f FILE | --repo URL …] [--revision REV] [-j N] [-H HOST]\n"
 	  "       [--backend containers|swarm] [--host-name NAME] [--host-label KEY=VALUE]...",
@@ -75,6 +77,9 @@ static const struct command commands[] = {
 	{ "fleet", cmd_fleet, "status [-f FILE | --repo URL [--ref REF] [--path P]] [--json]\n"
 	  "       [--timeout DURATION] [--config F | --token-file F | --ssh-key K --known-hosts H]",
 	  "show every host of the manifest's fleet section; exit 0 all at the head and in sync, 1 not" },
+	{ "secret", cmd_secret, "set NAME [-f FILE] [--recipients FILE] [--commit [-m MSG]]\n"
+	  "       [--push [--remote R] [--token-file F | --ssh-key K --known-hosts H]] < VALUE",
+	  "encrypt a value from stdin with age into the file the manifest's secrets section names" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "[COMMAND]", "show this help" },
 	{ NULL, NULL, NULL, NULL },

@@ -86,42 +86,10 @@ notify_git(struct daemon *dm, const struct manifest *m, const struct secrets *se
 	}
 }
 
-static void
-notify_rollout(struct daemon *dm, const struct manifest *m, const struct secrets *sec,
-    const char *rev, const struct converge_report *rep, const unsigned char *heal)
-{
-	struct buf ok;
-
-	buf_init(&ok, 0);
-	for (size_t i = 0; i < rep->nservices; i++) {
-		const struct converge_service *cs = &rep->services[i];
-
-		if (cs->outcome == CONVERGE_OK && (cs->action == PLAN_CREATE ||
-		    cs->action == PLAN_RECREATE))
-			buf_addf(&ok, "%s%s", ok.len ? ", " : "", cs->service);
-		if (cs->outcome == CONVERGE_FAILED) {
-			char *msg = xasprintf("rolled back: %s", cs->reason ? cs->reason : "?");
-
-			notify_event(dm->notifier, m, sec, "rollout_failed", rev, cs->service, msg);
-			if (!heal[i])
-				notify_event(dm->notifier, m, sec, "revision_quarantined", rev,
-				    cs->service, "not retried until a new commit or `reconcilerctl "
-				    "sync --retry`");
-			free(msg);
-		}
-	}
-	if (ok.len) {
-		char *msg = xasprintf("healthy: %s", ok.data);
-
-		notify_event(dm->notifier, m, sec, "rollout_succeeded", rev, ok.data, msg);
-		free(msg);
-	}
-	buf_release(&ok);
-}
-
-/* Reads and validates the manifest at commit; errors go to the status. */
+/* Reads and validates the manifest at commit, and decrypts its secrets kept
+ * in Git into gs (NULL: checked only); errors go to the status. */
 static struct manifest *
-manifest_at(struct daemon *dm, const char *commit, struct status *st)
+manifest_at(struct daemon *dm, const char *commit, struct status *st, struct secrets_git *gs)
 {
 	struct manifest *m = NULL;
 	char err[ERR_LEN], *text = NULL, *label;
@@ -144,6 +112,11 @@ manifest_at(struct daemon *dm, const char *commit, struct status *st)
 			log_error("manifest", "%s:%d:%d: %s: %s", label, d.v[i].line, d.v[i].col,
 			    d.v[i].path, d.v[i].msg);
 		free(first);
+	} else if (daemon__git_secrets(dm, commit, m, gs, err) < 0) {
+		daemon__status_error(st, "invalid revision %.12s: %s", commit, err);
+		log_error("manifest", "revision %.12s: %s", commit, err);
+		manifest_free(m);
+		m = NULL;
 	} else {
 		daemon__manifest_keep(dm, commit, text, len);
 	}
@@ -160,6 +133,7 @@ struct cycle {
 	struct status st;
 	struct manifest *m;
 	struct secrets sec;
+	struct secrets_git git;	/* c->m's secrets kept in Git, decrypted; sec.git */
 	struct docker_options dopt;
 	struct world w;		/* the pipeline's desired, actual and plan */
 	struct docker *d;	/* w's engine handle, once loaded */
@@ -171,6 +145,7 @@ struct cycle {
 	char kept[41];		/* the revision kept while wait_for holds the head back */
 	int64_t id;		/* the journal's row for this cycle, once converging */
 	int fetched, nquar, git_failed, engine_failed, notify_pending, applied;
+	int notify_unverified;	/* the head was refused for its signature, first time */
 	/* a backup that cannot be scheduled is told in the status's errors, but
 	 * the services' outcome is not an error for it (no backoff, /readyz) */
 	json_t *bkerrors;
@@ -261,7 +236,7 @@ cycle_wait_for(struct cycle *c)
 		    "none was applied here before: %s", c->commit, why);
 		return -1;
 	}
-	if (!(kept = manifest_at(dm, applied, &c->st)))
+	if (!(kept = manifest_at(dm, applied, &c->st, &c->git)))
 		return -1;
 	manifest_free(c->m);
 	c->m = kept;
@@ -275,19 +250,26 @@ static int
 cycle_manifest(struct cycle *c)
 {
 	struct daemon *dm = c->dm;
+	/* a head no trusted signer signed is never read: the last good runs */
+	int untrusted = *c->commit && daemon__verify(dm, c->commit, &c->st, &c->notify_unverified)
+	    < 0;
 
-	if (*c->commit && (c->m = manifest_at(dm, c->commit, &c->st))) {
+	if (*c->commit && !untrusted && (c->m = manifest_at(dm, c->commit, &c->st, &c->git))) {
 		c->rev = c->commit;
 	} else {
-		if (*c->commit)
+		if (*c->commit && !untrusted) {
 			journal_revision_status(dm->cycle.journal, c->commit, "invalid",
 			    json_string_value(json_array_get(c->st.errors, 0)));
+			daemon__commit_status(dm, c->commit, "failure",
+			    json_string_value(json_array_get(c->st.errors, 0)));
+		}
 		if (!*dm->cycle.good || strcmp(dm->cycle.good, c->commit) == 0 ||
-		    !(c->m = manifest_at(dm, dm->cycle.good, &c->st)))
+		    !(c->m = manifest_at(dm, dm->cycle.good, &c->st, &c->git)))
 			return -1;
 		c->rev = dm->cycle.good;
 		log_warn("cycle", "keeping the last good revision %.12s", c->rev);
-		if (*c->commit && strcmp(dm->cycle.notified_invalid, c->commit) != 0) {
+		if (*c->commit && !untrusted &&
+		    strcmp(dm->cycle.notified_invalid, c->commit) != 0) {
 			snprintf(dm->cycle.notified_invalid, sizeof(dm->cycle.notified_invalid),
 			    "%s", c->commit);
 			c->notify_pending = 1;
@@ -318,8 +300,10 @@ cycle_secrets(struct cycle *c)
 		daemon__status_error(&c->st, "%s", err);
 		return -1;
 	}
-	if (c->notify_pending)
-		notify_event(dm->notifier, c->m, &c->sec, "manifest_invalid", c->commit, NULL,
+	c->sec.git = &c->git;
+	if (c->notify_pending || c->notify_unverified)
+		notify_event(dm->notifier, c->m, &c->sec, c->notify_pending ? "manifest_invalid" :
+		    "revision_unverified", c->commit, NULL,
 		    json_string_value(json_array_get(c->st.errors, 0)));
 	notify_git(dm, c->m, &c->sec, c->git_failed, json_array_size(c->st.errors) ?
 	    json_string_value(json_array_get(c->st.errors, 0)) : NULL);
@@ -344,6 +328,8 @@ cycle_plan(struct cycle *c)
 	    stage == WORLD_SPEC) {
 		daemon__status_error(&c->st, "revision %.12s cannot be applied: %s", c->rev, err);
 		log_error("cycle", "revision %.12s cannot be applied: %s", c->rev, err);
+		if (c->rev == c->commit)
+			daemon__commit_status(dm, c->commit, "failure", err);
 		return -1;
 	}
 	if (c->rev == c->commit)
@@ -438,6 +424,8 @@ cycle_converge(struct cycle *c)
 	int rc;
 
 	daemon__status_converging(dm, c->p, c->rev);
+	if (c->rev == c->commit)
+		daemon__commit_status(dm, c->commit, "pending", "deploying");
 	c->id = journal_cycle_begin(dm->cycle.journal, c->rev, c->trigger);
 	co.revision = c->rev;
 	co.stop = &dm->shared.stop;
@@ -534,7 +522,8 @@ cycle_journal(struct cycle *c)
 
 		heal[i] = ps && daemon__heal_is(dm, ps);
 	}
-	notify_rollout(dm, c->m, &c->sec, c->rev, &c->rep, heal);
+	daemon__alerts_rollout(dm, &(struct alert_cycle){ c->m, &c->sec, c->rev, &c->w, &c->rep,
+	    heal, c->st.quarantined });
 	for (size_t i = 0; i < c->rep.nservices; i++) {
 		struct converge_service *cs = &c->rep.services[i];
 		const struct plan_service *ps = planned(p, cs->service);
@@ -580,6 +569,13 @@ cycle_end(struct cycle *c)
 
 	if (out != CYCLE_ERROR && json_array_size(c->st.errors))
 		out = CYCLE_ERROR;
+	if (c->p) {
+		daemon__alerts_watch(dm, &(struct alert_cycle){ c->m, &c->sec, c->rev, &c->w,
+		    &c->rep, NULL, c->st.quarantined });
+		if (c->rev == c->commit)
+			daemon__commit_status_end(dm, c->commit, out, &c->rep, c->st.quarantined,
+			    c->st.errors);
+	}
 	json_array_extend(c->st.errors, c->bkerrors);
 	json_decref(c->bkerrors);
 	daemon__repeat_end(dm, &(struct cycle_seen){ c->trigger, c->rev, out, &c->st, c->p,
@@ -592,6 +588,7 @@ cycle_end(struct cycle *c)
 	converge_report_release(&c->rep);
 	world_release(&c->w);
 	secrets_release(&c->sec);
+	secrets_git_release(&c->git);
 	manifest_free(c->m);
 	return out;
 }
@@ -649,7 +646,7 @@ daemon_check(struct daemon *dm)
 {
 	struct status st;
 	struct manifest *m;
-	char err[ERR_LEN], commit[41];
+	char err[ERR_LEN], commit[41], signed_by[1024];
 	int fetched, rc = 1;
 
 	daemon__status_init(&st);
@@ -658,12 +655,16 @@ daemon_check(struct daemon *dm)
 		fprintf(stderr, "reconcilerd: %s\n", err);
 		goto out;
 	}
-	if (!(m = manifest_at(dm, commit, &st))) {
+	if (daemon__verify_check(dm, commit, signed_by, sizeof(signed_by)) < 0) {
+		fprintf(stderr, "reconcilerd: %s\n", signed_by);
+		goto out;
+	}
+	if (!(m = manifest_at(dm, commit, &st, NULL))) {
 		fprintf(stderr, "reconcilerd: %s\n", json_string_value(json_array_get(st.errors, 0)));
 		goto out;
 	}
-	printf("reconcilerd: config ok; %s at %.12s is valid (%zu services)\n", dm->cfg->manifest,
-	    commit, m->nservices);
+	printf("reconcilerd: config ok; %s at %.12s is valid (%zu services)%s\n",
+	    dm->cfg->manifest, commit, m->nservices, signed_by);
 	manifest_free(m);
 	rc = 0;
 out:

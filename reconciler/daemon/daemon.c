@@ -118,6 +118,7 @@ daemon_free(struct daemon *dm)
 	daemon__held_clear(dm);
 	free(dm->shared.status_text);
 	daemon__repeat_free(dm);
+	daemon__alerts_release(&dm->cycle.alerts);
 	free(dm->loop.control_path);
 	pthread_mutex_destroy(&dm->shared.mu);
 	free(dm);

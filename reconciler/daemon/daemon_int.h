@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "cron.h"
+#include "gitverify.h"
 #include "tz.h"
 #include "util.h"
 #include "webhook.h"
@@ -65,6 +66,14 @@ struct metrics {
 		unsigned long ok, failed;
 		long long last_success, last_size;
 	} backups[32];
+	/* trust.c: the head's signature check, when signatures.verify is on */
+	struct trust_metrics {
+		int on;
+		char head[41];
+		char verdict[16];
+		char key[160];
+		unsigned long refused;
+	} trust;
 };
 
 /* A backup's schedule, kept on the loop. Runs go to the thread pool one at a
@@ -136,6 +145,35 @@ enum repeat_verdict {
 	REPEAT_QUIET,		/* a repetition: at debug, no journal row */
 	REPEAT_REMIND,		/* a repetition of a warning or error, told again */
 	REPEAT_ASKED,		/* a repetition someone asked for: at its level */
+};
+
+/* commitstatus.c: commits whose last posted state is kept (each state is
+ * posted once per commit); GitHub's limit on a status's description */
+#define CSTATUS_KEEP	16
+#define COMMIT_DESC_MAX	140
+
+/* alerts.c: a failing service told once, reminded every ALERT_REMIND_MS
+ * while it lasts (RECONCILER_TEST_REMIND_MS shortens it, for tests only),
+ * and told `recovered` when it clears. In memory: after a restart the
+ * quarantined pairs of the journal are taken as told. */
+#define ALERT_REMIND_MS	(4LL * 3600 * 1000)
+
+struct alert {
+	char service[64];
+	char revision[41];	/* the revision it failed at */
+	char *reason;
+	long long since, told;	/* ms: first seen, last told */
+};
+
+struct alerts {
+	struct alert *v;
+	size_t n;
+};
+
+enum alert_verdict {
+	ALERT_QUIET,		/* told already, no reminder due */
+	ALERT_NEW,		/* a failure not told yet: tell it */
+	ALERT_REMIND,		/* the same failure, told long enough ago: remind */
 };
 
 /* Webhook delivery IDs seen lately (hooks.c): a replay starts no cycle. */
@@ -237,6 +275,14 @@ struct daemon {
 		char good[41];		/* the last revision whose manifest was valid */
 		const char *crash_at;
 		char notified_invalid[41];	/* dedupe: one message per state change */
+		char notified_unverified[41];
+		/* trust.c: the last signature verdict and what it was judged on */
+		struct trust_memo {
+			char key[9000];
+			int rc;
+			size_t checked;
+			struct gitverify_result r;
+		} trust;
 		long long git_down_since;	/* ms, 0 while Git answers */
 		int git_down_notified;
 		json_t *bk_failed;	/* name -> why it is not scheduled */
@@ -248,6 +294,13 @@ struct daemon {
 		char journal_err[ERR_LEN];
 		char status_err[ERR_LEN];	/* status.json's write error, logged once */
 		struct cycle_memo memo;	/* repeat.c */
+		/* commitstatus.c: the state last posted on the latest commits */
+		struct cstatus_sent {
+			char commit[41];
+			char state[8];
+		} cstatus[CSTATUS_KEEP];
+		unsigned cstatus_next;
+		struct alerts alerts;	/* alerts.c: failures told, until they clear */
 	} cycle;
 
 	struct dm_shared {
@@ -294,6 +347,23 @@ void daemon__save_good(struct daemon *dm, const char *commit);
 int daemon__manifest_text(struct daemon *dm, const char *commit, char **text, size_t *len,
     char *err);
 void daemon__manifest_keep(struct daemon *dm, const char *commit, const char *text, size_t len);
+
+/* gitsecrets.c: the manifest's secrets section at a revision, read from the
+ * clone and decrypted with the config's age_identity into out (emptied
+ * first; NULL: checked, then dropped). -1 with err naming the secret, its
+ * file and age's reason; out is then empty. */
+struct secrets_git;
+int daemon__git_secrets(struct daemon *dm, const char *commit, const struct manifest *m,
+    struct secrets_git *out, char *err);
+
+/* trust.c: the head's signature check (signatures.verify); 0 trusted (or
+ * verify off), -1 refused with the status told; *notify is set the first
+ * time a commit is refused (revision_unverified) */
+int daemon__verify(struct daemon *dm, const char *head, struct status *st, int *notify);
+/* reconcilerd -n: the head alone judged, with no trace left; line says who
+ * signed it ("; signed by …", "" with verify off) or why it is refused */
+int daemon__verify_check(struct daemon *dm, const char *head, char *line, size_t len);
+void daemon__metrics_trust(const struct daemon *dm, struct buf *b);
 
 /* status.c: status.json, the STATUS= line for systemd, the status page */
 void daemon__status_init(struct status *st);
@@ -383,6 +453,36 @@ void daemon__json_body(struct http_response *r, int status, json_t *o);
 int daemon__listen(struct daemon *dm, char *err);
 void daemon__route_relay(const struct http_request *req, struct http_response *r,
     void *payload);
+
+/* commitstatus.c: the deploy's state on the commit (commit_status:); state
+ * pending, success, failure or error; each once per commit, pending only
+ * first. describe: "service: reason (+N more)", one line, at most
+ * COMMIT_DESC_MAX bytes (size > COMMIT_DESC_MAX) */
+void daemon__commit_status(struct daemon *dm, const char *commit, const char *state,
+    const char *description);
+void daemon__commit_status_end(struct daemon *dm, const char *commit, enum cycle_outcome out,
+    const struct converge_report *rep, json_t *quarantined, json_t *errors);
+void daemon__commit_describe(char *out, size_t size, const char *service, const char *reason,
+    int more);
+
+/* alerts.c: rollout notifications (details, once per failure, reminders,
+ * recovered). The state machine is pure: now and the interval are given. */
+struct alert_cycle {
+	const struct manifest *m;
+	const struct secrets *sec;
+	const char *rev;
+	const struct world *w;			/* desired, actual (before) and plan */
+	const struct converge_report *rep;	/* NULL: nothing converged */
+	const unsigned char *heal;		/* per rep service: a heal */
+	json_t *quarantined;			/* this cycle's, status.json's */
+};
+void daemon__alerts_rollout(struct daemon *dm, const struct alert_cycle *ac);
+void daemon__alerts_watch(struct daemon *dm, const struct alert_cycle *ac);
+enum alert_verdict daemon__alert_failing(struct alerts *a, const char *revision,
+    const char *service, const char *reason, int adopt, long long now, long long remind_ms);
+int daemon__alert_clear(struct alerts *a, const char *service, char *revision, size_t len,
+    char **reason);
+void daemon__alerts_release(struct alerts *a);
 
 /* loop.c: the loop */
 void daemon__schedule(struct daemon *dm, const char *trigger);

@@ -192,6 +192,8 @@ heal_at(struct daemon *dm, struct target *t, size_t n, const char *rev,
 {
 	struct converge_options co = CONVERGE_OPTIONS_INIT;
 	struct converge_report rep;
+	struct secrets_git git = { NULL, 0 };
+	struct secrets hsec = *sec;	/* with rev's own secrets kept in Git */
 	struct manifest *m;
 	struct world w;
 	char err[ERR_LEN];
@@ -200,8 +202,9 @@ heal_at(struct daemon *dm, struct target *t, size_t n, const char *rev,
 
 	memset(&w, 0, sizeof(w));
 	memset(&rep, 0, sizeof(rep));
-	if (!(m = manifest_at(dm, rev, err)) ||
-	    world_load(&w, m, sec, backend_find(dm->cfg->backend), &dm->cfg->host, dopt, NULL,
+	hsec.git = &git;
+	if (!(m = manifest_at(dm, rev, err)) || daemon__git_secrets(dm, rev, m, &git, err) < 0 ||
+	    world_load(&w, m, &hsec, backend_find(dm->cfg->backend), &dm->cfg->host, dopt, NULL,
 	    err) < 0) {
 		log_error("heal", "revision=%.12s cannot be read again to heal what it serves: %s",
 		    rev, err);
@@ -243,6 +246,7 @@ out:
 			t[k].done = 1;
 	converge_report_release(&rep);
 	world_release(&w);
+	secrets_git_release(&git);
 	manifest_free(m);
 	return kept;
 }

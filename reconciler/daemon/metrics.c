@@ -185,6 +185,7 @@ daemon__metrics_text(struct daemon *dm, struct buf *b)
 			    webhook_source_name((enum webhook_source)s),
 			    webhook_outcome_name((enum webhook_outcome)o), m->hooks[s][o]);
 	metrics_backups(m, b);
+	daemon__metrics_trust(dm, b);
 	pthread_mutex_unlock(&dm->shared.mu);
 	/* the loop's own: the listener child (listener.h) */
 	if (dm->loop.listener)

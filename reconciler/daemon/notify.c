@@ -22,6 +22,9 @@ struct msg {
 	char *name;		/* the notification's name, for logs */
 	char *url;		/* secret: never logged */
 	char *hmac;		/* secret or NULL */
+	char **hdrs;		/* extra headers (notify_post), secret: a token */
+	size_t nhdrs;
+	int post;		/* notify_post's: not counted as a notification */
 	char *body;
 	int tries;
 	long long due;		/* ms, monotonic */
@@ -45,6 +48,11 @@ msg_free(struct msg *m)
 		OPENSSL_cleanse(m->url, strlen(m->url));
 	if (m->hmac)
 		OPENSSL_cleanse(m->hmac, strlen(m->hmac));
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		OPENSSL_cleanse(m->hdrs[i], strlen(m->hdrs[i]));
+		free(m->hdrs[i]);
+	}
+	free(m->hdrs);
 	free(m->name);
 	free(m->url);
 	free(m->hmac);
@@ -82,6 +90,8 @@ deliver(const struct msg *m, long *status)
 		h = curl_slist_append(h, hdr);
 		free(hdr);
 	}
+	for (size_t i = 0; i < m->nhdrs; i++)
+		h = curl_slist_append(h, m->hdrs[i]);
 	curl_easy_setopt(c, CURLOPT_URL, m->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, m->body);
@@ -142,7 +152,7 @@ run(void *arg)
 		if (deliver(m, &status) == 0) {
 			log_info("notify", "name=%s delivered (status %ld)", m->name, status);
 			pthread_mutex_lock(&n->mu);
-			n->sent++;
+			n->sent += !m->post;
 			msg_free(m);
 			continue;
 		}
@@ -150,7 +160,7 @@ run(void *arg)
 		if (++m->tries >= TRIES || n->stop) {
 			log_warn("notify", "name=%s gave up after %d tries (last status %ld)", m->name,
 			    m->tries, status);
-			n->failed++;
+			n->failed += !m->post;
 			msg_free(m);
 			continue;
 		}
@@ -173,6 +183,8 @@ notify_start(struct notifier **out, char *err)
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cv, NULL);
 	if ((rc = pthread_create(&n->tid, NULL, run, n)) != 0) {
+		pthread_mutex_destroy(&n->mu);
+		pthread_cond_destroy(&n->cv);
 		free(n);
 		return errf(err, "cannot start the notification thread: %s", strerror(rc));
 	}
@@ -226,14 +238,46 @@ notify_counts(struct notifier *n, unsigned long *sent, unsigned long *failed)
 	pthread_mutex_unlock(&n->mu);
 }
 
+/* The second line of a chat message: the commit's subject and the images. */
+static char *
+detail_line(const struct notify_detail *d)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (d->subject)
+		buf_addf(&b, "\"%s\"", d->subject);
+	if (d->old_image || d->new_image)
+		buf_addf(&b, "%simage %s -> %s", b.len ? "; " : "",
+		    d->old_image ? d->old_image : "(none)", d->new_image ? d->new_image : "(none)");
+	if (!b.len) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}
+
+static void
+set_detail(json_t *o, const struct notify_detail *d)
+{
+	const char *k[] = { "subject", "old_image", "new_image", "reason" };
+	const char *v[] = { d->subject, d->old_image, d->new_image, d->reason };
+
+	for (size_t i = 0; i < 4; i++)
+		json_object_set_new(o, k[i], v[i] ? json_string(v[i]) : json_null());
+	json_object_set_new(o, "reminder", json_boolean(d->reminder));
+}
+
 static char *
 body_for(const struct mf_notify *no, const struct manifest *m, const char *event,
-    const char *revision, const char *service, const char *message)
+    const char *revision, const char *service, const char *message,
+    const struct notify_detail *d)
 {
-	char *text = xasprintf("[%s] %s%s%s%s%s%s", m->project, event, revision ? " at " : "",
-	    revision ? revision : "", service ? " (" : "", service ? service : "",
-	    service ? ")" : "");
-	char *full = xasprintf("%s: %s", text, message);
+	char *text = xasprintf("[%s] %s%s%s%s%s%s%s", m->project, d && d->reminder ?
+	    "reminder: " : "", event, revision ? " at " : "", revision ? revision : "",
+	    service ? " (" : "", service ? service : "", service ? ")" : "");
+	char *line = d ? detail_line(d) : NULL;
+	char *full = xasprintf("%s: %s%s%s", text, message, line ? "\n" : "", line ? line : "");
 	json_t *o;
 	char *out;
 
@@ -249,18 +293,68 @@ body_for(const struct mf_notify *no, const struct manifest *m, const char *event
 		    message, "time", (json_int_t)time(NULL));
 		json_object_set_new(o, "revision", revision ? json_string(revision) : json_null());
 		json_object_set_new(o, "service", service ? json_string(service) : json_null());
+		if (d)
+			set_detail(o, d);
 		break;
 	}
 	out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	free(text);
+	free(line);
 	free(full);
 	return out;
+}
+
+/* Takes msg into the queue, or frees it when the queue is full (-1). */
+static int
+enqueue(struct notifier *n, struct msg *msg)
+{
+	pthread_mutex_lock(&n->mu);
+	if (n->len >= QUEUE_MAX) {
+		pthread_mutex_unlock(&n->mu);
+		msg_free(msg);
+		return -1;
+	}
+	msg->next = n->head;
+	n->head = msg;
+	n->len++;
+	pthread_cond_signal(&n->cv);
+	pthread_mutex_unlock(&n->mu);
+	return 0;
+}
+
+void
+notify_post(struct notifier *n, const char *name, const char *url,
+    const char *const *headers, size_t nheaders, const char *body)
+{
+	struct msg *msg;
+
+	if (!n)
+		return;
+	msg = xcalloc(1, sizeof(*msg));
+	msg->name = xstrdup(name);
+	msg->post = 1;
+	msg->url = xstrdup(url);
+	msg->hdrs = xcalloc(nheaders + 1, sizeof(*msg->hdrs));
+	for (; msg->nhdrs < nheaders; msg->nhdrs++)
+		msg->hdrs[msg->nhdrs] = xstrdup(headers[msg->nhdrs]);
+	msg->body = xstrdup(body);
+	msg->due = now_ms();
+	if (enqueue(n, msg) < 0)
+		log_warn("notify", "name=%s: queue full, dropped", name);
 }
 
 void
 notify_event(struct notifier *n, const struct manifest *m, const struct secrets *sec,
     const char *event, const char *revision, const char *service, const char *message)
+{
+	notify_event_detail(n, m, sec, event, revision, service, message, NULL);
+}
+
+void
+notify_event_detail(struct notifier *n, const struct manifest *m, const struct secrets *sec,
+    const char *event, const char *revision, const char *service, const char *message,
+    const struct notify_detail *d)
 {
 	unsigned bit = 0;
 
@@ -288,19 +382,9 @@ notify_event(struct notifier *n, const struct manifest *m, const struct secrets 
 		msg->name = xstrdup(no->name);
 		msg->url = url;
 		msg->hmac = key;
-		msg->body = body_for(no, m, event, revision, service, message);
+		msg->body = body_for(no, m, event, revision, service, message, d);
 		msg->due = now_ms();
-		pthread_mutex_lock(&n->mu);
-		if (n->len >= QUEUE_MAX) {
-			pthread_mutex_unlock(&n->mu);
+		if (enqueue(n, msg) < 0)
 			log_warn("notify", "name=%s: queue full, event %s dropped", no->name, event);
-			msg_free(msg);
-			continue;
-		}
-		msg->next = n->head;
-		n->head = msg;
-		n->len++;
-		pthread_cond_signal(&n->cv);
-		pthread_mutex_unlock(&n->mu);
 	}
 }

@@ -59,6 +59,7 @@ struct diffjob {
 	struct daemon *dm;
 	struct http_conn *conn;
 	char *clone, *manifest, *secrets_dir, *key, *docker_host;
+	char *age_identity;	/* NULL: none configured */
 	const struct backend_ops *backend;
 	struct fleet_host host;
 	int64_t timeout;
@@ -67,6 +68,16 @@ struct diffjob {
 	json_t *out;
 };
 
+/* A file of the diffed revision, for its secrets kept in Git. */
+static int
+diff_blob(const char *path, size_t max, char **data, size_t *len, char *err, void *payload)
+{
+	const struct diffjob *j = payload;
+	char commit[41];
+
+	return gitsrc_read(j->clone, j->rev, path, max, data, len, commit, err);
+}
+
 static void
 diff_work(uv_work_t *w)
 {
@@ -74,6 +85,7 @@ diff_work(uv_work_t *w)
 	struct docker_options o = DOCKER_OPTIONS_INIT;
 	struct manifest *m = NULL;
 	struct secrets sec = { 0 };
+	struct secrets_git git = { NULL, 0 };
 	struct world wd = { 0 };
 	char err[ERR_LEN], commit[41], *text = NULL, *label;
 	struct diag dg;
@@ -96,8 +108,13 @@ diff_work(uv_work_t *w)
 	}
 	o.host = j->docker_host;
 	o.timeout_ms = j->timeout;
-	if (secrets_open(&sec, j->secrets_dir, j->key, 0, err) < 0 ||
-	    world_load(&wd, m, &sec, j->backend, &j->host, &o, NULL, err) < 0) {
+	if (secrets_git_load(&git, m, j->age_identity, diff_blob, j, err) < 0 ||
+	    secrets_open(&sec, j->secrets_dir, j->key, 0, err) < 0) {
+		j->out = json_pack("{s:s}", "error", err);
+		goto out;
+	}
+	sec.git = &git;
+	if (world_load(&wd, m, &sec, j->backend, &j->host, &o, NULL, err) < 0) {
 		j->out = json_pack("{s:s}", "error", err);
 		goto out;
 	}
@@ -107,6 +124,7 @@ diff_work(uv_work_t *w)
 out:
 	world_release(&wd);
 	secrets_release(&sec);
+	secrets_git_release(&git);
 	manifest_free(m);
 	diag_release(&dg);
 	free(label);
@@ -131,6 +149,7 @@ diff_done(uv_work_t *w, int status)
 	free(j->secrets_dir);
 	free(j->key);
 	free(j->docker_host);
+	free(j->age_identity);
 	fleet_host_release(&j->host);
 	free(j);
 }
@@ -161,6 +180,7 @@ diff_start(struct daemon *dm, struct http_response *r)
 	j->manifest = xstrdup(dm->cfg->manifest);
 	j->secrets_dir = xstrdup(dm->cfg->secrets_dir);
 	j->key = daemon__state_path(dm, "hmac.key");
+	j->age_identity = dm->cfg->age_identity ? xstrdup(dm->cfg->age_identity) : NULL;
 	j->docker_host = dm->cfg->docker_host ? xstrdup(dm->cfg->docker_host) : NULL;
 	j->backend = backend_find(dm->cfg->backend);
 	fleet_host_copy(&j->host, &dm->cfg->host);
@@ -173,6 +193,7 @@ diff_start(struct daemon *dm, struct http_response *r)
 		free(j->secrets_dir);
 		free(j->key);
 		free(j->docker_host);
+		free(j->age_identity);
 		fleet_host_release(&j->host);
 		free(j);
 		daemon__json_body(r, 500, json_pack("{s:s}", "error", "cannot queue the diff"));

@@ -73,8 +73,8 @@ sig_file(const char *sig, size_t len, char *path, size_t plen, char *err)
 /* The key's fingerprint as ssh-keygen prints it, read from the SSHSIG blob
  * itself (so a bad signature still names its key): "SHA256:" and the
  * unpadded base64 of the public key blob's SHA-256. "" when malformed. */
-static void
-ssh_sig_fingerprint(const char *sig, char *out, size_t len)
+void
+gitverify_ssh_fingerprint(const char *sig, char *out, size_t len)
 {
 	unsigned char raw[SIG_MAX], md[EVP_MAX_MD_SIZE], b64[4 * EVP_MAX_MD_SIZE];
 	const char *p = strstr(sig, ssh_armor), *end;
@@ -84,9 +84,11 @@ ssh_sig_fingerprint(const char *sig, char *out, size_t len)
 	int dec;
 
 	*out = '\0';
-	if (!p || !(end = strstr(p, "-----END SSH SIGNATURE-----")))
+	if (!p)
 		return;
 	p += sizeof(ssh_armor) - 1;
+	if (!(end = strstr(p, "-----END SSH SIGNATURE-----")))
+		return;
 	text = xmalloc((size_t)(end - p) + 1);
 	for (; p < end; p++)
 		if (*p != '\n' && *p != '\r' && *p != ' ')
@@ -146,7 +148,7 @@ judge_ssh(const char *sigpath, const char *sig, const char *data, size_t len, lo
 	int rc;
 
 	snprintf(r->format, sizeof(r->format), "ssh");
-	ssh_sig_fingerprint(sig, r->key, sizeof(r->key));
+	gitverify_ssh_fingerprint(sig, r->key, sizeof(r->key));
 	if (t->allowed_signers) {
 		const char *fp[] = { "ssh-keygen", "-Y", "find-principals", "-s", sigpath, "-f",
 			t->allowed_signers, NULL };
@@ -219,10 +221,15 @@ judge_pgp(const char *sigpath, const char *data, size_t len, const struct gitver
 	after(sr.out, "[GNUPG:] VALIDSIG ", r->key, sizeof(r->key));
 	r->key[strcspn(r->key, " ")] = '\0';
 	if (!*r->key) {
-		/* ERRSIG's last field is the fingerprint, where gpgv gives it */
+		/* ERRSIG's last field is the fingerprint where gpgv gives it (a
+		 * newer one does), else its first is the long key ID */
+		const char *last;
+
 		after(sr.out, "[GNUPG:] ERRSIG ", line, sizeof(line));
-		snprintf(r->key, sizeof(r->key), "%.*s", (int)sizeof(r->key) - 1,
-		    strrchr(line, ' ') ? strrchr(line, ' ') + 1 : line);
+		last = strrchr(line, ' ') ? strrchr(line, ' ') + 1 : line;
+		if (strlen(last) < 16)
+			last = line;
+		snprintf(r->key, sizeof(r->key), "%.*s", (int)strcspn(last, " "), last);
 	}
 	after(sr.out, "[GNUPG:] GOODSIG ", uid, sizeof(uid));
 	subproc_last_line(&sr, line, sizeof(line));

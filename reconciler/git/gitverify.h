@@ -49,6 +49,12 @@ int gitverify_commit(struct gitsrc *g, const char *commit, const struct gitverif
 int gitverify_range(struct gitsrc *g, const char *base, const char *head,
     const struct gitverify_trust *t, size_t max, size_t *checked, struct gitverify_result *r);
 
+/* The fingerprint ("SHA256:…", as ssh-keygen -l prints it) of the key an
+ * armored ssh signature (SSHSIG) names, read from the signature itself, so
+ * a bad signature still names its key; "" when it is malformed. sig is a
+ * commit's header: outside input (fuzzed). */
+void gitverify_ssh_fingerprint(const char *sig, char *out, size_t len);
+
 /* The signature of `data` with the ssh key at key_path (namespace git), the
  * armored text that goes into a commit's gpgsig header; caller frees. */
 int gitverify_sign_ssh(const char *key_path, const char *data, size_t len, char **sig,

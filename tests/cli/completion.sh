@@ -46,7 +46,7 @@ for c in $cmds; do
 	done
 	check "the options of '$c' in its usage are completed${missing:+ (missing:$missing)}" test -z "$missing"
 done
-expect_completion "a prefix" "set-image status sync" s
+expect_completion "a prefix" "secret set-image status sync" s
 expect_completion "options before the command" "--help --version" --
 expect_completion "validate's options" "--backend --github --help --json --quiet" validate --
 expect_completion "validate --backend offers the backends" "containers swarm" validate --backend ""

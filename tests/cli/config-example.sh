@@ -68,9 +68,31 @@ expect_contains "config ok" "config ok"
 pattern=$(printf '%s\n' "$keys" "$subs" | paste -sd'|')
 sed -E "s/^( *)# ($pattern): /\\1\\2: /" "$example" |
 	localize -e "s|^control_socket: .*|control_socket: $tmp/state/c.sock|" >"$tmp/all.yaml"
+# the test repository's commit is not signed: signatures.verify on refuses it
+# (checked below), so the copy with every key on verifies nothing
+sed -i 's/^  verify: head$/  verify: off/' "$tmp/all.yaml"
 check "every key is on in the second copy" test "$(grep -cE "^ *($pattern):" "$tmp/all.yaml")" -eq \
 	"$(($(wc -l <<<"$keys") + nsub))"
 expect_exit "with every key on, it still parses and checks" 0 "$RECONCILERD" -n -c "$tmp/all.yaml"
+
+# signatures.verify: head refuses the unsigned head (reconcilerd -n)
+sed 's/^  verify: off$/  verify: head/' "$tmp/all.yaml" >"$tmp/verify.yaml"
+expect_exit "-n with signatures.verify: head and an unsigned head fails" 1 "$RECONCILERD" -n -c "$tmp/verify.yaml"
+expect_contains "saying why" "is not trusted: unsigned: the commit is not signed"
+sed 's/^  verify: off$/  verify: sometimes/' "$tmp/all.yaml" >"$tmp/verify-bad.yaml"
+expect_exit "an unknown verify mode is refused" 2 "$RECONCILERD" -n -c "$tmp/verify-bad.yaml"
+expect_contains "naming the key and the choices" "signatures.verify: expected off, head or all"
+sed -e 's/^  verify: off$/  verify: all/' -e '/^  allowed_signers:/d' -e '/^  gpg_keyring:/d' \
+	"$tmp/all.yaml" >"$tmp/verify-none.yaml"
+expect_exit "verify without a trusted signer is refused" 2 "$RECONCILERD" -n -c "$tmp/verify-none.yaml"
+expect_contains "saying what to set" "set signatures.allowed_signers (ssh) or signatures.gpg_keyring"
+sed -e 's|^  token_file: /etc/reconciler/secrets/status-token$|  token_file: status-token|' \
+	"$tmp/all.yaml" >"$tmp/status-rel.yaml"
+expect_exit "a relative commit_status.token_file is refused" 2 "$RECONCILERD" -n -c "$tmp/status-rel.yaml"
+expect_contains "naming it" "commit_status.token_file 'status-token' must be an absolute path"
+sed -e 's/^  provider: github$/  provider: gitlab/' "$tmp/all.yaml" >"$tmp/status-prov.yaml"
+expect_exit "an unknown commit_status.provider is refused" 2 "$RECONCILERD" -n -c "$tmp/status-prov.yaml"
+expect_contains "naming the choices" "expected github or gitea"
 
 # a listener on a public address works, with a warning (-n says it too)
 localize "$example" | sed -e "s|^# listen: .*|listen: 0.0.0.0:9180|" >"$tmp/public.yaml"

@@ -144,6 +144,21 @@ check "on top of the previous deploy" test "$(git --git-dir="$DL_REMOTE" rev-par
 rm -f "$hook"
 check_or dl_diag "and is rolled out too" dl_wait_head 120 "$rev3" "in-sync converged"
 check "back on v1" test "$(docker exec rt-adopter-web wget -qO- http://127.0.0.1:8080/)" = "web v1"
+
+# INFRA_SIGNING_KEY: the bump is signed with CI's ssh key (for hosts whose
+# reconcilerd verifies signatures), and the key is never printed.
+ssh-keygen -q -t ed25519 -N '' -C ci@app.example -f "$E2E_TMP/signing"
+printf 'ci@app.example namespaces="git" %s\n' "$(cat "$E2E_TMP/signing.pub")" >"$E2E_TMP/allowed_signers"
+bump env INFRA_SIGNING_KEY="$(cat "$E2E_TMP/signing")" bash "$bump" web "$IMG_WEB_V2"
+check_or diag_out "a bump with INFRA_SIGNING_KEY pushes (exit $rc)" test "$rc" = 0
+rev4=$(remote_head)
+signed_ok() {
+	git --git-dir="$DL_REMOTE" -c gpg.ssh.allowedSignersFile="$E2E_TMP/allowed_signers" \
+		verify-commit "$rev4" >/dev/null 2>&1
+}
+check "its commit is signed by CI's key (git verify-commit)" signed_ok
+check "the signing key is not in the output" test -z "$(grep -F "$(sed -n 2p "$E2E_TMP/signing")" <<<"$out")"
+check_or dl_diag "and is rolled out" dl_wait_head 120 "$rev4" "in-sync converged"
 dl_daemon_stop 60
 check "reconcilerd exits 0 on SIGTERM" test "$DL_DAEMON_RC" = 0
 
@@ -168,7 +183,7 @@ rc=$?
 check_or diag_out "reconcilerd --once over smart HTTP with the token: in sync at the head (exit $rc)" \
 	test "$rc" = 0
 check "it fetched with the token" grep -q '^POST /remote.git/git-upload-pack good$' "$E2E_TMP/http.log"
-check "and checked out $rev3" grep -q "revision=${rev3:0:12}" <<<"$out"
+check "and checked out $rev4" grep -q "revision=${rev4:0:12}" <<<"$out"
 check_or diag_out "the token is not in its log" no_token
 printf 'wrong-%s\n' "$token" >"$E2E_TMP/token.bad"
 chmod 600 "$E2E_TMP/token.bad"
@@ -180,7 +195,7 @@ check_or diag_out "with a wrong token it fails with an error (exit $rc)" test "$
 check "the server refused it" grep -q ' bad$' "$E2E_TMP/http.log"
 check_or diag_out "neither token is in its log" no_token
 check "nothing of the project was touched" \
-	test "$(docker exec rt-adopter-web wget -qO- http://127.0.0.1:8080/)" = "web v1"
+	test "$(docker exec rt-adopter-web wget -qO- http://127.0.0.1:8080/)" = "web v2"
 # A token file group or others may read is refused, as ssh refuses such a
 # key: the error names the file and the fix, and the token is never sent.
 cp "$E2E_TMP/token" "$E2E_TMP/token.open"
