@@ -26,6 +26,15 @@ expect_exit() {
 	fi
 }
 
+# is NAME GOT WANT: GOT must be WANT; both are shown when it is not.
+is() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		fail "$1 (got '$2', wanted '$3')"
+	fi
+}
+
 # expect_contains NAME NEEDLE: $out must contain NEEDLE.
 expect_contains() {
 	if grep -qF -- "$2" <<<"$out"; then

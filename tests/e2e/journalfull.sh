@@ -15,15 +15,6 @@ set -uo pipefail
 # shellcheck source=daemon-lib.sh
 . "$(dirname "$0")/daemon-lib.sh"
 
-# is NAME GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		fail "$1 (got '$2', wanted '$3')"
-	fi
-}
-
 P=rt-jfull
 dl_setup "$P"
 dl_repo_init || {

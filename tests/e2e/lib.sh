@@ -14,7 +14,7 @@
 #                              project's services, secrets, configs and
 #                              networks there in the cleanup
 #
-# TAP helpers (ok, fail, check, expect_exit, expect_contains,
+# TAP helpers (ok, fail, check, is, expect_exit, expect_contains,
 # expect_not_contains) come from tests/cli/lib.sh.
 #
 # tests/run.sh runs every tests/e2e/*.sh: executed rather than sourced, this

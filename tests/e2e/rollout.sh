@@ -140,15 +140,6 @@ commit() {
 
 # ---------------------------------------------------------------- helpers
 
-# is NAME GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		fail "$1 (got '$2', wanted '$3')"
-	fi
-}
-
 # applied NAME COMMIT [STATES]: the daemon reached COMMIT in one of STATES.
 applied() {
 	if dl_wait_head 120 "$2" "${3:-in-sync}"; then

@@ -29,15 +29,6 @@ DL_MANIFEST=manifests/agesec.yaml
 mf=$DL_WORK/$DL_MANIFEST
 mkdir -p "$(dirname "$mf")" "$DL_WORK/secrets"
 
-# is NAME GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		fail "$1 (got '$2', wanted '$3')"
-	fi
-}
-
 id=$E2E_TMP/age.key
 stranger=$E2E_TMP/stranger.key
 if ! age-keygen -o "$id" 2>/dev/null || ! age-keygen -o "$stranger" 2>/dev/null; then
