@@ -4,19 +4,13 @@
  * docker CLI keeps in config.json sent as X-Registry-Auth; see docker.h.
  */
 #include "docker_int.h"
+#include "registry.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/evp.h>
-
-#define CONFIG_MAX_LEN (1u << 20)	/* ~/.docker/config.json */
-
-static const char b64std[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /*
  * base64url with '=' padding, as the engine decodes X-Registry-Auth (Go's
@@ -36,35 +30,6 @@ base64url_encode(const unsigned char *in, size_t n)
 			*p = '_';
 	}
 	return out;
-}
-
-/*
- * Standard alphabet, padding optional; NULL if malformed. Nothing after the
- * first '=' is read; a last group of 2 or 3 characters gives 1 or 2 bytes, a
- * lone last character none. OpenSSL decodes whole groups only: a short last
- * group is completed with 'A's (zero bits) and its output cut back.
- */
-static char *
-base64_decode(const char *in)
-{
-	size_t n = strcspn(in, "="), whole = n - n % 4, o = whole / 4 * 3;
-	unsigned char *out, last[4] = { 'A', 'A', 'A', 'A' };
-
-	if (strspn(in, b64std) < n)
-		return NULL;
-	out = xmalloc(n / 4 * 3 + 4);
-	if (whole && EVP_DecodeBlock(out, (const unsigned char *)in, (int)whole) < 0) {
-		explicit_bzero(out, n / 4 * 3 + 4);
-		free(out);
-		return NULL;
-	}
-	if (n % 4 > 1) {
-		memcpy(last, in + whole, n % 4);
-		EVP_DecodeBlock(out + o, last, 4);
-		o += n % 4 - 1;
-	}
-	out[o] = '\0';
-	return (char *)out;
 }
 
 /* Registry host of a reference, the way docker names it ("docker.io" for Hub). */
@@ -108,90 +73,25 @@ ref_split(const char *ref, char **name, char **tag)
 		*tag = xstrdup("latest");
 }
 
-/* An auths key ("https://host/v1/", "host") reduced to its host. */
-static int
-auth_key_matches(const char *key, const char *registry)
-{
-	static const char *const hub[] = { "docker.io", "index.docker.io", "registry-1.docker.io" };
-	size_t n;
-
-	if (strncmp(key, "https://", 8) == 0)
-		key += 8;
-	else if (strncmp(key, "http://", 7) == 0)
-		key += 7;
-	n = strcspn(key, "/");
-	if (strcmp(registry, "docker.io") == 0) {
-		for (size_t i = 0; i < sizeof(hub) / sizeof(hub[0]); i++)
-			if (strlen(hub[i]) == n && strncmp(key, hub[i], n) == 0)
-				return 1;
-		return 0;
-	}
-	return strlen(registry) == n && strncmp(key, registry, n) == 0;
-}
-
 /* "X-Registry-Auth: …" for registry from the docker CLI's config, or NULL. */
 int
 docker__registry_auth(const char *registry, char **header, char *err)
 {
-	const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME"), *key;
-	char *path = NULL, *data = NULL, *userpass = NULL, *text = NULL, *enc = NULL;
-	json_t *cfg = NULL, *auths, *entry, *found = NULL, *ac = NULL;
-	const char *user = NULL, *pass = NULL, *token;
-	json_error_t je;
-	struct stat st;
-	size_t len;
-	int rc = -1;
+	struct registry_cred rc_ = { 0 };
+	char *text = NULL, *enc = NULL;
+	json_t *ac = NULL;
+	int found, rc = -1;
 
 	*header = NULL;
-	if (dir && *dir)
-		path = xasprintf("%s/config.json", dir);
-	else if (home && *home)
-		path = xasprintf("%s/.docker/config.json", home);
-	else
-		return 0;
-	if (stat(path, &st) < 0 && errno == ENOENT) {
-		rc = 0;
-		goto out;
-	}
-	if (file_read(path, CONFIG_MAX_LEN, &data, &len, err) < 0)
-		goto out;
-	if (!(cfg = json_loadb(data, len, 0, &je))) {
-		errf(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-		goto out;
-	}
-	auths = json_object_get(cfg, "auths");
-	json_object_foreach(auths, key, entry) {
-		if (json_is_object(entry) && auth_key_matches(key, registry)) {
-			found = entry;
-			break;
-		}
-	}
-	if (!found) {
-		rc = 0;
-		goto out;
-	}
+	if ((found = registry_cred_lookup(&rc_, registry, err)) <= 0)
+		return found;
 	ac = json_object();
-	if ((token = json_string_value(json_object_get(found, "auth"))) && *token) {
-		char *colon;
-
-		if (!(userpass = base64_decode(token)) || !(colon = strchr(userpass, ':'))) {
-			errf(err, "%s: auths.\"%s\".auth: expected base64 of 'user:password'", path,
-			    key);
-			goto out;
-		}
-		*colon = '\0';
-		user = userpass;
-		pass = colon + 1;
-	} else {
-		user = json_string_value(json_object_get(found, "username"));
-		pass = json_string_value(json_object_get(found, "password"));
-	}
-	if (user)
-		json_object_set_new(ac, "username", json_string(user));
-	if (pass)
-		json_object_set_new(ac, "password", json_string(pass));
-	if ((token = json_string_value(json_object_get(found, "identitytoken"))))
-		json_object_set_new(ac, "identitytoken", json_string(token));
+	if (rc_.username)
+		json_object_set_new(ac, "username", json_string(rc_.username));
+	if (rc_.password)
+		json_object_set_new(ac, "password", json_string(rc_.password));
+	if (rc_.identitytoken)
+		json_object_set_new(ac, "identitytoken", json_string(rc_.identitytoken));
 	json_object_set_new(ac, "serveraddress", json_string(strcmp(registry, "docker.io") == 0 ?
 	    "https://index.docker.io/v1/" : registry));
 	if (!(text = json_dumps(ac, JSON_COMPACT))) {
@@ -204,14 +104,8 @@ docker__registry_auth(const char *registry, char **header, char *err)
 out:
 	docker__secret_free(enc);
 	docker__secret_free(text);
-	docker__secret_free(userpass);
-	if (data) {
-		explicit_bzero(data, len);
-		free(data);
-	}
+	registry_cred_release(&rc_);
 	json_decref(ac);
-	json_decref(cfg);
-	free(path);
 	return rc;
 }
 
