@@ -175,6 +175,7 @@ service_release(struct mf_service *s)
 {
 	free(s->name);
 	free(s->image);
+	free(s->track.tag);
 	mf__cmd_release(&s->command);
 	mf__cmd_release(&s->entrypoint);
 	for (size_t i = 0; i < s->nenv; i++) {

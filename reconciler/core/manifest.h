@@ -138,6 +138,16 @@ struct mf_depaction {
 	struct mf_cmd exec;	/* or unset */
 };
 
+/* track: the tag update-images follows for this service and how old a new
+ * digest must be before it is written (a setting of that command only: it
+ * enters no spec, so changing it recreates nothing). */
+struct mf_track {
+	int set;
+	char *tag;		/* track.tag, else the tag written in the image */
+	int64_t cooldown;	/* ms, 0 by default */
+	int line, col;		/* of the track mapping */
+};
+
 struct mf_service {
 	char *name;
 	int line, col;
@@ -179,6 +189,7 @@ struct mf_service {
 	struct mf_depaction *on_dep;
 	size_t non_dep;
 	char *backup_before_deploy;
+	struct mf_track track;
 };
 
 struct mf_volume {
@@ -289,6 +300,11 @@ int manifest_repo_path_ok(const char *path);
 /* Image reference checks shared with set-image: 1 when ref ends in
  * @sha256:<64 lowercase hex>. */
 int manifest_image_pinned(const char *ref);
+/* The parts of NAME[:TAG][@sha256:…]: the name, the tag ("" when none) and the
+ * digest ("" when none), each malloc'd. -1 when ref has no name. */
+int manifest_image_split(const char *ref, char **name, char **tag, char **digest);
+/* A tag as the registry takes it: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
+int manifest_tag_ok(const char *tag);
 /* Checks a secret or env-file name (a file name inside the secrets dir). */
 int manifest_secret_name_ok(const char *name);
 /* 1 when path has no '.' or '..' segment (a host path must name one place). */

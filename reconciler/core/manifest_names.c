@@ -294,6 +294,40 @@ manifest_image_ref_ok(const char *ref)
 }
 
 int
+manifest_image_split(const char *ref, char **name, char **tag, char **digest)
+{
+	const char *at = strchr(ref, '@'), *end = at ? at : ref + strlen(ref);
+	const char *colon = NULL;
+
+	/* a ':' before the last '/' is a registry's port, not a tag */
+	for (const char *p = ref; p < end; p++) {
+		if (*p == '/')
+			colon = NULL;
+		else if (*p == ':')
+			colon = p;
+	}
+	if ((colon ? colon : end) == ref)
+		return -1;
+	*name = xstrndup(ref, (size_t)((colon ? colon : end) - ref));
+	*tag = colon ? xstrndup(colon + 1, (size_t)(end - colon - 1)) : xstrdup("");
+	*digest = xstrdup(at ? at + 1 : "");
+	return 0;
+}
+
+int
+manifest_tag_ok(const char *tag)
+{
+	size_t n = strlen(tag);
+
+	if (n < 1 || n > 128 || !(isalnum((unsigned char)tag[0]) || tag[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)tag[i]) && !strchr("_.-", tag[i]))
+			return 0;
+	return 1;
+}
+
+int
 manifest_restart_ok(const char *r)
 {
 	if (strcmp(r, "no") == 0 || strcmp(r, "always") == 0 || strcmp(r, "unless-stopped") == 0 ||

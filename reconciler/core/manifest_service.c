@@ -9,14 +9,17 @@
 #include "manifest_int.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define COOLDOWN_MAX (365LL * 24 * 3600 * 1000)	/* 365d */
 
 static const char *const service_keys[] = {
 	"image", "allow_tags", "command", "entrypoint", "environment", "env_files", "secrets",
 	"ports", "volumes", "networks", "depends_on", "restart", "logging", "labels", "user",
 	"working_dir", "stop_grace_period", "healthcheck", "probe", "update", "deploy", "hooks",
-	"on_dependency_update", "backup_before_deploy", NULL,
+	"on_dependency_update", "backup_before_deploy", "track", NULL,
 };
 
 static void
@@ -67,6 +70,104 @@ parse_user(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v, con
 	else if ((s->user = mf__get_str(c, v, p)) && !mf__user_ok(s->user))
 		mf__err_at(c, v, p, "invalid user '%s' (expected uid[:gid] or name[:group])",
 		    s->user);
+}
+
+/* A cooldown: days first (3d, 1d12h), then the units of every duration. Its
+ * own parser, so that no other duration of a manifest takes days. */
+static int
+cooldown_parse(const char *v, int64_t *out)
+{
+	int64_t days = 0, rest = 0;
+	const char *p = v;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p > v && *p == 'd') {
+		errno = 0;
+		if (p - v > 4)
+			return errno = ERANGE, -1;
+		days = strtoll(v, NULL, 10);
+		v = p + 1;
+		if (!*v) {
+			*out = days * 24 * 3600 * 1000;
+			return 0;
+		}
+	}
+	if (duration_parse(v, &rest) < 0)
+		return -1;
+	if (rest > COOLDOWN_MAX)
+		return errno = ERANGE, -1;
+	*out = days * 24 * 3600 * 1000 + rest;
+	return 0;
+}
+
+static void
+parse_cooldown(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v, const char *p)
+{
+	long long zero;
+
+	errno = 0;
+	if (yt_kind(v) == YT_KIND_STR && cooldown_parse(v->value, &s->track.cooldown) == 0 &&
+	    s->track.cooldown <= COOLDOWN_MAX)
+		return;
+	if (yt_kind(v) == YT_KIND_STR && (errno == ERANGE || errno == 0)) {
+		mf__err_at(c, v, p, "cooldown '%s' is more than the limit of 365d", v->value);
+	} else if (yt_int(v, &zero) == 0 && zero == 0) {
+		s->track.cooldown = 0;
+	} else {
+		mf__err_at(c, v, p, "invalid cooldown %s%s%s (expected e.g. 3d, 72h, 1d12h or 0)",
+		    v && v->type == YT_SCALAR ? "'" : "", v && v->type == YT_SCALAR ? v->value :
+		    yt_type_name(v), v && v->type == YT_SCALAR ? "'" : "");
+	}
+}
+
+static void
+parse_track(struct mf__ctx *c, struct mf_service *s, const struct yt_node *v, const char *p)
+{
+	static const char *const keys[] = { "tag", "cooldown", NULL };
+
+	s->track.line = v ? v->line : 0;
+	s->track.col = v ? v->col : 0;
+	if (!mf__is_map(c, v, p))
+		return;
+	s->track.set = 1;
+	mf__check_keys(c, v, p, keys);
+	MF__FOR_KEYS(v, p, tk, tv, tp) {
+		if (strcmp(tk, "tag") == 0) {
+			if ((s->track.tag = mf__get_str(c, tv, tp)) && !manifest_tag_ok(s->track.tag))
+				mf__err_at(c, tv, tp, "invalid tag '%s' (expected [A-Za-z0-9_]"
+				    "[A-Za-z0-9_.-]{0,127}, the tag alone, without the name)",
+				    s->track.tag);
+		} else if (strcmp(tk, "cooldown") == 0) {
+			parse_cooldown(c, s, tv, tp);
+		}
+	}
+}
+
+/* Once the image is read: track needs it pinned, and a tag to follow. */
+static void
+check_track(struct mf__ctx *c, struct mf_service *s, const struct yt_node *n, const char *path)
+{
+	const struct yt_node *t = yt_get(n, "track");
+	char *name = NULL, *tag = NULL, *digest = NULL, *p;
+
+	if (!s->track.set || !s->image)
+		return;
+	p = yt_path_key(path, "track");
+	if (!manifest_image_pinned(s->image)) {
+		mf__err_at(c, t, p, "track needs the image pinned by digest "
+		    "(NAME[:TAG]@sha256:…): update-images writes the new digest there");
+	} else if (!s->track.tag && manifest_image_split(s->image, &name, &tag, &digest) == 0) {
+		if (*tag)
+			s->track.tag = xstrdup(tag);
+		else
+			mf__err_at(c, t, p, "track needs a tag: write track.tag, or the image as "
+			    "NAME:TAG@sha256:…");
+	}
+	free(name);
+	free(tag);
+	free(digest);
+	free(p);
 }
 
 /* One key of a service mapping; check_keys has reported the unknown ones. */
@@ -124,6 +225,8 @@ parse_service_key(struct mf__ctx *c, struct mf_service *s, const char *key, stru
 		s->backup_before_deploy = mf__get_str(c, v, p);
 	} else if (strcmp(key, "deploy") == 0) {
 		mf__parse_deploy(c, s, v, p);
+	} else if (strcmp(key, "track") == 0) {
+		parse_track(c, s, v, p);
 	}
 }
 
@@ -191,5 +294,6 @@ mf__parse_service(struct mf__ctx *c, struct mf_service *s, const struct yt_node 
 		parse_service_key(c, s, key, v, p, root);
 	}
 	service_defaults(c, s, n, path);
+	check_track(c, s, n, path);
 	mf__check_gate(c, s, n, path);
 }

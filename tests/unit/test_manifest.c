@@ -597,11 +597,91 @@ test_git_secrets(void **state)
 	    "5:13: secrets.t.file: expected a string");
 }
 
+static void
+test_track(void **state)
+{
+	const char *text = MF_HEAD "services:\n"
+	    "  db:\n    image: postgres:16-alpine@" DIGEST_A "\n    track: {cooldown: 3d}\n"
+	    "  cache:\n    image: 127.0.0.1:5000/redis@" DIGEST_A "\n"
+	    "    track: {tag: 7-alpine, cooldown: 1d12h}\n"
+	    "  web:\n    image: r/web:1.2@" DIGEST_A "\n    track: {tag: \"1\", cooldown: 0}\n"
+	    "  plain:\n    image: r/p@" DIGEST_A "\n";
+	char *name, *tag, *digest;
+	struct diag d;
+	struct manifest *m = parse_text(text, &d);
+
+	(void)state;
+	assert_non_null(m);
+	assert_true(manifest_service(m, "db")->track.set);
+	assert_string_equal(manifest_service(m, "db")->track.tag, "16-alpine");
+	assert_int_equal(manifest_service(m, "db")->track.cooldown, 3LL * 86400 * 1000);
+	assert_int_equal(manifest_service(m, "db")->track.line, 6);
+	assert_string_equal(manifest_service(m, "cache")->track.tag, "7-alpine");
+	assert_int_equal(manifest_service(m, "cache")->track.cooldown, 36LL * 3600 * 1000);
+	assert_string_equal(manifest_service(m, "web")->track.tag, "1");
+	assert_int_equal(manifest_service(m, "web")->track.cooldown, 0);
+	assert_false(manifest_service(m, "plain")->track.set);
+	assert_null(manifest_service(m, "plain")->track.tag);
+	/* allowed on both backends */
+	diag_release(&d);
+	diag_init(&d, "t.yaml");
+	assert_int_equal(manifest_check_backend(m, "swarm", &d), 0);
+	assert_int_equal(manifest_check_backend(m, "containers", &d), 0);
+	diag_release(&d);
+	manifest_free(m);
+
+	assert_int_equal(manifest_image_split("127.0.0.1:5000/a/b:1@sha256:ab", &name, &tag,
+	    &digest), 0);
+	assert_string_equal(name, "127.0.0.1:5000/a/b");
+	assert_string_equal(tag, "1");
+	assert_string_equal(digest, "sha256:ab");
+	free(name), free(tag), free(digest);
+	assert_int_equal(manifest_image_split("localhost:5000/b", &name, &tag, &digest), 0);
+	assert_string_equal(name, "localhost:5000/b");
+	assert_string_equal(tag, "");
+	assert_string_equal(digest, "");
+	free(name), free(tag), free(digest);
+	assert_int_equal(manifest_image_split(":x", &name, &tag, &digest), -1);
+	assert_true(manifest_tag_ok("16-alpine"));
+	assert_true(manifest_tag_ok("_x.Y-1"));
+	assert_false(manifest_tag_ok(""));
+	assert_false(manifest_tag_ok(".x"));
+	assert_false(manifest_tag_ok("a:b"));
+
+	assert_error(MF_HEAD "services:\n  a:\n    image: r@" DIGEST_A "\n    track: {}\n",
+	    "6:12: services.a.track: track needs a tag: write track.tag, or the image as "
+	    "NAME:TAG@sha256:…");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1@" DIGEST_A "\n    track: 1\n",
+	    "6:12: services.a.track: expected a mapping, found an integer");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1@" DIGEST_A
+	    "\n    track: {tag: -x}\n", "6:18: services.a.track.tag: invalid tag '-x' (expected "
+	    "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, the tag alone, without the name)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1@" DIGEST_A
+	    "\n    track: {cooldown: 2w}\n", "6:23: services.a.track.cooldown: invalid cooldown "
+	    "'2w' (expected e.g. 3d, 72h, 1d12h or 0)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1@" DIGEST_A
+	    "\n    track: {cooldown: 1h3d}\n", "6:23: services.a.track.cooldown: invalid "
+	    "cooldown '1h3d' (expected e.g. 3d, 72h, 1d12h or 0)");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1@" DIGEST_A
+	    "\n    track: {cooldown: 365d1s}\n", "6:23: services.a.track.cooldown: cooldown "
+	    "'365d1s' is more than the limit of 365d");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1@" DIGEST_A
+	    "\n    track: {cooldown: 99999d}\n", "6:23: services.a.track.cooldown: cooldown "
+	    "'99999d' is more than the limit of 365d");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1\n    allow_tags: true\n"
+	    "    track: {tag: \"1\"}\n", "7:12: services.a.track: track needs the image pinned "
+	    "by digest (NAME[:TAG]@sha256:…): update-images writes the new digest there");
+	assert_error(MF_HEAD "services:\n  a:\n    image: r:1@" DIGEST_A
+	    "\n    track: {tags: x}\n", "6:13: services.a.track.tags: unknown key 'tags' (did "
+	    "you mean 'tag'?)");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_manifest),
+		cmocka_unit_test(test_track),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_scalar_types),

@@ -184,6 +184,29 @@ test_hash_ignores_rollout_settings(void **state)
 	assert_string_equal(base, h);
 }
 
+/* track is update-images' setting: adding or changing it recreates nothing */
+static void
+test_hash_ignores_track(void **state)
+{
+	static const char *const tracks[] = {
+		"    track: {tag: \"1\"}\n",
+		"    track: {tag: 1.2-alpine, cooldown: 3d}\n",
+	};
+	const char *img = strstr(BASE, DIGEST_A "\n");
+	char base[65], h[65];
+
+	assert_non_null(img);
+	hash_of(BASE, "web", base);
+	for (size_t i = 0; i < sizeof(tracks) / sizeof(tracks[0]); i++) {
+		size_t cut = (size_t)(img - BASE) + strlen(DIGEST_A "\n");
+		char *text = xasprintf("%.*s%s%s", (int)cut, BASE, tracks[i], BASE + cut);
+
+		hash_of(text, "web", h);
+		assert_string_equal(base, h);
+		free(text);
+	}
+}
+
 static void
 test_secret_rotation_and_redaction(void **state)
 {
@@ -303,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_hash_stable),
 		cmocka_unit_test(test_hash_changes),
 		cmocka_unit_test(test_hash_ignores_rollout_settings),
+		cmocka_unit_test(test_hash_ignores_track),
 		cmocka_unit_test(test_secret_rotation_and_redaction),
 		cmocka_unit_test(test_missing_secret),
 		cmocka_unit_test(test_git_secret),
