@@ -4,7 +4,7 @@
 # self-contained (works without the bash-completion package too).
 # shellcheck shell=bash
 
-_reconcilerctl_cmds='validate set-image diff apply status sync history import-compose backup fleet secret version'
+_reconcilerctl_cmds='validate set-image update-images diff apply status sync history import-compose backup fleet secret version'
 _reconcilerctl_source_opts='-f --file --repo --ref --path --secrets-dir --state-dir -H --host --socket'
 _reconcilerctl_source_opts+=' --config --token-file --ssh-key --known-hosts --backend --host-name --host-label'
 _reconcilerctl_source_opts+=' --age-identity'
@@ -13,6 +13,7 @@ _reconcilerctl_opts() { # COMMAND: its options
 	case $1 in
 	validate) echo '--json --github --quiet --backend --help' ;;
 	set-image) echo '--commit --push -m --message --author --remote --token-file --ssh-key --known-hosts --sign --help' ;;
+	update-images) echo '-f --file --dry-run --timeout --commit --push -m --message --author --remote --branch --token-file --ssh-key --known-hosts --sign --help' ;;
 	diff) echo "$_reconcilerctl_source_opts --json --no-color --stats --help" ;;
 	apply) echo "$_reconcilerctl_source_opts --revision -j --concurrency --help" ;;
 	status) echo "$_reconcilerctl_source_opts -p --project --json --help" ;;
@@ -21,7 +22,7 @@ _reconcilerctl_opts() { # COMMAND: its options
 	import-compose) echo '--resolve -H --host -o --output --force --project --image --base-dir --help' ;;
 	backup) echo "$_reconcilerctl_source_opts --wait --yes --json --help" ;;
 	fleet) echo "$_reconcilerctl_source_opts --json --timeout --help" ;;
-	secret) echo '-f --file --recipients --commit -m --message --push --remote --token-file --ssh-key --known-hosts --help' ;;
+	secret) echo '-f --file --recipients --commit -m --message --author --sign --push --remote --token-file --ssh-key --known-hosts --help' ;;
 	esac
 }
 

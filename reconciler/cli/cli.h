@@ -25,6 +25,7 @@ struct command {
 /* The verbs, one file each (cmd_<name>.c; help and version in reconcilerctl.c). */
 int cmd_validate(int argc, char **argv);
 int cmd_set_image(int argc, char **argv);
+int cmd_update_images(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_status(int argc, char **argv);

@@ -6,6 +6,7 @@
  */
 #include "age.h"
 #include "cli.h"
+#include "cli_git.h"
 #include "cli_source.h"
 #include "diag.h"
 #include "gitsrc.h"
@@ -68,9 +69,8 @@ read_stdin(char **out, size_t *len, char *err)
 }
 
 struct secret_opts {
-	const char *file, *recipients, *message, *remote;
-	int commit, push;
-	struct gitsrc_auth auth;
+	const char *file, *recipients;
+	struct cli_git git;
 };
 
 /* The target file and the recipients file, from the manifest's top. */
@@ -118,9 +118,9 @@ out:
 }
 
 static int
-secret_set(const struct secret_opts *o, const char *name)
+secret_set(struct secret_opts *o, const char *name)
 {
-	char err[ERR_LEN], commit[41], *value = NULL, *cipher = NULL, *msg = NULL;
+	char err[ERR_LEN], *value = NULL, *cipher = NULL, *msg = NULL;
 	char *target = NULL, *recipients = NULL;
 	size_t vlen = 0, clen = 0;
 	int rc = 1;
@@ -146,21 +146,9 @@ secret_set(const struct secret_opts *o, const char *name)
 		goto out;
 	}
 	printf("%s: secret '%s' encrypted to the recipients of %s\n", target, name, recipients);
-	if (o->commit) {
-		msg = o->message ? xstrdup(o->message) : xasprintf("secrets: set %s", name);
-		if (gitsrc_commit_file(target, msg, NULL, NULL, commit, err) < 0) {
-			fprintf(stderr, "reconcilerctl secret: commit: %s\n", err);
-			goto out;
-		}
-		printf("committed %.12s: %s\n", commit, msg);
-	}
-	if (o->push) {
-		if (gitsrc_push(target, o->remote, &o->auth, err) < 0) {
-			fprintf(stderr, "reconcilerctl secret: push: %s\n", err);
-			goto out;
-		}
-		printf("pushed to %s\n", o->remote ? o->remote : "origin");
-	}
+	msg = xasprintf("secrets: set %s", name);
+	if (o->git.commit && cli_git_commit_push(&o->git, "secret", target, msg, NULL) < 0)
+		goto out;
 	rc = 0;
 out:
 	secret_free(value, vlen);
@@ -171,8 +159,7 @@ out:
 	return rc;
 }
 
-enum { OPT_RECIPIENTS = 300, OPT_COMMIT, OPT_PUSH, OPT_REMOTE, OPT_TOKEN, OPT_SSHKEY,
-	OPT_KNOWN };
+enum { OPT_RECIPIENTS = CLI_GIT_LAST };
 
 int
 cmd_secret(int argc, char **argv)
@@ -180,30 +167,19 @@ cmd_secret(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "recipients", required_argument, NULL, OPT_RECIPIENTS },
-		{ "commit", no_argument, NULL, OPT_COMMIT },
-		{ "message", required_argument, NULL, 'm' },
-		{ "push", no_argument, NULL, OPT_PUSH },
-		{ "remote", required_argument, NULL, OPT_REMOTE },
-		{ "token-file", required_argument, NULL, OPT_TOKEN },
-		{ "ssh-key", required_argument, NULL, OPT_SSHKEY },
-		{ "known-hosts", required_argument, NULL, OPT_KNOWN },
+		CLI_GIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct secret_opts o = { .file = DEFAULT_MANIFEST };
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "f:m:h", opts, NULL)) != -1) {
+		if (cli_git_option(&o.git, c, optarg))
+			continue;
 		switch (c) {
 		case 'f': o.file = optarg; break;
 		case OPT_RECIPIENTS: o.recipients = optarg; break;
-		case OPT_COMMIT: o.commit = 1; break;
-		case 'm': o.message = optarg; break;
-		case OPT_PUSH: o.push = o.commit = 1; break;
-		case OPT_REMOTE: o.remote = optarg; break;
-		case OPT_TOKEN: o.auth.token_file = optarg; break;
-		case OPT_SSHKEY: o.auth.ssh_key = optarg; break;
-		case OPT_KNOWN: o.auth.known_hosts = optarg; break;
 		case 'h':
 			printf("usage: reconcilerctl secret %s\n", cli_find_command("secret")->usage);
 			return 0;
@@ -213,5 +189,9 @@ cmd_secret(int argc, char **argv)
 	}
 	if (argc - optind != 2 || strcmp(argv[optind], "set") != 0)
 		return cli_usage_error("secret", "expected set NAME");
-	return secret_set(&o, argv[optind + 1]);
+	if (cli_git_check(&o.git) < 0)
+		return cli_usage_error("secret", "--author wants \"Name <email>\"");
+	rc = secret_set(&o, argv[optind + 1]);
+	cli_git_release(&o.git);
+	return rc;
 }

@@ -52,6 +52,12 @@ static const struct command commands[] = {
 	  "       [--push [--remote R]\n"
 	  "       [--token-file F | --ssh-key K --known-hosts H]] FILE SERVICE IMAGE@sha256:DIGEST",
 	  "replace one service's image digest in place, keeping everything else" },
+	{ "update-images", cmd_update_images, "[-f FILE] [--dry-run] [--timeout D]\n"
+	  "       [--commit [-m MSG] [--author 'N <E>'] [--sign SSH_KEY]]\n"
+	  "       [--push [--remote R] | --branch NAME [--remote R]]\n"
+	  "       [--token-file F | --ssh-key K --known-hosts H]",
+	  "write the new digests of the tags services track, past their cooldown; exit 0 nothing "
+	  "to do, 1 updated (or would be, with --dry-run), 2 error" },
 	{ "diff", cmd_diff, "[-f FILE | --repo URL [--ref REF] [--path P]] [--json] [--no-color]\n"
 	  "       [--config F | --token-file F | --ssh-key K --known-hosts H]\n"
 	  "       [--secrets-dir DIR] [--state-dir DIR] [--socket PATH] [-H unix:///path/docker.sock]\n"
@@ -77,8 +83,9 @@ static const struct command commands[] = {
 	{ "fleet", cmd_fleet, "status [-f FILE | --repo URL [--ref REF] [--path P]] [--json]\n"
 	  "       [--timeout DURATION] [--config F | --token-file F | --ssh-key K --known-hosts H]",
 	  "show every host of the manifest's fleet section; exit 0 all at the head and in sync, 1 not" },
-	{ "secret", cmd_secret, "set NAME [-f FILE] [--recipients FILE] [--commit [-m MSG]]\n"
-	  "       [--push [--remote R] [--token-file F | --ssh-key K --known-hosts H]] < VALUE",
+	{ "secret", cmd_secret, "set NAME [-f FILE] [--recipients FILE] [--commit [-m MSG]\n"
+	  "       [--author 'N <E>'] [--sign SSH_KEY]] [--push [--remote R]\n"
+	  "       [--token-file F | --ssh-key K --known-hosts H]] < VALUE",
 	  "encrypt a value from stdin with age into the file the manifest's secrets section names" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "[COMMAND]", "show this help" },

@@ -34,10 +34,11 @@ open_worktree(git_repository **repo, const char *file, char **rel, char *err)
 
 /* The commit signed with the ssh key: its text signed by ssh-keygen, written
  * with the signature, and HEAD's branch moved to it only if it still points
- * at parent (or is unborn), as git commit -S does. */
+ * at parent (or is unborn), as git commit -S does; or branch_ref set to it. */
 static int
-commit_signed(git_repository *repo, const char *key, const git_signature *sig,
-    const char *message, const git_tree *tree, git_commit *parent, git_oid *oid, char *err)
+commit_signed_to(git_repository *repo, const char *branch_ref, const char *key,
+    const git_signature *sig, const char *message, const git_tree *tree, git_commit *parent,
+    git_oid *oid, char *err)
 {
 	git_buf text = GIT_BUF_INIT;
 	git_reference *head = NULL, *moved = NULL;
@@ -52,8 +53,19 @@ commit_signed(git_repository *repo, const char *key, const git_signature *sig,
 	}
 	if (gitverify_sign_ssh(key, text.ptr, text.size, &armor, err) < 0)
 		goto out;
-	if (git_commit_create_with_signature(oid, repo, text.ptr, armor, NULL) < 0 ||
-	    git_reference_lookup(&head, repo, "HEAD") < 0) {
+	if (git_commit_create_with_signature(oid, repo, text.ptr, armor, NULL) < 0) {
+		gitsrc__giterr(err, "writing the signed commit");
+		goto out;
+	}
+	if (branch_ref) {	/* a branch of its own, whatever it held: HEAD stays */
+		if (git_reference_create(&moved, repo, branch_ref, oid, 1, "commit (signed)") < 0) {
+			gitsrc__giterr(err, branch_ref);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (git_reference_lookup(&head, repo, "HEAD") < 0) {
 		gitsrc__giterr(err, "writing the signed commit");
 		goto out;
 	}
@@ -84,17 +96,19 @@ gitsrc_commit_file(const char *file, const char *message, const char *author_nam
 }
 
 /* Commits exactly one file: HEAD's tree with that path replaced, whatever else
- * is staged (a deploy commit must never sweep up someone's other work). */
-int
-gitsrc_commit_file_signed(const char *file, const char *message, const char *author_name,
-    const char *author_email, const char *sign_key, char commit[41], char *err)
+ * is staged (a deploy commit must never sweep up someone's other work), on
+ * HEAD's branch, or with branch_ref on that branch (HEAD and the index stay). */
+static int
+commit_file(const char *file, const char *branch_ref, const char *message,
+    const char *author_name, const char *author_email, const char *sign_key, char commit[41],
+    char *err)
 {
 	git_repository *repo = NULL;
 	git_index *idx = NULL;
 	git_tree *base = NULL, *tree = NULL;
 	git_treebuilder *tb = NULL;
 	git_signature *sig = NULL;
-	git_reference *head = NULL;
+	git_reference *head = NULL, *moved = NULL;
 	git_commit *parent = NULL;
 	git_tree_update upd;
 	git_oid blob, tree_oid, oid;
@@ -143,20 +157,27 @@ gitsrc_commit_file_signed(const char *file, const char *message, const char *aut
 		goto out;
 	}
 	if (sign_key) {
-		if (commit_signed(repo, sign_key, sig, message, tree, parent, &oid, err) < 0)
+		if (commit_signed_to(repo, branch_ref, sign_key, sig, message, tree, parent, &oid,
+		    err) < 0)
 			goto out;
-	} else if (git_commit_create_v(&oid, repo, "HEAD", sig, sig, NULL, message, tree,
-	    parent ? 1 : 0, parent) < 0) {
+	} else if (git_commit_create_v(&oid, repo, branch_ref ? NULL : "HEAD", sig, sig, NULL,
+	    message, tree, parent ? 1 : 0, parent) < 0) {
 		gitsrc__giterr(err, "committing");
+		goto out;
+	} else if (branch_ref && git_reference_create(&moved, repo, branch_ref, &oid, 1,
+	    "commit") < 0) {
+		gitsrc__giterr(err, branch_ref);
 		goto out;
 	}
 	/* the index follows for that one path, so `git status` stays clean */
-	if (git_repository_index(&idx, repo) == 0 && git_index_add_bypath(idx, rel) == 0)
+	if (!branch_ref && git_repository_index(&idx, repo) == 0 &&
+	    git_index_add_bypath(idx, rel) == 0)
 		git_index_write(idx);
 	git_oid_tostr(commit, 41, &oid);
 	rc = 0;
 out:
 	git_commit_free(parent);
+	git_reference_free(moved);
 	git_reference_free(head);
 	git_signature_free(sig);
 	git_tree_free(tree);
@@ -165,6 +186,30 @@ out:
 	git_index_free(idx);
 	git_repository_free(repo);
 	free(rel);
+	return rc;
+}
+
+int
+gitsrc_commit_file_signed(const char *file, const char *message, const char *author_name,
+    const char *author_email, const char *sign_key, char commit[41], char *err)
+{
+	return commit_file(file, NULL, message, author_name, author_email, sign_key, commit, err);
+}
+
+int
+gitsrc_commit_file_branch(const char *file, const char *branch, const char *message,
+    const char *author_name, const char *author_email, const char *sign_key, char commit[41],
+    char *err)
+{
+	char *ref = xasprintf("refs/heads/%s", branch);
+	int rc;
+
+	if (git_reference_is_valid_name(ref) != 1)
+		rc = errf(err, "'%s' is not a valid branch name", branch);
+	else
+		rc = commit_file(file, ref, message, author_name, author_email, sign_key, commit,
+		    err);
+	free(ref);
 	return rc;
 }
 
@@ -189,6 +234,7 @@ struct push {
 	git_oid commit;		/* what is pushed: the local branch's head */
 	git_oid before;		/* the remote's branch before the push */
 	int exists;		/* whether the remote has the branch */
+	int force;		/* replace the remote's branch (compare and swap) */
 };
 
 /* The remote's value of p->ref (*exists 0 when it has no such branch). */
@@ -286,7 +332,7 @@ static int
 smart_push(struct push *p, char *err)
 {
 	struct gitsrc__cbdata data = { p->auth, p->url, err, 0 };
-	char *spec = xasprintf("%s:%s", p->ref, p->ref), *specs[] = { spec };
+	char *spec = xasprintf("%s%s:%s", p->force ? "+" : "", p->ref, p->ref), *specs[] = { spec };
 	git_strarray arr = { specs, 1 };
 	git_push_options po;
 	int rc = -1;
@@ -341,7 +387,7 @@ push_check(struct push *p, char *err)
 {
 	if (remote_ref(p, &p->before, &p->exists, err) < 0)
 		return -1;
-	if (!p->exists || git_oid_equal(&p->before, &p->commit) ||
+	if (!p->exists || p->force || git_oid_equal(&p->before, &p->commit) ||
 	    git_graph_descendant_of(p->repo, &p->commit, &p->before) == 1)
 		return 0;
 	branch_moved(p, &p->before, "since this work tree was last fetched", err);
@@ -349,7 +395,8 @@ push_check(struct push *p, char *err)
 }
 
 static int
-push_open(struct push *p, const char *file, const char *remote_name, char *err)
+push_open(struct push *p, const char *file, const char *remote_name, const char *branch,
+    char *err)
 {
 	git_reference *head = NULL;
 	char *rel = NULL;
@@ -357,7 +404,12 @@ push_open(struct push *p, const char *file, const char *remote_name, char *err)
 
 	if (open_worktree(&p->repo, file, &rel, err) < 0)
 		goto out;
-	if (git_repository_head(&head, p->repo) < 0 || !git_reference_is_branch(head)) {
+	if (branch) {
+		if (git_branch_lookup(&head, p->repo, branch, GIT_BRANCH_LOCAL) < 0) {
+			gitsrc__giterr(err, branch);
+			goto out;
+		}
+	} else if (git_repository_head(&head, p->repo) < 0 || !git_reference_is_branch(head)) {
 		errf(err, "HEAD is not on a branch: nothing to push");
 		goto out;
 	}
@@ -380,13 +432,20 @@ out:
 int
 gitsrc_push(const char *file, const char *remote_name, const struct gitsrc_auth *auth, char *err)
 {
-	struct push p = { .auth = auth };
+	return gitsrc_push_branch(file, remote_name, NULL, auth, err);
+}
+
+int
+gitsrc_push_branch(const char *file, const char *remote_name, const char *branch,
+    const struct gitsrc_auth *auth, char *err)
+{
+	struct push p = { .auth = auth, .force = branch != NULL };
 	char why[ERR_LEN];
 	git_oid now;
 	int rc = -1, moved = 0, exists;
 
 	gitsrc_init();
-	if (push_open(&p, file, remote_name ? remote_name : "origin", err) < 0 ||
+	if (push_open(&p, file, remote_name ? remote_name : "origin", branch, err) < 0 ||
 	    push_check(&p, err) < 0)
 		goto out;
 	if (p.exists && git_oid_equal(&p.before, &p.commit)) {

@@ -77,5 +77,15 @@ int gitsrc_commit_file(const char *file, const char *message, const char *author
 int gitsrc_commit_file_signed(const char *file, const char *message, const char *author_name,
     const char *author_email, const char *sign_key, char commit[41], char *err);
 int gitsrc_push(const char *file, const char *remote, const struct gitsrc_auth *auth, char *err);
+/* The same commit made on branch (created, or reset to it: a bot's branch for
+ * a pull request) from HEAD's commit; HEAD, its branch and the index stay. */
+int gitsrc_commit_file_branch(const char *file, const char *branch, const char *message,
+    const char *author_name, const char *author_email, const char *sign_key, char commit[41],
+    char *err);
+/* Pushes the local branch (NULL: HEAD's) to the same name on remote. A named
+ * branch replaces the remote's whatever it holds (for a local remote, only if
+ * it still holds what was read just before). */
+int gitsrc_push_branch(const char *file, const char *remote, const char *branch,
+    const struct gitsrc_auth *auth, char *err);
 
 #endif

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A stand-in for GitHub's and Gitea's commit status endpoints, on loopback.
+"""A stand-in for GitHub's and Gitea's commit status endpoints (and their pull
+request endpoint), on loopback.
 
     status-server.py PORT OUT TOKEN
 
@@ -11,6 +12,10 @@ TOKEN). Each request is appended to OUT as one JSON line: {"provider",
 and the body are what that API takes (state one of its four, description at
 most 140 characters, context set). A good request gets 201 and the status
 back, as the real APIs do; a bad one 401 or 422.
+
+POST /repos/OWNER/NAME/pulls (GitHub) and /api/v1/repos/OWNER/NAME/pulls
+(Gitea) take {"title", "body", "head", "base"} with the same headers and
+answer 201 with an html_url; recorded the same way, with "sha" null.
 """
 import http.server
 import json
@@ -20,6 +25,32 @@ import sys
 PORT, OUT, TOKEN = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 PATH = re.compile(r"^(/api/v1)?/repos/([^/]+)/([^/]+)/statuses/([0-9a-f]{40})$")
 STATES = ("pending", "success", "failure", "error")
+PULLS = re.compile(r"^(/api/v1)?/repos/([^/]+)/([^/]+)/pulls$")
+
+
+def judge_headers(provider, headers):
+    auth = headers.get("Authorization", "")
+    if provider == "github":
+        if auth != "Bearer " + TOKEN:
+            return 401, "authorization is not 'Bearer TOKEN'"
+        if headers.get("Accept") != "application/vnd.github+json":
+            return 422, "Accept is not application/vnd.github+json"
+    elif auth != "token " + TOKEN:
+        return 401, "authorization is not 'token TOKEN'"
+    if headers.get("Content-Type") != "application/json":
+        return 422, "Content-Type is not application/json"
+    return 201, ""
+
+
+def judge_pull(provider, headers, body):
+    code, why = judge_headers(provider, headers)
+    if code != 201:
+        return code, why
+    if not isinstance(body, dict) or set(body) != {"title", "body", "head", "base"}:
+        return 422, "a pull request wants title, body, head and base"
+    if not body["title"] or "\n" in body["title"]:
+        return 422, "title"
+    return 201, ""
 
 
 def judge(provider, headers, body):
@@ -50,11 +81,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         m = PATH.match(self.path)
+        pull = PULLS.match(self.path)
         try:
             body = json.loads(raw)
         except ValueError:
             body = None
-        if not m:
+        if pull:
+            provider, sha = ("gitea" if pull.group(1) else "github"), None
+            code, why = judge_pull(provider, self.headers, body)
+            if code == 201:
+                body = dict(body, html_url="http://forge.invalid/pull/1")
+        elif not m:
             code, why, provider, sha = 404, "path", None, None
         else:
             provider = "gitea" if m.group(1) else "github"
