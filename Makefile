@@ -291,7 +291,7 @@ INSTALLED := $(BINDIR)/reconcilerctl $(SBINDIR)/reconcilerd \
 	$(DATADIR)/docker-socket-proxy/haproxy.cfg \
 	$(DATADIR)/docker-socket-proxy/reconcilerd-docker-proxy.conf \
 	$(UNITDIR)/reconciler-docker-proxy.service \
-	$(DATADIR)/ci/bump-digest.sh $(DATADIR)/ci/validate-pr.sh
+	$(DATADIR)/ci/bump-digest.sh $(DATADIR)/ci/validate-pr.sh $(DATADIR)/ci/image-updates.sh
 
 install: all
 	$(E) INSTALL "$(DESTDIR) $(PREFIX)"
@@ -321,7 +321,8 @@ install: all
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service.tmp
 	$(Q)mv -f $(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service.tmp \
 		$(DESTDIR)$(UNITDIR)/reconciler-docker-proxy.service
-	$(Q)$(INSTALL) -m 0755 contrib/ci/bump-digest.sh contrib/ci/validate-pr.sh $(DESTDIR)$(DATADIR)/ci/
+	$(Q)$(INSTALL) -m 0755 contrib/ci/bump-digest.sh contrib/ci/validate-pr.sh \
+		contrib/ci/image-updates.sh $(DESTDIR)$(DATADIR)/ci/
 
 # Removes exactly what install put there (configuration and state are the
 # administrator's: /etc/reconciler and /var/lib/reconciler stay).

@@ -43,7 +43,7 @@ list=$(tar -tzf "$bin" 2>/dev/null | sed 's|^[^/]*/||')
 for f in bin/reconcilerctl sbin/reconcilerd share/man/man1/reconcilerctl.1 \
 	share/man/man8/reconcilerd.8 share/man/man5/reconciler-manifest.5 \
 	share/bash-completion/completions/reconcilerctl share/reconciler/ci/bump-digest.sh \
-	share/reconciler/ci/validate-pr.sh \
+	share/reconciler/ci/validate-pr.sh share/reconciler/ci/image-updates.sh \
 	lib/systemd/system/reconcilerd.service share/doc/reconciler/README.md \
 	share/doc/reconciler/docs/operating.md share/doc/reconciler/docs/manifest.md; do
 	check "the binary tarball has $f" grep -qx "$f" <<<"$list"

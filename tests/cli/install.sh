@@ -27,6 +27,7 @@ cat >"$tmp/want" <<'EOT'
 755 usr/local/bin/reconcilerctl
 755 usr/local/sbin/reconcilerd
 755 usr/local/share/reconciler/ci/bump-digest.sh
+755 usr/local/share/reconciler/ci/image-updates.sh
 755 usr/local/share/reconciler/ci/validate-pr.sh
 755 usr/local/share/reconciler/install.sh
 EOT
@@ -103,6 +104,7 @@ cat >"$tmp/want" <<'EOT'
 644 opt/r/m/man8/reconcilerd.8
 755 opt/r/b/reconcilerctl
 755 opt/r/d/ci/bump-digest.sh
+755 opt/r/d/ci/image-updates.sh
 755 opt/r/d/ci/validate-pr.sh
 755 opt/r/d/install.sh
 755 opt/r/sb/reconcilerd
