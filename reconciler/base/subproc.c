@@ -135,7 +135,7 @@ exchange(pid_t pid, int fin, int fout, int ferr, const void *in, size_t inlen,
 			open_out = 0;
 		}
 		if (open_err && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    (r = drain(ferr, errb)) != 0)
+		    drain(ferr, errb) != 0)
 			open_err = 0;	/* stderr past the cap: the rest is dropped */
 	}
 	if (fin >= 0)

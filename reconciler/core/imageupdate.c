@@ -99,7 +99,7 @@ imageupdate_parse_time(const char *s, int64_t *out)
 	tm.tm_sec = sec;
 	if ((t = timegm(&tm)) == (time_t)-1 && y != 1969)
 		return -1;
-	*out = (int64_t)t - sign * (oh * 3600 + om * 60);
+	*out = (int64_t)t - (int64_t)sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
 	return 0;
 }
 

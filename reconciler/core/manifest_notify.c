@@ -81,7 +81,7 @@ mf__parse_notifications(struct mf__ctx *c, const struct yt_node *n)
 				if (ev)
 					mf__check_dups(c, nv, np, ev, ne, "event");
 				no->events = 0;
-				for (size_t i = 0; i < ne; i++) {
+				for (size_t i = 0; ev && i < ne; i++) {
 					size_t j;
 
 					for (j = 0; manifest_event_names[j]; j++)

@@ -136,7 +136,7 @@ struct strkey {
  * its section. The key `verify` of signatures: is the one non-string. */
 static void
 load_section(const struct yt_node *v, const char *section, const struct strkey *tab,
-    struct config *c, struct diag *d)
+    enum config_verify *verify, struct diag *d)
 {
 	if (yt_is_null(v))
 		return;
@@ -159,8 +159,8 @@ load_section(const struct yt_node *v, const char *section, const struct strkey *
 		else if (val->type != YT_SCALAR || (strcmp(val->value, "off") != 0 &&
 		    strcmp(val->value, "head") != 0 && strcmp(val->value, "all") != 0))
 			diag_add(d, val->line, val->col, p, "expected off, head or all");
-		else
-			c->verify = strcmp(val->value, "head") == 0 ? CONFIG_VERIFY_HEAD :
+		else if (verify)
+			*verify = strcmp(val->value, "head") == 0 ? CONFIG_VERIFY_HEAD :
 			    strcmp(val->value, "all") == 0 ? CONFIG_VERIFY_ALL : CONFIG_VERIFY_OFF;
 		free(p);
 	}
@@ -205,7 +205,7 @@ load_sections(struct config *c, const char *k, const struct yt_node *v, struct d
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strcmp(k, sections[i].name) == 0) {
-			load_section(v, k, sections[i].tab, c, d);
+			load_section(v, k, sections[i].tab, &c->verify, d);
 			return 1;
 		}
 	return 0;

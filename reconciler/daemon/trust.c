@@ -25,7 +25,7 @@ memo_key(const struct daemon *dm, const char *base, const char *head, char *key,
 	const char *files[2] = { dm->cfg->allowed_signers, dm->cfg->gpg_keyring };
 	long long stamp[4] = { 0, 0, 0, 0 };
 
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		struct stat sb;
 
 		if (files[i] && stat(files[i], &sb) == 0) {

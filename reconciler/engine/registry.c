@@ -303,8 +303,10 @@ session_open(struct session *s, const char *ref, long timeout_ms, char *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->timeout_ms = timeout_ms;
-	if (registry_ref_parse(&s->r, ref) < 0)
-		return errf(err, "'%s' is not NAME[:TAG]", ref);
+	if (registry_ref_parse(&s->r, ref) < 0) {
+		errf(err, "'%s' is not NAME[:TAG]", ref);
+		return -1;
+	}
 	if (registry_cred_lookup(&s->cred, strcmp(s->r.host, "registry-1.docker.io") == 0 ?
 	    "docker.io" : s->r.host, err) < 0)
 		return -1;
