@@ -158,7 +158,7 @@ imageupdate_judge(struct iu_item *it, const char *digest, const char *created, i
 char *
 imageupdate_line(const struct iu_item *it)
 {
-	char until[40], cd[40];
+	char until[40], cd[64];
 
 	switch (it->state) {
 	case IU_UP_TO_DATE:
