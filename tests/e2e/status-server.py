@@ -54,18 +54,11 @@ def judge_pull(provider, headers, body):
 
 
 def judge(provider, headers, body):
-    auth = headers.get("Authorization", "")
-    if provider == "github":
-        if auth != "Bearer " + TOKEN:
-            return 401, "authorization is not 'Bearer TOKEN'"
-        if headers.get("Accept") != "application/vnd.github+json":
-            return 422, "Accept is not application/vnd.github+json"
-        if headers.get("X-GitHub-Api-Version") != "2022-11-28":
-            return 422, "no X-GitHub-Api-Version"
-    elif auth != "token " + TOKEN:
-        return 401, "authorization is not 'token TOKEN'"
-    if headers.get("Content-Type") != "application/json":
-        return 422, "Content-Type is not application/json"
+    code, why = judge_headers(provider, headers)
+    if code != 201:
+        return code, why
+    if provider == "github" and headers.get("X-GitHub-Api-Version") != "2022-11-28":
+        return 422, "no X-GitHub-Api-Version"
     if not isinstance(body, dict) or body.get("state") not in STATES:
         return 422, "state"
     if len(body.get("description", "")) > 140 or "\n" in body.get("description", ""):
