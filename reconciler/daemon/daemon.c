@@ -119,6 +119,7 @@ daemon_free(struct daemon *dm)
 	free(dm->shared.status_text);
 	daemon__repeat_free(dm);
 	daemon__alerts_release(&dm->cycle.alerts);
+	daemon__git_secrets_release(dm);
 	free(dm->loop.control_path);
 	pthread_mutex_destroy(&dm->shared.mu);
 	free(dm);

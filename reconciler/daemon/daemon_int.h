@@ -301,6 +301,12 @@ struct daemon {
 		} cstatus[CSTATUS_KEEP];
 		unsigned cstatus_next;
 		struct alerts alerts;	/* alerts.c: failures told, until they clear */
+		/* gitsecrets.c: the last revision's secrets decrypted, and what
+		 * they were decrypted from (revision, identity file as it was) */
+		struct secrets_git_memo {
+			char key[4200];
+			struct secrets_git *v;
+		} gitsecrets;
 	} cycle;
 
 	struct dm_shared {
@@ -355,6 +361,7 @@ void daemon__manifest_keep(struct daemon *dm, const char *commit, const char *te
 struct secrets_git;
 int daemon__git_secrets(struct daemon *dm, const char *commit, const struct manifest *m,
     struct secrets_git *out, char *err);
+void daemon__git_secrets_release(struct daemon *dm);
 
 /* trust.c: the head's signature check (signatures.verify); 0 trusted (or
  * verify off), -1 refused with the status told; *notify is set the first
