@@ -44,11 +44,11 @@ export GNUPGHOME=$K/gnupg
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'Release Signer <release@example.com>' \
 	ed25519 sign 2>/dev/null
-gpg_fp=$(gpg --batch --with-colons --list-keys release@example.com | awk -F: '$1 == "fpr" { print $10; exit }')
+gpg_fp=$(gpg --batch --with-colons --list-keys release@example.com 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
 gpg --batch --export release@example.com >"$K/trusted.gpg"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'Stranger <stranger@example.com>' \
 	ed25519 sign 2>/dev/null
-stranger_fp=$(gpg --batch --with-colons --list-keys stranger@example.com | awk -F: '$1 == "fpr" { print $10; exit }')
+stranger_fp=$(gpg --batch --with-colons --list-keys stranger@example.com 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
 check "the keys were made (ssh $ci_fp, OpenPGP $gpg_fp)" test -n "$ci_fp" -a -n "$gpg_fp"
 
 rec=$E2E_TMP/received.jsonl
@@ -138,6 +138,18 @@ refused() {
 	is "  the journal marks the revision" "$(sql "SELECT status FROM revisions WHERE commit_id = '$c'")" unverified
 	rt_wait 20 test "$(received revision_unverified "$c")" -ge 1
 	is "  one revision_unverified notification" "$(received revision_unverified "$c")" 1
+	m=$(told revision_unverified "$c")
+	expect_contains_in "  it names the commit and why" "$m" "revision ${c:0:12} is not trusted: $verdict"
+	[ -z "$key" ] || expect_contains_in "  and the key" "$m" "key $key"
+}
+told() { # EVENT COMMIT: the message of that notification
+	"$E2E_PYTHON" - "$rec" "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    b = json.loads(json.loads(line)["body"])
+    if b.get("event") == sys.argv[2] and b.get("revision") == sys.argv[3]:
+        print(b.get("message", ""))
+PY
 }
 expect_contains_in() { # NAME TEXT WANT
 	case $2 in
