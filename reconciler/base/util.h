@@ -73,6 +73,8 @@ void secret_free(char *p, size_t len);
 
 /* Monotonic milliseconds, and a sleep in milliseconds. */
 long long now_ms(void);
+/* The wall clock in unix milliseconds (comparable with the engine's times). */
+long long wall_ms(void);
 void sleep_ms(long ms);
 
 /* Takes the exclusive lock <dir>/lock (creating dir 0700 if needed); *fd

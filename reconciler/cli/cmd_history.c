@@ -15,6 +15,24 @@
 #include <string.h>
 #include <unistd.h>
 
+
+/* A rollout's steps on one line: "steps: created +12, started +40, ...". */
+static void
+print_steps(json_t *steps)
+{
+	const char *k;
+	json_t *v;
+	int first = 1;
+
+	if (!json_is_object(steps) || !json_object_size(steps))
+		return;
+	printf("        steps:");
+	json_object_foreach(steps, k, v) {
+		printf("%s %s +%lldms", first ? "" : ",", k, (long long)json_integer_value(v));
+		first = 0;
+	}
+	printf("\n");
+}
 int
 cmd_history(int argc, char **argv)
 {
@@ -117,6 +135,7 @@ cmd_history(int argc, char **argv)
 			json_array_foreach(json_object_get(act, "reasons"), x, r)
 				printf("        why: %s\n",
 				    json_string_value(json_object_get(r, "message")));
+			print_steps(json_object_get(act, "steps"));
 		}
 	}
 	json_decref(h);

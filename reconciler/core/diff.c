@@ -258,12 +258,19 @@ better(const struct actual_container *a, const struct actual_container *b, const
 	return a->c.created > b->c.created;
 }
 
+/* "<name><suffix>": a rollout's new container ("-next") or old one ("-old") */
 static int
-is_next(const struct actual_container *ac, const char *name)
+is_named(const struct actual_container *ac, const char *name, const char *suffix)
 {
 	size_t n = strlen(name);
 
-	return strncmp(ac->c.name, name, n) == 0 && strcmp(ac->c.name + n, "-next") == 0;
+	return strncmp(ac->c.name, name, n) == 0 && strcmp(ac->c.name + n, suffix) == 0;
+}
+
+static int
+is_next(const struct actual_container *ac, const char *name)
+{
+	return is_named(ac, name, "-next");
 }
 
 /* A start-first rollout cut short after the old container (cur, stopped)
@@ -337,8 +344,12 @@ plan_one(struct plan *p, const struct desired_service *ds, const struct actual *
 				drop = cur;
 				cur = ac;
 			}
-			anomaly(ps, "duplicate", drop->c.name, "two containers for one service: %s "
-			    "is extra", drop->c.name);
+			if (is_named(drop, ds->name, "-old"))
+				anomaly(ps, "stale-rollout", drop->c.name, "container %s is the old "
+				    "version a rollout left", drop->c.name);
+			else
+				anomaly(ps, "duplicate", drop->c.name, "two containers for one "
+				    "service: %s is extra", drop->c.name);
 			json_array_append_new(ps->extra_ids, json_string(drop->c.id));
 		}
 	}

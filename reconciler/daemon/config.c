@@ -34,7 +34,7 @@ config_defaults(struct config *c)
 	c->poll_interval = 30000;
 	c->state_dir = xstrdup("/var/lib/reconciler");
 	c->secrets_dir = xstrdup("/etc/reconciler/secrets");
-	c->concurrency = 1;
+	c->concurrency = CONVERGE_CONCURRENCY;
 	c->engine_timeout = 30000;
 	c->shutdown_timeout = 60000;
 	c->log_format = xstrdup("text");

@@ -23,7 +23,7 @@ struct config {
 	char *secrets_dir;	/* /etc/reconciler/secrets */
 	char *docker_host;	/* NULL: $DOCKER_HOST or the default socket */
 	char *backend;		/* containers | swarm */
-	int concurrency;	/* 1 */
+	int concurrency;	/* CONVERGE_CONCURRENCY */
 	int64_t engine_timeout;	/* ms, 30s */
 	int64_t shutdown_timeout;	/* ms, 60s */
 	char *log_format;	/* text | json */

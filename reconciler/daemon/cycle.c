@@ -527,15 +527,18 @@ cycle_journal(struct cycle *c)
 	for (size_t i = 0; i < c->rep.nservices; i++) {
 		struct converge_service *cs = &c->rep.services[i];
 		const struct plan_service *ps = planned(p, cs->service);
+		json_t *steps;
 
 		if (cs->outcome == CONVERGE_SKIPPED && !cs->reason)
 			continue;
 		if (cs->outcome == CONVERGE_SKIPPED && ps && ps->moved)
 			json_array_append_new(moving(&c->st), json_pack("{s:s,s:s}", "service",
 			    cs->service, "reason", cs->reason));
+		steps = converge_steps_json(cs);
 		journal_action(dm->cycle.journal, c->id, c->rev, cs->service,
 		    plan_action_name(cs->action), ps ? ps->reasons : NULL,
-		    converge_outcome_name(cs->outcome), cs->reason, cs->ms);
+		    converge_outcome_name(cs->outcome), cs->reason, cs->ms, steps);
+		json_decref(steps);
 		if (cs->outcome == CONVERGE_OK && ps && ps->hash && (cs->action == PLAN_CREATE ||
 		    cs->action == PLAN_RECREATE || cs->action == PLAN_START))
 			journal_serving_set(dm->cycle.journal, cs->service, c->rev, ps->hash);

@@ -158,6 +158,7 @@ heal_report(struct daemon *dm, int64_t id, const char *rev, const struct plan *p
 		const struct converge_service *cs = &rep->services[i];
 		const struct plan_service *ps = NULL;
 		const char *hash = NULL;
+		json_t *steps;
 
 		if (cs->action != PLAN_START && cs->action != PLAN_CREATE)
 			continue;
@@ -167,8 +168,11 @@ heal_report(struct daemon *dm, int64_t id, const char *rev, const struct plan *p
 		for (size_t k = 0; k < n; k++)
 			if (strcmp(t[k].rev, rev) == 0 && strcmp(t[k].ps->service, cs->service) == 0)
 				hash = cs->action == PLAN_START ? t[k].hash : ps ? ps->hash : NULL;
+		steps = converge_steps_json(cs);
 		journal_action(dm->cycle.journal, id, rev, cs->service, plan_action_name(cs->action),
-		    ps ? ps->reasons : NULL, converge_outcome_name(cs->outcome), cs->reason, cs->ms);
+		    ps ? ps->reasons : NULL, converge_outcome_name(cs->outcome), cs->reason, cs->ms,
+		    steps);
+		json_decref(steps);
 		if (cs->outcome == CONVERGE_OK) {
 			if (hash)
 				journal_serving_set(dm->cycle.journal, cs->service, rev, hash);

@@ -3,6 +3,7 @@
  */
 #include "backend.h"
 #include "log.h"
+#include "util.h"
 
 #include <signal.h>
 #include <string.h>
@@ -30,4 +31,14 @@ deploy_crash_point(const struct converge_options *o, const char *step)
 		log_warn("crash", "step=%s (test hook RECONCILER_CRASH_AT)", step);
 		kill(getpid(), SIGKILL);
 	}
+}
+
+void
+deploy_step(const struct deploy_ctx *c, enum converge_step step)
+{
+	if (!c->cs || c->cs->steps[step])
+		return;		/* the first time counts */
+	c->cs->steps[step] = wall_ms();
+	log_debug("step", "service=%s step=%s ms=%lld", c->cs->service, converge_step_name(step),
+	    c->cs->steps[step] - c->cs->began);
 }

@@ -22,6 +22,9 @@ struct deploy_ctx {
 	const struct desired *ds;
 	const struct secretmap *sec;
 	const struct converge_options *o;
+	/* The service being rolled out: its step times and its leftover (NULL
+	 * outside a rollout, e.g. a removal). */
+	struct converge_service *cs;
 };
 
 /* What create, replace and start return (instead of -1) when the step could
@@ -67,5 +70,7 @@ const struct backend_ops *backend_find(const char *name);
 
 /* Test hook of converge_options.crash_at: SIGKILL at that step. */
 void deploy_crash_point(const struct converge_options *o, const char *step);
+/* The rollout reached step: its time noted (c->cs), and a debug log line. */
+void deploy_step(const struct deploy_ctx *c, enum converge_step step);
 
 #endif

@@ -3,13 +3,18 @@
  * per service, named "<project>-<service>" and labelled with its spec.
  *
  * Start-first (no host port): the new container is created as "<name>-next"
- * beside the old one, on the same networks under the same aliases, and must
- * pass its gate; then the dependents are reloaded, the old one is stopped and
- * removed and the new one renamed. Stop-first (host ports): the new container
- * is created (not started) first, then the old one is stopped but kept, the new
- * one started and gated; on failure it is removed and the old one started
- * again. Every step is idempotent against what a crash can leave behind: the
- * next cycle's diff sees it and acts.
+ * beside the old one, on the same networks but without the service's
+ * aliases, and must pass its gate. Then it takes the aliases, the dependents
+ * are reloaded, the old one is renamed "<name>-old" and the new one
+ * "<name>" (it serves), and the old one leaves the networks. Stop-first
+ * (host ports): the new container is created (not started) first, under the
+ * aliases, then the old one is stopped but kept, the new one started and
+ * gated; on failure it is removed and the old one started again; on success
+ * the same two renames. Either way the old container is stopped and removed
+ * after the new one serves, by converge (the leftover), so neither the
+ * service nor the services waiting for it wait for that. Every step is
+ * idempotent against what a crash can leave behind: the next cycle's diff
+ * sees it and acts.
  */
 #include "backend.h"
 #include "gate.h"
@@ -113,6 +118,8 @@ out:
 	return rc;
 }
 
+/* A removed service's container, a duplicate, or (c->cs set) the old
+ * container a replace left. */
 static int
 stop_and_remove(const struct deploy_ctx *c, const char *id, const struct mf_service *s,
     char *err)
@@ -121,7 +128,13 @@ stop_and_remove(const struct deploy_ctx *c, const char *id, const struct mf_serv
 
 	if (docker_container_stop(c->d, id, grace, err) < 0)
 		return -1;
-	return docker_container_remove(c->d, id, 0, err);
+	deploy_step(c, STEP_OLD_STOPPED);
+	if (c->cs)
+		deploy_crash_point(c->o, "old-stopped");
+	if (docker_container_remove(c->d, id, 0, err) < 0)
+		return -1;
+	deploy_step(c, STEP_OLD_REMOVED);
+	return 0;
 }
 
 static int
@@ -134,12 +147,13 @@ create_container(const struct deploy_ctx *c, const struct desired_service *dsv,
 
 	if (docker_image_pull(c->d, dsv->svc->image, err) < 0)
 		return -1;
+	deploy_step(c, STEP_PULLED);
 	if (spec_container_config(c->ds->m, dsv->svc, c->sec, c->o->revision, ROLE_PRIMARY, &cfg,
 	    err) < 0)
 		return -1;
-	/* A container under its gate is on the networks (it may need to reach
-	 * its dependencies) but not under the service's aliases: no client is
-	 * sent to a version that has not proven itself. */
+	/* A container under its gate beside the serving one is on the networks
+	 * (it may need to reach its dependencies) but not under the service's
+	 * aliases: no client is sent to a version that has not proven itself. */
 	if (gated) {
 		eps = json_object_get(json_object_get(cfg, "NetworkingConfig"), "EndpointsConfig");
 		json_object_foreach(eps, net, ep)
@@ -147,6 +161,8 @@ create_container(const struct deploy_ctx *c, const struct desired_service *dsv,
 	}
 	rc = docker_container_create(c->d, name, cfg, id, err);
 	json_decref(cfg);
+	if (rc == 0)
+		deploy_step(c, STEP_CREATED);
 	return rc;
 }
 
@@ -290,7 +306,29 @@ gate_or_fail(const struct deploy_ctx *c, const char *id, const struct mf_service
 		return -1;
 	if (s->probe.set && gate_probe(c->d, id, &s->probe, err) < 0)
 		return -1;
+	deploy_step(c, STEP_HEALTHY);
 	return 0;
+}
+
+/* After the gate, off the serving path: when the container's first health
+ * check ended, by the engine's clock (the oldest of the last checks it
+ * keeps, so only while it keeps them all). */
+static void
+note_first_check(const struct deploy_ctx *c, const char *id)
+{
+	json_t *info = NULL, *logs;
+	long long t;
+	char e[ERR_LEN];
+
+	if (!c->cs || docker_container_inspect(c->d, id, &info, e) != 0)
+		goto out;
+	logs = json_object_get(json_object_get(json_object_get(info, "State"), "Health"), "Log");
+	if (json_array_size(logs) > 0 && json_array_size(logs) < 5 &&
+	    docker_parse_time_ms(json_string_value(json_object_get(json_array_get(logs, 0),
+	    "End")), &t) == 0)
+		c->cs->steps[STEP_FIRST_CHECK] = t;
+out:
+	json_decref(info);
 }
 
 /* 1 when the container no longer exists (a stop or remove that failed with
@@ -313,8 +351,10 @@ start_container(const struct deploy_ctx *c, const char *id, char *err)
 {
 	char e[ERR_LEN];
 
-	if (docker_container_start(c->d, id, e) == 0)
+	if (docker_container_start(c->d, id, e) == 0) {
+		deploy_step(c, STEP_STARTED);
 		return 0;
+	}
 	if (strstr(e, "marked for removal") || gone(c, id))
 		return errf(err, "the container was removed before it could start (not by the "
 		    "reconciler): %s", e);
@@ -359,6 +399,7 @@ do_create(const struct deploy_ctx *c, const struct desired_service *dsv, char *e
 	deploy_crash_point(c->o, "started");
 	if (gate_or_fail(c, id, dsv->svc, err) < 0)
 		goto fail;
+	note_first_check(c, id);
 	free(id);
 	return 0;
 fail:
@@ -392,6 +433,54 @@ rollback(const struct deploy_ctx *c, const struct mf_service *s, const struct pl
 	}
 }
 
+/* The old container, once the new one passed its gate: renamed out of the
+ * new one's way and out of the networks; the new one holds the service's
+ * name and serves. What is left of the old one (stop, remove) is converge's
+ * (cs->leftover). A crash between two steps leaves what plan_one knows: a
+ * "-old" beside the service's container, or a "-old" and a "-next" (the
+ * healthy "-next" is kept, the "-old" goes). */
+static int
+cut_over(const struct deploy_ctx *c, const struct desired_service *dsv,
+    const struct plan_service *ps, const char *id, int stop_first, char *err)
+{
+	char *old = xasprintf("%s-old", dsv->name);
+	int rc = -1;
+
+	if (!stop_first) {
+		if (take_aliases(c, dsv, id, err) < 0)
+			goto out;
+		deploy_step(c, STEP_ALIASES);
+	}
+	notify_dependents(c, dsv->svc->name);
+	/* (a "-old" may be what a crash left serving: it has the name already) */
+	if ((!ps->container || strcmp(ps->container, old) != 0) &&
+	    docker_container_rename(c->d, ps->id, old, err) < 0 && !gone(c, ps->id))
+		goto out;
+	deploy_crash_point(c->o, "renaming");
+	if (docker_container_rename(c->d, id, dsv->name, err) < 0) {
+		char e2[ERR_LEN];
+
+		/* the roll back keeps the old one: under its name again */
+		docker_container_rename(c->d, ps->id, dsv->name, e2);
+		goto out;
+	}
+	deploy_step(c, STEP_RENAMED);
+	if (!stop_first) {
+		/* Out of the networks: its alias stops resolving to it at once,
+		 * while stopping takes a while during which it would still be named. */
+		disconnect_all(c, ps->id);
+		deploy_step(c, STEP_CUT_OVER);
+	}
+	if (c->cs)
+		c->cs->leftover = xstrdup(ps->id);
+	else if (stop_and_remove(c, ps->id, dsv->svc, err) < 0 && !gone(c, ps->id))
+		goto out;
+	rc = 0;
+out:
+	free(old);
+	return rc;
+}
+
 static int
 do_recreate(const struct deploy_ctx *c, const struct desired_service *dsv,
     const struct plan_service *ps, char *err)
@@ -411,7 +500,11 @@ do_recreate(const struct deploy_ctx *c, const struct desired_service *dsv,
 	} else {
 		docker_container_remove(c->d, next, 1, e2);
 	}
-	if (create_container(c, dsv, next, 1, &id, err) < 0)
+	/* Stop-first: the old one is stopped before the new one starts, so the
+	 * new one may be created under the aliases (a stopped container has no
+	 * name on the network; its host ports expose the new one from its start
+	 * anyway), which saves leaving and joining each network after the gate. */
+	if (create_container(c, dsv, next, !stop_first, &id, err) < 0)
 		goto out;
 	deploy_crash_point(c->o, "created");
 	if (stop_first) {
@@ -419,6 +512,7 @@ do_recreate(const struct deploy_ctx *c, const struct desired_service *dsv,
 		    err) < 0)
 			goto rollback;
 		old_stopped = 1;
+		deploy_step(c, STEP_OLD_STOPPED);
 		deploy_crash_point(c->o, "old-stopped");
 	}
 	if (start_container(c, id, err) < 0)
@@ -426,23 +520,9 @@ do_recreate(const struct deploy_ctx *c, const struct desired_service *dsv,
 	deploy_crash_point(c->o, "started");
 	if (gate_or_fail(c, id, s, err) < 0)
 		goto rollback;
-	if (take_aliases(c, dsv, id, err) < 0)
+	if (cut_over(c, dsv, ps, id, stop_first, err) < 0)
 		goto rollback;
-	notify_dependents(c, s->name);
-	if (!stop_first) {
-		/* Out of the network first: its alias stops resolving to it at once,
-		 * while stopping takes a while during which it would still be named. */
-		disconnect_all(c, ps->id);
-		if (docker_container_stop(c->d, ps->id, (int)((s->stop_grace + 999) / 1000),
-		    err) < 0 && !gone(c, ps->id))
-			goto rollback;
-		deploy_crash_point(c->o, "old-stopped");
-	}
-	if (docker_container_remove(c->d, ps->id, 0, err) < 0 && !gone(c, ps->id))
-		goto out;
-	deploy_crash_point(c->o, "renaming");
-	if (docker_container_rename(c->d, id, dsv->name, err) < 0)
-		goto out;
+	note_first_check(c, id);
 	rc = 0;
 	goto out;
 rollback:
@@ -474,6 +554,17 @@ do_start(const struct deploy_ctx *c, const struct desired_service *dsv,
 	return gate_or_fail(c, ps->id, dsv->svc, err);
 }
 
+/* 1 when the plan has name among the resources to create: the others were
+ * in the engine's list the plan came from, and are not asked for again. */
+static int
+to_create(const struct plan_resource *r, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(r[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 ensure_resources(const struct deploy_ctx *c, const struct plan *p, char *err)
 {
@@ -484,7 +575,8 @@ ensure_resources(const struct deploy_ctx *c, const struct plan *p, char *err)
 		json_t *body;
 		int rc;
 
-		if (n->external || !desired_uses_network(c->ds, n->key))
+		if (n->external || !desired_uses_network(c->ds, n->key) ||
+		    !to_create(p->networks, p->nnetworks, n->name))
 			continue;
 		body = json_pack("{s:s,s:b,s:{s:s}}", "Driver", n->driver, "Internal", n->internal,
 		    "Labels", LABEL_PROJECT, m->project);
@@ -500,7 +592,8 @@ ensure_resources(const struct deploy_ctx *c, const struct plan *p, char *err)
 		json_t *body, *opts;
 		int rc;
 
-		if (v->external || !desired_uses_volume(c->ds, v->key))
+		if (v->external || !desired_uses_volume(c->ds, v->key) ||
+		    !to_create(p->volumes, p->nvolumes, v->name))
 			continue;
 		opts = json_object();
 		for (size_t k = 0; k < v->nopts; k++)

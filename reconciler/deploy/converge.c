@@ -26,6 +26,40 @@ converge_outcome_name(enum converge_outcome o)
 	return "?";
 }
 
+static const char *const step_names[STEP_MAX] = {
+	[STEP_PULLED] = "pulled",
+	[STEP_CREATED] = "created",
+	[STEP_STARTED] = "started",
+	[STEP_FIRST_CHECK] = "first-check",
+	[STEP_HEALTHY] = "healthy",
+	[STEP_ALIASES] = "aliases",
+	[STEP_RENAMED] = "renamed",
+	[STEP_CUT_OVER] = "cut-over",
+	[STEP_OLD_STOPPED] = "old-stopped",
+	[STEP_OLD_REMOVED] = "old-removed",
+};
+
+const char *
+converge_step_name(enum converge_step s)
+{
+	return (unsigned)s < STEP_MAX ? step_names[s] : "?";
+}
+
+json_t *
+converge_steps_json(const struct converge_service *cs)
+{
+	json_t *o = NULL;
+
+	for (int k = 0; k < STEP_MAX; k++) {
+		if (!cs->steps[k])
+			continue;
+		if (!o)
+			o = json_object();
+		json_object_set_new(o, step_names[k], json_integer(cs->steps[k] - cs->began));
+	}
+	return o ? json_pack("{s:I,s:o}", "began", (json_int_t)cs->began, "steps", o) : NULL;
+}
+
 static const struct backend_ops *
 c_ops(const struct deploy_ctx *c)
 {
@@ -84,9 +118,10 @@ backup_before(const struct deploy_ctx *c, const struct mf_service *s, char *err)
 
 /* One service's rollout; runs in a worker with its own engine handle. */
 static void
-run_service(const struct deploy_ctx *c, const struct plan *p, size_t i, const int *failed,
+run_service(const struct deploy_ctx *base, const struct plan *p, size_t i, const int *failed,
     struct converge_service *cs)
 {
+	struct deploy_ctx ctx = *base, *c = &ctx;
 	const struct manifest *m = c->ds->m;
 	const struct desired_service *dsv = &c->ds->services[i];
 	const struct plan_service *ps = plan_for(p, dsv->svc->name);
@@ -114,6 +149,8 @@ run_service(const struct deploy_ctx *c, const struct plan *p, size_t i, const in
 	}
 	if (ps->action == PLAN_IN_SYNC)
 		return;
+	ctx.cs = cs;
+	cs->began = wall_ms();
 	if (c->o->stop && atomic_load(c->o->stop)) {
 		cs->outcome = CONVERGE_SKIPPED;
 		cs->reason = xstrdup("shutting down");
@@ -180,8 +217,30 @@ struct sched {
 	int *failed;
 	struct converge_service *slots;
 	size_t n;
+	size_t *leftovers;	/* services whose old container is still to go */
+	size_t nleftovers;
 	struct log_hold *hold;	/* the caller's: extra workers' lines go there too */
 };
+
+/* A replaced service's old container, out of the networks and renamed: it
+ * goes once the new one serves, off the path of the services waiting for
+ * it; a shutdown finishes it as part of the service's rollout. What fails
+ * or is cut short here, the next cycle removes as a rollout's leftover. */
+static void
+remove_leftover(const struct deploy_ctx *base, struct sched *sc, size_t i)
+{
+	struct converge_service *cs = &sc->slots[i];
+	const struct mf_service *s = &base->ds->m->services[i];
+	struct deploy_ctx c = *base;
+	char e[ERR_LEN];
+
+	c.cs = cs;
+	if (c_ops(&c)->remove(&c, cs->leftover, s, e) < 0)
+		log_warn("cleanup", "service=%s old container %.12s: %s (the next cycle removes "
+		    "it)", s->name, cs->leftover, e);
+	free(cs->leftover);
+	cs->leftover = NULL;
+}
 
 static int
 ready(struct sched *sc, size_t i)
@@ -234,6 +293,15 @@ worker(void *arg)
 			if (sc->state[i] == 0 && pick == (size_t)-1 && ready(sc, i))
 				pick = i;
 		}
+		if (pick == (size_t)-1 && sc->nleftovers) {
+			/* nothing can start now: an old container can go meanwhile */
+			size_t i = sc->leftovers[--sc->nleftovers];
+
+			pthread_mutex_unlock(&sc->mu);
+			remove_leftover(&c, sc, i);
+			pthread_mutex_lock(&sc->mu);
+			continue;
+		}
 		if (!left)
 			break;
 		if (pick == (size_t)-1) {
@@ -247,6 +315,8 @@ worker(void *arg)
 		if (sc->slots[pick].outcome == CONVERGE_FAILED ||
 		    sc->slots[pick].outcome == CONVERGE_BLOCKED)
 			sc->failed[pick] = 1;
+		if (sc->slots[pick].leftover)
+			sc->leftovers[sc->nleftovers++] = pick;
 		sc->state[pick] = 2;
 		pthread_cond_broadcast(&sc->cv);
 	}
@@ -255,12 +325,23 @@ worker(void *arg)
 	return NULL;
 }
 
+/* The services the plan acts on. */
+static size_t
+work(const struct plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nservices; i++)
+		n += p->services[i].action != PLAN_IN_SYNC && p->services[i].action != PLAN_REMOVE;
+	return n;
+}
+
 int
 converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
     const struct secretmap *sec, const struct converge_options *o, struct converge_report *rep,
     char *err)
 {
-	struct deploy_ctx c = { d, ds, sec, o };
+	struct deploy_ctx c = { d, ds, sec, o, NULL };
 	const struct manifest *m = ds->m;
 	struct sched sc;
 	pthread_t tids[64];
@@ -281,10 +362,11 @@ converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
 	sc.state = xcalloc(sc.n + 1, sizeof(*sc.state));
 	sc.failed = xcalloc(sc.n + 1, sizeof(*sc.failed));
 	sc.slots = xcalloc(sc.n + 1, sizeof(*sc.slots));
+	sc.leftovers = xcalloc(sc.n + 1, sizeof(*sc.leftovers));
 	sc.hold = log_hold_current();
 	want = o->concurrency > 1 && o->docker ? (size_t)o->concurrency : 1;
-	if (want > sc.n)
-		want = sc.n ? sc.n : 1;
+	if (want > work(p))
+		want = work(p) ? work(p) : 1;	/* a worker is a thread and a connection */
 	if (want > sizeof(tids) / sizeof(tids[0]))
 		want = sizeof(tids) / sizeof(tids[0]);
 	/* The calling thread is a worker too, with the caller's handle. */
@@ -310,6 +392,7 @@ converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
 			rep->changed++;
 	}
 	free(sc.slots);
+	free(sc.leftovers);
 	free(sc.state);
 	free(sc.failed);
 	free(sc.order);
@@ -358,6 +441,7 @@ converge_report_release(struct converge_report *rep)
 	for (size_t i = 0; i < rep->nservices; i++) {
 		free(rep->services[i].service);
 		free(rep->services[i].reason);
+		free(rep->services[i].leftover);
 	}
 	free(rep->services);
 	memset(rep, 0, sizeof(*rep));

@@ -26,13 +26,37 @@ enum converge_outcome {
 	CONVERGE_BLOCKED,	/* could not act (foreign container, dependency failed) */
 };
 
+/* The steps of one service's rollout, in the order a start-first replace
+ * takes them (a stop-first one stops the old container before it starts the
+ * new one; a create has no old one). */
+enum converge_step {
+	STEP_PULLED,		/* the image is there (checked, or pulled) */
+	STEP_CREATED,		/* the new container created */
+	STEP_STARTED,		/* and started */
+	STEP_FIRST_CHECK,	/* its first health check ended (the engine's time) */
+	STEP_HEALTHY,		/* the gate passed (and the probe, if any) */
+	STEP_ALIASES,		/* it took the service's network aliases */
+	STEP_RENAMED,		/* it holds the service's name: serving */
+	STEP_CUT_OVER,		/* the old container is out of the networks */
+	STEP_OLD_STOPPED,
+	STEP_OLD_REMOVED,
+	STEP_MAX
+};
+
 struct converge_service {
 	char *service;
 	enum plan_action action;
 	enum converge_outcome outcome;
 	char *reason;		/* why it failed or was blocked */
 	int extras;		/* duplicate or leftover containers removed */
-	long long ms;		/* time spent */
+	long long ms;		/* time spent, until it served (or failed) */
+	/* When each step was reached: unix ms, 0 when it was not; began is when
+	 * the service's rollout began. */
+	long long began, steps[STEP_MAX];
+	/* The old container a replace leaves running or stopped, out of the
+	 * networks and renamed, once the new one serves: converge removes it
+	 * after the services that were waiting for this one have started. */
+	char *leftover;
 };
 
 struct converge_report {
@@ -68,12 +92,20 @@ struct converge_options {
 	int (*moved_served)(const char *service, char *why, size_t len, void *payload);
 	void *moved_payload;
 };
-#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL }
+/* Independent services rolled out at once unless configured: their health
+ * gates overlap, which is most of a rollout's time. */
+#define CONVERGE_CONCURRENCY 4
+#define CONVERGE_OPTIONS_INIT { NULL, NULL, NULL, CONVERGE_CONCURRENCY, NULL, NULL, NULL, NULL, \
+	NULL, NULL }
 
 int converge_apply(struct docker *d, const struct desired *ds, const struct plan *p,
     const struct secretmap *sec, const struct converge_options *o, struct converge_report *rep,
     char *err);
 void converge_report_release(struct converge_report *rep);
 const char *converge_outcome_name(enum converge_outcome o);
+const char *converge_step_name(enum converge_step s);
+/* The rollout's timing: {"began": unix ms, "steps": {"step": ms since it
+ * began, ...}} with the steps reached, in order; NULL when none was. */
+json_t *converge_steps_json(const struct converge_service *cs);
 
 #endif

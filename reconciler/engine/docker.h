@@ -232,5 +232,8 @@ struct docker_container {
  * field. On error *out is left empty (release is still safe). */
 int docker_container_from_json(struct docker_container *out, json_t *item, char *err);
 void docker_container_release(struct docker_container *c);
+/* A time as the engine writes it (RFC 3339, "2024-05-01T10:20:30.123456789Z")
+ * in unix milliseconds: 0, or -1 when s is not one. */
+int docker_parse_time_ms(const char *s, long long *out);
 
 #endif

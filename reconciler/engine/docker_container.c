@@ -96,11 +96,11 @@ two(const char *s, int *v)
 }
 
 /* RFC 3339 as the engine writes it: 2024-05-01T10:20:30.123456789Z */
-static int
-parse_rfc3339(const char *s, long long *out)
+int
+docker_parse_time_ms(const char *s, long long *out)
 {
-	int y1, y2, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
-	size_t n = strlen(s);
+	int y1, y2, mo, d, h, mi, se, oh = 0, om = 0, sign = 0, ms = 0, digits = 0;
+	size_t n = s ? strlen(s) : 0;
 	const char *p;
 
 	if (n < 20 || two(s, &y1) || two(s + 2, &y2) || s[4] != '-' || two(s + 5, &mo) ||
@@ -113,8 +113,11 @@ parse_rfc3339(const char *s, long long *out)
 		p++;
 		if (!isdigit((unsigned char)*p))
 			return -1;
-		while (isdigit((unsigned char)*p))
-			p++;
+		for (; isdigit((unsigned char)*p); p++)
+			if (digits++ < 3)
+				ms = ms * 10 + (*p - '0');
+		for (; digits < 3; digits++)
+			ms *= 10;
 	}
 	if (*p == 'Z' || *p == 'z') {
 		p++;
@@ -129,8 +132,9 @@ parse_rfc3339(const char *s, long long *out)
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 ||
 	    oh > 23 || om > 59)
 		return -1;
-	*out = days_from_civil(y1 * 100 + y2, (unsigned)mo, (unsigned)d) * 86400 +
-	    (long long)h * 3600 + (long long)mi * 60 + se - sign * (oh * 3600LL + om * 60LL);
+	*out = (days_from_civil(y1 * 100 + y2, (unsigned)mo, (unsigned)d) * 86400 +
+	    (long long)h * 3600 + (long long)mi * 60 + se - sign * (oh * 3600LL + om * 60LL)) *
+	    1000 + ms;
 	return 0;
 }
 
@@ -213,10 +217,11 @@ from_inspect(struct docker_container *c, json_t *item, const char *ctx, char *er
 	    get_str(state, ctx, "Status", 1, &c->state, err) < 0 ||
 	    get_str(item, ctx, "Created", 1, &created, err) < 0)
 		goto out;
-	if (parse_rfc3339(created, &c->created) < 0) {
+	if (docker_parse_time_ms(created, &c->created) < 0) {
 		errf(err, "%s: field 'Created' is not an RFC 3339 time: '%.40s'", ctx, created);
 		goto out;
 	}
+	c->created /= 1000;	/* seconds, as the list gives it */
 	if (json_is_object(json_object_get(state, "Health")) &&
 	    get_str(json_object_get(state, "Health"), ctx, "Status", 0, &health, err) < 0)
 		goto out;

@@ -51,7 +51,9 @@ static const char schema[] =
 	" service TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL,"
 	" at INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS repeats ("
-	" cycle INTEGER PRIMARY KEY, n INTEGER NOT NULL, last INTEGER NOT NULL);";
+	" cycle INTEGER PRIMARY KEY, n INTEGER NOT NULL, last INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS timings ("
+	" action INTEGER PRIMARY KEY, timing TEXT NOT NULL);";
 
 int
 journal_open(struct journal **out, const char *path, int readonly, char *err)
@@ -203,12 +205,20 @@ journal_cycle_end(struct journal *j, int64_t cycle, const char *outcome, const c
 
 int
 journal_action(struct journal *j, int64_t cycle, const char *revision, const char *service,
-    const char *action, json_t *reasons, const char *outcome, const char *error, long long ms)
+    const char *action, json_t *reasons, const char *outcome, const char *error, long long ms,
+    json_t *timing)
 {
 	char *r = reasons ? json_dumps(reasons, JSON_COMPACT) : NULL;
+	char *st = timing ? json_dumps(timing, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	int rc = run(j, "INSERT INTO actions (cycle, revision, service, action, reasons, outcome, "
-	    "error, at, ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "issssssii", cycle, revision, service, action, r, outcome, error, now(), (int64_t)ms);
+	    "error, at, ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "issssssii", cycle, revision,
+	    service, action, r, outcome, error, now(), (int64_t)ms);
 
+	/* the cycle's thread is the only one that writes actions */
+	if (rc == 0 && st)
+		rc = run(j, "INSERT OR REPLACE INTO timings (action, timing) VALUES (?, ?)", "is",
+		    (int64_t)sqlite3_last_insert_rowid(j->db), st);
+	free(st);
 	free(r);
 	return rc;
 }
@@ -403,6 +413,19 @@ cycle_repeats(struct journal *j, json_t *cyc, int64_t id)
 	json_object_set_new(cyc, "last_repeat", last);
 }
 
+/* An action's timing row as its "began" and "steps". */
+static void
+timing(json_t *action, const char *text)
+{
+	json_t *t = json_loads(text, 0, NULL);
+
+	if (json_is_object(json_object_get(t, "steps"))) {
+		json_object_set(action, "began", json_object_get(t, "began"));
+		json_object_set(action, "steps", json_object_get(t, "steps"));
+	}
+	json_decref(t);
+}
+
 json_t *
 journal_history(struct journal *j, int limit)
 {
@@ -415,8 +438,9 @@ journal_history(struct journal *j, int limit)
 	    "OR c.outcome IS NULL OR c.outcome NOT IN ('in-sync') ORDER BY c.id DESC LIMIT ?", -1, &st, NULL) != SQLITE_OK)
 		return out;
 	sqlite3_bind_int(st, 1, limit);
-	if (sqlite3_prepare_v2(j->db, "SELECT service, action, reasons, outcome, error, at, ms "
-	    "FROM actions WHERE cycle = ? ORDER BY id", -1, &as, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(j->db, "SELECT a.service, a.action, a.reasons, a.outcome, a.error, "
+	    "a.at, a.ms, t.timing FROM actions a LEFT JOIN timings t ON t.action = a.id "
+	    "WHERE a.cycle = ? ORDER BY a.id", -1, &as, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return out;
 	}
@@ -445,6 +469,8 @@ journal_history(struct journal *j, int limit)
 			json_object_set_new(a, "error", col(as, 4));
 			json_object_set_new(a, "at", col(as, 5));
 			json_object_set_new(a, "ms", col(as, 6));
+			if ((r = sqlite3_column_text(as, 7)))
+				timing(a, (const char *)r);
 			json_array_append_new(acts, a);
 		}
 		json_object_set_new(cyc, "actions", acts);
@@ -562,7 +588,10 @@ journal_cycle_repeat(struct journal *j, int64_t first, int64_t cycle)
 		return -1;
 	if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
-	rc = run(j, "DELETE FROM actions WHERE cycle = ?", "i", cycle);
+	rc = run(j, "DELETE FROM timings WHERE action IN (SELECT id FROM actions WHERE cycle = ?)",
+	    "i", cycle);
+	if (rc == 0)
+		rc = run(j, "DELETE FROM actions WHERE cycle = ?", "i", cycle);
 	if (rc == 0)
 		rc = run(j, "DELETE FROM cycles WHERE id = ?", "i", cycle);
 	if (rc == 0)

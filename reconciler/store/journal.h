@@ -42,8 +42,12 @@ int journal_cycle_end(struct journal *j, int64_t cycle, const char *outcome, con
  * (history's "repeats" and "last_repeat"). */
 int journal_cycle_repeat(struct journal *j, int64_t first, int64_t cycle);
 
+/* One service's action in a cycle; timing (may be NULL) when its rollout
+ * began and its steps, {"began": unix ms, "steps": {"step": ms since}},
+ * kept beside it (history's "began" and "steps"). */
 int journal_action(struct journal *j, int64_t cycle, const char *revision, const char *service,
-    const char *action, json_t *reasons, const char *outcome, const char *error, long long ms);
+    const char *action, json_t *reasons, const char *outcome, const char *error, long long ms,
+    json_t *timing);
 
 int journal_fail(struct journal *j, const char *revision, const char *service, const char *reason);
 /* 1 and the reason (caller frees) when (revision, service) failed and was not

@@ -19,9 +19,11 @@
 #  2. The same crash at "gating" towards an image that never gets healthy: the
 #     recovery rolls back (exit 1), the old container (same ID) serves, the
 #     revision stays quarantined, and `git revert` brings the project in sync.
-#     A crash at "renaming" (only <name>-next is left, serving) followed by
-#     another commit before the restart: the restart replaces it and ends on
-#     the newest commit. The journal keeps no crashed cycle open.
+#     A crash at "renaming" (<name>-next serving, the old one renamed
+#     <name>-old) followed by a commit back to the old version before the
+#     restart: the service ends on v1 under its name (stop-first: a new
+#     container of the newest commit; start-first: the -old one, kept). The
+#     journal keeps no crashed cycle open.
 #  3. kill -9 of a running daemon (no test hook) during a long health gate,
 #     then a restart: it converges the same way.
 #  4. SIGTERM to a daemon during a long health gate: it finishes the step and
@@ -571,30 +573,42 @@ fi
 
 # ------------------------------------------------------------ 2b. new commit
 
-# newcommit_scenario SERVICE: a crash at "renaming" leaves the new container
-# alone under <name>-next (the old one is gone); before the restart, another
-# commit changes the service again. The restart must replace the -next
-# container like any serving one: the service keeps a container throughout
-# and ends on the newest commit.
+# newcommit_scenario SERVICE: a crash at "renaming" leaves the service's name
+# free, the new container under <name>-next and the old one under <name>-old
+# (running for start-first api, stopped for stop-first web); before the
+# restart, another commit puts the service back to v1. The restart must
+# serve v1 under the service's name, with a container throughout: the
+# stop-first web's -next (v2) is replaced like any serving one and ends on the
+# newest commit; the start-first api's -old is v1 already, the spec of its
+# own commit, and is kept (renamed back) without a rollout.
 newcommit_scenario() {
-	local svc=$1 name="$1 crash at renaming, then a new commit"
+	local svc=$1 name="$1 crash at renaming, then a new commit" base old
 	set_version "$svc" 1
 	commit "crash: $svc back to v1"
 	once "$svc-newcommit-reset"
+	# the commit whose spec the v1 container carries (an earlier one if the
+	# reset changed nothing)
+	base=$(docker inspect --format '{{index .Config.Labels "io.reconciler.revision"}}' "$P-$svc")
+	old=running/healthy
+	[ "$svc" = web ] && old=exited
 	set_version "$svc" 2
 	commit "crash: bump $svc to v2"
 	once "$svc-newcommit-crash" RECONCILER_CRASH_AT=renaming
 	if [ "$rc" = 137 ] && [ "$(e2e_state "$P-$svc-next")" = running/healthy ] &&
-		[ "$(e2e_state "$P-$svc")" = missing ]; then
-		ok "$name: the crash left $P-$svc-next alone, serving"
+		[ "$(e2e_state "$P-$svc")" = missing ] && [[ $(e2e_state "$P-$svc-old") == "$old"* ]]; then
+		ok "$name: the crash left $P-$svc-next serving and $P-$svc-old $old"
 	else
-		fail "$name: the crash left $P-$svc-next alone, serving (exit $rc, -next $(e2e_state "$P-$svc-next"), $P-$svc $(e2e_state "$P-$svc"))"
+		fail "$name: the crash left $P-$svc-next serving and $P-$svc-old $old (exit $rc, -next $(e2e_state "$P-$svc-next"), -old $(e2e_state "$P-$svc-old"), $P-$svc $(e2e_state "$P-$svc"))"
 	fi
 	set_version "$svc" 1
 	commit "crash: $svc to v1 again, before the restart"
 	recover "$name"
 	expect_one_each "$name"
-	expect_desired "$name" "$svc"
+	if [ "$svc" = api ]; then
+		expect_serving "$name" api "$IMG_WEB_V1" "$base" "web v1"
+	else
+		expect_desired "$name" "$svc"
+	fi
 	expect_all_healthy "$name"
 	expect_data "$name"
 	expect_status "$name"

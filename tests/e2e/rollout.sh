@@ -345,6 +345,25 @@ check "api bump: a new api container replaced the old one" test -n "$new_api" -a
 gone "api bump: no '-next' container is left" "$P-api-next"
 is "api bump: api runs the v2 digest" "$(image_of "$P-api")" "$IMG_WEB_V2"
 is "api bump: api revision label" "$(label "$P-api" io.reconciler.revision)" "$C2"
+# the steps of the rollout, in the journal: all there, in order, and the new
+# container served (renamed) before the old one was stopped
+out=$(ctl history --json)
+is "api bump: history --json has the rollout's steps, in order" "$("$E2E_PYTHON" -c '
+import json, sys
+h = json.load(sys.stdin)
+want = ["pulled", "created", "started", "first-check", "healthy", "aliases", "renamed",
+        "cut-over", "old-stopped", "old-removed"]
+for c in h:
+    for a in c["actions"]:
+        if c["revision"] == sys.argv[1] and a["service"] == "api" and a["action"] == "recreate":
+            st = a.get("steps") or {}
+            got = [k for k in want if k in st]
+            times = [st[k] for k in got if k != "first-check"]
+            print("ok" if got == want and times == sorted(times) else "steps %r" % st)
+            sys.exit(0)
+print("no api recreate")' "$C2" <<<"$out")" ok
+out=$(ctl history)
+expect_contains "api bump: history shows the steps" "steps: pulled +"
 is "dependent reload: web's /tmp/reloads has one more line" "$(reloads)" $((reloads0 + 1))
 # the reload's exec: its exec_start names the command; its exec_die has the same exec ID
 exec_id=$(awk -v w="$P-web" '$2 ~ /^exec_start:.*reloads/ && $4 == w { print $5; exit }' <<<"$EV")

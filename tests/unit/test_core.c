@@ -132,6 +132,84 @@ test_plan_stopped_and_removing(void **state)
 	diag_release(&d);
 }
 
+/* The plan of one actual state of TWO's web (db in sync), for the cases below. */
+static struct plan *
+plan_web(struct desired *ds, struct actual *a, const char *const *names,
+    const char *const *hashes, size_t n)
+{
+	struct plan *p = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		add_container(a, names[i], "web", hashes[i] ? hashes[i] : ds->services[0].hash);
+	add_container(a, "t-db", "db", ds->services[1].hash);
+	a->networks = json_object();
+	a->volumes = json_object();
+	assert_int_equal(diff_compute(&p, ds, a), 0);
+	assert_string_equal(p->services[0].service, "web");
+	return p;
+}
+
+/* What a crash between the steps of a cut-over leaves (containers.c
+ * cut_over): the new one serving beside "-old"; "-old" beside the healthy
+ * "-next"; "-old" alone. The old one always goes, the new one is kept. */
+static void
+test_plan_rollout_leftovers(void **state)
+{
+	static const char *const served[] = { "t-web", "t-web-old" };
+	static const char *const between[] = { "t-web-old", "t-web-next" };
+	static const char *const alone[] = { "t-web-old" };
+	const char *hashes[2] = { NULL, "0000" };
+	struct secretmap sm;
+	struct desired ds;
+	struct plan *p;
+	struct diag d;
+	struct manifest *m = parse_text(TWO, &d);
+	char err[ERR_LEN] = "";
+	struct actual a = { 0 };
+
+	assert_non_null(m);
+	secretmap_init(&sm, "/run/reconciler-test", zero_key);
+	secretmap_put(&sm, "token", "t0ken\n", 6, NULL);
+	assert_int_equal(desired_build(&ds, m, &sm, err), 0);
+
+	p = plan_web(&ds, &a, served, hashes, 2);
+	assert_int_equal(p->services[0].action, PLAN_IN_SYNC);
+	assert_string_equal(p->services[0].container, "t-web");
+	assert_int_equal(json_array_size(p->services[0].extra_ids), 1);
+	assert_string_equal(json_string_value(json_array_get(p->services[0].extra_ids, 0)),
+	    "t-web-old");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    p->services[0].anomalies, 0), "kind")), "stale-rollout");
+	plan_free(p);
+	actual_release(&a);
+
+	memset(&a, 0, sizeof(a));
+	hashes[0] = "0000";
+	hashes[1] = NULL;
+	p = plan_web(&ds, &a, between, hashes, 2);
+	assert_int_equal(p->services[0].action, PLAN_START);	/* renamed, then gated */
+	assert_string_equal(p->services[0].container, "t-web-next");
+	assert_string_equal(json_string_value(json_array_get(p->services[0].extra_ids, 0)),
+	    "t-web-old");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    p->services[0].anomalies, 0), "kind")), "stale-rollout");
+	plan_free(p);
+	actual_release(&a);
+
+	memset(&a, 0, sizeof(a));
+	p = plan_web(&ds, &a, alone, hashes, 1);
+	assert_int_equal(p->services[0].action, PLAN_RECREATE);
+	assert_string_equal(p->services[0].container, "t-web-old");
+	assert_int_equal(json_array_size(p->services[0].extra_ids), 0);
+	plan_free(p);
+	actual_release(&a);
+
+	desired_release(&ds);
+	secretmap_release(&sm);
+	manifest_free(m);
+	diag_release(&d);
+}
+
 static void
 test_secret_error_is_reported_in_order(void **state)
 {
@@ -185,6 +263,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan_without_engine),
 		cmocka_unit_test(test_plan_stopped_and_removing),
+		cmocka_unit_test(test_plan_rollout_leftovers),
 		cmocka_unit_test(test_secret_error_is_reported_in_order),
 		cmocka_unit_test(test_secret_trim_and_digest),
 	};

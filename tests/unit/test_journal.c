@@ -274,12 +274,12 @@ test_cycle_repeat(void **state)
 	assert_int_equal(journal_open(&j, p, 0, err), 0);
 	first = journal_cycle_begin(j, "abc", "poll");
 	assert_int_equal(journal_action(j, first, "abc", "web", "blocked", NULL, "blocked",
-	    "a container not managed by this project holds the name", 0), 0);
+	    "a container not managed by this project holds the name", 0, NULL), 0);
 	assert_int_equal(journal_cycle_end(j, first, "degraded", NULL), 0);
 	for (int i = 0; i < 3; i++) {
 		again = journal_cycle_begin(j, "abc", "poll");
 		assert_int_equal(journal_action(j, again, "abc", "web", "blocked", NULL, "blocked",
-		    "a container not managed by this project holds the name", 0), 0);
+		    "a container not managed by this project holds the name", 0, NULL), 0);
 		assert_int_equal(journal_cycle_end(j, again, "degraded", NULL), 0);
 		assert_int_equal(journal_cycle_repeat(j, first, again), 0);
 	}
@@ -306,6 +306,42 @@ test_cycle_repeat(void **state)
 	remove_db(dir, p);
 }
 
+/* A rollout's step times are kept beside its action and read back in
+ * order; an action without them has no "steps". */
+static void
+test_action_steps(void **state)
+{
+	char dir[] = "/tmp/test-journal.XXXXXX", err[ERR_LEN], *p;
+	struct journal *j = NULL;
+	json_t *steps = json_pack("{s:i,s:i,s:i}", "created", 12, "healthy", 1040, "renamed", 1051);
+	json_t *timing = json_pack("{s:I,s:O}", "began", (json_int_t)1764750000123LL, "steps",
+	    steps);
+	json_t *h, *acts;
+	int64_t c;
+
+	assert_non_null(mkdtemp(dir));
+	p = xasprintf("%s/journal.db", dir);
+	assert_int_equal(journal_open(&j, p, 0, err), 0);
+	c = journal_cycle_begin(j, "abc", "poll");
+	assert_int_equal(journal_action(j, c, "abc", "web", "recreate", NULL, "ok", NULL, 1100,
+	    timing), 0);
+	assert_int_equal(journal_action(j, c, "abc", "db", "start", NULL, "ok", NULL, 5, NULL), 0);
+	assert_int_equal(journal_cycle_end(j, c, "converged", NULL), 0);
+	h = journal_history(j, 10);
+	acts = json_object_get(json_array_get(h, 0), "actions");
+	assert_int_equal(json_array_size(acts), 2);
+	assert_true(json_equal(json_object_get(json_array_get(acts, 0), "steps"), steps));
+	assert_string_equal(json_object_iter_key(json_object_iter(json_object_get(
+	    json_array_get(acts, 0), "steps"))), "created");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(acts, 0), "began")),
+	    1764750000123LL);
+	assert_null(json_object_get(json_array_get(acts, 1), "steps"));
+	json_decref(h);
+	json_decref(timing);
+	json_decref(steps);
+	journal_close(j);
+	remove_db(dir, p);
+}
 
 int
 main(void)
@@ -316,6 +352,7 @@ main(void)
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_cycle_recovery),
 		cmocka_unit_test(test_cycle_repeat),
+		cmocka_unit_test(test_action_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
