@@ -44,8 +44,12 @@ def status(path):
 
 
 def run_cmds(cmds):
+    """Runs them in turn; returns when the first one returned (monotonic)."""
+    first = None
     for c in cmds:
         subprocess.run(c, shell=True, check=True, stdout=subprocess.DEVNULL)
+        first = first or time.monotonic()
+    return first
 
 
 def measure(argv):
@@ -58,7 +62,7 @@ def measure(argv):
     filters = json.loads(filters)
     name = None if name == "-" else name
     t0m, t0r = time.monotonic(), time.time()
-    run_cmds(cmds)
+    t1m = run_cmds(cmds)
     serving = conv = None
     deadline = t0m + float(timeout)
     while time.monotonic() < deadline:
@@ -75,7 +79,145 @@ def measure(argv):
     if serving is None or (spath != "-" and conv is None):
         print("timeout", file=sys.stderr)
         sys.exit(1)
-    print(f"{serving:.0f} {conv:.0f}" if conv is not None else f"{serving:.0f} -")
+    # then t0 on the wall clock (ms), for the step breakdown, and when the
+    # first command (the push) returned, in ms after t0
+    first = (t1m - t0m) * 1000
+    print(f"{serving:.0f} {conv:.0f} {t0r * 1000:.0f} {first:.0f}" if conv is not None
+          else f"{serving:.0f} - {t0r * 1000:.0f} {first:.0f}")
+
+
+def engine_ms(t):
+    """An engine time (RFC 3339, nanoseconds) in unix ms."""
+    import datetime
+    t = t.rstrip("Z")
+    if "." in t:
+        head, frac = t.split(".", 1)
+        t = head + "." + frac[:6]
+    return datetime.datetime.fromisoformat(t).replace(
+        tzinfo=datetime.timezone.utc).timestamp() * 1000
+
+
+def inspect(name):
+    c = UnixConn(SOCK)
+    c.request("GET", f"/containers/{urllib.parse.quote(name)}/json")
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return json.loads(body) if r.status == 200 else None
+
+
+def phys_steps(argv):
+    """phys-steps NAME T0 [OLD]: the engine's own times of a `docker run`, in
+    ms after T0 (unix ms), as a JSON line: created, started, the first health
+    check's end, the first passing check's end (healthy); and when the
+    container OLD stopped."""
+    info, t0 = inspect(argv[0]), float(argv[1])
+    if not info:
+        return
+    st = info["State"]
+    out = {"created": engine_ms(info["Created"]) - t0, "started": engine_ms(st["StartedAt"]) - t0}
+    old = inspect(argv[2]) if len(argv) > 2 else None
+    if old:
+        out["old-stopped"] = engine_ms(old["State"]["FinishedAt"]) - t0
+    log = (st.get("Health") or {}).get("Log") or []
+    if log:
+        out["first-check"] = engine_ms(log[0]["End"]) - t0
+    for e in log:
+        if e.get("ExitCode") == 0:
+            out["healthy"] = engine_ms(e["End"]) - t0
+            break
+    print(json.dumps(out))
+
+
+def run_steps(argv):
+    """run-steps HISTORY-JSON-FILE REVISION SERVICE T0: the steps of that
+    service's rollout at that revision (reconcilerctl history --json), in ms
+    after T0 (unix ms), as a JSON line; "began" is when its rollout began."""
+    with open(argv[0]) as f:
+        h = json.load(f)
+    t0 = float(argv[3])
+    for c in h:
+        if c.get("revision") != argv[1]:
+            continue
+        for a in c.get("actions", []):
+            if a.get("service") == argv[2] and a.get("began"):
+                b = a["began"] - t0
+                out = {"began": b}
+                out.update({k: b + v for k, v in (a.get("steps") or {}).items()})
+                print(json.dumps(out))
+                return
+
+
+def critical_path(argv):
+    """critical-path HISTORY-JSON-FILE REVISION DEPS-JSON: the longest
+    depends_on chain of that revision's rollouts, each service counted from
+    its rollout's start to its serving (renamed, or healthy for a new one):
+    prints "ms a -> b -> c" (the converge cannot be shorter than that)."""
+    with open(argv[0]) as f:
+        h = json.load(f)
+    deps = json.loads(argv[2])
+    own = {}
+    for c in h:
+        if c.get("revision") != argv[1]:
+            continue
+        for a in c.get("actions", []):
+            st = a.get("steps") or {}
+            end = st.get("renamed", st.get("healthy"))
+            if end is not None:
+                own[a["service"]] = end
+    memo = {}
+
+    def longest(svc):
+        if svc not in memo:
+            best = (0, [])
+            for d in deps.get(svc, []):
+                best = max(best, longest(d))
+            memo[svc] = (best[0] + own.get(svc, 0), best[1] + [svc] if svc in own else best[1])
+        return memo[svc]
+
+    ms, chain = max((longest(s) for s in own), default=(0, []))
+    print(f"{ms:.0f} {' -> '.join(chain)}")
+
+
+def step_report(argv):
+    """step-report DIR PHYSICAL RECONCILERD TITLE: per step, the median ms
+    after the push (or the `docker run`) of the physical limit and of
+    reconcilerd + ctl sync, from DIR/PHYSICAL and DIR/RECONCILERD (.jsonl)."""
+    d = argv[0]
+
+    def load(name):
+        try:
+            with open(os.path.join(d, name)) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+
+    phys, rec = load(argv[1] + ".jsonl"), load(argv[2] + ".jsonl")
+    order = ["began", "pulled", "created", "old-stopped", "started", "first-check", "healthy",
+             "aliases", "renamed", "cut-over", "old-removed"]
+    if any("cut-over" in r for r in rec):     # start-first: the old one goes after
+        order.remove("old-stopped")
+        order.insert(order.index("cut-over") + 1, "old-stopped")
+    seen = {k for r in rec for k in r} | {k for r in phys for k in r}
+    print(f"where the time goes, {argv[3]}: median ms after the push (reconcilerd + ctl")
+    print("sync) or after the physical limit's first command; the engine's clock for")
+    print("created/started/checks")
+    print(f"{'step':<14} {'physical':>9} {'reconcilerd':>12}  {'delta':>7}")
+    prev = None
+    for k in order:
+        if k not in seen:
+            continue
+        pv = [r[k] for r in phys if k in r]
+        rv = [r[k] for r in rec if k in r]
+        pm = statistics.median(pv) if pv else None
+        rm = statistics.median(rv) if rv else None
+        step = "" if rm is None or prev is None else f"{rm - prev:+7.0f}"
+        print(f"{k:<14} {'-' if pm is None else f'{pm:.0f}':>9} "
+              f"{'-' if rm is None else f'{rm:.0f}':>12}  {step:>7}")
+        if rm is not None and k != "first-check":
+            prev = rm
+    print("(delta: since the step above, reconcilerd; \"renamed\" is serving under the final")
+    print(" name; the old container is stopped and removed after that)")
 
 
 def wait_status(argv):
@@ -134,6 +276,10 @@ def report(argv):
         except FileNotFoundError:
             return []
 
+    def after_push(name):
+        """serving, counted from when the push returned"""
+        return [a - b for a, b in zip(load(name, 0), load(name, 3))]
+
     def med(v):
         return statistics.median(v) if v else float("nan")
 
@@ -144,8 +290,13 @@ def report(argv):
         ("reconcilerd --poll 1s: push -> status converged", load("poll", 1)),
         ("reconcilerd + ctl sync: push -> new version serving", load("sync", 0)),
         ("reconcilerd + ctl sync: push -> status converged", load("sync", 1)),
+        ("reconcilerd + ctl sync: push returned -> serving", after_push("sync")),
+        ("stop-first physical: docker stop + run + healthy", load("physical-stop", 0)),
+        ("stop-first reconcilerd + ctl sync: push -> serving", load("sync-stop", 0)),
+        ("stop-first reconcilerd + ctl sync: push -> converged", load("sync-stop", 1)),
+        ("stop-first reconcilerd: push returned -> serving", after_push("sync-stop")),
     ]
-    print(f"rollout of one start-first service, healthcheck interval 1s; {n} runs each; ms")
+    print(f"rollout of one service, healthcheck interval 1s; {n} runs each; ms")
     print(f"{'measure':<54} {'median':>7} {'min':>7} {'max':>7}  runs")
     for label, v in rows:
         if v:
@@ -164,9 +315,21 @@ def report(argv):
               f"{m - comp:+6.0f} ms ({m / comp:4.2f}x)")
     print(f"  compose flow            : overhead over the physical limit {comp - phys:+6.0f} ms "
           f"({comp / phys:4.2f}x)")
+    m = med(rows[6][1])
+    print(f"  reconcilerd sync serving, from the push's return: over the physical limit "
+          f"{m - phys:+6.0f} ms ({m / phys:4.2f}x)")
+    sphys = med(rows[7][1])
+    for i, what in ((8, "serving"), (9, "converged")):
+        m = med(rows[i][1])
+        print(f"  stop-first sync {what:<9}: overhead over its physical limit "
+              f"{m - sphys:+6.0f} ms ({m / sphys:4.2f}x)")
+    m = med(rows[10][1])
+    print(f"  stop-first sync serving, from the push's return: over its physical limit "
+          f"{m - sphys:+6.0f} ms ({m / sphys:4.2f}x)")
 
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"measure": measure, "wait-status": wait_status, "rss": rss, "free-ports": free_ports,
-     "report": report}[cmd.replace("_", "-")](args)
+     "report": report, "phys-steps": phys_steps, "run-steps": run_steps,
+     "step-report": step_report, "critical-path": critical_path}[cmd.replace("_", "-")](args)

@@ -111,10 +111,28 @@ say "physical limit: docker run + healthy, $N runs"
 for i in $(seq 1 "$N"); do
 	img=$(img_for "$i")
 	docker rm -f rt-bench-phys >/dev/null 2>&1 || true
-	bench measure "$img" '{"name": ["rt-bench-phys"]}' rt-bench-phys - - 120 \
-		"docker run -d --name rt-bench-phys --label $OWNER --health-cmd 'wget -q -O /dev/null http://127.0.0.1:8080/health' --health-interval 1s --health-timeout 1s --health-retries 3 $img" \
-		>>"$res/physical.txt"
+	line=$(bench measure "$img" '{"name": ["rt-bench-phys"]}' rt-bench-phys - - 120 \
+		"docker run -d --name rt-bench-phys --label $OWNER --health-cmd 'wget -q -O /dev/null http://127.0.0.1:8080/health' --health-interval 1s --health-timeout 1s --health-retries 3 $img")
+	echo "$line" >>"$res/physical.txt"
+	bench phys-steps rt-bench-phys "${line##* }" >>"$res/physical-steps.jsonl"
 	docker rm -f rt-bench-phys >/dev/null
+done
+
+# stop-first: the old container holds a host port; stop it, run the new one
+read -r PORT_PHYS PORT_WEB < <(bench free-ports 2)
+HC_FLAGS="--health-cmd 'wget -q -O /dev/null http://127.0.0.1:8080/health' --health-interval 1s --health-timeout 1s --health-retries 3"
+say "physical limit, stop-first: docker stop + docker run + healthy, $N runs"
+for i in $(seq 1 "$N"); do
+	img=$(img_for "$i")
+	docker rm -f rt-bench-phys rt-bench-phys-old >/dev/null 2>&1 || true
+	eval "docker run -d --name rt-bench-phys-old --label $OWNER -p 127.0.0.1:$PORT_PHYS:8080 $HC_FLAGS $(img_for $((i + 1)))" >/dev/null
+	bench measure "$(img_for $((i + 1)))" '{"name": ["rt-bench-phys-old"]}' rt-bench-phys-old - - 120 true >/dev/null
+	line=$(bench measure "$img" '{"name": ["rt-bench-phys"]}' rt-bench-phys - - 120 \
+		"docker stop rt-bench-phys-old" \
+		"docker run -d --name rt-bench-phys --label $OWNER -p 127.0.0.1:$PORT_PHYS:8080 $HC_FLAGS $img")
+	echo "$line" >>"$res/physical-stop.txt"
+	bench phys-steps rt-bench-phys "${line##* }" rt-bench-phys-old >>"$res/physical-stop-steps.jsonl"
+	docker rm -f rt-bench-phys rt-bench-phys-old >/dev/null
 done
 
 # ---------------------------------------------------------------- compose
@@ -173,6 +191,15 @@ services:
       interval: 1s
       timeout: 1s
       retries: 3
+  web:
+    image: ${2:-$IMG_WEB_V1}
+    ports: ["127.0.0.1:$PORT_WEB:8080"]
+    networks: [app]
+    healthcheck:
+      test: $HC_TEST
+      interval: 1s
+      timeout: 1s
+      retries: 3
 networks:
   app: {}
 EOF
@@ -195,11 +222,27 @@ for mode in poll sync; do
 		commit_manifest "$B" "bench: $mode $i"
 		cmds=("git -C $B/work push -q origin main")
 		[ "$mode" = sync ] && cmds+=("$RECONCILERCTL sync --state-dir $B/state")
-		bench measure "$img" "{\"name\": [\"^/$P-api\$\"]}" "$P-api" "$B/state/status.json" "$HEAD" 300 \
-			"${cmds[@]}" >>"$res/$mode.txt"
+		line=$(bench measure "$img" "{\"name\": [\"^/$P-api\$\"]}" "$P-api" "$B/state/status.json" \
+			"$HEAD" 300 "${cmds[@]}")
+		echo "$line" >>"$res/$mode.txt"
+		"$RECONCILERCTL" history --json --limit 5 --state-dir "$B/state" >"$tmp/history.json"
+		bench run-steps "$tmp/history.json" "$HEAD" api "${line##* }" >>"$res/$mode-steps.jsonl"
 		# let the next cycle see "in sync" before the next push
 		sleep 1.5
 	done
+done
+api_img=$img
+say "reconcilerd (sync), stop-first service (host port): git push -> serving / converged, $N runs"
+for i in $(seq 1 "$N"); do
+	img=$(img_for "$i")
+	write_one "$api_img" "$img"
+	commit_manifest "$B" "bench: stop-first $i"
+	line=$(bench measure "$img" "{\"name\": [\"^/$P-web\$\"]}" "$P-web" "$B/state/status.json" \
+		"$HEAD" 300 "git -C $B/work push -q origin main" "$RECONCILERCTL sync --state-dir $B/state")
+	echo "$line" >>"$res/sync-stop.txt"
+	"$RECONCILERCTL" history --json --limit 5 --state-dir "$B/state" >"$tmp/history.json"
+	bench run-steps "$tmp/history.json" "$HEAD" web "${line##* }" >>"$res/sync-stop-steps.jsonl"
+	sleep 1.5
 done
 read -r one_rss one_hwm < <(bench rss "$DPID")
 stop_daemon "$DPID"
@@ -222,6 +265,7 @@ t0=$(date +%s%N)
 start_daemon "$R" --poll 1s
 bench wait-status "$R/state/status.json" "$HEAD" 300 "$DPID"
 ref_first_ms=$((($(date +%s%N) - t0) / 1000000))
+REF1=$HEAD
 read -r _ ref_hwm_first < <(bench rss "$DPID")
 sleep 15 # ~15 idle cycles: fetch, list, diff, in sync
 read -r ref_idle_rss ref_idle_hwm < <(bench rss "$DPID")
@@ -233,6 +277,11 @@ bench wait-status "$R/state/status.json" "$HEAD" 300 "$DPID"
 ref_roll_ms=$((($(date +%s%N) - t0) / 1000000))
 sleep 5
 read -r ref_rss ref_hwm < <(bench rss "$DPID")
+# the longest depends_on chain, each service from its rollout's start to serving
+REF_DEPS='{"backend": ["postgres", "redis"], "frontend": ["backend"], "nginx": ["backend", "frontend"], "grafana": ["prometheus"]}'
+"$RECONCILERCTL" history --json --limit 20 --state-dir "$R/state" >"$tmp/history.json"
+read -r ref_first_cp ref_first_chain < <(bench critical-path "$tmp/history.json" "$REF1" "$REF_DEPS")
+read -r ref_roll_cp ref_roll_chain < <(bench critical-path "$tmp/history.json" "$HEAD" "$REF_DEPS")
 ncont=$(docker ps -q --filter "label=io.reconciler.project=$PR" | wc -l)
 stop_daemon "$DPID"
 
@@ -241,12 +290,18 @@ stop_daemon "$DPID"
 echo
 bench report "$res" "$N"
 echo
+bench step-report "$res" physical-steps sync-steps "start-first"
+echo
+bench step-report "$res" physical-stop-steps sync-stop-steps "stop-first"
+echo
 kib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 echo "memory of reconcilerd (/proc/PID/status)"
 echo "  1 service, idle after the first converge : VmRSS $(kib "$one_idle_rss")"
 echo "  1 service, after $((2 * N)) rollouts             : VmRSS $(kib "$one_rss"), VmHWM (peak) $(kib "$one_hwm")"
 echo "  7 services (prod.yaml shape, $ncont containers running):"
 echo "    first converge from nothing  : $ref_first_ms ms, VmHWM $(kib "$ref_hwm_first")"
+echo "      its critical path          : $ref_first_cp ms ($ref_first_chain)"
 echo "    idle (15 s of 1 s polls)     : VmRSS $(kib "$ref_idle_rss"), VmHWM $(kib "$ref_idle_hwm")"
 echo "    push -> converged, 2 services rolled (backend, frontend): $ref_roll_ms ms"
+echo "      its critical path          : $ref_roll_cp ms ($ref_roll_chain)"
 echo "    after it                     : VmRSS $(kib "$ref_rss"), VmHWM (peak) $(kib "$ref_hwm")"
