@@ -101,6 +101,8 @@ docker_cleanup
 bench() { "$PY" "$top/bench/rollout.py" "$@"; }
 
 HC_TEST='["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"]'
+# t0_of LINE: the wall-clock start (third column) of a `bench measure` line
+t0_of() { awk '{ print $3 }' <<<"$1"; }
 img_for() { if [ $(($1 % 2)) = 1 ]; then echo "$IMG_WEB_V2"; else echo "$IMG_WEB_V1"; fi; }
 res=$tmp/results
 mkdir -p "$res"
@@ -114,7 +116,7 @@ for i in $(seq 1 "$N"); do
 	line=$(bench measure "$img" '{"name": ["rt-bench-phys"]}' rt-bench-phys - - 120 \
 		"docker run -d --name rt-bench-phys --label $OWNER --health-cmd 'wget -q -O /dev/null http://127.0.0.1:8080/health' --health-interval 1s --health-timeout 1s --health-retries 3 $img")
 	echo "$line" >>"$res/physical.txt"
-	bench phys-steps rt-bench-phys "${line##* }" >>"$res/physical-steps.jsonl"
+	bench phys-steps rt-bench-phys "$(t0_of "$line")" >>"$res/physical-steps.jsonl"
 	docker rm -f rt-bench-phys >/dev/null
 done
 
@@ -131,7 +133,7 @@ for i in $(seq 1 "$N"); do
 		"docker stop rt-bench-phys-old" \
 		"docker run -d --name rt-bench-phys --label $OWNER -p 127.0.0.1:$PORT_PHYS:8080 $HC_FLAGS $img")
 	echo "$line" >>"$res/physical-stop.txt"
-	bench phys-steps rt-bench-phys "${line##* }" rt-bench-phys-old >>"$res/physical-stop-steps.jsonl"
+	bench phys-steps rt-bench-phys "$(t0_of "$line")" rt-bench-phys-old >>"$res/physical-stop-steps.jsonl"
 	docker rm -f rt-bench-phys rt-bench-phys-old >/dev/null
 done
 
@@ -226,7 +228,7 @@ for mode in poll sync; do
 			"$HEAD" 300 "${cmds[@]}")
 		echo "$line" >>"$res/$mode.txt"
 		"$RECONCILERCTL" history --json --limit 5 --state-dir "$B/state" >"$tmp/history.json"
-		bench run-steps "$tmp/history.json" "$HEAD" api "${line##* }" >>"$res/$mode-steps.jsonl"
+		bench run-steps "$tmp/history.json" "$HEAD" api "$(t0_of "$line")" >>"$res/$mode-steps.jsonl"
 		# let the next cycle see "in sync" before the next push
 		sleep 1.5
 	done
@@ -241,7 +243,7 @@ for i in $(seq 1 "$N"); do
 		"$HEAD" 300 "git -C $B/work push -q origin main" "$RECONCILERCTL sync --state-dir $B/state")
 	echo "$line" >>"$res/sync-stop.txt"
 	"$RECONCILERCTL" history --json --limit 5 --state-dir "$B/state" >"$tmp/history.json"
-	bench run-steps "$tmp/history.json" "$HEAD" web "${line##* }" >>"$res/sync-stop-steps.jsonl"
+	bench run-steps "$tmp/history.json" "$HEAD" web "$(t0_of "$line")" >>"$res/sync-stop-steps.jsonl"
 	sleep 1.5
 done
 read -r one_rss one_hwm < <(bench rss "$DPID")
