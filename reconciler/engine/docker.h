@@ -176,8 +176,12 @@ struct docker_events_options {
 	 * stream; else it is skipped and said here */
 	void (*skipped)(const char *why, void *payload);
 	void *payload;
+	const char *container;	/* only this container's events (ID or name); NULL: all */
+	/* only these actions (NULL-terminated; "health_status" matches each
+	 * "health_status: …"); NULL: all */
+	const char *const *actions;
 };
-#define DOCKER_EVENTS_OPTIONS_INIT { NULL, NULL, 0, NULL, NULL, NULL }
+#define DOCKER_EVENTS_OPTIONS_INIT { NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL }
 int docker_events_follow(struct docker *d, const struct docker_events_options *o, char *err);
 
 /* Swarm mode (docker_swarm.c). The node this engine is: state "inactive",
