@@ -259,22 +259,30 @@ realtime_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* A stream's own slack past its until=, should the engine not end it. */
+#define STREAM_SLACK_MS 2000
+
 /* Waits for the container's next event, at most timeout_ms. The stream opens
  * since the last event seen, or since the gate began: the engine replays
  * what came meanwhile, so an event between two streams, or between the
- * first look and the first stream, is not missed. 1 event, 0 timeout, -1
- * the stream failed. */
+ * first look and the first stream, is not missed. It ends at the engine's
+ * until=: a stream the gate leaves at an event, which a socket proxy may
+ * hold open towards the engine, is then closed there too. 1 event, 0 none
+ * within timeout_ms, -1 the stream failed. */
 static int
 wait_event(struct docker *d, const char *id, struct watch *w, long long timeout_ms, char *err)
 {
 	struct docker_events_options o = DOCKER_EVENTS_OPTIONS_INIT;
-	char since[48];
+	char since[48], until[48];
+	long long end = realtime_ns() + timeout_ms * 1000000;
 
 	events_cursor_open(&w->cursor, realtime_ns(), since, sizeof(since));
+	snprintf(until, sizeof(until), "%lld.%09lld", end / 1000000000, end % 1000000000);
 	o.container = id;
 	o.actions = gate_actions;
 	o.since = since;
-	o.timeout_ms = timeout_ms > 0 ? (long)timeout_ms : 1;
+	o.until = until;
+	o.timeout_ms = (long)timeout_ms + STREAM_SLACK_MS;
 	o.event = on_event;
 	o.payload = w;
 	w->fresh = 0;

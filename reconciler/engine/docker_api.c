@@ -507,6 +507,11 @@ docker_events_follow(struct docker *d, const struct docker_events_options *o, ch
 			goto out;
 		docker__query_add(&p, "since", o->since);
 	}
+	if (o->until) {
+		if (docker__check_arg("events until", o->until, err) < 0)
+			goto out;
+		docker__query_add(&p, "until", o->until);
+	}
 	if (o->label && docker__check_arg("label filter", o->label, err) < 0)
 		goto out;
 	if (o->container && docker__check_arg("container filter", o->container, err) < 0)

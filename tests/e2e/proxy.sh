@@ -196,3 +196,40 @@ check "the proxy logged those requests" test "$(tail -n "+$((mark + 1))" "$full_
 refused=$(tail -n "+$((mark + 1))" "$full_log" | grep '<NOSRV>')
 check "and refused none of them" test -z "$refused"
 [ -z "$refused" ] || printf '%s\n' "$refused" | sed 's/^/#   /'
+
+# ---------------------------------------------------------------- the gate's events
+
+# A health gate follows the engine's events for its container rather than
+# inspecting it every 200 ms: with a check every second that passes at its
+# first run (about a second in), polling inspected it some 5 times; following
+# events, once before the stream and once after the health_status event.
+# The stream asks the engine to end it at the gate's deadline (until=): the
+# proxy, which does not pass the client's close on, then lets it go, and logs
+# it. update.timeout keeps that wait short.
+gmf=$E2E_TMP/gated.yaml
+cat >"$gmf" <<EOT
+version: 1
+project: $P
+services:
+  web:
+    image: $IMG_WEB_V1
+  gated:
+    image: $IMG_WEB_V1
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"]
+      interval: 1s
+      timeout: 1s
+      retries: 3
+    update: {timeout: 10s}
+EOT
+mark=$(wc -l <"$full_log")
+expect_exit "apply of a service with a healthcheck through it" 0 env DOCKER_HOST="$full" \
+	"$RECONCILERCTL" apply -f "$gmf" --state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS"
+check "the gated service passed its gate: healthy" test "$(e2e_state "$P-gated")" = running/healthy
+gid=$(docker inspect --type container -f '{{.Id}}' "$P-gated" 2>/dev/null)
+inspects=$(tail -n "+$((mark + 1))" "$full_log" | grep -c "GET /v1\\.4[1-4]/containers/$gid/json")
+check "the container was inspected at most 3 times ($inspects), not polled" \
+	test "$inspects" -ge 1 -a "$inspects" -le 3
+streamed() { grep -q "GET /v1\\.4[1-4]/events?.*$gid" "$full_log"; }
+check "the gate followed the engine's events for that container, until its deadline" \
+	rt_wait 30 streamed
