@@ -274,9 +274,12 @@ wait_event(struct docker *d, const char *id, struct watch *w, long long timeout_
 {
 	struct docker_events_options o = DOCKER_EVENTS_OPTIONS_INIT;
 	char since[48], until[48];
-	long long end = realtime_ns() + timeout_ms * 1000000;
+	long long end;
 
 	events_cursor_open(&w->cursor, realtime_ns(), since, sizeof(since));
+	/* the engine refuses an until before since */
+	end = (realtime_ns() > w->cursor.ns ? realtime_ns() : w->cursor.ns) +
+	    timeout_ms * 1000000;
 	snprintf(until, sizeof(until), "%lld.%09lld", end / 1000000000, end % 1000000000);
 	o.container = id;
 	o.actions = gate_actions;
