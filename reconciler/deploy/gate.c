@@ -3,6 +3,7 @@
  */
 #include "gate.h"
 #include "durations.h"
+#include "events.h"
 #include "log.h"
 #include "util.h"
 
@@ -73,8 +74,8 @@ removed(struct docker *d, const char *id)
 
 /* Why a container whose health went "unhealthy" failed: its last check's
  * output, or, when it is not running any more, what happened to it. */
-static int
-unhealthy(struct docker *d, const char *id, const char *status, json_t *health, char *err)
+static enum gate_verdict
+unhealthy(const char *status, json_t *health, char *err)
 {
 	json_t *logs = json_object_get(health, "Log");
 	json_t *last = json_array_get(logs, json_array_size(logs) - 1);
@@ -84,9 +85,8 @@ unhealthy(struct docker *d, const char *id, const char *status, json_t *health, 
 
 	/* the check did not fail: the container stopped under it */
 	if (status && strcmp(status, "running") != 0) {
-		if (removed(d, id))
-			return errf(err, REMOVED);
-		return errf(err, "the container stopped during its health gate (state %s)", status);
+		errf(err, "the container stopped during its health gate (state %s)", status);
+		return GATE_STOPPED;
 	}
 	/* the check's output on one line, trimmed */
 	snprintf(line, sizeof(line), "%s", out ? out : "");
@@ -96,101 +96,226 @@ unhealthy(struct docker *d, const char *id, const char *status, json_t *health, 
 	n = strlen(line);
 	while (n && line[n - 1] == ' ')
 		line[--n] = '\0';
-	return errf(err, "the container is unhealthy (last check: exit %lld%s%s)",
+	errf(err, "the container is unhealthy (last check: exit %lld%s%s)",
 	    (long long)json_integer_value(json_object_get(last, "ExitCode")), n ? ", " : "", line);
+	return GATE_FAIL;
+}
+
+/* 1 when the gate waits on the engine's healthcheck: the container has a
+ * health state, the manifest did not turn it off, and its test is not NONE. */
+static int
+gate_has_health(const struct mf_service *s, json_t *info, json_t **hc)
+{
+	json_t *health = json_object_get(json_object_get(info, "State"), "Health");
+	const char *test;
+
+	*hc = json_object_get(json_object_get(info, "Config"), "Healthcheck");
+	test = json_string_value(json_array_get(json_object_get(*hc, "Test"), 0));
+	if (test && strcmp(test, "NONE") == 0)
+		return 0;
+	return health != NULL && s->health.kind != MF_HEALTH_NONE;
+}
+
+void
+gate_state_init(struct gate_state *g, const struct mf_service *s, long long now)
+{
+	memset(g, 0, sizeof(*g));
+	g->s = s;
+	g->start = now;
+	g->ready_since = -1;
+	g->restarts0 = -1;
+}
+
+enum gate_verdict
+gate_judge(struct gate_state *g, json_t *info, long long now, char *err)
+{
+	json_t *st = json_object_get(info, "State"), *health, *hc;
+	const char *status = json_string_value(json_object_get(st, "Status")), *hs = NULL;
+	long long restarts;
+
+	if (status && strcmp(status, "removing") == 0) {
+		errf(err, REMOVED);
+		return GATE_FAIL;
+	}
+	health = json_object_get(st, "Health");
+	g->has_health = gate_has_health(g->s, info, &hc);
+	if (!g->deadline)
+		g->deadline = g->start + gate_timeout(g->s, g->has_health, hc);
+	restarts = json_integer_value(json_object_get(info, "RestartCount"));
+	if (g->restarts0 < 0)
+		g->restarts0 = restarts;
+	snprintf(g->status, sizeof(g->status), "%s", status ? status : "?");
+	g->health[0] = '\0';
+	if (status && (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0)) {
+		errf(err, "the container exited with status %lld during its health gate",
+		    (long long)json_integer_value(json_object_get(st, "ExitCode")));
+		return GATE_STOPPED;
+	}
+	if ((status && strcmp(status, "restarting") == 0) || restarts != g->restarts0) {
+		errf(err, "the container restarted during its health gate");
+		return GATE_FAIL;
+	}
+	if (g->has_health) {
+		hs = json_string_value(json_object_get(health, "Status"));
+		snprintf(g->health, sizeof(g->health), "%s", hs ? hs : "");
+		if (hs && strcmp(hs, "healthy") == 0)
+			return GATE_PASS;
+		if (hs && strcmp(hs, "unhealthy") == 0)
+			return unhealthy(status, health, err);
+	} else if (status && strcmp(status, "running") == 0) {
+		if (g->ready_since < 0)
+			g->ready_since = now;
+		if (now - g->ready_since >= g->s->update.min_ready)
+			return GATE_PASS;
+	}
+	if (now > g->deadline) {
+		errf(err, "health gate timed out after %llds (state %s%s%s)",
+		    (now - g->start) / 1000, g->status, hs ? ", health " : "", hs ? hs : "");
+		return GATE_FAIL;
+	}
+	return GATE_WAIT;
+}
+
+long long
+gate_next_look(const struct gate_state *g, long long now)
+{
+	long long at = g->deadline + 1;	/* past it: judge says timed out */
+
+	/* without a healthcheck, no event says min_ready has passed */
+	if (!g->has_health && g->ready_since >= 0 && strcmp(g->status, "running") == 0 &&
+	    g->ready_since + g->s->update.min_ready < at)
+		at = g->ready_since + g->s->update.min_ready;
+	return at > now ? at - now : 1;
+}
+
+/* One look: inspect, then the verdict. A container that stopped is checked
+ * for a removal under way, which is what the gate then says. */
+static enum gate_verdict
+look(struct docker *d, const char *id, struct gate_state *g, char *err)
+{
+	json_t *info = NULL;
+	enum gate_verdict v;
+
+	g->looks++;
+	switch (docker_container_inspect(d, id, &info, err)) {
+	case 0:
+		break;
+	case 1:
+		errf(err, REMOVED);
+		return GATE_FAIL;
+	default:
+		return GATE_FAIL;	/* the engine's own error */
+	}
+	v = gate_judge(g, info, now_ms(), err);
+	json_decref(info);
+	if (v == GATE_STOPPED) {
+		if (removed(d, id))
+			errf(err, REMOVED);
+		v = GATE_FAIL;
+	}
+	return v;
+}
+
+/* The old way, where the engine's events cannot be followed: a look every
+ * 200 ms. */
+static int
+poll_gate(struct docker *d, const char *id, struct gate_state *g, char *err)
+{
+	enum gate_verdict v;
+
+	while ((v = look(d, id, g, err)) == GATE_WAIT)
+		sleep_ms(200);
+	return v == GATE_PASS ? 0 : -1;
+}
+
+/* What can change a gate's verdict: the health status, a stop, a start, a
+ * removal, a pause. */
+static const char *const gate_actions[] = {
+	"health_status", "die", "destroy", "start", "restart", "pause", "unpause", NULL
+};
+
+struct watch {
+	struct events_cursor cursor;
+	int fresh;	/* events new to this stream */
+};
+
+static int
+on_event(json_t *event, void *payload)
+{
+	struct watch *w = payload;
+
+	if (events_cursor_note(&w->cursor, event))
+		return 0;	/* seen by the last stream */
+	w->fresh++;
+	return 1;	/* end the stream: the handle is needed for the look */
+}
+
+static long long
+realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A stream's own slack past its until=, should the engine not end it. */
+#define STREAM_SLACK_MS 2000
+
+/* Waits for the container's next event, at most timeout_ms. The stream opens
+ * since the last event seen, or since the gate began: the engine replays
+ * what came meanwhile, so an event between two streams, or between the
+ * first look and the first stream, is not missed. It ends at the engine's
+ * until=: a stream the gate leaves at an event, which a socket proxy may
+ * hold open towards the engine, is then closed there too. 1 event, 0 none
+ * within timeout_ms, -1 the stream failed. */
+static int
+wait_event(struct docker *d, const char *id, struct watch *w, long long timeout_ms, char *err)
+{
+	struct docker_events_options o = DOCKER_EVENTS_OPTIONS_INIT;
+	char since[48], until[48];
+	long long end;
+
+	events_cursor_open(&w->cursor, realtime_ns(), since, sizeof(since));
+	/* the engine refuses an until before since */
+	end = (realtime_ns() > w->cursor.ns ? realtime_ns() : w->cursor.ns) +
+	    timeout_ms * 1000000;
+	snprintf(until, sizeof(until), "%lld.%09lld", end / 1000000000, end % 1000000000);
+	o.container = id;
+	o.actions = gate_actions;
+	o.since = since;
+	o.until = until;
+	o.timeout_ms = (long)timeout_ms + STREAM_SLACK_MS;
+	o.event = on_event;
+	o.payload = w;
+	w->fresh = 0;
+	if (docker_events_follow(d, &o, err) < 0)
+		return -1;
+	return w->fresh ? 1 : 0;
 }
 
 int
 gate_wait(struct docker *d, const char *id, const struct mf_service *s, char *err)
 {
-	json_t *info = NULL;
-	long long start = now_ms(), deadline = 0, ready_since = -1;
-	long long restarts0 = -1;
-	const char *started0 = NULL;
-	char *started_at = NULL;
-	int rc = -1;
+	struct gate_state g;
+	struct watch w = { EVENTS_CURSOR_INIT, 0 };
+	enum gate_verdict v;
+	char since[48], e[ERR_LEN];
 
-	for (;;) {
-		json_t *st, *health, *hc;
-		const char *status, *hs = NULL;
-		int has_health;
-		long long restarts;
-
-		json_decref(info);
-		info = NULL;
-		switch (docker_container_inspect(d, id, &info, err)) {
-		case 0:
-			break;
-		case 1:
-			errf(err, REMOVED);
-			goto out;
-		default:
-			goto out;	/* the engine's own error */
+	gate_state_init(&g, s, now_ms());
+	/* the first stream's since: now, before the first look */
+	events_cursor_open(&w.cursor, realtime_ns(), since, sizeof(since));
+	if (getenv("RECONCILER_GATE_POLL"))	/* test hook: the old way, to compare */
+		return poll_gate(d, id, &g, err);
+	while ((v = look(d, id, &g, err)) == GATE_WAIT)
+		if (wait_event(d, id, &w, gate_next_look(&g, now_ms()), e) < 0) {
+			log_debug("gate", "container=%.12s cannot follow the engine's events, "
+			    "polling: %s", id, e);
+			return poll_gate(d, id, &g, err);
 		}
-		st = json_object_get(info, "State");
-		status = json_string_value(json_object_get(st, "Status"));
-		if (status && strcmp(status, "removing") == 0) {
-			errf(err, REMOVED);
-			goto out;
-		}
-		health = json_object_get(st, "Health");
-		hc = json_object_get(json_object_get(info, "Config"), "Healthcheck");
-		has_health = health != NULL && s->health.kind != MF_HEALTH_NONE;
-		if (hc && json_string_value(json_array_get(json_object_get(hc, "Test"), 0)) &&
-		    strcmp(json_string_value(json_array_get(json_object_get(hc, "Test"), 0)),
-		    "NONE") == 0)
-			has_health = 0;
-		if (!deadline)
-			deadline = start + gate_timeout(s, has_health, hc);
-		restarts = json_integer_value(json_object_get(info, "RestartCount"));
-		if (restarts0 < 0) {
-			restarts0 = restarts;
-			started0 = json_string_value(json_object_get(st, "StartedAt"));
-			started_at = started0 ? xstrdup(started0) : NULL;
-		}
-		if (status && (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0)) {
-			if (removed(d, id))
-				errf(err, REMOVED);
-			else
-				errf(err, "the container exited with status %lld during its health "
-				    "gate", (long long)json_integer_value(json_object_get(st,
-				    "ExitCode")));
-			goto out;
-		}
-		if ((status && strcmp(status, "restarting") == 0) || restarts != restarts0) {
-			errf(err, "the container restarted during its health gate");
-			goto out;
-		}
-		if (has_health) {
-			hs = json_string_value(json_object_get(health, "Status"));
-			if (hs && strcmp(hs, "healthy") == 0) {
-				rc = 0;
-				goto out;
-			}
-			if (hs && strcmp(hs, "unhealthy") == 0) {
-				unhealthy(d, id, status, health, err);
-				goto out;
-			}
-		} else if (status && strcmp(status, "running") == 0) {
-			if (ready_since < 0)
-				ready_since = now_ms();
-			if (now_ms() - ready_since >= s->update.min_ready) {
-				rc = 0;
-				goto out;
-			}
-		}
-		if (now_ms() > deadline) {
-			errf(err, "health gate timed out after %llds (state %s%s%s)",
-			    (now_ms() - start) / 1000, status ? status : "?", hs ? ", health " : "",
-			    hs ? hs : "");
-			goto out;
-		}
-		sleep_ms(200);
-	}
-out:
-	free(started_at);
-	json_decref(info);
-	return rc;
+	log_debug("gate", "container=%.12s %s after %d looks, following events", id,
+	    v == GATE_PASS ? "passed" : "failed", g.looks);
+	return v == GATE_PASS ? 0 : -1;
 }
 
 /*

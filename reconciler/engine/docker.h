@@ -170,14 +170,21 @@ struct docker_events_options {
 	/* "SECONDS.NANOSECONDS" (the engine's clock): the engine first replays
 	 * the events it still holds from then on (inclusive); NULL: live only */
 	const char *since;
+	/* the same: the engine ends the stream then, even for a client gone
+	 * (a socket proxy in between may not pass a close on); NULL: never */
+	const char *until;
 	long timeout_ms;	/* 0: no limit */
 	int (*event)(json_t *event, void *payload);	/* required */
 	/* NULL: a line that is not an event (over 1 MiB, not JSON) fails the
 	 * stream; else it is skipped and said here */
 	void (*skipped)(const char *why, void *payload);
 	void *payload;
+	const char *container;	/* only this container's events (ID or name); NULL: all */
+	/* only these actions (NULL-terminated; "health_status" matches each
+	 * "health_status: …"); NULL: all */
+	const char *const *actions;
 };
-#define DOCKER_EVENTS_OPTIONS_INIT { NULL, NULL, 0, NULL, NULL, NULL }
+#define DOCKER_EVENTS_OPTIONS_INIT { NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL }
 int docker_events_follow(struct docker *d, const struct docker_events_options *o, char *err);
 
 /* Swarm mode (docker_swarm.c). The node this engine is: state "inactive",

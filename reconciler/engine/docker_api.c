@@ -463,6 +463,31 @@ docker_events(struct docker *d, const char *label_filter, long timeout_ms,
 	return docker_events_follow(d, &o, err);
 }
 
+/* The filters= of an events stream: label, container, event; NULL when none.
+ * The values were checked by the caller. */
+static char *
+events_filters(const struct docker_events_options *o)
+{
+	json_t *f = json_object();
+	char *s = NULL;
+
+	if (o->label)
+		json_object_set_new(f, "label", json_pack("[s]", o->label));
+	if (o->container)
+		json_object_set_new(f, "container", json_pack("[s]", o->container));
+	if (o->actions) {
+		json_t *a = json_array();
+
+		for (const char *const *p = o->actions; *p; p++)
+			json_array_append_new(a, json_string(*p));
+		json_object_set_new(f, "event", a);
+	}
+	if (json_object_size(f) && !(s = json_dumps(f, JSON_COMPACT)))
+		abort();
+	json_decref(f);
+	return s;
+}
+
 int
 docker_events_follow(struct docker *d, const struct docker_events_options *o, char *err)
 {
@@ -482,12 +507,20 @@ docker_events_follow(struct docker *d, const struct docker_events_options *o, ch
 			goto out;
 		docker__query_add(&p, "since", o->since);
 	}
-	if (o->label) {
-		if (docker__check_arg("label filter", o->label, err) < 0)
+	if (o->until) {
+		if (docker__check_arg("events until", o->until, err) < 0)
 			goto out;
-		filters = label_filters(o->label);
-		docker__query_add(&p, "filters", filters);
+		docker__query_add(&p, "until", o->until);
 	}
+	if (o->label && docker__check_arg("label filter", o->label, err) < 0)
+		goto out;
+	if (o->container && docker__check_arg("container filter", o->container, err) < 0)
+		goto out;
+	for (const char *const *a = o->actions; a && *a; a++)
+		if (docker__check_arg("event filter", *a, err) < 0)
+			goto out;
+	if ((filters = events_filters(o)))
+		docker__query_add(&p, "filters", filters);
 	s.line_cb = events_line;
 	if (o->skipped)
 		s.skip_cb = events_skipped;

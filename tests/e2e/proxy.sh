@@ -196,3 +196,79 @@ check "the proxy logged those requests" test "$(tail -n "+$((mark + 1))" "$full_
 refused=$(tail -n "+$((mark + 1))" "$full_log" | grep '<NOSRV>')
 check "and refused none of them" test -z "$refused"
 [ -z "$refused" ] || printf '%s\n' "$refused" | sed 's/^/#   /'
+
+# ---------------------------------------------------------------- the gate's events
+
+# A health gate follows the engine's events for its container rather than
+# inspecting it every 200 ms: with a check every second that passes at its
+# first run (about a second in), polling inspected it some 5 times; following
+# events, once before the stream and once after the health_status event.
+# The stream asks the engine to end it at the gate's deadline (until=): the
+# proxy, which does not pass the client's close on, then lets it go, and logs
+# it. update.timeout keeps that wait short.
+gmf=$E2E_TMP/gated.yaml
+cat >"$gmf" <<EOT
+version: 1
+project: $P
+services:
+  web:
+    image: $IMG_WEB_V1
+  gated:
+    image: $IMG_WEB_V1
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"]
+      interval: 1s
+      timeout: 1s
+      retries: 3
+    update: {timeout: 10s}
+EOT
+mark=$(wc -l <"$full_log")
+expect_exit "apply of a service with a healthcheck through it" 0 env DOCKER_HOST="$full" \
+	"$RECONCILERCTL" apply -f "$gmf" --state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS"
+check "the gated service passed its gate: healthy" test "$(e2e_state "$P-gated")" = running/healthy
+gid=$(docker inspect --type container -f '{{.Id}}' "$P-gated" 2>/dev/null)
+inspects=$(tail -n "+$((mark + 1))" "$full_log" | grep -c "GET /v1\\.4[1-4]/containers/$gid/json")
+check "the container was inspected at most 3 times ($inspects), not polled" \
+	test "$inspects" -ge 1 -a "$inspects" -le 3
+streamed() { grep -q "GET /v1\\.4[1-4]/events?.*$gid" "$full_log"; }
+check "the gate followed the engine's events for that container, until its deadline" \
+	rt_wait 30 streamed
+
+# What the gate says when the events it follows are a stop, word for word: a
+# container that exits under its gate, one the engine restarts; and one with
+# no healthcheck passes once it has run for min_ready, inspected at the
+# start and then, with no event, once min_ready is up.
+# gate_apply NAME SERVICE-YAML: apply web, gated and NAME (the apply's output
+# in $out, its exit code checked by the caller)
+gate_apply() {
+	{
+		sed -n '/^services:/,$p' "$gmf"
+		printf '  %s:\n    image: %s\n%s\n' "$1" "$IMG_WEB_V1" "$2"
+	} >"$E2E_TMP/services.yaml"
+	printf 'version: 1\nproject: %s\n' "$P" | cat - "$E2E_TMP/services.yaml" >"$E2E_TMP/g-$1.yaml"
+	out=$(env DOCKER_HOST="$full" "$RECONCILERCTL" apply -f "$E2E_TMP/g-$1.yaml" \
+		--state-dir "$E2E_STATE" --secrets-dir "$E2E_SECRETS" 2>&1)
+}
+failing_check='    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"]
+      interval: 1s
+      timeout: 1s
+      retries: 3
+    update: {timeout: 20s}'
+gate_apply exits "    command: [\"sh\", \"-c\", \"sleep 1; exit 3\"]
+    restart: \"no\"
+$failing_check" && rc=0 || rc=$?
+check "a container that exits under its gate fails the apply ($rc)" test "$rc" != 0
+expect_contains "... which says it exited, with its status" \
+	"the container exited with status 3 during its health gate"
+gate_apply restarts "    command: [\"sh\", \"-c\", \"sleep 1; exit 4\"]
+    restart: always
+$failing_check" && rc=0 || rc=$?
+check "a container the engine restarts under its gate fails the apply ($rc)" test "$rc" != 0
+expect_contains "... which says it restarted" "the container restarted during its health gate"
+mark=$(wc -l <"$full_log")
+gate_apply steady "    update: {min_ready: 2s}" && rc=0 || rc=$?
+check "a service without a healthcheck passes after min_ready ($rc)" test "$rc" = 0
+sid=$(docker inspect --type container -f '{{.Id}}' "$P-steady" 2>/dev/null)
+inspects=$(tail -n "+$((mark + 1))" "$full_log" | grep -c "GET /v1\\.4[1-4]/containers/$sid/json")
+check "... inspected at most 3 times ($inspects)" test "$inspects" -ge 1 -a "$inspects" -le 3
