@@ -372,9 +372,11 @@ daemon_run(struct daemon *dm)
 	/* the first cycle right away, then one per poll interval */
 	uv_timer_start(&dm->loop.poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
 	shown = url_redact(dm->cfg->repo);
-	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%llds pid=%d",
+	/* in ms when below a second (RECONCILER_TEST_POLL_MS) */
+	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%lld%s pid=%d",
 	    RECONCILER_VERSION, shown, dm->cfg->branch, dm->cfg->manifest,
-	    (long long)dm->cfg->poll_interval / 1000, (int)getpid());
+	    (long long)dm->cfg->poll_interval / (dm->cfg->poll_interval % 1000 ? 1 : 1000),
+	    dm->cfg->poll_interval % 1000 ? "ms" : "s", (int)getpid());
 	free(shown);
 	uv_run(&dm->loop.uv, UV_RUN_DEFAULT);
 	uv_loop_close(&dm->loop.uv);
