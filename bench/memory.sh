@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-c) C=$2; shift ;;
 	-c*) C=${1#-c} ;;
-	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "usage: bench/memory.sh [-c CYCLES]" >&2; exit 2 ;;
 	esac
 	shift
