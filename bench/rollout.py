@@ -248,6 +248,106 @@ def rss(argv):
     print(vals["VmRSS"], vals["VmHWM"])
 
 
+MEM_KEYS = ("Private_Dirty", "Anonymous", "Pss", "Rss")
+
+
+def mem_read(pid):
+    """The process's memory in KiB: smaps_rollup's Private_Dirty, Anonymous,
+    Pss, Rss and status's VmHWM."""
+    vals = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in MEM_KEYS:
+                vals[k] = int(v.split()[0])
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k == "VmHWM":
+                vals[k] = int(v.split()[0])
+    return vals
+
+
+def mem(argv):
+    """mem PID: "Private_Dirty Anonymous Pss Rss VmHWM" in KiB."""
+    v = mem_read(argv[0])
+    print(" ".join(str(v[k]) for k in MEM_KEYS + ("VmHWM",)))
+
+
+def clear_hwm(argv):
+    """clear-hwm PID: reset VmHWM to the current RSS (clear_refs 5)."""
+    with open(f"/proc/{argv[0]}/clear_refs", "w") as f:
+        f.write("5")
+
+
+def metrics_get(sock):
+    c = UnixConn(sock)
+    c.request("GET", "/metrics")
+    r = c.getresponse()
+    body = r.read().decode()
+    c.close()
+    return body
+
+
+def cycles_of(sock):
+    """Cycles the daemon ended, any outcome (reconciler_sync_cycles_total)."""
+    n = 0
+    for line in metrics_get(sock).splitlines():
+        if line.startswith("reconciler_sync_cycles_total{"):
+            n += int(float(line.split()[-1]))
+    return n
+
+
+def outcomes_of(sock):
+    out = {}
+    for line in metrics_get(sock).splitlines():
+        if line.startswith("reconciler_sync_cycles_total{"):
+            name = line.split('"')[1]
+            out[name] = int(float(line.split()[-1]))
+    return out
+
+
+def cycles(argv):
+    """cycles SOCK: the number of cycles the daemon behind SOCK ended."""
+    print(cycles_of(argv[0]))
+
+
+def soak(argv):
+    """soak PID SOCK N TIMEOUT: wait until the daemon has ended N more cycles
+    (counted by its /metrics), sampling its memory at points of the way. At
+    each point 25 reads 10 ms apart: "floor" is the least (between cycles, what
+    the daemon keeps), "high" the most (a cycle's own). One line per point:
+    "cycle elapsed_s floor_pd floor_anon high_pd rss pss hwm"; then a line
+    "outcomes" with the cycles by outcome over the soak."""
+    pid, sock, n, timeout = argv[0], argv[1], int(argv[2]), float(argv[3])
+    start = cycles_of(sock)
+    before = outcomes_of(sock)
+    marks = sorted({0, 10, 100, 1000} | {n * k // 10 for k in range(1, 11)})
+    marks = [m for m in marks if m <= n]
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    for m in marks:
+        while True:
+            done = cycles_of(sock) - start
+            if done >= m:
+                break
+            if time.monotonic() > deadline:
+                print(f"timeout at cycle {done} of {n}", file=sys.stderr)
+                sys.exit(1)
+            time.sleep(min(0.5, max(0.02, (m - done) * 0.002)))
+        reads = []
+        for _ in range(25):
+            reads.append(mem_read(pid))
+            time.sleep(0.01)
+        floor = min(reads, key=lambda v: v["Private_Dirty"])
+        high = max(r["Private_Dirty"] for r in reads)
+        print(f"{done} {time.monotonic() - t0:.1f} {floor['Private_Dirty']} {floor['Anonymous']} "
+              f"{high} {floor['Rss']} {floor['Pss']} {reads[-1]['VmHWM']}", flush=True)
+    after = outcomes_of(sock)
+    print("outcomes " + " ".join(f"{k}={after.get(k, 0) - before.get(k, 0)}"
+                                 for k in sorted(after) if after.get(k, 0) - before.get(k, 0)))
+
+
 def free_ports(argv):
     """free-ports N: N distinct TCP ports >= 20000 free on 127.0.0.1."""
     import random
@@ -332,4 +432,5 @@ if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"measure": measure, "wait-status": wait_status, "rss": rss, "free-ports": free_ports,
      "report": report, "phys-steps": phys_steps, "run-steps": run_steps,
-     "step-report": step_report, "critical-path": critical_path}[cmd.replace("_", "-")](args)
+     "step-report": step_report, "critical-path": critical_path, "mem": mem,
+     "clear-hwm": clear_hwm, "cycles": cycles, "soak": soak}[cmd.replace("_", "-")](args)

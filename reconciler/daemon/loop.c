@@ -15,6 +15,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -71,11 +72,23 @@ backoff_delay(const struct daemon *dm, int errors)
 	return delay;
 }
 
+/* What a cycle freed goes back to the system: its peak (lists, the manifest's
+ * tree, curl's and libgit2's buffers) is freed in pieces across the heap,
+ * which glibc keeps otherwise. A few pages' worth of madvise per cycle. */
+static void
+give_back_memory(void)
+{
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+	malloc_trim(0);
+#endif
+}
+
 static void
 after_work_cb(uv_work_t *w, int status)
 {
 	struct daemon *dm = w->data;
 
+	give_back_memory();
 	dm->loop.busy = 0;
 	if (dm->loop.stopping) {
 		log_info("shutdown", "cycle finished%s", dm->loop.bkbusy ? ", a backup still runs" :
@@ -359,9 +372,11 @@ daemon_run(struct daemon *dm)
 	/* the first cycle right away, then one per poll interval */
 	uv_timer_start(&dm->loop.poll, poll_cb, 0, (uint64_t)dm->cfg->poll_interval);
 	shown = url_redact(dm->cfg->repo);
-	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%llds pid=%d",
+	/* in ms when below a second (RECONCILER_TEST_POLL_MS) */
+	log_info("start", "reconcilerd %s repo=%s branch=%s manifest=%s poll=%lld%s pid=%d",
 	    RECONCILER_VERSION, shown, dm->cfg->branch, dm->cfg->manifest,
-	    (long long)dm->cfg->poll_interval / 1000, (int)getpid());
+	    (long long)dm->cfg->poll_interval / (dm->cfg->poll_interval % 1000 ? 1 : 1000),
+	    dm->cfg->poll_interval % 1000 ? "ms" : "s", (int)getpid());
 	free(shown);
 	uv_run(&dm->loop.uv, UV_RUN_DEFAULT);
 	uv_loop_close(&dm->loop.uv);

@@ -70,6 +70,12 @@ journal_open(struct journal **out, const char *path, int readonly, char *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(j->db, 5000);
+	/* The daemon keeps its connection open for its life: a small page cache
+	 * (the journal is read a few rows at a time) and a small lookaside keep
+	 * its memory from growing with the file (SQLite's defaults: 2 MiB of
+	 * cache, 120 KiB of lookaside per connection). */
+	sqlite3_db_config(j->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 256, 32);
+	sqlite3_exec(j->db, "PRAGMA cache_size = -256", NULL, NULL, NULL);
 	if (!readonly && sqlite3_exec(j->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		errf(err, "journal '%s': %s", path, msg ? msg : "schema");
 		sqlite3_free(msg);
@@ -179,10 +185,45 @@ journal_revision_seen(struct journal *j, const char *commit, const char *subject
 	    "VALUES (?, ?, ?)", "ssi", commit, subject, now());
 }
 
+/* 1 when commit's row already says status and error and, for "applied", it is
+ * the revision journal_last_applied finds (a head moved back to an older
+ * revision makes it the last applied again); 0 otherwise or on error. */
+static int
+revision_status_is(struct journal *j, const char *commit, const char *status,
+    const char *error)
+{
+	sqlite3_stmt *st = NULL;
+	int same = 0;
+
+	if (sqlite3_prepare_v2(j->db, "SELECT status, error, status <> 'applied' OR commit_id = "
+	    "(SELECT commit_id FROM revisions WHERE status = 'applied' ORDER BY updated DESC, "
+	    "rowid DESC LIMIT 1) FROM revisions WHERE commit_id = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, commit, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+		const char *e = (const char *)sqlite3_column_text(st, 1);
+
+		same = s && strcmp(s, status) == 0 &&
+		    (e && error ? strcmp(e, error) == 0 : !e && !error) &&
+		    sqlite3_column_int(st, 2);
+	}
+	sqlite3_finalize(st);
+	return same;
+}
+
+/* Written only when it changes: every in-sync cycle says it again, and a write
+ * per cycle grows the WAL for nothing. A journal whose writes fail is written
+ * all the same, so that the first one that passes says it works again. */
 int
 journal_revision_status(struct journal *j, const char *commit, const char *status,
     const char *error)
 {
+	unsigned long n;
+	char err[ERR_LEN];
+
+	if (j && !journal_health(j, &n, err) && revision_status_is(j, commit, status, error))
+		return 0;
 	return run(j, "UPDATE revisions SET status = ?, error = ?, updated = ? WHERE commit_id = ?",
 	    "ssis", status, error, now(), commit);
 }

@@ -120,6 +120,11 @@ full_mark=$(dl_log_mark)
 dd if=/dev/zero of="$S/filler" bs=64k >/dev/null 2>&1
 sync
 echo "# the state dir: $(df -h --output=avail "$S" | tail -n 1 | tr -d ' ') left"
+# an in-sync cycle writes nothing to the journal (a revision's status only
+# when it changes): the first write is the new revision's
+events_start
+manifest "$IMG_EXITS"
+rev2=$(dl_commit_push "web: an image that exits at once")
 if wait_st 60 "d.get('journal', {}).get('error')"; then
 	ok "status: the journal's write error is shown"
 else
@@ -131,9 +136,6 @@ check "the log says the journal cannot be written" rt_wait 30 logged "$full_mark
 n=$(metric reconciler_journal_write_errors_total)
 check "/metrics counts the failed journal writes (${n:-absent})" test "${n:-0}" -gt 0
 
-events_start
-manifest "$IMG_EXITS"
-rev2=$(dl_commit_push "web: an image that exits at once")
 if wait_st 120 "d.get('head') == '$rev2' and d.get('state') == 'degraded' and d.get('quarantined')"; then
 	ok "the broken bump fails and is held (degraded at ${rev2:0:12})"
 else

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,98 @@ test_serving(void **state)
 	remove_journal(dir);
 }
 
+/* PRAGMA data_version of a second connection: it changes when the journal's
+ * connection commits a write. */
+static int
+data_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The journal's rows as if written 10 s ago: an UPDATE that writes the same
+ * row within the same second is no write for SQLite, one after it is. */
+static void
+age(sqlite3 *peek)
+{
+	assert_int_equal(sqlite3_exec(peek, "UPDATE revisions SET updated = updated - 10", NULL,
+	    NULL, NULL), SQLITE_OK);
+}
+
+/* A revision's status is written only when it changes (every in-sync cycle
+ * says it again), and read back as before: a head moved back to a revision
+ * applied earlier is written again, as the last applied. */
+static void
+test_revision_status_on_change(void **state)
+{
+	char dir[] = "/tmp/test-journal.XXXXXX", err[ERR_LEN], rev[41], *p;
+	struct journal *j = NULL;
+	sqlite3 *peek = NULL;
+	int v;
+
+	assert_non_null(mkdtemp(dir));
+	p = xasprintf("%s/journal.db", dir);
+	assert_int_equal(journal_open(&j, p, 0, err), 0);
+	assert_int_equal(sqlite3_open_v2(p, &peek, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(peek, 5000);
+	assert_int_equal(journal_revision_seen(j, "r1", "one"), 0);
+	assert_int_equal(journal_revision_seen(j, "r2", "two"), 0);
+	assert_int_equal(journal_revision_status(j, "r1", "applied", NULL), 0);
+	assert_int_equal(journal_revision_status(j, "r2", "applied", NULL), 0);
+	assert_int_equal(journal_last_applied(j, rev), 1);
+	assert_string_equal(rev, "r2");
+
+	/* the same again: nothing written */
+	age(peek);
+	v = data_version(peek);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(journal_revision_status(j, "r2", "applied", NULL), 0);
+	assert_int_equal(data_version(peek), v);
+
+	/* r1 again (the branch moved back): written, the last applied again */
+	v = data_version(peek);
+	assert_int_equal(journal_revision_status(j, "r1", "applied", NULL), 0);
+	assert_int_not_equal(data_version(peek), v);
+	assert_int_equal(journal_last_applied(j, rev), 1);
+	assert_string_equal(rev, "r1");
+	age(peek);
+	v = data_version(peek);
+	assert_int_equal(journal_revision_status(j, "r1", "applied", NULL), 0);
+	assert_int_equal(data_version(peek), v);
+
+	/* a new status, then a new error: each written once */
+	assert_int_equal(journal_revision_status(j, "r2", "failed", "boom"), 0);
+	assert_int_equal(journal_last_applied(j, rev), 1);
+	assert_string_equal(rev, "r1");
+	age(peek);
+	v = data_version(peek);
+	assert_int_equal(journal_revision_status(j, "r2", "failed", "boom"), 0);
+	assert_int_equal(data_version(peek), v);
+	assert_int_equal(journal_revision_status(j, "r2", "failed", "bang"), 0);
+	assert_int_not_equal(data_version(peek), v);
+	v = data_version(peek);
+	assert_int_equal(journal_revision_status(j, "r2", "failed", NULL), 0);
+	assert_int_not_equal(data_version(peek), v);
+	age(peek);
+	v = data_version(peek);
+	assert_int_equal(journal_revision_status(j, "r2", "failed", NULL), 0);
+	assert_int_equal(data_version(peek), v);
+	/* an unknown revision: nothing to update, no error */
+	assert_int_equal(journal_revision_status(j, "r3", "applied", NULL), 0);
+	assert_int_equal(data_version(peek), v);
+
+	sqlite3_close(peek);
+	journal_close(j);
+	free(p);
+	remove_journal(dir);
+}
+
 /* A write the file system refuses (here: RLIMIT_FSIZE, as a full disk would)
  * returns -1, and the journal says why and how many, until a write passes. */
 static void
@@ -151,6 +244,8 @@ test_write_errors(void **state)
 	assert_int_equal(n, 0);
 	assert_string_equal(err, "");
 	assert_int_equal(journal_fail(j, "r0", "api", "first"), 0);
+	assert_int_equal(journal_revision_seen(j, "r0", "zero"), 0);
+	assert_int_equal(journal_revision_status(j, "r0", "applied", NULL), 0);
 
 	signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -175,7 +270,10 @@ test_write_errors(void **state)
 	assert_int_equal(journal_quarantined(j, "r0", "api", &reason), 1);
 	assert_string_equal(reason, "first");
 	free(reason);
-	/* room again: the next write passes and the failure state ends */
+	/* room again: the next write passes and the failure state ends, also an
+	 * in-sync cycle's status that did not change (written while failing) */
+	assert_int_equal(journal_revision_status(j, "r0", "applied", NULL), 0);
+	assert_int_equal(journal_health(j, &n, err), 0);
 	assert_int_equal(journal_fail(j, "r99", "api", "later"), 0);
 	assert_int_equal(journal_health(j, &n, err), 0);
 	assert_true(n >= 1);
@@ -349,6 +447,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backups_order),
 		cmocka_unit_test(test_serving),
+		cmocka_unit_test(test_revision_status_on_change),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_cycle_recovery),
 		cmocka_unit_test(test_cycle_repeat),
