@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "gitsrc.h"
+#include "lazylib.h"
 #include "listener.h"
 #include "log.h"
 #include "util.h"
@@ -175,6 +176,12 @@ main(int argc, char **argv)
 	}
 	log_setup(strcmp(cfg.log_format, "json") == 0 ? LOG_JSON : LOG_TEXT, LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	/* the daemon needs every library opened on first use: a missing one
+	 * stops it here, not later in a thread */
+	if (lazylib_load_all(err) < 0) {
+		fprintf(stderr, "reconcilerd: %s\n", err);
+		goto done;
+	}
 	curl_global_init(CURL_GLOBAL_ALL);
 	gitsrc_init();
 	dm = daemon_new(&cfg, assemble, &f);
