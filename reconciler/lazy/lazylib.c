@@ -13,6 +13,7 @@ static struct lazylib *const libs[LAZYLIB_COUNT] = {
 	[LAZYLIB_GIT] = &lazylib__git,
 	[LAZYLIB_SQLITE] = &lazylib__sqlite,
 	[LAZYLIB_CRYPTO] = &lazylib__crypto,
+	[LAZYLIB_ZLIB] = &lazylib__zlib,
 };
 
 void *

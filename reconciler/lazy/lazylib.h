@@ -1,10 +1,10 @@
 /*
  * lazylib: the libraries only some commands need (libcurl, libgit2, SQLite,
- * libcrypto) are opened with dlopen on their first call, not by the dynamic
- * loader at start-up, so `reconcilerctl version` or `validate` does not map
- * and relocate their forty dependencies. Callers call the libraries' own
- * functions as usual: lazy_<lib>.c define functions of the same names that
- * open the library once and call through a table (lazylib_int.h).
+ * libcrypto, zlib) are opened with dlopen on their first call, not by the
+ * dynamic loader at start-up, so `reconcilerctl version` or `validate` does
+ * not map and relocate their forty dependencies. Callers call the libraries'
+ * own functions as usual: lazy_<lib>.c define functions of the same names
+ * that open the library once and call through a table (lazylib_int.h).
  */
 #ifndef RECONCILER_LAZYLIB_H
 #define RECONCILER_LAZYLIB_H
@@ -14,6 +14,7 @@ enum lazylib_id {
 	LAZYLIB_GIT,
 	LAZYLIB_SQLITE,
 	LAZYLIB_CRYPTO,
+	LAZYLIB_ZLIB,
 	LAZYLIB_COUNT,
 };
 

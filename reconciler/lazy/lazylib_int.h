@@ -25,7 +25,8 @@ struct lazylib {
 #define LAZYLIB_INIT(soname, package, resolve) \
 	{ (soname), (package), (resolve), 0, 0, PTHREAD_MUTEX_INITIALIZER, "" }
 
-extern struct lazylib lazylib__curl, lazylib__git, lazylib__sqlite, lazylib__crypto;
+extern struct lazylib lazylib__curl, lazylib__git, lazylib__sqlite, lazylib__crypto,
+    lazylib__zlib;
 
 /* The address of name in handle; a missing one marks the library failed. */
 void *lazylib__sym(struct lazylib *lib, void *handle, const char *name);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The libraries only some commands need (libcurl, libgit2, SQLite, libcrypto)
-# are opened on first use (reconciler/lazy), not at start-up: neither program
-# names them in its NEEDED entries; the commands that need none work without
-# them; those that need one open it and work; and one that cannot be opened
-# is named, with the loader's reason and the Debian package, and its command
-# exits 2 while the others still work. The libraries are made missing or
-# broken by a directory of fakes on LD_LIBRARY_PATH, which dlopen searches
-# before the system's. No engine, no network but loopback.
+# The libraries only some commands need (libcurl, libgit2, SQLite,
+# libcrypto, zlib) are opened on first use (reconciler/lazy), not at
+# start-up: neither program names them in its NEEDED entries; the commands
+# that need none work without them; those that need one open it and work;
+# and one that cannot be opened is named, with the loader's reason and the
+# Debian package, and its command exits 2 while the others still work. The
+# libraries are made missing or broken by a directory of fakes on
+# LD_LIBRARY_PATH, which dlopen searches before the system's. No engine, no
+# network but loopback.
 . "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d /tmp/rt-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -17,7 +18,7 @@ needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' 
 for p in "$RECONCILERCTL" "$RECONCILERD"; do
 	n=$(needed "$p")
 	check "${p##*/} needs libc (readelf works: $n)" grep -q 'libc\.so' <<<"$n"
-	for l in libcurl libgit2 libsqlite3 libcrypto; do
+	for l in libcurl libgit2 libsqlite3 libcrypto libz; do
 		check "${p##*/} does not load $l at start-up" test -z "$(grep -o "$l[^ ]*" <<<"$n")"
 	done
 done
@@ -45,7 +46,7 @@ expect_contains "and says there is nothing yet" "no rollouts yet"
 # Missing: a file of each name that is no shared object; only SQLite's in
 # gone-sqlite (history asks a running daemon first, through libcurl).
 mkdir -p "$tmp/gone" "$tmp/gone-sqlite"
-for so in libcurl.so.4 libgit2.so.1.5 libsqlite3.so.0 libcrypto.so.3; do : >"$tmp/gone/$so"; done
+for so in libcurl.so.4 libgit2.so.1.5 libsqlite3.so.0 libcrypto.so.3 libz.so.1; do : >"$tmp/gone/$so"; done
 : >"$tmp/gone-sqlite/libsqlite3.so.0"
 gone() { LD_LIBRARY_PATH=$tmp/gone "$@"; }
 expect_exit "without them, version works" 0 gone "$RECONCILERCTL" version
