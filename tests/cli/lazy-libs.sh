@@ -19,7 +19,7 @@ for p in "$RECONCILERCTL" "$RECONCILERD"; do
 	n=$(needed "$p")
 	check "${p##*/} needs libc (readelf works: $n)" grep -q 'libc\.so' <<<"$n"
 	for l in libcurl libgit2 libsqlite3 libcrypto libz; do
-		check "${p##*/} does not load $l at start-up" test -z "$(grep -o "$l[^ ]*" <<<"$n")"
+		check "${p##*/} does not load $l at start-up" test -z "$(grep -o "${l}[^ ]*" <<<"$n")"
 	done
 done
 
