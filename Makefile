@@ -32,8 +32,9 @@ GIT_REV := $(or $(GIT_REV),$(shell cat REVISION 2>/dev/null),unknown)
 
 PKGS := libgit2 libcurl yaml-0.1 jansson libuv sqlite3 libcrypto zlib libseccomp
 # Opened on first use (reconciler/lazy, dlopen), not by the loader at start-up:
-# their headers are needed, their libraries are not linked. They are still
-# dependencies of the programs (the packages of tests/env/deps.sh's runtime).
+# their headers are needed, their libraries are not linked. They stay the
+# programs' dependencies: a command that needs one that is missing names it
+# and its Debian package, and reconcilerd does not start without them all.
 LAZY_PKGS := libgit2 libcurl sqlite3 libcrypto zlib
 
 # CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0); what the build needs

@@ -170,18 +170,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "reconcilerd: unexpected argument '%s'\n", argv[optind]);
 		goto done;
 	}
-	if (assemble(&cfg, err, &f) < 0) {
-		fprintf(stderr, "reconcilerd: %s\n", err);
-		goto done;
-	}
-	log_setup(strcmp(cfg.log_format, "json") == 0 ? LOG_JSON : LOG_TEXT, LOG_INFO);
-	signal(SIGPIPE, SIG_IGN);
 	/* the daemon needs every library opened on first use: a missing one
 	 * stops it here, not later in a thread */
 	if (lazylib_load_all(err) < 0) {
 		fprintf(stderr, "reconcilerd: %s\n", err);
 		goto done;
 	}
+	if (assemble(&cfg, err, &f) < 0) {
+		fprintf(stderr, "reconcilerd: %s\n", err);
+		goto done;
+	}
+	log_setup(strcmp(cfg.log_format, "json") == 0 ? LOG_JSON : LOG_TEXT, LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_ALL);
 	gitsrc_init();
 	dm = daemon_new(&cfg, assemble, &f);
