@@ -423,7 +423,8 @@ check_fds(void)
 }
 
 /* What opens a file or reads a seed does it now, before the sandbox:
- * the time zone (strftime, in the log), OpenSSL's first use (its config and
+ * the time zone (strftime, in the log), OpenSSL's first use (libcrypto
+ * itself, opened on its first call: reconciler/lazy; its config and
  * providers), jansson's hash seed. */
 static void
 warm_up(void)

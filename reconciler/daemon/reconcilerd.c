@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "gitsrc.h"
+#include "lazylib.h"
 #include "listener.h"
 #include "log.h"
 #include "util.h"
@@ -186,6 +187,12 @@ main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "reconcilerd: unexpected argument '%s'\n", argv[optind]);
+		goto done;
+	}
+	/* the daemon needs every library opened on first use: a missing one
+	 * stops it here, not later in a thread */
+	if (lazylib_load_all(err) < 0) {
+		fprintf(stderr, "reconcilerd: %s\n", err);
 		goto done;
 	}
 	if (assemble(&cfg, err, &f) < 0) {
