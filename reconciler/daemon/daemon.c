@@ -123,7 +123,7 @@ daemon_free(struct daemon *dm)
 	daemon__git_secrets_release(dm);
 	docker_free(dm->cycle.engine);
 	free(dm->cycle.engine_for);
-	daemon__snapshot_keep(dm, NULL, NULL, NULL, NULL, NULL, NULL);
+	daemon__snapshot_drop(dm);
 	free(dm->loop.control_path);
 	pthread_mutex_destroy(&dm->shared.mu);
 	free(dm);

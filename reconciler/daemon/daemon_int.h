@@ -391,6 +391,8 @@ char *daemon__snapshot_cfgkey(const struct config *cfg);
 void daemon__snapshot_keep(struct daemon *dm, const char *rev, const char *cfgkey,
     const struct backend_ops *backend, struct manifest **m, struct desired *ds,
     const struct secretmap *sm);
+/* Lets the snapshot go (daemon_free). */
+void daemon__snapshot_drop(struct daemon *dm);
 /* The snapshot of rev built under cfgkey, with a reference, or NULL. */
 struct dm_snapshot *daemon__snapshot_get(struct daemon *dm, const char *rev, const char *cfgkey);
 void daemon__snapshot_put(struct daemon *dm, struct dm_snapshot *s);

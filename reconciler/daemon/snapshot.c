@@ -70,12 +70,27 @@ snap_secrets(struct dm_snapshot *s, const struct secretmap *sm)
 	}
 }
 
+/* s (may be NULL) in place of the last snapshot, let go when unused. */
+static void
+snap_swap(struct daemon *dm, struct dm_snapshot *s)
+{
+	struct dm_snapshot *old;
+
+	pthread_mutex_lock(&dm->shared.mu);
+	old = dm->shared.snap;
+	dm->shared.snap = s;
+	if (old && --old->refs > 0)
+		old = NULL;
+	pthread_mutex_unlock(&dm->shared.mu);
+	snap_free(old);
+}
+
 void
 daemon__snapshot_keep(struct daemon *dm, const char *rev, const char *cfgkey,
     const struct backend_ops *backend, struct manifest **m, struct desired *ds,
     const struct secretmap *sm)
 {
-	struct dm_snapshot *s = NULL, *old;
+	struct dm_snapshot *s = NULL;
 
 	if (m && *m && rev) {
 		s = xcalloc(1, sizeof(*s));
@@ -90,13 +105,13 @@ daemon__snapshot_keep(struct daemon *dm, const char *rev, const char *cfgkey,
 		memset(ds, 0, sizeof(*ds));
 		snap_secrets(s, sm);
 	}
-	pthread_mutex_lock(&dm->shared.mu);
-	old = dm->shared.snap;
-	dm->shared.snap = s;
-	if (old && --old->refs > 0)
-		old = NULL;
-	pthread_mutex_unlock(&dm->shared.mu);
-	snap_free(old);
+	snap_swap(dm, s);
+}
+
+void
+daemon__snapshot_drop(struct daemon *dm)
+{
+	snap_swap(dm, NULL);
 }
 
 struct dm_snapshot *
