@@ -234,7 +234,7 @@ docker_open(struct docker **out, const struct docker_options *opts, char *err)
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	if (socket_path(opts, &path, err) < 0)
+	if (socket_path(opts, &path, err) < 0 || !path)
 		return -1;
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_rc != CURLE_OK)

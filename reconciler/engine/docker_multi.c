@@ -58,13 +58,11 @@ exchange_all(struct docker *d, struct one *v, size_t n, char *err)
 	if (!d->multi && !(d->multi = curl_multi_init()))
 		return errf(err, "cannot initialise libcurl");
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (!d->side[i] && !(d->side[i] = curl_easy_init()))
-			rc = errf(err, "cannot initialise libcurl");
-		else if (docker__easy_setup(d, d->side[i], d->side_err[i], &v[i].r, &v[i].s,
-		    &v[i].hdrs, &v[i].url, err) < 0)
-			rc = -1;
-		else if (curl_multi_add_handle(d->multi, d->side[i]) != CURLM_OK)
-			rc = errf(err, "cannot initialise libcurl");
+		if ((!d->side[i] && !(d->side[i] = curl_easy_init())) ||
+		    docker__easy_setup(d, d->side[i], d->side_err[i], &v[i].r, &v[i].s,
+		    &v[i].hdrs, &v[i].url, err) < 0 ||
+		    curl_multi_add_handle(d->multi, d->side[i]) != CURLM_OK)
+			rc = errf(err, "cannot set up a request to the engine (out of memory)");
 		else
 			v[i].added = 1;
 	}
