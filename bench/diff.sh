@@ -22,7 +22,7 @@
 #
 # For each N it creates the project rt-bench-diff (N services s001…, one
 # sleeper image, `update: {min_ready: 0s}`) with `reconcilerctl apply`, and
-# the compose project rt-bench-diff-compose (same image, same command) with
+# the compose project rt-compose-bench-diff (same image, same command) with
 # `docker-compose up -d`; both stay up while the three commands are timed in
 # interleaved rounds (diff, ps, up -d, diff, ps, up -d, …) so background load
 # hits them alike. Every diff must exit 0 (in sync) and no container may be
@@ -37,7 +37,9 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RT_QUIET=${RT_QUIET:-1} . "$top/tests/env/lib.sh"
 
 P=rt-bench-diff
-CP=rt-bench-diff-compose
+# Not "$P-…": a diff lists every container whose name starts with "$P-" (a
+# foreign one holding a name the project needs), and would list compose's.
+CP=rt-compose-bench-diff
 R=${R:-11}
 BREAKDOWN=${BENCH_BREAKDOWN:-1}
 CTL=${RECONCILERCTL:-$top/${BUILD:-build}/reconcilerctl}
