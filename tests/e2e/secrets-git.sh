@@ -101,7 +101,7 @@ other1=$(e2e_cid "$P-other")
 curl -s --max-time 30 --unix-socket "$DL_STATE/reconcilerd.sock" http://r/v1/diff \
 	>"$E2E_TMP/diff1.json"
 is "GET /v1/diff: in sync at the applied revision" \
-	"$(e2e_jq "$E2E_TMP/diff1.json" "d['in_sync'] and d['revision'] == '$rev1'")" True
+	"$(e2e_jq "$E2E_TMP/diff1.json" "d['in_sync'] and d['revision'] == '$rev1'")" true
 metrics=$(curl -s --max-time 30 --unix-socket "$DL_STATE/reconcilerd.sock" http://r/metrics)
 check "  answered from the cycle's snapshot (no age run)" \
 	grep -qxF 'reconciler_diff_requests_total{from="cycle"} 1' <<<"$metrics"
