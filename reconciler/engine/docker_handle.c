@@ -10,12 +10,14 @@
 #include "docker_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -241,8 +243,10 @@ docker_open(struct docker **out, const struct docker_options *opts, char *err)
 		return errf(err, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_rc));
 	d = xcalloc(1, sizeof(*d));
 	d->sock = xstrdup(path);
-	/* nothing is sent, but a socket that is not there is said at once */
-	if (stat(path, &st) < 0 && errno != EACCES) {
+	/* nothing is sent, but a socket that is not there, or that this user
+	 * may not use (not in its group), is said at once */
+	if ((stat(path, &st) < 0 && errno != EACCES) ||
+	    (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0 && errno == EACCES)) {
 		docker__socket_error(d, errno, err);
 		docker_free(d);
 		return -1;
