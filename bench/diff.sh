@@ -4,19 +4,25 @@
 # equivalent compose project, on the real engine of tests/env/up.sh (which it
 # runs first).
 #
-#   bench/diff.sh [N|all]     N services (default 10); "all" runs 10 then 100
+#   bench/diff.sh [N|all]     N services (default 50); "all" runs 10, 50 then 100
 #
+# Beside each diff it times, in the same rounds, one label-filtered container
+# list of the project on the same engine (curl's time_total over the socket:
+# the engine's answer alone, no process start), the limit a diff should
+# approach: the issue's target is a diff within 2x that list.
 # Environment:
 #   R=11                 timed runs per command (after one untimed warm-up)
 #   RECONCILERCTL=PATH   the binary to time, copied at start (default build/reconcilerctl,
 #                        built with make when missing)
+#   BEFORE=PATH          another reconcilerctl (say, the last release's) timed in
+#                        the same rounds, its median printed beside
 #   BENCH_BREAKDOWN=0    skip the "where the time goes" lines
 #   COMPOSE_TIMEOUT=600  seconds before a docker-compose call counts as hung
 #   COMPOSE_PARALLEL_LIMIT  passed to compose; default max(64, 2N+8), see below
 #
 # For each N it creates the project rt-bench-diff (N services s001…, one
 # sleeper image, `update: {min_ready: 0s}`) with `reconcilerctl apply`, and
-# the compose project rt-bench-diff-compose (same image, same command) with
+# the compose project rt-compose-bench-diff (same image, same command) with
 # `docker-compose up -d`; both stay up while the three commands are timed in
 # interleaved rounds (diff, ps, up -d, diff, ps, up -d, …) so background load
 # hits them alike. Every diff must exit 0 (in sync) and no container may be
@@ -31,7 +37,9 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RT_QUIET=${RT_QUIET:-1} . "$top/tests/env/lib.sh"
 
 P=rt-bench-diff
-CP=rt-bench-diff-compose
+# Not "$P-…": a diff lists every container whose name starts with "$P-" (a
+# foreign one holding a name the project needs), and would list compose's.
+CP=rt-compose-bench-diff
 R=${R:-11}
 BREAKDOWN=${BENCH_BREAKDOWN:-1}
 CTL=${RECONCILERCTL:-$top/${BUILD:-build}/reconcilerctl}
@@ -40,11 +48,13 @@ CTL=${RECONCILERCTL:-$top/${BUILD:-build}/reconcilerctl}
 SVC_CMD='["/bin/sh", "-c", "trap '"'"'exit 0'"'"' TERM; sleep 86400 & wait"]'
 TARGET_DIFF_MS=100	# issue: diff of 100 services under 100 ms wall
 TARGET_RATIO=10		# issue: at least 10x faster than a no-op compose up -d
+TARGET_LIST_RATIO=2	# issue 16: diff within 2x one label-filtered list
 
 tmp=""
 work=""	# survives the sizes: the breakdown lines
 warned=""	# networks already reported as stuck
-results=()	# one line per N: "N diff_med diff_min ps_med up_med calls host_containers load"
+before=()	# with BEFORE: "N diff_med" of that binary
+results=()	# one line per N: "N diff_med diff_min ps_med up_med calls host load list_med"
 
 say() { printf '[bench] %s\n' "$*" >&2; }
 die() {
@@ -53,7 +63,7 @@ die() {
 }
 
 usage() {
-	printf 'usage: %s [N|all]   (N services, default 10; all = 10 then 100)\n' "${0##*/}" >&2
+	printf 'usage: %s [N|all]   (N services, default 50; all = 10, 50 then 100)\n' "${0##*/}" >&2
 	exit 2
 }
 
@@ -161,8 +171,23 @@ timed() {
 	return "$rc"
 }
 
+# list_once FILE: one label-filtered container list of the project, as a
+# client that already runs sends it; the engine's time (curl's time_total)
+# in microseconds appended to FILE (nothing when FILE is empty).
+LIST_URL=""
+list_once() {
+	local t
+	t=$(curl -sS --unix-socket "$RT_DOCKER_SOCK" -o /dev/null -w '%{time_total}' "$LIST_URL") ||
+		die "curl on $RT_DOCKER_SOCK failed"
+	[ -z "$1" ] || awk -v t="$t" 'BEGIN { printf "%d\n", t * 1000000 }' >>"$1"
+}
+
 ctl() {
 	"$CTL" "$1" --state-dir "$tmp/state" --secrets-dir "$tmp/secrets" "${@:2}"
+}
+
+ctl_before() {
+	"$BEFORE" "$1" --state-dir "$tmp/state" --secrets-dir "$tmp/secrets" "${@:2}"
 }
 
 write_manifest() {
@@ -241,10 +266,16 @@ run_size() {
 	host=$(docker ps -aq | wc -l)
 	load=$(cut -d' ' -f1 /proc/loadavg)
 
+	LIST_URL="http://docker/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.reconciler.project%3D$P%22%5D%7D"
 	say "N=$n: timing, 1 warm-up + $R rounds (host: $host containers, load $load)"
 	for ((i = 0; i <= R; i++)); do
-		local f_d="$tmp/diff.us" f_p="$tmp/ps.us" f_u="$tmp/up.us"
-		if [ "$i" = 0 ]; then f_d="" f_p="" f_u=""; fi
+		local f_d="$tmp/diff.us" f_p="$tmp/ps.us" f_u="$tmp/up.us" f_l="$tmp/list.us"
+		if [ "$i" = 0 ]; then f_d="" f_p="" f_u="" f_l=""; fi
+		list_once "$f_l"
+		if [ -n "$BEFORE" ]; then
+			timed "${f_d:+$tmp/before.us}" ctl_before diff -f "$tmp/manifest.yaml" --no-color ||
+				die "the BEFORE binary's diff exited $? on the in-sync project"
+		fi
 		rc=0
 		timed "$f_d" ctl diff -f "$tmp/manifest.yaml" --no-color || rc=$?
 		if [ "$rc" != 0 ] || ! grep -q "^0 to create, 0 to recreate, 0 to start, 0 to remove, $n in sync\$" "$tmp/out"; then
@@ -269,6 +300,8 @@ run_size() {
 		die "reconcilerctl diff --stats failed"
 	calls=$(sed -n 's/^engine calls: \([0-9]*\)$/\1/p' "$tmp/stats")
 	[ -n "$calls" ] || die "no 'engine calls: K' line from diff --stats"
+	# the phases line, when the binary prints one (older ones do not)
+	sed -n 's/^phases (ms): //p' "$tmp/stats" >"$tmp/phases" || true
 
 	read -r -a d <<<"$(stats "$tmp/diff.us")"
 	if [ "$COMPOSE" = 1 ]; then
@@ -277,28 +310,29 @@ run_size() {
 	else
 		pm=- um=-
 	fi
-	results+=("$n ${d[0]} ${d[1]} $pm $um $calls $host $load")
+	results+=("$n ${d[0]} ${d[1]} $pm $um $calls $host $load $(median "$tmp/list.us")")
+	[ -z "$BEFORE" ] || before+=("$n $(median "$tmp/before.us")")
 	[ "$BREAKDOWN" = 1 ] && breakdown "$n"
 	cleanup
 	return 0
 }
 
 # breakdown N: the parts of a diff, timed alone (medians of R runs), on stdout
-# after the table. Engine times are curl's time_total over one kept-alive
-# connection, the same four requests diff makes.
+# after the table: process start, the manifest's parse, the three Engine
+# requests diff makes (curl's time_total each, on a connection of its own, as
+# diff sends them), and the phases diff --stats names.
 breakdown() {
-	local n=$1 i j sock=$RT_DOCKER_SOCK out
-	local -a names=(version containers networks volumes) urls=(
-		"http://docker/version"
-		"http://docker/containers/json?all=1"
-		"http://docker/networks"
-		"http://docker/volumes"
+	local n=$1 i j sock=$RT_DOCKER_SOCK out f
+	local filt
+	filt=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' \
+		"$(printf '{"name":["^/?%s-"]}' "$P")")
+	local -a names=(containers networks volumes) urls=(
+		"http://docker/v1.41/containers/json?all=1&filters=$filt"
+		"http://docker/v1.41/networks"
+		"http://docker/v1.41/volumes"
 	)
-	local -a curlargs=()
-	for ((j = 0; j < 4; j++)); do
-		curlargs+=(-o /dev/null "${urls[j]}")
-	done
-	rm -f "$tmp"/bd-*.us
+	local -a phases=(parse secrets desired "engine list" decode diff)
+	rm -f "$tmp"/bd-*.us "$tmp"/ph-*.us
 	for ((i = 0; i <= R; i++)); do
 		local sfx=""
 		[ "$i" = 0 ] && sfx=.warm
@@ -306,51 +340,74 @@ breakdown() {
 			die "reconcilerctl version failed: $(cat "$tmp/err")"
 		timed "$tmp/bd-validate.us$sfx" "$CTL" validate -q "$tmp/manifest.yaml" ||
 			die "reconcilerctl validate failed: $(cat "$tmp/err")"
-		out=$(curl -sS --unix-socket "$sock" -w '%{time_total} %{size_download}\n' "${curlargs[@]}") ||
-			die "curl on $sock failed"
-		j=0
-		while read -r t sz; do
+		for ((j = 0; j < 3; j++)); do
+			out=$(curl -sS --unix-socket "$sock" -w '%{time_total} %{size_download}\n' \
+				-o /dev/null "${urls[j]}") || die "curl on $sock failed"
+			read -r t sz <<<"$out"
 			awk -v t="$t" 'BEGIN { printf "%d\n", t * 1000000 }' >>"$tmp/bd-${names[j]}.us$sfx"
 			echo "$sz" >"$tmp/bd-${names[j]}.bytes"
-			j=$((j + 1))
-		done <<<"$out"
+		done
+		ctl diff -f "$tmp/manifest.yaml" --no-color --stats >/dev/null 2>"$tmp/st" || true
+		out=$(sed -n 's/^phases (ms): //p' "$tmp/st")
+		if [ -z "$out" ] || [ -n "$sfx" ]; then continue; fi
+		for ((j = 0; j < ${#phases[@]}; j++)); do
+			f=$(sed -n "s/.*${phases[j]} \([0-9.]*\).*/\1/p" <<<"$out")
+			awk -v t="$f" 'BEGIN { printf "%d\n", t * 1000 }' >>"$tmp/ph-$j.us"
+		done
 	done
 	{
 		printf 'N=%s: where a diff'"'"'s time goes (medians of %s runs, ms)\n' "$n" "$R"
-		printf '  %-44s %8s\n' "process start (reconcilerctl version)" "$(median "$tmp/bd-start.us")"
-		printf '  %-44s %8s\n' "start + manifest parse/validate (validate -q)" \
+		printf '  %-48s %8s\n' "process start (reconcilerctl version)" "$(median "$tmp/bd-start.us")"
+		printf '  %-48s %8s\n' "start + manifest parse/validate (validate -q)" \
 			"$(median "$tmp/bd-validate.us")"
-		for ((j = 0; j < 4; j++)); do
-			printf '  %-44s %8s  (%s KiB)\n' "engine GET /${names[j]}" \
+		for ((j = 0; j < 3; j++)); do
+			printf '  %-48s %8s  (%s KiB)\n' "engine GET /${names[j]} (as diff sends it)" \
 				"$(median "$tmp/bd-${names[j]}.us")" \
 				"$(awk -v b="$(cat "$tmp/bd-${names[j]}.bytes")" 'BEGIN { printf "%.1f", b / 1024 }')"
 		done
-		printf '  %-44s %8s\n' "whole diff (from the table)" "$(median "$tmp/diff.us")"
+		if [ -s "$tmp/ph-0.us" ]; then
+			printf '  diff --stats phases:\n'
+			for ((j = 0; j < ${#phases[@]}; j++)); do
+				printf '    %-46s %8s\n' "${phases[j]}" "$(median "$tmp/ph-$j.us")"
+			done
+		else
+			printf '  (diff --stats prints no phases: an older binary)\n'
+		fi
+		printf '  %-48s %8s\n' "one label-filtered list (from the table)" "$(median "$tmp/list.us")"
+		printf '  %-48s %8s\n' "whole diff (from the table)" "$(median "$tmp/diff.us")"
 	} >>"$work/breakdown.txt"
 }
 
 # ---------------------------------------------------------------- report
 
 report() {
-	local line n dmed dmin pm um calls host load up_r ps_r
+	local line n dmed dmin pm um calls host load up_r ps_r lm
 	local -a f
 	echo
 	printf 'reconcilerctl diff vs docker-compose %s, in-sync project, %s timed runs each\n' \
 		"$COMPOSE_VERSION" "$R"
 	printf 'engine %s, %s CPUs, %s\n\n' "$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')" \
 		"$(nproc)" "$("$CTL" version)"
-	printf '%5s %10s %10s %12s %14s %8s %8s %6s %5s %5s\n' N "diff med" "diff min" "ps med" \
-		"up -d med" "up/diff" "ps/diff" "calls" "host" "load"
+	printf '%5s %10s %10s %10s %9s %12s %14s %8s %8s %6s %5s %5s\n' N "diff med" "diff min" \
+		"list med" "diff/list" "ps med" "up -d med" "up/diff" "ps/diff" "calls" "host" "load"
 	for line in "${results[@]}"; do
 		read -r -a f <<<"$line"
 		n=${f[0]} dmed=${f[1]} dmin=${f[2]} pm=${f[3]} um=${f[4]} calls=${f[5]} host=${f[6]} load=${f[7]}
+		lm=${f[8]}
 		up_r=$(ratio "$um" "$dmed")
 		ps_r=$(ratio "$pm" "$dmed")
-		printf '%5s %7s ms %7s ms %9s ms %11s ms %7sx %7sx %6s %5s %5s\n' "$n" "$dmed" "$dmin" "$pm" "$um" \
-			"$up_r" "$ps_r" "$calls" "$host" "$load"
+		printf '%5s %7s ms %7s ms %7s ms %8sx %9s ms %11s ms %7sx %7sx %6s %5s %5s\n' "$n" "$dmed" \
+			"$dmin" "$lm" "$(ratio "$dmed" "$lm")" "$pm" "$um" "$up_r" "$ps_r" "$calls" "$host" "$load"
 	done
-	printf '(wall ms per command; calls: Engine API calls per diff; host: containers on the\n'
-	printf ' engine, both projects included; load: 1-min load average when the timing began)\n'
+	printf '(wall ms per command; list: one label-filtered container list of the project,\n'
+	printf ' the engine'"'"'s time alone (curl time_total), timed in the same rounds; calls: Engine\n'
+	printf ' API calls per diff; host: containers on the engine, both projects included;\n'
+	printf ' load: 1-min load average when the timing began)\n'
+	for line in "${before[@]}"; do
+		read -r -a f <<<"$line"
+		printf 'N=%s: %s (BEFORE) diff median %s ms in the same rounds\n' "${f[0]}" \
+			"$("$BEFORE" version)" "${f[1]}"
+	done
 	echo
 	echo "targets:"
 	local seen100=0 verdict
@@ -365,6 +422,13 @@ report() {
 	[ "$seen100" = 1 ] ||
 		printf '  diff of 100 services under %s ms wall:          not measured (run bench/diff.sh 100)\n' \
 			"$TARGET_DIFF_MS"
+	for line in "${results[@]}"; do
+		read -r -a f <<<"$line"
+		up_r=$(ratio "${f[1]}" "${f[8]}")
+		verdict=$(awk -v r="$up_r" -v t="$TARGET_LIST_RATIO" 'BEGIN { print (r != "-" && r <= t) ? "PASS" : "MISS" }')
+		printf '  N=%-3s diff within %sx one label-filtered list:    %s (%sx: %s ms against %s ms)\n' \
+			"${f[0]}" "$TARGET_LIST_RATIO" "$verdict" "$up_r" "${f[1]}" "${f[8]}"
+	done
 	for line in "${results[@]}"; do
 		read -r -a f <<<"$line"
 		if [ "${f[4]}" = - ]; then
@@ -386,10 +450,10 @@ report() {
 # ---------------------------------------------------------------- main
 
 main() {
-	local arg=${1:-10} start=$SECONDS
+	local arg=${1:-50} start=$SECONDS
 	local -a sizes
 	case $arg in
-	all) sizes=(10 100) ;;
+	all) sizes=(10 50 100) ;;
 	'' | *[!0-9]*) usage ;;
 	*)
 		if [ "$arg" -lt 1 ] || [ "$arg" -gt 999 ]; then usage; fi
@@ -427,6 +491,11 @@ main() {
 	# Time a private copy: a make elsewhere may relink build/ mid-run.
 	cp "$CTL" "$work/reconcilerctl"
 	CTL=$work/reconcilerctl
+	BEFORE=${BEFORE:-}
+	if [ -n "$BEFORE" ]; then
+		cp "$BEFORE" "$work/reconcilerctl.before" || die "BEFORE=$BEFORE cannot be copied"
+		BEFORE=$work/reconcilerctl.before
+	fi
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	cleanup	# what an interrupted earlier run may have left

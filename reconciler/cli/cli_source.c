@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int
@@ -233,6 +234,16 @@ cli_source_host(const struct cli_source *src, const char *cmd, struct fleet_host
 	return rc;
 }
 
+/* A monotonic clock in microseconds, for diff --stats. */
+static long long
+clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int
 cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd)
 {
@@ -240,10 +251,15 @@ cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cm
 	const struct backend_ops *b;
 	char err[ERR_LEN];
 
+	long long t0 = clock_us();
+
 	memset(w, 0, sizeof(*w));
 	if (!(b = cli_source_backend(src, cmd)) ||
-	    cli_source_load(src, cmd, &w->m, w->revision) < 0 ||
-	    cli_source_host(src, cmd, &w->host) < 0)
+	    cli_source_load(src, cmd, &w->m, w->revision) < 0)
+		return -1;
+	w->parse_us = clock_us() - t0;
+	t0 = clock_us();
+	if (cli_source_host(src, cmd, &w->host) < 0)
 		return -1;
 	o.host = src->host;
 	if (cli_source_git_secrets(src, cmd, w->m, w->revision, &w->git) < 0)
@@ -253,6 +269,7 @@ cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cm
 		return -1;
 	}
 	w->sec.git = &w->git;
+	w->secrets_us = clock_us() - t0;
 	if (world_load(&w->w, w->m, &w->sec, b, &w->host, &o, NULL, err) < 0) {
 		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 		return -1;

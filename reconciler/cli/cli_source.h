@@ -88,6 +88,9 @@ struct cli_world {
 	struct world w;
 	struct fleet_host host;		/* this host in a fleet (cli_source_host) */
 	char revision[41];
+	/* microseconds reading and parsing the manifest, and reading the
+	 * config and the secrets (diff --stats; w has the rest) */
+	long long parse_us, secrets_us;
 };
 
 int cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd);

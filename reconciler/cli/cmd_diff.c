@@ -50,6 +50,17 @@ out:
 	return rc;
 }
 
+/* --stats: the engine calls one diff makes, and where its time went. */
+static void
+print_stats(const struct cli_world *w)
+{
+	fprintf(stderr, "engine calls: %lu\n", docker_calls(w->w.d));
+	fprintf(stderr, "phases (ms): parse %.2f, secrets %.2f, desired %.2f, engine list %.2f, "
+	    "decode %.2f, diff %.2f\n", w->parse_us / 1000.0, w->secrets_us / 1000.0,
+	    w->w.desired_us / 1000.0, w->w.engine_us / 1000.0,
+	    (w->w.list_us - w->w.engine_us) / 1000.0, w->w.diff_us / 1000.0);
+}
+
 int
 cmd_diff(int argc, char **argv)
 {
@@ -108,7 +119,7 @@ cmd_diff(int argc, char **argv)
 		plan_print(w.w.p, stdout, color);
 	}
 	if (stats)
-		fprintf(stderr, "engine calls: %lu\n", docker_calls(w.w.d));
+		print_stats(&w);
 	rc = plan_in_sync(w.w.p) ? 0 : 1;
 out:
 	cli_world_release(&w);

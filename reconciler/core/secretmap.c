@@ -2,11 +2,10 @@
  * secretmap: see secretmap.h.
  */
 #include "secretmap.h"
+#include "digest.h"
 #include "util.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,13 +94,12 @@ secretmap_get(const struct secretmap *sm, const char *name, int trim, const char
 void
 secretmap_digest(const struct secretmap *sm, const void *data, size_t len, char *out)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
+	unsigned char mac[DIGEST_SHA256_LEN];
 
-	HMAC(EVP_sha256(), sm->key, sizeof(sm->key), data, len, mac, &maclen);
+	digest_hmac_sha256(sm->key, sizeof(sm->key), data, len, mac);
 	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): hex_encode ends the string */
 	memcpy(out, "hmac-sha256:", 12);
-	hex_encode(mac, maclen, out + 12);
+	hex_encode(mac, sizeof(mac), out + 12);
 }
 
 char *

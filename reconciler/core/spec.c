@@ -4,12 +4,12 @@
  * (ports, mounts, aliases) are sorted, defaults are written out.
  */
 #include "spec.h"
+#include "digest.h"
 #include "durations.h"
 #include "spec_int.h"
 #include "util.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,10 +335,10 @@ spec_canonical(const json_t *spec)
 void
 spec_hash(const json_t *spec, char out[65])
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned char md[DIGEST_SHA256_LEN];
 	char *text = spec_canonical(spec);
 
-	SHA256((const unsigned char *)text, strlen(text), md);
+	digest_sha256(text, strlen(text), md);
 	hex_encode(md, sizeof(md), out);
 	free(text);
 }

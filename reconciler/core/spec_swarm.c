@@ -9,10 +9,10 @@
  * which restarts no task unless the task template changed).
  */
 #include "spec_int.h"
+#include "digest.h"
 #include "durations.h"
 #include "util.h"
 
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,10 +129,10 @@ char *
 spec_swarm_secret_name(const struct manifest *m, const struct mf_service *s, const char *source,
     const char *value, size_t len)
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned char md[DIGEST_SHA256_LEN];
 	char hex[65];
 
-	SHA256((const unsigned char *)value, len, md);
+	digest_sha256(value, len, md);
 	hex_encode(md, sizeof(md), hex);
 	hex[12] = '\0';
 	return xasprintf("%s-%s-%s-%s", m->project, s->name, source, hex);

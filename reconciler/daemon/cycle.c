@@ -145,6 +145,7 @@ struct cycle {
 	char kept[41];		/* the revision kept while wait_for holds the head back */
 	int64_t id;		/* the journal's row for this cycle, once converging */
 	int fetched, nquar, git_failed, engine_failed, notify_pending, applied;
+	int desired;		/* w's desired state was built (the snapshot's) */
 	int notify_unverified;	/* the head was refused for its signature, first time */
 	/* a backup that cannot be scheduled is told in the status's errors, but
 	 * the services' outcome is not an error for it (no backoff, /readyz) */
@@ -310,6 +311,30 @@ cycle_secrets(struct cycle *c)
 	return 0;
 }
 
+/* The engine handle the cycles keep: no new connection or version call per
+ * cycle. Opened again when the config names another engine or timeout;
+ * NULL when it cannot be opened (world_load then says why). The version it
+ * learnt goes into every handle the cycle opens (converge's workers) and the
+ * diffs'. */
+static struct docker *
+cycle_engine(struct daemon *dm, struct docker_options *o)
+{
+	char err[ERR_LEN], *key = xasprintf("%s|%ld", o->host ? o->host : "", o->timeout_ms);
+
+	if (dm->cycle.engine && strcmp(dm->cycle.engine_for, key) != 0) {
+		docker_free(dm->cycle.engine);
+		dm->cycle.engine = NULL;
+	}
+	free(dm->cycle.engine_for);
+	dm->cycle.engine_for = key;
+	if (!dm->cycle.engine && docker_open(&dm->cycle.engine, o, err) < 0)
+		dm->cycle.engine = NULL;
+	pthread_mutex_lock(&dm->shared.mu);
+	snprintf(o->api, sizeof(o->api), "%s", dm->shared.engine_api);
+	pthread_mutex_unlock(&dm->shared.mu);
+	return dm->cycle.engine;
+}
+
 /* The manifest and the secrets give the desired state, the engine the
  * actual one, and the diff of the two the plan. */
 static int
@@ -319,13 +344,18 @@ cycle_plan(struct cycle *c)
 	char err[ERR_LEN];
 
 	enum world_stage stage = WORLD_OK;
+	const struct backend_ops *b = backend_find(dm->cfg->backend);
+	struct docker *d;
+	int rc;
 
 	c->dopt.host = dm->cfg->docker_host;
 	c->dopt.timeout_ms = dm->cfg->engine_timeout;
-	if (world_load(&c->w, c->m, &c->sec, backend_find(dm->cfg->backend), &dm->cfg->host,
-	    &c->dopt, &stage,
-	    err) < 0 &&
-	    stage == WORLD_SPEC) {
+	if ((d = cycle_engine(dm, &c->dopt)))
+		rc = world_load_on(&c->w, c->m, &c->sec, b, &dm->cfg->host, d, &stage, err);
+	else	/* it says why at the right step */
+		rc = world_load(&c->w, c->m, &c->sec, b, &dm->cfg->host, &c->dopt, &stage, err);
+	c->desired = stage != WORLD_SPEC;
+	if (rc < 0 && stage == WORLD_SPEC) {
 		daemon__status_error(&c->st, "revision %.12s cannot be applied: %s", c->rev, err);
 		log_error("cycle", "revision %.12s cannot be applied: %s", c->rev, err);
 		if (c->rev == c->commit)
@@ -342,6 +372,12 @@ cycle_plan(struct cycle *c)
 	}
 	c->d = c->w.d;
 	c->p = c->w.p;
+	/* the lists' answers said the engine's version: no handle asks again */
+	pthread_mutex_lock(&dm->shared.mu);
+	snprintf(dm->shared.engine_api, sizeof(dm->shared.engine_api), "%s",
+	    docker_api_version(c->d));
+	snprintf(c->dopt.api, sizeof(c->dopt.api), "%s", dm->shared.engine_api);
+	pthread_mutex_unlock(&dm->shared.mu);
 	return 0;
 }
 
@@ -562,6 +598,18 @@ cycle_journal(struct cycle *c)
 	    "applied", NULL);
 }
 
+/* What GET /v1/diff reuses until the next cycle: the manifest and the
+ * desired state move into the snapshot (a cycle that built none drops it). */
+static void
+cycle_snapshot(struct cycle *c)
+{
+	char *key = daemon__snapshot_cfgkey(c->dm->cfg);
+
+	daemon__snapshot_keep(c->dm, c->rev, key, c->w.backend, c->desired ? &c->m : NULL,
+	    &c->w.ds, &c->w.secrets);
+	free(key);
+}
+
 /* The end of every cycle, however far it went: the outcome logged, counted
  * and written to status.json, and what the cycle held let go. */
 static enum cycle_outcome
@@ -588,6 +636,7 @@ cycle_end(struct cycle *c)
 	if (c->p)
 		daemon__status_services(&c->st, &c->w, c->applied);
 	daemon__status_write(dm, &c->st, out);
+	cycle_snapshot(c);
 	converge_report_release(&c->rep);
 	world_release(&c->w);
 	secrets_release(&c->sec);

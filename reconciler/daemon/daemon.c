@@ -6,6 +6,7 @@
  */
 #include "daemon.h"
 #include "daemon_int.h"
+#include "docker.h"
 #include "gitsrc.h"
 #include "journal.h"
 #include "log.h"
@@ -120,6 +121,9 @@ daemon_free(struct daemon *dm)
 	daemon__repeat_free(dm);
 	daemon__alerts_release(&dm->cycle.alerts);
 	daemon__git_secrets_release(dm);
+	docker_free(dm->cycle.engine);
+	free(dm->cycle.engine_for);
+	daemon__snapshot_drop(dm);
 	free(dm->loop.control_path);
 	pthread_mutex_destroy(&dm->shared.mu);
 	free(dm);

@@ -55,6 +55,8 @@ struct metrics {
 	double duration_sum;
 	unsigned long duration_count;
 	unsigned long git_errors, engine_errors;
+	/* GET /v1/diff answered from the last cycle's snapshot, or read again */
+	unsigned long diffs_cycle, diffs_manifest;
 	unsigned long journal_write_errors;
 	long long last_cycle;		/* unix seconds */
 	long long last_success;		/* unix seconds of the last in-sync/converged */
@@ -307,6 +309,10 @@ struct daemon {
 			char key[4200];
 			struct secrets_git *v;
 		} gitsecrets;
+		/* the engine handle the cycles keep (one thread's at a time: the
+		 * cycle's), and the docker_host and timeout it was opened for */
+		struct docker *engine;
+		char *engine_for;
 	} cycle;
 
 	struct dm_shared {
@@ -328,6 +334,10 @@ struct daemon {
 		/* the last status written, served by /v1/status even when status.json
 		 * cannot be written (a full disk) */
 		char *status_text;
+		/* snapshot.c: what the last cycle built, for GET /v1/diff; and
+		 * the engine's API version it learnt, for handles opened since */
+		struct dm_snapshot *snap;
+		char engine_api[16];
 		atomic_int retry;	/* sync --retry: clear quarantine first */
 		atomic_int stop;	/* set once by the loop; converge reads it
 					   between steps (converge_options.stop) */
@@ -353,6 +363,43 @@ void daemon__save_good(struct daemon *dm, const char *commit);
 int daemon__manifest_text(struct daemon *dm, const char *commit, char **text, size_t *len,
     char *err);
 void daemon__manifest_keep(struct daemon *dm, const char *commit, const char *text, size_t len);
+
+/* snapshot.c: the last cycle's revision, manifest and desired state, kept
+ * immutable (refcounted, under shared.mu) so GET /v1/diff only lists and
+ * diffs. What it depends on besides the revision: the config's manifest,
+ * secrets, backend and host (cfgkey), and the host's secret files, kept as
+ * digests (never values). */
+struct dm_snapshot {
+	int refs;			/* under shared.mu */
+	char rev[41];
+	char *cfgkey;
+	const struct backend_ops *backend;
+	struct manifest *m;
+	struct desired *ds;
+	struct snap_secret {
+		char *name;
+		char digest[80];	/* "" when it could not be read */
+		char *error;		/* why, else NULL */
+	} *secrets;
+	size_t nsecrets;
+};
+struct secretmap;
+/* The config's part a snapshot depends on (caller frees). */
+char *daemon__snapshot_cfgkey(const struct config *cfg);
+/* At a cycle's end: takes *m and *ds (built for backend from sm at rev)
+ * into a new snapshot that replaces the last one; m NULL drops it. */
+void daemon__snapshot_keep(struct daemon *dm, const char *rev, const char *cfgkey,
+    const struct backend_ops *backend, struct manifest **m, struct desired *ds,
+    const struct secretmap *sm);
+/* Lets the snapshot go (daemon_free). */
+void daemon__snapshot_drop(struct daemon *dm);
+/* The snapshot of rev built under cfgkey, with a reference, or NULL. */
+struct dm_snapshot *daemon__snapshot_get(struct daemon *dm, const char *rev, const char *cfgkey);
+void daemon__snapshot_put(struct daemon *dm, struct dm_snapshot *s);
+/* 1 when the host's secret files read now as they did for the snapshot
+ * (keyfile: the HMAC key), else 0. */
+int daemon__snapshot_fresh(const struct dm_snapshot *s, const char *secrets_dir,
+    const char *keyfile);
 
 /* gitsecrets.c: the manifest's secrets section at a revision, read from the
  * clone and decrypted with the config's age_identity into out (emptied

@@ -174,6 +174,12 @@ daemon__metrics_text(struct daemon *dm, struct buf *b)
 	    "# HELP reconciler_engine_errors_total Cycles that could not reach the engine.\n"
 	    "# TYPE reconciler_engine_errors_total counter\nreconciler_engine_errors_total %lu\n",
 	    m->git_errors, m->engine_errors);
+	buf_addf(b, "# HELP reconciler_diff_requests_total GET /v1/diff answers, from the last "
+	    "cycle's desired state or read again (manifest, secrets).\n"
+	    "# TYPE reconciler_diff_requests_total counter\n"
+	    "reconciler_diff_requests_total{from=\"cycle\"} %lu\n"
+	    "reconciler_diff_requests_total{from=\"manifest\"} %lu\n",
+	    m->diffs_cycle, m->diffs_manifest);
 	buf_addf(b, "# HELP reconciler_journal_write_errors_total Journal writes that failed (a full "
 	    "disk, an I/O error).\n# TYPE reconciler_journal_write_errors_total counter\n"
 	    "reconciler_journal_write_errors_total %lu\n", m->journal_write_errors);

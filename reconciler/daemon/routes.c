@@ -49,9 +49,12 @@ query_flag(const char *query, const char *name)
 }
 
 /* GET /v1/diff: the manifest at the revision of the last cycle against the
- * engine now, computed in the thread pool on a copy of what it needs (a
- * reload may swap the config meanwhile), and the bare clone opened afresh
- * (the cycle's own handle is its alone). */
+ * engine now, computed in the thread pool. The last cycle's snapshot
+ * (snapshot.c) holds its desired state: when it is of that revision and
+ * config and the host's secret files are unchanged, the diff only lists and
+ * diffs. Else it works on a copy of what it needs (a reload may swap the
+ * config meanwhile) with the bare clone opened afresh (the cycle's own
+ * handle is its alone), as the cycle would. */
 #define DIFF_JOBS 2
 
 struct diffjob {
@@ -63,6 +66,8 @@ struct diffjob {
 	const struct backend_ops *backend;
 	struct fleet_host host;
 	int64_t timeout;
+	char api[16];		/* the engine's version, as the cycle learnt it */
+	struct dm_snapshot *snap;	/* a reference, or NULL */
 	char rev[41];
 	int status;
 	json_t *out;
@@ -76,6 +81,33 @@ diff_blob(const char *path, size_t max, char **data, size_t *len, char *err, voi
 	char commit[41];
 
 	return gitsrc_read(j->clone, j->rev, path, max, data, len, commit, err);
+}
+
+/* From the snapshot: 1 done (j->out set), 0 when it cannot serve. */
+static int
+diff_snapshot(struct diffjob *j, const struct docker_options *o)
+{
+	struct docker *d = NULL;
+	struct actual a = { 0 };
+	struct plan *p = NULL;
+	char err[ERR_LEN];
+	const struct backend_ops *b = j->backend ? j->backend : &backend_containers;
+
+	if (!j->snap || j->snap->backend != b || b->drift ||
+	    !daemon__snapshot_fresh(j->snap, j->secrets_dir, j->key))
+		return 0;
+	if (docker_open(&d, o, err) < 0 || world_plan(j->snap->ds, b, d, &a, &p,
+	    err) < 0) {
+		j->out = json_pack("{s:s}", "error", err);
+	} else {
+		j->out = plan_json(p);
+		json_object_set_new(j->out, "revision", json_string(j->snap->rev));
+		j->status = 200;
+	}
+	plan_free(p);
+	actual_release(&a);
+	docker_free(d);
+	return 1;
 }
 
 static void
@@ -92,6 +124,18 @@ diff_work(uv_work_t *w)
 	size_t len;
 
 	j->status = 503;
+	o.host = j->docker_host;
+	o.timeout_ms = j->timeout;
+	snprintf(o.api, sizeof(o.api), "%s", j->api);
+	if (diff_snapshot(j, &o)) {
+		pthread_mutex_lock(&j->dm->shared.mu);
+		j->dm->shared.m.diffs_cycle++;
+		pthread_mutex_unlock(&j->dm->shared.mu);
+		return;
+	}
+	pthread_mutex_lock(&j->dm->shared.mu);
+	j->dm->shared.m.diffs_manifest++;
+	pthread_mutex_unlock(&j->dm->shared.mu);
 	if (gitsrc_read(j->clone, j->rev, j->manifest, YT_MAX_SIZE, &text, &len, commit,
 	    err) < 0) {
 		j->out = json_pack("{s:s}", "error", err);
@@ -106,8 +150,6 @@ diff_work(uv_work_t *w)
 		free(first);
 		goto out;
 	}
-	o.host = j->docker_host;
-	o.timeout_ms = j->timeout;
 	if (secrets_git_load(&git, m, j->age_identity, diff_blob, j, err) < 0 ||
 	    secrets_open(&sec, j->secrets_dir, j->key, 0, err) < 0) {
 		j->out = json_pack("{s:s}", "error", err);
@@ -144,6 +186,7 @@ diff_done(uv_work_t *w, int status)
 	http_answer(j->conn, &r);
 	buf_release(&r.body);
 	j->dm->loop.diffs--;
+	daemon__snapshot_put(j->dm, j->snap);
 	free(j->clone);
 	free(j->manifest);
 	free(j->secrets_dir);
@@ -158,10 +201,11 @@ static void
 diff_start(struct daemon *dm, struct http_response *r)
 {
 	struct diffjob *j;
-	char rev[41];
+	char rev[41], api[16], *key;
 
 	pthread_mutex_lock(&dm->shared.mu);
 	snprintf(rev, sizeof(rev), "%s", dm->shared.m.revision);
+	snprintf(api, sizeof(api), "%s", dm->shared.engine_api);
 	pthread_mutex_unlock(&dm->shared.mu);
 	if (!*rev) {
 		daemon__json_body(r, 503, json_pack("{s:s}", "error", "no cycle has read the "
@@ -186,8 +230,13 @@ diff_start(struct daemon *dm, struct http_response *r)
 	fleet_host_copy(&j->host, &dm->cfg->host);
 	j->timeout = dm->cfg->engine_timeout;
 	snprintf(j->rev, sizeof(j->rev), "%s", rev);
+	snprintf(j->api, sizeof(j->api), "%s", api);
+	key = daemon__snapshot_cfgkey(dm->cfg);
+	j->snap = daemon__snapshot_get(dm, rev, key);
+	free(key);
 	j->work.data = j;
 	if (uv_queue_work(&dm->loop.uv, &j->work, diff_work, diff_done) < 0) {
+		daemon__snapshot_put(dm, j->snap);
 		free(j->clone);
 		free(j->manifest);
 		free(j->secrets_dir);

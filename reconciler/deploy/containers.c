@@ -83,13 +83,16 @@ swarm_tasks_refused(const struct actual *a, const char *project, char *err)
 	return 0;
 }
 
-/* Three calls: the containers whose name starts with "<project>-" (every
- * container of the project, and any foreign one holding a name the project
- * needs), the networks and the volumes. */
+/* Three calls at once, each on its own connection (the engine answers them
+ * in parallel, so the list costs what the containers' costs): the containers
+ * whose name starts with "<project>-" (every container of the project, and
+ * any foreign one holding a name the project needs), the networks and the
+ * volumes (all of them: an external one the manifest names must be seen). */
 static int
 list(struct docker *d, const char *project, struct actual *a, char *err)
 {
-	json_t *c = NULL, *n = NULL, *v = NULL, *f;
+	json_t *got[3] = { NULL, NULL, NULL }, *f;
+	const char *paths[3];
 	char *filters, *esc, *path;
 	int rc = -1;
 
@@ -101,20 +104,21 @@ list(struct docker *d, const char *project, struct actual *a, char *err)
 	filters = json_dumps(f, JSON_COMPACT);
 	esc = curl_easy_escape(NULL, filters, 0);
 	path = xasprintf("/containers/json?all=1&filters=%s", esc);
-	if (docker_call(d, "GET", path, NULL, &c, NULL, err) < 0 ||
-	    docker_call(d, "GET", "/networks", NULL, &n, NULL, err) < 0 ||
-	    docker_call(d, "GET", "/volumes", NULL, &v, NULL, err) < 0)
+	paths[0] = path;
+	paths[1] = "/networks";
+	paths[2] = "/volumes";
+	if (docker_get_all(d, paths, 3, got, err) < 0)
 		goto out;
-	if ((rc = decode(a, c, n, v, err)) == 0 && (rc = swarm_tasks_refused(a, project, err)) < 0)
+	if ((rc = decode(a, got[0], got[1], got[2], err)) == 0 &&
+	    (rc = swarm_tasks_refused(a, project, err)) < 0)
 		actual_release(a);
 out:
 	curl_free(esc);
 	free(filters);
 	free(path);
 	json_decref(f);
-	json_decref(c);
-	json_decref(n);
-	json_decref(v);
+	for (size_t i = 0; i < 3; i++)
+		json_decref(got[i]);
 	return rc;
 }
 

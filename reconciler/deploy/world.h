@@ -21,8 +21,13 @@ struct world {
 	struct secretmap secrets;
 	struct desired ds;
 	struct actual a;
-	struct docker *d;	/* the engine handle it listed with; owned */
+	struct docker *d;	/* the engine handle it listed with */
+	int own_d;		/* d is w's (world_load), else the caller's */
 	struct plan *p;
+	/* where the time went, in microseconds (reconcilerctl diff --stats):
+	 * the desired state, the backend's list (of which engine_us waiting
+	 * for the engine, the rest decoding), the diff */
+	long long desired_us, list_us, engine_us, diff_us;
 };
 
 enum world_stage {
@@ -39,6 +44,18 @@ enum world_stage {
 int world_load(struct world *w, const struct manifest *m, const struct secrets *sec,
     const struct backend_ops *backend, const struct fleet_host *host,
     const struct docker_options *engine, enum world_stage *stage, char *err);
+/* The same on the caller's engine handle d (borrowed, kept by the caller
+ * across loads: a daemon's cycles), which world_release leaves open. */
+int world_load_on(struct world *w, const struct manifest *m, const struct secrets *sec,
+    const struct backend_ops *backend, const struct fleet_host *host, struct docker *d,
+    enum world_stage *stage, char *err);
+/* The plan of a desired state built before (ds, borrowed, with the backend
+ * it was built for) against what runs now, listed on d (borrowed): a
+ * daemon's GET /v1/diff from its last cycle. Not for a backend that marks
+ * drift, which needs the secret values. 0 with *a and *out the caller's,
+ * or -1 with err. */
+int world_plan(const struct desired *ds, const struct backend_ops *backend, struct docker *d,
+    struct actual *a, struct plan **out, char *err);
 /* What runs now (after a rollout): lists again into *fresh and diffs the same
  * desired state against it into *out. */
 int world_relist(const struct world *w, struct actual *fresh, struct plan **out, char *err);

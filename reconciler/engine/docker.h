@@ -2,9 +2,10 @@
  * docker: a small synchronous client for the Docker Engine API over its unix
  * socket (libcurl, plus a raw socket for the hijacked exec stream). A handle
  * owns one curl easy handle (so one keep-alive connection), the socket path and
- * the API version negotiated at open; every call blocks, so the daemon runs
- * them off its event loop. Use a handle from one thread at a time; separate
- * handles may be used from separate threads.
+ * the API version the engine's answers say; every call blocks, so the daemon
+ * runs them off its event loop. Use a handle from one thread at a time;
+ * separate handles may be used from separate threads. Opening one sends
+ * nothing.
  *
  * Conventions: functions return -1 with a message in err (ERR_LEN bytes, or
  * NULL when the caller does not want it) on failure, 0 on success, and 1 where
@@ -38,21 +39,37 @@ struct docker_options {
 	const char *host;	/* NULL: $DOCKER_HOST, else unix:///var/run/docker.sock */
 	long timeout_ms;	/* per call; streaming calls use it as an idle limit */
 	size_t max_response;	/* cap on a buffered response body */
+	/* The engine's API version when the caller knows it already (what
+	 * docker_api_version said on another handle to the same engine):
+	 * requests go at it, and nothing asks the engine. "": the oldest this
+	 * client speaks, until the first answer says the engine's. */
+	char api[16];
 };
-#define DOCKER_OPTIONS_INIT { NULL, 30000, 16 << 20 }
+#define DOCKER_OPTIONS_INIT { NULL, 30000, 16 << 20, "" }
 
-/* Connects, negotiates the API version (GET /version) and hands back a handle.
- * Only unix:// hosts are accepted. Errors name the socket and what to do about
- * it (dockerd not running, permission denied and which group grants access,
+/* Hands back a handle; nothing is sent. Requests go at a provisional API
+ * version (opts->api, else DOCKER_API_MIN, which every supported engine
+ * takes) until the first answer's Api-Version header says the engine's; a
+ * request the engine refused for its version is sent once more at the
+ * engine's (the engine refuses before acting). Only unix:// hosts are
+ * accepted; a socket that does not exist is an error here, other errors come
+ * with the first call. Errors name the socket and what to do about it
+ * (dockerd not running, permission denied and which group grants access,
  * timeouts, an engine too old). opts may be NULL for the defaults. */
 int docker_open(struct docker **out, const struct docker_options *opts, char *err);
 void docker_free(struct docker *d);
-/* Borrowed, e.g. "1.41". */
-const char *docker_api_version(const struct docker *d);
-/* 1 when the negotiated version is at least major.minor. */
-int docker_api_at_least(const struct docker *d, int major, int minor);
+/* Borrowed, e.g. "1.41": the version requests go at. Like
+ * docker_api_at_least, it asks the engine (GET /_ping) when no answer has
+ * said its version yet. */
+const char *docker_api_version(struct docker *d);
+/* 1 when the negotiated version is at least major.minor. When no answer has
+ * said the engine's version yet (and the caller gave none), asks it first;
+ * if that fails, 0 (the older way, which every supported engine takes). */
+int docker_api_at_least(struct docker *d, int major, int minor);
 /* Number of HTTP exchanges made through this handle (benchmarks, tests). */
 unsigned long docker_calls(const struct docker *d);
+/* Microseconds spent in those exchanges, waiting for the engine. */
+long long docker_time_us(const struct docker *d);
 
 /* Generic call. path is already URL-escaped and has no version prefix (the
  * client adds /v1.xx). body may be NULL. On 2xx returns the status and sets
@@ -61,6 +78,13 @@ unsigned long docker_calls(const struct docker *d);
  * *status_out; on a transport failure returns -1 with *status_out 0. */
 int docker_call(struct docker *d, const char *method, const char *path, json_t *body,
     json_t **out, long *status_out, char *err);
+
+/* GETs of paths (as docker_call takes them) at once, each on a connection of
+ * its own (kept with the handle), so the engine works on them in parallel;
+ * n at most 4. 0 with outs[i] each parsed body (NULL when empty), else -1
+ * with the message of the first that failed and every outs[i] NULL. */
+int docker_get_all(struct docker *d, const char *const *paths, size_t n, json_t **outs,
+    char *err);
 
 /* GET /containers/json, optionally filtered by one label ("key" or
  * "key=value"); all = include stopped containers. *out is a JSON array. */

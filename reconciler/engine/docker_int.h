@@ -7,8 +7,11 @@
  * the handle's one curl easy handle; streaming answers (pull progress, events)
  * are decoded line by line as they arrive; exec's hijacked stream uses a raw
  * unix socket so stdin can be half-closed.
- *   docker_transport.c  the handle: open, API version negotiation, the curl
- *                       exchange, response buffering, error messages
+ *   docker_transport.c  the curl exchange, response buffering, paths, error
+ *                       messages
+ *   docker_handle.c     the handle: open (nothing sent), the API version taken
+ *                       from the answers, a request refused for it retried
+ *   docker_multi.c      several GETs at once, each on a connection of its own
  *   docker_api.c        containers, image inspect, networks, volumes, events
  *   docker_pull.c       image pulls with the docker CLI's registry credentials
  *   docker_exec.c       exec: the raw upgraded connection and its stream
@@ -29,17 +32,29 @@
 #define RECONCILER_VERSION "0.0.0"
 #endif
 
+#define DOCKER__SIDE 4	/* GETs docker_get_all overlaps */
+
 struct docker {
 	CURL *curl;
 	char *sock;
-	char api[16];		/* "1.41"; empty until negotiated */
-	char ping_api[16];	/* the Api-Version header of the last answer */
+	char api[16];		/* "1.41": the version requests go at */
 	char prefix[16];	/* "/v1.41" */
 	int minor;
+	/* 0: api is provisional (the oldest this client speaks) until an answer
+	 * says the engine's; 1: the caller's (docker_options.api) or the
+	 * engine's */
+	int known;
+	char engine_api[16];	/* the Api-Version header api was settled from */
 	long timeout_ms;
 	size_t max_response;
 	unsigned long calls;
+	long long wait_us;	/* time spent in exchanges */
 	char curl_err[CURL_ERROR_SIZE];
+	/* docker_get_all: a multi handle and its easy handles, made on first
+	 * use and kept with their connections */
+	CURLM *multi;
+	CURL *side[DOCKER__SIDE];
+	char side_err[DOCKER__SIDE][CURL_ERROR_SIZE];
 };
 
 /*
@@ -53,6 +68,8 @@ enum docker__sink_mode { DOCKER__SINK_BUFFER, DOCKER__SINK_LINES };
 
 struct docker__sink {
 	struct docker *d;
+	CURL *easy;		/* the easy handle the answer arrives on */
+	char api[16];		/* the answer's Api-Version header, "" none */
 	enum docker__sink_mode mode;
 	struct buf body;
 	struct linesplit lines;
@@ -73,14 +90,49 @@ struct docker__req {
 	long timeout_ms;	/* whole exchange; 0 = none */
 	long idle_ms;		/* fail when nothing arrives for this long; 0 = none */
 	int timeout_ok;		/* a timeout ends the call normally (events) */
+	int unversioned;	/* the path goes without /v1.xx (GET /_ping, /version) */
 };
 
 void docker__sink_init(struct docker__sink *s, struct docker *d, enum docker__sink_mode mode);
 void docker__sink_release(struct docker__sink *s);
+/* Empties a sink for the same request sent again. */
+void docker__sink_reset(struct docker__sink *s);
 /* One HTTP exchange. 0 when a response came back (any status, in *status),
- * -1 with err on transport failure, an overflow or a failed line callback. */
+ * -1 with err on transport failure, an overflow or a failed line callback.
+ * The answer's Api-Version settles the handle's version; a request the
+ * engine refused for its version is sent once more at the engine's
+ * (docker_handle.c). */
 int docker__http_do(struct docker *d, const struct docker__req *r, struct docker__sink *s,
     long *status, char *err);
+/* The parts of an exchange docker_multi.c shares: the easy handle c set up
+ * for r into s (*hdrs and *url are the caller's to free), and what its
+ * end means (0 an answer came, -1 with err). */
+int docker__easy_setup(struct docker *d, CURL *c, char *errbuf, const struct docker__req *r,
+    struct docker__sink *s, struct curl_slist **hdrs, char **url, char *err);
+int docker__easy_outcome(struct docker *d, CURL *c, const char *errbuf,
+    const struct docker__req *r, struct docker__sink *s, CURLcode cc, long status, char *err);
+/* A buffered answer as docker__call hands it over: the status (< 400) and
+ * *out the parsed body, or -1 with the engine's message. */
+int docker__call_finish(const char *method, const char *path, long status,
+    const struct docker__sink *s, json_t **out, char *err);
+
+/* The API version (docker_handle.c). settle: an answer's Api-Version header
+ * (may be "") makes the handle's version, when it is new: 1 when the version
+ * changed, 0 when not, -1 with err when the engine speaks none this client
+ * does. refused: 1 when the answer is the engine's refusal of the version
+ * the request went at (400 "client version … is too new/old"). negotiate:
+ * asks the engine (GET /_ping, else GET /version), 0 or -1 with err. */
+int docker__version_settle(struct docker *d, const char *api, char *err);
+int docker__version_refused(long status, const struct docker__sink *s);
+int docker__version_negotiate(struct docker *d, char *err);
+/* After a refusal that settling did not answer: the message a user reads
+ * (-1), or 0 when a new version was found and the request may go again. */
+int docker__version_after_refusal(struct docker *d, const struct docker__req *r,
+    const struct docker__sink *s, const char *sent_api, char *err);
+/* A refusal no version gets past (the engine wants a newer client, said so),
+ * or the engine's message: -1. */
+int docker__version_refusal_error(const struct docker__req *r, const struct docker__sink *s,
+    char *err);
 /* A buffered JSON call. Returns the status (< 400) or -1; on a 4xx/5xx the
  * status is in *status_out, with the engine's message in err. */
 int docker__call(struct docker *d, const char *method, const char *path, json_t *body,
@@ -88,6 +140,9 @@ int docker__call(struct docker *d, const char *method, const char *path, json_t 
 /* The same with one extra header line (X-Registry-Auth), or NULL. */
 int docker__call_header(struct docker *d, const char *method, const char *path, json_t *body,
     const char *header, long timeout_ms, json_t **out, long *status_out, char *err);
+
+/* A monotonic clock in microseconds (the handle's wait time). */
+long long docker__now_us(void);
 
 /* Request paths. ids, names, refs and signals are spliced into paths:
  * check_arg refuses empty, overlong and control characters. */

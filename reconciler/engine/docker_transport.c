@@ -1,9 +1,9 @@
 /*
- * docker_transport: the Engine API client's handle and its road to the engine:
- * docker_open (the socket, the API version negotiation), one HTTP exchange
- * through the handle's curl easy handle (connection kept alive) with its
- * response sinks (a capped buffer, or JSON lines decoded as a stream arrives),
- * the buffered JSON call, request paths, and the error messages users read.
+ * docker_transport: the Engine API client's road to the engine: one HTTP
+ * exchange through the handle's curl easy handle (connection kept alive) with
+ * its response sinks (a capped buffer, or JSON lines decoded as a stream
+ * arrives), the buffered JSON call, request paths, and the error messages
+ * users read. The handle and its API version are docker_handle.c's.
  */
 #include "docker_int.h"
 
@@ -18,25 +18,22 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
-#define API_MIN_MINOR 41
-#define API_MAX_MINOR 44
-#define DEFAULT_SOCK "/var/run/docker.sock"
 #define ARG_MAX_LEN 1024		/* ids, names, refs, signals in a path */
 #define LINE_MAX_LEN (1u << 20)		/* one progress or event line */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void
-curl_init_once(void)
+long long
+docker__now_us(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+	struct timespec ts;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* ids, names, refs and signals are spliced into paths: keep them sane. */
 int
@@ -225,6 +222,7 @@ docker__sink_init(struct docker__sink *s, struct docker *d, enum docker__sink_mo
 {
 	memset(s, 0, sizeof(*s));
 	s->d = d;
+	s->easy = d->curl;
 	s->mode = mode;
 	buf_init(&s->body, d->max_response);
 	linesplit_init(&s->lines, LINE_MAX_LEN);
@@ -235,6 +233,18 @@ docker__sink_release(struct docker__sink *s)
 {
 	buf_release(&s->body);
 	linesplit_release(&s->lines);
+}
+
+void
+docker__sink_reset(struct docker__sink *s)
+{
+	buf_release(&s->body);
+	buf_init(&s->body, s->d->max_response);
+	linesplit_release(&s->lines);
+	linesplit_init(&s->lines, LINE_MAX_LEN);
+	s->api[0] = '\0';
+	s->stopped = s->failed = s->overflow = 0;
+	s->err[0] = '\0';
 }
 
 /* A line that cannot be an event or a progress message: skipped when the
@@ -302,7 +312,7 @@ sink_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	size_t n = size * nmemb;
 	long status = 0;
 
-	curl_easy_getinfo(s->d->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (s->mode == DOCKER__SINK_BUFFER || status >= 300) {
 		if (buf_add(&s->body, ptr, n) < 0) {
 			s->overflow = 1;
@@ -313,12 +323,13 @@ sink_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return linesplit_feed(&s->lines, ptr, n, line_done, line_long, s) != 0 ? 0 : n;
 }
 
-/* Keeps the engine's Api-Version header: GET /_ping carries it, which makes
- * negotiation one cheap call instead of the much slower GET /version. */
+/* Keeps the engine's Api-Version header: every answer carries it, the
+ * engine's refusal of a version too, so the version costs no call of its
+ * own (docker_handle.c). */
 static size_t
 header_cb(char *data, size_t size, size_t n, void *payload)
 {
-	struct docker *d = payload;
+	struct docker__sink *d = payload;
 	size_t len = size * n;
 
 	if (len > 13 && strncasecmp(data, "Api-Version:", 12) == 0) {
@@ -327,10 +338,10 @@ header_cb(char *data, size_t size, size_t n, void *payload)
 
 		while (*v == ' ' && v < data + len)
 			v++;
-		for (k = 0; v + k < data + len && k < sizeof(d->ping_api) - 1 &&
+		for (k = 0; v + k < data + len && k < sizeof(d->api) - 1 &&
 		    (isdigit((unsigned char)v[k]) || v[k] == '.'); k++)
-			d->ping_api[k] = v[k];
-		d->ping_api[k] = '\0';
+			d->api[k] = v[k];
+		d->api[k] = '\0';
 	}
 	return len;
 }
@@ -338,11 +349,11 @@ header_cb(char *data, size_t size, size_t n, void *payload)
 /* What the end of an exchange means: 0 when a response came back (or a
  * stream stopped or ran its time as asked), else -1 with the message a user
  * reads. */
-static int
-http_outcome(struct docker *d, const struct docker__req *r, struct docker__sink *s,
-    CURLcode cc, long status, long connect_ms, char *err)
+int
+docker__easy_outcome(struct docker *d, CURL *c, const char *errbuf, const struct docker__req *r,
+    struct docker__sink *s, CURLcode cc, long status, char *err)
 {
-	long os_errno = 0;
+	long os_errno = 0, connect_ms = d->timeout_ms < 10000 ? d->timeout_ms : 10000;
 	int rc = -1;
 
 	if (cc == CURLE_OK) {
@@ -364,8 +375,7 @@ http_outcome(struct docker *d, const struct docker__req *r, struct docker__sink 
 	} else if (cc == CURLE_OPERATION_TIMEDOUT && r->timeout_ok && status == 200) {
 		rc = 0;	/* the stream was open and simply ran its time */
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
-		if (status == 0 && !s->body.len && d->curl_err[0] &&
-		    strstr(d->curl_err, "onnect"))
+		if (status == 0 && !s->body.len && errbuf[0] && strstr(errbuf, "onnect"))
 			errf(err, "cannot connect to the docker engine at '%s' within %ld ms "
 			    "(is dockerd hung?)", d->sock, connect_ms);
 		else if (r->idle_ms > 0 && !r->timeout_ms)
@@ -375,60 +385,52 @@ http_outcome(struct docker *d, const struct docker__req *r, struct docker__sink 
 			errf(err, "engine: %s %s: no complete answer within %ld ms (is dockerd "
 			    "overloaded or hung?)", r->method, r->path, r->timeout_ms);
 	} else if (cc == CURLE_COULDNT_CONNECT) {
-		curl_easy_getinfo(d->curl, CURLINFO_OS_ERRNO, &os_errno);
+		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 		docker__socket_error(d, os_errno ? (int)os_errno : ECONNREFUSED, err);
 	} else if (cc == CURLE_PARTIAL_FILE || cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR) {
 		errf(err, "engine: %s %s: connection closed before the response was complete",
 		    r->method, r->path);
 	} else {
 		errf(err, "engine: %s %s: %s", r->method, r->path,
-		    d->curl_err[0] ? d->curl_err : curl_easy_strerror(cc));
+		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	}
 	return rc;
 }
 
-/* One HTTP exchange. 0 when a response came back (any status, in *status),
- * -1 with err on transport failure, an overflow or a failed line callback. */
+/* Sets the easy handle c up for r, its answer into s. */
 int
-docker__http_do(struct docker *d, const struct docker__req *r, struct docker__sink *s,
-    long *status, char *err)
+docker__easy_setup(struct docker *d, CURL *c, char *errbuf, const struct docker__req *r,
+    struct docker__sink *s, struct curl_slist **hdrs, char **url, char *err)
 {
-	CURL *c = d->curl;
-	struct curl_slist *hdrs = NULL, *h;
-	char *url = NULL;
-	long connect_ms;
-	CURLcode cc;
-	int rc = -1;
+	struct curl_slist *h;
 
-	*status = 0;
+	*hdrs = NULL;
 	curl_easy_reset(c);
-	url = xasprintf("http://docker%s%s", d->prefix, r->path);
-	h = curl_slist_append(hdrs, "Expect:");
-	if (h)
-		hdrs = h;
+	s->easy = c;
+	*url = xasprintf("http://docker%s%s", r->unversioned ? "" : d->prefix, r->path);
+	if ((h = curl_slist_append(*hdrs, "Expect:")))
+		*hdrs = h;
 	/* no body: drop the form content type curl would announce for a POST */
-	if ((h = curl_slist_append(hdrs, r->body ? "Content-Type: application/json" :
+	if ((h = curl_slist_append(*hdrs, r->body ? "Content-Type: application/json" :
 	    "Content-Type:")))
-		hdrs = h;
-	if (r->header && (h = curl_slist_append(hdrs, r->header)))
-		hdrs = h;
-	if (!hdrs) {
-		errf(err, "out of memory building a request");
-		goto out;
-	}
-	connect_ms = d->timeout_ms < 10000 ? d->timeout_ms : 10000;
+		*hdrs = h;
+	if (r->header && (h = curl_slist_append(*hdrs, r->header)))
+		*hdrs = h;
+	if (!*hdrs)
+		return errf(err, "out of memory building a request");
 	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->sock);
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_URL, *url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "reconciler/" RECONCILER_VERSION);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, d->curl_err);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, d);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms < 10000 ? d->timeout_ms :
+	    10000L);
 	if (r->timeout_ms > 0)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
 	if (r->idle_ms > 0) {
@@ -449,15 +451,64 @@ docker__http_do(struct docker *d, const struct docker__req *r, struct docker__si
 			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 		}
 	}
-	d->curl_err[0] = '\0';
+	errbuf[0] = '\0';
+	return 0;
+}
+
+/* One exchange on the handle's own easy handle, as it comes. */
+static int
+exchange(struct docker *d, const struct docker__req *r, struct docker__sink *s, long *status,
+    char *err)
+{
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL;
+	long long t0 = docker__now_us();
+	CURLcode cc;
+	int rc = -1;
+
+	*status = 0;
+	if (docker__easy_setup(d, d->curl, d->curl_err, r, s, &hdrs, &url, err) < 0)
+		goto out;
 	d->calls++;
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	rc = http_outcome(d, r, s, cc, *status, connect_ms, err);
+	cc = curl_easy_perform(d->curl);
+	curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, status);
+	rc = docker__easy_outcome(d, d->curl, d->curl_err, r, s, cc, *status, err);
+	d->wait_us += docker__now_us() - t0;
 out:
 	curl_slist_free_all(hdrs);
 	free(url);
 	return rc;
+}
+
+/*
+ * One HTTP exchange, at the handle's version. The engine's answer says its
+ * own version (the Api-Version header), which settles the handle's. A
+ * request the engine refused for the version it went at (a provisional one,
+ * or the engine changed) is sent once more at the engine's: the engine checks
+ * the version before any handler runs (moby api/server/middleware/version.go,
+ * VersionMiddleware.WrapHandler returns versionUnsupportedError before calling
+ * the handler), so a refused POST did nothing and may be sent again.
+ */
+int
+docker__http_do(struct docker *d, const struct docker__req *r, struct docker__sink *s,
+    long *status, char *err)
+{
+	char sent[16];
+
+	for (int attempt = 0;; attempt++) {
+		snprintf(sent, sizeof(sent), "%s", d->api);
+		if (exchange(d, r, s, status, err) < 0)
+			return -1;
+		if (docker__version_settle(d, s->api, err) < 0)
+			return -1;
+		if (r->unversioned || !docker__version_refused(*status, s))
+			return 0;
+		if (attempt > 0)
+			return docker__version_refusal_error(r, s, err);
+		if (docker__version_after_refusal(d, r, s, sent, err) < 0)
+			return -1;
+		docker__sink_reset(s);
+	}
 }
 
 /* A buffered JSON call. Returns the status (< 400) or -1. */
@@ -469,12 +520,30 @@ docker__call(struct docker *d, const char *method, const char *path, json_t *bod
 }
 
 int
+docker__call_finish(const char *method, const char *path, long status,
+    const struct docker__sink *s, json_t **out, char *err)
+{
+	json_error_t je;
+	size_t i = 0;
+
+	if (status >= 400 || status < 200)
+		return docker__engine_error(method, path, status, s->body.data, s->body.len, err);
+	if (!out || !s->body.len)
+		return (int)status;
+	while (i < s->body.len && isspace((unsigned char)s->body.data[i]))
+		i++;
+	if (i < s->body.len && !(*out = json_loadb(s->body.data, s->body.len, 0, &je)))
+		return errf(err, "engine: %s %s: %ld: truncated or malformed JSON in the response "
+		    "(%s at byte %d)", method, path, status, je.text, je.position);
+	return (int)status;
+}
+
+int
 docker__call_header(struct docker *d, const char *method, const char *path, json_t *body,
     const char *header, long timeout_ms, json_t **out, long *status_out, char *err)
 {
 	struct docker__sink s;
 	struct docker__req r = { 0 };
-	json_error_t je;
 	char *text = NULL;
 	long status = 0;
 	int rc = -1;
@@ -494,26 +563,13 @@ docker__call_header(struct docker *d, const char *method, const char *path, json
 	r.body_len = text ? strlen(text) : 0;
 	r.header = header;
 	r.timeout_ms = timeout_ms;
+	/* /_ping and /version answer at any version: asked without one */
+	r.unversioned = strcmp(path, "/_ping") == 0 || strcmp(path, "/version") == 0;
 	if (docker__http_do(d, &r, &s, &status, err) < 0)
 		goto out;
 	if (status_out)
 		*status_out = status;
-	if (status >= 400 || status < 200) {
-		docker__engine_error(method, path, status, s.body.data, s.body.len, err);
-		goto out;
-	}
-	if (out && s.body.len) {
-		size_t i = 0;
-
-		while (i < s.body.len && isspace((unsigned char)s.body.data[i]))
-			i++;
-		if (i < s.body.len && !(*out = json_loadb(s.body.data, s.body.len, 0, &je))) {
-			errf(err, "engine: %s %s: %ld: truncated or malformed JSON in the response "
-			    "(%s at byte %d)", method, path, status, je.text, je.position);
-			goto out;
-		}
-	}
-	rc = (int)status;
+	rc = docker__call_finish(method, path, status, &s, out, err);
 out:
 	docker__secret_free(text);	/* create bodies carry env values */
 	docker__sink_release(&s);
@@ -525,163 +581,4 @@ docker_call(struct docker *d, const char *method, const char *path, json_t *body
     long *status_out, char *err)
 {
 	return docker__call(d, method, path, body, d->timeout_ms, out, status_out, err);
-}
-
-/* ---------------------------------------------------------------- handle */
-
-/* "1.41" -> 1, 41; strict. */
-static int
-parse_api_version(const char *s, int *major, int *minor)
-{
-	long a = 0, b = 0;
-	int da = 0, db = 0;
-
-	if (!s)
-		return -1;
-	while (*s >= '0' && *s <= '9' && da < 4) {
-		a = a * 10 + (*s++ - '0');
-		da++;
-	}
-	if (!da || *s++ != '.')
-		return -1;
-	while (*s >= '0' && *s <= '9' && db < 4) {
-		b = b * 10 + (*s++ - '0');
-		db++;
-	}
-	if (!db || *s)
-		return -1;
-	*major = (int)a;
-	*minor = (int)b;
-	return 0;
-}
-
-static int
-negotiate(struct docker *d, json_t *v, char *err)
-{
-	const char *api = json_string_value(json_object_get(v, "ApiVersion"));
-	const char *min = json_string_value(json_object_get(v, "MinAPIVersion"));
-	const char *ver = json_string_value(json_object_get(v, "Version"));
-	int maj, minor, mmaj, mminor;
-
-	if (!ver)
-		ver = "?";
-	if (parse_api_version(api, &maj, &minor) < 0)
-		return errf(err, "engine: GET /version: no usable ApiVersion in the answer ('%s')",
-		    api ? api : "missing");
-	if (maj != 1)
-		return errf(err, "docker engine %s speaks API %s, which this reconciler does not "
-		    "know (it speaks %s to %s)", ver, api, DOCKER_API_MIN, DOCKER_API_MAX);
-	if (minor > API_MAX_MINOR)
-		minor = API_MAX_MINOR;
-	if (minor < API_MIN_MINOR)
-		return errf(err, "docker engine %s speaks API %s, older than %s, the oldest this "
-		    "reconciler supports: upgrade docker (20.10 or newer)", ver, api,
-		    DOCKER_API_MIN);
-	if (min && parse_api_version(min, &mmaj, &mminor) == 0 &&
-	    (mmaj > 1 || (mmaj == 1 && mminor > minor)))
-		return errf(err, "docker engine %s requires API %s or newer, but this reconciler "
-		    "speaks at most %s: upgrade reconciler", ver, min, DOCKER_API_MAX);
-	d->minor = minor;
-	snprintf(d->api, sizeof(d->api), "1.%d", minor);
-	snprintf(d->prefix, sizeof(d->prefix), "/v1.%d", minor);
-	return 0;
-}
-
-int
-docker_open(struct docker **out, const struct docker_options *opts, char *err)
-{
-	static const struct docker_options defaults = DOCKER_OPTIONS_INIT;
-	struct docker *d = NULL;
-	json_t *v = NULL;
-	const char *host, *what = "docker host", *path;
-	int rc = -1;
-
-	*out = NULL;
-	if (!opts)
-		opts = &defaults;
-	host = opts->host;
-	if (!host || !*host) {
-		host = getenv("DOCKER_HOST");
-		what = "DOCKER_HOST";
-	}
-	if (!host || !*host) {
-		host = "unix://" DEFAULT_SOCK;
-		what = "docker host";
-	}
-	if (strncmp(host, "unix://", 7) != 0) {
-		if (strstr(host, "://"))
-			return errf(err, "%s '%s': only unix:// sockets are supported (to reach a "
-			    "remote engine, forward its socket, e.g. 'ssh -nNT -L "
-			    "/tmp/docker.sock:/var/run/docker.sock HOST' and "
-			    "DOCKER_HOST=unix:///tmp/docker.sock)", what, host);
-		return errf(err, "%s '%s': expected unix:///path/to/docker.sock", what, host);
-	}
-	path = host + 7;
-	if (*path != '/')
-		return errf(err, "%s '%s': the socket path must be absolute (unix:///path)", what,
-		    host);
-	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return errf(err, "%s '%s': socket path too long", what, host);
-	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_rc != CURLE_OK)
-		return errf(err, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_rc));
-	d = xcalloc(1, sizeof(*d));
-	d->sock = xstrdup(path);
-	d->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
-	d->max_response = opts->max_response ? opts->max_response : (size_t)16 << 20;
-	if (!(d->curl = curl_easy_init())) {
-		errf(err, "cannot initialise libcurl");
-		goto out;
-	}
-	/* unversioned: /_ping answers with the engine's API version in a header;
-	 * an engine that does not say is asked GET /version */
-	d->ping_api[0] = '\0';
-	if (docker__call(d, "GET", "/_ping", NULL, d->timeout_ms, NULL, NULL, err) < 0)
-		goto out;
-	if (d->ping_api[0])
-		v = json_pack("{s:s}", "ApiVersion", d->ping_api);
-	else if (docker__call(d, "GET", "/version", NULL, d->timeout_ms, &v, NULL, err) < 0)
-		goto out;
-	if (!json_is_object(v)) {
-		errf(err, "engine: GET /version: expected a JSON object");
-		goto out;
-	}
-	if (negotiate(d, v, err) < 0)
-		goto out;
-	*out = d;
-	d = NULL;
-	rc = 0;
-out:
-	json_decref(v);
-	docker_free(d);
-	return rc;
-}
-
-void
-docker_free(struct docker *d)
-{
-	if (!d)
-		return;
-	if (d->curl)
-		curl_easy_cleanup(d->curl);
-	free(d->sock);
-	free(d);
-}
-
-const char *
-docker_api_version(const struct docker *d)
-{
-	return d->api;
-}
-
-int
-docker_api_at_least(const struct docker *d, int major, int minor)
-{
-	return major < 1 || (major == 1 && d->minor >= minor);
-}
-
-unsigned long
-docker_calls(const struct docker *d)
-{
-	return d->calls;
 }

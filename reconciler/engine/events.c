@@ -154,56 +154,71 @@ realtime_ns(void)
 	return (long long)ts.tv_sec * NS + ts.tv_nsec;
 }
 
-/* One stream, from where the last one ended: -1 on error. */
+/* One stream, from where the last one ended: -1 on error. Told once it
+ * has run (it ends every EVENTS_STREAM_MS), after the engine came back: a
+ * handle opens without a word to the engine, so only a stream says it is
+ * there. */
 static int
 follow(struct events *ev, struct docker *d, int *connected, char *err)
 {
 	struct docker_events_options o = DOCKER_EVENTS_OPTIONS_INIT;
 	char since[48];
+	int rc;
 
 	events_cursor_open(&ev->cursor, realtime_ns(), since, sizeof(since));
-	if (!*connected)
-		log_info("events", "following the engine's events (since %s)", since);
-	*connected = 1;
 	o.label = LABEL_PROJECT;
 	o.since = since;
 	o.timeout_ms = EVENTS_STREAM_MS;
 	o.event = on_event;
 	o.skipped = on_skipped;
 	o.payload = ev;
-	return docker_events_follow(d, &o, err);
+	rc = docker_events_follow(d, &o, err);
+	if (rc >= 0 && !*connected)
+		log_info("events", "following the engine's events (since %s)", since);
+	*connected = rc >= 0;
+	return rc;
 }
 
+/* One handle for the thread's life: a stream is a request on it, so a new
+ * stream costs no new handle or version call, only the connection. */
 static void *
 run(void *arg)
 {
 	struct events *ev = arg;
+	struct docker *d = NULL;
+	char told[ERR_LEN] = "";
 	long backoff = 1000;
 	int connected = 0;
 
 	while (!ev->stop) {
-		struct docker *d = NULL;
 		char err[ERR_LEN];
-		int rc;
+		int rc, was;
 
-		if (docker_open(&d, &ev->opts, err) < 0) {
+		if (!d && docker_open(&d, &ev->opts, err) < 0) {
 			if (connected)
 				log_warn("events", "engine unreachable: %s", err);
 			connected = 0;
+			d = NULL;
 			sleep_ms(backoff);
 			backoff = backoff < 30000 ? backoff * 2 : 30000;
 			continue;
 		}
-		backoff = 1000;
 		/* a bounded stream, reopened: the stop flag is seen within it */
+		was = connected;
 		rc = follow(ev, d, &connected, err);
-		docker_free(d);
-		if (rc < 0 && !ev->stop) {
-			log_warn("events", "stream: %s", err);
-			connected = 0;
+		if (rc >= 0) {
+			backoff = 1000;
+			told[0] = '\0';
+		} else if (!ev->stop) {
+			/* once, not at every try while the engine is away */
+			if (was || strcmp(err, told) != 0)
+				log_warn("events", "stream: %s", err);
+			snprintf(told, sizeof(told), "%s", err);
 			sleep_ms(backoff);
+			backoff = backoff < 30000 ? backoff * 2 : 30000;
 		}
 	}
+	docker_free(d);
 	close(ev->fd);
 	free(ev->host);
 	free(ev);

@@ -97,6 +97,17 @@ is "the plaintext is nowhere else (state dir, log, labels, history)" "$(leaks "$
 app1=$(e2e_cid "$P-app")
 other1=$(e2e_cid "$P-other")
 
+# GET /v1/diff reuses the cycle's desired state: no clone read, no age run
+curl -s --max-time 30 --unix-socket "$DL_STATE/reconcilerd.sock" http://r/v1/diff \
+	>"$E2E_TMP/diff1.json"
+is "GET /v1/diff: in sync at the applied revision" \
+	"$(e2e_jq "$E2E_TMP/diff1.json" "d['in_sync'] and d['revision'] == '$rev1'")" true
+metrics=$(curl -s --max-time 30 --unix-socket "$DL_STATE/reconcilerd.sock" http://r/metrics)
+check "  answered from the cycle's snapshot (no age run)" \
+	grep -qxF 'reconciler_diff_requests_total{from="cycle"} 1' <<<"$metrics"
+check "  and nothing read again" \
+	grep -qxF 'reconciler_diff_requests_total{from="manifest"} 0' <<<"$metrics"
+
 out=$(e2e_ctl diff -f "$mf" --age-identity "$id" 2>&1)
 rc=$?
 is "diff -f --age-identity decrypts the work tree's file: in sync (exit 0)" "$rc" 0

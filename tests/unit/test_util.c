@@ -1,5 +1,6 @@
 /* Unit tests: util's parsers of numbers and durations take whole values only. */
 #include "helpers.h"
+#include "digest.h"
 #include "util.h"
 
 #include <limits.h>
@@ -132,6 +133,36 @@ test_dir_lock_holder(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+static void
+hex_of(const unsigned char *md, char out[65])
+{
+	for (size_t i = 0; i < DIGEST_SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Known answers: FIPS 180-2's "abc", RFC 4231's test cases 1 and 6 (a key
+ * longer than a block). */
+static void
+test_digest_known_answers(void **state)
+{
+	unsigned char md[DIGEST_SHA256_LEN], key[131];
+	char hex[65];
+
+	(void)state;
+	digest_sha256("abc", 3, md);
+	hex_of(md, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	memset(key, 0x0b, 20);
+	digest_hmac_sha256(key, 20, "Hi There", 8, md);
+	hex_of(md, hex);
+	assert_string_equal(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	memset(key, 0xaa, sizeof(key));
+	digest_hmac_sha256(key, sizeof(key), "Test Using Larger Than Block-Size Key - Hash Key First",
+	    54, md);
+	hex_of(md, hex);
+	assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 int
 main(void)
 {
@@ -140,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_url_redact),
 		cmocka_unit_test(test_dir_lock_holder),
+		cmocka_unit_test(test_digest_known_answers),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
