@@ -26,7 +26,18 @@
 	X(CURLcode, curl_global_init, (long flags), (flags)) \
 	X(struct curl_slist *, curl_slist_append, (struct curl_slist *list, \
 	    const char *data), (list, data)) \
-	V(curl_slist_free_all, (struct curl_slist *list), (list))
+	V(curl_slist_free_all, (struct curl_slist *list), (list)) \
+	X(CURLMcode, curl_multi_add_handle, (CURLM *m, CURL *curl), (m, curl)) \
+	X(CURLMcode, curl_multi_cleanup, (CURLM *m), (m)) \
+	X(CURLMsg *, curl_multi_info_read, (CURLM *m, int *msgs_in_queue), \
+	    (m, msgs_in_queue)) \
+	X(CURLM *, curl_multi_init, (void), ()) \
+	X(CURLMcode, curl_multi_perform, (CURLM *m, int *running), (m, running)) \
+	X(CURLMcode, curl_multi_poll, (CURLM *m, struct curl_waitfd extra_fds[], \
+	    unsigned int extra_nfds, int timeout_ms, int *ret), \
+	    (m, extra_fds, extra_nfds, timeout_ms, ret)) \
+	X(CURLMcode, curl_multi_remove_handle, (CURLM *m, CURL *curl), (m, curl)) \
+	X(const char *, curl_multi_strerror, (CURLMcode code), (code))
 
 /* The variadic ones: in the table, their stubs written out below. */
 #define CURL_VARIADIC(X, V) \
