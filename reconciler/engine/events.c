@@ -162,13 +162,19 @@ static int
 follow(struct events *ev, struct docker *d, int *connected, char *err)
 {
 	struct docker_events_options o = DOCKER_EVENTS_OPTIONS_INIT;
-	char since[48];
+	char since[48], until[48];
+	long long end = realtime_ns() + (long long)EVENTS_STREAM_MS * 1000000;
 	int rc;
 
 	events_cursor_open(&ev->cursor, realtime_ns(), since, sizeof(since));
+	/* The engine ends the stream itself: a socket proxy in between may not
+	 * pass the client's close on, and would keep a stream left that way
+	 * open until the next event. The client's timeout is the slack. */
+	snprintf(until, sizeof(until), "%lld.%09lld", end / NS, end % NS);
 	o.label = LABEL_PROJECT;
 	o.since = since;
-	o.timeout_ms = EVENTS_STREAM_MS;
+	o.until = until;
+	o.timeout_ms = EVENTS_STREAM_MS + 2000;
 	o.event = on_event;
 	o.skipped = on_skipped;
 	o.payload = ev;

@@ -315,6 +315,17 @@ done
 is "first deploy: web answers on 127.0.0.1:$port" "$(body_port)" "web v1"
 is "first deploy: api answers through its alias" "$(body_api)" "web v1"
 check "first deploy: named volume $VOL exists" volume_exists "$VOL"
+# concurrency (default 4): api and store depend on nothing, so their rollouts
+# (and health gates) overlapped; web waited for api to serve
+is "first deploy: independent api and store rolled out at once, web after api" "$("$E2E_PYTHON" -c '
+import json, sys
+h = json.load(sys.stdin)
+acts = {a["service"]: a for c in h if c["revision"] == sys.argv[1] for a in c["actions"]}
+def span(s):
+    a = acts[s]
+    return a["began"], a["began"] + a["steps"]["healthy"]
+(a0, a1), (s0, s1), (w0, w1) = span("api"), span("store"), span("web")
+print("ok" if a0 < s1 and s0 < a1 and w0 >= a1 else "api %r store %r web %r" % (span("api"), span("store"), span("web")))' "$C1" <<<"$out")" ok
 # 7. depends_on: api started before web
 t_api=$(docker inspect --format '{{.State.StartedAt}}' "$P-api")
 t_web=$(docker inspect --format '{{.State.StartedAt}}' "$P-web")
