@@ -1,11 +1,35 @@
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034,SC2154
 # Shared by bench/rollout.sh and bench/memory.sh (sourced, not run): the
 # daemon under test on a local Git remote, and the manifest shaped like
-# manifests/prod.yaml. The caller sets RECONCILERD, RECONCILERCTL, DPIDS=()
-# and, for write_ref, R (its repo dir), PR (its project), HC_TEST, PORT_NGINX,
-# PORT_PROM, PORT_GRAF and the test images (tests/env/lib.sh).
+# manifests/prod.yaml. The caller sets top, tmp, PY, RECONCILERD,
+# RECONCILERCTL and DPIDS=(), defines docker_cleanup and, for write_ref,
+# sets R (its repo dir), PR (its project), HC_TEST, PORT_NGINX, PORT_PROM,
+# PORT_GRAF and the test images (tests/env/lib.sh).
 
 say() { printf '# %s\n' "$*" >&2; }
+
+# bench ARGS...: the timing and memory helper (bench/rollout.py).
+bench() { "$PY" "$top/bench/rollout.py" "$@"; }
+
+# bench_cleanup_on_exit: on any exit, the daemons of DPIDS stopped, the
+# caller's docker_cleanup run and $tmp removed; and a first docker_cleanup now.
+bench_cleanup_on_exit() {
+	trap bench__cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	docker_cleanup
+}
+
+bench__cleanup() {
+	local rc=$? pid
+	trap - EXIT INT TERM
+	for pid in "${DPIDS[@]}"; do
+		stop_daemon "$pid"
+	done
+	docker_cleanup
+	rm -rf "$tmp"
+	exit "$rc"
+}
 
 # stop_daemon PID: SIGTERM, then SIGKILL after 30 s.
 stop_daemon() {

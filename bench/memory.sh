@@ -65,22 +65,8 @@ docker_cleanup() {
 	[ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
 }
 
-cleanup() {
-	local rc=$? pid
-	trap - EXIT INT TERM
-	for pid in "${DPIDS[@]}"; do
-		stop_daemon "$pid"
-	done
-	docker_cleanup
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-docker_cleanup
+bench_cleanup_on_exit
 
-bench() { "$PY" "$top/bench/rollout.py" "$@"; }
 kib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
 # line LABEL PD ANON PSS RSS HWM: one row of the report
 line() { printf '  %-34s %8s %8s %8s %8s %8s\n' "$1" "$(kib "$2")" "$(kib "$3")" "$(kib "$4")" "$(kib "$5")" "$(kib "$6")"; }

@@ -80,25 +80,10 @@ docker_cleanup() {
 	[ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
 }
 
-
-cleanup() {
-	local rc=$? pid
-	trap - EXIT INT TERM
-	for pid in "${DPIDS[@]}"; do
-		stop_daemon "$pid"
-	done
-	docker_cleanup
-	rm -rf "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-docker_cleanup
+bench_cleanup_on_exit
 
 # ---------------------------------------------------------------- helper
 
-bench() { "$PY" "$top/bench/rollout.py" "$@"; }
 
 HC_TEST='["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"]'
 # t0_of LINE: the wall-clock start (third column) of a `bench measure` line
