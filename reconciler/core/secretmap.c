@@ -5,7 +5,6 @@
 #include "digest.h"
 #include "util.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,14 +21,14 @@ secretmap_release(struct secretmap *sm)
 {
 	for (size_t i = 0; i < sm->n; i++) {
 		if (sm->v[i].data)
-			OPENSSL_cleanse(sm->v[i].data, sm->v[i].len);
+			explicit_bzero(sm->v[i].data, sm->v[i].len);
 		free(sm->v[i].data);
 		free(sm->v[i].name);
 		free(sm->v[i].error);
 	}
 	free(sm->v);
 	free(sm->dir);
-	OPENSSL_cleanse(sm->key, sizeof(sm->key));
+	explicit_bzero(sm->key, sizeof(sm->key));
 	memset(sm, 0, sizeof(*sm));
 }
 

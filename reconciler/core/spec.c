@@ -9,7 +9,6 @@
 #include "spec_int.h"
 #include "util.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,7 +99,7 @@ env_line_add(json_t *env, const struct secretmap *sec, const char *name, const c
 	json_object_set_new(env, key, json_pack("{s:s,s:s}", "env_file", name, "digest", digest));
 	if (values)
 		json_object_set_new(values, key, json_string(val));
-	OPENSSL_cleanse(val, vlen);
+	explicit_bzero(val, vlen);
 	free(val);
 	free(key);
 	return 0;
@@ -168,7 +167,7 @@ build_env(json_t *env, const struct mf_service *s, const struct secretmap *sec, 
 			v = xstrndup(raw, len);
 			if (values)
 				json_object_set_new(values, e->name, json_string(v));
-			OPENSSL_cleanse(v, len);
+			explicit_bzero(v, len);
 			free(v);
 		} else {
 			json_object_set_new(env, e->name, json_string(e->value));

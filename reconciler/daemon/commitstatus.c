@@ -14,7 +14,6 @@
 #include "util.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -173,7 +172,7 @@ daemon__commit_status(struct daemon *dm, const char *commit, const char *state,
 	notify_post(dm->notifier, "commit_status", url, hdrs, n, body);
 	log_info("status", "commit=%.12s state=%s posted on %s %s: %s", commit, state,
 	    cs->provider, cs->repository, desc);
-	OPENSSL_cleanse(auth, strlen(auth));
+	explicit_bzero(auth, strlen(auth));
 	free(auth);
 	secret_free(tok, len);
 	free(url);

@@ -45,11 +45,11 @@ msg_free(struct msg *m)
 	if (!m)
 		return;
 	if (m->url)
-		OPENSSL_cleanse(m->url, strlen(m->url));
+		explicit_bzero(m->url, strlen(m->url));
 	if (m->hmac)
-		OPENSSL_cleanse(m->hmac, strlen(m->hmac));
+		explicit_bzero(m->hmac, strlen(m->hmac));
 	for (size_t i = 0; i < m->nhdrs; i++) {
-		OPENSSL_cleanse(m->hdrs[i], strlen(m->hdrs[i]));
+		explicit_bzero(m->hdrs[i], strlen(m->hdrs[i]));
 		free(m->hdrs[i]);
 	}
 	free(m->hdrs);

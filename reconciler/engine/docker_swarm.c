@@ -251,7 +251,7 @@ docker_secret_create(struct docker *d, const char *name, const void *data, size_
 	EVP_EncodeBlock(enc, data, (int)len);
 	body = json_pack("{s:s,s:s,s:o}", "Name", name, "Data", (char *)enc, "Labels",
 	    labels ? json_incref(labels) : json_object());
-	OPENSSL_cleanse(enc, enclen);
+	explicit_bzero(enc, enclen);
 	free(enc);
 	if (docker__call(d, "POST", "/secrets/create", body, d->timeout_ms, &res, NULL, err) < 0)
 		goto out;
@@ -268,7 +268,7 @@ out:
 		char *v = (char *)json_string_value(dj);
 
 		if (v)
-			OPENSSL_cleanse(v, strlen(v));
+			explicit_bzero(v, strlen(v));
 	}
 	json_decref(body);
 	json_decref(res);

@@ -3,9 +3,6 @@
  * base64), opened on first use (lazylib.h). A function newly called
  * elsewhere fails to link until it is listed here.
  */
-/* SHA256_Init and friends (base/digest.c) are deprecated in OpenSSL 3 but
- * present: their stubs must not warn either. */
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include "lazylib_int.h"
 
 #include <openssl/crypto.h>
@@ -38,12 +35,8 @@
 	X(unsigned char *, HMAC, (const EVP_MD *evp_md, const void *key, int key_len, \
 	    const unsigned char *data, size_t data_len, unsigned char *md, \
 	    unsigned int *md_len), (evp_md, key, key_len, data, data_len, md, md_len)) \
-	V(OPENSSL_cleanse, (void *ptr, size_t len), (ptr, len)) \
 	X(unsigned char *, SHA256, (const unsigned char *d, size_t n, unsigned char *md), \
-	    (d, n, md)) \
-	X(int, SHA256_Final, (unsigned char *md, SHA256_CTX *c), (md, c)) \
-	X(int, SHA256_Init, (SHA256_CTX *c), (c)) \
-	X(int, SHA256_Update, (SHA256_CTX *c, const void *data, size_t len), (c, data, len))
+	    (d, n, md))
 
 static struct {
 	CRYPTO_FUNCS(LAZYLIB_FIELD_X, LAZYLIB_FIELD_V)

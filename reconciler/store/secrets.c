@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +74,7 @@ secrets_open(struct secrets *s, const char *dir, const char *keyfile, int create
 		s->have_key = 1;
 out:
 	if (rc < 0)
-		OPENSSL_cleanse(s->key, sizeof(s->key));
+		explicit_bzero(s->key, sizeof(s->key));
 	return rc;
 }
 
@@ -83,7 +82,7 @@ void
 secrets_release(struct secrets *s)
 {
 	free(s->dir);
-	OPENSSL_cleanse(s->key, sizeof(s->key));
+	explicit_bzero(s->key, sizeof(s->key));
 	memset(s, 0, sizeof(*s));
 }
 

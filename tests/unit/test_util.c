@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 static void
 test_int_parse(void **state)
 {
@@ -163,6 +165,42 @@ test_digest_known_answers(void **state)
 	assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+/* FIPS 180-2's two-block message and its million 'a's (fed in uneven
+ * pieces), then libcrypto's SHA-256 for every length across four blocks
+ * and each padding edge, fed at once and a byte at a time. */
+static void
+test_digest_against_libcrypto(void **state)
+{
+	unsigned char md[DIGEST_SHA256_LEN], ref[DIGEST_SHA256_LEN], data[300];
+	struct digest_sha256_ctx c;
+	static char a[1000];
+	char hex[65];
+
+	(void)state;
+	digest_sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, md);
+	hex_of(md, hex);
+	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	memset(a, 'a', sizeof(a));
+	digest_sha256_init(&c);
+	for (size_t done = 0, k = 1; done < 1000000; done += k, k = k % 997 + 1)
+		digest_sha256_update(&c, a, done + k > 1000000 ? 1000000 - done : k);
+	digest_sha256_final(&c, md);
+	hex_of(md, hex);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 131 + 7);
+	for (size_t n = 0; n <= sizeof(data); n++) {
+		SHA256(data, n, ref);
+		digest_sha256(data, n, md);
+		assert_memory_equal(md, ref, sizeof(md));
+		digest_sha256_init(&c);
+		for (size_t i = 0; i < n; i++)
+			digest_sha256_update(&c, data + i, 1);
+		digest_sha256_final(&c, md);
+		assert_memory_equal(md, ref, sizeof(md));
+	}
+}
+
 int
 main(void)
 {
@@ -172,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_url_redact),
 		cmocka_unit_test(test_dir_lock_holder),
 		cmocka_unit_test(test_digest_known_answers),
+		cmocka_unit_test(test_digest_against_libcrypto),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
