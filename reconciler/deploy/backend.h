@@ -39,6 +39,9 @@ struct backend_ops {
 	/* The project's actual state: everything it runs (and whatever holds a
 	 * name it needs), its networks and volumes. */
 	int (*list)(struct docker *d, const char *project, struct actual *out, char *err);
+	/* Optional: sends list's requests now, so the engine answers them while
+	 * the caller builds the desired state; list then reads the answers. */
+	void (*list_ahead)(struct docker *d, const char *project);
 	/* After list, optional: marks (actual_container.drift) what was changed by
 	 * hand though its spec hash still matches. */
 	int (*drift)(const struct desired *ds, const struct secretmap *sec, struct actual *a,

@@ -22,7 +22,6 @@
 #include "spec.h"
 #include "util.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,40 +82,61 @@ swarm_tasks_refused(const struct actual *a, const char *project, char *err)
 	return 0;
 }
 
-/* Three calls at once, each on its own connection (the engine answers them
- * in parallel, so the list costs what the containers' costs): the containers
- * whose name starts with "<project>-" (every container of the project, and
- * any foreign one holding a name the project needs), the networks and the
- * volumes (all of them: an external one the manifest names must be seen). */
-static int
-list(struct docker *d, const char *project, struct actual *a, char *err)
+/* The three GETs a list makes: the containers whose name starts with
+ * "<project>-" (every container of the project, and any foreign one holding
+ * a name the project needs), the networks and the volumes (all of them: an
+ * external one the manifest names must be seen). paths[0] is the caller's to
+ * free. */
+static void
+list_paths(const char *project, const char *paths[3])
 {
-	json_t *got[3] = { NULL, NULL, NULL }, *f;
-	const char *paths[3];
-	char *filters, *esc, *path;
-	int rc = -1;
+	json_t *f;
+	char *filters, *esc;
 
-	memset(a, 0, sizeof(*a));
 	/* Project names are [a-z0-9_-]: nothing in them is special to the
 	 * engine's name regex. The filter is applied by the engine, so a host
 	 * full of other containers costs nothing here. */
 	f = json_pack("{s:[o]}", "name", json_sprintf("^/?%s-", project));
 	filters = json_dumps(f, JSON_COMPACT);
-	esc = curl_easy_escape(NULL, filters, 0);
-	path = xasprintf("/containers/json?all=1&filters=%s", esc);
-	paths[0] = path;
+	esc = docker_escape(filters);
+	paths[0] = xasprintf("/containers/json?all=1&filters=%s", esc);
 	paths[1] = "/networks";
 	paths[2] = "/volumes";
+	free(esc);
+	free(filters);
+	json_decref(f);
+}
+
+static void
+list_ahead(struct docker *d, const char *project)
+{
+	const char *paths[3];
+	char err[ERR_LEN];
+
+	list_paths(project, paths);
+	docker_get_all_send(d, paths, 3, err);	/* list says what went wrong */
+	free((char *)paths[0]);
+}
+
+/* Three calls at once, each on its own connection (the engine answers them
+ * in parallel, so the list costs what the containers' costs), or the
+ * answers to those list_ahead sent. */
+static int
+list(struct docker *d, const char *project, struct actual *a, char *err)
+{
+	json_t *got[3] = { NULL, NULL, NULL };
+	const char *paths[3];
+	int rc = -1;
+
+	memset(a, 0, sizeof(*a));
+	list_paths(project, paths);
 	if (docker_get_all(d, paths, 3, got, err) < 0)
 		goto out;
 	if ((rc = decode(a, got[0], got[1], got[2], err)) == 0 &&
 	    (rc = swarm_tasks_refused(a, project, err)) < 0)
 		actual_release(a);
 out:
-	curl_free(esc);
-	free(filters);
-	free(path);
-	json_decref(f);
+	free((char *)paths[0]);
 	for (size_t i = 0; i < 3; i++)
 		json_decref(got[i]);
 	return rc;
@@ -624,6 +644,7 @@ const struct backend_ops backend_containers = {
 	.name = "containers",
 	.target = SPEC_CONTAINERS,
 	.list = list,
+	.list_ahead = list_ahead,
 	.prepare = ensure_resources,
 	.create = do_create,
 	.replace = do_recreate,

@@ -47,6 +47,7 @@ load(struct world *w, const struct manifest *m, const struct secrets *sec,
     const struct backend_ops *backend, const struct fleet_host *host,
     const struct docker_options *engine, enum world_stage *stage, char *err)
 {
+	char oerr[ERR_LEN];
 	long long t0, e0;
 
 	w->m = m;
@@ -55,14 +56,20 @@ load(struct world *w, const struct manifest *m, const struct secrets *sec,
 	*stage = WORLD_SPEC;
 	if (backend_keys(m, w->backend, err) < 0)
 		return -1;
+	/* the engine lists while the desired state is built; an engine that
+	 * cannot be reached is said after what is wrong with the manifest */
+	if (w->d || docker_open(&w->d, engine, oerr) == 0) {
+		if (w->backend->list_ahead)
+			w->backend->list_ahead(w->d, m->project);
+	}
 	t0 = now_us();
 	if (desired_build_at(&w->ds, m, &w->secrets, w->backend->target,
 	    w->backend->target == SPEC_SWARM ? NULL : host, err) < 0)
 		return -1;
 	w->desired_us = now_us() - t0;
 	*stage = WORLD_ENGINE;
-	if (!w->d && docker_open(&w->d, engine, err) < 0)
-		return -1;
+	if (!w->d)
+		return errf(err, "%s", oerr);
 	t0 = now_us();
 	e0 = docker_time_us(w->d);
 	if (w->backend->list(w->d, m->project, &w->a, err) < 0 ||

@@ -71,6 +71,10 @@ unsigned long docker_calls(const struct docker *d);
 /* Microseconds spent in those exchanges, waiting for the engine. */
 long long docker_time_us(const struct docker *d);
 
+/* s percent-encoded for a path or a query value: everything but letters,
+ * digits and "-._~" (caller frees). */
+char *docker_escape(const char *s);
+
 /* Generic call. path is already URL-escaped and has no version prefix (the
  * client adds /v1.xx). body may be NULL. On 2xx returns the status and sets
  * *out (if out is given) to the parsed body, NULL when the body is empty. On a
@@ -85,6 +89,11 @@ int docker_call(struct docker *d, const char *method, const char *path, json_t *
  * with the message of the first that failed and every outs[i] NULL. */
 int docker_get_all(struct docker *d, const char *const *paths, size_t n, json_t **outs,
     char *err);
+/* Sends those GETs now and returns: a docker_get_all with the same paths,
+ * next on this handle, reads their answers instead of asking again, so the
+ * engine works while the caller does. Any other call first drops them. 0,
+ * or -1 with err (more than it can send at once). */
+int docker_get_all_send(struct docker *d, const char *const *paths, size_t n, char *err);
 
 /* GET /containers/json, optionally filtered by one label ("key" or
  * "key=value"); all = include stopped containers. *out is a JSON array. */

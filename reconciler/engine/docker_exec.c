@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,32 +95,6 @@ raw_recv(int fd, char *buf, size_t len, long long deadline)
 			return -1;
 		}
 	}
-}
-
-static int
-raw_connect(struct docker *d, int *out, char *err)
-{
-	struct sockaddr_un sa;
-	int fd, e;
-
-	*out = -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return errf(err, "socket: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, d->sock, strlen(d->sock) + 1);	/* length checked at open */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		e = errno;
-		close(fd);
-		return docker__socket_error(d, e, err);
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		e = errno;
-		close(fd);
-		return errf(err, "fcntl: %s", strerror(e));
-	}
-	*out = fd;
-	return 0;
 }
 
 /* Value of header name in a response head (case-insensitive), or NULL. */
@@ -340,7 +313,7 @@ exec_stream(struct docker *d, const char *exec_id, const struct docker_exec_opti
 	c.rbuf = xmalloc(IO_CHUNK);
 	/* room for a whole head plus the stream bytes read along with it */
 	buf_init(&head, HEAD_MAX_LEN + IO_CHUNK);
-	if (raw_connect(d, &c.fd, err) < 0 ||
+	if (docker__connect(d, &c.fd, err) < 0 ||
 	    exec_start(&c, exec_id, &head, &skip, &status, err) < 0)
 		goto out;
 	if (status != 101 && status != 200) {

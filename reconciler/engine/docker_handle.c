@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +18,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #define API_MIN_MINOR 41
 #define API_MAX_MINOR 44
 #define DEFAULT_SOCK "/var/run/docker.sock"
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void
-curl_init_once(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* "1.41" -> 1, 41; strict. */
 static int
@@ -238,11 +226,11 @@ docker_open(struct docker **out, const struct docker_options *opts, char *err)
 		opts = &defaults;
 	if (socket_path(opts, &path, err) < 0 || !path)
 		return -1;
-	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_rc != CURLE_OK)
-		return errf(err, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_rc));
 	d = xcalloc(1, sizeof(*d));
 	d->sock = xstrdup(path);
+	d->fd = -1;
+	for (size_t i = 0; i < DOCKER__SIDE - 1; i++)
+		d->side[i] = -1;
 	/* nothing is sent, but a socket that is not there, or that this user
 	 * may not use (not in its group), is said at once */
 	if ((stat(path, &st) < 0 && errno != EACCES) ||
@@ -253,10 +241,6 @@ docker_open(struct docker **out, const struct docker_options *opts, char *err)
 	}
 	d->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
 	d->max_response = opts->max_response ? opts->max_response : (size_t)16 << 20;
-	if (!(d->curl = curl_easy_init())) {
-		docker_free(d);
-		return errf(err, "cannot initialise libcurl");
-	}
 	set_minor(d, API_MIN_MINOR);
 	if (parse_api_version(opts->api, &maj, &minor) == 0 && maj == 1 &&
 	    minor >= API_MIN_MINOR && minor <= API_MAX_MINOR) {
@@ -272,16 +256,10 @@ docker_free(struct docker *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < DOCKER__SIDE; i++) {
-		if (d->side[i] && d->multi)
-			curl_multi_remove_handle(d->multi, d->side[i]);
-		if (d->side[i])
-			curl_easy_cleanup(d->side[i]);
-	}
-	if (d->multi)
-		curl_multi_cleanup(d->multi);
-	if (d->curl)
-		curl_easy_cleanup(d->curl);
+	docker__ahead_drop(d);
+	docker__conn_close(&d->fd);
+	for (size_t i = 0; i < DOCKER__SIDE - 1; i++)
+		docker__conn_close(&d->side[i]);
 	free(d->sock);
 	free(d);
 }

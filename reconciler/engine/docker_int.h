@@ -3,12 +3,14 @@
  * may use: the handle's definition, the response sinks, one HTTP exchange, the
  * buffered JSON call, request paths and the engine's error messages.
  *
- * The client's files, one role each. Plain request/response calls go through
- * the handle's one curl easy handle; streaming answers (pull progress, events)
- * are decoded line by line as they arrive; exec's hijacked stream uses a raw
- * unix socket so stdin can be half-closed.
- *   docker_transport.c  the curl exchange, response buffering, paths, error
- *                       messages
+ * The client's files, one role each. Requests go as HTTP/1.1 on the engine's
+ * unix socket, on connections the handle keeps; streaming answers (pull
+ * progress, events) are decoded line by line as they arrive; exec's hijacked
+ * stream uses a connection of its own so stdin can be half-closed.
+ *   docker_transport.c  one exchange, response sinks, the buffered JSON call,
+ *                       paths, error messages
+ *   docker_conn.c       connections and exchanges on the socket (poll)
+ *   http_response.c     an HTTP/1.1 response read as it arrives (pure)
  *   docker_handle.c     the handle: open (nothing sent), the API version taken
  *                       from the answers, a request refused for it retried
  *   docker_multi.c      several GETs at once, each on a connection of its own
@@ -23,10 +25,9 @@
 #define RECONCILER_DOCKER_INT_H
 
 #include "docker.h"
+#include "http_response.h"
 #include "linesplit.h"
 #include "util.h"
-
-#include <curl/curl.h>
 
 #ifndef RECONCILER_VERSION
 #define RECONCILER_VERSION "0.0.0"
@@ -35,8 +36,8 @@
 #define DOCKER__SIDE 4	/* GETs docker_get_all overlaps */
 
 struct docker {
-	CURL *curl;
 	char *sock;
+	int fd;			/* the kept connection, -1 none */
 	char api[16];		/* "1.41": the version requests go at */
 	char prefix[16];	/* "/v1.41" */
 	int minor;
@@ -49,12 +50,9 @@ struct docker {
 	size_t max_response;
 	unsigned long calls;
 	long long wait_us;	/* time spent in exchanges */
-	char curl_err[CURL_ERROR_SIZE];
-	/* docker_get_all: a multi handle and its easy handles, made on first
-	 * use and kept with their connections */
-	CURLM *multi;
-	CURL *side[DOCKER__SIDE];
-	char side_err[DOCKER__SIDE][CURL_ERROR_SIZE];
+	/* docker_get_all: the connections of the GETs after the first, kept */
+	int side[DOCKER__SIDE - 1];
+	struct docker__ahead *ahead;	/* docker_get_all_send's, or NULL */
 };
 
 /*
@@ -68,7 +66,6 @@ enum docker__sink_mode { DOCKER__SINK_BUFFER, DOCKER__SINK_LINES };
 
 struct docker__sink {
 	struct docker *d;
-	CURL *easy;		/* the easy handle the answer arrives on */
 	char api[16];		/* the answer's Api-Version header, "" none */
 	enum docker__sink_mode mode;
 	struct buf body;
@@ -97,6 +94,13 @@ void docker__sink_init(struct docker__sink *s, struct docker *d, enum docker__si
 void docker__sink_release(struct docker__sink *s);
 /* Empties a sink for the same request sent again. */
 void docker__sink_reset(struct docker__sink *s);
+/* A piece of an answer's body, its status known: buffered, or split into
+ * JSON lines (a 3xx-5xx body is always buffered). 0, or -1 to stop the
+ * answer (the sink says why: stopped, failed or overflow). */
+int docker__sink_body(struct docker__sink *s, long status, const char *p, size_t n);
+/* The answer is whole: a last line without its newline is passed on. 0, or
+ * -1 with s->err. */
+int docker__sink_end(struct docker__sink *s, long status);
 /* One HTTP exchange. 0 when a response came back (any status, in *status),
  * -1 with err on transport failure, an overflow or a failed line callback.
  * The answer's Api-Version settles the handle's version; a request the
@@ -104,13 +108,40 @@ void docker__sink_reset(struct docker__sink *s);
  * (docker_handle.c). */
 int docker__http_do(struct docker *d, const struct docker__req *r, struct docker__sink *s,
     long *status, char *err);
-/* The parts of an exchange docker_multi.c shares: the easy handle c set up
- * for r into s (*hdrs and *url are the caller's to free), and what its
- * end means (0 an answer came, -1 with err). */
-int docker__easy_setup(struct docker *d, CURL *c, char *errbuf, const struct docker__req *r,
-    struct docker__sink *s, struct curl_slist **hdrs, char **url, char *err);
-int docker__easy_outcome(struct docker *d, CURL *c, const char *errbuf,
-    const struct docker__req *r, struct docker__sink *s, CURLcode cc, long status, char *err);
+
+/* Exchanges in flight (docker_conn.c): r goes on *conn (a connection the
+ * handle keeps, -1 none: one is made), its answer into s. */
+struct docker__xfer {
+	const struct docker__req *r;
+	struct docker__sink *s;
+	int *conn;
+	/* after docker__xfer_run: the status (0 none), rc 0 when an answer
+	 * came (or a stream stopped or ran its time as asked), else -1 with
+	 * err */
+	long status;
+	int rc;
+	char err[ERR_LEN];
+	/* the run's own */
+	struct http_response resp;
+	struct buf req;
+	size_t sent, got;
+	int reused, retried, done;
+	long long deadline, last_rx;
+};
+/* Runs n (at most DOCKER__SIDE) exchanges at once to their ends; 0 when
+ * every one got its answer, else -1 (each says in its rc and err). start
+ * sends the requests and returns; finish reads the answers (run is both). */
+int docker__xfer_run(struct docker *d, struct docker__xfer *v, size_t n);
+void docker__xfer_start(struct docker *d, struct docker__xfer *v, size_t n);
+int docker__xfer_finish(struct docker *d, struct docker__xfer *v, size_t n);
+/* GETs sent ahead by docker_get_all_send, their answers not yet read
+ * (docker_multi.c); dropped before any other exchange takes the handle's
+ * connections. */
+struct docker__ahead;
+void docker__ahead_drop(struct docker *d);
+/* A new connection to the engine's socket (exec's own), or -1 with err. */
+int docker__connect(struct docker *d, int *fd, char *err);
+void docker__conn_close(int *fd);
 /* A buffered answer as docker__call hands it over: the status (< 400) and
  * *out the parsed body, or -1 with the engine's message. */
 int docker__call_finish(const char *method, const char *path, long status,

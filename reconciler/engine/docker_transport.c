@@ -1,9 +1,9 @@
 /*
  * docker_transport: the Engine API client's road to the engine: one HTTP
- * exchange through the handle's curl easy handle (connection kept alive) with
- * its response sinks (a capped buffer, or JSON lines decoded as a stream
- * arrives), the buffered JSON call, request paths, and the error messages
- * users read. The handle and its API version are docker_handle.c's.
+ * exchange on the handle's kept connection (docker_conn.c) with its response
+ * sinks (a capped buffer, or JSON lines decoded as a stream arrives), the
+ * buffered JSON call, request paths, and the error messages users read. The
+ * handle and its API version are docker_handle.c's.
  */
 #include "docker_int.h"
 
@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #define ARG_MAX_LEN 1024		/* ids, names, refs, signals in a path */
 #define LINE_MAX_LEN (1u << 20)		/* one progress or event line */
@@ -92,6 +91,16 @@ docker__path_with(const char *prefix, const char *arg, const char *keep, const c
 	buf_adds(&b, prefix);
 	docker__buf_add_escaped(&b, arg, keep);
 	buf_adds(&b, suffix);
+	return buf_detach(&b, NULL);
+}
+
+char *
+docker_escape(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	docker__buf_add_escaped(&b, s, NULL);
 	return buf_detach(&b, NULL);
 }
 
@@ -215,14 +224,13 @@ docker__engine_error(const char *method, const char *path, long status, const ch
 	return errf(err, "engine: %s %s: %ld: %s", method, path, status, msg);
 }
 
-/* ---------------------------------------------------------------- HTTP via curl */
+/* ---------------------------------------------------------------- response sinks */
 
 void
 docker__sink_init(struct docker__sink *s, struct docker *d, enum docker__sink_mode mode)
 {
 	memset(s, 0, sizeof(*s));
 	s->d = d;
-	s->easy = d->curl;
 	s->mode = mode;
 	buf_init(&s->body, d->max_response);
 	linesplit_init(&s->lines, LINE_MAX_LEN);
@@ -305,179 +313,45 @@ line_done(char *p, size_t n, void *payload)
 	return 0;
 }
 
-static size_t
-sink_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct docker__sink *s = userdata;
-	size_t n = size * nmemb;
-	long status = 0;
-
-	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (s->mode == DOCKER__SINK_BUFFER || status >= 300) {
-		if (buf_add(&s->body, ptr, n) < 0) {
-			s->overflow = 1;
-			return 0;
-		}
-		return n;
-	}
-	return linesplit_feed(&s->lines, ptr, n, line_done, line_long, s) != 0 ? 0 : n;
-}
-
-/* Keeps the engine's Api-Version header: every answer carries it, the
- * engine's refusal of a version too, so the version costs no call of its
- * own (docker_handle.c). */
-static size_t
-header_cb(char *data, size_t size, size_t n, void *payload)
-{
-	struct docker__sink *d = payload;
-	size_t len = size * n;
-
-	if (len > 13 && strncasecmp(data, "Api-Version:", 12) == 0) {
-		const char *v = data + 12;
-		size_t k;
-
-		while (*v == ' ' && v < data + len)
-			v++;
-		for (k = 0; v + k < data + len && k < sizeof(d->api) - 1 &&
-		    (isdigit((unsigned char)v[k]) || v[k] == '.'); k++)
-			d->api[k] = v[k];
-		d->api[k] = '\0';
-	}
-	return len;
-}
-
-/* What the end of an exchange means: 0 when a response came back (or a
- * stream stopped or ran its time as asked), else -1 with the message a user
- * reads. */
 int
-docker__easy_outcome(struct docker *d, CURL *c, const char *errbuf, const struct docker__req *r,
-    struct docker__sink *s, CURLcode cc, long status, char *err)
+docker__sink_body(struct docker__sink *s, long status, const char *p, size_t n)
 {
-	long os_errno = 0, connect_ms = d->timeout_ms < 10000 ? d->timeout_ms : 10000;
-	int rc = -1;
-
-	if (cc == CURLE_OK) {
-		/* a last line without its newline */
-		if (s->mode == DOCKER__SINK_LINES && status < 300 &&
-		    linesplit_finish(&s->lines, line_done, line_long, s) != 0 && s->failed) {
-			errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
+	if (s->mode == DOCKER__SINK_BUFFER || status >= 300) {
+		if (buf_add(&s->body, p, n) < 0) {
+			s->overflow = 1;
 			return -1;
 		}
-		rc = 0;
-	/* NOLINTNEXTLINE(bugprone-branch-clone): one branch per outcome, as documented */
-	} else if (cc == CURLE_WRITE_ERROR && s->stopped) {
-		rc = 0;
-	} else if (cc == CURLE_WRITE_ERROR && s->failed) {
-		errf(err, "engine: %s %s: %s", r->method, r->path, s->err);
-	} else if (cc == CURLE_WRITE_ERROR && s->overflow) {
-		errf(err, "engine: %s %s: response larger than %zu bytes", r->method, r->path,
-		    s->body.max);
-	} else if (cc == CURLE_OPERATION_TIMEDOUT && r->timeout_ok && status == 200) {
-		rc = 0;	/* the stream was open and simply ran its time */
-	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
-		if (status == 0 && !s->body.len && errbuf[0] && strstr(errbuf, "onnect"))
-			errf(err, "cannot connect to the docker engine at '%s' within %ld ms "
-			    "(is dockerd hung?)", d->sock, connect_ms);
-		else if (r->idle_ms > 0 && !r->timeout_ms)
-			errf(err, "engine: %s %s: nothing received for %ld ms", r->method,
-			    r->path, r->idle_ms);
-		else
-			errf(err, "engine: %s %s: no complete answer within %ld ms (is dockerd "
-			    "overloaded or hung?)", r->method, r->path, r->timeout_ms);
-	} else if (cc == CURLE_COULDNT_CONNECT) {
-		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-		docker__socket_error(d, os_errno ? (int)os_errno : ECONNREFUSED, err);
-	} else if (cc == CURLE_PARTIAL_FILE || cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR) {
-		errf(err, "engine: %s %s: connection closed before the response was complete",
-		    r->method, r->path);
-	} else {
-		errf(err, "engine: %s %s: %s", r->method, r->path,
-		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		return 0;
 	}
-	return rc;
+	return linesplit_feed(&s->lines, p, n, line_done, line_long, s) != 0 ? -1 : 0;
 }
 
-/* Sets the easy handle c up for r, its answer into s. */
 int
-docker__easy_setup(struct docker *d, CURL *c, char *errbuf, const struct docker__req *r,
-    struct docker__sink *s, struct curl_slist **hdrs, char **url, char *err)
+docker__sink_end(struct docker__sink *s, long status)
 {
-	struct curl_slist *h;
-
-	*hdrs = NULL;
-	curl_easy_reset(c);
-	s->easy = c;
-	*url = xasprintf("http://docker%s%s", r->unversioned ? "" : d->prefix, r->path);
-	if ((h = curl_slist_append(*hdrs, "Expect:")))
-		*hdrs = h;
-	/* no body: drop the form content type curl would announce for a POST */
-	if ((h = curl_slist_append(*hdrs, r->body ? "Content-Type: application/json" :
-	    "Content-Type:")))
-		*hdrs = h;
-	if (r->header && (h = curl_slist_append(*hdrs, r->header)))
-		*hdrs = h;
-	if (!*hdrs)
-		return errf(err, "out of memory building a request");
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->sock);
-	curl_easy_setopt(c, CURLOPT_URL, *url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "reconciler/" RECONCILER_VERSION);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms < 10000 ? d->timeout_ms :
-	    10000L);
-	if (r->timeout_ms > 0)
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
-	if (r->idle_ms > 0) {
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (r->idle_ms + 999) / 1000);
-	}
-	if (strcmp(r->method, "GET") == 0) {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	} else if (strcmp(r->method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? r->body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)(r->body ? r->body_len : 0));
-	} else {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
-		if (r->body) {
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-		}
-	}
-	errbuf[0] = '\0';
+	if (s->mode == DOCKER__SINK_LINES && status < 300 &&
+	    linesplit_finish(&s->lines, line_done, line_long, s) != 0 && s->failed)
+		return -1;
 	return 0;
 }
 
-/* One exchange on the handle's own easy handle, as it comes. */
+/* One exchange on the handle's kept connection, as it comes. */
 static int
 exchange(struct docker *d, const struct docker__req *r, struct docker__sink *s, long *status,
     char *err)
 {
-	struct curl_slist *hdrs = NULL;
-	char *url = NULL;
-	long long t0 = docker__now_us();
-	CURLcode cc;
-	int rc = -1;
+	struct docker__xfer x;
 
-	*status = 0;
-	if (docker__easy_setup(d, d->curl, d->curl_err, r, s, &hdrs, &url, err) < 0)
-		goto out;
-	d->calls++;
-	cc = curl_easy_perform(d->curl);
-	curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, status);
-	rc = docker__easy_outcome(d, d->curl, d->curl_err, r, s, cc, *status, err);
-	d->wait_us += docker__now_us() - t0;
-out:
-	curl_slist_free_all(hdrs);
-	free(url);
-	return rc;
+	docker__ahead_drop(d);	/* its connection is this one */
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.s = s;
+	x.conn = &d->fd;
+	docker__xfer_run(d, &x, 1);
+	*status = x.status;
+	if (x.rc < 0)
+		return errf(err, "%s", x.err);
+	return 0;
 }
 
 /*

@@ -62,6 +62,12 @@ expect_contains "libcurl4" "install Debian's package libcurl4"
 expect_exit "without SQLite, history exits 2" 2 \
 	env LD_LIBRARY_PATH="$tmp/gone-sqlite" "$RECONCILERCTL" history --state-dir "$tmp/state"
 expect_contains "naming SQLite and its package" "install Debian's package libsqlite3-0"
+# diff and the engine client need none of them: the manifest, its secrets'
+# digests and spec hashes, then the engine's socket (not there: exit 2 after
+# the desired state was built).
+expect_exit "without them, diff builds the desired state and names the missing socket" 2 \
+	gone "$RECONCILERCTL" diff -f manifests/demo.yaml --state-dir "$tmp/state" -H "unix://$tmp/no.sock"
+expect_contains "the socket, not a library" "socket '$tmp/no.sock' does not exist"
 expect_exit "without them, reconcilerd refuses to start" 2 \
 	gone "$RECONCILERD" -n --repo "file://$tmp/repo" --manifest prod.yaml --state-dir "$tmp/state"
 expect_contains "saying which" "reconcilerd: cannot load libcurl.so.4 ("
