@@ -13,6 +13,7 @@
 #include "gitsrc.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,14 @@ source_auth(const struct cli_source *src, const char *cmd, struct config *cfg,
 int
 cli_source_load(const struct cli_source *src, const char *cmd, struct manifest **m, char *revision)
 {
+	return cli_source_load_text(src, cmd, m, revision, NULL, NULL);
+}
+
+int
+cli_source_load_text(const struct cli_source *src, const char *cmd, struct manifest **m,
+    char *revision, void (*text_cb)(const char *text, size_t len, void *payload),
+    void *payload)
+{
 	char err[ERR_LEN], *text = NULL, *label = NULL, *shown;
 	struct diag d;
 	size_t len;
@@ -133,6 +142,8 @@ cli_source_load(const struct cli_source *src, const char *cmd, struct manifest *
 		}
 		label = xstrdup(file);
 	}
+	if (text_cb)
+		text_cb(text, len, payload);
 	diag_init(&d, label);
 	rc = manifest_parse(m, label, text, len, &d);
 	diag_print(&d, stderr);
@@ -244,18 +255,73 @@ clock_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The project a manifest's text names at its top level ("project: x" on a
+ * line of its own), before it is parsed: a guess, "" when there is none. */
+static void
+project_guess(const char *text, size_t len, char *out, size_t outlen)
+{
+	const char *p = text, *end = text + len;
+
+	out[0] = '\0';
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+
+		if (e - p > 8 && strncmp(p, "project:", 8) == 0) {
+			size_t k = 0;
+
+			for (p += 8; p < e && (*p == ' ' || *p == '\'' || *p == '"'); p++)
+				;
+			while (p + k < e && k + 1 < outlen && (islower((unsigned char)p[k]) ||
+			    isdigit((unsigned char)p[k]) || p[k] == '-' || p[k] == '_'))
+				k++;
+			memcpy(out, p, k);
+			out[k] = '\0';
+			return;
+		}
+		p = nl ? nl + 1 : end;
+	}
+}
+
+struct ahead {
+	const struct cli_source *src;
+	const struct backend_ops *b;
+	struct docker **d;
+};
+
+/* The engine's list, sent from the manifest's text while it is parsed and
+ * the desired state built; the list that follows takes the answers when the
+ * project was guessed right, and asks again when not. */
+static void
+send_ahead(const char *text, size_t len, void *payload)
+{
+	struct docker_options o = DOCKER_OPTIONS_INIT;
+	struct ahead *a = payload;
+	char project[64], err[ERR_LEN];
+
+	project_guess(text, len, project, sizeof(project));
+	o.host = a->src->host;
+	if (project[0] && a->b->list_ahead && docker_open(a->d, &o, err) == 0)
+		a->b->list_ahead(*a->d, project);
+}
+
 int
 cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cmd)
 {
 	struct docker_options o = DOCKER_OPTIONS_INIT;
 	const struct backend_ops *b;
+	struct ahead ahead;
 	char err[ERR_LEN];
+	int rc;
 
 	long long t0 = clock_us();
 
 	memset(w, 0, sizeof(*w));
-	if (!(b = cli_source_backend(src, cmd)) ||
-	    cli_source_load(src, cmd, &w->m, w->revision) < 0)
+	if (!(b = cli_source_backend(src, cmd)))
+		return -1;
+	ahead.src = src;
+	ahead.b = b;
+	ahead.d = &w->d;
+	if (cli_source_load_text(src, cmd, &w->m, w->revision, send_ahead, &ahead) < 0)
 		return -1;
 	w->parse_us = clock_us() - t0;
 	t0 = clock_us();
@@ -270,7 +336,9 @@ cli_world_load(struct cli_world *w, const struct cli_source *src, const char *cm
 	}
 	w->sec.git = &w->git;
 	w->secrets_us = clock_us() - t0;
-	if (world_load(&w->w, w->m, &w->sec, b, &w->host, &o, NULL, err) < 0) {
+	rc = w->d ? world_load_on(&w->w, w->m, &w->sec, b, &w->host, w->d, NULL, err) :
+	    world_load(&w->w, w->m, &w->sec, b, &w->host, &o, NULL, err);
+	if (rc < 0) {
 		fprintf(stderr, "reconcilerctl %s: %s\n", cmd, err);
 		return -1;
 	}
@@ -281,6 +349,7 @@ void
 cli_world_release(struct cli_world *w)
 {
 	world_release(&w->w);
+	docker_free(w->d);
 	fleet_host_release(&w->host);
 	secrets_release(&w->sec);
 	secrets_git_release(&w->git);

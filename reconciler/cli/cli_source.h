@@ -64,6 +64,10 @@ int cli_source_option(struct cli_source *src, int c);
 /* Loads and validates the manifest; errors are printed. 0 or -1. */
 int cli_source_load(const struct cli_source *src, const char *cmd, struct manifest **m,
     char *revision);
+/* The same, text_cb told the manifest's text before it is parsed. */
+int cli_source_load_text(const struct cli_source *src, const char *cmd, struct manifest **m,
+    char *revision, void (*text_cb)(const char *text, size_t len, void *payload),
+    void *payload);
 int cli_source_secrets(const struct cli_source *src, struct secrets *sec, char *err);
 /* The manifest's secrets kept in Git, decrypted into g: with -f from the
  * work tree holding the file (its top; the file's own directory when it is
@@ -86,6 +90,7 @@ struct cli_world {
 	struct secrets sec;
 	struct secrets_git git;		/* m's secrets kept in Git; sec.git */
 	struct world w;
+	struct docker *d;		/* w's engine, when the list went ahead */
 	struct fleet_host host;		/* this host in a fleet (cli_source_host) */
 	char revision[41];
 	/* microseconds reading and parsing the manifest, and reading the
