@@ -5,9 +5,9 @@
  */
 #include "cli.h"
 #include "cli_source.h"
+#include "http_unix.h"
 #include "util.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,12 +24,6 @@ cli_read_json_file(const char *path)
 	return json_load_file(path, 0, NULL);
 }
 
-static size_t
-collect(char *data, size_t size, size_t n, void *payload)
-{
-	return buf_add(payload, data, size * n) < 0 ? 0 : size * n;
-}
-
 /* A call to the daemon's control socket (<state_dir>/reconcilerd.sock or
  * --socket). Returns the HTTP status with *out the JSON answer, or -1 when no
  * daemon answers there. */
@@ -37,31 +31,17 @@ long
 cli_daemon_call(const struct cli_source *src, const char *method, const char *path, json_t **out)
 {
 	char *sock = src->socket ? xstrdup(src->socket) : cli_state_file(src, "reconcilerd.sock");
-	char *url = xasprintf("http://reconcilerd%s", path);
-	CURL *c = curl_easy_init();
+	char err[ERR_LEN];
 	struct buf b;
 	long status = -1;
 
 	*out = NULL;
-	buf_init(&b, 16 << 20);
-	if (c && access(sock, F_OK) == 0) {
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-		if (strcmp(method, "POST") == 0)
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-		if (curl_easy_perform(c) == CURLE_OK) {
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-			*out = b.data ? json_loads(b.data, 0, NULL) : NULL;
-		}
+	if (access(sock, F_OK) == 0) {
+		status = http_unix_call(sock, method, path, 10000, (size_t)16 << 20, &b, err);
+		if (status >= 0 && b.len)
+			*out = json_loadb(b.data, b.len, 0, NULL);
+		buf_release(&b);
 	}
-	if (c)
-		curl_easy_cleanup(c);
-	buf_release(&b);
-	free(url);
 	free(sock);
 	return status;
 }

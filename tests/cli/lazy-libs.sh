@@ -10,7 +10,8 @@
 # network but loopback.
 . "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d /tmp/rt-cli.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+dpid=
+trap '[ -z "$dpid" ] || kill -TERM "$dpid" 2>/dev/null; rm -rf "$tmp"' EXIT
 B=${BUILD:-build}
 RECONCILERD=${RECONCILERD:-$B/reconcilerd}
 
@@ -44,7 +45,7 @@ expect_exit "history (SQLite) works" 0 "$RECONCILERCTL" history --state-dir "$tm
 expect_contains "and says there is nothing yet" "no rollouts yet"
 
 # Missing: a file of each name that is no shared object; only SQLite's in
-# gone-sqlite (history asks a running daemon first, through libcurl).
+# gone-sqlite (history asks a running daemon first).
 mkdir -p "$tmp/gone" "$tmp/gone-sqlite"
 for so in libcurl.so.4 libgit2.so.1.5 libsqlite3.so.0 libcrypto.so.3 libz.so.1; do : >"$tmp/gone/$so"; done
 : >"$tmp/gone-sqlite/libsqlite3.so.0"
@@ -71,6 +72,23 @@ expect_contains "the socket, not a library" "socket '$tmp/no.sock' does not exis
 expect_exit "without them, reconcilerd refuses to start" 2 \
 	gone "$RECONCILERD" -n --repo "file://$tmp/repo" --manifest prod.yaml --state-dir "$tmp/state"
 expect_contains "saying which" "reconcilerd: cannot load libcurl.so.4 ("
+
+# The daemon's control socket needs none of them either: sync to a running
+# reconcilerd (with all of them; its remote does not exist, so its cycles
+# fail, and its socket answers).
+mkdir -p "$tmp/dstate" "$tmp/dsecrets"
+chmod 700 "$tmp/dstate" "$tmp/dsecrets"
+"$RECONCILERD" --repo "file://$tmp/nowhere.git" --state-dir "$tmp/dstate" \
+	--secrets-dir "$tmp/dsecrets" --poll 60s --docker-host "unix://$tmp/no.sock" \
+	>"$tmp/dlog" 2>&1 &
+dpid=$!
+for _ in $(seq 200); do [ -S "$tmp/dstate/reconcilerd.sock" ] && break; sleep 0.05; done
+expect_exit "without them, sync asks the running daemon" 0 \
+	gone "$RECONCILERCTL" sync --state-dir "$tmp/dstate"
+expect_contains "which takes it" "sync requested from reconcilerd"
+kill -TERM "$dpid" 2>/dev/null
+wait "$dpid" 2>/dev/null
+dpid=
 
 # Found but not the right one: a shared object of that name without the
 # functions.
