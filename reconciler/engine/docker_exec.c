@@ -40,19 +40,6 @@ exec_output(int stream, const char *data, size_t len, void *payload)
 }
 
 static int
-raw_wait(int fd, short events, long long deadline)
-{
-	struct pollfd p = { fd, events, 0 };
-	long long left = deadline - now_ms();
-	int n;
-
-	if (left <= 0)
-		return 0;
-	n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-	return n < 0 && errno == EINTR ? 1 : n;
-}
-
-static int
 raw_send_all(int fd, const char *data, size_t len, long long deadline)
 {
 	while (len) {
@@ -63,11 +50,9 @@ raw_send_all(int fd, const char *data, size_t len, long long deadline)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -1;
-			if (raw_wait(fd, POLLOUT, deadline) <= 0) {
-				if (now_ms() >= deadline) {
-					errno = ETIMEDOUT;
-					return -1;
-				}
+			if (fd_wait(fd, POLLOUT, deadline) == 0) {
+				errno = ETIMEDOUT;
+				return -1;
 			}
 			continue;
 		}
@@ -90,7 +75,7 @@ raw_recv(int fd, char *buf, size_t len, long long deadline)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		if (raw_wait(fd, POLLIN, deadline) <= 0 && now_ms() >= deadline) {
+		if (fd_wait(fd, POLLIN, deadline) == 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}

@@ -18,26 +18,6 @@ body_add(const char *p, size_t n, void *payload)
 	return buf_add(payload, p, n) < 0;
 }
 
-/* Waits for fd to be ready for events before deadline: 1, or 0 when the
- * time ran out. */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	for (;;) {
-		struct pollfd p = { fd, events, 0 };
-		long long left = deadline - now_ms();
-		int n;
-
-		if (left <= 0)
-			return 0;
-		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return 1;	/* the read or write says what is wrong */
-	}
-}
-
 static int
 send_all(int fd, const char *p, size_t n, long long deadline, char *err)
 {
@@ -49,7 +29,7 @@ send_all(int fd, const char *p, size_t n, long long deadline, char *err)
 			n -= (size_t)w;
 		} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
 			return errf(err, "sending the request: %s", strerror(errno));
-		} else if (!wait_fd(fd, POLLOUT, deadline)) {
+		} else if (fd_wait(fd, POLLOUT, deadline) == 0) {
 			return errf(err, "no answer in time");
 		}
 	}
@@ -67,7 +47,7 @@ read_answer(int fd, struct http_response *r, struct buf *body, long long deadlin
 		size_t used;
 		int rc;
 
-		if (!wait_fd(fd, POLLIN, deadline))
+		if (fd_wait(fd, POLLIN, deadline) == 0)
 			return errf(err, "no answer in time");
 		if ((n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT)) < 0) {
 			if (errno == EAGAIN || errno == EINTR)

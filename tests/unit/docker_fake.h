@@ -73,17 +73,7 @@ fake_run(void *arg)
 static inline void
 fake_start(struct fake *f)
 {
-	struct sockaddr_un sa;
-
-	snprintf(f->path, sizeof(f->path), "/tmp/rt-docker-fake-%ld.sock", (long)getpid());
-	unlink(f->path);
-	f->fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(f->fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
-	assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(f->fd, 8), 0);
+	f->fd = test_listen(f->path, sizeof(f->path), "docker-fake");
 	if (!f->silent)
 		assert_int_equal(pthread_create(&f->th, NULL, fake_run, f), 0);
 }

@@ -102,4 +102,24 @@ frame(struct buf *b, int stream, const char *data, uint32_t len)
 }
 
 
+/* A listening unix socket at /tmp/rt-<tag>-<pid>.sock (its path in path,
+ * size bytes), for a fake engine: the descriptor. */
+static inline int
+test_listen(char *path, size_t size, const char *tag)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	snprintf(path, size, "/tmp/rt-%s-%ld.sock", tag, (long)getpid());
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	return fd;
+}
+
 #endif

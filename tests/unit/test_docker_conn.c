@@ -111,21 +111,11 @@ accept_loop(void *arg)
 static void
 script_start(struct script_fake *f, const struct conn_script *conns, int n)
 {
-	struct sockaddr_un sa;
-
 	memset(f, 0, sizeof(*f));
 	f->conns = conns;
 	f->nconns = n;
 	pthread_mutex_init(&f->mu, NULL);
-	snprintf(f->path, sizeof(f->path), "/tmp/rt-docker-conn-%ld.sock", (long)getpid());
-	unlink(f->path);
-	f->fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(f->fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
-	assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(f->fd, 8), 0);
+	f->fd = test_listen(f->path, sizeof(f->path), "docker-conn");
 	assert_int_equal(pthread_create(&f->th, NULL, accept_loop, f), 0);
 }
 

@@ -391,18 +391,8 @@ fake_events_run(void *arg)
 static void
 fake_events_start(struct fake_events *f)
 {
-	struct sockaddr_un sa;
-
 	memset(f, 0, sizeof(*f));
-	snprintf(f->path, sizeof(f->path), "/tmp/rt-events-fake-%ld.sock", (long)getpid());
-	unlink(f->path);
-	f->fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(f->fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
-	assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(f->fd, 8), 0);
+	f->fd = test_listen(f->path, sizeof(f->path), "events-fake");
 	assert_int_equal(pthread_create(&f->th, NULL, fake_events_run, f), 0);
 }
 
