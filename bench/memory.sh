@@ -15,7 +15,8 @@
 #               RECONCILER_TEST_POLL_MS (SOAK_POLL_MS, default 20 ms), then
 #               CYCLES real cycles (fetch, list, diff, in sync), counted by its
 #               /metrics, the curve's points: floor (the least of 25 reads
-#               10 ms apart: what stays between cycles) and high
+#               10 ms apart: what stays between cycles) and high; then start
+#               -> end, and the second half's points with their slope
 #
 # Everything it creates (project rt-bench-mem, its volumes, a temp dir) is
 # removed at the end.
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-c) C=$2; shift ;;
 	-c*) C=${1#-c} ;;
-	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "usage: bench/memory.sh [-c CYCLES]" >&2; exit 2 ;;
 	esac
 	shift
@@ -158,4 +159,13 @@ grep -v '^outcomes' "$tmp/soak.txt" | while read -r cy el pd an hi rs ps hw; do
 done
 awk 'NR == 1 { s = $3 } !/^outcomes/ { e = $3; c = $1 } END {
 	printf "  private, start -> end: %.2f -> %.2f MiB (%+d KiB over %d cycles)\n", s / 1024, e / 1024, e - s, c }' "$tmp/soak.txt"
+# after warm-up: the points of the soak's second half, and their least-squares
+# slope (a cache that fills to its cap flattens there; a leak does not)
+awk -v h=$((C / 2)) '!/^outcomes/ && $1 >= h { n++; x[n] = $1; y[n] = $3 } END {
+	if (n < 2) exit
+	for (i = 1; i <= n; i++) { sx += x[i]; sy += y[i] }
+	mx = sx / n; my = sy / n
+	for (i = 1; i <= n; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ^ 2 }
+	printf "  private, second half (cycle %d -> %d, %d points): %.2f -> %.2f MiB, slope %+.1f KiB per 1,000 cycles\n",
+	    x[1], x[n], n, y[1] / 1024, y[n] / 1024, sxx ? 1000 * sxy / sxx : 0 }' "$tmp/soak.txt"
 echo "  cycles by outcome: $(sed -n 's/^outcomes //p' "$tmp/soak.txt")"

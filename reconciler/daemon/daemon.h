@@ -4,7 +4,7 @@
  * one: poll the branch, read and validate the manifest at its head (falling
  * back to the last good revision when the head is invalid or Git is down),
  * diff, skip quarantined (revision, service) pairs, converge, journal, and
- * write status.json. Cycles run in the libuv thread pool; the loop only
+ * write status.json. Each cycle runs on a thread of its own; the loop only
  * schedules them and answers signals.
  */
 #ifndef RECONCILER_DAEMON_H

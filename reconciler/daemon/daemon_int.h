@@ -191,7 +191,7 @@ struct hook_seen {
 /*
  * Who owns what in struct daemon. The threads: the loop (uv_run in
  * daemon_run: timers, signals, HTTP, the events pipe, the backup schedule);
- * the cycle (daemon_cycle in the pool, never two at once; --once and -n run
+ * the cycle (daemon_cycle on a thread of its own, never two at once; --once and -n run
  * on the main thread, with no loop); one backup run at a time in the pool;
  * converge's workers (backup_before_deploy runs a backup there); the diff
  * workers of GET /v1/diff, which touch only copies made on the loop.
@@ -205,8 +205,8 @@ struct hook_seen {
  *                       uv_run         thread-safe); freed after uv_run returns
  *   loop.*              the loop       a backup run reads bk_running, bk_trigger
  *                                      and bkconf, the cycle reads trigger: set
- *                                      before uv_queue_work, kept until the
- *                                      after-callback
+ *                                      before its thread starts, kept until
+ *                                      the loop joins it
  *   cycle.*             the cycle      the loop only while no cycle is queued
  *                                      (start-up, SIGHUP, daemon_free)
  *   shared.* but below  no one         under shared.mu, from any thread
@@ -228,9 +228,10 @@ struct daemon {
 		uv_loop_t uv;
 		uv_timer_t poll;
 		uv_signal_t sigterm, sigint, sighup, sigusr1;
-		uv_work_t work;
+		uv_thread_t cycle_tid;	/* the cycle's own thread (loop.c) */
+		uv_async_t cycled;	/* it ended: join it */
 		uv_timer_t shutdown;
-		int busy;		/* a cycle is in the thread pool */
+		int busy;		/* a cycle's thread runs */
 		int errors;		/* cycles in a row that ended in error: backoff */
 		int again;		/* a trigger came while busy */
 		const char *again_trigger;	/* which one (loop.c); NULL: an event */
@@ -318,7 +319,7 @@ struct daemon {
 	struct dm_shared {
 		pthread_mutex_t mu;
 		struct metrics m;
-		/* the last cycle's outcome; after_work_cb reads it without mu, once
+		/* the last cycle's outcome; cycled_cb reads it without mu, once
 		 * the cycle that wrote it is done */
 		enum cycle_outcome last;
 		char project[64];	/* the manifest's project, for events */

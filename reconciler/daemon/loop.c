@@ -1,6 +1,6 @@
 /*
- * loop: reconcilerd's libuv loop. It schedules cycles (the poll timer, a
- * signal, an event, a request) into the thread pool one at a time, backs
+ * loop: reconcilerd's libuv loop. It starts cycles (the poll timer, a
+ * signal, an event, a request) one at a time, each on a thread, backs
  * off while they fail, answers signals (SIGHUP reloads, SIGUSR1 syncs,
  * SIGTERM/SIGINT stop after the running step), keeps systemd told and the
  * pidfile written. It never blocks.
@@ -24,12 +24,20 @@
 
 static void poll_cb(uv_timer_t *t);
 
+/* A cycle runs on a thread of its own, started for it and ended after it,
+ * not on the libuv pool: glibc keeps a per-thread cache of freed chunks
+ * (tcache: up to 7 of each size class under 1 KiB, some 240 KiB a thread)
+ * that only the thread's exit gives back to the heap, and that no trim
+ * reaches. Cycles spread over the pool's four threads, which never exit,
+ * filled their caches a few size classes at a time: private memory crept up
+ * by ~20 KiB per 1,000 cycles after a first rise of ~0.5 MiB. */
 static void
-work_cb(uv_work_t *w)
+cycle_thread(void *arg)
 {
-	struct daemon *dm = w->data;
+	struct daemon *dm = arg;
 
 	daemon_cycle(dm, dm->loop.trigger);
+	uv_async_send(&dm->loop.cycled);
 }
 
 static void
@@ -49,6 +57,7 @@ close_all(struct daemon *dm)
 	uv_close((uv_handle_t *)&dm->loop.sigusr1, NULL);
 	uv_close((uv_handle_t *)&dm->loop.shutdown, NULL);
 	uv_close((uv_handle_t *)&dm->loop.watchdog, NULL);
+	uv_close((uv_handle_t *)&dm->loop.cycled, NULL);
 }
 
 /* Shutting down: the handles close once neither a cycle nor a backup runs. */
@@ -84,10 +93,14 @@ give_back_memory(void)
 }
 
 static void
-after_work_cb(uv_work_t *w, int status)
+cycled_cb(uv_async_t *a)
 {
-	struct daemon *dm = w->data;
+	struct daemon *dm = a->data;
 
+	/* sends coalesce, and the thread sends last: one join per cycle */
+	if (!dm->loop.busy)
+		return;
+	uv_thread_join(&dm->loop.cycle_tid);
 	give_back_memory();
 	dm->loop.busy = 0;
 	if (dm->loop.stopping) {
@@ -133,6 +146,8 @@ trigger_rank(const char *trigger)
 void
 daemon__schedule(struct daemon *dm, const char *trigger)
 {
+	int rc;
+
 	if (dm->loop.stopping)
 		return;
 	if (dm->loop.busy) {
@@ -146,10 +161,11 @@ daemon__schedule(struct daemon *dm, const char *trigger)
 	}
 	dm->loop.busy = 1;
 	dm->loop.trigger = trigger;
-	dm->loop.work.data = dm;
-	if (uv_queue_work(&dm->loop.uv, &dm->loop.work, work_cb, after_work_cb) < 0) {
+	/* the pool's stack size: a cycle runs libgit2, curl, SQLite and libyaml */
+	if ((rc = uv_thread_create_ex(&dm->loop.cycle_tid, &(uv_thread_options_t){
+	    UV_THREAD_HAS_STACK_SIZE, 8u << 20 }, cycle_thread, dm)) < 0) {
 		dm->loop.busy = 0;
-		log_error("cycle", "cannot queue a cycle");
+		log_error("cycle", "cannot start a cycle: %s", uv_strerror(rc));
 	}
 }
 
@@ -313,6 +329,8 @@ handles_init(struct daemon *dm)
 	uv_timer_init(&dm->loop.uv, &dm->loop.debounce);
 	uv_timer_init(&dm->loop.uv, &dm->loop.watchdog);
 	uv_timer_init(&dm->loop.uv, &dm->loop.bktimer);
+	uv_async_init(&dm->loop.uv, &dm->loop.cycled, cycled_cb);
+	dm->loop.cycled.data = dm;
 	dm->loop.poll.data = dm->loop.shutdown.data = dm->loop.debounce.data = dm;
 	dm->loop.watchdog.data = dm;
 	dm->loop.bktimer.data = dm;
