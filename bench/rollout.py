@@ -395,6 +395,7 @@ def report(argv):
         ("stop-first reconcilerd + ctl sync: push -> serving", load("sync-stop", 0)),
         ("stop-first reconcilerd + ctl sync: push -> converged", load("sync-stop", 1)),
         ("stop-first reconcilerd: push returned -> serving", after_push("sync-stop")),
+        ("physical limit on a user network, with an alias", load("physical-net", 0)),
     ]
     print(f"rollout of one service, healthcheck interval 1s; {n} runs each; ms")
     print(f"{'measure':<54} {'median':>7} {'min':>7} {'max':>7}  runs")
@@ -426,6 +427,12 @@ def report(argv):
     m = med(rows[10][1])
     print(f"  stop-first sync serving, from the push's return: over its physical limit "
           f"{m - sphys:+6.0f} ms ({m / sphys:4.2f}x)")
+    nphys = med(rows[11][1])
+    if rows[11][1]:
+        m = med(rows[6][1])
+        print(f"  reconcilerd sync serving, from the push's return: over the user-network "
+              f"limit {m - nphys:+6.0f} ms ({m / nphys:4.2f}x); that limit is "
+              f"{nphys - phys:+.0f} ms over the default bridge's")
 
 
 if __name__ == "__main__":
