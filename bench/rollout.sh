@@ -95,30 +95,31 @@ mkdir -p "$res"
 
 # ---------------------------------------------------------------- physical
 
+# phys_runs SUFFIX [FLAGS...]: N runs of `docker run -d FLAGS` of the new image
+# with the service's healthcheck, until healthy, into physicalSUFFIX.txt and
+# its step times.
+phys_runs() {
+	local suffix=$1 i img line
+	shift
+	for i in $(seq 1 "$N"); do
+		img=$(img_for "$i")
+		docker rm -f rt-bench-phys >/dev/null 2>&1 || true
+		line=$(bench measure "$img" '{"name": ["rt-bench-phys"]}' rt-bench-phys - - 120 \
+			"docker run -d --name rt-bench-phys --label $OWNER $* --health-cmd 'wget -q -O /dev/null http://127.0.0.1:8080/health' --health-interval 1s --health-timeout 1s --health-retries 3 $img")
+		echo "$line" >>"$res/physical$suffix.txt"
+		bench phys-steps rt-bench-phys "$(t0_of "$line")" >>"$res/physical$suffix-steps.jsonl"
+		docker rm -f rt-bench-phys >/dev/null
+	done
+}
+
 say "physical limit: docker run + healthy, $N runs"
-for i in $(seq 1 "$N"); do
-	img=$(img_for "$i")
-	docker rm -f rt-bench-phys >/dev/null 2>&1 || true
-	line=$(bench measure "$img" '{"name": ["rt-bench-phys"]}' rt-bench-phys - - 120 \
-		"docker run -d --name rt-bench-phys --label $OWNER --health-cmd 'wget -q -O /dev/null http://127.0.0.1:8080/health' --health-interval 1s --health-timeout 1s --health-retries 3 $img")
-	echo "$line" >>"$res/physical.txt"
-	bench phys-steps rt-bench-phys "$(t0_of "$line")" >>"$res/physical-steps.jsonl"
-	docker rm -f rt-bench-phys >/dev/null
-done
+phys_runs ""
 
 # The same on a user network under an alias, as the service runs: there the
 # engine takes longer from create to start than on the default bridge.
 say "physical limit on a user network, with an alias: docker run + healthy, $N runs"
 docker network create --label "$OWNER" rt-bench-phys-net >/dev/null
-for i in $(seq 1 "$N"); do
-	img=$(img_for "$i")
-	docker rm -f rt-bench-phys >/dev/null 2>&1 || true
-	line=$(bench measure "$img" '{"name": ["rt-bench-phys"]}' rt-bench-phys - - 120 \
-		"docker run -d --name rt-bench-phys --label $OWNER --network rt-bench-phys-net --network-alias api --health-cmd 'wget -q -O /dev/null http://127.0.0.1:8080/health' --health-interval 1s --health-timeout 1s --health-retries 3 $img")
-	echo "$line" >>"$res/physical-net.txt"
-	bench phys-steps rt-bench-phys "$(t0_of "$line")" >>"$res/physical-net-steps.jsonl"
-	docker rm -f rt-bench-phys >/dev/null
-done
+phys_runs -net --network rt-bench-phys-net --network-alias api
 docker network rm rt-bench-phys-net >/dev/null
 
 # stop-first: the old container holds a host port; stop it, run the new one
