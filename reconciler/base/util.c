@@ -8,7 +8,6 @@
 #include <ftw.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -683,19 +682,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int
-fd_wait(int fd, short events, long long deadline)
-{
-	struct pollfd p = { fd, events, 0 };
-	long long left = deadline - now_ms();
-	int n;
-
-	if (left <= 0)
-		return 0;
-	n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-	return n < 0 && errno == EINTR ? 1 : n;
 }
 
 long long

@@ -73,9 +73,6 @@ void secret_free(char *p, size_t len);
 
 /* Monotonic milliseconds, and a sleep in milliseconds. */
 long long now_ms(void);
-/* poll(2) on one descriptor until deadline (now_ms's clock): > 0 ready (or
- * interrupted: try the I/O again), 0 the deadline passed, < 0 poll failed. */
-int fd_wait(int fd, short events, long long deadline);
 /* The wall clock in unix milliseconds (comparable with the engine's times). */
 long long wall_ms(void);
 void sleep_ms(long ms);

@@ -12,54 +12,32 @@
  */
 #include "docker_int.h"
 #include "http_response.h"
+#include "sockio.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define RECV_CHUNK (64u << 10)
 
-/* A new connection to the engine's socket: close-on-exec, non-blocking once
- * connected. A listener whose backlog is full makes connect wait, up to the
- * connect timeout (SO_SNDTIMEO bounds a unix socket's connect). */
+/* A new connection to the engine's socket: close-on-exec, non-blocking; a
+ * listener whose backlog stays full is waited for up to the connect
+ * timeout. */
 int
 docker__connect(struct docker *d, int *out, char *err)
 {
 	long ms = d->timeout_ms < 10000 ? d->timeout_ms : 10000;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 }, zero = { 0, 0 };
-	struct sockaddr_un sa;
-	int fd, e;
 
-	*out = -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return errf(err, "socket: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, d->sock, strlen(d->sock) + 1);	/* length checked at open */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		e = errno;
-		close(fd);
-		if (e == EAGAIN || e == EINPROGRESS)
-			return errf(err, "cannot connect to the docker engine at '%s' within %ld ms "
-			    "(is dockerd hung?)", d->sock, ms);
-		return docker__socket_error(d, e, err);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof(zero));
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		e = errno;
-		close(fd);
-		return errf(err, "fcntl: %s", strerror(e));
-	}
-	*out = fd;
-	return 0;
+	if (unix_connect(d->sock, ms, out) == 0)
+		return 0;
+	if (errno == EAGAIN)
+		return errf(err, "cannot connect to the docker engine at '%s' within %ld ms "
+		    "(is dockerd hung?)", d->sock, ms);
+	return docker__socket_error(d, errno, err);
 }
 
 void

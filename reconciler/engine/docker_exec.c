@@ -5,6 +5,7 @@
  * multiplexed output out until the process ends; see docker.h.
  */
 #include "docker_int.h"
+#include "sockio.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,49 +38,6 @@ exec_output(int stream, const char *data, size_t len, void *payload)
 		return 0;
 	}
 	return o->cb ? o->cb(stream, data, len, o->payload) : 0;
-}
-
-static int
-raw_send_all(int fd, const char *data, size_t len, long long deadline)
-{
-	while (len) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -1;
-			if (fd_wait(fd, POLLOUT, deadline) == 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-			continue;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads up to len bytes before deadline; 0 at EOF, -1 on error/timeout. */
-static ssize_t
-raw_recv(int fd, char *buf, size_t len, long long deadline)
-{
-	for (;;) {
-		ssize_t n = recv(fd, buf, len, 0);
-
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (fd_wait(fd, POLLIN, deadline) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
 }
 
 /* Value of header name in a response head (case-insensitive), or NULL. */
@@ -136,13 +94,13 @@ exec_start(struct exec_conn *c, const char *exec_id, struct buf *head, size_t *s
 	    "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %zu\r\n\r\n%s",
 	    c->d->prefix, exec_id, RECONCILER_VERSION, sizeof(body) - 1, body);
 	c->d->calls++;
-	if (raw_send_all(c->fd, req.data, req.len, c->deadline) < 0) {
+	if (fd_send_all(c->fd, req.data, req.len, c->deadline) < 0) {
 		errf(err, "%s: sending the exec start request: %s", c->what, strerror(errno));
 		goto out;
 	}
 	/* the response head; whatever follows it is already stream */
 	while (!(end = head->data ? strstr(head->data, "\r\n\r\n") : NULL)) {
-		ssize_t n = raw_recv(c->fd, c->rbuf, IO_CHUNK, c->deadline);
+		ssize_t n = fd_recv(c->fd, c->rbuf, IO_CHUNK, c->deadline);
 
 		if (n <= 0) {
 			errf(err, "%s: %s before the engine answered the exec start", c->what,
@@ -183,7 +141,7 @@ exec_refused(struct exec_conn *c, const char *exec_id, const struct buf *head, s
 	buf_init(&eb, ERRBODY_MAX_LEN);
 	buf_add(&eb, head->data + skip, head->len - skip);
 	while (want < 0 || (long long)eb.len < want) {
-		ssize_t n = raw_recv(c->fd, c->rbuf, IO_CHUNK, cl ? c->deadline : until);
+		ssize_t n = fd_recv(c->fd, c->rbuf, IO_CHUNK, cl ? c->deadline : until);
 
 		if (n <= 0 || buf_add(&eb, c->rbuf, (size_t)n) < 0)
 			break;
